@@ -1,0 +1,302 @@
+"""A run is a config: every field that changes a curve, validated in one place.
+
+``RunConfig`` is frozen plain data. It round-trips through JSON (``to_dict`` /
+``from_dict``) and so through files, URL query parameters and the run store.
+``validate`` raises one ``ConfigError`` naming the first bad field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .datasets import DATASETS, get_dataset
+from .errors import ConfigError
+from .tasks import get_task
+from .variants import VARIANTS
+
+SHARING_MODES = ("single", "hard", "soft")
+SOFT_PENALTIES = ("l2", "trace")
+BACKBONES = ("mlp", "cnn")
+OPTIMIZERS = ("adam", "sgd")
+MIN_TRAIN_SIZE = 10
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that changes a curve. Defaults: the dashboard's first-click setup."""
+
+    dataset: str = "mnist-5k"
+    variant: str = "plain"
+    train_size: int = 200
+    task_sizes: dict[str, int] = field(default_factory=dict)  # label budget per task
+    tasks: tuple[str, ...] = ("digit",)  # main tasks: the summary is computed on these
+    aux: tuple[str, ...] = ()  # auxiliary tasks: they count in training only
+    aux_weight: float = 1.0
+    aux_weights: dict[str, float] = field(default_factory=dict)  # per-task override
+    shuffle_aux: float = (
+        0.0  # fraction of auxiliary targets permuted (Caruana's control)
+    )
+    aux_shuffle: dict[str, float] = field(default_factory=dict)  # per-task override
+    sharing: str = "hard"
+    soft_penalty: str = "l2"
+    soft_lambda: float = 1.0
+    weighting: str = "fixed"
+    backbone: str = "mlp"
+    width: int = 256
+    depth: int = 2
+    dropout: float = 0.0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9  # SGD only
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    epochs: int = 60
+    early_stop: int = 0  # patience in epochs; 0 = off
+    seed: int = 0  # initial weights, batch order, dropout
+    data_seed: int = 0  # split, subsample, variant draws
+    threads: int = 1
+    device: str = "cpu"
+
+    @property
+    def all_tasks(self) -> tuple[str, ...]:
+        return self.tasks + self.aux
+
+    def task_size(self, task: str) -> int:
+        return self.task_sizes.get(task, self.train_size)
+
+    def weight_of(self, task: str) -> float:
+        if task in self.tasks:
+            return 1.0
+        return self.aux_weights.get(task, self.aux_weight)
+
+    def shuffle_of(self, task: str) -> float:
+        if task in self.tasks:
+            return 0.0
+        return self.aux_shuffle.get(task, self.shuffle_aux)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["tasks"], out["aux"] = list(self.tasks), list(self.aux)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        return from_dict(data)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+DEFAULT = RunConfig()
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn JSON-ish values (lists, numbers as text) into the field's type, or refuse."""
+    default = getattr(DEFAULT, name)
+    if isinstance(default, bool):
+        raise AssertionError("no boolean fields")
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, str) for v in value
+        ):
+            raise ConfigError(name, f"expected a list of task names, got {value!r}")
+        return tuple(value)
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(
+                name, f"expected a mapping of task name to number, got {value!r}"
+            )
+        kind = int if name == "task_sizes" else float
+        return {str(k): _number(f"{name}.{k}", v, kind) for k, v in value.items()}
+    if isinstance(default, int):
+        return _number(name, value, int)
+    if isinstance(default, float):
+        return _number(name, value, float)
+    if not isinstance(value, str):
+        raise ConfigError(name, f"expected text, got {value!r}")
+    return value
+
+
+def _number(name: str, value: Any, kind: type) -> int | float:
+    if isinstance(value, bool):
+        raise ConfigError(name, f"expected a number, got {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ConfigError(name, f"expected a number, got {value!r}") from None
+    if not isinstance(value, int | float):
+        raise ConfigError(name, f"expected a number, got {value!r}")
+    if kind is int:
+        if not math.isfinite(value) or value != int(value):
+            raise ConfigError(name, f"expected a whole number, got {value!r}")
+        return int(value)
+    return float(value)
+
+
+def from_dict(data: dict[str, Any]) -> RunConfig:
+    """Build and validate a config from JSON-like data; unknown fields are refused."""
+    if not isinstance(data, dict):
+        raise ConfigError("config", "expected a JSON object of field names and values")
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        raise ConfigError(
+            unknown[0], f"unknown field; known fields: {', '.join(FIELDS)}"
+        )
+    config = RunConfig(**{k: _coerce(k, v) for k, v in data.items()})
+    validate(config)
+    return config
+
+
+def from_json(text: str) -> RunConfig:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            "config", f"not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
+    return from_dict(data)
+
+
+def _check(ok: bool, name: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(name, message)
+
+
+def _in_range(name: str, value: float, low: float, high: float, what: str = "") -> None:
+    ok = math.isfinite(value) and low <= value <= high
+    _check(ok, name, f"must be between {low:g} and {high:g}{what}, got {value!r}")
+
+
+def validate(config: RunConfig) -> None:
+    """Raise ConfigError for the first invalid field; return None for a valid config."""
+    from .weighting import WEIGHTINGS
+
+    _check(
+        config.dataset in DATASETS,
+        "dataset",
+        f"unknown dataset {config.dataset!r}; allowed: {', '.join(DATASETS)}",
+    )
+    _check(
+        config.variant in VARIANTS,
+        "variant",
+        f"unknown variant {config.variant!r}; allowed: {', '.join(VARIANTS)}",
+    )
+    spec = get_dataset(config.dataset)
+    _check(len(config.tasks) > 0, "tasks", "name at least one main task")
+    for role, names in (("tasks", config.tasks), ("aux", config.aux)):
+        _check(
+            len(set(names)) == len(names),
+            role,
+            f"a task is listed twice: {list(names)}",
+        )
+        for name in names:
+            task = get_task(name)
+            _check(
+                task.valid_on(spec.family, config.variant),
+                role,
+                f"task {name!r} does not fit dataset {config.dataset!r} with variant "
+                f"{config.variant!r}; see `python -m mtl_core tasks`",
+            )
+    both = set(config.tasks) & set(config.aux)
+    _check(not both, "aux", f"{sorted(both)} cannot be both main and auxiliary")
+    capacity = spec.train_capacity
+    _in_range(
+        "train_size",
+        config.train_size,
+        MIN_TRAIN_SIZE,
+        capacity,
+        f" (the training split of {config.dataset})",
+    )
+    for name, size in config.task_sizes.items():
+        _check(
+            name in config.all_tasks,
+            "task_sizes",
+            f"{name!r} is not one of this run's tasks",
+        )
+        _in_range(f"task_sizes.{name}", size, 1, capacity)
+    for label, mapping in (
+        ("aux_weights", config.aux_weights),
+        ("aux_shuffle", config.aux_shuffle),
+    ):
+        for name in mapping:
+            _check(
+                name in config.aux,
+                label,
+                f"{name!r} is not one of this run's auxiliary tasks",
+            )
+    for name, weight in config.aux_weights.items():
+        _in_range(f"aux_weights.{name}", weight, 0, 1000)
+    for name, fraction in config.aux_shuffle.items():
+        _in_range(f"aux_shuffle.{name}", fraction, 0, 1)
+    _in_range("aux_weight", config.aux_weight, 0, 1000)
+    _in_range("shuffle_aux", config.shuffle_aux, 0, 1)
+    _check(
+        config.sharing in SHARING_MODES,
+        "sharing",
+        f"unknown sharing mode {config.sharing!r}; allowed: {', '.join(SHARING_MODES)}",
+    )
+    _check(
+        config.sharing != "soft" or len(config.all_tasks) >= 2,
+        "sharing",
+        "soft sharing ties the trunks of two or more tasks; add a task or use single/hard",
+    )
+    _check(
+        config.soft_penalty in SOFT_PENALTIES,
+        "soft_penalty",
+        f"unknown penalty {config.soft_penalty!r}; allowed: {', '.join(SOFT_PENALTIES)}",
+    )
+    _in_range("soft_lambda", config.soft_lambda, 0, 1e6)
+    _check(
+        config.weighting in WEIGHTINGS,
+        "weighting",
+        f"unknown weighting {config.weighting!r}; allowed: {', '.join(WEIGHTINGS)}",
+    )
+    _check(
+        config.backbone in BACKBONES,
+        "backbone",
+        f"unknown backbone {config.backbone!r}; allowed: {', '.join(BACKBONES)}",
+    )
+    _in_range("width", config.width, 1, 4096)
+    _in_range("depth", config.depth, 1, 8)
+    _check(
+        0 <= config.dropout < 1, "dropout", f"must be in [0, 1), got {config.dropout!r}"
+    )
+    _check(
+        config.optimizer in OPTIMIZERS,
+        "optimizer",
+        f"unknown optimizer {config.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}",
+    )
+    _check(
+        math.isfinite(config.lr) and 0 < config.lr <= 10,
+        "lr",
+        f"must be greater than 0 and at most 10, got {config.lr!r}",
+    )
+    _check(
+        0 <= config.momentum < 1,
+        "momentum",
+        f"must be in [0, 1), got {config.momentum!r}",
+    )
+    _in_range("weight_decay", config.weight_decay, 0, 10)
+    _in_range("batch_size", config.batch_size, 1, 65536)
+    _in_range("epochs", config.epochs, 1, 10000)
+    _in_range("early_stop", config.early_stop, 0, 10000, " (0 turns it off)")
+    _in_range("seed", config.seed, 0, 2**31 - 1)
+    _in_range("data_seed", config.data_seed, 0, 2**31 - 1)
+    _in_range("threads", config.threads, 1, 256)
+    device_ok = (
+        config.device == "cpu"
+        or config.device == "cuda"
+        or (config.device.startswith("cuda:") and config.device[5:].isdigit())
+    )
+    _check(device_ok, "device", f"use cpu, cuda or cuda:N, got {config.device!r}")

@@ -1,0 +1,40 @@
+"""Where a run's numbers came from: versions, threads, the code's commit, the data's hash."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+
+import numpy as np
+import torch
+
+from .paths import PROJECT_ROOT
+
+
+@functools.cache
+def git_commit() -> str:
+    """The project's commit (with ``+dirty`` for local changes), or '' outside a checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, timeout=5,
+                              capture_output=True, text=True)  # fmt: skip
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=PROJECT_ROOT, timeout=5, capture_output=True, text=True)  # fmt: skip
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def provenance(threads: int, device: str, data_hash: str) -> dict[str, str | int]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "torch_threads": threads,
+        "device": device,
+        "git_commit": git_commit(),
+        "data_sha256": data_hash,
+    }

@@ -1,0 +1,308 @@
+"""The run store: one SQLite file, the single source of truth for every curve.
+
+WAL mode lets the dashboard read while trainers write; a busy timeout makes several
+writing processes wait rather than fail. Each finished epoch is one transaction, so a
+crash loses at most the epoch in progress. A run that says ``running`` but whose
+heartbeat has gone stale is marked ``interrupted`` when a store is opened (process ids
+are reused, so a live pid proves nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import StoreError
+from .paths import default_store_path
+
+SCHEMA_VERSION = 1
+STATUSES = ("queued", "running", "paused", "completed", "stopped", "diverged", "interrupted",
+            "failed")  # fmt: skip
+LIVE = ("queued", "running", "paused")
+Row = tuple[str, str, str, float]  # task, split, metric, value
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    config TEXT NOT NULL,
+    provenance TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    heartbeat REAL NOT NULL,
+    summary TEXT NOT NULL DEFAULT '{}',
+    owner TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    task TEXT NOT NULL,
+    split TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, epoch, task, split, metric)
+) WITHOUT ROWID;
+"""
+RUN_COLUMNS = ("id", "name", "created", "config", "provenance", "status", "message",
+               "heartbeat", "summary", "owner")  # fmt: skip
+METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
+
+
+class RunStore:
+    """Runs and their long-form metrics. Safe to share between threads of one process."""
+
+    def __init__(
+        self, path: str | Path | None = None, *, stale_after: float = 60.0
+    ) -> None:
+        self.path = Path(path) if path else default_store_path()
+        self.stale_after = stale_after
+        self.moved_aside: Path | None = None  # set when a damaged file was moved aside
+        self._lock = threading.RLock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError:
+            self.moved_aside = self._move_aside()
+            self._conn = self._open()
+        self.mark_stale()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False,
+                               isolation_level=None)  # fmt: skip
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: written by a newer version; upgrade mtl-curves"
+                )
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("SELECT count(*) FROM runs").fetchone()
+        except Exception:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self) -> Path:
+        """Keep a damaged store for inspection (never delete it) and start a fresh one."""
+        target = self.path.with_name(
+            f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
+        )
+        shutil.move(self.path, target)
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{self.path}{suffix}")
+            if side.exists():
+                shutil.move(side, Path(f"{target}{suffix}"))
+        return target
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+
+    def _transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                for sql, params in statements:
+                    self._conn.execute(sql, params)
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: {exc}") from exc
+
+    # -- writing -----------------------------------------------------------------------
+
+    def create_run(self, config: dict[str, Any], *, name: str = "", provenance: dict | None = None,
+                   owner: str = "", status: str = "running") -> int:  # fmt: skip
+        now = time.time()
+        cur = self._execute(
+            "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, now, json.dumps(config, sort_keys=True), json.dumps(provenance or {}),
+             status, now, owner),
+        )  # fmt: skip
+        run_id = int(cur.lastrowid)
+        if not name:
+            self._execute(
+                "UPDATE runs SET name = ? WHERE id = ?", (f"run {run_id}", run_id)
+            )
+        return run_id
+
+    def append_epoch(self, run_id: int, epoch: int, rows: Iterable[Row]) -> None:
+        """All rows of one epoch, and a heartbeat, in one transaction."""
+        insert = "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)"
+        statements = [
+            (insert, (run_id, epoch, t, s, m, float(v))) for t, s, m, v in rows
+        ]
+        statements.append(
+            ("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+        )
+        self._transaction(statements)
+
+    def heartbeat(self, run_id: int) -> None:
+        self._execute(
+            "UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id)
+        )
+
+    def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
+        assert status in STATUSES, status
+        if message is None:
+            self._execute("UPDATE runs SET status = ?, heartbeat = ? WHERE id = ?",
+                          (status, time.time(), run_id))  # fmt: skip
+        else:
+            self._execute("UPDATE runs SET status = ?, message = ?, heartbeat = ? WHERE id = ?",
+                          (status, message, time.time(), run_id))  # fmt: skip
+
+    def set_provenance(self, run_id: int, provenance: dict[str, Any]) -> None:
+        self._execute("UPDATE runs SET provenance = ? WHERE id = ?",
+                      (json.dumps(provenance, sort_keys=True), run_id))  # fmt: skip
+
+    def finish(self, run_id: int, status: str, message: str, summary: dict[str, Any],
+               test_rows: dict[int, list[Row]]) -> None:  # fmt: skip
+        """The final status, summary and test rows (one per main task's best epoch)."""
+        insert = "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)"
+        statements = [
+            (insert, (run_id, epoch, t, s, m, float(v)))
+            for epoch, rows in test_rows.items()
+            for t, s, m, v in rows
+        ]
+        statements.append((
+            "UPDATE runs SET status = ?, message = ?, summary = ?, heartbeat = ? WHERE id = ?",
+            (status, message, json.dumps(summary, sort_keys=True), time.time(), run_id),
+        ))  # fmt: skip
+        self._transaction(statements)
+
+    def rename(self, run_id: int, name: str) -> None:
+        self._execute(
+            "UPDATE runs SET name = ? WHERE id = ?", (name.strip()[:200], run_id)
+        )
+
+    def delete(self, run_ids: Iterable[int]) -> None:
+        ids = [int(i) for i in run_ids]
+        self._transaction(
+            [("DELETE FROM metrics WHERE run_id = ?", (i,)) for i in ids]
+            + [("DELETE FROM runs WHERE id = ?", (i,)) for i in ids]
+        )
+
+    def mark_stale(self) -> list[int]:
+        """Runs still 'running' (or paused) whose heartbeat is older than ``stale_after``."""
+        cutoff = time.time() - self.stale_after
+        rows = self._execute(
+            "SELECT id FROM runs WHERE status IN ('running', 'paused') AND heartbeat < ?",
+            (cutoff,),
+        ).fetchall()
+        for (run_id,) in rows:
+            self._execute(
+                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ?",
+                ("the training process stopped without finishing (no heartbeat); "
+                 "its finished epochs are kept", run_id),
+            )  # fmt: skip
+        return [r[0] for r in rows]
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        row = self._execute(
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (int(run_id),)
+        ).fetchone()
+        if row is None:
+            raise StoreError(
+                f"no run with id {run_id} in {self.path}; see `python -m mtl_core list`"
+            )
+        run = dict(zip(RUN_COLUMNS, row, strict=True))
+        for key in ("config", "provenance", "summary"):
+            run[key] = json.loads(run[key])
+        return run
+
+    def runs(self, owner: str | None = None) -> pd.DataFrame:
+        """One row per run, newest first, with config, summary and provenance parsed."""
+        sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs"
+        params: tuple = ()
+        if owner is not None:
+            sql, params = sql + " WHERE owner = ?", (owner,)
+        rows = self._execute(sql + " ORDER BY id DESC", params).fetchall()
+        frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+        for key in ("config", "provenance", "summary"):
+            frame[key] = frame[key].map(json.loads)
+        return frame
+
+    def metrics(
+        self, run_ids: int | Iterable[int], since_epoch: int = -1
+    ) -> pd.DataFrame:
+        """Long-form metrics of the runs, for epochs after ``since_epoch``."""
+        ids = [int(run_ids)] if isinstance(run_ids, int) else [int(i) for i in run_ids]
+        if not ids:
+            return pd.DataFrame(columns=METRIC_COLUMNS)
+        marks = ",".join("?" * len(ids))
+        rows = self._execute(
+            f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id IN ({marks})"
+            " AND epoch > ? ORDER BY run_id, epoch, task, split, metric",
+            (*ids, since_epoch),
+        ).fetchall()
+        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+    def last_epoch(self, run_id: int) -> int:
+        row = self._execute(
+            "SELECT max(epoch) FROM metrics WHERE run_id = ? AND split != 'test'",
+            (run_id,),
+        ).fetchone()
+        return -1 if row[0] is None else int(row[0])
+
+    def integrity_ok(self) -> bool:
+        return self._execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- export ------------------------------------------------------------------------
+
+    def export_csv(self, run_ids: Iterable[int], path: str | Path) -> Path:
+        ids = list(run_ids)
+        for run_id in ids:
+            self.get_run(run_id)  # a clear error for an unknown id
+        frame = self.metrics(ids)
+        names = {i: self.get_run(i)["name"] for i in ids}
+        frame.insert(1, "run_name", frame["run_id"].map(names))
+        return _write_text(path, frame.to_csv(index=False))
+
+    def export_json(self, run_ids: Iterable[int], path: str | Path) -> Path:
+        out = []
+        for run_id in run_ids:
+            run = self.get_run(run_id)
+            run["metrics"] = (
+                self.metrics(run_id).drop(columns="run_id").to_dict("records")
+            )
+            out.append(run)
+        return _write_text(path, json.dumps(out, indent=1))
+
+
+def _write_text(path: str | Path, text: str) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,42 @@
+"""What a curve says: best epoch, train/validation gap, and "rising since epoch N".
+
+Pure functions over lists of numbers, shared by the trainer, the CLI and the dashboard,
+so that every view calls overfitting at the same epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+RISING_PATIENCE = 5  # epochs the validation loss must stay above its best
+RISING_TOLERANCE = 0.02  # relative margin above the best that counts as "above"
+
+
+def best_epoch(values: Sequence[float]) -> int:
+    """Index of the lowest finite value (the first one on ties)."""
+    finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
+    if not finite:
+        raise ValueError("no finite value")
+    return min(finite)[1]
+
+
+def rising_since(
+    val_losses: Sequence[float],
+    patience: int = RISING_PATIENCE,
+    tolerance: float = RISING_TOLERANCE,
+) -> int | None:
+    """The best epoch, if every one of the last ``patience`` epochs lies more than
+    ``tolerance`` (relative) above the best; else None.
+
+    Requiring all of the last epochs to stay above keeps the flag from flickering on
+    noise, and the epoch it names only moves when a new best appears.
+    """
+    if len(val_losses) <= patience:
+        return None
+    best = best_epoch(val_losses)
+    recent = val_losses[-patience:]
+    if len(val_losses) - 1 - best < patience:
+        return None
+    threshold = val_losses[best] + tolerance * abs(val_losses[best])
+    return best if all(v > threshold for v in recent) else None

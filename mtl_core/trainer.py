@@ -1,0 +1,395 @@
+"""The training loop: read it top to bottom.
+
+``train`` builds the data, model, weighting and optimiser from a config, evaluates once
+before any update (epoch 0), then trains epoch by epoch. After every epoch it evaluates
+each task on its training pool and on the validation set (in eval mode, so the two are
+comparable), commits the epoch to the run store, and hands it to a callback. The test
+set is touched once, at the end: each main task is scored at its best validation epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .batching import BatchStream, step_sizes
+from .config import RunConfig, validate
+from .control import RunControl
+from .data import Bundle, load_bundle
+from .errors import ConfigError, MtlError
+from .models import MultiTaskNet, build_model
+from .provenance import provenance
+from .seeds import torch_generator
+from .sharing import PENALTIES, SHARING, mean_trunk_distance
+from .store import Row, RunStore
+from .summary import best_epoch, rising_since
+from .tasks import Task, get_task
+from .weighting import WEIGHTINGS
+
+EVAL_CHUNK = 4096
+HEARTBEAT_EVERY = 5.0  # seconds
+
+
+@dataclass
+class EpochEvent:
+    """One finished epoch, as committed to the store."""
+
+    run_id: int | None
+    epoch: int
+    epochs: int  # planned
+    rows: list[Row]
+    elapsed: float  # seconds since training started
+    steps: int  # optimiser steps so far
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    status: str  # completed | stopped | diverged | failed
+    message: str
+    summary: dict
+    rows: list[tuple[int, str, str, str, float]] = field(default_factory=list)
+
+    def value(self, epoch: int, task: str, split: str, metric: str) -> float:
+        for e, t, s, m, v in self.rows:
+            if (e, t, s, m) == (epoch, task, split, metric):
+                return v
+        raise KeyError((epoch, task, split, metric))
+
+    def curve(self, task: str, split: str, metric: str) -> list[float]:
+        points = sorted((e, v) for e, t, s, m, v in self.rows if (t, s, m) == (task, split, metric))
+        return [v for _, v in points]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device", "CUDA is not available on this machine; use --device cpu")
+    return torch.device(name)
+
+
+class _Problem:
+    """The data of one run on its device: inputs per split, targets per task and split."""
+
+    def __init__(self, config: RunConfig, bundle: Bundle, device: torch.device) -> None:
+        self.tasks: dict[str, Task] = {name: get_task(name) for name in config.all_tasks}
+        self.pool = {name: config.task_size(name) for name in self.tasks}
+        self.splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
+        self.inputs: dict[tuple[str, bool], torch.Tensor] = {}
+        self.targets: dict[tuple[str, str], torch.Tensor] = {}
+        for split_name, split in self.splits.items():
+            for name, task in self.tasks.items():
+                key = (split_name, task.masks_input)
+                if key not in self.inputs:
+                    self.inputs[key] = task.prepare_input(split.images).to(device)
+                target = task.make_target(split)
+                if split_name == "train":
+                    target = target[: self.pool[name]].clone()
+                    target = _shuffle_fraction(target, config.shuffle_of(name), config, name)
+                self.targets[(name, split_name)] = target.to(device)
+
+
+def _shuffle_fraction(target: torch.Tensor, fraction: float, config: RunConfig, task: str):
+    """Permute the targets of a random ``fraction`` of samples among themselves."""
+    count = round(fraction * len(target))
+    if count < 2:
+        return target
+    gen = torch_generator(config.data_seed, "shuffle", task)
+    chosen = torch.randperm(len(target), generator=gen)[:count]
+    target[chosen] = target[chosen[torch.randperm(count, generator=gen)]]
+    return target
+
+
+def _groups(problem: _Problem, model: MultiTaskNet) -> dict[tuple[str, bool], list[str]]:
+    """Tasks that see the same input through the same trunk share one forward pass."""
+    groups: dict[tuple[str, bool], list[str]] = {}
+    for name, task in problem.tasks.items():
+        groups.setdefault((model.trunk_of[name], task.masks_input), []).append(name)
+    return groups
+
+
+@torch.inference_mode()
+def evaluate(model: MultiTaskNet, problem: _Problem, split: str,
+             only: list[str] | None = None) -> list[Row]:  # fmt: skip
+    """Mean loss and metric per task; on ``train``, over each task's own labelled pool."""
+    model.eval()
+    rows: list[Row] = []
+    for (trunk_key, masked), names in _groups(problem, model).items():
+        names = [n for n in names if only is None or n in only]
+        if not names:
+            continue
+        x = problem.inputs[(split, masked)]
+        size = max(problem.pool[n] for n in names) if split == "train" else len(x)
+        sums = {n: [torch.zeros(()), torch.zeros(())] for n in names}
+        for start in range(0, size, EVAL_CHUNK):
+            feats = model.features(x[start : min(size, start + EVAL_CHUNK)], trunk_key)
+            for n in names:
+                stop = min(len(feats), problem.targets[(n, split)].shape[0] - start)
+                if stop <= 0:
+                    continue
+                out = model.heads[n](feats[:stop])
+                target = problem.targets[(n, split)][start : start + stop]
+                loss, metric = problem.tasks[n].loss_sum_and_metric_sum(out, target)
+                sums[n][0] += loss.cpu()
+                sums[n][1] += metric.cpu()
+        for n in names:
+            count = problem.targets[(n, split)].shape[0]
+            task = problem.tasks[n]
+            rows.append((n, split, "loss", float(sums[n][0]) / count))
+            rows.append((n, split, task.metric, float(sums[n][1]) / count))
+    return rows
+
+
+def _all_finite(rows: list[Row]) -> bool:
+    return all(math.isfinite(v) for *_, v in rows)
+
+
+def train(
+    config: RunConfig,
+    *,
+    store: RunStore | None = None,
+    run_id: int | None = None,
+    name: str = "",
+    owner: str = "",
+    callback: Callable[[EpochEvent], None] | None = None,
+    control: RunControl | None = None,
+    data_dir: str | None = None,
+) -> RunResult:
+    """Train one run. Config and data errors raise before a run is created; after that,
+    every outcome (including a bug) is recorded in the store as the run's status."""
+    validate(config)
+    device = resolve_device(config.device)
+    bundle = load_bundle(config.dataset, config.variant, config.data_seed, data_dir)
+    if store is not None and run_id is None:
+        run_id = store.create_run(config.to_dict(), name=name, owner=owner)
+    loop = None
+    try:
+        loop = _Loop(config, bundle, device, store, run_id, callback, control or RunControl())
+        return loop.run()
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, MtlError) else f"internal error: {exc!r}"
+        if loop is not None:
+            result = loop.finish("failed", message)
+        else:
+            if store is not None:
+                store.finish(run_id, "failed", message, {}, {})
+            result = RunResult(run_id, "failed", message, {})
+        if isinstance(exc, MtlError):
+            return result
+        raise
+
+
+class _Loop:
+    def __init__(self, config, bundle, device, store, run_id, callback, control) -> None:
+        self.config, self.store, self.run_id = config, store, run_id
+        self.callback, self.control = callback, control
+        torch.set_num_threads(config.threads)
+        self.problem = _Problem(config, bundle, device)
+        sharing = SHARING[config.sharing]
+        self.penalty_fn = PENALTIES[config.soft_penalty] if sharing.penalised else None
+        height, width = bundle.image_shape
+        self.model = build_model(
+            backbone=config.backbone,
+            image_shape=bundle.image_shape,
+            out_dims={n: t.out_dim(height, width) for n, t in self.problem.tasks.items()},
+            trunk_of=sharing.trunk_of(config.all_tasks),
+            width=config.width,
+            depth=config.depth,
+            dropout=config.dropout,
+            seed=config.seed,
+        ).to(device)
+        fixed = {n: config.weight_of(n) for n in config.all_tasks}
+        self.weighting = WEIGHTINGS[config.weighting](config.all_tasks, fixed).to(device)
+        groups = [{"params": list(self.model.parameters()), "weight_decay": config.weight_decay}]
+        if list(self.weighting.parameters()):
+            groups.append({"params": list(self.weighting.parameters()), "weight_decay": 0.0})
+        if config.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(groups, lr=config.lr)
+        else:
+            self.optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+        main_pool = max(self.problem.pool[t] for t in config.tasks)
+        self.sizes = step_sizes(main_pool, config.batch_size)
+        self.streams = {n: BatchStream(n, config.seed) for n in set(self.problem.pool.values())}
+        self.train_groups = {}
+        for (trunk_key, masked), names in _groups(self.problem, self.model).items():
+            for n in names:
+                key = (self.problem.pool[n], masked, trunk_key)
+                self.train_groups.setdefault(key, []).append(n)
+        self.rows: list[tuple[int, str, str, str, float]] = []
+        self.val_losses: dict[str, list[float]] = {t: [] for t in config.tasks}
+        self.snapshots: dict[int, dict] = {}
+        self.best: dict[str, int] = {}
+        self.criterion: list[float] = []
+        self.steps = 0
+        self.samples = 0
+        self.started = time.monotonic()
+        self.last_beat = self.started
+        self.stopped_early_at: int | None = None
+        if store is not None:
+            prov = provenance(config.threads, str(device), bundle.data_hash)
+            store.set_provenance(run_id, {**prov, "param_count": self.model.param_count()})
+
+    # -- one epoch -------------------------------------------------------------------------
+
+    def _train_epoch(self) -> torch.Tensor | None:
+        """One pass over the main pool; None if a stop was requested mid-epoch."""
+        model, problem = self.model, self.problem
+        model.train()
+        running = {n: torch.zeros(()) for n in problem.tasks}
+        objective_sum = torch.zeros(())
+        for size in self.sizes:
+            if self.control.paused:
+                self._set_status("paused")
+                self.control.wait_while_paused(self._beat)
+                self._set_status("running")
+            if self.control.stop_requested:
+                return None
+            index = {n: stream.take(size) for n, stream in self.streams.items()}
+            losses = {}
+            for (pool, masked, trunk_key), names in self.train_groups.items():
+                idx = index[pool]
+                feats = model.features(problem.inputs[("train", masked)][idx], trunk_key)
+                for n in names:
+                    out = model.heads[n](feats)
+                    losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][idx])
+            objective = self.weighting.combine(losses)
+            if self.penalty_fn is not None and self.config.soft_lambda > 0:
+                objective = objective + self.config.soft_lambda * self.penalty_fn(model)
+            self.optimizer.zero_grad(set_to_none=True)
+            objective.backward()
+            self.optimizer.step()
+            for n, loss in losses.items():
+                running[n] += loss.detach()
+            objective_sum += objective.detach()
+            self.steps += 1
+            self.samples += size
+            if time.monotonic() - self.last_beat > HEARTBEAT_EVERY:
+                self._beat()
+        self.batch_losses = {n: float(v) / len(self.sizes) for n, v in running.items()}
+        return objective_sum / len(self.sizes)
+
+    def _epoch_rows(self, epoch: int, objective: float | None, wall: float) -> list[Row]:
+        rows = evaluate(self.model, self.problem, "train") + evaluate(self.model, self.problem, "val")
+        for n, w in self.weighting.current().items():
+            rows.append((n, "train", "weight", w))
+        if objective is not None:
+            rows.append(("_total", "train", "objective", objective))
+            rows += [(n, "train", "batch_loss", v) for n, v in self.batch_losses.items()]
+        if len(self.model.trunks) > 1:
+            rows.append(("_model", "train", "trunk_distance", mean_trunk_distance(self.model)))
+        if self.penalty_fn is not None:
+            with torch.no_grad():
+                rows.append(("_model", "train", "soft_penalty", float(self.penalty_fn(self.model))))
+        rows += [("_run", "train", "wall_time", wall), ("_run", "train", "steps", self.steps),
+                 ("_run", "train", "samples", self.samples)]  # fmt: skip
+        return rows
+
+    def _commit(self, epoch: int, rows: list[Row]) -> None:
+        if self.store is not None:
+            self.store.append_epoch(self.run_id, epoch, rows)
+        self.rows += [(epoch, *row) for row in rows]
+        val = {t: v for t, s, m, v in rows if s == "val" and m == "loss"}
+        snapshot_needed = False
+        for t in self.config.tasks:
+            self.val_losses[t].append(val[t])
+            if t not in self.best or val[t] < self.val_losses[t][self.best[t]]:
+                self.best[t] = epoch
+                snapshot_needed = True
+        self.criterion.append(sum(val[t] for t in self.config.tasks))
+        if best_epoch(self.criterion) == epoch:
+            snapshot_needed = True
+        if snapshot_needed:
+            self.snapshots[epoch] = copy.deepcopy(self.model.state_dict())
+            keep = set(self.best.values()) | {best_epoch(self.criterion)}
+            self.snapshots = {e: s for e, s in self.snapshots.items() if e in keep}
+        if self.callback is not None:
+            elapsed = time.monotonic() - self.started
+            self.callback(EpochEvent(self.run_id, epoch, self.config.epochs, rows, elapsed,
+                                     self.steps))  # fmt: skip
+
+    def run(self) -> RunResult:
+        self._commit(0, self._epoch_rows(0, None, 0.0))
+        for epoch in range(1, self.config.epochs + 1):
+            tic = time.monotonic()
+            objective = self._train_epoch()
+            if objective is None:
+                return self.finish("stopped", f"stopped by request during epoch {epoch}")
+            objective = float(objective)
+            rows = self._epoch_rows(epoch, objective, time.monotonic() - tic)
+            if not (math.isfinite(objective) and _all_finite(rows)):
+                return self.finish("diverged", (
+                    f"the loss became non-finite in epoch {epoch} (is lr={self.config.lr:g} too "
+                    f"high?); curves stop at epoch {epoch - 1}, the last finite one"
+                ))  # fmt: skip
+            self._commit(epoch, rows)
+            patience = self.config.early_stop
+            if patience and epoch - best_epoch(self.criterion) >= patience:
+                self.stopped_early_at = epoch
+                break
+        return self.finish("completed", "")
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def finish(self, status: str, message: str) -> RunResult:
+        summary, test_rows = self._summary() if self.criterion else ({}, {})
+        if self.stopped_early_at is not None:
+            restored = best_epoch(self.criterion)
+            self.model.load_state_dict(self.snapshots[restored])
+            summary["stopped_early_at"] = self.stopped_early_at
+            summary["restored_epoch"] = restored
+            message = message or (
+                f"stopped early at epoch {self.stopped_early_at}; restored the weights of "
+                f"epoch {restored}, the best validation loss"
+            )
+        if self.store is not None:
+            self.store.finish(self.run_id, status, message, summary, test_rows)
+        for epoch, rows in test_rows.items():
+            self.rows += [(epoch, *row) for row in rows]
+        return RunResult(self.run_id, status, message, summary, self.rows)
+
+    def _summary(self) -> tuple[dict, dict[int, list[Row]]]:
+        live_state = copy.deepcopy(self.model.state_dict())
+        main, test_rows = {}, {}
+        by_key = {(e, t, s, m): v for e, t, s, m, v in self.rows}
+        for t in self.config.tasks:
+            best = self.best[t]
+            self.model.load_state_dict(self.snapshots[best])
+            rows = evaluate(self.model, self.problem, "test", only=[t])
+            test_rows.setdefault(best, []).extend(rows)
+            task = self.problem.tasks[t]
+            metric = task.metric
+            test = {m: v for _, _, m, v in rows}
+            main[t] = {
+                "best_epoch": best,
+                "metric": metric,
+                "best_val_loss": by_key[(best, t, "val", "loss")],
+                "val_metric": by_key[(best, t, "val", metric)],
+                "train_loss": by_key[(best, t, "train", "loss")],
+                "train_metric": by_key[(best, t, "train", metric)],
+                "gap": by_key[(best, t, "val", "loss")] - by_key[(best, t, "train", "loss")],
+                "test_loss": test["loss"],
+                "test_metric": test[metric],
+                "rising_since": rising_since(self.val_losses[t]),
+            }
+        self.model.load_state_dict(live_state)
+        summary = {
+            "main": main,
+            "epochs_run": len(self.criterion) - 1,
+            "steps": self.steps,
+            "param_count": self.model.param_count(),
+            "elapsed": round(time.monotonic() - self.started, 3),
+        }
+        return summary, test_rows
+
+    def _beat(self) -> None:
+        self.last_beat = time.monotonic()
+        if self.store is not None:
+            self.store.heartbeat(self.run_id)
+
+    def _set_status(self, status: str) -> None:
+        if self.store is not None:
+            self.store.set_status(self.run_id, status)
