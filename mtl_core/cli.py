@@ -38,25 +38,46 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--variant", help=f"one of {', '.join(VARIANTS)} (default {DEFAULT.variant})")
     p.add_argument("--data-dir", help="folder holding IDX files for mnist / fashion-mnist")
     p.add_argument("--train-size", help=f"training images, or 'all' (default {DEFAULT.train_size})")
-    p.add_argument("--task-size", action="append", default=[], metavar="TASK=N",
-                   help="label budget of one task (repeatable; default: the train size)")
+    p.add_argument(
+        "--task-size",
+        action="append",
+        default=[],
+        metavar="TASK=N",
+        help="label budget of one task (repeatable; default: the train size)",
+    )
     p.add_argument("--tasks", help="comma-separated main tasks (default digit)")
     p.add_argument("--aux", help="comma-separated auxiliary tasks (default none)")
-    p.add_argument("--aux-weight", action="append", default=[], metavar="W|TASK=W",
-                   help="weight of every auxiliary task, or of one (repeatable; default 1)")
-    p.add_argument("--shuffle-aux", action="append", default=[], metavar="F|TASK=F",
-                   help="fraction of auxiliary targets to permute: the shuffled control")
+    p.add_argument(
+        "--aux-weight",
+        action="append",
+        default=[],
+        metavar="W|TASK=W",
+        help="weight of every auxiliary task, or of one (repeatable; default 1)",
+    )
+    p.add_argument(
+        "--shuffle-aux",
+        action="append",
+        default=[],
+        metavar="F|TASK=F",
+        help="fraction of auxiliary targets to permute: the shuffled control",
+    )
     p.add_argument("--sharing", help="single | hard | soft (default hard)")
     p.add_argument("--soft-penalty", help="l2 | trace (default l2)")
-    p.add_argument("--soft-lambda", type=str, help=f"λ of the soft penalty (default {DEFAULT.soft_lambda:g})")
+    p.add_argument(
+        "--soft-lambda", type=str, help=f"λ of the soft penalty (default {DEFAULT.soft_lambda:g})"
+    )
     p.add_argument("--weighting", help="fixed | uncertainty (default fixed)")
     p.add_argument("--backbone", help="mlp | cnn (default mlp)")
     for name in ("width", "depth", "dropout", "optimizer", "lr", "momentum", "weight_decay",
                  "batch_size", "epochs", "seed", "data_seed", "threads", "device"):  # fmt: skip
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, help=f"default {getattr(DEFAULT, name)}")
-    p.add_argument("--early-stop", metavar="PATIENCE", help="stop after this many epochs "
-                   "without a better validation loss and restore the best weights (default off)")
+    p.add_argument(
+        "--early-stop",
+        metavar="PATIENCE",
+        help="stop after this many epochs "
+        "without a better validation loss and restore the best weights (default off)",
+    )
     p.add_argument("--store", help="SQLite run store (default data/runs.sqlite)")
     p.add_argument("--name", default="", help="a name for the run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -88,7 +109,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError("config", f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+            raise ConfigError(
+                "config", f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
         if not isinstance(data, dict):
             raise ConfigError("config", f"{path} must hold a JSON object of config fields")
     for name in _SIMPLE:
@@ -104,8 +127,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     _, sizes = _pairs(args.task_size, "task_sizes", int)
     if sizes:
         data["task_sizes"] = {**data.get("task_sizes", {}), **sizes}
-    for flag, shared_key, per_key, kind in (("aux_weight", "aux_weight", "aux_weights", float),
-                                            ("shuffle_aux", "shuffle_aux", "aux_shuffle", float)):
+    for flag, shared_key, per_key, kind in (
+        ("aux_weight", "aux_weight", "aux_weights", float),
+        ("shuffle_aux", "shuffle_aux", "aux_shuffle", float),
+    ):
         shared, per_task = _pairs(getattr(args, flag), flag, kind)
         if shared is not None:
             data[shared_key] = shared
@@ -155,7 +180,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
-    print(f"run {result.run_id}: {result.status}" + (f" ({result.message})" if result.message else ""))
+    print(
+        f"run {result.run_id}: {result.status}" + (f" ({result.message})" if result.message else "")
+    )
     if result.summary:
         print(_summary_table(result.summary).to_string(index=False))
     print(f"stored in {store.path}; see `python -m mtl_core show {result.run_id}`")
@@ -208,7 +235,11 @@ def _runs_table(store: RunStore) -> pd.DataFrame:
 def cmd_list(args: argparse.Namespace) -> int:
     with RunStore(args.store) as store:
         table = _runs_table(store)
-    print(table.to_string(index=False) if len(table) else "no runs yet: try `python -m mtl_core train`")
+    print(
+        table.to_string(index=False)
+        if len(table)
+        else "no runs yet: try `python -m mtl_core train`"
+    )
     return 0
 
 
@@ -257,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one run and store its curves")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
-    sub.add_parser("tasks", help="which task fits which dataset and variant").set_defaults(func=cmd_tasks)
+    sub.add_parser("tasks", help="which task fits which dataset and variant").set_defaults(
+        func=cmd_tasks
+    )
     p = sub.add_parser("list", help="stored runs")
     p.add_argument("--store")
     p.set_defaults(func=cmd_list)

@@ -37,9 +37,7 @@ class RunConfig:
     aux: tuple[str, ...] = ()  # auxiliary tasks: they count in training only
     aux_weight: float = 1.0
     aux_weights: dict[str, float] = field(default_factory=dict)  # per-task override
-    shuffle_aux: float = (
-        0.0  # fraction of auxiliary targets permuted (Caruana's control)
-    )
+    shuffle_aux: float = 0.0  # fraction of auxiliary targets permuted (Caruana's control)
     aux_shuffle: dict[str, float] = field(default_factory=dict)  # per-task override
     sharing: str = "hard"
     soft_penalty: str = "l2"
@@ -106,16 +104,12 @@ def _coerce(name: str, value: Any) -> Any:
     if isinstance(default, tuple):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list | tuple) or not all(
-            isinstance(v, str) for v in value
-        ):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(name, f"expected a list of task names, got {value!r}")
         return tuple(value)
     if isinstance(default, dict):
         if not isinstance(value, dict):
-            raise ConfigError(
-                name, f"expected a mapping of task name to number, got {value!r}"
-            )
+            raise ConfigError(name, f"expected a mapping of task name to number, got {value!r}")
         kind = int if name == "task_sizes" else float
         return {str(k): _number(f"{name}.{k}", v, kind) for k, v in value.items()}
     if isinstance(default, int):
@@ -150,9 +144,7 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
         raise ConfigError("config", "expected a JSON object of field names and values")
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise ConfigError(
-            unknown[0], f"unknown field; known fields: {', '.join(FIELDS)}"
-        )
+        raise ConfigError(unknown[0], f"unknown field; known fields: {', '.join(FIELDS)}")
     config = RunConfig(**{k: _coerce(k, v) for k, v in data.items()})
     validate(config)
     return config
@@ -162,9 +154,7 @@ def from_json(text: str) -> RunConfig:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            "config", f"not valid JSON ({exc.msg} at line {exc.lineno})"
-        ) from None
+        raise ConfigError("config", f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
     return from_dict(data)
 
 
@@ -269,9 +259,7 @@ def validate(config: RunConfig) -> None:
     )
     _in_range("width", config.width, 1, 4096)
     _in_range("depth", config.depth, 1, 8)
-    _check(
-        0 <= config.dropout < 1, "dropout", f"must be in [0, 1), got {config.dropout!r}"
-    )
+    _check(0 <= config.dropout < 1, "dropout", f"must be in [0, 1), got {config.dropout!r}")
     _check(
         config.optimizer in OPTIMIZERS,
         "optimizer",

@@ -60,9 +60,7 @@ def nested_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     for cls in np.unique(labels):
         members = np.flatnonzero(labels == cls)
         rng.shuffle(members)
-        position[members] = (np.arange(len(members)) + rng.random(len(members))) / len(
-            members
-        )
+        position[members] = (np.arange(len(members)) + rng.random(len(members))) / len(members)
     return np.argsort(position, kind="stable")
 
 
@@ -73,9 +71,7 @@ def split_indices(
     state = derive_seed(seed, "split") % 2**32
     idx = np.arange(len(labels))
     if test_size:
-        idx, test = train_test_split(
-            idx, test_size=test_size, stratify=labels, random_state=state
-        )
+        idx, test = train_test_split(idx, test_size=test_size, stratify=labels, random_state=state)
     else:
         test = np.array([], dtype=np.int64)
     train, val = train_test_split(
@@ -90,9 +86,7 @@ def _make_split(
 ) -> Split:
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
     y = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
-    x, extras = apply_variant(
-        variant, x, y, torch_generator(seed, "variant", variant, part)
-    )
+    x, extras = apply_variant(variant, x, y, torch_generator(seed, "variant", variant, part))
     return Split(x.contiguous(), y, extras)
 
 
@@ -113,9 +107,7 @@ def load_bundle(
             return _cache[key]
         spec = get_dataset(dataset)
         raw = load_raw(dataset, data_dir)
-        train, val, test = split_indices(
-            raw.labels, spec.val_size, spec.test_size, data_seed
-        )
+        train, val, test = split_indices(raw.labels, spec.val_size, spec.test_size, data_seed)
         if raw.test_images is not None:
             test_x, test_y = raw.test_images, raw.test_labels
         else:
@@ -125,9 +117,7 @@ def load_bundle(
             variant,
             spec.family,
             int(data_seed),
-            _make_split(
-                raw.images[train], raw.labels[train], variant, data_seed, "train"
-            ),
+            _make_split(raw.images[train], raw.labels[train], variant, data_seed, "train"),
             _make_split(raw.images[val], raw.labels[val], variant, data_seed, "val"),
             _make_split(test_x, test_y, variant, data_seed, "test"),
         )

@@ -51,14 +51,10 @@ def _load_digits(data_dir: str | Path | None = None) -> RawData:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    return RawData(
-        (bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int64)
-    )
+    return RawData((bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int64))
 
 
-def _cached_npz(
-    name: str, build: Callable[[], dict[str, np.ndarray]]
-) -> dict[str, np.ndarray]:
+def _cached_npz(name: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Arrays from ``data/cache/<name>.npz``, built and written atomically on first use."""
     path = cache_dir() / f"{name}.npz"
     if path.exists():
@@ -126,9 +122,7 @@ def get_dataset(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         known = ", ".join(DATASETS)
-        raise ConfigError(
-            "dataset", f"unknown dataset {name!r}; known: {known}"
-        ) from None
+        raise ConfigError("dataset", f"unknown dataset {name!r}; known: {known}") from None
 
 
 def load_raw(name: str, data_dir: str | Path | None = None) -> RawData:
@@ -136,9 +130,7 @@ def load_raw(name: str, data_dir: str | Path | None = None) -> RawData:
     spec = get_dataset(name)
     raw = spec.load(data_dir)
     if raw.images.ndim != 3 or len(raw.images) != len(raw.labels):
-        raise DataError(
-            f"{name}: images and labels do not match; re-download the dataset"
-        )
+        raise DataError(f"{name}: images and labels do not match; re-download the dataset")
     if len(raw.labels) != spec.pool_size:
         raise DataError(
             f"{name}: expected {spec.pool_size} training images, found {len(raw.labels)};"

@@ -40,9 +40,7 @@ def init_uniform_(module: nn.Module, generator: torch.Generator) -> nn.Module:
             bound = 1 / math.sqrt(fan_in)
             with torch.no_grad():
                 for param in (layer.weight, layer.bias):
-                    param.copy_(
-                        torch.rand(param.shape, generator=generator) * 2 * bound - bound
-                    )
+                    param.copy_(torch.rand(param.shape, generator=generator) * 2 * bound - bound)
     return module
 
 
@@ -113,9 +111,7 @@ def build_model(
     build = BACKBONE_BUILDERS[backbone]
     trunks = {}
     for key in dict.fromkeys(trunk_of.values()):
-        trunk = build(
-            image_shape, width, depth, dropout, torch_generator(seed, "dropout", key)
-        )
+        trunk = build(image_shape, width, depth, dropout, torch_generator(seed, "dropout", key))
         trunks[key] = init_uniform_(trunk, torch_generator(seed, "trunk", key))
     heads = {
         task: init_uniform_(nn.Linear(width, size), torch_generator(seed, "head", task))

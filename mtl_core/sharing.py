@@ -40,10 +40,7 @@ def _stacked(model: MultiTaskNet) -> list[torch.Tensor]:
     """For each trunk parameter, a (tasks, weights) matrix of its flattened copies."""
     trunks = list(model.trunks.values())
     per_trunk = [list(t.parameters()) for t in trunks]
-    return [
-        torch.stack([p.reshape(-1) for p in group])
-        for group in zip(*per_trunk, strict=True)
-    ]
+    return [torch.stack([p.reshape(-1) for p in group]) for group in zip(*per_trunk, strict=True)]
 
 
 def l2_penalty(model: MultiTaskNet) -> torch.Tensor:

@@ -61,9 +61,7 @@ METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
 class RunStore:
     """Runs and their long-form metrics. Safe to share between threads of one process."""
 
-    def __init__(
-        self, path: str | Path | None = None, *, stale_after: float = 60.0
-    ) -> None:
+    def __init__(self, path: str | Path | None = None, *, stale_after: float = 60.0) -> None:
         self.path = Path(path) if path else default_store_path()
         self.stale_after = stale_after
         self.moved_aside: Path | None = None  # set when a damaged file was moved aside
@@ -85,9 +83,7 @@ class RunStore:
             conn.execute("PRAGMA foreign_keys = ON")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: written by a newer version; upgrade mtl-curves"
-                )
+                raise StoreError(f"{self.path}: written by a newer version; upgrade mtl-curves")
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("SELECT count(*) FROM runs").fetchone()
@@ -98,9 +94,7 @@ class RunStore:
 
     def _move_aside(self) -> Path:
         """Keep a damaged store for inspection (never delete it) and start a fresh one."""
-        target = self.path.with_name(
-            f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
+        target = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(self.path, target)
         for suffix in ("-wal", "-shm"):
             side = Path(f"{self.path}{suffix}")
@@ -150,26 +144,18 @@ class RunStore:
         )  # fmt: skip
         run_id = int(cur.lastrowid)
         if not name:
-            self._execute(
-                "UPDATE runs SET name = ? WHERE id = ?", (f"run {run_id}", run_id)
-            )
+            self._execute("UPDATE runs SET name = ? WHERE id = ?", (f"run {run_id}", run_id))
         return run_id
 
     def append_epoch(self, run_id: int, epoch: int, rows: Iterable[Row]) -> None:
         """All rows of one epoch, and a heartbeat, in one transaction."""
         insert = "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)"
-        statements = [
-            (insert, (run_id, epoch, t, s, m, float(v))) for t, s, m, v in rows
-        ]
-        statements.append(
-            ("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
-        )
+        statements = [(insert, (run_id, epoch, t, s, m, float(v))) for t, s, m, v in rows]
+        statements.append(("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id)))
         self._transaction(statements)
 
     def heartbeat(self, run_id: int) -> None:
-        self._execute(
-            "UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id)
-        )
+        self._execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
 
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
         assert status in STATUSES, status
@@ -200,9 +186,7 @@ class RunStore:
         self._transaction(statements)
 
     def rename(self, run_id: int, name: str) -> None:
-        self._execute(
-            "UPDATE runs SET name = ? WHERE id = ?", (name.strip()[:200], run_id)
-        )
+        self._execute("UPDATE runs SET name = ? WHERE id = ?", (name.strip()[:200], run_id))
 
     def delete(self, run_ids: Iterable[int]) -> None:
         ids = [int(i) for i in run_ids]
@@ -253,9 +237,7 @@ class RunStore:
             frame[key] = frame[key].map(json.loads)
         return frame
 
-    def metrics(
-        self, run_ids: int | Iterable[int], since_epoch: int = -1
-    ) -> pd.DataFrame:
+    def metrics(self, run_ids: int | Iterable[int], since_epoch: int = -1) -> pd.DataFrame:
         """Long-form metrics of the runs, for epochs after ``since_epoch``."""
         ids = [int(run_ids)] if isinstance(run_ids, int) else [int(i) for i in run_ids]
         if not ids:
@@ -293,9 +275,7 @@ class RunStore:
         out = []
         for run_id in run_ids:
             run = self.get_run(run_id)
-            run["metrics"] = (
-                self.metrics(run_id).drop(columns="run_id").to_dict("records")
-            )
+            run["metrics"] = self.metrics(run_id).drop(columns="run_id").to_dict("records")
             out.append(run)
         return _write_text(path, json.dumps(out, indent=1))
 

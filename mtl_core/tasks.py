@@ -205,9 +205,7 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise ConfigError(
-            "tasks", f"unknown task {name!r}; known: {', '.join(TASKS)}"
-        ) from None
+        raise ConfigError("tasks", f"unknown task {name!r}; known: {', '.join(TASKS)}") from None
 
 
 def valid_tasks(family: str, variant: str) -> list[str]:

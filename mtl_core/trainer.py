@@ -273,7 +273,9 @@ class _Loop:
         return objective_sum / len(self.sizes)
 
     def _epoch_rows(self, epoch: int, objective: float | None, wall: float) -> list[Row]:
-        rows = evaluate(self.model, self.problem, "train") + evaluate(self.model, self.problem, "val")
+        rows = evaluate(self.model, self.problem, "train") + evaluate(
+            self.model, self.problem, "val"
+        )
         for n, w in self.weighting.current().items():
             rows.append((n, "train", "weight", w))
         if objective is not None:

@@ -33,13 +33,9 @@ def rotated(images, labels, gen):
     theta = torch.deg2rad(angles)
     cos, sin = torch.cos(theta), torch.sin(theta)
     zero = torch.zeros_like(cos)
-    affine = torch.stack(
-        [torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1
-    )
+    affine = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
     grid = F.affine_grid(affine, list(images.shape), align_corners=False)
-    out = F.grid_sample(
-        images, grid, mode="bilinear", padding_mode="zeros", align_corners=False
-    )
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.clamp(0, 1), {"angle": (angles / MAX_ANGLE).unsqueeze(1)}
 
 
@@ -60,9 +56,7 @@ def multi(images, labels, gen):
     partner = torch.randint(0, n, (n,), generator=gen)
     canvas = torch.zeros(n, 1, height + shift, width + shift)
     canvas[:, :, :height, :width] = images
-    canvas[:, :, shift:, shift:] = torch.maximum(
-        canvas[:, :, shift:, shift:], images[partner]
-    )
+    canvas[:, :, shift:, shift:] = torch.maximum(canvas[:, :, shift:, shift:], images[partner])
     out = F.interpolate(canvas, size=(height, width), mode="bilinear", antialias=True)
     return out.clamp(0, 1), {"left": labels.clone(), "right": labels[partner].clone()}
 
@@ -88,7 +82,5 @@ def apply_variant(
         fn = VARIANTS[name]
     except KeyError:
         known = ", ".join(VARIANTS)
-        raise ConfigError(
-            "variant", f"unknown variant {name!r}; known: {known}"
-        ) from None
+        raise ConfigError("variant", f"unknown variant {name!r}; known: {known}") from None
     return fn(images, labels, gen)
