@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS runs (
     message TEXT NOT NULL DEFAULT '',
     heartbeat REAL NOT NULL,
     summary TEXT NOT NULL DEFAULT '{}',
-    owner TEXT NOT NULL DEFAULT ''
+    owner TEXT NOT NULL DEFAULT '',
+    request TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -184,6 +185,15 @@ class RunStore:
             (status, message, json.dumps(summary, sort_keys=True), time.time(), run_id),
         ))  # fmt: skip
         self._transaction(statements)
+
+    def request(self, run_id: int, action: str) -> None:
+        """Ask the process training ``run_id`` to ``pause``, ``stop`` or resume (``""``)."""
+        assert action in ("", "pause", "stop"), action
+        self._execute("UPDATE runs SET request = ? WHERE id = ?", (action, run_id))
+
+    def pending_request(self, run_id: int) -> str:
+        row = self._execute("SELECT request FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return row[0] if row else "stop"
 
     def rename(self, run_id: int, name: str) -> None:
         self._execute("UPDATE runs SET name = ? WHERE id = ?", (name.strip()[:200], run_id))

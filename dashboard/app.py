@@ -1,0 +1,86 @@
+"""mtl-curves: watch multi-task learning curves grow, live.
+
+Wires the sections together; each lives in its own module. Run with
+``streamlit run dashboard/app.py`` (or ``make dashboard``).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import controls, live  # noqa: E402
+from dashboard.runs import RunManager, max_concurrent_runs, store_path  # noqa: E402
+from dashboard.state import K, session_token  # noqa: E402
+from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
+from mtl_core.errors import MtlError  # noqa: E402
+
+
+@st.cache_resource
+def get_manager() -> RunManager:
+    manager = RunManager(store_path(), max_concurrent_runs())
+    manager.warm()
+    return manager
+
+
+def init_from_url() -> None:
+    """Once per browser session: the controls start from the URL (or the defaults)."""
+    if st.session_state.get(K.initialised):
+        return
+    config, notes = params_to_config(dict(st.query_params))
+    controls.load_into_state(config)
+    st.session_state[K.notes] = notes
+    st.session_state[K.initialised] = True
+    run = st.query_params.get("run", "")
+    if run.isdigit():
+        st.session_state[K.focus] = int(run)
+
+
+def sync_url(config) -> None:
+    wanted = {"session": st.query_params.get("session", ""), **config_to_params(config)}
+    if K.focus in st.session_state:
+        wanted["run"] = str(st.session_state[K.focus])
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def chart_options() -> dict:
+    a, b, c, d = st.columns([2, 3, 1.2, 2])
+    view = a.segmented_control("Show", ["loss", "metric"], default="loss", key="view",
+                               help="metric: accuracy for classification, MAE for regression")  # fmt: skip
+    x_axis = b.segmented_control("x-axis", ["epoch", "steps", "samples"], default="epoch",
+                                 key="x_axis", help="epochs, optimiser steps or samples seen")  # fmt: skip
+    log_y = c.toggle("log y", key="log_y")
+    smoothing = d.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="smoothing",
+                         help="exponential moving average: changes the display only")  # fmt: skip
+    return {"view": view or "loss", "x_axis": x_axis or "epoch", "log_y": log_y,
+            "smoothing": smoothing, "large_fonts": st.session_state.get(K.large, False)}  # fmt: skip
+
+
+def main() -> None:
+    st.set_page_config(page_title="mtl-curves", page_icon="📈", layout="wide")
+    manager = get_manager()
+    owner = session_token()
+    init_from_url()
+    for note in st.session_state.get(K.notes, []):
+        st.warning(f"Link: {note}; using the default instead.")
+    config, error = controls.sidebar()
+    if error:
+        st.sidebar.error(error)
+    if st.sidebar.button("Train", type="primary", disabled=config is None, key="train",
+                         use_container_width=True):  # fmt: skip
+        try:
+            st.session_state[K.focus] = manager.start(config, owner=owner)
+        except MtlError as exc:
+            st.sidebar.error(str(exc))
+    if config is not None:
+        sync_url(config)
+    st.title("Multi-task learning curves")
+    options = chart_options()
+    live.live_view(manager, owner, options)
+
+
+if __name__ == "__main__":  # not when a spawned worker process imports this script
+    main()

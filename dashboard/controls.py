@@ -1,0 +1,170 @@
+"""The sidebar: one widget per config field, each with one line of help.
+
+Widgets are keyed ``c_<field>`` and read their value from session state only, so that a
+preset, a link or "load config" can set every control by writing session state before
+the widgets are drawn. ``sidebar()`` returns the config, or the error that disables Train.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl_core.config import DEFAULT, RunConfig, from_dict
+from mtl_core.datasets import DATASETS, get_dataset
+from mtl_core.errors import ConfigError
+from mtl_core.sharing import SHARING
+from mtl_core.tasks import TASKS, valid_tasks
+from mtl_core.variants import VARIANT_HELP, VARIANTS
+from mtl_core.weighting import WEIGHTINGS
+
+from .datasets_ui import dataset_status, download_button
+
+SIZE_GRID = (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 50000)
+WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
+AUX_CATEGORY = {
+    "statistical": "statistical",
+    "selective": "selective unsupervised",
+    "supervised": "supervised",
+    "unsupervised": "unsupervised",
+    "main": "related label",
+}
+
+
+def key(name: str) -> str:
+    return f"c_{name}"
+
+
+def load_into_state(config: RunConfig) -> None:
+    """Set every control to ``config`` (call before the widgets are drawn)."""
+    for name, value in config.to_dict().items():
+        if name in ("task_sizes", "aux_weights", "aux_shuffle", "aux"):
+            continue
+        st.session_state[key(name)] = list(value) if name == "tasks" else value
+    for task in TASKS:
+        st.session_state[key(f"aux_{task}")] = task in config.aux
+        st.session_state[key(f"weight_{task}")] = config.aux_weights.get(task, config.aux_weight)
+        st.session_state[key(f"shuffle_{task}")] = config.aux_shuffle.get(task, config.shuffle_aux)
+        st.session_state[key(f"size_{task}")] = config.task_sizes.get(task, 0)
+
+
+def _sizes(capacity: int) -> list[int]:
+    return [s for s in SIZE_GRID if s < capacity] + [capacity]
+
+
+def _sanitize(family: str, variant: str, capacity: int) -> None:
+    """Drop choices that the new dataset or variant no longer offers (widgets would fail)."""
+    valid = valid_tasks(family, variant)
+    main = [t for t in st.session_state.get(key("tasks"), []) if t in valid]
+    fallback = next((t for t in ("digit", "class", "left") if t in valid), valid[0])
+    st.session_state[key("tasks")] = main or [fallback]
+    sizes = _sizes(capacity)
+    current = st.session_state.get(key("train_size"), DEFAULT.train_size)
+    if current not in sizes:
+        st.session_state[key("train_size")] = min(sizes, key=lambda s: abs(s - current))
+
+
+def sidebar() -> tuple[RunConfig | None, str | None]:
+    sb = st.sidebar
+    sb.header("Setup")
+    dataset = sb.selectbox("Dataset", list(DATASETS), key=key("dataset"),
+                           format_func=lambda d: f"{d} — {DATASETS[d].description}",
+                           help="mnist-5k and digits work offline; mnist and fashion-mnist need IDX files")  # fmt: skip
+    status = dataset_status(dataset)
+    if status is not None:
+        sb.warning(status)
+        download_button(dataset)
+    variant = sb.selectbox("Variant", list(VARIANTS), key=key("variant"),
+                           format_func=lambda v: f"{v} — {VARIANT_HELP[v]}",
+                           help="drawn once per image, never per epoch (that would be augmentation)")  # fmt: skip
+    spec = get_dataset(dataset)
+    capacity = spec.train_capacity
+    _sanitize(spec.family, variant, capacity)
+    sb.select_slider("Training images", _sizes(capacity), key=key("train_size"),
+                     help="log scale; fewer images make overfitting visible sooner")  # fmt: skip
+    valid = valid_tasks(spec.family, variant)
+    main = sb.multiselect("Main tasks", valid, key=key("tasks"),
+                          help="the tasks you care about: the summary is computed on these")  # fmt: skip
+
+    sb.subheader("Auxiliary tasks")
+    sb.caption("Extra heads that only help training. Shuffle permutes a fraction of their "
+               "labels: the control that shows whether the task itself helps.")  # fmt: skip
+    aux = []
+    for task in valid:
+        if task in main:
+            continue
+        info = TASKS[task]
+        if sb.checkbox(f"{task} ({AUX_CATEGORY[info.category]})", key=key(f"aux_{task}"),
+                       help=info.description):  # fmt: skip
+            aux.append(task)
+            left, right = sb.columns(2)
+            left.number_input("weight", 0.0, 100.0, step=0.1, key=key(f"weight_{task}"),
+                              help="its loss is multiplied by this")  # fmt: skip
+            right.number_input("shuffled", 0.0, 1.0, step=0.25, key=key(f"shuffle_{task}"),
+                               help="fraction of its training labels permuted")  # fmt: skip
+
+    with sb.expander("Label budgets"):
+        st.caption("How many training images carry each task's labels (0 = all training "
+                   "images). Auxiliary tasks labelled on more images bring information "
+                   "the main task's labels lack.")  # fmt: skip
+        for task in main + aux:
+            st.number_input(f"{task} labels", 0, capacity, step=100, key=key(f"size_{task}"))
+
+    sb.subheader("Sharing")
+    sharing = sb.radio("Sharing mode", list(SHARING), key=key("sharing"), horizontal=True,
+                       help="single: a network per task; hard: one shared trunk; soft: "
+                       "a trunk per task, tied by a penalty")  # fmt: skip
+    if sharing == "soft":
+        sb.radio("Penalty", ["l2", "trace"], key=key("soft_penalty"), horizontal=True,
+                 help="l2 pulls the trunks together; trace pushes them to a shared "
+                 "low-rank structure")  # fmt: skip
+        sb.number_input("λ", 0.0, 1e6, format="%.4g", step=0.1, key=key("soft_lambda"),
+                        help="strength of the tie; useful range about 0.01 to 100")  # fmt: skip
+    sb.selectbox("Loss weighting", list(WEIGHTINGS), key=key("weighting"),
+                 help="fixed: the weights above; uncertainty: learned (Kendall et al. 2018)")  # fmt: skip
+
+    with sb.expander("Model"):
+        st.radio("Backbone", ["mlp", "cnn"], key=key("backbone"), horizontal=True,
+                 help="mlp: dense layers; cnn: two LeNet conv blocks, then dense layers")  # fmt: skip
+        st.select_slider("Width", WIDTHS, key=key("width"), help="units per dense layer")
+        st.slider("Depth", 1, 4, key=key("depth"), help="dense layers in the trunk")
+        st.slider("Dropout", 0.0, 0.8, step=0.05, key=key("dropout"),
+                  help="a regulariser: compare it with what sharing does")  # fmt: skip
+    with sb.expander("Training"):
+        st.radio("Optimizer", ["adam", "sgd"], key=key("optimizer"), horizontal=True,
+                 help="sgd uses momentum 0.9")  # fmt: skip
+        st.number_input("Learning rate", 1e-6, 10.0, format="%.1e", step=1e-4, key=key("lr"),
+                        help="too high and the loss diverges")  # fmt: skip
+        st.number_input("Weight decay", 0.0, 10.0, format="%.1e", step=1e-4,
+                        key=key("weight_decay"), help="L2 regularisation of all weights")  # fmt: skip
+        st.number_input("Batch size", 1, 4096, key=key("batch_size"),
+                        help="images per optimiser step for each task")  # fmt: skip
+        st.number_input("Epochs", 1, 10000, key=key("epochs"),
+                        help="passes over the main task's labelled images")  # fmt: skip
+        st.number_input("Early stopping patience", 0, 10000, key=key("early_stop"),
+                        help="0 = off; else stop after this many epochs without a better "
+                        "validation loss and restore the best weights")  # fmt: skip
+        st.number_input("Seed", 0, 2**31 - 1, key=key("seed"),
+                        help="initial weights, batch order, dropout")  # fmt: skip
+        st.number_input("Data seed", 0, 2**31 - 1, key=key("data_seed"),
+                        help="which images land in train / validation / test")  # fmt: skip
+    try:
+        return config_from_state(), None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def config_from_state() -> RunConfig:
+    """The config the controls describe; raises ConfigError naming the bad field."""
+    s = st.session_state
+    aux = [t for t in TASKS if s.get(key(f"aux_{t}")) and t not in s[key("tasks")]]
+    data = {name: s[key(name)] for name in RunConfig.__dataclass_fields__
+            if key(name) in s and name not in ("aux", "task_sizes", "aux_weights", "aux_shuffle")}  # fmt: skip
+    data["tasks"] = list(s[key("tasks")])
+    data["aux"] = aux
+    data["aux_weights"] = {t: s[key(f"weight_{t}")] for t in aux
+                           if s.get(key(f"weight_{t}"), 1.0) != data.get("aux_weight", 1.0)}  # fmt: skip
+    data["aux_shuffle"] = {t: s[key(f"shuffle_{t}")] for t in aux
+                           if s.get(key(f"shuffle_{t}"), 0.0) != data.get("shuffle_aux", 0.0)}  # fmt: skip
+    data["task_sizes"] = {t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux]
+                          if s.get(key(f"size_{t}"), 0)}  # fmt: skip
+    return from_dict(data)

@@ -1,0 +1,147 @@
+"""The live view: progress, pause/stop, curves and summary cards of the focused run.
+
+A fragment redraws about once a second while the run is live, reading only the epochs
+it has not drawn yet from the run store; when the run ends it triggers one full rerun,
+which switches the polling off.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.store import LIVE
+from mtl_core.summary import best_epoch, rising_since
+from mtl_core.tasks import get_task
+
+from .charts import curves_figure
+from .runs import RunManager
+from .state import K
+
+POLL_SECONDS = 1.0
+
+
+def cached_metrics(manager: RunManager, run_id: int, refresh: bool) -> pd.DataFrame:
+    """Metrics of a run, fetched incrementally: only epochs after the last one seen."""
+    cache = st.session_state.setdefault(K.curves, {})
+    frame = cache.get(run_id)
+    if frame is None or refresh:
+        since = -1 if frame is None or frame.empty else int(frame.epoch.max())
+        new = manager.store.metrics(run_id, since_epoch=since)
+        new = new[new.split != "test"]
+        frame = new if frame is None else pd.concat([frame, new], ignore_index=True)
+        cache[run_id] = frame
+    return frame
+
+
+def curve(frame: pd.DataFrame, task: str, split: str, metric: str) -> pd.Series:
+    sel = frame[(frame.task == task) & (frame.split == split) & (frame.metric == metric)]
+    return sel.sort_values("epoch").set_index("epoch").value
+
+
+def best_epochs(frame: pd.DataFrame, run_id: int, tasks: list[str]) -> dict[tuple[int, str], int]:
+    out = {}
+    for task in tasks:
+        val = curve(frame, task, "val", "loss")
+        if len(val):
+            out[(run_id, task)] = int(val.index[best_epoch(val.tolist())])
+    return out
+
+
+def _progress(run: dict, frame: pd.DataFrame) -> None:
+    planned = int(run["config"]["epochs"])
+    wall = curve(frame, "_run", "train", "wall_time")
+    done = int(wall.index.max()) if len(wall) else 0
+    elapsed = float(wall.sum())
+    eta = elapsed / done * (planned - done) if done else None
+    text = f"{run['status']} · epoch {done}/{planned} · {elapsed:.1f} s"
+    if run["status"] in LIVE and eta is not None:
+        text += f" · about {eta:.0f} s left"
+    st.progress(min(1.0, done / planned), text=text)
+
+
+def _buttons(manager: RunManager, run: dict, owner: str) -> None:
+    if run["status"] not in LIVE:
+        return
+    if run["owner"] != owner:
+        st.caption("Started from another browser session (or the CLI): only it can pause or stop.")
+        return
+    a, b, _ = st.columns([1, 1, 6])
+    if run["status"] == "paused":
+        if a.button("Resume", key=f"resume_{run['id']}"):
+            manager.request(run["id"], owner, "")
+    elif a.button("Pause", key=f"pause_{run['id']}"):
+        manager.request(run["id"], owner, "pause")
+    if b.button("Stop", key=f"stop_{run['id']}"):
+        manager.request(run["id"], owner, "stop")
+
+
+def summary_cards(run: dict, frame: pd.DataFrame) -> None:
+    """Per main task: best validation loss and epoch, test metric there, gap, overfitting."""
+    tasks = run["config"]["tasks"]
+    summary = run["summary"].get("main", {})
+    cols = st.columns(len(tasks))
+    params = run["provenance"].get("param_count")
+    for col, task in zip(cols, tasks, strict=True):
+        metric = get_task(task).metric
+        val = curve(frame, task, "val", "loss")
+        if not len(val):
+            continue
+        best = int(val.index[best_epoch(val.tolist())])
+        train = curve(frame, task, "train", "loss")
+        gap = float(val.loc[best] - train.loc[best]) if best in train.index else float("nan")
+        with col.container(border=True):
+            st.markdown(f"**{task}**")
+            st.metric("best validation loss", f"{val.loc[best]:.4f}", help=f"at epoch {best}")
+            st.caption(f"at epoch {best} · train/val gap {gap:.3f}")
+            if task in summary:
+                st.metric(f"test {metric} at that epoch", f"{summary[task]['test_metric']:.4f}")
+            if params:
+                st.caption(f"{params:,} parameters")
+            rising = rising_since(val.tolist())
+            if rising is not None:
+                st.warning(
+                    f"Validation loss rising since epoch {int(val.index[rising])}: overfitting."
+                )
+
+
+def live_view(manager: RunManager, owner: str, options: dict) -> None:
+    run_id = st.session_state.get(K.focus)
+    if run_id is None:
+        st.info("Press **Train** in the sidebar: curves appear here as the run trains.")
+        return
+    try:
+        first = manager.store.get_run(run_id)
+    except Exception:
+        st.session_state.pop(K.focus, None)
+        st.info("That run no longer exists. Press **Train** to start one.")
+        return
+    polling = POLL_SECONDS if first["status"] in LIVE else None
+
+    @st.fragment(run_every=polling)
+    def panel() -> None:
+        run = manager.store.get_run(run_id)
+        frame = cached_metrics(manager, run_id, refresh=True)
+        st.markdown(f"#### {run['name']}")
+        _progress(run, frame)
+        _buttons(manager, run, owner)
+        if run["message"]:
+            (st.error if run["status"] in ("failed", "diverged") else st.info)(run["message"])
+        tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
+        fig = curves_figure(
+            frame.assign(run_id=run_id),
+            tasks=tasks,
+            metric_of={t: get_task(t).metric for t in tasks},
+            best=best_epochs(frame, run_id, run["config"]["tasks"]),
+            run_names={run_id: run["name"]},
+            **options,
+        )
+        st.plotly_chart(fig, key="live_chart", config={"displaylogo": False})
+        summary_cards(run, frame)
+        if polling is not None and run["status"] not in LIVE:
+            time.sleep(0.05)
+            st.rerun(scope="app")
+
+    panel()
