@@ -8,6 +8,7 @@ importable by spawned processes: nothing in them touches Streamlit.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -66,10 +67,8 @@ def warm_up(dataset: str = "mnist-5k") -> None:
     from .data import load_bundle
 
     torch.set_num_threads(1)
-    try:
+    with contextlib.suppress(MtlError):  # the job reports data problems itself
         load_bundle(dataset)
-    except MtlError:
-        pass  # the job reports data problems itself
 
 
 def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None = None) -> str:
