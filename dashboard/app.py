@@ -4,6 +4,7 @@ Wires the sections together; each lives in its own module. Run with
 ``streamlit run dashboard/app.py`` (or ``make dashboard``).
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -12,10 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import streamlit as st  # noqa: E402
 
 from dashboard import controls, live  # noqa: E402
+from dashboard.compare import compare_view  # noqa: E402
+from dashboard.history import history_view  # noqa: E402
 from dashboard.runs import RunManager, max_concurrent_runs, store_path  # noqa: E402
 from dashboard.state import K, session_token  # noqa: E402
 from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
 from mtl_core.errors import MtlError  # noqa: E402
+
+VIEWS = ["Live", "Compare", "History"]
 
 
 @st.cache_resource
@@ -32,6 +37,7 @@ def init_from_url() -> None:
     config, notes = params_to_config(dict(st.query_params))
     controls.load_into_state(config)
     st.session_state[K.notes] = notes
+    st.session_state[K.view] = "Live"
     st.session_state[K.initialised] = True
     run = st.query_params.get("run", "")
     if run.isdigit():
@@ -70,17 +76,31 @@ def main() -> None:
     if error:
         st.sidebar.error(error)
     if st.sidebar.button("Train", type="primary", disabled=config is None, key="train",
-                         use_container_width=True):  # fmt: skip
+                         width="stretch"):  # fmt: skip
         try:
             st.session_state[K.focus] = manager.start(config, owner=owner)
+            st.session_state[K.view] = "Live"
         except MtlError as exc:
             st.sidebar.error(str(exc))
     if config is not None:
         sync_url(config)
     st.title("Multi-task learning curves")
+    if K.pending_view in st.session_state:
+        st.session_state[K.view] = st.session_state.pop(K.pending_view)
+    view = st.segmented_control("View", VIEWS, key=K.view, label_visibility="collapsed")
     options = chart_options()
-    live.live_view(manager, owner, options)
+    if view == "Compare":
+        compare_view(manager, options)
+    elif view == "History":
+        history_view(manager, owner)
+    else:
+        live.live_view(manager, owner, options)
 
 
 if __name__ == "__main__":  # not when a spawned worker process imports this script
-    main()
+    try:
+        main()
+    except Exception as exc:  # a bug: one line in the page, the traceback in the console
+        logging.getLogger("mtl_curves").exception("page failed")
+        st.error(f"Something went wrong ({type(exc).__name__}: {exc}). Reload the page: "
+                 "your runs are safe in the store.")  # fmt: skip

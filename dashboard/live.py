@@ -12,6 +12,8 @@ import time
 import pandas as pd
 import streamlit as st
 
+from mtl_core.baselines import single_task_baselines
+from mtl_core.config import from_dict
 from mtl_core.store import LIVE
 from mtl_core.summary import best_epoch, rising_since
 from mtl_core.tasks import get_task
@@ -78,13 +80,22 @@ def _buttons(manager: RunManager, run: dict, owner: str) -> None:
         manager.request(run["id"], owner, "stop")
 
 
+def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
+    """Start the matching single-task run(s) and open the comparison."""
+    run = manager.store.get_run(run_id)
+    ids = [run_id]
+    for base in single_task_baselines(from_dict(run["config"])):
+        ids.append(manager.start(base, owner=owner,
+                                 name=f"{run['name']} · single-task {base.tasks[0]}"))  # fmt: skip
+    st.session_state[K.compare] = ids
+    st.session_state[K.pending_view] = "Compare"
+
+
 def summary_cards(run: dict, frame: pd.DataFrame) -> None:
     """Per main task: best validation loss and epoch, test metric there, gap, overfitting."""
-    tasks = run["config"]["tasks"]
     summary = run["summary"].get("main", {})
-    cols = st.columns(len(tasks))
     params = run["provenance"].get("param_count")
-    for col, task in zip(cols, tasks, strict=True):
+    for task in run["config"]["tasks"]:
         metric = get_task(task).metric
         val = curve(frame, task, "val", "loss")
         if not len(val):
@@ -92,19 +103,20 @@ def summary_cards(run: dict, frame: pd.DataFrame) -> None:
         best = int(val.index[best_epoch(val.tolist())])
         train = curve(frame, task, "train", "loss")
         gap = float(val.loc[best] - train.loc[best]) if best in train.index else float("nan")
-        with col.container(border=True):
-            st.markdown(f"**{task}**")
-            st.metric("best validation loss", f"{val.loc[best]:.4f}", help=f"at epoch {best}")
-            st.caption(f"at epoch {best} · train/val gap {gap:.3f}")
-            if task in summary:
-                st.metric(f"test {metric} at that epoch", f"{summary[task]['test_metric']:.4f}")
-            if params:
-                st.caption(f"{params:,} parameters")
+        with st.container(border=True):
+            a, b, c, d = st.columns(4)
+            a.metric(f"{task}: best validation loss", f"{val.loc[best]:.4f}",
+                     help="the lowest validation loss so far")  # fmt: skip
+            a.caption(f"at epoch {best}")
+            test = summary.get(task, {}).get("test_metric")
+            b.metric(f"test {metric} at epoch {best}", "…" if test is None else f"{test:.4f}",
+                     help="the test set is scored once, at the end, at the best validation epoch")  # fmt: skip
+            c.metric("train/val loss gap", f"{gap:.3f}", help="at the best epoch")
+            d.metric("parameters", f"{params:,}" if params else "…")
             rising = rising_since(val.tolist())
             if rising is not None:
-                st.warning(
-                    f"Validation loss rising since epoch {int(val.index[rising])}: overfitting."
-                )
+                st.warning(f"Validation loss rising since epoch {int(val.index[rising])}: "
+                           "the model is overfitting (it learns the training images by heart).")  # fmt: skip
 
 
 def live_view(manager: RunManager, owner: str, options: dict) -> None:
@@ -140,6 +152,12 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         )
         st.plotly_chart(fig, key="live_chart", config={"displaylogo": False})
         summary_cards(run, frame)
+        can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
+        if can_compare and st.button("Compare with single-task", key=f"baseline_{run_id}",
+                                     help="train the matching single-task run(s): same split, seed, label "
+                         "budget, backbone and optimiser steps; then overlay them"):  # fmt: skip
+            start_baselines(manager, run_id, owner)
+            st.rerun(scope="app")
         if polling is not None and run["status"] not in LIVE:
             time.sleep(0.05)
             st.rerun(scope="app")

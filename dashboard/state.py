@@ -15,6 +15,8 @@ class K:
     curves = "curves"  # run id -> metrics already read from the store
     notes = "url_notes"  # what was dropped from a malformed URL
     compare = "compare_runs"
+    view = "page_view"
+    pending_view = "pending_view"  # set inside a fragment, applied on the next full run
     preset = "preset"
     large = "large_fonts"
 
