@@ -15,12 +15,14 @@ import streamlit as st  # noqa: E402
 from dashboard import controls, live  # noqa: E402
 from dashboard.compare import compare_view  # noqa: E402
 from dashboard.history import history_view  # noqa: E402
+from dashboard.presets import preset_banner, preset_picker  # noqa: E402
+from dashboard.preview import data_view  # noqa: E402
 from dashboard.runs import RunManager, max_concurrent_runs, store_path  # noqa: E402
 from dashboard.state import K, session_token  # noqa: E402
 from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
 from mtl_core.errors import MtlError  # noqa: E402
 
-VIEWS = ["Live", "Compare", "History"]
+VIEWS = ["Live", "Compare", "History", "Data"]
 
 
 @st.cache_resource
@@ -70,8 +72,11 @@ def main() -> None:
     manager = get_manager()
     owner = session_token()
     init_from_url()
-    for note in st.session_state.get(K.notes, []):
-        st.warning(f"Link: {note}; using the default instead.")
+    notes = st.session_state.get(K.notes, [])
+    if notes:
+        st.warning("Some of the link's settings were not usable, so their defaults stand:\n"
+                   + "\n".join(f"- {note}" for note in notes))  # fmt: skip
+    preset_picker()
     config, error = controls.sidebar()
     if error:
         st.sidebar.error(error)
@@ -87,14 +92,16 @@ def main() -> None:
     st.title("Multi-task learning curves")
     if K.pending_view in st.session_state:
         st.session_state[K.view] = st.session_state.pop(K.pending_view)
+    preset_banner(manager, owner)
     view = st.segmented_control("View", VIEWS, key=K.view, label_visibility="collapsed")
-    options = chart_options()
-    if view == "Compare":
-        compare_view(manager, options)
-    elif view == "History":
+    if view == "History":
         history_view(manager, owner)
+    elif view == "Data":
+        data_view(config)
+    elif view == "Compare":
+        compare_view(manager, chart_options())
     else:
-        live.live_view(manager, owner, options)
+        live.live_view(manager, owner, chart_options())
 
 
 if __name__ == "__main__":  # not when a spawned worker process imports this script

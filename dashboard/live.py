@@ -19,6 +19,8 @@ from mtl_core.summary import best_epoch, rising_since
 from mtl_core.tasks import get_task
 
 from .charts import curves_figure
+from .explainer import explainer
+from .preview import mistakes_view
 from .runs import RunManager
 from .state import K
 
@@ -122,6 +124,7 @@ def summary_cards(run: dict, frame: pd.DataFrame) -> None:
 def live_view(manager: RunManager, owner: str, options: dict) -> None:
     run_id = st.session_state.get(K.focus)
     if run_id is None:
+        explainer(None)
         st.info("Press **Train** in the sidebar: curves appear here as the run trains.")
         return
     try:
@@ -163,3 +166,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             st.rerun(scope="app")
 
     panel()
+    explainer(first)
+    if first["status"] not in LIVE and first["summary"].get("main"):
+        with st.expander("Where does it go wrong? (confusion matrix, misclassified images)"):
+            mistakes_view(first)

@@ -1,0 +1,62 @@
+"""Train every classroom preset's comparison over 5 paired seeds and print the effects.
+
+The README's effect sizes come from this output; ``tests/test_presets.py`` checks the
+same claims with the same code. Run: ``.venv/bin/python bench/preset_effects.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtl_core.presets import PRESETS, Claim, claim_difference, claim_holds, run_preset  # noqa: E402
+
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--preset", action="append", help="only these presets")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    args = parser.parse_args()
+    out = {}
+    for name in args.preset or list(PRESETS):
+        preset = PRESETS[name]
+        tic = time.monotonic()
+        results = run_preset(preset, SEEDS, workers=args.workers)
+        task = preset.config.tasks[0]
+        print(f"\n## {name}  ({time.monotonic() - tic:.0f} s, seeds {list(SEEDS)})")
+        arms = {}
+        for label, arm in results.items():
+            acc = [s["main"][task]["test_metric"] for s in arm.summaries]
+            arms[label] = acc
+            print(f"  {label:<22} test accuracy {statistics.mean(acc):.4f} ± {statistics.stdev(acc):.4f}")
+        claims = list(preset.claims)
+        reference = next((label for label in preset.arms if label == "single task"), None)
+        if reference:  # every arm against single-task, as information (not a claim)
+            claims += [Claim(f"{label} vs single task", label, reference, "test_metric")
+                       for label in preset.arms if label != reference]  # fmt: skip
+        rows = []
+        for claim in claims:
+            diff = claim_difference(preset, claim, results)
+            tag = ("CLAIM " + ("holds" if claim_holds(claim, diff) else "FAILS")
+                   if claim in preset.claims else "info")  # fmt: skip
+            print(f"  [{tag}] {claim.text}: {diff.mean:+.4f}, 95% CI {diff.low:+.4f} to "
+                  f"{diff.high:+.4f}, p = {diff.p_value:.3g}")  # fmt: skip
+            rows.append({"claim": claim.text, "mean": diff.mean, "low": diff.low,
+                         "high": diff.high, "p": diff.p_value, "tag": tag})  # fmt: skip
+        out[name] = {"arms": arms, "differences": rows}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""'What am I looking at?': the ideas behind the curves, in plain words."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+TEXT = """
+**Two curves per task.** The solid line is the loss on the images the model trains on; the
+dashed line is the loss on validation images it never trains on. Training loss almost
+always falls. Validation loss falls while the model learns things that generalise, then
+often turns and rises: the model starts to memorise its training images. That U shape is
+**overfitting**; the star marks the bottom of the U, the epoch the test score is taken at.
+The shaded band between the two lines is the **generalisation gap**.
+
+**Hard sharing.** One trunk (the layers that turn an image into features) is shared by all
+tasks; each task has only its own small head. Every task's gradient shapes the shared
+features, so a task with few labels can borrow what other tasks teach the trunk. Sharing
+also acts as a **regulariser**: the trunk cannot memorise one task's few images without
+hurting the others.
+
+**Soft sharing.** Each task keeps its own trunk, and a penalty (λ) pulls corresponding
+weights together: l2 pulls them towards equality, trace towards a shared low-rank
+structure. λ = 0 is single-task learning; a very large λ behaves like hard sharing.
+
+**Auxiliary tasks** are trained only to help the main task. *Statistical*: predict a
+property of the image (its bounding box). *Selective unsupervised*: predict a hidden part
+of the image. *Supervised*: a related label of no interest by itself (loops, parity).
+*Unsupervised*: reconstruct the whole image. The **shuffled control** keeps the task but
+permutes its labels: if the benefit survives shuffling, it came from the extra head (or
+from regularisation), not from the task.
+
+**When does sharing help?** When the other tasks carry information the main task's labels
+lack, typically because they are labelled on more images. Tasks that are functions of the
+main label on the same images add nothing new and can hurt.
+"""
+
+
+def explainer(run: dict | None = None) -> None:
+    with st.expander("What am I looking at?", expanded=False):
+        st.markdown(TEXT)
+        if run and run["summary"].get("main"):
+            for task, s in run["summary"]["main"].items():
+                line = (f"In **{run['name']}**, the {task} validation loss was lowest at epoch "
+                        f"{s['best_epoch']} ({s['best_val_loss']:.3f}); the training loss there "
+                        f"was {s['train_loss']:.3f}, a gap of {s['gap']:.3f}.")  # fmt: skip
+                if s.get("rising_since") is not None:
+                    line += " After that the validation loss kept rising: overfitting."
+                st.markdown(line)

@@ -1,0 +1,47 @@
+"""Classroom presets in the page: set every control, explain, run the comparison."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl_core.presets import PRESETS, arm_configs
+
+from . import controls
+from .runs import RunManager
+from .state import K
+
+
+def _apply(name: str) -> None:
+    controls.load_into_state(PRESETS[name].config)
+    st.session_state[K.preset] = name
+
+
+def preset_picker() -> None:
+    sb = st.sidebar
+    sb.header("Classroom")
+    names = list(PRESETS)
+    choice = sb.selectbox("Preset", names, key="preset_choice", index=None,
+                          placeholder="choose a lesson…",
+                          help="sets every control and explains what to look for")  # fmt: skip
+    sb.button("Apply preset", on_click=_apply, args=(choice,), disabled=choice is None,
+              key="apply_preset")  # fmt: skip
+    sb.toggle("Projector mode (large fonts)", key=K.large)
+
+
+def preset_banner(manager: RunManager, owner: str) -> None:
+    """The active preset's explanation and its one-click comparison."""
+    name = st.session_state.get(K.preset)
+    if name not in PRESETS:
+        return
+    preset = PRESETS[name]
+    with st.container(border=True):
+        st.markdown(f"**{name}.** {preset.explanation}")
+        arms = ", ".join(preset.arms)
+        if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
+            seed = int(st.session_state.get(controls.key("seed"), 0))
+            ids = [manager.start(cfg, owner=owner, name=f"{name} · {label}")
+                   for label, cfg in arm_configs(preset, seed).items()]  # fmt: skip
+            st.session_state[K.compare] = ids
+            st.session_state[K.focus] = ids[0]
+            st.session_state[K.pending_view] = "Compare"
+            st.rerun()
