@@ -15,7 +15,7 @@ from typing import Any
 
 from .datasets import DATASETS, get_dataset
 from .errors import ConfigError
-from .tasks import get_task
+from .tasks import TASKS, get_task
 from .variants import VARIANTS
 
 SHARING_MODES = ("single", "hard", "soft")
@@ -58,6 +58,11 @@ class RunConfig:
     data_seed: int = 0  # split, subsample, variant draws
     threads: int = 1
     device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        # Lists from callers become tuples, so equal configs compare equal.
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "aux", tuple(self.aux))
 
     @property
     def all_tasks(self) -> tuple[str, ...]:
@@ -191,6 +196,7 @@ def validate(config: RunConfig) -> None:
             f"a task is listed twice: {list(names)}",
         )
         for name in names:
+            _check(name in TASKS, role, f"unknown task {name!r}; known: {', '.join(TASKS)}")
             task = get_task(name)
             _check(
                 task.valid_on(spec.family, config.variant),

@@ -1,0 +1,111 @@
+"""The dashboard script, headless (streamlit.testing AppTest): controls, errors, presets, URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.urlstate import config_to_params, params_to_config
+from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.presets import PRESETS
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path_factory, monkeypatch):
+    root = tmp_path_factory.mktemp("dash")
+    monkeypatch.setenv("MTL_DATA_ROOT", str(root))
+    monkeypatch.setenv("MTL_STORE", str(root / "runs.sqlite"))
+
+
+def run_app(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def url_config(at: AppTest) -> RunConfig:
+    params = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    config, notes = params_to_config(params)
+    assert notes == []
+    return config
+
+
+def train_button(at: AppTest):
+    return next(b for b in at.sidebar.button if b.key == "train")
+
+
+def test_defaults_give_the_default_config_and_an_enabled_train_button():
+    at = run_app()
+    assert url_config(at) == DEFAULT
+    assert not train_button(at).disabled
+    assert not at.sidebar.error
+
+
+def test_controls_map_to_the_config():
+    at = run_app()
+    at.sidebar.selectbox(key="c_dataset").set_value("digits")
+    at.run()
+    at.sidebar.checkbox(key="c_aux_parity").check()
+    at.run()
+    at.sidebar.radio(key="c_sharing").set_value("soft")
+    at.run()
+    at.sidebar.number_input(key="c_soft_lambda").set_value(0.5)
+    at.sidebar.number_input(key="c_weight_parity").set_value(0.3)
+    at.sidebar.number_input(key="c_size_parity").set_value(900)
+    at.sidebar.number_input(key="c_epochs").set_value(7)
+    at.run()
+    expected = DEFAULT.replace(
+        dataset="digits",
+        aux=["parity"],
+        sharing="soft",
+        soft_lambda=0.5,
+        aux_weights={"parity": 0.3},
+        task_sizes={"parity": 900},
+        epochs=7,
+    )
+    assert url_config(at) == expected
+    assert not train_button(at).disabled
+
+
+def test_an_invalid_combination_is_explained_and_disables_train():
+    at = run_app()
+    at.sidebar.radio(key="c_sharing").set_value("soft")  # soft sharing with a single task
+    at.run()
+    assert train_button(at).disabled
+    assert any("sharing" in e.value and "two or more tasks" in e.value for e in at.sidebar.error)
+
+
+def test_a_preset_sets_every_control_and_round_trips_through_the_url():
+    at = run_app()
+    at.sidebar.selectbox(key="preset_choice").set_value("Sharing helps")
+    at.run()
+    at.sidebar.button(key="apply_preset").click()
+    at.run()
+    assert url_config(at) == PRESETS["Sharing helps"].config
+    assert any("Sharing helps" in m.value for m in at.markdown)
+    # The link reproduces the setup in a fresh session.
+    again = run_app(config_to_params(PRESETS["Sharing helps"].config))
+    assert url_config(again) == PRESETS["Sharing helps"].config
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_every_preset_config_survives_the_url(name):
+    config = PRESETS[name].config
+    assert params_to_config(config_to_params(config)) == (config, [])
+
+
+def test_a_hostile_url_falls_back_to_defaults_with_a_visible_note():
+    at = run_app(
+        {"lr": "abc", "tasks": "<script>", "epochs": "-5", "x" * 30: "1", "width": "9" * 600}
+    )
+    assert url_config(at) == DEFAULT
+    text = " ".join(w.value for w in at.warning)
+    for field in ("lr", "tasks", "epochs", "width", "unknown URL parameter"):
+        assert field in text
