@@ -118,7 +118,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                  help="l2 pulls the trunks together; trace pushes them to a shared "
                  "low-rank structure")  # fmt: skip
         sb.number_input("λ", 0.0, 1e6, format="%.4g", step=0.1, key=key("soft_lambda"),
-                        help="strength of the tie; useful range about 0.01 to 100")  # fmt: skip
+                        help="strength of the tie; for l2 about 1,000 to 10,000 does something, 0 is single-task")  # fmt: skip
     sb.selectbox("Loss weighting", list(WEIGHTINGS), key=key("weighting"),
                  help="fixed: the weights above; uncertainty: learned (Kendall et al. 2018)")  # fmt: skip
 

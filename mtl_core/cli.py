@@ -124,7 +124,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             data["train_size"] = get_dataset(str(dataset)).train_capacity
         else:
             data["train_size"] = args.train_size
-    _, sizes = _pairs(args.task_size, "task_sizes", int)
+    shared_size, sizes = _pairs(args.task_size, "task_sizes", int)
+    if shared_size is not None:
+        raise ConfigError(
+            "task_sizes",
+            f"--task-size takes TASK=N, got {shared_size}; --train-size sets every task's size",
+        )
     if sizes:
         data["task_sizes"] = {**data.get("task_sizes", {}), **sizes}
     for flag, shared_key, per_key, kind in (

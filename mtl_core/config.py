@@ -41,7 +41,7 @@ class RunConfig:
     aux_shuffle: dict[str, float] = field(default_factory=dict)  # per-task override
     sharing: str = "hard"
     soft_penalty: str = "l2"
-    soft_lambda: float = 1.0
+    soft_lambda: float = 1000.0  # l2 is divided by the weight count: see the README
     weighting: str = "fixed"
     backbone: str = "mlp"
     width: int = 256

@@ -35,7 +35,9 @@ class PairedDifference:
         )
 
 
-def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> PairedDifference:
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95
+) -> PairedDifference:
     """Mean of a − b paired by position, with a t-interval and a paired t-test."""
     if len(a) != len(b) or len(a) < 2:
         raise ValueError("need two equally long sequences of at least two paired values")

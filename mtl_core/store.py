@@ -70,7 +70,9 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = self._open()
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError as exc:  # a folder, a lock, no permission: not damage
+            raise StoreError(f"{self.path}: cannot open the run store ({exc})") from exc
+        except sqlite3.DatabaseError:  # not SQLite, or corrupt: keep it aside, start afresh
             self.moved_aside = self._move_aside()
             self._conn = self._open()
         self.mark_stale()
@@ -86,6 +88,9 @@ class RunStore:
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: written by a newer version; upgrade mtl-curves")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            if "request" not in columns:  # stores from before pause/stop requests
+                conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("SELECT count(*) FROM runs").fetchone()
         except Exception:

@@ -54,9 +54,11 @@ def multi(images, labels, gen):
     n, _, height, width = images.shape
     shift = max(1, round(height * 6 / 28))
     partner = torch.randint(0, n, (n,), generator=gen)
-    canvas = torch.zeros(n, 1, height + shift, width + shift)
+    side = [max(size + shift, round(size * 36 / 28)) for size in (height, width)]
+    canvas = torch.zeros(n, 1, *side)  # 36×36 for 28×28 images, as in the recipe
     canvas[:, :, :height, :width] = images
-    canvas[:, :, shift:, shift:] = torch.maximum(canvas[:, :, shift:, shift:], images[partner])
+    right = canvas[:, :, shift : shift + height, shift : shift + width]
+    right.copy_(torch.maximum(right, images[partner]))
     out = F.interpolate(canvas, size=(height, width), mode="bilinear", antialias=True)
     return out.clamp(0, 1), {"left": labels.clone(), "right": labels[partner].clone()}
 

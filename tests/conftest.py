@@ -1,0 +1,73 @@
+"""Shared fixtures: tiny configs on the bundled digits, and a small fake Fashion dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from mtl_core import data
+from mtl_core.config import RunConfig
+from mtl_core.datasets import DATASETS, DatasetSpec, RawData
+from mtl_core.tasks import FASHION_FAMILY
+
+# One torch thread, as the trainer sets for its runs: with two threads on two busy cores,
+# tiny convolutions run 50× slower, and model-only tests would depend on test order.
+torch.set_num_threads(1)
+
+FAKE_FASHION = "fake-fashion"
+
+TINY = {
+    "dataset": "digits",
+    "train_size": 100,
+    "width": 32,
+    "depth": 1,
+    "epochs": 3,
+    "batch_size": 16,
+}
+
+
+def tiny_config(**changes: Any) -> RunConfig:
+    """A validated config that trains in milliseconds: digits, 100 images, width 32."""
+    return RunConfig.from_dict({**TINY, **changes})
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Runs set torch's (process-wide) thread count; put it back to 1 after each test."""
+    yield
+    torch.set_num_threads(1)
+
+
+@pytest.fixture
+def make_config() -> Callable[..., RunConfig]:
+    return tiny_config
+
+
+def _fake_fashion(data_dir: object = None) -> RawData:
+    """200 random 12×12 'garments', 20 per class: a noisy patch of ink of random extent."""
+    rng = np.random.default_rng(7)
+    labels = np.repeat(np.arange(10), 20)
+    rng.shuffle(labels)
+    images = np.zeros((200, 12, 12), dtype=np.float32)
+    for image in images:
+        top, left = rng.integers(0, 6, size=2)
+        bottom, right = rng.integers(7, 13, size=2)
+        image[top:bottom, left:right] = rng.uniform(0.4, 1.0, size=(bottom - top, right - left))
+    return RawData(images, labels.astype(np.int64))
+
+
+@pytest.fixture
+def fake_fashion(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Register a tiny dataset of the fashion family; return its name."""
+    spec = DatasetSpec(
+        FAKE_FASHION, FASHION_FAMILY, "test stand-in for Fashion-MNIST", 200, 40, 40, True,
+        _fake_fashion,
+    )  # fmt: skip
+    monkeypatch.setitem(DATASETS, FAKE_FASHION, spec)
+    yield FAKE_FASHION
+    for key in [k for k in data._cache if k[0] == FAKE_FASHION]:
+        del data._cache[key]

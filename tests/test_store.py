@@ -1,0 +1,323 @@
+"""Run store: round trips, WAL, damaged files moved aside, stale runs, and a SIGKILLed trainer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from mtl_core.errors import StoreError
+from mtl_core.paths import PROJECT_ROOT
+from mtl_core.store import METRIC_COLUMNS, RunStore
+
+
+def epoch_rows(epoch: int, scale: float = 1.0) -> list[tuple[str, str, str, float]]:
+    return [
+        ("digit", "train", "loss", scale / (epoch + 1)),
+        ("digit", "val", "loss", scale * 1.5 / (epoch + 1)),
+        ("digit", "val", "accuracy", 0.1 * epoch),
+        ("_run", "train", "steps", 4.0 * epoch),
+    ]
+
+
+@pytest.fixture
+def store(tmp_path):
+    with RunStore(tmp_path / "runs.sqlite") as s:
+        yield s
+
+
+def test_run_round_trip(store):
+    """create → append epochs → finish, then read back every field."""
+    config = {"dataset": "digits", "tasks": ["digit"], "epochs": 3}
+    before = time.time()
+    run_id = store.create_run(config, name="first", provenance={"torch": "x"}, owner="alice")
+    run = store.get_run(run_id)
+    assert run["name"] == "first" and run["config"] == config
+    assert run["provenance"] == {"torch": "x"} and run["owner"] == "alice"
+    assert run["status"] == "running" and run["message"] == "" and run["summary"] == {}
+    assert before - 1 <= run["created"] <= time.time() + 1
+    for epoch in range(3):
+        store.append_epoch(run_id, epoch, epoch_rows(epoch))
+    summary = {"main": {"digit": {"best_epoch": 2, "test_loss": 0.4}}}
+    store.finish(run_id, "completed", "done", summary, {2: [("digit", "test", "loss", 0.4)]})
+    run = store.get_run(run_id)
+    assert (run["status"], run["message"], run["summary"]) == ("completed", "done", summary)
+    frame = store.metrics(run_id)
+    assert list(frame.columns) == METRIC_COLUMNS
+    assert len(frame) == 3 * 4 + 1
+    assert frame[(frame.epoch == 1) & (frame.metric == "loss") & (frame.split == "val")][
+        "value"
+    ].item() == pytest.approx(0.75)
+    test = frame[frame.split == "test"]
+    assert test[["epoch", "task", "value"]].values.tolist() == [[2, "digit", 0.4]]
+    assert store.last_epoch(run_id) == 2
+
+
+def test_unnamed_runs_get_a_default_name_and_can_be_renamed(store):
+    """A run without a name is called 'run <id>'; rename strips and stores the new name."""
+    run_id = store.create_run({})
+    assert store.get_run(run_id)["name"] == f"run {run_id}"
+    store.rename(run_id, "  baseline, 100 labels  ")
+    assert store.get_run(run_id)["name"] == "baseline, 100 labels"
+
+
+def test_metrics_since_epoch_and_of_several_runs(store):
+    """metrics(since_epoch=k) returns only later epochs; several ids come back in one frame."""
+    a, b = store.create_run({}), store.create_run({})
+    for epoch in range(4):
+        store.append_epoch(a, epoch, epoch_rows(epoch))
+        store.append_epoch(b, epoch, epoch_rows(epoch, scale=2.0))
+    assert sorted(set(store.metrics(a, since_epoch=1)["epoch"])) == [2, 3]
+    assert store.metrics(a, since_epoch=3).empty
+    both = store.metrics([a, b])
+    assert set(both["run_id"]) == {a, b} and len(both) == 2 * 4 * 4
+    assert list(store.metrics([]).columns) == METRIC_COLUMNS
+    store.append_epoch(a, 3, [("digit", "val", "loss", 9.0)])  # rewriting an epoch replaces
+    again = store.metrics(a, since_epoch=2)
+    assert again[(again.metric == "loss") & (again.split == "val")]["value"].item() == 9.0
+
+
+def test_runs_are_listed_newest_first_and_filter_by_owner(store):
+    """runs() is a DataFrame with parsed JSON columns, newest first, optionally per owner."""
+    ids = [store.create_run({"seed": i}, owner="bob" if i % 2 else "amy") for i in range(3)]
+    frame = store.runs()
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["id"].tolist() == ids[::-1]
+    assert frame["config"].tolist() == [{"seed": 2}, {"seed": 1}, {"seed": 0}]
+    assert store.runs(owner="bob")["id"].tolist() == [ids[1]]
+
+
+def test_delete_removes_runs_and_their_metrics_only(store):
+    """Deleted runs and their rows are gone; other runs are untouched."""
+    keep, drop = store.create_run({}), store.create_run({})
+    for run_id in (keep, drop):
+        store.append_epoch(run_id, 0, epoch_rows(0))
+    store.delete([drop])
+    with pytest.raises(StoreError, match=f"no run with id {drop}"):
+        store.get_run(drop)
+    assert store.metrics(drop).empty
+    assert len(store.metrics(keep)) == 4
+    assert store.runs()["id"].tolist() == [keep]
+
+
+def test_export_csv_and_json(store, tmp_path):
+    """Exports hold every metric row of the chosen runs, with names, and read back exactly."""
+    a, b = store.create_run({"seed": 1}, name="a"), store.create_run({"seed": 2}, name="b")
+    for epoch in range(2):
+        store.append_epoch(a, epoch, epoch_rows(epoch))
+        store.append_epoch(b, epoch, epoch_rows(epoch, 3.0))
+    csv = pd.read_csv(store.export_csv([a, b], tmp_path / "out.csv"))
+    assert list(csv.columns) == ["run_id", "run_name", *METRIC_COLUMNS[1:]]
+    assert len(csv) == 16 and set(csv["run_name"]) == {"a", "b"}
+    pd.testing.assert_frame_equal(csv.drop(columns="run_name"), store.metrics([a, b]),
+                                  check_dtype=False)  # fmt: skip
+    data = json.loads(store.export_json([b], tmp_path / "out.json").read_text())
+    assert [run["name"] for run in data] == ["b"] and data[0]["config"] == {"seed": 2}
+    assert len(data[0]["metrics"]) == 8
+    assert {"epoch", "task", "split", "metric", "value"} == set(data[0]["metrics"][0])
+    with pytest.raises(StoreError):
+        store.export_csv([a, 999], tmp_path / "bad.csv")
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def test_wal_mode_and_busy_timeout(store):
+    """The file is in WAL mode (seen from another connection) and writers wait when busy."""
+    conn = sqlite3.connect(store.path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    assert store.integrity_ok()
+
+
+def test_a_reader_sees_committed_epochs_while_a_writer_holds_the_store(tmp_path):
+    """Two stores on one file: a reader reads committed epochs even inside a write lock."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as writer, RunStore(path) as reader:
+        run_id = writer.create_run({})
+        writer.append_epoch(run_id, 0, epoch_rows(0))
+        writer._conn.execute("BEGIN IMMEDIATE")
+        writer._conn.execute("DELETE FROM metrics")
+        assert len(reader.metrics(run_id)) == 4  # WAL: the uncommitted delete is invisible
+        writer._conn.execute("ROLLBACK")
+
+
+def test_threads_can_share_one_store(store):
+    """Several threads appending to their own runs through one store lose nothing."""
+    ids = [store.create_run({}) for _ in range(4)]
+
+    def work(run_id):
+        for epoch in range(20):
+            store.append_epoch(run_id, epoch, epoch_rows(epoch))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.metrics(ids)) == 4 * 20 * 4
+
+
+def test_a_damaged_store_is_moved_aside_not_deleted(tmp_path):
+    """A file that is not SQLite is kept under a new name and a fresh store starts."""
+    path = tmp_path / "runs.sqlite"
+    garbage = b"this is not an SQLite database\n" * 200
+    path.write_bytes(garbage)
+    with RunStore(path) as store:
+        assert store.moved_aside is not None
+        assert store.moved_aside.parent == tmp_path and store.moved_aside != path
+        assert store.moved_aside.read_bytes() == garbage
+        assert len(store.runs()) == 0
+        run_id = store.create_run({"fresh": True})
+        assert store.get_run(run_id)["config"] == {"fresh": True}
+    with RunStore(path) as again:
+        assert again.moved_aside is None
+        assert len(again.runs()) == 1
+
+
+def test_a_path_that_cannot_be_opened_is_an_error_not_damage(tmp_path):
+    """A folder given as the store path raises StoreError and is neither moved nor touched."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("precious")
+    with pytest.raises(StoreError, match="cannot open the run store"):
+        RunStore(folder)
+    assert (folder / "keep.txt").read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["folder"]
+
+
+def test_a_store_from_a_newer_version_is_refused_not_moved(tmp_path):
+    """A store written by a newer schema raises StoreError and is left in place."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path):
+        pass
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="newer version"):
+        RunStore(path)
+    assert path.exists() and not list(tmp_path.glob("*.broken-*"))
+
+
+def age_heartbeat(path, run_id: int, seconds: float) -> None:
+    """Pretend the run's last heartbeat was `seconds` ago, as after a crash."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE runs SET heartbeat = heartbeat - ? WHERE id = ?", (seconds, run_id))
+    conn.close()
+
+
+def test_stale_heartbeat_marks_a_run_interrupted_on_reopen(tmp_path):
+    """Opening a store marks live runs whose heartbeat is older than stale_after as
+    interrupted; fresh, finished and recently beating runs keep their status."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        stale, paused, done, fresh, beating = (store.create_run({}) for _ in range(5))
+        store.set_status(paused, "paused")
+        store.finish(done, "completed", "", {}, {})
+        store.append_epoch(stale, 0, epoch_rows(0))
+        for run_id in (stale, paused, done, beating):
+            age_heartbeat(path, run_id, 120)
+        store.heartbeat(beating)  # still alive: a heartbeat arrived after the aging
+    with RunStore(path, stale_after=60) as store:
+        status = {i: store.get_run(i)["status"] for i in (stale, paused, done, fresh, beating)}
+        assert "heartbeat" in store.get_run(stale)["message"]
+        assert len(store.metrics(stale)) == 4  # its finished epochs are kept
+    assert status == {stale: "interrupted", paused: "interrupted", done: "completed",
+                      fresh: "running", beating: "running"}  # fmt: skip
+
+
+def test_stale_after_is_measured_in_real_time(tmp_path):
+    """With a small stale_after, a run that stops beating is interrupted after that long."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        run_id = store.create_run({})
+    with RunStore(path, stale_after=30) as store:
+        assert store.get_run(run_id)["status"] == "running"
+    time.sleep(0.5)
+    with RunStore(path, stale_after=0.3) as store:
+        assert store.get_run(run_id)["status"] == "interrupted"
+
+
+def wait_for(predicate, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Poll until predicate() holds; fail early, with its stderr, if the process died."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"the trainer exited early: {proc.communicate()[1]}")
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the trainer")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_sigkilled_trainer_keeps_its_epochs_and_shows_interrupted(tmp_path):
+    """kill -9 during training: every committed epoch is complete, the run shows
+    'interrupted' once its heartbeat is stale, and the file passes integrity_check."""
+    path = tmp_path / "runs.sqlite"
+    command = [sys.executable, "-m", "mtl_core", "train", "--dataset", "digits",
+               "--train-size", "100", "--width", "16", "--depth", "1", "--epochs", "10000",
+               "--threads", "1", "--store", str(path), "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_for(path.exists, proc)
+        with RunStore(path) as reader:
+            wait_for(lambda: len(reader.runs()) == 1 and reader.last_epoch(1) >= 2, proc)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+            assert proc.returncode == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    with RunStore(path, stale_after=60) as store:
+        assert store.get_run(1)["status"] == "running"  # heartbeat still fresh
+    time.sleep(0.6)
+    with RunStore(path, stale_after=0.5) as store:
+        run = store.get_run(1)
+        frame = store.metrics(1)
+        assert store.integrity_ok()
+    assert run["status"] == "interrupted"
+    epochs = sorted(set(frame["epoch"]))
+    assert len(epochs) >= 3 and epochs == list(range(len(epochs)))
+    keys = frame.groupby("epoch").apply(
+        lambda g: frozenset(zip(g.task, g.split, g.metric, strict=True)), include_groups=False
+    )
+    assert len(set(keys.iloc[1:])) == 1  # every trained epoch holds the same complete set
+    assert keys.iloc[0] < keys.iloc[1]  # epoch 0 has no objective yet
+    assert frame["value"].notna().all()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+
+
+def test_a_store_from_before_pause_requests_gains_the_request_column(tmp_path):
+    """Stores written before the ``request`` column existed open and accept requests."""
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+        " created REAL NOT NULL, config TEXT NOT NULL, provenance TEXT NOT NULL DEFAULT '{}',"
+        " status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', heartbeat REAL NOT NULL,"
+        " summary TEXT NOT NULL DEFAULT '{}', owner TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO runs (name, created, config, status, heartbeat)"
+        " VALUES ('old', 0, '{}', 'completed', 0);"
+    )
+    conn.commit()
+    conn.close()
+    with RunStore(path) as store:
+        assert store.pending_request(1) == ""
+        store.request(1, "stop")
+        assert store.pending_request(1) == "stop"
