@@ -144,6 +144,23 @@ def evaluate(model: MultiTaskNet, problem: _Problem, split: str,
     return rows
 
 
+@torch.inference_mode()
+def mistakes(model: MultiTaskNet, problem: _Problem, task: str, keep: int = 16) -> dict:
+    """Validation confusion matrix (rows: true class) and the first misclassified images."""
+    model.eval()
+    x = problem.inputs[("val", problem.tasks[task].masks_input)]
+    preds = torch.cat([model(x[i : i + EVAL_CHUNK], task).argmax(1).cpu()
+                       for i in range(0, len(x), EVAL_CHUNK)])  # fmt: skip
+    true = problem.targets[(task, "val")].cpu()
+    k = len(problem.tasks[task].class_names)
+    confusion = torch.bincount(true * k + preds, minlength=k * k).reshape(k, k)
+    wrong = torch.nonzero(preds != true).flatten()[:keep]
+    return {
+        "confusion": confusion.tolist(),
+        "misclassified": [[int(i), int(true[i]), int(preds[i])] for i in wrong],
+    }
+
+
 def _all_finite(rows: list[Row]) -> bool:
     return all(math.isfinite(v) for *_, v in rows)
 
@@ -377,6 +394,8 @@ class _Loop:
                 "test_metric": test[metric],
                 "rising_since": rising_since(self.val_losses[t]),
             }
+            if task.is_classification:
+                main[t].update(mistakes(self.model, self.problem, t))
         self.model.load_state_dict(live_state)
         summary = {
             "main": main,

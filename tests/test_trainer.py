@@ -6,6 +6,7 @@ import math
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -546,3 +547,16 @@ def test_a_bug_in_a_callback_marks_the_run_failed_and_raises(make_config, tmp_pa
         run = store.runs().iloc[0]
         assert run["status"] == "failed" and "boom" in run["message"]
         assert store.last_epoch(int(run["id"])) == 1
+
+
+def test_summary_has_the_validation_confusion_matrix_at_the_best_epoch():
+    """Counts add up to the validation set; its diagonal matches the stored accuracy."""
+    config = RunConfig(dataset="digits", train_size=100, width=32, epochs=3)
+    result = train(config)
+    s = result.summary["main"]["digit"]
+    confusion = np.array(s["confusion"])
+    assert confusion.shape == (10, 10)
+    total = confusion.sum()
+    assert np.trace(confusion) / total == pytest.approx(s["val_metric"])
+    wrong = s["misclassified"]
+    assert 0 < len(wrong) <= 16 and all(true != pred for _, true, pred in wrong)
