@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.readme_blocks import replace_block  # noqa: E402
 from mtl_core.presets import PRESETS, Claim, claim_difference, claim_holds, run_preset  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -25,19 +26,29 @@ def main() -> int:
     parser.add_argument("--preset", action="append", help="only these presets")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help="put the effect sizes into README.md's preset-effects block",
+    )
     args = parser.parse_args()
     out = {}
+    markdown = []
     for name in args.preset or list(PRESETS):
         preset = PRESETS[name]
         tic = time.monotonic()
         results = run_preset(preset, SEEDS, workers=args.workers)
         task = preset.config.tasks[0]
         print(f"\n## {name}  ({time.monotonic() - tic:.0f} s, seeds {list(SEEDS)})")
+        markdown.append(f"**{name}.** {preset.explanation}\n")
+        markdown.append("| arm | test accuracy (mean ± sd) |\n|---|---|")
         arms = {}
         for label, arm in results.items():
             acc = [s["main"][task]["test_metric"] for s in arm.summaries]
             arms[label] = acc
-            print(f"  {label:<22} test accuracy {statistics.mean(acc):.4f} ± {statistics.stdev(acc):.4f}")
+            print(
+                f"  {label:<22} test accuracy {statistics.mean(acc):.4f} ± {statistics.stdev(acc):.4f}"
+            )
         claims = list(preset.claims)
         reference = next((label for label in preset.arms if label == "single task"), None)
         if reference:  # every arm against single-task, as information (not a claim)
@@ -50,9 +61,21 @@ def main() -> int:
                    if claim in preset.claims else "info")  # fmt: skip
             print(f"  [{tag}] {claim.text}: {diff.mean:+.4f}, 95% CI {diff.low:+.4f} to "
                   f"{diff.high:+.4f}, p = {diff.p_value:.3g}")  # fmt: skip
+            if claim in preset.claims:
+                scale = 100 if claim.measure == "test_metric" else 1
+                what = {"test_metric": "accuracy points", "epochs_run": "epochs",
+                        "overfit_rise": "in validation loss"}[claim.measure]  # fmt: skip
+                markdown.append(f"\n- Claim, {'holds' if claim_holds(claim, diff) else 'FAILS'}: "
+                                f"{claim.text}: {diff.mean * scale:+.2f} {what}, 95% CI "
+                                f"{diff.low * scale:+.2f} to {diff.high * scale:+.2f}, p = {diff.p_value:.2g}.")  # fmt: skip
             rows.append({"claim": claim.text, "mean": diff.mean, "low": diff.low,
                          "high": diff.high, "p": diff.p_value, "tag": tag})  # fmt: skip
         out[name] = {"arms": arms, "differences": rows}
+        if not preset.claims:
+            markdown.append("\n- No claim: no difference was significant over these seeds.")
+        markdown.append("")
+    if args.write_readme:
+        replace_block("preset-effects", "\n".join(markdown))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0

@@ -20,6 +20,7 @@ from .config import DEFAULT, RunConfig, from_dict
 from .control import RunControl
 from .datasets import DATASETS, get_dataset
 from .errors import ConfigError, MtlError
+from .overview import runs_overview
 from .store import RunStore
 from .tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
 from .variants import VARIANTS
@@ -210,36 +211,28 @@ def tasks_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def markdown_table(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += [
+        "| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
 def cmd_tasks(args: argparse.Namespace) -> int:
-    print(tasks_table().to_string(index=False))
+    table = tasks_table()
+    print(markdown_table(table) if args.markdown else table.to_string(index=False))
+    print()
     for family in (DIGIT_FAMILY, FASHION_FAMILY):
         names = [d for d, spec in DATASETS.items() if spec.family == family]
         label = "digits" if family == DIGIT_FAMILY else "fashion"
-        print(f"{label}: {', '.join(names)}")
+        print(f"{label}: {', '.join(names)}" + ("  " if args.markdown else ""))
     return 0
-
-
-def _runs_table(store: RunStore) -> pd.DataFrame:
-    frame = store.runs()
-    rows = []
-    for run in frame.itertuples():
-        cfg, main = run.config, run.summary.get("main", {})
-        first = next(iter(main.values()), None)
-        rows.append({
-            "id": run.id, "name": run.name,
-            "created": pd.Timestamp(run.created, unit="s").strftime("%Y-%m-%d %H:%M"),
-            "status": run.status, "dataset": f"{cfg.get('dataset')}/{cfg.get('variant')}",
-            "tasks": ",".join(cfg.get("tasks", [])) + (" +" + ",".join(cfg["aux"]) if cfg.get("aux") else ""),
-            "sharing": cfg.get("sharing"), "train": cfg.get("train_size"),
-            "best val loss": round(first["best_val_loss"], 4) if first else None,
-            "test metric": round(first["test_metric"], 4) if first else None,
-        })  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     with RunStore(args.store) as store:
-        table = _runs_table(store)
+        table = runs_overview(store.runs())
     print(
         table.to_string(index=False)
         if len(table)
@@ -293,9 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one run and store its curves")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
-    sub.add_parser("tasks", help="which task fits which dataset and variant").set_defaults(
-        func=cmd_tasks
-    )
+    p = sub.add_parser("tasks", help="which task fits which dataset and variant")
+    p.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    p.set_defaults(func=cmd_tasks)
     p = sub.add_parser("list", help="stored runs")
     p.add_argument("--store")
     p.set_defaults(func=cmd_list)
