@@ -12,6 +12,7 @@ from mtl_core.tasks import get_task
 
 from .charts import curves_figure
 from .live import POLL_SECONDS, cached_metrics
+from .plot import chart
 from .runs import RunManager
 from .state import K
 
@@ -57,7 +58,7 @@ def compare_view(manager: RunManager, options: dict) -> None:
                     best[(run_id, task)] = int(val.epoch.iloc[best_epoch(val.value.tolist())])
         fig = curves_figure(frame, tasks=tasks, metric_of={t: get_task(t).metric for t in tasks},
                             run_names=names, best=best, **options)  # fmt: skip
-        st.plotly_chart(fig, key="compare_chart", config={"displaylogo": False})
+        chart(fig, key="compare_chart")
         st.caption("Solid: training; dashed: validation; stars: best validation epoch.")
         table = summary_table(now)
         if len(table):

@@ -20,6 +20,7 @@ from mtl_core.tasks import get_task
 
 from .charts import curves_figure
 from .explainer import explainer
+from .plot import chart
 from .preview import mistakes_view
 from .runs import RunManager
 from .state import K
@@ -153,7 +154,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             run_names={run_id: run["name"]},
             **options,
         )
-        st.plotly_chart(fig, key="live_chart", config={"displaylogo": False})
+        chart(fig, key="live_chart")
         summary_cards(run, frame)
         can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
         if can_compare and st.button("Compare with single-task", key=f"baseline_{run_id}",

@@ -1,0 +1,94 @@
+"""A Plotly chart that keeps the user's zoom while live data keeps arriving.
+
+``st.plotly_chart`` in the pinned Streamlit (1.67) redraws a changed figure from
+scratch, so every live refresh reset the zoom, whatever ``layout.uirevision`` said
+(checked in a browser: tests/e2e). This small component draws with ``Plotly.react`` into
+a div it keeps, and remembers the axis ranges the user chose (per chart key, in the
+page), so a redraw with new epochs keeps them until a double-click resets the view.
+Plotly.js is the copy shipped inside the ``plotly`` package, served as a static file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+import streamlit.components.v2 as components
+
+STATIC = Path(__file__).resolve().parent / "static"
+PLOTLY_JS = "plotly.min.js"
+
+_JS = """
+const ZOOM = (window.__mtlZoom = window.__mtlZoom || {});
+
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__mtlPlotly) {
+    window.__mtlPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = new URL("app/static/plotly.min.js", document.baseURI).href;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = reject;
+      document.head.appendChild(s);
+    });
+  }
+  return window.__mtlPlotly;
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let div = parentElement.querySelector(".mtl-plot");
+  if (!div) {
+    div = document.createElement("div");
+    div.className = "mtl-plot";
+    parentElement.appendChild(div);
+  }
+  const fig = JSON.parse(data.figure);
+  const saved = ZOOM[data.key] || {};
+  Object.assign(fig.layout, saved);
+  loadPlotly().then((Plotly) => {
+    Plotly.react(div, fig.data, fig.layout, data.config).then(() => {
+      if (div.__mtlListening) return;
+      div.__mtlListening = true;
+      div.on("plotly_relayout", (ev) => {
+        const zoom = (ZOOM[data.key] = ZOOM[data.key] || {});
+        for (const [name, value] of Object.entries(ev)) {
+          const m = name.match(/^([xy]axis\\d*)\\.(range\\[[01]\\]|autorange)$/);
+          if (!m) continue;
+          const axis = (zoom[m[1]] = zoom[m[1]] || {});
+          if (m[2] === "autorange") { delete zoom[m[1]]; continue; }
+          const r = (axis.range = axis.range || [null, null]);
+          r[m[2] === "range[0]" ? 0 : 1] = value;
+          axis.autorange = false;
+        }
+      });
+    });
+  });
+}
+"""
+
+_chart = components.component("mtl_curves.chart", html="", js=_JS, isolate_styles=False)
+
+
+@st.cache_resource
+def _publish_plotly_js() -> None:
+    """Copy Plotly.js from the plotly package to the app's static folder (once)."""
+    source = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+    target = STATIC / PLOTLY_JS
+    if not target.exists() or target.stat().st_size != source.stat().st_size:
+        STATIC.mkdir(exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
+
+
+def chart(fig: go.Figure, key: str) -> None:
+    """Draw ``fig``; the user's zoom on it survives redraws with the same ``key``."""
+    _publish_plotly_js()
+    config = {"displaylogo": False, "responsive": True,
+              "toImageButtonOptions": {"format": "png", "filename": key}}  # fmt: skip
+    _chart(key=key, data={"figure": fig.to_json(), "key": key, "config": config},
+           height=int(fig.layout.height or 420))  # fmt: skip
