@@ -1,4 +1,4 @@
-# `make dashboard`: set up and open the dashboard; `make test`: set up and run every test.
+# `make dashboard`: set up and open the dashboard; `make test`: set up, lint and run every test.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
@@ -16,6 +16,7 @@ dashboard: setup
 	$(VENV)/bin/python -m streamlit run dashboard/app.py
 
 test: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	$(VENV)/bin/python -m pytest
 
 lint: setup

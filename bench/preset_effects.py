@@ -46,9 +46,10 @@ def main() -> int:
         for label, arm in results.items():
             acc = [s["main"][task]["test_metric"] for s in arm.summaries]
             arms[label] = acc
-            print(
-                f"  {label:<22} test accuracy {statistics.mean(acc):.4f} ± {statistics.stdev(acc):.4f}"
-            )
+            mean, sd = statistics.mean(acc), statistics.stdev(acc)
+            print(f"  {label:<22} test accuracy {mean:.4f} ± {sd:.4f}")
+            markdown.append(f"| {label} | {mean:.3f} ± {sd:.3f} |")
+        markdown.append("")
         claims = list(preset.claims)
         reference = next((label for label in preset.arms if label == "single task"), None)
         if reference:  # every arm against single-task, as information (not a claim)
@@ -65,14 +66,14 @@ def main() -> int:
                 scale = 100 if claim.measure == "test_metric" else 1
                 what = {"test_metric": "accuracy points", "epochs_run": "epochs",
                         "overfit_rise": "in validation loss"}[claim.measure]  # fmt: skip
-                markdown.append(f"\n- Claim, {'holds' if claim_holds(claim, diff) else 'FAILS'}: "
+                markdown.append(f"- Claim, {'holds' if claim_holds(claim, diff) else 'FAILS'}: "
                                 f"{claim.text}: {diff.mean * scale:+.2f} {what}, 95% CI "
                                 f"{diff.low * scale:+.2f} to {diff.high * scale:+.2f}, p = {diff.p_value:.2g}.")  # fmt: skip
             rows.append({"claim": claim.text, "mean": diff.mean, "low": diff.low,
                          "high": diff.high, "p": diff.p_value, "tag": tag})  # fmt: skip
         out[name] = {"arms": arms, "differences": rows}
         if not preset.claims:
-            markdown.append("\n- No claim: no difference was significant over these seeds.")
+            markdown.append("- No claim: no difference was significant over these seeds.")
         markdown.append("")
     if args.write_readme:
         replace_block("preset-effects", "\n".join(markdown))
