@@ -122,7 +122,7 @@ def curves_figure(
         uirevision="keep",  # zoom and hidden traces survive the live redraws
         font={"size": font},
         hovermode="closest",
-        legend={"orientation": "h", "y": -0.18},
+        legend={"orientation": "h", "y": -0.25},
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
     )
     return fig
