@@ -16,13 +16,21 @@ MAX_PARAM_LENGTH = 500
 NON_CONFIG_PARAMS = ("session", "run", "preset")
 
 
+def _number(value: float) -> str:
+    """Short when exact (0.001, 2); else the shortest text that reads back the same float."""
+    if isinstance(value, int):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def _encode(value: object) -> str:
     if isinstance(value, tuple | list):
         return ",".join(value)
     if isinstance(value, dict):
-        return ",".join(f"{k}:{v:g}" for k, v in sorted(value.items()))
+        return ",".join(f"{k}:{_number(v)}" for k, v in sorted(value.items()))
     if isinstance(value, float):
-        return f"{value:g}"
+        return _number(value)
     return str(value)
 
 
@@ -49,6 +57,19 @@ def _decode(name: str, text: str) -> object:
     return text  # from_dict coerces and validates the rest
 
 
+def _culprit(data: dict[str, object], error: ConfigError) -> str | None:
+    """The parameter behind an error about a field the URL does not set (say variant=multi
+    with the default task, digit): the last one whose removal moves the error elsewhere."""
+    for name in reversed(list(data)):
+        try:
+            from_dict({k: v for k, v in data.items() if k != name})
+        except ConfigError as exc:
+            if exc.field == error.field:
+                continue
+        return name
+    return next(reversed(list(data)), None)
+
+
 def params_to_config(params: Mapping[str, str]) -> tuple[RunConfig, list[str]]:
     """The config a URL describes, and one note per parameter that had to be dropped."""
     notes: list[str] = []
@@ -71,8 +92,8 @@ def params_to_config(params: Mapping[str, str]) -> tuple[RunConfig, list[str]]:
             return from_dict(data), notes
         except ConfigError as exc:
             bad = exc.field.split(".")[0]
-            if bad not in data:  # a cross-field problem: drop the most specific fields first
-                bad = next(iter(reversed(list(data))), None)
+            if bad not in data:  # a cross-field problem: the URL left that field at its default
+                bad = _culprit(data, exc)
             if bad is None:
                 break
             notes.append(f"ignored URL parameter {bad!r}: {exc}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config import DEFAULT, RunConfig, from_dict
+from .config import DEFAULT, RunConfig, from_dict, one_line
 from .control import RunControl
 from .datasets import DATASETS, get_dataset
 from .errors import ConfigError, MtlError
@@ -99,22 +99,38 @@ def _pairs(values: list[str], flag: str, kind: type) -> tuple[Any, dict[str, Any
     return shared, per_task
 
 
+def _mapping(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """The config file's per-task values of ``name``, which flags add to: a mapping, or refused."""
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(name, f"expected a mapping of task name to number, got {value!r}")
+    return value
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     data: dict[str, Any] = {}
     if args.config:
-        path = Path(args.config)
+        path, where = Path(args.config), one_line(args.config)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from None
+            raise ConfigError("config", f"cannot read {where}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError("config", f"{where} is not UTF-8 text") from None
+        except ValueError as exc:  # a NUL in the path
+            raise ConfigError("config", f"cannot read {where}: {exc}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(
-                "config", f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})"
+                "config", f"{where} is not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
+        except (ValueError, RecursionError):  # too many digits; nesting too deep
+            raise ConfigError(
+                "config", f"{where} is not readable JSON (a number or nesting too large)"
             ) from None
         if not isinstance(data, dict):
-            raise ConfigError("config", f"{path} must hold a JSON object of config fields")
+            raise ConfigError("config", f"{where} must hold a JSON object of config fields")
     for name in _SIMPLE:
         value = getattr(args, name)
         if value is not None:
@@ -132,7 +148,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             f"--task-size takes TASK=N, got {shared_size}; --train-size sets every task's size",
         )
     if sizes:
-        data["task_sizes"] = {**data.get("task_sizes", {}), **sizes}
+        data["task_sizes"] = {**_mapping(data, "task_sizes"), **sizes}
     for flag, shared_key, per_key, kind in (
         ("aux_weight", "aux_weight", "aux_weights", float),
         ("shuffle_aux", "shuffle_aux", "aux_shuffle", float),
@@ -141,7 +157,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if shared is not None:
             data[shared_key] = shared
         if per_task:
-            data[per_key] = {**data.get(per_key, {}), **per_task}
+            data[per_key] = {**_mapping(data, per_key), **per_task}
     return from_dict(data)
 
 

@@ -99,6 +99,14 @@ class RunConfig:
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 DEFAULT = RunConfig()
+# Every field's range lies well within this: larger whole numbers are refused before
+# they reach float() or math.isfinite (which raise OverflowError beyond ~1.8e308).
+LARGEST_NUMBER = 2**53
+
+
+def one_line(text: str) -> str:
+    """``text`` as it may appear in a one-line message: its repr if it would not print."""
+    return text if text.isprintable() else repr(text)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -116,7 +124,7 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(name, f"expected a mapping of task name to number, got {value!r}")
         kind = int if name == "task_sizes" else float
-        return {str(k): _number(f"{name}.{k}", v, kind) for k, v in value.items()}
+        return {str(k): _number(f"{name}.{one_line(str(k))}", v, kind) for k, v in value.items()}
     if isinstance(default, int):
         return _number(name, value, int)
     if isinstance(default, float):
@@ -136,6 +144,9 @@ def _number(name: str, value: Any, kind: type) -> int | float:
             raise ConfigError(name, f"expected a number, got {value!r}") from None
     if not isinstance(value, int | float):
         raise ConfigError(name, f"expected a number, got {value!r}")
+    if isinstance(value, int) and abs(value) > LARGEST_NUMBER:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        raise ConfigError(name, f"far out of range: a number of about {digits} digits")
     if kind is int:
         if not math.isfinite(value) or value != int(value):
             raise ConfigError(name, f"expected a whole number, got {value!r}")
@@ -147,9 +158,9 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
     """Build and validate a config from JSON-like data; unknown fields are refused."""
     if not isinstance(data, dict):
         raise ConfigError("config", "expected a JSON object of field names and values")
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(str(k) for k in data if k not in FIELDS)
     if unknown:
-        raise ConfigError(unknown[0], f"unknown field; known fields: {', '.join(FIELDS)}")
+        raise ConfigError(one_line(unknown[0]), f"unknown field; known fields: {', '.join(FIELDS)}")
     config = RunConfig(**{k: _coerce(k, v) for k, v in data.items()})
     validate(config)
     return config
@@ -160,6 +171,8 @@ def from_json(text: str) -> RunConfig:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError("config", f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # a number with too many digits; nesting too deep
+        raise ConfigError("config", "not readable JSON (a number or nesting too large)") from None
     return from_dict(data)
 
 
@@ -291,6 +304,10 @@ def validate(config: RunConfig) -> None:
     device_ok = (
         config.device == "cpu"
         or config.device == "cuda"
-        or (config.device.startswith("cuda:") and config.device[5:].isdigit())
+        or (
+            config.device.startswith("cuda:")
+            and config.device[5:].isascii()
+            and config.device[5:].isdigit()
+        )
     )
     _check(device_ok, "device", f"use cpu, cuda or cuda:N, got {config.device!r}")
