@@ -232,6 +232,7 @@ def main() -> int:
         "ratio": ratio,
         "ratio_paired_median": paired,
         "ratio_fastest": best,
+        "max_spread": spread,  # slowest / fastest run of one contestant; > 1.25: machine busy
         "target_ratio": TARGET_RATIO,
         "passed": passed,
         "torch": torch.__version__,
