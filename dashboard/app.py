@@ -6,6 +6,7 @@ Wires the sections together; each lives in its own module. Run with
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -17,17 +18,19 @@ from dashboard.compare import compare_view  # noqa: E402
 from dashboard.history import history_view  # noqa: E402
 from dashboard.presets import preset_banner, preset_picker  # noqa: E402
 from dashboard.preview import data_view  # noqa: E402
-from dashboard.runs import RunManager, max_concurrent_runs, store_path  # noqa: E402
+from dashboard.runs import RunManager, store_path  # noqa: E402
 from dashboard.state import K, session_token  # noqa: E402
 from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
+from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.errors import MtlError  # noqa: E402
 
 VIEWS = ["Live", "Compare", "History", "Data"]
 
 
-@st.cache_resource
+@st.cache_resource(on_release=RunManager.shutdown)
 def get_manager() -> RunManager:
-    manager = RunManager(store_path(), max_concurrent_runs())
+    """One manager per server: its limits come from the environment (mtl_core.limits)."""
+    manager = RunManager(store_path())
     manager.warm()
     return manager
 
@@ -67,11 +70,46 @@ def chart_options() -> dict:
             "smoothing": smoothing, "large_fonts": st.session_state.get(K.large, False)}  # fmt: skip
 
 
+def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -> None:
+    """Epoch 0 takes ~50 ms on a warm worker: wait for it (briefly), so this very rerun
+    draws the first point instead of the next live tick a second later."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and manager.store.last_epoch(run_id) < 0:
+        time.sleep(0.02)
+
+
+def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> None:
+    """Train, unless the config is invalid or over a server limit, or the session is full."""
+    refusal = manager.limits.refusal(config) if config is not None else None
+    if refusal:
+        st.sidebar.error(refusal)
+    full = manager.session_full(owner)
+    if st.sidebar.button("Train", type="primary", key="train", width="stretch", help=full,
+                         disabled=config is None or bool(refusal or full)):  # fmt: skip
+        try:
+            run_id = manager.start(config, owner=owner)
+            st.session_state[K.focus] = run_id
+            st.session_state[K.view] = "Live"
+            wait_for_first_epoch(manager, run_id)
+        except MtlError as exc:
+            st.sidebar.error(str(exc))
+    if full:
+        st.sidebar.caption(f"Train is off: {full}.")
+
+
 def main() -> None:
     st.set_page_config(page_title="mtl-curves", page_icon="📈", layout="wide")
-    manager = get_manager()
+    try:
+        manager = get_manager()
+    except MtlError as exc:  # a malformed limit variable, a store that cannot be opened
+        st.error(str(exc))
+        return
     owner = session_token()
+    manager.seen(owner)
     init_from_url()
+    if manager.store.moved_aside is not None:
+        st.warning(f"The run store was damaged: it was moved aside to "
+                   f"{manager.store.moved_aside} and a fresh one started.")  # fmt: skip
     notes = st.session_state.get(K.notes, [])
     if notes:
         st.warning("Some of the link's settings were not usable, so their defaults stand:\n"
@@ -80,19 +118,16 @@ def main() -> None:
     config, error = controls.sidebar()
     if error:
         st.sidebar.error(error)
-    if st.sidebar.button("Train", type="primary", disabled=config is None, key="train",
-                         width="stretch"):  # fmt: skip
-        try:
-            st.session_state[K.focus] = manager.start(config, owner=owner)
-            st.session_state[K.view] = "Live"
-        except MtlError as exc:
-            st.sidebar.error(str(exc))
+    train_button(manager, owner, config)
     if config is not None:
         sync_url(config)
     st.title("Multi-task learning curves")
     if K.pending_view in st.session_state:
         st.session_state[K.view] = st.session_state.pop(K.pending_view)
-    preset_banner(manager, owner)
+    try:
+        preset_banner(manager, owner)
+    except MtlError as exc:  # a server limit refused one of the comparison's runs
+        st.error(str(exc))
     view = st.segmented_control("View", VIEWS, key=K.view, label_visibility="collapsed")
     if view == "History":
         history_view(manager, owner)
@@ -102,6 +137,7 @@ def main() -> None:
         compare_view(manager, chart_options())
     else:
         live.live_view(manager, owner, chart_options())
+    live.keepalive(manager, owner)
 
 
 if __name__ == "__main__":  # not when a spawned worker process imports this script

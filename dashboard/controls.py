@@ -63,7 +63,28 @@ def _sanitize(family: str, variant: str, capacity: int) -> None:
         st.session_state[key("train_size")] = min(sizes, key=lambda s: abs(s - current))
 
 
+SHADOW = "controls_shadow"
+
+
+def _restore_lost_controls() -> None:
+    """Put back control values Streamlit dropped.
+
+    A rerun that interrupts another (two quick clicks) can leave a widget's key out of
+    session state; the widget then falls back to its minimum (epochs 1, lr 1e-6). The
+    last complete set of values is kept aside and restored before the widgets are drawn.
+    """
+    for name, value in st.session_state.get(SHADOW, {}).items():
+        if name not in st.session_state:
+            st.session_state[name] = value
+
+
+def _keep_controls() -> None:
+    st.session_state[SHADOW] = {k: st.session_state[k] for k in list(st.session_state)
+                                if isinstance(k, str) and k.startswith("c_")}  # fmt: skip
+
+
 def sidebar() -> tuple[RunConfig | None, str | None]:
+    _restore_lost_controls()
     sb = st.sidebar
     sb.header("Setup")
     dataset = sb.selectbox("Dataset", list(DATASETS), key=key("dataset"),
@@ -147,6 +168,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                         help="initial weights, batch order, dropout")  # fmt: skip
         st.number_input("Data seed", 0, 2**31 - 1, key=key("data_seed"),
                         help="which images land in train / validation / test")  # fmt: skip
+    _keep_controls()
     try:
         return config_from_state(), None
     except ConfigError as exc:

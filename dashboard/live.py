@@ -2,7 +2,8 @@
 
 A fragment redraws about once a second while the run is live, reading only the epochs
 it has not drawn yet from the run store; when the run ends it triggers one full rerun,
-which switches the polling off.
+which switches the polling off. A second, empty fragment keeps the session's runs alive
+while the page is open, whichever view it shows (see ``keepalive``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import streamlit as st
 
 from mtl_core.baselines import single_task_baselines
 from mtl_core.config import from_dict
+from mtl_core.errors import MtlError
 from mtl_core.store import LIVE
 from mtl_core.summary import best_epoch, rising_since
 from mtl_core.tasks import get_task
@@ -26,6 +28,7 @@ from .runs import RunManager
 from .state import K
 
 POLL_SECONDS = 1.0
+KEEPALIVE_SECONDS = 10.0
 
 
 def cached_metrics(manager: RunManager, run_id: int, refresh: bool) -> pd.DataFrame:
@@ -65,6 +68,16 @@ def _progress(run: dict, frame: pd.DataFrame) -> None:
     if run["status"] in LIVE and eta is not None:
         text += f" · about {eta:.0f} s left"
     st.progress(min(1.0, done / planned), text=text)
+
+
+def _queued(manager: RunManager, run: dict) -> None:
+    if run["status"] != "queued":
+        return
+    if run["id"] in manager.queued():
+        st.info(f"queued: waiting for a free training slot (this server trains "
+                f"{manager.workers} run(s) at once)")  # fmt: skip
+    else:
+        st.caption("starting…")
 
 
 def _buttons(manager: RunManager, run: dict, owner: str) -> None:
@@ -142,6 +155,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         frame = cached_metrics(manager, run_id, refresh=True)
         st.markdown(f"#### {run['name']}")
         _progress(run, frame)
+        _queued(manager, run)
         _buttons(manager, run, owner)
         if run["message"]:
             (st.error if run["status"] in ("failed", "diverged") else st.info)(run["message"])
@@ -160,8 +174,12 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         if can_compare and st.button("Compare with single-task", key=f"baseline_{run_id}",
                                      help="train the matching single-task run(s): same split, seed, label "
                          "budget, backbone and optimiser steps; then overlay them"):  # fmt: skip
-            start_baselines(manager, run_id, owner)
-            st.rerun(scope="app")
+            try:
+                start_baselines(manager, run_id, owner)
+            except MtlError as exc:  # a server limit
+                st.error(str(exc))
+            else:
+                st.rerun(scope="app")
         if polling is not None and run["status"] not in LIVE:
             time.sleep(0.05)
             st.rerun(scope="app")
@@ -171,3 +189,22 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     if first["status"] not in LIVE and first["summary"].get("main"):
         with st.expander("Where does it go wrong? (confusion matrix, misclassified images)"):
             mistakes_view(first)
+
+
+def keepalive(manager: RunManager, owner: str) -> None:
+    """Tell the manager this session's page is open, while it has runs queued or training.
+
+    The tick is driven by the browser: a closed tab stops it, so the manager's watchdog
+    stops that tab's runs after MTL_ABANDON_AFTER; a hidden tab still ticks about once a
+    minute and keeps them.
+    """
+    manager.seen(owner)
+    every = None
+    if manager.has_live(owner):
+        every = min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3)
+
+    @st.fragment(run_every=every)
+    def tick() -> None:
+        manager.seen(owner)
+
+    tick()

@@ -1,99 +1,196 @@
-"""Training in the background: a pool of worker processes shared by every browser session.
+"""Training in the background: worker processes shared by every browser session.
 
-The pool lives in ``st.cache_resource``, so it survives reruns and is shared across
+The manager lives in ``st.cache_resource``, so it survives reruns and is shared across
 sessions. Workers never call Streamlit: they train and write to the run store; pages
-read the store. Runs beyond the pool's size wait as ``queued``. A worker killed by the
-OS breaks the pool: its runs are recorded as failed and a fresh pool replaces it.
+read the store. Each training slot is a one-process pool, so a worker killed by the OS
+breaks only its own slot: its run is recorded as failed and the slot gets a new process,
+while the other slots train on. Runs beyond ``MTL_MAX_RUNS`` wait as ``queued`` in the
+manager's own queue until a slot is free (a pool's internal queue would fail every
+waiting run when its worker died). A watchdog thread stops runs whose page is gone and
+marks runs orphaned by an earlier server as interrupted.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
+import time
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from mtl_core.config import RunConfig
+from mtl_core.errors import StoreError
+from mtl_core.limits import LimitError, Limits
 from mtl_core.paths import default_store_path
-from mtl_core.store import RunStore
-from mtl_core.worker import execute_run, warm_up
+from mtl_core.store import LIVE, RunStore
+from mtl_core.worker import INTERRUPTED, execute_run, warm_up
+
+log = logging.getLogger("mtl_curves")
+
+DIED = "the worker process died (killed by the system, perhaps for lack of memory?); its finished epochs are kept"
+ORPHAN_QUEUED = "the dashboard server stopped before this run started; re-run it from History"
+ORPHAN_RUNNING = ("the training process stopped without finishing (no heartbeat); "
+                  "its finished epochs are kept")  # fmt: skip
+SHUT_DOWN = "the dashboard server shut down"
 
 
 def store_path() -> Path:
     return Path(os.environ.get("MTL_STORE", default_store_path()))
 
 
-def max_concurrent_runs() -> int:
-    return max(1, int(os.environ.get("MTL_MAX_RUNS", "2")))
+def abandoned_message(after: float) -> str:
+    return (f"stopped: its page was closed (not seen for {after:g} s, MTL_ABANDON_AFTER); "
+            "its finished epochs are kept")  # fmt: skip
+
+
+@dataclass
+class _Slot:
+    """One training slot: a one-worker pool and the run it trains, if any."""
+
+    pool: ProcessPoolExecutor | None = None
+    run_id: int | None = None
 
 
 class RunManager:
-    """Starts runs in worker processes and steers them through the store."""
+    """Starts runs in worker processes, queues the rest, and steers them through the store."""
 
-    def __init__(self, path: Path, workers: int) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None, *,
+                 watch_every: float = 1.0) -> None:  # fmt: skip
         self.path = path
-        self.workers = workers
-        self.store = RunStore(path)
-        self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
-        self.futures: dict[int, Future] = {}
+        self.limits = limits or Limits.from_env()
+        self.store = RunStore(path, stale_after=self.limits.stale_after)
+        self._lock = threading.RLock()
+        self._slots = [_Slot() for _ in range(self.limits.max_runs)]
+        self._queue: deque[int] = deque()
+        self._configs: dict[int, dict] = {}
+        self._owners: dict[int, str] = {}
+        self._reasons: dict[int, str] = {}  # why the manager asked a run to stop
+        self._seen: dict[str, float] = {}  # owner -> last time.monotonic() their page ticked
+        self._closed = threading.Event()
+        self._foreign = self._adopt_leftovers()
+        self._watch_every = watch_every
+        self._watchdog = threading.Thread(target=self._watch, name="mtl-watchdog", daemon=True)
+        self._watchdog.start()
 
-    def _get_pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=warm_up,
-                )
-            return self._pool
+    @property
+    def workers(self) -> int:
+        return len(self._slots)
+
+    # -- starting ----------------------------------------------------------------------
 
     def warm(self) -> None:
         """Start the worker processes now, so the first click does not wait for them."""
-        pool = self._get_pool()
-        for _ in range(self.workers):
-            pool.submit(int, 0)
+        with self._lock:
+            for slot in self._slots:
+                self._pool(slot).submit(int, 0)
+
+    def session_full(self, owner: str) -> str | None:
+        """Why ``owner`` may not store another run (MTL_MAX_RUNS_PER_SESSION), or None."""
+        if not owner or self.limits.max_runs_per_session is None:
+            return None  # the CLI ("") is not a browser session
+        return self.limits.session_full(len(self.store.runs(owner)))
+
+    def refusal(self, config: RunConfig, owner: str) -> str | None:
+        """Why this server would refuse the run (a limit, one line), or None."""
+        return self.limits.refusal(config) or self.session_full(owner)
 
     def start(self, config: RunConfig, *, owner: str, name: str = "") -> int:
+        """Store the run as queued and train it as soon as a slot is free."""
+        reason = self.refusal(config, owner)
+        if reason is not None:
+            raise LimitError(reason)
         run_id = self.store.create_run(config.to_dict(), name=name, owner=owner, status="queued")
-        self._submit(run_id, config)
+        with self._lock:
+            self._configs[run_id] = config.to_dict()
+            self._owners[run_id] = owner
+            if owner:
+                self._seen[owner] = time.monotonic()
+            self._queue.append(run_id)
+            self._dispatch()
         return run_id
 
-    def _submit(self, run_id: int, config: RunConfig) -> None:
-        try:
-            future = self._get_pool().submit(execute_run, str(self.path), run_id, config.to_dict())
-        except BrokenProcessPool:
-            self._replace_pool()
-            future = self._get_pool().submit(execute_run, str(self.path), run_id, config.to_dict())
-        self.futures[run_id] = future
-        future.add_done_callback(lambda f, rid=run_id: self._finished(rid, f))
-
-    def _finished(self, run_id: int, future: Future) -> None:
-        self.futures.pop(run_id, None)
-        if future.cancelled():
-            self.store.finish(run_id, "stopped", "stopped before it started", {}, {})
-            return
-        exc = future.exception()
-        if exc is None:
-            return
-        if isinstance(exc, BrokenProcessPool):
-            message = (
-                "the worker process died (killed by the system?); its finished epochs are kept"
+    def _pool(self, slot: _Slot) -> ProcessPoolExecutor:
+        if slot.pool is None:
+            slot.pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=warm_up,
             )
-            self._replace_pool()
-        else:
-            message = f"internal error: {exc!r}"
-        run = self.store.get_run(run_id)
-        if run["status"] in ("queued", "running", "paused"):
-            self.store.finish(run_id, "failed", message, run["summary"], {})
+        return slot.pool
 
-    def _replace_pool(self) -> None:
+    def _dispatch(self) -> None:
+        """Hand queued runs to free slots, oldest first (call with the lock held)."""
+        for slot in self._slots:
+            if slot.run_id is not None or not self._queue or self._closed.is_set():
+                continue
+            run_id = self._queue.popleft()
+            args = (execute_run, str(self.path), run_id, self._configs[run_id], None,
+                    self.limits.pause_timeout)  # fmt: skip
+            try:
+                try:
+                    future = self._pool(slot).submit(*args)
+                except (BrokenProcessPool, RuntimeError):  # broken or shut down: a new one
+                    slot.pool = None
+                    future = self._pool(slot).submit(*args)
+            except Exception as exc:  # no process could be started (memory, process limit)
+                log.exception("run %s: could not start a worker process", run_id)
+                slot.pool = None
+                self._forget(run_id)
+                self.store.finish(run_id, "failed", f"could not start a worker process "
+                                  f"({type(exc).__name__}); try again later", {}, {})  # fmt: skip
+                continue
+            slot.run_id = run_id
+            future.add_done_callback(partial(self._finished, slot, run_id))
+
+    def _forget(self, run_id: int) -> str | None:
+        """Drop what the manager knew of a run that ended; return why it asked it to stop."""
+        self._configs.pop(run_id, None)
+        self._owners.pop(run_id, None)
+        return self._reasons.pop(run_id, None)
+
+    def _finished(self, slot: _Slot, run_id: int, future: Future) -> None:
+        """Record what the worker could not (its death, a bug) and refill the slot."""
         with self._lock:
-            broken, self._pool = self._pool, None
-        if broken is not None:
-            broken.shutdown(wait=False, cancel_futures=True)
+            if slot.run_id == run_id:
+                slot.run_id = None
+            reason = self._forget(run_id)
+            try:
+                self._record(run_id, future, reason, slot)
+                self._dispatch()
+            except Exception:  # a store error must not leave the slot dead
+                log.exception("could not record the end of run %s", run_id)
+
+    def _record(self, run_id: int, future: Future, reason: str | None, slot: _Slot) -> None:
+        exc = None if future.cancelled() else future.exception()
+        if isinstance(exc, BrokenProcessPool):
+            broken, slot.pool = slot.pool, None  # the next run in this slot gets a new process
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
+        run = self.store.get_run(run_id)
+        if future.cancelled():
+            message, status = reason or "stopped before it started", "stopped"
+        elif exc is None:
+            if reason and run["status"] == "stopped":
+                self.store.set_status(run_id, "stopped", reason)
+            return
+        elif isinstance(exc, BrokenProcessPool):
+            message, status = DIED, "failed"
+        elif isinstance(exc, (KeyboardInterrupt, SystemExit)):  # the worker recorded it
+            message, status = INTERRUPTED, "interrupted"
+        else:
+            first = (str(exc).splitlines() or [""])[0][:200]
+            message, status = f"internal error: {type(exc).__name__}: {first}", "failed"
+            log.error("run %s: worker raised", run_id, exc_info=exc)
+        if run["status"] in LIVE:
+            self.store.finish(run_id, status, message, run["summary"], {})
+
+    # -- steering ----------------------------------------------------------------------
 
     def owns(self, run_id: int, owner: str) -> bool:
         return self.store.get_run(run_id)["owner"] == owner
@@ -102,15 +199,109 @@ class RunManager:
         """Pause, resume ("") or stop a run: only its owner may."""
         if not self.owns(run_id, owner):
             return False
-        if action == "stop":
-            future = self.futures.get(run_id)
-            if future is not None and future.cancel():
-                return True
-        self.store.request(run_id, action)
+        self._ask(run_id, action)
         return True
 
-    def shutdown(self) -> None:
+    def _ask(self, run_id: int, action: str, reason: str | None = None) -> None:
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            if action == "stop" and run_id in self._queue:
+                self._queue.remove(run_id)
+                self._forget(run_id)
+                self.store.finish(run_id, "stopped", reason or "stopped before it started", {},
+                                  {})  # fmt: skip
+                return
+            if reason is not None and run_id in self._owners:  # still training here
+                self._reasons[run_id] = reason
+        self.store.request(run_id, action)
+
+    def queued(self) -> list[int]:
+        with self._lock:
+            return list(self._queue)
+
+    def training(self) -> list[int]:
+        with self._lock:
+            return [s.run_id for s in self._slots if s.run_id is not None]
+
+    def worker_pid(self, run_id: int) -> int | None:
+        """The process training ``run_id`` (for operators and tests), or None."""
+        with self._lock:
+            for slot in self._slots:
+                if slot.run_id == run_id and slot.pool is not None:
+                    pids = list(slot.pool._processes or {})  # one worker per slot
+                    return pids[0] if pids else None
+        return None
+
+    # -- pages that are gone -------------------------------------------------------------
+
+    def seen(self, owner: str) -> None:
+        """A page of ``owner`` is open (its keep-alive ticked)."""
+        if owner:
+            with self._lock:
+                self._seen[owner] = time.monotonic()
+
+    def has_live(self, owner: str) -> bool:
+        """Whether ``owner`` has runs queued or training in this server."""
+        with self._lock:
+            return owner in self._owners.values()
+
+    def check(self) -> None:
+        """Stop runs whose page is gone; mark runs orphaned by an earlier server."""
+        now = time.monotonic()
+        after = self.limits.abandon_after
+        with self._lock:
+            gone = [run_id for run_id, owner in self._owners.items()
+                    if owner and now - self._seen.get(owner, now) > after
+                    and run_id not in self._reasons]  # fmt: skip
+            live = set(self._owners.values())
+            for owner in [o for o, t in self._seen.items() if o not in live and now - t > after]:
+                del self._seen[owner]  # keep the map as small as the set of open pages
+        for run_id in gone:
+            log.info("run %s: its page is gone, stopping it", run_id)
+            self._ask(run_id, "stop", abandoned_message(after))
+        self._mark_orphans()
+
+    def _adopt_leftovers(self) -> set[int]:
+        """Runs a previous server left live: queued ones never start, so end them now;
+        running ones may belong to a CLI, so wait until their heartbeat goes stale."""
+        runs = self.store.runs()
+        for run_id in runs.id[runs.status == "queued"]:
+            self.store.set_status(int(run_id), "interrupted", ORPHAN_QUEUED)
+        return {int(i) for i in runs.id[runs.status.isin(("running", "paused"))]}
+
+    def _mark_orphans(self) -> None:
+        for run_id in list(self._foreign):
+            try:
+                run = self.store.get_run(run_id)
+            except StoreError:  # deleted meanwhile (the CLI can)
+                self._foreign.discard(run_id)
+                continue
+            if run["status"] not in ("running", "paused"):
+                self._foreign.discard(run_id)
+            elif time.time() - run["heartbeat"] > self.store.stale_after:
+                self.store.set_status(run_id, "interrupted", ORPHAN_RUNNING)
+                self._foreign.discard(run_id)
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self._watch_every):
+            try:
+                self.check()
+            except Exception:  # the watchdog must outlive a busy or damaged store
+                log.exception("watchdog check failed")
+
+    # -- the end -----------------------------------------------------------------------
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop every run of this manager and its processes (tests, cache release)."""
+        self._closed.set()
+        with self._lock:
+            for run_id in list(self._queue):
+                self._ask(run_id, "stop", f"{SHUT_DOWN} before it started")
+            for run_id in self.training():
+                self._ask(run_id, "stop", f"stopped: {SHUT_DOWN}")
+            pools = [s.pool for s in self._slots if s.pool is not None]
+            idle = [s.pool for s in self._slots if s.pool is not None and s.run_id is None]
+        for pool in idle:  # nothing to lose: do not wait for a warm-up nobody needs
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+        for pool in pools:
+            pool.shutdown(wait=wait, cancel_futures=True)

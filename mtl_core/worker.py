@@ -3,12 +3,14 @@
 The dashboard (and later the sweep runner) creates the run as ``queued`` and hands its
 id to a process pool. Requests to pause or stop travel through the run store, so they
 work across processes, page reloads and server restarts alike. Functions here must stay
-importable by spawned processes: nothing in them touches Streamlit.
+importable by spawned processes: nothing in them touches Streamlit. A run paused longer
+than the pause timeout is stopped, so a forgotten pause does not hold a training slot.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from pathlib import Path
 
@@ -17,18 +19,31 @@ import torch
 from .config import from_dict
 from .control import RunControl
 from .errors import MtlError
+from .limits import Limits
 from .store import RunStore
 from .trainer import train
 
 POLL_EVERY = 0.2  # seconds between looks at the store for a pause or stop request
+INTERRUPTED = "the server was stopped while this run trained; its finished epochs are kept"
+
+
+def pause_timeout_message(timeout: float) -> str:
+    return (f"stopped after a pause of more than {timeout:g} s (MTL_PAUSE_TIMEOUT), to free "
+            "its training slot; its finished epochs are kept")  # fmt: skip
 
 
 class StoreControl(RunControl):
-    """A RunControl whose requests live in the run store (polled every 0.2 s at most)."""
+    """A RunControl whose requests live in the run store (polled every 0.2 s at most).
 
-    def __init__(self, store: RunStore, run_id: int) -> None:
+    With ``pause_timeout`` set, a pause longer than that turns into a stop request and
+    ``timed_out`` is set, so the caller can record why the run stopped.
+    """
+
+    def __init__(self, store: RunStore, run_id: int, pause_timeout: float | None = None) -> None:
         super().__init__()
         self.store, self.run_id = store, run_id
+        self.pause_timeout = pause_timeout
+        self.timed_out = False
         self._request = ""
         self._polled = 0.0
 
@@ -57,31 +72,62 @@ class StoreControl(RunControl):
         return self._poll() == "pause"
 
     def wait_while_paused(self, tick, every: float = POLL_EVERY) -> None:
+        since = time.monotonic()
         while self.paused:
+            if self.pause_timeout is not None and time.monotonic() - since > self.pause_timeout:
+                self.timed_out = True
+                self.stop()
+                self._request = "stop"
+                return
             tick()
             time.sleep(every)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def warm_up(dataset: str = "mnist-5k") -> None:
-    """Pool initializer: import torch and load the default data before the first job."""
+    """Pool initializer: import torch and load the default data before the first job.
+
+    Then SIGTERM (a server shutting down its process group) becomes SystemExit, so a run
+    in training records itself as interrupted instead of vanishing mid-epoch.
+    """
     from .data import load_bundle
 
     torch.set_num_threads(1)
     with contextlib.suppress(MtlError):  # the job reports data problems itself
-        load_bundle(dataset)
+        _ = load_bundle(dataset).data_hash
+    # The first optimiser of a process imports torch._dynamo (1-3 s): do it now, not
+    # between a click on Train and the first point.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    signal.signal(signal.SIGTERM, _terminated)  # not earlier: a warm-up may die quietly
 
 
-def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None = None) -> str:
-    """Train a queued run to its end; every outcome is recorded in the store."""
+def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None = None,
+                pause_timeout: float | None = None) -> str:  # fmt: skip
+    """Train a queued run to its end; every outcome is recorded in the store.
+
+    ``pause_timeout`` defaults to MTL_PAUSE_TIMEOUT (see ``mtl_core.limits``).
+    """
     store = RunStore(Path(store_path))
     try:
         if store.pending_request(run_id) == "stop":
             store.finish(run_id, "stopped", "stopped before it started", {}, {})
             return "stopped"
+        if pause_timeout is None:
+            pause_timeout = Limits.from_env().pause_timeout
         store.set_status(run_id, "running")
-        result = train(from_dict(config), store=store, run_id=run_id,
-                       control=StoreControl(store, run_id), data_dir=data_dir)  # fmt: skip
+        control = StoreControl(store, run_id, pause_timeout)
+        result = train(from_dict(config), store=store, run_id=run_id, control=control,
+                       data_dir=data_dir)  # fmt: skip
+        if control.timed_out and result.status == "stopped":
+            store.set_status(run_id, "stopped", pause_timeout_message(pause_timeout))
         return result.status
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM to the server's group
+        with contextlib.suppress(Exception):
+            store.finish(run_id, "interrupted", INTERRUPTED, {}, {})
+        raise
     except MtlError as exc:
         store.finish(run_id, "failed", str(exc), {}, {})
         return "failed"

@@ -1,0 +1,120 @@
+"""Limits a server operator sets with environment variables, read here and nowhere else.
+
+One shared server (a classroom) must not be run into the ground by one browser tab, and a
+closed tab or a forgotten pause must not hold a training slot forever. Unset or empty
+variables take the default.
+
+``MTL_MAX_RUNS`` (default 2)
+    Runs training at once: the number of worker processes. Further runs wait as
+    ``queued`` until a slot is free. One per core is a good value.
+``MTL_MAX_EPOCHS`` (default: no limit beyond the config's own 10,000)
+    Largest ``epochs`` a run started from the dashboard may ask for.
+``MTL_MAX_TRAIN_SIZE`` (default: no limit beyond the dataset's training split)
+    Largest ``train_size`` (and label budget, ``task_sizes``) a dashboard run may use.
+``MTL_MAX_RUNS_PER_SESSION`` (default: no limit)
+    Stored runs one browser session may own; deleting runs in History makes room.
+``MTL_PAUSE_TIMEOUT`` (seconds, default 600)
+    A run paused longer than this is stopped, freeing its training slot.
+``MTL_ABANDON_AFTER`` (seconds, default 600)
+    A run whose page has not been seen for this long (the tab was closed) is stopped.
+    Browsers slow a hidden tab's timers to about once a minute, so keep it well above 60.
+``MTL_STALE_AFTER`` (seconds, default 60)
+    A run that says ``running`` without a heartbeat for this long is marked
+    ``interrupted`` by the dashboard (its process died). Keep it above 5 s, the
+    trainer's heartbeat interval.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .config import RunConfig
+from .errors import MtlError
+
+
+class LimitError(MtlError):
+    """A run is refused by a server limit, or a limit variable is malformed."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The operator's limits; ``None`` means no limit of the server's own."""
+
+    max_runs: int = 2
+    max_epochs: int | None = None
+    max_train_size: int | None = None
+    max_runs_per_session: int | None = None
+    pause_timeout: float = 600.0
+    abandon_after: float = 600.0
+    stale_after: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        env = os.environ if environ is None else environ
+        d = cls()
+        return cls(
+            max_runs=_count(env, "MTL_MAX_RUNS", d.max_runs),
+            max_epochs=_count(env, "MTL_MAX_EPOCHS", d.max_epochs),
+            max_train_size=_count(env, "MTL_MAX_TRAIN_SIZE", d.max_train_size),
+            max_runs_per_session=_count(env, "MTL_MAX_RUNS_PER_SESSION", d.max_runs_per_session),
+            pause_timeout=_seconds(env, "MTL_PAUSE_TIMEOUT", d.pause_timeout),
+            abandon_after=_seconds(env, "MTL_ABANDON_AFTER", d.abandon_after),
+            stale_after=_seconds(env, "MTL_STALE_AFTER", d.stale_after),
+        )
+
+    def refusal(self, config: RunConfig) -> str | None:
+        """One line naming the first field over a limit (and the limit), or None."""
+        if self.max_epochs is not None and config.epochs > self.max_epochs:
+            return _over("epochs", config.epochs, self.max_epochs, "MTL_MAX_EPOCHS")
+        if self.max_train_size is not None:
+            sizes = {"train_size": config.train_size}
+            sizes.update({f"task_sizes.{t}": n for t, n in sorted(config.task_sizes.items())})
+            for field, size in sizes.items():
+                if size > self.max_train_size:
+                    return _over(field, size, self.max_train_size, "MTL_MAX_TRAIN_SIZE")
+        return None
+
+    def session_full(self, stored: int) -> str | None:
+        """Why a session holding ``stored`` runs may not start another, or None."""
+        cap = self.max_runs_per_session
+        if cap is None or stored < cap:
+            return None
+        return (f"this session has {stored} stored runs, the most this server allows "
+                f"(MTL_MAX_RUNS_PER_SESSION={cap}): delete some in History to train more")  # fmt: skip
+
+
+def _over(field: str, value: int, limit: int, var: str) -> str:
+    return f"{field}: {value} is over this server's limit of {limit} ({var})"
+
+
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _count(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise LimitError(f"{name} must be a whole number of at least 1, not {raw[:40]!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise LimitError(f"{name} must be a number of seconds above 0, not {raw[:40]!r}")
+    return value

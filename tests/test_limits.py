@@ -1,0 +1,161 @@
+"""Server limits: read from the environment in one place, enforced by the manager, and
+explained in the page (AppTest), with the note about a store that was moved aside."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.runs import RunManager
+from mtl_core import limits
+from mtl_core.limits import LimitError, Limits
+from mtl_core.store import RunStore
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+DOCUMENTED = set(re.findall(r"``(MTL_[A-Z_]+)``", limits.__doc__ or ""))
+
+
+class Recording(dict):
+    """An environment that remembers which variables were asked for."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_defaults_apply_when_nothing_is_set():
+    env = Recording()
+    assert Limits.from_env(env) == Limits(
+        max_runs=2, max_epochs=None, max_train_size=None, max_runs_per_session=None,
+        pause_timeout=600.0, abandon_after=600.0, stale_after=60.0,
+    )  # fmt: skip
+    assert env.asked == DOCUMENTED  # every variable read is documented, and vice versa
+    assert {"MTL_MAX_RUNS", "MTL_MAX_EPOCHS", "MTL_MAX_TRAIN_SIZE",
+                          "MTL_MAX_RUNS_PER_SESSION", "MTL_PAUSE_TIMEOUT",
+                          "MTL_ABANDON_AFTER", "MTL_STALE_AFTER"} == DOCUMENTED  # fmt: skip
+
+
+def test_every_variable_is_read():
+    env = {"MTL_MAX_RUNS": "4", "MTL_MAX_EPOCHS": "100", "MTL_MAX_TRAIN_SIZE": " 2000 ",
+           "MTL_MAX_RUNS_PER_SESSION": "30", "MTL_PAUSE_TIMEOUT": "120",
+           "MTL_ABANDON_AFTER": "900.5", "MTL_STALE_AFTER": "3", "MTL_OTHER": "x"}  # fmt: skip
+    assert Limits.from_env(env) == Limits(4, 100, 2000, 30, 120.0, 900.5, 3.0)
+    assert Limits.from_env({"MTL_MAX_EPOCHS": ""}) == Limits()  # empty means unset
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("MTL_MAX_RUNS", "0"), ("MTL_MAX_EPOCHS", "abc"), ("MTL_MAX_TRAIN_SIZE", "1.5"),
+     ("MTL_MAX_RUNS_PER_SESSION", "-3"), ("MTL_PAUSE_TIMEOUT", "-1"),
+     ("MTL_ABANDON_AFTER", "nan"), ("MTL_STALE_AFTER", "inf"), ("MTL_PAUSE_TIMEOUT", "0")],
+)  # fmt: skip
+def test_a_malformed_value_is_a_one_line_error_naming_the_variable(name, value):
+    with pytest.raises(LimitError) as info:
+        Limits.from_env({name: value})
+    message = str(info.value)
+    assert message.startswith(f"{name} must be") and repr(value) in message
+    assert "\n" not in message
+
+
+def test_a_config_over_a_limit_is_refused_naming_the_field_and_the_limit(make_config):
+    capped = Limits(max_epochs=50, max_train_size=500)
+    assert capped.refusal(make_config(epochs=50, train_size=500)) is None
+    assert capped.refusal(make_config(epochs=51)) == (
+        "epochs: 51 is over this server's limit of 50 (MTL_MAX_EPOCHS)"
+    )
+    assert capped.refusal(make_config(train_size=600, epochs=5)) == (
+        "train_size: 600 is over this server's limit of 500 (MTL_MAX_TRAIN_SIZE)"
+    )
+    budget = make_config(aux=["parity"], task_sizes={"parity": 900})
+    assert capped.refusal(budget) == (
+        "task_sizes.parity: 900 is over this server's limit of 500 (MTL_MAX_TRAIN_SIZE)"
+    )
+    assert Limits().refusal(make_config(epochs=10_000, train_size=1000)) is None
+
+
+def test_the_manager_refuses_over_the_limits_without_storing_anything(tmp_path, make_config):
+    manager = RunManager(tmp_path / "runs.sqlite", Limits(max_epochs=10, max_runs_per_session=2))
+    try:
+        with pytest.raises(LimitError, match="epochs: 20 is over"):
+            manager.start(make_config(epochs=20), owner="a")
+        for _ in range(2):
+            manager.store.create_run(make_config().to_dict(), owner="a", status="completed")
+        with pytest.raises(LimitError, match=r"2 stored runs.*MTL_MAX_RUNS_PER_SESSION=2"):
+            manager.start(make_config(), owner="a")
+        assert len(manager.store.runs()) == 2
+        assert manager.refusal(make_config(), owner="b") is None  # another session
+        assert manager.refusal(make_config(), owner="") is None  # the CLI is no session
+    finally:
+        manager.shutdown()
+
+
+# -- the page ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_server(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A store of its own and a new RunManager (the cached one holds the old limits)."""
+    monkeypatch.setenv("MTL_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("MTL_STORE", str(tmp_path / "runs.sqlite"))
+    st.cache_resource.clear()  # releases (shuts down) the cached manager
+    yield tmp_path / "runs.sqlite"
+    st.cache_resource.clear()  # the next test must not inherit these limits
+
+
+def run_app(params: dict[str, str]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def train_button(at: AppTest):
+    return next(b for b in at.sidebar.button if b.key == "train")
+
+
+def test_the_page_refuses_a_config_over_a_limit_and_disables_train(fresh_server, monkeypatch):
+    monkeypatch.setenv("MTL_MAX_EPOCHS", "50")
+    at = run_app({"epochs": "80"})
+    assert train_button(at).disabled
+    errors = [e.value for e in at.sidebar.error]
+    assert errors == ["epochs: 80 is over this server's limit of 50 (MTL_MAX_EPOCHS)"]
+    at.sidebar.number_input(key="c_epochs").set_value(50)
+    at.run()
+    assert not train_button(at).disabled and not at.sidebar.error
+
+
+def test_the_train_button_explains_a_full_session(fresh_server, monkeypatch, make_config):
+    monkeypatch.setenv("MTL_MAX_RUNS_PER_SESSION", "2")
+    token = secrets.token_hex(8)
+    with RunStore(fresh_server) as store:
+        for _ in range(2):
+            store.create_run(make_config().to_dict(), owner=token, status="completed")
+    at = run_app({"session": token})
+    button = train_button(at)
+    assert button.disabled
+    assert "MTL_MAX_RUNS_PER_SESSION=2" in button.help and "delete some in History" in button.help
+    assert any("Train is off" in c.value and "2 stored runs" in c.value for c in at.sidebar.caption)
+    other = run_app({"session": secrets.token_hex(8)})  # another browser session may train
+    assert not train_button(other).disabled
+
+
+def test_a_store_moved_aside_is_named_in_a_one_line_note(fresh_server):
+    fresh_server.write_bytes(b"this is not an SQLite file" * 100)
+    at = run_app({})
+    notes = [w.value for w in at.warning if "moved aside" in w.value]
+    assert len(notes) == 1 and "\n" not in notes[0]
+    moved = next(fresh_server.parent.glob("runs.sqlite.broken-*"))
+    assert str(moved) in notes[0]
+    assert moved.read_bytes().startswith(b"this is not an SQLite file")

@@ -1,0 +1,249 @@
+"""RunManager with real worker processes: queueing, a killed worker, a forgotten pause,
+a closed tab, and runs left live by a server that died. No Streamlit server needed: the
+manager only uses the store and its worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.runs import ORPHAN_QUEUED, ORPHAN_RUNNING, RunManager
+from mtl_core.limits import Limits
+from mtl_core.store import LIVE, RunStore
+from mtl_core.worker import INTERRUPTED
+
+LONG = 10_000  # epochs: about 80 s of tiny training, always stopped by the test
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def make_manager(tmp_path: Path) -> Iterator[Callable[..., RunManager]]:
+    managers: list[RunManager] = []
+
+    def make(**limits: Any) -> RunManager:
+        watch_every = limits.pop("watch_every", 1.0)
+        manager = RunManager(tmp_path / "runs.sqlite", Limits(**limits), watch_every=watch_every)
+        managers.append(manager)
+        return manager
+
+    yield make
+    for manager in managers:
+        manager.shutdown(wait=True)
+
+
+def status(manager: RunManager, run_id: int) -> str:
+    return manager.store.get_run(run_id)["status"]
+
+
+def training(manager: RunManager, run_id: int, epochs: int = 1) -> bool:
+    return status(manager, run_id) == "running" and manager.store.last_epoch(run_id) >= epochs
+
+
+def ended(manager: RunManager, run_id: int) -> bool:
+    return status(manager, run_id) not in LIVE
+
+
+@pytest.mark.slow
+def test_a_run_beyond_the_limit_waits_queued_then_completes(make_manager, make_config):
+    manager = make_manager(max_runs=1)
+    first = manager.start(make_config(epochs=400), owner="a")
+    second = manager.start(make_config(epochs=3), owner="b")
+    wait_for(lambda: training(manager, first), 30, "the first run to train")
+    assert status(manager, second) == "queued" and manager.queued() == [second]
+    assert manager.store.last_epoch(second) == -1
+    wait_for(lambda: ended(manager, first), 60, "the first run to end")
+    wait_for(lambda: ended(manager, second), 30, "the second run to end")
+    for run_id, epochs in ((first, 400), (second, 3)):
+        run = manager.store.get_run(run_id)
+        assert (run["status"], run["message"]) == ("completed", "")
+        assert manager.store.last_epoch(run_id) == epochs
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_only_its_run_and_its_slot_gets_a_new_process(
+    make_manager, make_config
+):
+    manager = make_manager(max_runs=2)
+    victim = manager.start(make_config(epochs=LONG), owner="a")
+    survivor = manager.start(make_config(epochs=LONG, seed=1), owner="a")
+    waiting = manager.start(make_config(epochs=5), owner="b")
+    wait_for(lambda: training(manager, victim, 3) and training(manager, survivor, 3), 30,
+             "both runs to train")  # fmt: skip
+    assert status(manager, waiting) == "queued"
+    pid = manager.worker_pid(victim)
+    assert pid is not None and pid != manager.worker_pid(survivor)
+    os.kill(pid, signal.SIGKILL)
+    kept = manager.store.last_epoch(victim)
+    wait_for(lambda: ended(manager, victim), 15, "the killed run to be recorded")
+    run = manager.store.get_run(victim)
+    assert run["status"] == "failed"
+    assert "worker process died" in run["message"] and "\n" not in run["message"]
+    assert manager.store.last_epoch(victim) >= kept  # its finished epochs are all there
+    # The run that waited gets the slot (a new process) and completes.
+    wait_for(lambda: ended(manager, waiting), 30, "the waiting run to end")
+    assert status(manager, waiting) == "completed"
+    # The other slot never noticed.
+    before = manager.store.last_epoch(survivor)
+    wait_for(lambda: manager.store.last_epoch(survivor) > before + 3, 15, "the survivor to train")
+    assert status(manager, survivor) == "running"
+    manager.request(survivor, "a", "stop")
+    wait_for(lambda: ended(manager, survivor), 15, "the survivor to stop")
+    assert status(manager, survivor) == "stopped"
+    # And the replaced slot trains new runs.
+    fresh = manager.start(make_config(epochs=3), owner="b")
+    wait_for(lambda: ended(manager, fresh), 30, "a new run to end")
+    assert status(manager, fresh) == "completed"
+
+
+@pytest.mark.slow
+def test_a_worker_terminated_with_its_server_records_its_run_as_interrupted(
+    make_manager, make_config
+):
+    """SIGTERM (Ctrl-C or a service stop reaching the process group) ends the run cleanly."""
+    manager = make_manager(max_runs=1)
+    run_id = manager.start(make_config(epochs=LONG), owner="a")
+    wait_for(lambda: training(manager, run_id, 2), 30, "the run to train")
+    os.kill(manager.worker_pid(run_id), signal.SIGTERM)
+    wait_for(lambda: ended(manager, run_id), 15, "the run to be recorded")
+    run = manager.store.get_run(run_id)
+    assert (run["status"], run["message"]) == ("interrupted", INTERRUPTED)
+    again = manager.start(make_config(epochs=3), owner="a")
+    wait_for(lambda: ended(manager, again), 30, "a new run to end")
+    assert status(manager, again) == "completed"
+
+
+@pytest.mark.slow
+def test_a_run_paused_past_the_timeout_is_stopped_and_frees_its_slot(make_manager, make_config):
+    manager = make_manager(max_runs=1, pause_timeout=1.5)
+    paused = manager.start(make_config(epochs=LONG), owner="a")
+    waiting = manager.start(make_config(epochs=3), owner="b")
+    wait_for(lambda: training(manager, paused), 30, "the run to train")
+    # A short pause (under the timeout) is just a pause.
+    manager.request(paused, "a", "pause")
+    wait_for(lambda: status(manager, paused) == "paused", 10, "the pause")
+    time.sleep(1.0)
+    manager.request(paused, "a", "")
+    wait_for(lambda: status(manager, paused) == "running", 10, "the resume")
+    before = manager.store.last_epoch(paused)
+    wait_for(lambda: manager.store.last_epoch(paused) > before, 10, "training to go on")
+    # A long one stops the run, says why, and the waiting run gets the slot.
+    manager.request(paused, "a", "pause")
+    wait_for(lambda: status(manager, paused) == "paused", 10, "the second pause")
+    since = time.monotonic()
+    wait_for(lambda: ended(manager, paused), 10, "the pause to time out")
+    assert time.monotonic() - since >= 1.0
+    run = manager.store.get_run(paused)
+    assert run["status"] == "stopped"
+    assert "pause of more than 1.5 s" in run["message"] and "MTL_PAUSE_TIMEOUT" in run["message"]
+    wait_for(lambda: ended(manager, waiting), 30, "the waiting run to end")
+    assert status(manager, waiting) == "completed"
+
+
+class Pages:
+    """Stand-ins for browser tabs: each ticks the manager's keep-alive at its own pace."""
+
+    def __init__(self, manager: RunManager, **every: float | None) -> None:
+        self.manager, self.every = manager, every
+        self.last: dict[str, float] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._done.wait(0.05):
+            now = time.monotonic()
+            for owner, every in list(self.every.items()):
+                if every is not None and now - self.last.get(owner, 0.0) >= every:
+                    self.manager.seen(owner)
+                    self.last[owner] = now
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+@pytest.mark.slow
+def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, make_config):
+    """Two open pages start runs (the CLI one too); then one page goes hidden (ticks every
+    2.5 s) and one is closed (no more ticks): with a 4 s time-out only the closed page's
+    runs stop, the queued one included."""
+    manager = make_manager(max_runs=3, abandon_after=4.0, watch_every=0.25)
+    pages = Pages(manager, open=0.5, closed=0.5)
+    try:
+        hidden = manager.start(make_config(epochs=LONG), owner="open")
+        closed = manager.start(make_config(epochs=LONG, seed=1), owner="closed")
+        cli = manager.start(make_config(epochs=LONG, seed=2), owner="")
+        closed_queued = manager.start(make_config(epochs=LONG, seed=3), owner="closed")
+        wait_for(lambda: all(training(manager, i) for i in (hidden, closed, cli)), 60,
+                 "three runs to train")  # fmt: skip
+        assert status(manager, closed_queued) == "queued"
+        pages.every.update(open=2.5, closed=None)
+        closed_at = pages.last["closed"]
+        wait_for(lambda: ended(manager, closed), 15, "the closed page's run to stop")
+        assert time.monotonic() - closed_at >= 4.0
+        for run_id in (closed, closed_queued):
+            run = manager.store.get_run(run_id)
+            assert run["status"] == "stopped", run
+            assert "page was closed" in run["message"] and "MTL_ABANDON_AFTER" in run["message"]
+        # Well past the time-out, the hidden page's run and the CLI's still train.
+        time.sleep(max(0.0, closed_at + 9.0 - time.monotonic()))
+        for run_id in (hidden, cli):
+            before = manager.store.last_epoch(run_id)
+            wait_for(lambda r=run_id, b=before: manager.store.last_epoch(r) > b, 10,
+                     "training to go on")  # fmt: skip
+            assert status(manager, run_id) == "running"
+    finally:
+        pages.close()
+    for run_id, owner in ((hidden, "open"), (cli, "")):
+        manager.request(run_id, owner, "stop")
+        wait_for(lambda r=run_id: ended(manager, r), 15, "the run to stop")
+        assert manager.store.get_run(run_id)["message"].startswith("stopped by request")
+
+
+def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_path):
+    """A queued run will never start; a running one is interrupted once its heartbeat is
+    stale; a run whose (CLI) process keeps beating is left alone."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        queued = store.create_run({"epochs": 3}, owner="a", status="queued")
+        orphan = store.create_run({"epochs": 3}, owner="a")
+        alive = store.create_run({"epochs": 3})
+    beating = RunStore(path)
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(0.2):
+            beating.heartbeat(alive)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    manager = RunManager(path, Limits(stale_after=1.5), watch_every=0.2)
+    try:
+        run = manager.store.get_run(queued)
+        assert (run["status"], run["message"]) == ("interrupted", ORPHAN_QUEUED)
+        assert status(manager, orphan) == "running"  # its heartbeat is still fresh
+        wait_for(lambda: status(manager, orphan) == "interrupted", 10, "the orphan's mark")
+        assert manager.store.get_run(orphan)["message"] == ORPHAN_RUNNING
+        time.sleep(2.0)
+        assert status(manager, alive) == "running"
+    finally:
+        done.set()
+        thread.join()
+        beating.close()
+        manager.shutdown()
