@@ -247,3 +247,47 @@ def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_pa
         thread.join()
         beating.close()
         manager.shutdown()
+
+
+def _curves(frame) -> list[tuple]:
+    """A run's stored metric table without wall times (the only non-deterministic rows)."""
+    rows = frame[frame.metric != "wall_time"].drop(columns="run_id")
+    return sorted(map(tuple, rows.itertuples(index=False)))
+
+
+@pytest.mark.slow
+def test_four_runs_from_two_sessions_match_the_same_runs_one_after_another(
+    make_manager, make_config, tmp_path
+):
+    """Four runs training at once, started by two sessions, give bitwise the curves of the
+    same four configs trained one after another (same seeds, one torch thread each)."""
+    from mtl_core.trainer import train
+
+    configs = [
+        make_config(epochs=6, seed=1, dropout=0.3),
+        make_config(epochs=6, seed=2, aux=["parity"], task_sizes={"parity": 300}),
+        make_config(epochs=6, seed=3, sharing="soft", aux=["magnitude"], soft_lambda=100.0),
+        make_config(epochs=6, seed=4, weighting="uncertainty", aux=["loops"]),
+    ]
+    manager = make_manager(max_runs=4)
+    ids = [manager.start(c, owner="ab"[i % 2]) for i, c in enumerate(configs)]
+    wait_for(lambda: all(ended(manager, i) for i in ids), 120, "the four runs to end")
+    assert [status(manager, i) for i in ids] == ["completed"] * 4
+    with RunStore(tmp_path / "sequential.sqlite") as store:
+        for run_id, config in zip(ids, configs, strict=True):
+            result = train(config, store=store)
+            assert _curves(store.metrics(result.run_id)) == _curves(manager.store.metrics(run_id))
+
+
+@pytest.mark.slow
+def test_a_diverging_run_ends_diverged_and_the_next_run_still_trains(make_manager, make_config):
+    """SGD at lr 3 on a wide net blows up in a worker: recorded as diverged with its
+    message, and the same slot then trains the next run to completion."""
+    manager = make_manager(max_runs=1)
+    bad = manager.start(make_config(optimizer="sgd", lr=3.0, width=512, depth=3, epochs=8),
+                        owner="a")  # fmt: skip
+    good = manager.start(make_config(epochs=3), owner="a")
+    wait_for(lambda: ended(manager, bad) and ended(manager, good), 60, "both runs to end")
+    run = manager.store.get_run(bad)
+    assert run["status"] == "diverged" and "non-finite" in run["message"]
+    assert status(manager, good) == "completed"

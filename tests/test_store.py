@@ -321,3 +321,25 @@ def test_a_store_from_before_pause_requests_gains_the_request_column(tmp_path):
         assert store.pending_request(1) == ""
         store.request(1, "stop")
         assert store.pending_request(1) == "stop"
+
+
+def test_a_truncated_store_is_moved_aside_and_a_fresh_one_starts(tmp_path):
+    """Half of a real store file is not a database any more: kept aside, never deleted."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        for _ in range(50):
+            run_id = store.create_run({"x": "y" * 500})
+            store.append_epoch(run_id, 0, [("digit", "val", "loss", 1.0)] * 1)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = path.read_bytes()
+    assert len(data) > 8192
+    path.write_bytes(data[: len(data) // 2])
+    store = RunStore(path)
+    try:
+        assert store.moved_aside is not None and store.moved_aside.exists()
+        assert store.moved_aside.read_bytes() == data[: len(data) // 2]
+        assert store.runs().empty and store.integrity_ok()
+    finally:
+        store.close()
