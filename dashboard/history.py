@@ -33,6 +33,12 @@ def _compare(run_ids: list[int]) -> None:
     st.session_state[K.view] = "Compare"
 
 
+def rerun(manager: RunManager, run_id: int, owner: str) -> int:
+    """A new run from a stored run's config (e.g. one interrupted by a crash)."""
+    run = manager.store.get_run(run_id)
+    return manager.start(from_dict(run["config"]), owner=owner, name=f"{run['name']} (re-run)")
+
+
 def history_view(manager: RunManager, owner: str) -> None:
     runs = manager.store.runs()
     if runs.empty:
@@ -54,8 +60,7 @@ def history_view(manager: RunManager, owner: str) -> None:
              key="h_load", help="sets every control to this run's config")  # fmt: skip
     if d.button("Re-run", key="h_rerun", help="train the same config again as a new run"):
         try:
-            _show(manager.start(from_dict(first["config"]), owner=owner,
-                                name=f"{first['name']} (re-run)"))  # fmt: skip
+            _show(rerun(manager, chosen[0], owner))
             st.rerun()
         except MtlError as exc:
             st.error(str(exc))

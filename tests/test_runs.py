@@ -291,3 +291,20 @@ def test_a_diverging_run_ends_diverged_and_the_next_run_still_trains(make_manage
     run = manager.store.get_run(bad)
     assert run["status"] == "diverged" and "non-finite" in run["message"]
     assert status(manager, good) == "completed"
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_is_re_run_from_its_stored_config(make_manager, make_config):
+    """History's Re-run button: a new run with the same config trains to completion."""
+    from dashboard.history import rerun
+
+    manager = make_manager(max_runs=1)
+    config = make_config(epochs=3, aux=["parity"])
+    old = manager.store.create_run(config.to_dict(), name="crashed", owner="a")
+    manager.store.append_epoch(old, 0, [("digit", "val", "loss", 2.3)])
+    manager.store.set_status(old, "interrupted", "the server died")
+    new = rerun(manager, old, "a")
+    wait_for(lambda: ended(manager, new), 60, "the re-run to end")
+    run = manager.store.get_run(new)
+    assert run["status"] == "completed" and run["config"] == config.to_dict()
+    assert run["name"] == "crashed (re-run)" and manager.store.last_epoch(new) == 3
