@@ -85,6 +85,11 @@ class Limits:
                 f"(MTL_MAX_RUNS_PER_SESSION={cap}): delete some in History to train more")  # fmt: skip
 
 
+def stale_after_from_env() -> float:
+    """``MTL_STALE_AFTER`` alone: every store opener (CLI, workers, dashboard) honours it."""
+    return _seconds(os.environ, "MTL_STALE_AFTER", Limits.stale_after)
+
+
 def _over(field: str, value: int, limit: int, var: str) -> str:
     return f"{field}: {value} is over this server's limit of {limit} ({var})"
 

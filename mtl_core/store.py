@@ -62,8 +62,12 @@ METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
 class RunStore:
     """Runs and their long-form metrics. Safe to share between threads of one process."""
 
-    def __init__(self, path: str | Path | None = None, *, stale_after: float = 60.0) -> None:
+    def __init__(self, path: str | Path | None = None, *, stale_after: float | None = None) -> None:
         self.path = Path(path) if path else default_store_path()
+        if stale_after is None:  # the operator's MTL_STALE_AFTER, 60 s by default
+            from .limits import stale_after_from_env
+
+            stale_after = stale_after_from_env()
         self.stale_after = stale_after
         self.moved_aside: Path | None = None  # set when a damaged file was moved aside
         self._lock = threading.RLock()

@@ -159,3 +159,15 @@ def test_a_store_moved_aside_is_named_in_a_one_line_note(fresh_server):
     moved = next(fresh_server.parent.glob("runs.sqlite.broken-*"))
     assert str(moved) in notes[0]
     assert moved.read_bytes().startswith(b"this is not an SQLite file")
+
+
+def test_every_store_opener_honours_mtl_stale_after(tmp_path, monkeypatch):
+    """The CLI and the workers open stores without arguments: they read MTL_STALE_AFTER."""
+    from mtl_core.store import RunStore
+
+    monkeypatch.setenv("MTL_STALE_AFTER", "7.5")
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        assert store.stale_after == 7.5
+    monkeypatch.delenv("MTL_STALE_AFTER")
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        assert store.stale_after == 60.0
