@@ -18,18 +18,9 @@ from dashboard.runs import ORPHAN_QUEUED, ORPHAN_RUNNING, RunManager
 from mtl_core.limits import Limits
 from mtl_core.store import LIVE, RunStore
 from mtl_core.worker import INTERRUPTED
+from tests.helpers.waiting import wait_for
 
 LONG = 10_000  # epochs: about 80 s of tiny training, always stopped by the test
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.waiting import wait_for as shared_wait_for
+
 from .conftest import free_port, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -45,13 +47,8 @@ def progress(db: Path) -> dict[int, tuple[str, int]]:
 
 
 def wait_for(db: Path, check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}; runs: {progress(db)}")
+    """Wait on the store at ``db``; a time-out shows every run's status and last epoch."""
+    return shared_wait_for(check, timeout, what, lambda: f"runs: {progress(db)}", every=0.2)
 
 
 def test_a_killed_server_loses_no_finished_epoch(tmp_path, browser):
