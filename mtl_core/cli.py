@@ -27,7 +27,8 @@ from .variants import VARIANTS
 
 # flag -> config field, for flags whose value goes straight into the config
 _SIMPLE = ["dataset", "variant", "tasks", "aux", "sharing", "soft_penalty", "soft_lambda",
-           "weighting", "backbone", "width", "depth", "dropout", "optimizer", "lr", "momentum",
+           "weighting", "dwa_temperature", "gradnorm_alpha", "aggregator", "cagrad_c",
+           "stitch_init", "stitch_lr", "backbone", "width", "depth", "dropout", "optimizer", "lr", "momentum",
            "weight_decay", "batch_size", "epochs", "early_stop", "seed", "data_seed", "threads",
            "device"]  # fmt: skip
 
@@ -62,12 +63,32 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         metavar="F|TASK=F",
         help="fraction of auxiliary targets to permute: the shuffled control",
     )
-    p.add_argument("--sharing", help="single | hard | soft (default hard)")
+    p.add_argument("--sharing", help="single | hard | soft | cross-stitch (default hard)")
     p.add_argument("--soft-penalty", help="l2 | trace (default l2)")
     p.add_argument(
         "--soft-lambda", type=str, help=f"λ of the soft penalty (default {DEFAULT.soft_lambda:g})"
     )
-    p.add_argument("--weighting", help="fixed | uncertainty (default fixed)")
+    p.add_argument(
+        "--weighting", help="fixed | equal | uncertainty | dwa | gradnorm (default fixed)"
+    )
+    p.add_argument("--dwa-temperature", help=f"DWA's T (default {DEFAULT.dwa_temperature:g})")
+    p.add_argument("--gradnorm-alpha", help=f"GradNorm's α (default {DEFAULT.gradnorm_alpha:g})")
+    p.add_argument(
+        "--aggregator",
+        help="none | mgda | pcgrad | upgrad | cagrad: combine task "
+        "gradients on the shared trunk with torchjd (default none)",
+    )
+    p.add_argument("--cagrad-c", help=f"CAGrad's c (default {DEFAULT.cagrad_c:g})")
+    p.add_argument(
+        "--stitch-init",
+        help="cross-stitch: initial weight of a column on itself "
+        f"(default {DEFAULT.stitch_init:g})",
+    )
+    p.add_argument(
+        "--stitch-lr",
+        help="cross-stitch: learning-rate multiplier of the mixing "
+        f"weights (default {DEFAULT.stitch_lr:g})",
+    )
     p.add_argument("--backbone", help="mlp | cnn (default mlp)")
     for name in ("width", "depth", "dropout", "optimizer", "lr", "momentum", "weight_decay",
                  "batch_size", "epochs", "seed", "data_seed", "threads", "device"):  # fmt: skip

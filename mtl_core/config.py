@@ -18,7 +18,8 @@ from .errors import ConfigError
 from .tasks import TASKS, get_task
 from .variants import VARIANTS
 
-SHARING_MODES = ("single", "hard", "soft")
+SHARING_MODES = ("single", "hard", "soft", "cross-stitch")
+AGGREGATORS = ("none", "mgda", "pcgrad", "upgrad", "cagrad")  # torchjd, on the shared trunk
 SOFT_PENALTIES = ("l2", "trace")
 BACKBONES = ("mlp", "cnn")
 OPTIMIZERS = ("adam", "sgd")
@@ -42,7 +43,13 @@ class RunConfig:
     sharing: str = "hard"
     soft_penalty: str = "l2"
     soft_lambda: float = 1000.0  # l2 is divided by the weight count: see the README
-    weighting: str = "fixed"
+    weighting: str = "fixed"  # fixed | equal | uncertainty | dwa | gradnorm
+    dwa_temperature: float = 2.0  # Liu et al. 2019 use T = 2
+    gradnorm_alpha: float = 1.5  # Chen et al. 2018: asymmetry; 1.5 on NYUv2
+    aggregator: str = "none"  # gradient aggregation on the shared trunk (hard sharing)
+    cagrad_c: float = 0.5  # CAGrad's radius; Liu et al. 2021 use 0.4-0.5
+    stitch_init: float = 0.9  # cross-stitch: initial weight of a column on itself
+    stitch_lr: float = 10.0  # cross-stitch: learning-rate multiplier of the mixing weights
     backbone: str = "mlp"
     width: int = 256
     depth: int = 2
@@ -267,10 +274,41 @@ def validate(config: RunConfig) -> None:
     )
     _in_range("soft_lambda", config.soft_lambda, 0, 1e6)
     _check(
+        config.sharing != "cross-stitch" or len(config.all_tasks) >= 2,
+        "sharing",
+        "cross-stitch units mix the trunks of two or more tasks; add a task or use single/hard",
+    )
+    _in_range("stitch_init", config.stitch_init, 0, 1, " (a column's weight on itself)")
+    _in_range("stitch_lr", config.stitch_lr, 0, 1000, " (× lr; 0 freezes the mixing)")
+    _check(
         config.weighting in WEIGHTINGS,
         "weighting",
         f"unknown weighting {config.weighting!r}; allowed: {', '.join(WEIGHTINGS)}",
     )
+    _in_range("dwa_temperature", config.dwa_temperature, 0.01, 100)
+    _in_range("gradnorm_alpha", config.gradnorm_alpha, 0, 10)
+    _check(
+        config.weighting != "gradnorm" or (config.sharing == "hard" and len(config.all_tasks) >= 2),
+        "weighting",
+        "gradnorm balances gradients on a shared trunk: use sharing=hard with two or more tasks",
+    )
+    _check(
+        config.aggregator in AGGREGATORS,
+        "aggregator",
+        f"unknown aggregator {config.aggregator!r}; allowed: {', '.join(AGGREGATORS)}",
+    )
+    _check(
+        config.aggregator == "none" or (config.sharing == "hard" and len(config.all_tasks) >= 2),
+        "aggregator",
+        f"{config.aggregator} combines task gradients on a shared trunk: use sharing=hard "
+        "with two or more tasks, or aggregator=none",
+    )
+    _check(
+        config.aggregator == "none" or config.weighting in ("fixed", "equal"),
+        "aggregator",
+        f"{config.aggregator} replaces the loss weighting; use weighting=fixed or equal with it",
+    )
+    _in_range("cagrad_c", config.cagrad_c, 0, 10)
     _check(
         config.backbone in BACKBONES,
         "backbone",

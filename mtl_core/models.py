@@ -89,8 +89,15 @@ class MultiTaskNet(nn.Module):
     def features(self, x: torch.Tensor, trunk_key: str) -> torch.Tensor:
         return self.trunks[trunk_key](x)
 
+    def task_features(self, feats: torch.Tensor, task: str) -> torch.Tensor:
+        """The part of ``features``' output that ``task``'s head reads (all of it here)."""
+        return feats
+
+    def head(self, task: str, feats: torch.Tensor) -> torch.Tensor:
+        return self.heads[task](self.task_features(feats, task))
+
     def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
-        return self.heads[task](self.features(x, self.trunk_of[task]))
+        return self.head(task, self.features(x, self.trunk_of[task]))
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

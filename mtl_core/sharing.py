@@ -6,6 +6,8 @@
   ``l2`` (Duong et al. 2015) pulls the trunks towards equality; ``trace`` (after Yang &
   Hospedales 2017) is the nuclear norm of each layer's matrix of task weights, which
   pushes the trunks towards a shared low-rank structure rather than towards equality.
+- ``cross-stitch``: one trunk (column) per task, whose activations are mixed after
+  each block by learned weights (Misra et al. 2016): see ``stitch.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ SHARING = {
     "single": SharingMode("single", True, False, "one independent network per task"),
     "hard": SharingMode("hard", False, False, "one shared trunk, one head per task"),
     "soft": SharingMode("soft", True, True, "one trunk per task, tied by a penalty"),
+    "cross-stitch": SharingMode(
+        "cross-stitch", True, False, "one trunk per task, mixed by learned cross-stitch units"
+    ),
 }
 
 

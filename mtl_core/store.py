@@ -10,6 +10,7 @@ are reused, so a live pid proves nothing).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import StoreError
@@ -52,6 +54,14 @@ CREATE TABLE IF NOT EXISTS metrics (
     metric TEXT NOT NULL,
     value REAL,
     PRIMARY KEY (run_id, epoch, task, split, metric)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS arrays (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
 """
 RUN_COLUMNS = ("id", "name", "created", "config", "provenance", "status", "message",
@@ -198,6 +208,16 @@ class RunStore:
         ))  # fmt: skip
         self._transaction(statements)
 
+    def put_array(
+        self, run_id: int, name: str, array: np.ndarray, meta: dict | None = None
+    ) -> None:
+        """Store a float32 array (e.g. trunk features) as raw bytes plus its shape: no pickle."""
+        data = np.ascontiguousarray(array, dtype="<f4")
+        self._execute(
+            "INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
+            (run_id, name, json.dumps(meta or {}), json.dumps(list(data.shape)), data.tobytes()),
+        )
+
     def request(self, run_id: int, action: str) -> None:
         """Ask the process training ``run_id`` to ``pause``, ``stop`` or resume (``""``)."""
         assert action in ("", "pause", "stop"), action
@@ -214,6 +234,7 @@ class RunStore:
         ids = [int(i) for i in run_ids]
         self._transaction(
             [("DELETE FROM metrics WHERE run_id = ?", (i,)) for i in ids]
+            + [("DELETE FROM arrays WHERE run_id = ?", (i,)) for i in ids]
             + [("DELETE FROM runs WHERE id = ?", (i,)) for i in ids]
         )
 
@@ -271,6 +292,22 @@ class RunStore:
             (*ids, since_epoch),
         ).fetchall()
         return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+    def array_names(self, run_id: int) -> list[str]:
+        rows = self._execute("SELECT name FROM arrays WHERE run_id = ? ORDER BY name", (run_id,))
+        return [r[0] for r in rows.fetchall()]
+
+    def get_array(self, run_id: int, name: str) -> tuple[np.ndarray, dict]:
+        row = self._execute(
+            "SELECT meta, shape, data FROM arrays WHERE run_id = ? AND name = ?", (run_id, name)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"run {run_id} has no stored array {name!r}")
+        shape = tuple(json.loads(row[1]))
+        array = np.frombuffer(row[2], dtype="<f4")
+        if array.size != math.prod(shape):
+            raise StoreError(f"run {run_id}: stored array {name!r} is damaged (wrong size)")
+        return array.reshape(shape), json.loads(row[0])
 
     def last_epoch(self, run_id: int) -> int:
         row = self._execute(

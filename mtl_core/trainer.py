@@ -5,6 +5,14 @@ before any update (epoch 0), then trains epoch by epoch. After every epoch it ev
 each task on its training pool and on the validation set (in eval mode, so the two are
 comparable), commits the epoch to the run store, and hands it to a callback. The test
 set is touched once, at the end: each main task is scored at its best validation epoch.
+
+An epoch's rows are ``(task, split, metric, value)``: ``loss`` and the task's metric on
+``train`` and ``val``; ``weight`` (the weight each task trained with; for an aggregator,
+its mean weight over the epoch's steps) and ``batch_loss``; ``_total``/``objective``;
+with a shared trunk, ``_conflict``/``cos:a|b`` (see ``conflict.py``); with cross-stitch,
+``_stitch``/``alpha:unit:to:from``; with several trunks, ``_model``/``trunk_distance``;
+``_run``/``wall_time``, ``steps``, ``samples``. At the end, trunk features on validation
+images are stored as arrays (see ``representation.py``).
 """
 
 from __future__ import annotations
@@ -15,15 +23,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
+from torch import nn
 
+from .aggregation import aggregated_backward, build_aggregator
 from .batching import BatchStream, step_sizes
 from .config import RunConfig, validate
+from .conflict import PROBE_SIZE, pair_metric, pairwise_cosines, task_gradients
 from .control import RunControl
 from .data import Bundle, load_bundle
 from .errors import ConfigError, MtlError
 from .models import MultiTaskNet, build_model
 from .provenance import provenance
+from .representation import SAMPLES, trunk_features
 from .seeds import torch_generator
 from .sharing import PENALTIES, SHARING, mean_trunk_distance
 from .store import Row, RunStore
@@ -126,12 +139,13 @@ def evaluate(model: MultiTaskNet, problem: _Problem, split: str,
         size = max(problem.pool[n] for n in names) if split == "train" else len(x)
         sums = {n: [torch.zeros(()), torch.zeros(())] for n in names}
         for start in range(0, size, EVAL_CHUNK):
-            feats = model.features(x[start : min(size, start + EVAL_CHUNK)], trunk_key)
+            chunk = x[start : min(size, start + EVAL_CHUNK)]
+            feats = model.features(chunk, trunk_key)
             for n in names:
-                stop = min(len(feats), problem.targets[(n, split)].shape[0] - start)
+                stop = min(len(chunk), problem.targets[(n, split)].shape[0] - start)
                 if stop <= 0:
                     continue
-                out = model.heads[n](feats[:stop])
+                out = model.head(n, feats)[:stop]
                 target = problem.targets[(n, split)][start : start + stop]
                 loss, metric = problem.tasks[n].loss_sum_and_metric_sum(out, target)
                 sums[n][0] += loss.cpu()
@@ -200,6 +214,29 @@ def train(
         raise
 
 
+def _build_model(config: RunConfig, bundle: Bundle, problem: _Problem) -> MultiTaskNet:
+    height, width = bundle.image_shape
+    common = dict(
+        backbone=config.backbone,
+        image_shape=bundle.image_shape,
+        out_dims={n: t.out_dim(height, width) for n, t in problem.tasks.items()},
+        width=config.width,
+        depth=config.depth,
+        dropout=config.dropout,
+        seed=config.seed,
+    )  # fmt: skip
+    if config.sharing == "cross-stitch":
+        from .stitch import build_cross_stitch
+
+        return build_cross_stitch(**common, tasks=config.all_tasks, init=config.stitch_init)
+    trunk_of = SHARING[config.sharing].trunk_of(config.all_tasks)
+    return build_model(**common, trunk_of=trunk_of)
+
+
+def _last_linear_weight(trunk: nn.Module) -> nn.Parameter:
+    return [m for m in trunk.modules() if isinstance(m, nn.Linear)][-1].weight
+
+
 class _Loop:
     def __init__(self, config, bundle, device, store, run_id, callback, control) -> None:
         self.config, self.store, self.run_id = config, store, run_id
@@ -208,20 +245,25 @@ class _Loop:
         self.problem = _Problem(config, bundle, device)
         sharing = SHARING[config.sharing]
         self.penalty_fn = PENALTIES[config.soft_penalty] if sharing.penalised else None
-        height, width = bundle.image_shape
-        self.model = build_model(
-            backbone=config.backbone,
-            image_shape=bundle.image_shape,
-            out_dims={n: t.out_dim(height, width) for n, t in self.problem.tasks.items()},
-            trunk_of=sharing.trunk_of(config.all_tasks),
-            width=config.width,
-            depth=config.depth,
-            dropout=config.dropout,
-            seed=config.seed,
-        ).to(device)
+        self.model = _build_model(config, bundle, self.problem).to(device)
+        # Hard sharing has shared parameters: their per-task gradients are compared each
+        # epoch (gradient conflict) and are what GradNorm and the aggregators work on.
+        hard = "shared" in self.model.trunks and len(config.all_tasks) > 1
+        self.shared = list(self.model.trunks["shared"].parameters()) if hard else []
         fixed = {n: config.weight_of(n) for n in config.all_tasks}
-        self.weighting = WEIGHTINGS[config.weighting](config.all_tasks, fixed).to(device)
-        groups = [{"params": list(self.model.parameters()), "weight_decay": config.weight_decay}]
+        last_shared = _last_linear_weight(self.model.trunks["shared"]) if hard else None
+        self.weighting = WEIGHTINGS[config.weighting](
+            config.all_tasks, fixed, temperature=config.dwa_temperature,
+            alpha=config.gradnorm_alpha, shared=last_shared,
+        ).to(device)  # fmt: skip
+        self.aggregator = build_aggregator(config.aggregator, config.cagrad_c)
+        stitch = list(getattr(self.model, "stitch_parameters", list)())
+        stitch_ids = {id(p) for p in stitch}
+        plain = [p for p in self.model.parameters() if id(p) not in stitch_ids]
+        groups = [{"params": plain, "weight_decay": config.weight_decay}]
+        if stitch:
+            groups.append({"params": stitch, "weight_decay": 0.0,
+                           "lr": config.lr * config.stitch_lr})  # fmt: skip
         if list(self.weighting.parameters()):
             groups.append({"params": list(self.weighting.parameters()), "weight_decay": 0.0})
         if config.optimizer == "adam":
@@ -258,6 +300,7 @@ class _Loop:
         model.train()
         running = {n: torch.zeros(()) for n in problem.tasks}
         objective_sum = torch.zeros(())
+        self.agg_weights = None
         for size in self.sizes:
             if self.control.paused:
                 self._set_status("paused")
@@ -266,19 +309,25 @@ class _Loop:
             if self.control.stop_requested:
                 return None
             index = {n: stream.take(size) for n, stream in self.streams.items()}
-            losses = {}
+            losses, features = {}, {}
             for (pool, masked, trunk_key), names in self.train_groups.items():
                 idx = index[pool]
                 feats = model.features(problem.inputs[("train", masked)][idx], trunk_key)
                 for n in names:
-                    out = model.heads[n](feats)
+                    features[n] = feats
+                    out = model.head(n, feats)
                     losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][idx])
             objective = self.weighting.combine(losses)
             if self.penalty_fn is not None and self.config.soft_lambda > 0:
                 objective = objective + self.config.soft_lambda * self.penalty_fn(model)
             self.optimizer.zero_grad(set_to_none=True)
-            objective.backward()
+            if self.aggregator is not None:
+                self._aggregated_backward(losses, features)
+            else:
+                extra = self.weighting.extra_loss(losses)
+                (objective if extra is None else objective + extra).backward()
             self.optimizer.step()
+            self.weighting.after_step()
             for n, loss in losses.items():
                 running[n] += loss.detach()
             objective_sum += objective.detach()
@@ -287,14 +336,38 @@ class _Loop:
             if time.monotonic() - self.last_beat > HEARTBEAT_EVERY:
                 self._beat()
         self.batch_losses = {n: float(v) / len(self.sizes) for n, v in running.items()}
+        if self.agg_weights is not None:
+            self.agg_weights = self.agg_weights / len(self.sizes)
         return objective_sum / len(self.sizes)
+
+    def _aggregated_backward(self, losses: dict[str, torch.Tensor], features: dict) -> None:
+        """torchjd: heads get their task's gradient, the shared trunk the aggregated one."""
+        tasks = self.config.all_tasks
+        fixed = self.weighting.current()
+        scaled = [losses[t] if fixed[t] == 1.0 else fixed[t] * losses[t] for t in tasks]
+        feats = list({id(f): f for f in (features[t] for t in tasks)}.values())
+        heads = [list(self.model.heads[t].parameters()) for t in tasks]
+        weights = aggregated_backward(scaled, feats, heads, self.shared, self.aggregator)
+        if weights is not None:
+            effective = weights.detach() * torch.tensor([fixed[t] for t in tasks])
+            self.agg_weights = (
+                effective if self.agg_weights is None else self.agg_weights + effective
+            )
 
     def _epoch_rows(self, epoch: int, objective: float | None, wall: float) -> list[Row]:
         rows = evaluate(self.model, self.problem, "train") + evaluate(
             self.model, self.problem, "val"
         )
-        for n, w in self.weighting.current().items():
+        weights = self.weighting.current()
+        if self.aggregator is not None and objective is not None and self.agg_weights is not None:
+            weights = dict(zip(self.config.all_tasks, self.agg_weights.tolist(), strict=True))
+        for n, w in weights.items():
             rows.append((n, "train", "weight", w))
+        if self.shared:
+            for (a, b), cos in self._gradient_cosines().items():
+                rows.append(("_conflict", "train", pair_metric(a, b), cos))
+        if hasattr(self.model, "mixing"):
+            rows += [("_stitch", "train", k, v) for k, v in self.model.mixing().items()]
         if objective is not None:
             rows.append(("_total", "train", "objective", objective))
             rows += [(n, "train", "batch_loss", v) for n, v in self.batch_losses.items()]
@@ -306,6 +379,20 @@ class _Loop:
         rows += [("_run", "train", "wall_time", wall), ("_run", "train", "steps", self.steps),
                  ("_run", "train", "samples", self.samples)]  # fmt: skip
         return rows
+
+    def _gradient_cosines(self) -> dict[tuple[str, str], float]:
+        """Cosines of the task gradients on the shared trunk, on a fixed training probe."""
+        model, problem = self.model, self.problem
+        model.eval()
+        losses = {}
+        for (trunk_key, masked), names in _groups(problem, model).items():
+            x = problem.inputs[("train", masked)]
+            for n in names:
+                size = min(problem.pool[n], PROBE_SIZE)
+                out = model.head(n, model.features(x[:size], trunk_key))
+                losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][:size])
+        ordered = {t: losses[t] for t in self.config.all_tasks}
+        return pairwise_cosines(task_gradients(ordered, self.shared))
 
     def _commit(self, epoch: int, rows: list[Row]) -> None:
         if self.store is not None:
@@ -345,6 +432,8 @@ class _Loop:
                     f"high?); curves stop at epoch {epoch - 1}, the last finite one"
                 ))  # fmt: skip
             self._commit(epoch, rows)
+            # After the rows, so an epoch's weight rows show the weights it trained with.
+            self.weighting.epoch_end(self.batch_losses)
             patience = self.config.early_stop
             if patience and epoch - best_epoch(self.criterion) >= patience:
                 self.stopped_early_at = epoch
@@ -397,6 +486,7 @@ class _Loop:
             if task.is_classification:
                 main[t].update(mistakes(self.model, self.problem, t))
         self.model.load_state_dict(live_state)
+        self._store_features()
         summary = {
             "main": main,
             "epochs_run": len(self.criterion) - 1,
@@ -405,6 +495,26 @@ class _Loop:
             "elapsed": round(time.monotonic() - self.started, 3),
         }
         return summary, test_rows
+
+    def _store_features(self) -> None:
+        """Trunk features on validation images at the best and the latest epoch."""
+        if self.store is None:
+            return
+        problem = self.problem
+        masked = problem.tasks[self.config.tasks[0]].masks_input
+        x = problem.inputs[("val", masked)][:SAMPLES]
+        best = best_epoch(self.criterion)
+        latest = len(self.criterion) - 1
+        for kind, epoch in (("latest", latest), ("best", best)):
+            if kind == "best":
+                self.model.load_state_dict(self.snapshots[best])
+            for key, feats in trunk_features(self.model, x).items():
+                meta = {"epoch": epoch, "kind": kind, "trunk": key}
+                self.store.put_array(self.run_id, f"features/{kind}/{key}", feats, meta)
+        for name, task in problem.tasks.items():
+            target = problem.targets[(name, "val")][: len(x)].cpu().numpy().astype(np.float32)
+            meta = {"task": name, "classes": list(task.class_names)}
+            self.store.put_array(self.run_id, f"labels/{name}", target, meta)
 
     def _beat(self) -> None:
         self.last_beat = time.monotonic()

@@ -1,14 +1,17 @@
 """Loss weighting: how per-task losses become one training objective.
 
 A weighting is an ``nn.Module`` (so learnable weights train with the model) with
-``combine(losses) -> objective`` and ``current() -> {task: weight}``; ``epoch_end`` lets
-methods that look at loss history (e.g. Dynamic Weight Average) update between epochs.
+``combine(losses) -> objective`` and ``current() -> {task: weight}``. Three hooks let a
+method do more: ``extra_loss`` adds a term that only trains the weights (GradNorm),
+``after_step`` runs after each optimiser step (GradNorm's renormalisation), and
+``epoch_end`` sees each epoch's mean training losses (Dynamic Weight Average).
 Add a method by adding a class and one entry to ``WEIGHTINGS``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import operator
 
 import torch
@@ -16,7 +19,9 @@ from torch import nn
 
 
 class Weighting(nn.Module):
-    def __init__(self, tasks: tuple[str, ...], fixed: dict[str, float]) -> None:
+    def __init__(self, tasks: tuple[str, ...], fixed: dict[str, float], *,
+                 temperature: float = 2.0, alpha: float = 1.5,
+                 shared: nn.Parameter | None = None) -> None:  # fmt: skip
         super().__init__()
         self.tasks = tasks
         self.fixed = {t: float(fixed[t]) for t in tasks}
@@ -27,22 +32,41 @@ class Weighting(nn.Module):
     def current(self) -> dict[str, float]:
         raise NotImplementedError
 
+    def extra_loss(self, losses: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """A term added to the objective for backward only; it trains the weights."""
+        return None
+
+    def after_step(self) -> None:
+        """Called after each optimiser step."""
+
     def epoch_end(self, train_losses: dict[str, float]) -> None:
-        """Called after each epoch's evaluation; most methods need nothing."""
+        """Called after each epoch with the mean training batch loss of every task."""
+
+
+def _weighted_sum(weights: dict[str, float], losses: dict[str, torch.Tensor]) -> torch.Tensor:
+    # Skipping "× 1.0" and "0 +" saves autograd nodes on every step (same result).
+    terms = [loss if weights[t] == 1.0 else weights[t] * loss for t, loss in losses.items()]
+    return functools.reduce(operator.add, terms)
 
 
 class FixedWeighting(Weighting):
     """Σ_t w_t L_t with w = 1 for main tasks and the auxiliary weight for the others."""
 
     def combine(self, losses):
-        # Skipping "× 1.0" and "0 +" saves autograd nodes on every step (same result).
-        terms = [
-            loss if self.fixed[t] == 1.0 else self.fixed[t] * loss for t, loss in losses.items()
-        ]
-        return functools.reduce(operator.add, terms)
+        return _weighted_sum(self.fixed, losses)
 
     def current(self):
         return dict(self.fixed)
+
+
+class EqualWeighting(Weighting):
+    """Σ_t L_t: every task, main or auxiliary, weighs 1 (the auxiliary weight is ignored)."""
+
+    def combine(self, losses):
+        return _weighted_sum(dict.fromkeys(self.tasks, 1.0), losses)
+
+    def current(self):
+        return dict.fromkeys(self.tasks, 1.0)
 
 
 class UncertaintyWeighting(Weighting):
@@ -55,8 +79,8 @@ class UncertaintyWeighting(Weighting):
 
     LOW, HIGH = -4.0, 6.0
 
-    def __init__(self, tasks, fixed):
-        super().__init__(tasks, fixed)
+    def __init__(self, tasks, fixed, **options):
+        super().__init__(tasks, fixed, **options)
         self.log_var = nn.Parameter(torch.zeros(len(tasks)))
 
     def _clamped(self) -> torch.Tensor:
@@ -74,7 +98,96 @@ class UncertaintyWeighting(Weighting):
         return {t: float(w) for t, w in zip(self.tasks, weights, strict=True)}
 
 
+class DynamicWeightAverage(Weighting):
+    """Dynamic Weight Average (Liu, Johns & Davison, CVPR 2019).
+
+    w_k(t) = K exp(r_k / T) / Σ_i exp(r_i / T) with r_k = L_k(t−1) / L_k(t−2), the ratio of
+    task k's mean training loss over the last two epochs: a task whose loss falls slowly
+    gets more weight. The first two epochs use w = 1 (there is no ratio yet). The fixed
+    auxiliary weights are not used.
+    """
+
+    def __init__(self, tasks, fixed, *, temperature: float = 2.0, **options):
+        super().__init__(tasks, fixed, **options)
+        self.temperature = temperature
+        self.history: list[dict[str, float]] = []
+        self.weights = dict.fromkeys(tasks, 1.0)
+
+    def combine(self, losses):
+        return _weighted_sum(self.weights, losses)
+
+    def current(self):
+        return dict(self.weights)
+
+    def epoch_end(self, train_losses):
+        self.history.append({t: float(train_losses[t]) for t in self.tasks})
+        if len(self.history) < 2:
+            return
+        before, last = self.history[-2], self.history[-1]
+        ratios = [last[t] / before[t] if before[t] > 0 else 1.0 for t in self.tasks]
+        scaled = [r / self.temperature for r in ratios]
+        top = max(scaled)
+        exps = [math.exp(s - top) for s in scaled]  # shifted: same softmax, no overflow
+        total = sum(exps)
+        self.weights = {
+            t: len(self.tasks) * e / total for t, e in zip(self.tasks, exps, strict=True)
+        }
+
+
+class GradNorm(Weighting):
+    """GradNorm (Chen, Badrinarayanan, Lee & Rabinovich, ICML 2018).
+
+    Learned weights w_i (starting at 1) train on L_grad = Σ_i |G_i − Ḡ · r_i^α|, where
+    G_i = ‖∇_W w_i L_i‖ on the last shared layer W, Ḡ is the mean of the G_i, and
+    r_i = (L_i / L_i(0)) / mean_j(L_j / L_j(0)) is task i's relative inverse training rate;
+    Ḡ · r_i^α is held constant. The model trains on Σ_i w_i L_i with w held constant.
+    After every step the weights are renormalised to sum to the number of tasks.
+    """
+
+    def __init__(self, tasks, fixed, *, alpha: float = 1.5, shared=None, **options):
+        super().__init__(tasks, fixed, **options)
+        if shared is None:
+            raise ValueError("GradNorm needs the last shared layer's weight")
+        self.alpha = alpha
+        self.shared = [shared]  # a list: not registered as this module's parameter
+        self.w = nn.Parameter(torch.ones(len(tasks)))
+        self.initial: torch.Tensor | None = None
+
+    def _stack(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.stack([losses[t] for t in self.tasks])
+
+    def combine(self, losses):
+        stacked = self._stack(losses)
+        if self.initial is None:
+            self.initial = stacked.detach().clone()
+        return (self.w.detach() * stacked).sum()
+
+    def extra_loss(self, losses):
+        stacked = self._stack(losses)
+        (shared,) = self.shared
+        norms = torch.stack([
+            torch.autograd.grad(loss, shared, retain_graph=True)[0].norm() for loss in stacked
+        ])  # fmt: skip
+        g = self.w * norms  # G_i = ‖∇_W w_i L_i‖ = w_i ‖∇_W L_i‖ (w_i > 0)
+        with torch.no_grad():
+            ratio = stacked.detach() / self.initial
+            target = g.mean() * (ratio / ratio.mean()) ** self.alpha
+        return (g - target).abs().sum()
+
+    @torch.no_grad()
+    def after_step(self):
+        self.w.clamp_(min=1e-3)
+        self.w.mul_(len(self.tasks) / self.w.sum())
+
+    @torch.no_grad()
+    def current(self):
+        return {t: float(w) for t, w in zip(self.tasks, self.w, strict=True)}
+
+
 WEIGHTINGS: dict[str, type[Weighting]] = {
     "fixed": FixedWeighting,
+    "equal": EqualWeighting,
     "uncertainty": UncertaintyWeighting,
+    "dwa": DynamicWeightAverage,
+    "gradnorm": GradNorm,
 }

@@ -21,7 +21,7 @@ from .control import RunControl
 from .errors import MtlError
 from .limits import Limits
 from .store import RunStore
-from .trainer import train
+from .trainer import RunResult, train
 
 POLL_EVERY = 0.2  # seconds between looks at the store for a pause or stop request
 INTERRUPTED = "the server was stopped while this run trained; its finished epochs are kept"
@@ -110,11 +110,17 @@ def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None
 
     ``pause_timeout`` defaults to MTL_PAUSE_TIMEOUT (see ``mtl_core.limits``).
     """
+    return train_stored(store_path, run_id, config, data_dir, pause_timeout).status
+
+
+def train_stored(store_path: str, run_id: int, config: dict, data_dir: str | None = None,
+                 pause_timeout: float | None = None) -> RunResult:  # fmt: skip
+    """``execute_run``, returning the whole result (summary and rows) for batch runners."""
     store = RunStore(Path(store_path))
     try:
         if store.pending_request(run_id) == "stop":
             store.finish(run_id, "stopped", "stopped before it started", {}, {})
-            return "stopped"
+            return RunResult(run_id, "stopped", "stopped before it started", {})
         if pause_timeout is None:
             pause_timeout = Limits.from_env().pause_timeout
         store.set_status(run_id, "running")
@@ -122,17 +128,19 @@ def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None
         result = train(from_dict(config), store=store, run_id=run_id, control=control,
                        data_dir=data_dir)  # fmt: skip
         if control.timed_out and result.status == "stopped":
-            store.set_status(run_id, "stopped", pause_timeout_message(pause_timeout))
-        return result.status
+            result.message = pause_timeout_message(pause_timeout)
+            store.set_status(run_id, "stopped", result.message)
+        return result
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM to the server's group
         with contextlib.suppress(Exception):
             store.finish(run_id, "interrupted", INTERRUPTED, {}, {})
         raise
     except MtlError as exc:
         store.finish(run_id, "failed", str(exc), {}, {})
-        return "failed"
+        return RunResult(run_id, "failed", str(exc), {})
     except Exception as exc:
-        store.finish(run_id, "failed", f"internal error: {exc!r}", {}, {})
-        return "failed"
+        message = f"internal error: {exc!r}"
+        store.finish(run_id, "failed", message, {}, {})
+        return RunResult(run_id, "failed", message, {})
     finally:
         store.close()

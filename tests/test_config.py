@@ -26,6 +26,11 @@ NON_DEFAULT = {
     "soft_penalty": "trace",
     "soft_lambda": 0.1,
     "weighting": "uncertainty",
+    "dwa_temperature": 3.0,
+    "gradnorm_alpha": 0.5,
+    "cagrad_c": 0.2,
+    "stitch_init": 0.8,
+    "stitch_lr": 2.0,
     "backbone": "cnn",
     "width": 48,
     "depth": 3,
@@ -50,12 +55,17 @@ def refused(data: dict) -> ConfigError:
     return info.value
 
 
-def test_non_default_example_sets_every_field():
-    """The round-trip example below really exercises every field, none left at its default."""
-    assert set(NON_DEFAULT) == set(FIELDS)
-    config = from_dict(NON_DEFAULT)
-    for name in FIELDS:
-        assert getattr(config, name) != getattr(DEFAULT, name), name
+# An aggregator needs hard sharing (the default), so it gets an example of its own.
+AGGREGATED = {"aux": ["parity"], "aggregator": "upgrad", "weighting": "equal"}
+
+
+def test_non_default_examples_set_every_field():
+    """The round-trip examples below really exercise every field, none left at its default."""
+    assert set(NON_DEFAULT) | set(AGGREGATED) == set(FIELDS)
+    for example in (NON_DEFAULT, AGGREGATED):
+        config = from_dict(example)
+        for name in example:
+            assert getattr(config, name) != getattr(DEFAULT, name), name
 
 
 def test_dict_and_json_round_trip():
@@ -64,7 +74,29 @@ def test_dict_and_json_round_trip():
     assert from_dict(config.to_dict()) == config
     assert RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert from_json(config.to_json()) == config
-    assert json.loads(config.to_json()) == NON_DEFAULT
+    assert json.loads(config.to_json()) == {**json.loads(DEFAULT.to_json()), **NON_DEFAULT}
+    aggregated = from_dict(AGGREGATED)
+    assert from_json(aggregated.to_json()) == aggregated
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ({"aggregator": "mgda"}, "aggregator", "two or more tasks"),
+        ({"aux": ["parity"], "sharing": "soft", "aggregator": "pcgrad"}, "aggregator", "hard"),
+        ({"aux": ["parity"], "aggregator": "upgrad", "weighting": "dwa"}, "aggregator",
+         "fixed or equal"),
+        ({"aux": ["parity"], "weighting": "gradnorm", "sharing": "single"}, "weighting",
+         "sharing=hard"),
+        ({"sharing": "cross-stitch"}, "sharing", "two or more tasks"),
+        ({"aggregator": "graddrop"}, "aggregator", "mgda, pcgrad, upgrad, cagrad"),
+        ({"stitch_init": 1.5}, "stitch_init", "between 0 and 1"),
+    ],
+)  # fmt: skip
+def test_method_combinations_that_cannot_work_are_refused_naming_why(data, field, words):
+    """Aggregators and GradNorm need a shared trunk; cross-stitch needs two tasks."""
+    error = refused(data)
+    assert error.field == field and words in str(error), str(error)
 
 
 def test_default_config_is_valid_and_round_trips():

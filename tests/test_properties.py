@@ -33,6 +33,7 @@ from dashboard.urlstate import (
 )
 from mtl_core.cli import build_parser, config_from_args, main
 from mtl_core.config import (
+    AGGREGATORS,
     BACKBONES,
     DEFAULT,
     FIELDS,
@@ -69,6 +70,7 @@ CHOICES = {
     "sharing": SHARING_MODES,
     "soft_penalty": SOFT_PENALTIES,
     "weighting": tuple(WEIGHTINGS),
+    "aggregator": AGGREGATORS,
     "backbone": BACKBONES,
     "optimizer": OPTIMIZERS,
 }
@@ -165,6 +167,11 @@ def ranges(capacity: int) -> dict[str, Range]:
         "shuffle_aux": Range(0, 1),
         "aux_shuffle": Range(0, 1),
         "soft_lambda": Range(0, 1e6),
+        "dwa_temperature": Range(0.01, 100),
+        "gradnorm_alpha": Range(0, 10),
+        "cagrad_c": Range(0, 10),
+        "stitch_init": Range(0, 1),
+        "stitch_lr": Range(0, 1000),
         "width": Range(1, 4096, **whole),
         "depth": Range(1, 8, **whole),
         "dropout": Range(0, 1, high_open=True),
@@ -311,6 +318,13 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
         lr = floats(1e-4, 1e-2) if optimizer == "adam" else floats(1e-4, 0.1)
     else:
         lr = floats(0, 10, exclude_min=True)
+    sharing = draw(st.sampled_from(SHARING_MODES if count >= 2 else ("single", "hard")))
+    shared_trunk = sharing == "hard" and count >= 2  # what gradnorm and aggregators need
+    weightings = [w for w in WEIGHTINGS if w != "gradnorm" or shared_trunk]
+    weighting = draw(st.sampled_from(weightings))
+    aggregator = "none"
+    if shared_trunk and weighting in ("fixed", "equal"):
+        aggregator = draw(st.sampled_from(AGGREGATORS))
     data = {
         "dataset": dataset,
         "variant": variant,
@@ -322,10 +336,16 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
         "aux_weights": draw(st.dictionaries(st.sampled_from(aux), weight)) if aux else {},
         "shuffle_aux": draw(floats(0, 1)),
         "aux_shuffle": draw(st.dictionaries(st.sampled_from(aux), floats(0, 1))) if aux else {},
-        "sharing": draw(st.sampled_from(SHARING_MODES if count >= 2 else ("single", "hard"))),
+        "sharing": sharing,
         "soft_penalty": draw(st.sampled_from(SOFT_PENALTIES)),
         "soft_lambda": draw(floats(0, 1000) if tiny else floats(0, 1e6)),
-        "weighting": draw(st.sampled_from(list(WEIGHTINGS))),
+        "weighting": weighting,
+        "dwa_temperature": draw(floats(0.01, 100)),
+        "gradnorm_alpha": draw(floats(0, 10)),
+        "aggregator": aggregator,
+        "cagrad_c": draw(floats(0, 10)),
+        "stitch_init": draw(floats(0, 1)),
+        "stitch_lr": draw(floats(0, 100) if tiny else floats(0, 1000)),
         "backbone": draw(st.sampled_from(BACKBONES)),
         "width": draw(st.integers(4, 32) if tiny else st.integers(1, 4096)),
         "depth": draw(st.integers(1, 2) if tiny else st.integers(1, 8)),
@@ -797,8 +817,12 @@ def plain_digit_task(data: dict) -> dict:
     data = {**data, "variant": "plain", "tasks": ["digit"], "aux": aux, "task_sizes": sizes}
     for name in ("aux_weights", "aux_shuffle"):
         data[name] = {k: v for k, v in data.get(name, {}).items() if k in aux}
-    if not aux and data.get("sharing") == "soft":
-        data["sharing"] = "hard"
+    if not aux:  # one task: nothing to tie, mix or balance
+        if data.get("sharing") in ("soft", "cross-stitch"):
+            data["sharing"] = "hard"
+        if data.get("weighting") == "gradnorm":
+            data["weighting"] = "fixed"
+        data["aggregator"] = "none"
     return data
 
 
@@ -807,7 +831,7 @@ def plain_digit_task(data: dict) -> dict:
 URL_CASES = ["unknown name", "variant=multi", "dataset=fashion-mnist", *FIELDS]
 # Fields whose validity depends on others: left out, the rest of a valid config stays valid.
 DEPENDENT = {"dataset", "variant", "train_size", "tasks", "aux", "task_sizes", "aux_weights",
-             "aux_shuffle", "sharing"}  # fmt: skip
+             "aux_shuffle", "sharing", "weighting", "aggregator"}  # fmt: skip
 
 
 @st.composite

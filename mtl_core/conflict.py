@@ -1,0 +1,68 @@
+"""Gradient conflict: how the tasks' gradients on the shared parameters point.
+
+The cosine of two tasks' gradients is positive when a step for one also helps the
+other, negative when the tasks pull the shared trunk in opposite directions (they
+"conflict", Yu et al. 2020). Measured each epoch on a fixed probe of training images in
+eval mode, so recording it changes no random stream and no weight.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+PROBE_SIZE = 512  # training images per task in the probe
+
+
+def task_gradients(
+    losses: dict[str, torch.Tensor], shared: list[torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Each task's gradient on ``shared``, flattened into one vector."""
+    grads = {}
+    for task, loss in losses.items():
+        parts = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
+        grads[task] = torch.cat([
+            (g if g is not None else torch.zeros_like(p)).reshape(-1)
+            for g, p in zip(parts, shared, strict=True)
+        ])  # fmt: skip
+    return grads
+
+
+def pairwise_cosines(grads: dict[str, torch.Tensor]) -> dict[tuple[str, str], float]:
+    """cos(g_a, g_b) for every pair of tasks, in the tasks' order; 0 if a gradient is 0."""
+    out = {}
+    for a, b in itertools.combinations(grads, 2):
+        denom = grads[a].norm() * grads[b].norm()
+        out[(a, b)] = float(grads[a] @ grads[b] / denom) if denom > 0 else 0.0
+    return out
+
+
+def pair_metric(a: str, b: str) -> str:
+    """The store's metric name of a pair's cosine (row task ``_conflict``)."""
+    return f"cos:{a}|{b}"
+
+
+def parse_pair(metric: str) -> tuple[str, str]:
+    a, _, b = metric.removeprefix("cos:").partition("|")
+    return a, b
+
+
+def conflict_sentences(cosines: dict[tuple[str, str], list[float]], epochs: list[int]) -> list[str]:
+    """Plain words for pairs whose gradients conflict (negative cosine) in some epochs."""
+    lines = []
+    for (a, b), values in cosines.items():
+        bad = [e for e, v in zip(epochs, values, strict=True) if v < 0]
+        trained = [v for e, v in zip(epochs, values, strict=True) if e > 0]
+        mean = sum(trained) / len(trained) if trained else float("nan")
+        if not bad:
+            lines.append(f"{a} and {b} never conflict: their gradients on the shared trunk "
+                         f"agree in every epoch (mean cosine {mean:+.2f}).")  # fmt: skip
+            continue
+        share = len([e for e in bad if e > 0]) / max(1, len(trained))
+        lines.append(
+            f"{a} and {b} conflict in {len(bad)} of {len(values)} epochs (first at epoch "
+            f"{bad[0]}, {share:.0%} of training epochs; mean cosine {mean:+.2f}): a step "
+            f"that lowers one loss tends to raise the other."
+        )
+    return lines

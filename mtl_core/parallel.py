@@ -1,0 +1,276 @@
+"""Train a batch of runs in worker processes: seeds, baselines, grids and learning curves.
+
+Why processes and not threads: torch's global random state and thread pool are one per
+process, so runs sharing a process would not stay reproducible or would fight over cores
+(DESIGN.md §4). Each worker slot is a one-process pool of the "spawn" context, as in the
+dashboard: a worker killed by the OS breaks only its own slot (its run is recorded as
+failed and the slot gets a new process), and runs waiting for a slot wait in this
+process's queue, not in a pool's, so one death cannot fail them all.
+
+With a store, every run is created up front as ``queued`` (a dashboard shows the whole
+batch at once) and each worker trains its run id into the same SQLite file. Ctrl-C stops
+the batch cleanly: queued runs end as ``stopped`` without starting, running ones are
+asked to stop (through the store, or a shared event without one) and end as ``stopped``
+with their finished epochs; then KeyboardInterrupt propagates. A second Ctrl-C
+terminates the workers at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import RunConfig, from_dict, validate
+from .control import RunControl
+from .errors import ConfigError, MtlError
+from .store import LIVE, RunStore
+from .trainer import RunResult
+
+MAX_WORKERS = 32
+DIED = "the worker process died (killed by the system, perhaps for lack of memory?)"
+NOT_STARTED = "stopped before it started (Ctrl-C)"
+INTERRUPTED = "interrupted: the batch was stopped while this run trained"
+
+_stop_event = None  # in a worker: the batch's stop event (runs without a store watch it)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts after a run started or ended; ``ended`` is the index of the run that ended."""
+
+    total: int
+    done: int  # ended in any way (completed, stopped, diverged, failed)
+    running: int
+    failed: int  # failed or interrupted
+    ended: int | None = None
+    result: RunResult | None = None
+
+
+def _init_worker(dataset: str, stop_event) -> None:
+    """Warm the worker up (torch, data) and leave Ctrl-C to the parent, which stops runs
+    through the store so that they end as ``stopped`` with their epochs and summary."""
+    global _stop_event
+    from .worker import warm_up
+
+    warm_up(dataset)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop_event = stop_event
+
+
+def _job(config: dict, store_path: str | None, run_id: int | None,
+         data_dir: str | None) -> RunResult:  # fmt: skip
+    """One run in a worker process; every outcome comes back as a RunResult."""
+    import torch
+
+    from .trainer import train
+    from .worker import train_stored
+
+    torch.set_num_threads(int(config.get("threads", 1)))
+    if store_path is not None:
+        return train_stored(store_path, run_id, config, data_dir)
+    try:
+        return train(from_dict(config), control=RunControl(stop=_stop_event), data_dir=data_dir)
+    except MtlError as exc:
+        return RunResult(None, "failed", str(exc), {})
+    except Exception as exc:
+        return RunResult(None, "failed", f"internal error: {exc!r}", {})
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """Children started meanwhile inherit SIG_IGN for SIGINT (from their first instruction,
+    before their initializer runs); a no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Batch:
+    def __init__(self, configs: list[RunConfig], workers: int, store: RunStore | None,
+                 run_ids: list[int | None], data_dir: str | None,
+                 progress: Callable[[Progress], None] | None) -> None:  # fmt: skip
+        self.configs, self.store, self.run_ids = configs, store, run_ids
+        self.data_dir, self.progress = data_dir, progress
+        self.results: list[RunResult | None] = [None] * len(configs)
+        self.queue = deque(range(len(configs)))
+        self.context = multiprocessing.get_context("spawn")
+        self.stop_event = self.context.Event()
+        self.pools: list[ProcessPoolExecutor | None] = [None] * min(workers, len(configs))
+        self.running: dict[Future, tuple[int, int]] = {}  # future -> (slot, run index)
+        self.interrupted = False
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _end(self, index: int, result: RunResult) -> None:
+        self.results[index] = result
+        self._report(index)
+
+    def _report(self, ended: int | None = None) -> None:
+        if self.progress is None:
+            return
+        done = [r for r in self.results if r is not None]
+        failed = sum(r.status in ("failed", "interrupted") for r in done)
+        result = self.results[ended] if ended is not None else None
+        self.progress(Progress(len(self.results), len(done), len(self.running), failed,
+                               ended, result))  # fmt: skip
+
+    def _record_failure(self, index: int, status: str, message: str) -> None:
+        """What the worker could not record itself (its death, a bug in the pool)."""
+        run_id = self.run_ids[index]
+        if self.store is not None and self.store.get_run(run_id)["status"] in LIVE:
+            self.store.finish(run_id, status, message, {}, {})
+        self._end(index, RunResult(run_id, status, message, {}))
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def _pool(self, slot: int) -> ProcessPoolExecutor:
+        if self.pools[slot] is None:
+            self.pools[slot] = ProcessPoolExecutor(
+                max_workers=1, mp_context=self.context, initializer=_init_worker,
+                initargs=(self.configs[0].dataset, self.stop_event),
+            )  # fmt: skip
+        return self.pools[slot]
+
+    def _dispatch(self) -> None:
+        busy = {slot for slot, _ in self.running.values()}
+        for slot in range(len(self.pools)):
+            if slot in busy or not self.queue:
+                continue
+            index = self.queue.popleft()
+            args = (_job, self.configs[index].to_dict(),
+                    str(self.store.path) if self.store else None, self.run_ids[index],
+                    self.data_dir)  # fmt: skip
+            try:
+                with _ignoring_sigint():
+                    future = self._pool(slot).submit(*args)
+            except Exception as exc:  # no process could be started (memory, process limit)
+                self.pools[slot] = None
+                self._record_failure(index, "failed", f"could not start a worker process "
+                                     f"({type(exc).__name__}); try again later")  # fmt: skip
+                continue
+            self.running[future] = (slot, index)
+        self._report()
+
+    def _collect(self, future: Future) -> None:
+        slot, index = self.running.pop(future)
+        exc = future.exception()
+        if exc is None:
+            self._end(index, future.result())
+            return
+        if isinstance(exc, BrokenProcessPool):  # the next run in this slot gets a new process
+            broken, self.pools[slot] = self.pools[slot], None
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._record_failure(index, *(("interrupted", INTERRUPTED) if self.interrupted
+                                          else ("failed", DIED)))  # fmt: skip
+        else:
+            first = (str(exc).splitlines() or [""])[0][:200]
+            self._record_failure(index, "failed", f"internal error: {type(exc).__name__}: {first}")
+
+    def run(self) -> list[RunResult]:
+        self._dispatch()
+        while self.running:
+            done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+            for future in done:
+                self._collect(future)
+            self._dispatch()
+        return [r for r in self.results if r is not None]
+
+    def stop(self) -> None:
+        """First Ctrl-C: end queued runs, ask running ones to stop, wait for them."""
+        self.interrupted = True
+        self.stop_event.set()
+        while self.queue:
+            index = self.queue.popleft()
+            if self.store is not None:
+                self.store.finish(self.run_ids[index], "stopped", NOT_STARTED, {}, {})
+            self._end(index, RunResult(self.run_ids[index], "stopped", NOT_STARTED, {}))
+        if self.store is not None:
+            for _, index in self.running.values():
+                self.store.request(self.run_ids[index], "stop")
+        try:
+            while self.running:
+                done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._collect(future)
+        except KeyboardInterrupt:  # second Ctrl-C: no more waiting
+            self.kill()
+
+    def kill(self) -> None:
+        for pool in self.pools:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()  # processes this batch started, by their handle
+        for future, (_, index) in list(self.running.items()):
+            self.running.pop(future)
+            self._record_failure(index, "interrupted", INTERRUPTED)
+
+    def close(self) -> None:
+        for pool in self.pools:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        for index, result in enumerate(self.results):  # a bug here must not leave runs
+            if result is None:  # queued forever
+                self._record_failure(index, "stopped", NOT_STARTED)
+
+
+def check_workers(workers: int) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError("workers", f"must be a whole number from 1 to {MAX_WORKERS}, "
+                                     f"got {workers!r}")  # fmt: skip
+    return workers
+
+
+def run_configs(
+    configs: Sequence[RunConfig],
+    *,
+    workers: int = 2,
+    store_path: str | Path | None = None,
+    names: Sequence[str] | None = None,
+    owner: str = "",
+    progress: Callable[[Progress], None] | None = None,
+    data_dir: str | None = None,
+) -> list[RunResult]:
+    """Train ``configs`` in ``workers`` processes; their results in input order.
+
+    Every config is validated before anything is stored or started (a ConfigError names
+    the field). A run that fails is recorded as failed and the others go on. Each worker
+    uses ``config.threads`` torch threads (1 by default: one per core with 2 workers).
+    """
+    configs = list(configs)
+    check_workers(workers)
+    for config in configs:
+        validate(config)
+    if names is not None and len(names) != len(configs):
+        raise ConfigError("names", f"got {len(names)} names for {len(configs)} runs")
+    if not configs:
+        return []
+    store = RunStore(store_path) if store_path is not None else None
+    try:
+        run_ids: list[int | None] = [None] * len(configs)
+        if store is not None:
+            run_ids = [store.create_run(c.to_dict(), name=names[i] if names else "",
+                                        owner=owner, status="queued")
+                       for i, c in enumerate(configs)]  # fmt: skip
+        batch = _Batch(configs, workers, store, run_ids, data_dir, progress)
+        try:
+            return batch.run()
+        except KeyboardInterrupt:
+            batch.stop()
+            raise
+        finally:
+            batch.close()
+    finally:
+        if store is not None:
+            store.close()

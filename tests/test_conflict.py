@@ -1,0 +1,79 @@
+"""Gradient conflict: the recorded cosines match a direct computation and change nothing."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from mtl_core import trainer
+from mtl_core.conflict import PROBE_SIZE, conflict_sentences, pair_metric, pairwise_cosines
+from mtl_core.data import load_bundle
+from mtl_core.trainer import train
+
+
+def test_pairwise_cosines_match_numpy():
+    rng = np.random.default_rng(0)
+    grads = {t: rng.normal(size=50) for t in ("a", "b", "c")}
+    got = pairwise_cosines({t: torch.tensor(g) for t, g in grads.items()})
+    assert list(got) == [("a", "b"), ("a", "c"), ("b", "c")]
+    for a, b in itertools.combinations(grads, 2):
+        direct = grads[a] @ grads[b] / np.linalg.norm(grads[a]) / np.linalg.norm(grads[b])
+        assert got[(a, b)] == pytest.approx(direct, rel=1e-9)
+    assert pairwise_cosines({"a": torch.zeros(3), "b": torch.ones(3)}) == {("a", "b"): 0.0}
+
+
+def test_epoch_zero_cosines_equal_a_direct_computation(make_config):
+    """Before any update, the stored cosine equals one computed here from scratch: each
+    task's mean loss on its first training images, differentiated w.r.t. the shared trunk."""
+    config = make_config(aux=["parity", "loops"], task_sizes={"loops": 60}, epochs=1)
+    result = train(config)
+    bundle = load_bundle(config.dataset, config.variant, config.data_seed)
+    problem = trainer._Problem(config, bundle, torch.device("cpu"))
+    model = trainer._build_model(config, bundle, problem).eval()
+    shared = list(model.trunks["shared"].parameters())
+    grads = {}
+    for task in config.all_tasks:
+        size = min(problem.pool[task], PROBE_SIZE)
+        x = problem.inputs[("train", False)][:size]
+        loss = problem.tasks[task].loss(model(x, task), problem.targets[(task, "train")][:size])
+        grads[task] = np.concatenate(
+            [g.reshape(-1).numpy() for g in torch.autograd.grad(loss, shared)]
+        ).astype(np.float64)
+    for a, b in itertools.combinations(config.all_tasks, 2):
+        direct = grads[a] @ grads[b] / np.linalg.norm(grads[a]) / np.linalg.norm(grads[b])
+        assert result.value(0, "_conflict", "train", pair_metric(a, b)) == pytest.approx(
+            direct, rel=1e-4, abs=1e-6
+        )
+
+
+def test_recording_conflict_changes_no_curve(make_config, monkeypatch):
+    """The probe runs in eval mode and draws no random numbers: the curves are bitwise
+    those of a run that does not measure conflict."""
+    config = make_config(aux=["parity"], dropout=0.3, epochs=3)
+    measured = train(config)
+    monkeypatch.setattr(trainer._Loop, "_gradient_cosines", lambda self: {})
+    unmeasured = train(config)
+    for task in config.all_tasks:
+        for split in ("train", "val"):
+            assert measured.curve(task, split, "loss") == unmeasured.curve(task, split, "loss")
+    assert measured.curve("_conflict", "train", "cos:digit|parity")
+    assert not unmeasured.curve("_conflict", "train", "cos:digit|parity")
+
+
+@pytest.mark.parametrize("sharing", ["single", "soft"])
+def test_no_shared_trunk_means_no_conflict_rows(make_config, sharing):
+    result = train(make_config(aux=["parity"], sharing=sharing, epochs=1))
+    assert not [r for r in result.rows if r[1] == "_conflict"]
+
+
+def test_conflict_sentences_call_out_negative_cosines():
+    lines = conflict_sentences(
+        {("digit", "parity"): [0.2, -0.1, -0.3, 0.1], ("digit", "loops"): [0.5, 0.4, 0.3, 0.2]},
+        epochs=[0, 1, 2, 3],
+    )
+    assert lines[0].startswith("digit and parity conflict in 2 of 4 epochs (first at epoch 1")
+    assert "mean cosine -0.10" in lines[0]
+    assert lines[1].startswith("digit and loops never conflict")

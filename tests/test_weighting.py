@@ -1,0 +1,129 @@
+"""Loss weightings follow their formulas: equal, DWA (Liu et al. 2019), GradNorm (Chen et al. 2018)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from mtl_core.trainer import train
+from mtl_core.weighting import WEIGHTINGS, DynamicWeightAverage, EqualWeighting, GradNorm
+
+TASKS = ("digit", "parity", "loops")
+FIXED = {"digit": 1.0, "parity": 3.0, "loops": 0.5}
+
+
+def test_equal_weighting_ignores_the_auxiliary_weights():
+    """Equal: every loss counts once, whatever the fixed auxiliary weights say."""
+    weighting = EqualWeighting(TASKS, FIXED)
+    losses = {t: torch.tensor(float(i + 1)) for i, t in enumerate(TASKS)}
+    assert float(weighting.combine(losses)) == 6.0
+    assert weighting.current() == dict.fromkeys(TASKS, 1.0)
+    assert float(WEIGHTINGS["fixed"](TASKS, FIXED).combine(losses)) == 1 + 6 + 1.5
+
+
+def dwa_by_hand(before: list[float], last: list[float], temperature: float) -> list[float]:
+    ratios = [a / b for a, b in zip(last, before, strict=True)]
+    exps = [math.exp(r / temperature) for r in ratios]
+    return [len(exps) * e / sum(exps) for e in exps]
+
+
+def test_dwa_weights_follow_the_formula_and_sum_to_the_task_count():
+    """w_k = K exp(r_k/T) / Σ exp(r_i/T), r_k = L_k(t−1)/L_k(t−2); 1 until two epochs exist."""
+    dwa = DynamicWeightAverage(TASKS, FIXED, temperature=2.0)
+    history = [[2.0, 1.0, 0.5], [1.0, 0.9, 0.5], [0.5, 0.9, 0.1]]
+    dwa.epoch_end(dict(zip(TASKS, history[0], strict=True)))
+    assert dwa.current() == dict.fromkeys(TASKS, 1.0)  # one epoch: no ratio yet
+    for before, last in zip(history, history[1:], strict=False):
+        dwa.epoch_end(dict(zip(TASKS, last, strict=True)))
+        expected = dwa_by_hand(before, last, 2.0)
+        assert list(dwa.current().values()) == pytest.approx(expected, rel=1e-12)
+        assert sum(dwa.current().values()) == pytest.approx(3.0)
+    # the task whose loss fell least (parity: 0.9 → 0.9) gets the most weight
+    assert max(dwa.current(), key=dwa.current().get) == "parity"
+    losses = {t: torch.tensor(1.0) for t in TASKS}
+    assert float(dwa.combine(losses)) == pytest.approx(3.0)
+
+
+def test_dwa_in_a_run_weights_each_epoch_from_the_two_before(make_config):
+    """A run's weight rows follow DWA from its own batch-loss rows (epochs 1, 2: weight 1)."""
+    result = train(make_config(aux=["parity"], weighting="dwa", dwa_temperature=0.5, epochs=5))
+    tasks = ("digit", "parity")
+    loss = {t: result.curve(t, "train", "batch_loss") for t in tasks}  # epochs 1..5
+    weight = {t: result.curve(t, "train", "weight") for t in tasks}  # epochs 0..5
+    for t in tasks:
+        assert weight[t][:3] == [1.0, 1.0, 1.0]
+    for epoch in (3, 4, 5):
+        before = [loss[t][epoch - 3] for t in tasks]
+        last = [loss[t][epoch - 2] for t in tasks]
+        expected = dwa_by_hand(before, last, 0.5)
+        assert [weight[t][epoch] for t in tasks] == pytest.approx(expected, rel=1e-6)
+
+
+class TwoHeads(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(0)
+        self.shared = nn.Linear(4, 3)
+        self.heads = nn.ModuleList([nn.Linear(3, 1), nn.Linear(3, 1)])
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = torch.relu(self.shared(x))
+        return {"a": self.heads[0](h).pow(2).mean(), "b": 3 * self.heads[1](h).pow(2).mean()}
+
+
+def test_gradnorm_weight_gradient_and_renormalisation_follow_the_paper():
+    """∂L_grad/∂w_i = sign(G_i − Ḡ r_i^α) ‖∇_W L_i‖; the model sees w as constants;
+    weights renormalise to sum to the task count after a step."""
+    torch.manual_seed(0)
+    net = TwoHeads()
+    x = torch.randn(8, 4)
+    gn = GradNorm(("a", "b"), {"a": 1.0, "b": 1.0}, alpha=1.5, shared=net.shared.weight)
+    with torch.no_grad():
+        gn.w.copy_(torch.tensor([0.5, 1.5]))
+    first = net.losses(x)
+    gn.combine(first)  # records L(0)
+    assert torch.equal(gn.initial, torch.stack([first["a"], first["b"]]).detach())
+
+    # Later losses: scale them to make the inverse training rates differ.
+    losses = {"a": first["a"] * 0.5, "b": first["b"] * 0.9}
+    norms = [torch.autograd.grad(losses[t], net.shared.weight, retain_graph=True)[0].norm()
+             for t in ("a", "b")]  # fmt: skip
+    g = [0.5 * norms[0], 1.5 * norms[1]]
+    gbar = (g[0] + g[1]) / 2
+    ratio = torch.tensor([0.5, 0.9])
+    r = ratio / ratio.mean()
+    target = [gbar * r[0] ** 1.5, gbar * r[1] ** 1.5]
+    expected_loss = abs(g[0] - target[0]) + abs(g[1] - target[1])
+
+    extra = gn.extra_loss(losses)
+    assert extra.item() == pytest.approx(expected_loss.item(), rel=1e-5)
+    (grad_w,) = torch.autograd.grad(extra, gn.w, retain_graph=True)
+    expected_grad = [torch.sign(g[i] - target[i]) * norms[i] for i in range(2)]
+    assert grad_w.tolist() == pytest.approx([float(v) for v in expected_grad], rel=1e-5)
+
+    objective = gn.combine(losses)
+    expected_objective = 0.5 * losses["a"] + 1.5 * losses["b"]
+    assert objective.item() == pytest.approx(expected_objective.item())
+    # the model's objective does not train the weights
+    assert torch.autograd.grad(objective, gn.w, allow_unused=True)[0] is None
+
+    with torch.no_grad():
+        gn.w.copy_(torch.tensor([0.3, 0.9]))
+    gn.after_step()
+    assert gn.w.tolist() == pytest.approx([0.5, 1.5])
+
+
+def test_gradnorm_in_a_run_moves_the_weights_and_keeps_their_sum(make_config):
+    """In training the learned weights leave 1 and always sum to the number of tasks."""
+    result = train(make_config(aux=["parity", "loops"], weighting="gradnorm", epochs=4,
+                               lr=0.01))  # fmt: skip
+    weights = [result.curve(t, "train", "weight") for t in ("digit", "parity", "loops")]
+    for epoch in range(5):
+        assert sum(w[epoch] for w in weights) == pytest.approx(3.0, rel=1e-5)
+    assert any(abs(w[-1] - 1.0) > 0.01 for w in weights)
