@@ -3,8 +3,10 @@
 Both train the same hard-sharing MLP (Flatten, 784-256, ReLU, 256-256, ReLU, one linear
 head for `digit` and one for `parity`) on the same 3,000 mnist-5k training images, with
 batch 128, Adam lr 1e-3, 20 epochs, and evaluate loss and accuracy of both tasks on the
-training and validation images before training and after every epoch. The trainer also
-writes every epoch to a real SQLite run store and calls a callback, as the CLI does.
+training and validation images before training and after every epoch, and measure the
+gradient conflict as the trainer does (the cosine of the two tasks' gradients on the
+shared trunk, on the first 256 training images in eval mode). The trainer also writes
+every epoch to a real SQLite run store and calls a callback, as the CLI does.
 
 The dataset is loaded once, before any timing. After one untimed warm-up of each, the
 two are timed in turn (trainer, loop, trainer, loop, ...). Target: trainer / loop <= 1.10.
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
 from mtl_core.config import RunConfig  # noqa: E402
+from mtl_core.conflict import PROBE_SIZE  # noqa: E402
 from mtl_core.data import load_bundle  # noqa: E402
 from mtl_core.store import RunStore  # noqa: E402
 from mtl_core.trainer import train  # noqa: E402
@@ -112,6 +115,21 @@ def evaluate(trunk: nn.Module, heads: nn.ModuleList, data: dict) -> list[float]:
     return torch.stack(stats).tolist()
 
 
+def conflict(trunk: nn.Module, heads: nn.ModuleList, data: dict) -> float:
+    """Cosine of the two tasks' gradients on the trunk, on the first training images."""
+    trunk.eval()
+    heads.eval()
+    x, *targets = data["train"]
+    feats = trunk(x[:PROBE_SIZE])
+    params = list(trunk.parameters())
+    grads = []
+    for head, y in zip(heads, targets, strict=True):
+        loss = F.cross_entropy(head(feats), y[:PROBE_SIZE])
+        parts = torch.autograd.grad(loss, params, retain_graph=True)
+        grads.append(torch.cat([g.reshape(-1) for g in parts]))
+    return float(F.cosine_similarity(grads[0], grads[1], dim=0))
+
+
 def run_loop(data: dict, threads: int) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(SEED)
@@ -128,7 +146,7 @@ def run_loop(data: dict, threads: int) -> dict:
     x, y_digit, y_parity = data["train"]
     gen = torch.Generator().manual_seed(SEED)
 
-    history = [evaluate(trunk, heads, data)]  # epoch 0, before any update
+    history = [evaluate(trunk, heads, data) + [conflict(trunk, heads, data)]]  # epoch 0
     for _ in range(EPOCHS):
         trunk.train()
         heads.train()
@@ -140,7 +158,7 @@ def run_loop(data: dict, threads: int) -> dict:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        history.append(evaluate(trunk, heads, data))
+        history.append(evaluate(trunk, heads, data) + [conflict(trunk, heads, data)])
     # history rows: [train digit loss, acc, train parity loss, acc, val digit loss, acc, ...]
     return {"val_accuracy_digit": history[-1][5], "val_accuracy_parity": history[-1][7]}
 

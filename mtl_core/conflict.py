@@ -12,7 +12,7 @@ import itertools
 
 import torch
 
-PROBE_SIZE = 512  # training images per task in the probe
+PROBE_SIZE = 256  # training images per task in the probe
 
 
 def task_gradients(
