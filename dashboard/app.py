@@ -16,6 +16,8 @@ import streamlit as st  # noqa: E402
 from dashboard import controls, live  # noqa: E402
 from dashboard.compare import compare_view  # noqa: E402
 from dashboard.history import history_view  # noqa: E402
+from dashboard.insights import insights_view  # noqa: E402
+from dashboard.learning import learning_view  # noqa: E402
 from dashboard.presets import preset_banner, preset_picker  # noqa: E402
 from dashboard.preview import data_view  # noqa: E402
 from dashboard.runs import RunManager, store_path  # noqa: E402
@@ -23,8 +25,10 @@ from dashboard.state import K, session_token  # noqa: E402
 from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.errors import MtlError  # noqa: E402
+from mtl_core.overview import short_config  # noqa: E402
+from mtl_core.replicates import seed_configs, seed_name  # noqa: E402
 
-VIEWS = ["Live", "Compare", "History", "Data"]
+VIEWS = ["Live", "Insights", "Compare", "Learning curve", "History", "Data"]
 
 
 @st.cache_resource(on_release=RunManager.shutdown)
@@ -79,18 +83,29 @@ def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -
 
 
 def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> None:
-    """Train, unless the config is invalid or over a server limit, or the session is full."""
+    """Train (K seeds), unless the config is invalid or over a server limit, or the session
+    is full. One run opens in Live; several open in Compare, drawn as a seed band."""
     refusal = manager.limits.refusal(config) if config is not None else None
     if refusal:
         st.sidebar.error(refusal)
+    k, vary_data = controls.seed_controls()
     full = manager.session_full(owner)
     if st.sidebar.button("Train", type="primary", key="train", width="stretch", help=full,
                          disabled=config is None or bool(refusal or full)):  # fmt: skip
         try:
-            run_id = manager.start(config, owner=owner)
-            st.session_state[K.focus] = run_id
-            st.session_state[K.view] = "Live"
-            wait_for_first_epoch(manager, run_id)
+            if k == 1:
+                run_id = manager.start(config, owner=owner)
+                st.session_state[K.focus] = run_id
+                st.session_state[K.view] = "Live"
+                wait_for_first_epoch(manager, run_id)
+            else:
+                configs = seed_configs(config, k, vary_data)
+                label = short_config(config.to_dict())
+                ids = manager.start_many(configs, owner=owner,
+                                         names=[seed_name(label, c, vary_data) for c in configs])  # fmt: skip
+                st.session_state[K.focus] = ids[0]
+                st.session_state[K.compare] = ids
+                st.session_state[K.view] = "Compare"
         except MtlError as exc:
             st.sidebar.error(str(exc))
     if full:
@@ -133,8 +148,12 @@ def main() -> None:
         history_view(manager, owner)
     elif view == "Data":
         data_view(config)
+    elif view == "Learning curve":
+        learning_view(manager, owner, config)
+    elif view == "Insights":
+        insights_view(manager, owner)
     elif view == "Compare":
-        compare_view(manager, chart_options())
+        compare_view(manager, chart_options(), owner)
     else:
         live.live_view(manager, owner, chart_options())
     live.keepalive(manager, owner)

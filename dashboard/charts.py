@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -50,6 +51,26 @@ def _x_map(frame: pd.DataFrame, run_id: int, x_axis: str) -> dict[int, float] | 
     return mapping
 
 
+def _band_sd(band: pd.DataFrame, task: str, split: str, metric: str,
+             epochs: np.ndarray) -> np.ndarray:  # fmt: skip
+    sel = band[(band.task == task) & (band.split == split) & (band.metric == metric)]
+    sd = sel.set_index("epoch").sd
+    return np.array([float(sd.get(int(e), 0.0)) for e in epochs])
+
+
+def _add_band(fig: go.Figure, x: np.ndarray, y: np.ndarray, sd: np.ndarray, tint: str,
+              label: str, log_y: bool, row: int, col: int) -> None:  # fmt: skip
+    """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
+    low = y - sd
+    if log_y:  # a band reaching below 0 cannot be drawn on a log axis: clip it
+        low = np.maximum(low, y / 10)
+    fig.add_trace(go.Scatter(
+        x=np.concatenate([x, x[::-1]]), y=np.concatenate([y + sd, low[::-1]]),
+        fill="toself", fillcolor=_rgba(tint, 0.25), line={"width": 0}, mode="lines",
+        name=f"{label} ± sd", legendgroup=label, showlegend=False, hoverinfo="skip",
+    ), row=row, col=col)  # fmt: skip
+
+
 def curves_figure(
     frame: pd.DataFrame,
     *,
@@ -63,8 +84,13 @@ def curves_figure(
     best: dict[tuple[int, str], int] | None = None,
     large_fonts: bool = False,
     height: int = 420,
+    bands: dict[int, pd.DataFrame] | None = None,
 ) -> go.Figure:
-    """Curves of every run in ``frame``: coloured by task for one run, by run for several."""
+    """Curves of every run in ``frame``: coloured by task for one run, by run for several.
+
+    A run id in ``bands`` is a group of seeds: its curves in ``frame`` are the means, and
+    ``bands[id]`` (epoch, task, split, metric, sd) draws a ± one standard deviation band.
+    """
     runs = list(dict.fromkeys(frame.run_id)) if len(frame) else []
     by_run = len(runs) > 1
     names = run_names or {r: f"run {r}" for r in runs}
@@ -91,7 +117,11 @@ def curves_figure(
                 curves[split] = (x, y)
                 label = f"{names.get(run, run)} · {split}" if by_run else f"{task} · {split}"
                 fill = None
-                if split == "val" and not by_run and "train" in curves:
+                band = (bands or {}).get(run)
+                if band is not None:
+                    sd = _band_sd(band, task, split, metric, epochs)
+                    _add_band(fig, x, y, sd, tint, label, log_y, row, col)
+                elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
                 fig.add_trace(go.Scatter(
                     x=x, y=y, mode="lines", name=label, legendgroup=label,
@@ -126,3 +156,169 @@ def curves_figure(
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
     )
     return fig
+
+
+# -- Insights: what happens inside a run ----------------------------------------------------
+
+# ColorBrewer RdBu (colour-blind safe): red for conflict (< 0), white at 0, blue for agreement.
+DIVERGING = [[i / 10, c] for i, c in enumerate(pc.diverging.RdBu)]
+# Paul Tol's colour-blind-safe qualitative scheme (11 colours): enough for 10 classes.
+CLASS_COLOURS = pc.qualitative.Safe
+
+
+def _layout(fig: go.Figure, title: str, height: int, large_fonts: bool) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        height=height,
+        uirevision="keep",
+        font={"size": 20 if large_fonts else 13},
+        hovermode="closest",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3},
+        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+    )
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def conflict_heatmap(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:
+    """Cosine of each pair's gradients (rows: pairs, columns: epochs), centred at 0.
+
+    The colour range is symmetric (white is always 0) and spans the largest |cosine|,
+    rounded up to a quarter: cosines of ±0.3 would look almost white on a ±1 scale.
+    """
+    z = table.to_numpy(dtype=float)
+    finite = np.abs(z[np.isfinite(z)])
+    reach = min(1.0, max(0.25, math.ceil(finite.max() * 4) / 4)) if finite.size else 1.0
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[int(e) for e in table.columns], y=list(table.index),
+        zmin=-reach, zmax=reach, colorscale=DIVERGING,
+        colorbar={"title": {"text": "cosine"}},
+        hovertemplate="%{y}<br>epoch %{x}<br>cosine %{z:+.3f}<extra></extra>",
+    ))  # fmt: skip
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(autorange="reversed", automargin=True)  # the first pair on top
+    height = 200 + 40 * len(table)
+    return _layout(fig, "Gradient conflict on the shared trunk", height, large_fonts)
+
+
+def conflict_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:
+    """The same cosines as lines, with the zero line (no relation) marked."""
+    fig = go.Figure()
+    for i, (pair, row) in enumerate(table.iterrows()):
+        fig.add_trace(go.Scatter(
+            x=[int(e) for e in table.columns], y=row.to_numpy(dtype=float), mode="lines",
+            name=pair, line={"color": colour(i), "width": 2.5 if large_fonts else 2},
+            hovertemplate=f"{pair}<br>epoch %{{x}}<br>cosine %{{y:+.3f}}<extra></extra>",
+        ))  # fmt: skip
+    fig.add_hline(y=0, line={"color": "#555", "width": 1, "dash": "dot"})
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="cosine")
+    return _layout(fig, "Gradient cosine per pair of tasks", 360, large_fonts)
+
+
+def lines_figure(table: pd.DataFrame, *, title: str, y_title: str,
+                 large_fonts: bool = False, height: int = 340) -> go.Figure:  # fmt: skip
+    """One line per column of ``table`` (index: epoch): task weights, trunk distance."""
+    fig = go.Figure()
+    for i, name in enumerate(table.columns):
+        part = table[name].dropna()
+        fig.add_trace(go.Scatter(
+            x=part.index.astype(int), y=part.to_numpy(dtype=float), mode="lines+markers",
+            name=str(name), marker={"size": 4},
+            line={"color": colour(i), "width": 2.5 if large_fonts else 2},
+            hovertemplate=f"{name}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text=y_title)
+    fig.update_layout(showlegend=len(table.columns) > 1)
+    return _layout(fig, title, height, large_fonts)
+
+
+def stitch_figure(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:
+    """Cross-stitch mixing weights: one panel per unit, one line per coefficient.
+
+    ``table`` has one column per ``alpha:unit:to:from`` (index: epoch). Solid lines are a
+    column's weight on itself, dashed ones what it reads from another task's column.
+    """
+    parsed = {name: name.split(":")[1:] for name in table.columns}
+    units = sorted({int(u) for u, _, _ in parsed.values()})
+    pairs = list(dict.fromkeys((to, src) for _, to, src in parsed.values()))
+    fig = make_subplots(rows=1, cols=len(units), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"unit {u}" for u in units])  # fmt: skip
+    for name, (unit, to, src) in parsed.items():
+        i = pairs.index((to, src))
+        label = f"{to} ← {src}"
+        part = table[name].dropna()
+        fig.add_trace(go.Scatter(
+            x=part.index.astype(int), y=part.to_numpy(dtype=float), mode="lines",
+            name=label, legendgroup=label, showlegend=int(unit) == units[0],
+            line={"color": colour(i), "dash": "solid" if to == src else "dash",
+                  "width": 2.5 if large_fonts else 2},
+            hovertemplate=f"unit {unit}: {label}<br>epoch %{{x}}<br>%{{y:.3f}}<extra></extra>",
+        ), row=1, col=units.index(int(unit)) + 1)  # fmt: skip
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="mixing weight", row=1, col=1)
+    return _layout(fig, "Cross-stitch mixing weights (receiving column ← source column)", 380,
+                   large_fonts)  # fmt: skip
+
+
+def projection_figure(points: np.ndarray, values: np.ndarray, *, classes: list[str],
+                      colour_by: str, title: str, large_fonts: bool = False) -> go.Figure:  # fmt: skip
+    """A 2-D map of samples: one trace per class (named), or one trace on a colour scale."""
+    fig = go.Figure()
+    size = 7 if large_fonts else 5
+    if classes:
+        codes = values.astype(int)
+        for c, name in enumerate(classes):
+            pick = codes == c
+            if not pick.any():
+                continue
+            fig.add_trace(go.Scatter(
+                x=points[pick, 0], y=points[pick, 1], mode="markers", name=name,
+                marker={"size": size, "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
+                        "opacity": 0.8},
+                hovertemplate=f"{colour_by}: {name}<extra></extra>",
+            ))  # fmt: skip
+    else:
+        fig.add_trace(go.Scatter(
+            x=points[:, 0], y=points[:, 1], mode="markers", name=colour_by, showlegend=False,
+            marker={"size": size, "color": values, "colorscale": "Viridis", "opacity": 0.85,
+                    "colorbar": {"title": {"text": colour_by}}},
+            hovertemplate=f"{colour_by}: %{{marker.color:.3g}}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False, scaleanchor="x")
+    return _layout(fig, title, 460, large_fonts)
+
+
+def learning_curve_figure(table: pd.DataFrame, *, metric: str, task: str,
+                          large_fonts: bool = False) -> go.Figure:  # fmt: skip
+    """Best validation metric against train size (log x): one line per arm, ± sd band.
+
+    ``table`` is ``mtl_core.learning_curve.curve_table``'s: size, arm, n, val_mean, val_sd.
+    """
+    fig = go.Figure()
+    for i, (arm, part) in enumerate(table.groupby("arm", sort=False)):
+        part = part.sort_values("size")
+        x = part["size"].to_numpy(dtype=float)
+        y = part["val_mean"].to_numpy(dtype=float)
+        sd = np.nan_to_num(part["val_sd"].to_numpy(dtype=float))
+        tint = colour(i)
+        if (part["n"] > 1).any():
+            fig.add_trace(go.Scatter(
+                x=np.concatenate([x, x[::-1]]), y=np.concatenate([y + sd, (y - sd)[::-1]]),
+                fill="toself", fillcolor=_rgba(tint, 0.18), line={"width": 0}, mode="lines",
+                name=f"{arm} ± sd", legendgroup=arm, showlegend=False, hoverinfo="skip",
+            ))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines+markers", name=arm, legendgroup=arm,
+            line={"color": tint, "width": 2.5 if large_fonts else 2}, marker={"size": 8},
+            customdata=np.stack([sd, part["n"].to_numpy()], axis=1),
+            hovertemplate=f"{arm}<br>%{{x}} images<br>{metric} %{{y:.4f}} ± %{{customdata[0]:.4f}}"
+                          "<br>%{customdata[1]} seeds<extra></extra>",
+        ))  # fmt: skip
+    sizes = sorted({int(v) for v in table["size"]})
+    fig.update_xaxes(type="log", title_text=f"training images with {task} labels",
+                     tickvals=sizes, ticktext=[f"{v:,}" for v in sizes])  # fmt: skip
+    fig.update_yaxes(title_text=f"best validation {metric}")
+    return _layout(fig, f"Learning curve: {task}", 440, large_fonts)

@@ -7,11 +7,14 @@ the widgets are drawn. ``sidebar()`` returns the config, or the error that disab
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from mtl_core.config import DEFAULT, RunConfig, from_dict
+from mtl_core.config import AGGREGATORS, DEFAULT, RunConfig, from_dict
 from mtl_core.datasets import DATASETS, get_dataset
 from mtl_core.errors import ConfigError
+from mtl_core.replicates import MAX_SEEDS
 from mtl_core.sharing import SHARING
 from mtl_core.tasks import TASKS, valid_tasks
 from mtl_core.variants import VARIANT_HELP, VARIANTS
@@ -28,6 +31,25 @@ AUX_CATEGORY = {
     "unsupervised": "unsupervised",
     "main": "related label",
 }
+WEIGHTING_HELP = {
+    "fixed": "the weights above",
+    "equal": "every task weighs 1",
+    "uncertainty": "learned (Kendall et al. 2018)",
+    "dwa": "slow tasks weigh more (Liu et al. 2019)",
+    "gradnorm": "balanced gradient norms (Chen et al. 2018)",
+}
+AGGREGATOR_HELP = {
+    "none": "plain weighted sum",
+    "mgda": "the smallest common step (Sener & Koltun 2018)",
+    "pcgrad": "project conflicting gradients (Yu et al. 2020)",
+    "upgrad": "no task's loss goes up (Quinton & Rey 2024)",
+    "cagrad": "mean, but help the worst task (Liu et al. 2021)",
+}
+
+
+def _described(table: dict[str, str]) -> Callable[[str], str]:
+    """A selectbox label: the name and its few words of help, when there are some."""
+    return lambda name: f"{name} — {table[name]}" if name in table else name
 
 
 def key(name: str) -> str:
@@ -133,15 +155,37 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     sb.subheader("Sharing")
     sharing = sb.radio("Sharing mode", list(SHARING), key=key("sharing"), horizontal=True,
                        help="single: a network per task; hard: one shared trunk; soft: "
-                       "a trunk per task, tied by a penalty")  # fmt: skip
+                       "a trunk per task, tied by a penalty; cross-stitch: a trunk per task, "
+                       "mixed by learned weights (Misra et al. 2016)")  # fmt: skip
     if sharing == "soft":
         sb.radio("Penalty", ["l2", "trace"], key=key("soft_penalty"), horizontal=True,
                  help="l2 pulls the trunks together; trace pushes them to a shared "
                  "low-rank structure")  # fmt: skip
         sb.number_input("λ", 0.0, 1e6, format="%.4g", step=0.1, key=key("soft_lambda"),
                         help="strength of the tie; for l2 about 1,000 to 10,000 does something, 0 is single-task")  # fmt: skip
-    sb.selectbox("Loss weighting", list(WEIGHTINGS), key=key("weighting"),
-                 help="fixed: the weights above; uncertainty: learned (Kendall et al. 2018)")  # fmt: skip
+    if sharing == "cross-stitch":
+        left, right = sb.columns(2)
+        left.number_input("stitch init", 0.0, 1.0, step=0.05, key=key("stitch_init"),
+                          help="a column's initial weight on itself; 1 starts as single-task")  # fmt: skip
+        right.number_input("stitch lr ×", 0.0, 1000.0, step=1.0, key=key("stitch_lr"),
+                           help="learning rate of the mixing weights, as a multiple of lr; "
+                           "0 freezes them")  # fmt: skip
+    weighting = sb.selectbox("Loss weighting", list(WEIGHTINGS), key=key("weighting"),
+                             format_func=_described(WEIGHTING_HELP),
+                             help="how the task losses are added up")  # fmt: skip
+    if weighting == "dwa":
+        sb.number_input("DWA temperature", 0.01, 100.0, step=0.5, key=key("dwa_temperature"),
+                        help="higher: weights closer to equal; lower: the slowest task takes more")  # fmt: skip
+    if weighting == "gradnorm":
+        sb.number_input("GradNorm α", 0.0, 10.0, step=0.25, key=key("gradnorm_alpha"),
+                        help="how hard lagging tasks are pushed; 0 equalises gradient norms")  # fmt: skip
+    aggregator = sb.selectbox("Gradient aggregation", list(AGGREGATORS), key=key("aggregator"),
+                              format_func=_described(AGGREGATOR_HELP),
+                              help="combine the tasks' gradients on the shared trunk instead "
+                              "of adding them (torchjd; hard sharing, fixed or equal weighting)")  # fmt: skip
+    if aggregator == "cagrad":
+        sb.number_input("CAGrad c", 0.0, 10.0, step=0.1, key=key("cagrad_c"),
+                        help="how far the update may leave the mean gradient to help the worst task")  # fmt: skip
 
     with sb.expander("Model"):
         st.radio("Backbone", ["mlp", "cnn"], key=key("backbone"), horizontal=True,
@@ -173,6 +217,19 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         return config_from_state(), None
     except ConfigError as exc:
         return None, str(exc)
+
+
+def seed_controls() -> tuple[int, bool]:
+    """How many seeds Train starts (K) and whether the data seed moves with the seed."""
+    sb = st.sidebar
+    k = sb.number_input("Seeds", 1, MAX_SEEDS, key=key("seeds"),
+                        help="train K runs with seeds seed, seed+1, …: the Compare view "
+                        "draws their mean and a ± sd band")  # fmt: skip
+    vary = sb.checkbox("also vary the data seed", key=key("vary_data_seed"), disabled=k == 1,
+                       help="each run also draws other training / validation images: "
+                       "would it hold on other data of the same size?")  # fmt: skip
+    _keep_controls()
+    return int(k), bool(vary)
 
 
 def config_from_state() -> RunConfig:

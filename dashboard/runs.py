@@ -115,6 +115,26 @@ class RunManager:
             self._dispatch()
         return run_id
 
+    def start_many(self, configs: list[RunConfig], *, owner: str,
+                   names: list[str] | None = None) -> list[int]:  # fmt: skip
+        """Start a batch (seeds, baselines, a grid): all of it, or, if a server limit
+        refuses any run, none of it (LimitError). Runs beyond the slots wait queued."""
+        for config in configs:
+            reason = self.limits.refusal(config)
+            if reason is not None:
+                raise LimitError(reason)
+        cap = self.limits.max_runs_per_session
+        if owner and cap is not None:
+            stored = len(self.store.runs(owner))
+            if stored + len(configs) > cap:
+                raise LimitError(
+                    f"this needs {len(configs)} runs and this session may store "
+                    f"{max(0, cap - stored)} more (MTL_MAX_RUNS_PER_SESSION={cap}): delete "
+                    "some in History, or use fewer seeds"
+                )
+        names = names or [""] * len(configs)
+        return [self.start(c, owner=owner, name=n) for c, n in zip(configs, names, strict=True)]
+
     def _pool(self, slot: _Slot) -> ProcessPoolExecutor:
         if slot.pool is None:
             slot.pool = ProcessPoolExecutor(

@@ -15,10 +15,14 @@ class K:
     curves = "curves"  # run id -> metrics already read from the store
     notes = "url_notes"  # what was dropped from a malformed URL
     compare = "compare_runs"
+    pending_compare = "pending_compare"  # runs to add to the comparison on the next run
     view = "page_view"
     pending_view = "pending_view"  # set inside a fragment, applied on the next full run
     preset = "preset"
     large = "large_fonts"
+    insight = "insight_run"  # the run the Insights view shows
+    insight_default = "insight_default"  # the default it last followed (focus / latest)
+    tsne = "tsne_requested"  # (run id, features name) pairs whose t-SNE map was asked for
 
 
 def session_token() -> str:

@@ -1,4 +1,5 @@
-"""Command line: ``python -m mtl_core train|tasks|list|show|export|download``.
+"""Command line: ``python -m mtl_core train|tasks|list|show|export|download``, and the
+batch commands ``seeds|compare|learning-curve`` (``cli_batch.py``).
 
 Every user error ends in one line on stderr and exit status 2; nothing prints a traceback.
 """
@@ -344,6 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", choices=[d for d, s in DATASETS.items() if not s.offline])
     p.add_argument("--dest", help="target folder (default data/<dataset>)")
     p.set_defaults(func=cmd_download)
+    from .cli_batch import add_batch_commands  # here: it imports this module's flag helpers
+
+    add_batch_commands(sub)
     return parser
 
 

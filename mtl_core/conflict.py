@@ -49,20 +49,26 @@ def parse_pair(metric: str) -> tuple[str, str]:
 
 
 def conflict_sentences(cosines: dict[tuple[str, str], list[float]], epochs: list[int]) -> list[str]:
-    """Plain words for pairs whose gradients conflict (negative cosine) in some epochs."""
+    """Plain words for each pair: how often its gradients conflict over the training epochs
+    (epoch 0, before any update, is not counted), graded by how often and how strongly."""
     lines = []
     for (a, b), values in cosines.items():
-        bad = [e for e, v in zip(epochs, values, strict=True) if v < 0]
-        trained = [v for e, v in zip(epochs, values, strict=True) if e > 0]
-        mean = sum(trained) / len(trained) if trained else float("nan")
+        trained = [(e, v) for e, v in zip(epochs, values, strict=True) if e > 0]
+        if not trained:
+            continue
+        bad = [e for e, v in trained if v < 0]
+        mean = sum(v for _, v in trained) / len(trained)
+        counted = f"{len(bad)} of {len(trained)} training epochs"
         if not bad:
             lines.append(f"{a} and {b} never conflict: their gradients on the shared trunk "
-                         f"agree in every epoch (mean cosine {mean:+.2f}).")  # fmt: skip
-            continue
-        share = len([e for e in bad if e > 0]) / max(1, len(trained))
-        lines.append(
-            f"{a} and {b} conflict in {len(bad)} of {len(values)} epochs (first at epoch "
-            f"{bad[0]}, {share:.0%} of training epochs; mean cosine {mean:+.2f}): a step "
-            f"that lowers one loss tends to raise the other."
-        )
+                         f"agree in every training epoch (mean cosine {mean:+.2f}).")  # fmt: skip
+        elif mean < 0:
+            lines.append(f"{a} and {b} conflict: negative cosine in {counted} (mean "
+                         f"{mean:+.2f}): a step that lowers one loss tends to raise the other.")  # fmt: skip
+        elif len(bad) < 0.1 * len(trained):
+            lines.append(f"{a} and {b} rarely conflict: negative cosine in {counted} "
+                         f"(first at epoch {bad[0]}; mean {mean:+.2f}).")  # fmt: skip
+        else:
+            lines.append(f"{a} and {b} often conflict: negative cosine in {counted} (first at "
+                         f"epoch {bad[0]}), though on average they agree (mean {mean:+.2f}).")  # fmt: skip
     return lines

@@ -175,6 +175,8 @@ class _Batch:
             broken.shutdown(wait=False, cancel_futures=True)
             self._record_failure(index, *(("interrupted", INTERRUPTED) if self.interrupted
                                           else ("failed", DIED)))  # fmt: skip
+        elif isinstance(exc, KeyboardInterrupt | SystemExit):  # SIGTERM to the worker
+            self._record_failure(index, "interrupted", INTERRUPTED)
         else:
             first = (str(exc).splitlines() or [""])[0][:200]
             self._record_failure(index, "failed", f"internal error: {type(exc).__name__}: {first}")
@@ -225,6 +227,18 @@ class _Batch:
                 self._record_failure(index, "stopped", NOT_STARTED)
 
 
+def check_data(configs: Sequence[RunConfig], data_dir: str | None = None) -> None:
+    """Raise the loader's DataError now if a downloadable dataset's files are missing, so
+    a batch fails before any run is stored (as ``train`` does) instead of run by run. A
+    cheap look for the files: damaged files still fail their runs in the workers."""
+    from .datasets import get_dataset
+    from .download import find_idx_dir, load_idx_dataset
+
+    for name in sorted({c.dataset for c in configs}):
+        if not get_dataset(name).offline and find_idx_dir(name, data_dir) is None:
+            load_idx_dataset(name, data_dir)  # raises its "not found: download it" error
+
+
 def check_workers(workers: int) -> int:
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
         raise ConfigError("workers", f"must be a whole number from 1 to {MAX_WORKERS}, "
@@ -244,9 +258,10 @@ def run_configs(
 ) -> list[RunResult]:
     """Train ``configs`` in ``workers`` processes; their results in input order.
 
-    Every config is validated before anything is stored or started (a ConfigError names
-    the field). A run that fails is recorded as failed and the others go on. Each worker
-    uses ``config.threads`` torch threads (1 by default: one per core with 2 workers).
+    Every config is validated, and the presence of its data checked, before anything is
+    stored or started (a ConfigError names the field). A run that fails is recorded as
+    failed and the others go on. Each worker uses ``config.threads`` torch threads (1 by
+    default: one per core with 2 workers).
     """
     configs = list(configs)
     check_workers(workers)
@@ -256,6 +271,7 @@ def run_configs(
         raise ConfigError("names", f"got {len(names)} names for {len(configs)} runs")
     if not configs:
         return []
+    check_data(configs, data_dir)
     store = RunStore(store_path) if store_path is not None else None
     try:
         run_ids: list[int | None] = [None] * len(configs)

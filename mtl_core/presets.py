@@ -9,10 +9,11 @@ runs it for every preset, and the README's effect sizes are printed by the same 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .config import RunConfig
+from .errors import MtlError
+from .parallel import Progress, run_configs
 from .stats import PairedDifference, paired_difference
 
 
@@ -128,16 +129,6 @@ def measure(result_summary: dict, result_val: list[float], name: str, task: str)
     raise ValueError(name)
 
 
-def _train_one(config: RunConfig) -> tuple[dict, list[float]]:
-    import torch
-
-    from .trainer import train
-
-    torch.set_num_threads(1)
-    result = train(config)
-    return result.summary, result.curve(config.tasks[0], "val", "loss")
-
-
 @dataclass
 class ArmResult:
     summaries: list[dict]
@@ -153,18 +144,26 @@ def claimed_arms(preset: Preset) -> list[str]:
 def run_preset(preset: Preset, seeds: Sequence[int], workers: int = 2,
                arms: Sequence[str] | None = None,
                progress: Callable[[str], None] | None = None) -> dict[str, ArmResult]:  # fmt: skip
-    """Train the arms (default: all) at every seed in worker processes; results by arm."""
+    """Train the arms (default: all) at every seed in worker processes; results by arm.
+
+    ``progress`` gets the arm label of each run as it ends. A failed run raises MtlError:
+    a claim cannot be checked on missing seeds.
+    """
     wanted = list(arms) if arms is not None else list(preset.arms)
     jobs = [(label, cfg) for s in seeds for label, cfg in arm_configs(preset, s).items()
             if label in wanted]  # fmt: skip
+
+    def report(state: Progress) -> None:
+        if progress is not None and state.ended is not None:
+            progress(jobs[state.ended][0])
+
+    runs = run_configs([c for _, c in jobs], workers=workers, progress=report)
     results: dict[str, ArmResult] = {label: ArmResult([], []) for label in wanted}
-    with ProcessPoolExecutor(workers) as pool:
-        for (label, _), (summary, val) in zip(jobs, pool.map(_train_one, [c for _, c in jobs]),
-                                              strict=True):  # fmt: skip
-            results[label].summaries.append(summary)
-            results[label].val_curves.append(val)
-            if progress:
-                progress(label)
+    for (label, config), run in zip(jobs, runs, strict=True):
+        if run.status == "failed":
+            raise MtlError(f"{preset.name}, {label}, seed {config.seed}: {run.message}")
+        results[label].summaries.append(run.summary)
+        results[label].val_curves.append(run.curve(config.tasks[0], "val", "loss"))
     return results
 
 

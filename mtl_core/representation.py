@@ -32,6 +32,7 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndar
     """A 2-D map of the rows of ``features``: PCA (fast, linear) or t-SNE (slow, local)."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     if method not in METHODS:
         raise ValueError(f"unknown projection {method!r}; use pca or tsne")
@@ -41,6 +42,8 @@ def project(features: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndar
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(features)
     perplexity = min(30.0, (len(features) - 1) / 3)
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(
-        features
-    )
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
+    # One BLAS/OpenMP thread: on a shared 2-core server several threads made t-SNE of
+    # 500 points take 20-37 s instead of 1-2 s (they fight the training workers).
+    with threadpool_limits(1):
+        return tsne.fit_transform(features)

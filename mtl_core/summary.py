@@ -40,3 +40,12 @@ def rising_since(
         return None
     threshold = val_losses[best] + tolerance * abs(val_losses[best])
     return best if all(v > threshold for v in recent) else None
+
+
+def best_value(values: Sequence[float], higher_is_better: bool) -> float:
+    """The best finite value of a metric curve (the highest accuracy, the lowest error);
+    NaN if there is none (a run that failed before its first epoch)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return math.nan
+    return max(finite) if higher_is_better else min(finite)

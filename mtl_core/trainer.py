@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .aggregation import aggregated_backward, build_aggregator
 from .batching import BatchStream, step_sizes
 from .config import RunConfig, validate
 from .conflict import PROBE_SIZE, pair_metric, pairwise_cosines, task_gradients
@@ -256,7 +255,11 @@ class _Loop:
             config.all_tasks, fixed, temperature=config.dwa_temperature,
             alpha=config.gradnorm_alpha, shared=last_shared,
         ).to(device)  # fmt: skip
-        self.aggregator = build_aggregator(config.aggregator, config.cagrad_c)
+        self.aggregator = None
+        if config.aggregator != "none":  # torchjd (and cvxpy) load only when asked for
+            from .aggregation import build_aggregator
+
+            self.aggregator = build_aggregator(config.aggregator, config.cagrad_c)
         stitch = list(getattr(self.model, "stitch_parameters", list)())
         stitch_ids = {id(p) for p in stitch}
         plain = [p for p in self.model.parameters() if id(p) not in stitch_ids]
@@ -342,6 +345,8 @@ class _Loop:
 
     def _aggregated_backward(self, losses: dict[str, torch.Tensor], features: dict) -> None:
         """torchjd: heads get their task's gradient, the shared trunk the aggregated one."""
+        from .aggregation import aggregated_backward
+
         tasks = self.config.all_tasks
         fixed = self.weighting.current()
         scaled = [losses[t] if fixed[t] == 1.0 else fixed[t] * losses[t] for t in tasks]

@@ -69,11 +69,23 @@ def test_no_shared_trunk_means_no_conflict_rows(make_config, sharing):
     assert not [r for r in result.rows if r[1] == "_conflict"]
 
 
-def test_conflict_sentences_call_out_negative_cosines():
+def test_conflict_sentences_grade_how_often_and_how_strongly_pairs_conflict():
+    epochs = list(range(12))
     lines = conflict_sentences(
-        {("digit", "parity"): [0.2, -0.1, -0.3, 0.1], ("digit", "loops"): [0.5, 0.4, 0.3, 0.2]},
-        epochs=[0, 1, 2, 3],
+        {
+            ("digit", "parity"): [-0.5] + [0.2] * 9 + [-0.1, -0.1],  # epoch 0 not counted
+            ("digit", "loops"): [0.5] * 12,
+            ("parity", "loops"): [0.1] + [-0.3] * 8 + [0.1] * 3,
+            ("digit", "bbox"): [0.1] + [0.3, -0.1] * 5 + [0.3],
+        },
+        epochs,
     )
-    assert lines[0].startswith("digit and parity conflict in 2 of 4 epochs (first at epoch 1")
-    assert "mean cosine -0.10" in lines[0]
+    assert lines[0] == ("digit and parity often conflict: negative cosine in 2 of 11 training "
+                        "epochs (first at epoch 10), though on average they agree (mean +0.15).")  # fmt: skip
     assert lines[1].startswith("digit and loops never conflict")
+    assert lines[2].startswith("parity and loops conflict: negative cosine in 8 of 11 training")
+    assert "tends to raise the other" in lines[2]
+    assert lines[3].startswith("digit and bbox often conflict: negative cosine in 5 of 11")
+    rare = conflict_sentences({("a", "b"): [0.3] * 20 + [-0.1]}, list(range(21)))
+    assert rare == ["a and b rarely conflict: negative cosine in 1 of 20 training epochs "
+                    "(first at epoch 20; mean +0.28)."]  # fmt: skip

@@ -1,0 +1,183 @@
+"""The learning curve: best validation metric against the number of training images.
+
+For the sidebar's setup, single task against multi-task (the arms of
+``mtl_core.learning_curve.curve_arms``), each size over seeds, drawn as mean ± sd. Every
+stored run of either arm counts, whatever its size and seeds (so runs trained from the
+sidebar join the curve); the form trains the missing (size, arm, seed) runs through the
+run manager, which queues them within the server's limits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mtl_core.comparison import compare_arms
+from mtl_core.config import RunConfig
+from mtl_core.datasets import get_dataset
+from mtl_core.errors import MtlError
+from mtl_core.learning_curve import SINGLE, curve_arms, curve_table, parse_sizes, sized
+from mtl_core.replicates import MAX_SEEDS, band_key, seed_configs, seed_name
+from mtl_core.store import LIVE
+from mtl_core.tasks import get_task
+
+from .charts import learning_curve_figure
+from .groups import FINISHED, arm, best_val_metrics, config_key, stored_index
+from .live import POLL_SECONDS
+from .plot import chart
+from .runs import RunManager
+from .state import K
+
+CAPTION = ("Each point is the mean over seeds of the best validation score a run reached; "
+           "the band is ± one standard deviation. Where the lines part, the extra tasks "
+           "matter; MTL is said to help most on the left, where labels are scarce.")  # fmt: skip
+
+
+def curve_key(config: dict, task: str) -> str:
+    """Equal for runs of one arm at any train size and seeds."""
+    sizes = {t: n for t, n in config.get("task_sizes", {}).items() if t != task}
+    return band_key({**config, "train_size": 0, "task_sizes": sizes})
+
+
+def curve_runs(runs: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The stored runs of the curve's arms: size, arm, seed, data_seed, run_id, status."""
+    task = config.tasks[0]
+    keys = {curve_key(c.to_dict(), task): label for label, c in curve_arms(config, task).items()}
+    rows = []
+    for run in runs.itertuples():
+        label = keys.get(curve_key(run.config, task))
+        if label is not None:
+            rows.append({"size": int(run.config["train_size"]), "arm": label,
+                         "seed": run.config.get("seed", 0), "data_seed": run.config.get("data_seed", 0),
+                         "run_id": int(run.id), "status": run.status})  # fmt: skip
+    columns = ["size", "arm", "seed", "data_seed", "run_id", "status"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def curve_points(runs: pd.DataFrame, members: pd.DataFrame, metrics: pd.DataFrame,
+                 task: str) -> pd.DataFrame:  # fmt: skip
+    """``curve_table`` of the finished members (best validation metric and test metric)."""
+    done = members[members.status.isin(FINISHED)].copy()
+    if done.empty:
+        return pd.DataFrame()
+    best = best_val_metrics(metrics, runs[runs.id.isin(done.run_id)], task)
+    summary = runs.set_index("id").summary
+    done["best_val"] = done.run_id.map(best)
+    done["test"] = [summary[i].get("main", {}).get(task, {}).get("test_metric", np.nan)
+                    for i in done.run_id]  # fmt: skip
+    arms = list(dict.fromkeys([SINGLE, *done.arm]))
+    done["order"] = done.arm.map(arms.index)  # single task first, in the legend too
+    return curve_table(done.sort_values(["order", "size"]).drop(columns="order"))
+
+
+def size_sentences(runs: pd.DataFrame, members: pd.DataFrame, task: str) -> list[str]:
+    """Per size whose runs have all ended, with both arms over two or more paired seeds:
+    the paired comparison."""
+    done = members[members.status.isin(FINISHED)]
+    labels = [a for a in dict.fromkeys(done.arm) if a != SINGLE]
+    waiting = set(members["size"][members.status.isin(LIVE)])
+    lines = []
+    for size in sorted(set(done["size"]) - waiting):
+        here = done[done["size"] == size]
+        single, multi = here[here.arm == SINGLE], here[here.arm.isin(labels)]
+        if len(single) < 2 or len(multi) < 2:
+            continue
+        try:
+            lines.append(compare_arms(arm(runs, multi.run_id), arm(runs, single.run_id),
+                                      task=task, label_a=multi.arm.iloc[0],
+                                      label_b=SINGLE).sentence())  # fmt: skip
+        except MtlError as exc:  # unpaired seeds at this size
+            lines.append(f"{size} images: no paired comparison ({exc}).")
+    return lines
+
+
+def curve_jobs(
+    config: RunConfig, sizes: list[int], k: int, vary: bool
+) -> list[tuple[str, RunConfig]]:
+    """(name, config) of every run of the curve, as ``mtl_core.learning_curve`` trains it."""
+    task = config.tasks[0]
+    jobs = []
+    for size in sizes:
+        for label, arm_config in curve_arms(sized(config, size, task), task).items():
+            jobs += [(seed_name(f"{label}, {size} images", c, vary), c)
+                     for c in seed_configs(arm_config, k, vary)]  # fmt: skip
+    return jobs
+
+
+def _default_sizes(config: RunConfig) -> str:
+    capacity = get_dataset(config.dataset).train_capacity
+    sizes = [s for s in (100, 300, 1000) if s < capacity] or [capacity]
+    return ",".join(map(str, sizes))
+
+
+def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
+    with st.form("learning_curve"):
+        a, b, c = st.columns([3, 1, 2], vertical_alignment="bottom")
+        text = a.text_input("Train sizes", _default_sizes(config), key="lc_sizes",
+                            help="labelled training images of the main task, comma-separated")  # fmt: skip
+        k = b.number_input("Seeds", 1, MAX_SEEDS, 3, key="lc_seeds")
+        vary = c.checkbox("also vary the data seed", True, key="lc_vary",
+                          help="each seed also draws other training images: a curve over one "
+                          "fixed draw mixes the size with the luck of that draw")  # fmt: skip
+        if not st.form_submit_button("Train the missing runs of this curve"):
+            return
+    try:
+        jobs = curve_jobs(config, parse_sizes(text), int(k), bool(vary))
+        index = stored_index(manager.store.runs())
+        missing = [(n, c) for n, c in jobs if config_key(c.to_dict()) not in index]
+        manager.start_many([c for _, c in missing], owner=owner, names=[n for n, _ in missing])
+    except MtlError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> None:
+    if config is None:
+        st.info("Fix the setup in the sidebar first: the learning curve is drawn for it.")
+        return
+    task = config.tasks[0]
+    arms = curve_arms(config, task)
+    st.caption(f"For the sidebar's setup, at every train size: {' vs '.join(arms)}, "
+               f"{task} labels only on the training images counted on the x-axis.")  # fmt: skip
+    _start_form(manager, owner, config)
+    members = curve_runs(manager.store.runs(), config)
+    live = bool(members.status.isin(LIVE).any())
+    large = bool(st.session_state.get(K.large, False))
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def panel() -> None:
+        runs = manager.store.runs()
+        now = curve_runs(runs, config)
+        if now.empty:
+            st.info("No stored runs of this setup or its single-task baseline yet: train the "
+                    "curve above (or press Train at a few sizes).")  # fmt: skip
+            return
+        running = int(now.status.isin(LIVE).sum())
+        if running:
+            st.caption(f"{running} run(s) of the curve queued or training; points appear as "
+                       "they finish.")  # fmt: skip
+        metrics = manager.store.metrics(list(now.run_id[now.status.isin(FINISHED)]))
+        table = curve_points(runs, now, metrics, task)
+        if table.empty:
+            return
+        metric = get_task(task).metric
+        chart(learning_curve_figure(table, metric=metric, task=task, large_fonts=large),
+              key="learning_curve")  # fmt: skip
+        st.caption(CAPTION)
+        for line in size_sentences(runs, now, task):
+            st.markdown(f"- {line}")
+        st.dataframe(table, hide_index=True, width="stretch")
+        if live and not running:
+            st.rerun(scope="app")
+
+    panel()
+    if len(members):
+        st.button("Open the curve's runs in Compare", key="lc_compare", on_click=_open_compare,
+                  args=(list(members.run_id),), help="their curves over epochs, as seed bands")  # fmt: skip
+
+
+def _open_compare(ids: list[int]) -> None:
+    st.session_state[K.compare] = ids
+    st.session_state[K.view] = "Compare"

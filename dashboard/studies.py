@@ -1,0 +1,194 @@
+"""Follow-ups of a group of multi-task seeds, in the Compare view.
+
+- *Compare with single-task over K seeds*: the matched single-task baseline
+  (``mtl_core.baselines``) of every run of the group, with the same seed and data seed,
+  so the two groups pair up seed by seed.
+- *Is it just regularisation?*: a single-task baseline whose weight decay and dropout
+  are tuned on validation (``mtl_core.tuned_baseline``: its grid, cell choice and label),
+  over the same seeds; then the multi-task group against the chosen cell.
+
+Both are found again in the store by their exact configs, so nothing is kept in the
+session: runs already trained (by anyone) are reused, only missing ones are started,
+and a reload shows the same result.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.comparison import compare_arms
+from mtl_core.config import RunConfig, from_dict
+from mtl_core.errors import MtlError
+from mtl_core.overview import short_config
+from mtl_core.replicates import seed_name
+from mtl_core.store import LIVE
+from mtl_core.tasks import get_task
+from mtl_core.tuned_baseline import (
+    DEFAULT_GRID,
+    TunedBaseline,
+    baseline_config,
+    grid_cells,
+    select_cell,
+    validation_table,
+)
+
+from .groups import (
+    FINISHED,
+    arm,
+    arm_label,
+    best_val_metrics,
+    config_key,
+    group_label,
+    is_single_task,
+    stored_index,
+)
+from .live import POLL_SECONDS
+from .runs import RunManager
+from .state import K
+
+
+def _configs(runs: pd.DataFrame, ids: list[int]) -> list[RunConfig]:
+    by_id = runs.set_index("id")
+    return [from_dict(by_id.loc[i, "config"]) for i in ids]
+
+
+def _vary_data(configs: list[RunConfig]) -> bool:
+    return len({c.data_seed for c in configs}) > 1
+
+
+def _start_missing(manager: RunManager, owner: str, wanted: list[RunConfig],
+                   index: dict[str, int], suffix: str, vary: bool) -> list[int]:  # fmt: skip
+    """Ids of the stored runs of ``wanted``, starting the ones not stored yet (named by
+    their own config, e.g. "mnist-5k/plain · digit · single · 300 imgs, seed 2")."""
+    missing = [c for c in wanted if config_key(c.to_dict()) not in index]
+    names = [seed_name(" · ".join(filter(None, [short_config(c.to_dict()), suffix])), c, vary)
+             for c in missing]  # fmt: skip
+    started = iter(manager.start_many(missing, owner=owner, names=names))
+    return [index.get(config_key(c.to_dict())) or next(started) for c in wanted]
+
+
+def _cell_text(config: RunConfig) -> str:
+    return " ".join(f"{'wd' if k == 'weight_decay' else k}={getattr(config, k):g}"
+                    for k in DEFAULT_GRID)  # fmt: skip
+
+
+def _add_to_compare(ids: list[int]) -> None:
+    """On the next run (the run selector is drawn already in this one)."""
+    shown = st.session_state.get(K.compare, [])
+    st.session_state[K.pending_compare] = list(dict.fromkeys([*shown, *ids]))
+
+
+def baseline_configs(configs: list[RunConfig]) -> list[RunConfig]:
+    """The matched single-task baseline (first main task) of each seed's config."""
+    return [baseline_config(c) for c in configs]
+
+
+def grid_configs(configs: list[RunConfig]) -> list[list[RunConfig]]:
+    """Per cell of the tuned baseline's grid: the baseline of each seed with that cell."""
+    return [[baseline_config(c).replace(**cell) for c in configs]
+            for cell in grid_cells(DEFAULT_GRID)]  # fmt: skip
+
+
+def tuned_result(runs: pd.DataFrame, metrics: pd.DataFrame, group: list[int],
+                 cells_ids: list[list[int]]) -> tuple[TunedBaseline, str]:  # fmt: skip
+    """Choose the grid cell on validation (mean best validation metric over the seeds)
+    and compare the group with that cell's runs, paired by seed: (baseline, sentence)."""
+    cells = grid_cells(DEFAULT_GRID)
+    first = runs.set_index("id").loc[group[0], "config"]
+    task = first["tasks"][0]
+    best = best_val_metrics(metrics, runs[runs.id.isin([i for ids in cells_ids for i in ids])],
+                            task)  # fmt: skip
+    table = validation_table(cells, [[best[i] for i in ids] for ids in cells_ids])
+    cell = select_cell(table, get_task(task).higher_is_better)
+    chosen = cells_ids[next(i for i, c in enumerate(cells)
+                            if {k: float(v) for k, v in c.items()} == cell)]  # fmt: skip
+    tuned = TunedBaseline(task, cell, table, _configs(runs, chosen), [])
+    other = runs.set_index("id").loc[chosen[0], "config"]
+    comparison = compare_arms(arm(runs, group), arm(runs, chosen), task=task,
+                              label_a=arm_label(first, other), label_b=tuned.label())  # fmt: skip
+    return tuned, comparison.sentence()
+
+
+def _regularisation(manager: RunManager, owner: str, group: list[int],
+                    configs: list[RunConfig]) -> None:  # fmt: skip
+    grid = grid_configs(configs)
+    total = sum(len(row) for row in grid)
+    runs = manager.store.runs()
+    index = stored_index(runs)
+    found = [[index.get(config_key(c.to_dict())) for c in row] for row in grid]
+    if any(i is None for row in found for i in row):
+        cells = len(grid)
+        if st.button(f"Is it just regularisation? ({cells} weight decay × dropout settings × "
+                     f"{len(configs)} seeds, single task)", key=f"tuned_{group[0]}",
+                     help="tune a single-task baseline's weight decay and dropout on validation "
+                     "(the same seeds), then compare the multi-task runs with the best setting"):  # fmt: skip
+            try:
+                vary = _vary_data(configs)
+                for row in grid:
+                    _start_missing(manager, owner, row, stored_index(manager.store.runs()),
+                                   _cell_text(row[0]), vary)  # fmt: skip
+            except MtlError as exc:
+                st.error(str(exc))
+            st.rerun()
+        return
+    ids = [i for row in found for i in row]
+    live = bool(runs[runs.id.isin(ids)].status.isin(LIVE).any())
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def result() -> None:
+        now = manager.store.runs()
+        mine = now[now.id.isin(ids)]
+        done = int(mine.status.isin(FINISHED).sum())
+        if mine.status.isin(LIVE).any():
+            st.progress(done / total, text=f"Tuned single-task baseline: {done} of {total} "
+                        "runs finished")  # fmt: skip
+            return
+        try:
+            tuned, sentence = tuned_result(now, manager.store.metrics(ids), group, found)
+        except (MtlError, ValueError) as exc:
+            st.caption(f"No tuned comparison: {exc}")
+        else:
+            st.markdown(f"**Is it just regularisation?** {sentence}")
+            st.caption(f"The baseline's weight decay and dropout were chosen on validation "
+                       f"({tuned.cell_text()}: the best mean best-validation {get_task(tuned.task).metric} "
+                       "over the seeds); the test set was used only for this comparison.")  # fmt: skip
+        if live:
+            st.rerun(scope="app")
+
+    result()
+
+
+def follow_ups(manager: RunManager, owner: str, runs: pd.DataFrame,
+               groups: list[list[int]]) -> None:  # fmt: skip
+    """For each group of multi-task seeds: the single-task and regularisation follow-ups."""
+    for group in groups:
+        first = runs.set_index("id").loc[group[0], "config"]
+        if is_single_task(first):
+            continue
+        try:
+            configs = _configs(runs, group)
+            baselines = baseline_configs(configs)
+        except MtlError:  # a config an older version stored, no longer valid
+            continue
+        label = group_label(runs, group)
+        with st.container(border=True):
+            st.markdown(f"**{label}** ({len(group)} seeds)")
+            index = stored_index(runs)
+            stored = [index.get(config_key(c.to_dict())) for c in baselines]
+            shown = set(st.session_state.get(K.compare, []))
+            ready = all(i is not None and i in shown for i in stored)
+            if not ready and st.button(f"Compare with single-task over {len(group)} seeds",
+                                       key=f"single_{group[0]}",
+                                       help="the matched single-task run of every seed (same "
+                                       "split, seed, label budget and optimiser steps), paired "
+                                       "seed by seed"):  # fmt: skip
+                try:
+                    ids = _start_missing(manager, owner, baselines, index, "",
+                                         _vary_data(configs))  # fmt: skip
+                except MtlError as exc:
+                    st.error(str(exc))
+                else:
+                    _add_to_compare(ids)
+                    st.rerun()
+            _regularisation(manager, owner, group, configs)

@@ -1,0 +1,115 @@
+"""The README's screenshots, made reproducibly by a real dashboard in headless Chromium.
+
+    .venv/bin/python docs/screenshots.py                 # both
+    .venv/bin/python docs/screenshots.py conflict        # only docs/conflict.png
+
+Starts the dashboard on a free port with a fresh temporary store (as tests/e2e do: Debian's
+chromium, the server stopped by its process group afterwards) and clicks through it as a
+user would, in the light theme at 1400×900. The runs are seeded, so the pictures come
+out the same each time (up to anti-aliasing). About a minute on two cores.
+
+- ``conflict.png``: Train digit + auxiliary parity and magnitude on mnist-5k with 300
+  images, then the Insights view's gradient-conflict panel.
+- ``seed_bands.png``: the "Sharing helps" setup at 300 images over 4 seeds, then
+  "Compare with single-task over 4 seeds": two seed bands and the paired sentence.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    start_app,
+    stop_app,
+    wait_healthy,
+)
+
+DOCS = ROOT / "docs"
+VIEWPORT = {"width": 1400, "height": 900}
+TIMEOUT = 180_000  # ms: training on a busy 2-core machine
+PLOTS = "() => document.querySelectorAll('.js-plotly-plot').length"
+
+
+def _settle(page, plots: int) -> None:
+    """Wait until ``plots`` Plotly charts are drawn and the page stops changing."""
+    page.wait_for_function(f"({PLOTS})() >= {plots}", timeout=TIMEOUT)
+    page.wait_for_timeout(1500)
+
+
+def _view(page, name: str) -> None:
+    page.get_by_role("radio", name=name, exact=True).click()  # a segmented control
+
+
+def conflict(page, url: str) -> None:
+    page.goto(f"{url}/?train_size=300&aux=parity,magnitude")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(
+        "() => document.body.innerText.includes('completed · epoch 60/60')", timeout=TIMEOUT
+    )
+    _view(page, "Insights")
+    page.get_by_text("conflict in", exact=False).first.wait_for(timeout=TIMEOUT)
+    _settle(page, 3)
+    page.get_by_text("Gradient conflict", exact=True).first.evaluate("e => e.scrollIntoView()")
+    page.mouse.move(800, 450)
+    page.mouse.wheel(0, -120)  # keep the run's one-line description in view
+    page.mouse.move(1395, 5)  # no hover: no Plotly toolbar in the picture
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(DOCS / "conflict.png"))
+
+
+def seed_bands(page, url: str) -> None:
+    page.goto(f"{url}/?train_size=300&aux=parity,magnitude"
+              "&task_sizes=magnitude:3000,parity:3000&epochs=40")  # fmt: skip
+    seeds = page.get_by_label("Seeds", exact=True)
+    seeds.fill("4")
+    seeds.press("Enter")
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    button = page.get_by_role("button", name="Compare with single-task over 4 seeds")
+    button.click(timeout=TIMEOUT)
+    page.get_by_text("With 300 training images", exact=False).wait_for(timeout=TIMEOUT)
+    page.get_by_text("log y", exact=True).click()  # the bands are narrow next to epoch 0's loss
+    _settle(page, 1)
+    page.locator(".js-plotly-plot").first.evaluate("e => e.scrollIntoView()")
+    page.mouse.move(800, 450)
+    page.mouse.wheel(0, -60)  # the chart's top edge, not flush with the window
+    page.mouse.move(1395, 5)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(DOCS / "seed_bands.png"))
+
+
+SHOTS = {"conflict": conflict, "seed_bands": seed_bands}
+
+
+def main(names: list[str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    for name in names or list(SHOTS):
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            proc = start_app(Path(tmp), port, env={"STREAMLIT_THEME_BASE": "light"})
+            url = f"http://127.0.0.1:{port}"
+            try:
+                wait_healthy(url, proc)
+                with sync_playwright() as p:
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    page = browser.new_page(viewport=VIEWPORT, color_scheme="light")
+                    SHOTS[name](page, url)
+                    browser.close()
+            finally:
+                output = stop_app(proc)
+                if "Traceback" in output:
+                    print(output[-3000:], file=sys.stderr)
+        print(f"wrote {DOCS / (name + '.png')}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

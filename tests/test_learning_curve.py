@@ -1,0 +1,55 @@
+"""Learning curves: sizes parse, configs are resized, and the table has one row per
+(size, arm) with mean ± sd over seeds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mtl_core.errors import ConfigError
+from mtl_core.learning_curve import curve_arms, curve_table, parse_sizes, sized
+
+
+@pytest.mark.parametrize("text", ["abc", "", "100,x", "1e3", "-100", " , "])
+def test_bad_sizes_name_sizes(text):
+    with pytest.raises(ConfigError, match="^sizes: expected comma-separated whole numbers"):
+        parse_sizes(text)
+
+
+def test_sizes_sorted_without_repeats():
+    assert parse_sizes("1000, 100,300,100") == [100, 300, 1000]
+    with pytest.raises(ConfigError, match="^sizes: at most 12"):
+        parse_sizes(",".join(str(10 + i) for i in range(13)))
+
+
+def test_resized_configs_and_arms(make_config):
+    """The main task's budget follows the size; an auxiliary budget stays; a size beyond
+    the data names train_size."""
+    config = make_config(aux=["parity"], task_sizes={"digit": 50, "parity": 500})
+    small = sized(config, 40)
+    assert (small.train_size, small.task_sizes) == (40, {"parity": 500})
+    arms = curve_arms(small)
+    assert list(arms) == ["single task", "hard sharing"]
+    assert arms["single task"].aux == () and arms["single task"].train_size == 40
+    assert list(curve_arms(make_config(sharing="single"))) == ["single task"]
+    with pytest.raises(ConfigError, match="^train_size: "):
+        sized(config, 5000)
+
+
+def test_table_has_one_row_per_size_and_arm():
+    def values(size: int, arm: str) -> list[float]:
+        return [0.5 + size / 1000 + (arm == "hard sharing") / 10, 0.6, 0.7]
+
+    rows = [{"size": s, "arm": a, "seed": i, "best_val": v, "test": v - 0.01}
+            for s in (300, 100) for a in ("single task", "hard sharing")
+            for i, v in enumerate(values(s, a))]  # fmt: skip
+    table = curve_table(pd.DataFrame(rows))
+    assert list(zip(table["size"], table["arm"], strict=True)) == [
+        (100, "single task"), (100, "hard sharing"), (300, "single task"),
+        (300, "hard sharing")]  # fmt: skip
+    assert list(table["n"]) == [3, 3, 3, 3]
+    first = table.iloc[0]
+    values = pd.Series([0.6, 0.6, 0.7])
+    assert first["val_mean"] == pytest.approx(values.mean())
+    assert first["val_sd"] == pytest.approx(values.std())
+    assert first["test_mean"] == pytest.approx(values.mean() - 0.01)
