@@ -1,5 +1,6 @@
 """Command line: ``python -m mtl_core train|tasks|list|show|export|download``, and the
-batch commands ``seeds|compare|learning-curve`` (``cli_batch.py``).
+batch commands ``seeds|compare|learning-curve`` (``cli_batch.py``) and ``insights|embed``
+(``cli_insights.py``).
 
 Every user error ends in one line on stderr and exit status 2; nothing prints a traceback.
 """
@@ -348,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_batch import add_batch_commands  # here: it imports this module's flag helpers
 
     add_batch_commands(sub)
+    from .cli_insights import add_insight_commands
+
+    add_insight_commands(sub)
     return parser
 
 

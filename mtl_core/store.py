@@ -44,7 +44,14 @@ CREATE TABLE IF NOT EXISTS runs (
     heartbeat REAL NOT NULL,
     summary TEXT NOT NULL DEFAULT '{}',
     owner TEXT NOT NULL DEFAULT '',
-    request TEXT NOT NULL DEFAULT ''
+    request TEXT NOT NULL DEFAULT '',
+    sweep INTEGER
+);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    spec TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -65,7 +72,7 @@ CREATE TABLE IF NOT EXISTS arrays (
 ) WITHOUT ROWID;
 """
 RUN_COLUMNS = ("id", "name", "created", "config", "provenance", "status", "message",
-               "heartbeat", "summary", "owner")  # fmt: skip
+               "heartbeat", "summary", "owner", "sweep")  # fmt: skip
 METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
 
 
@@ -108,6 +115,8 @@ class RunStore:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
             if "request" not in columns:  # stores from before pause/stop requests
                 conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
+            if "sweep" not in columns:  # stores from before sweeps
+                conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("SELECT count(*) FROM runs").fetchone()
         except Exception:
@@ -157,13 +166,13 @@ class RunStore:
     # -- writing -----------------------------------------------------------------------
 
     def create_run(self, config: dict[str, Any], *, name: str = "", provenance: dict | None = None,
-                   owner: str = "", status: str = "running") -> int:  # fmt: skip
+                   owner: str = "", status: str = "running", sweep: int | None = None) -> int:  # fmt: skip
         now = time.time()
         cur = self._execute(
-            "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (name, now, json.dumps(config, sort_keys=True), json.dumps(provenance or {}),
-             status, now, owner),
+             status, now, owner, sweep),
         )  # fmt: skip
         run_id = int(cur.lastrowid)
         if not name:
@@ -268,12 +277,43 @@ class RunStore:
             run[key] = json.loads(run[key])
         return run
 
-    def runs(self, owner: str | None = None) -> pd.DataFrame:
-        """One row per run, newest first, with config, summary and provenance parsed."""
+    def create_sweep(self, name: str, spec: dict[str, Any]) -> int:
+        """A sweep groups runs (``create_run(..., sweep=id)``); ``spec`` is its sweep file."""
+        cur = self._execute("INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)",
+                            (name, time.time(), json.dumps(spec, sort_keys=True)))  # fmt: skip
+        return int(cur.lastrowid)
+
+    def sweeps(self) -> pd.DataFrame:
+        """One row per sweep, newest first: id, name, created, spec (parsed), runs."""
+        rows = self._execute(
+            "SELECT s.id, s.name, s.created, s.spec, count(r.id) FROM sweeps s"
+            " LEFT JOIN runs r ON r.sweep = s.id GROUP BY s.id ORDER BY s.id DESC"
+        ).fetchall()
+        frame = pd.DataFrame(rows, columns=["id", "name", "created", "spec", "runs"])
+        frame["spec"] = frame["spec"].map(json.loads)
+        return frame
+
+    def get_sweep(self, sweep_id: int) -> dict[str, Any]:
+        row = self._execute(
+            "SELECT id, name, created, spec FROM sweeps WHERE id = ?", (int(sweep_id),)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no sweep with id {sweep_id} in {self.path}")
+        return {"id": row[0], "name": row[1], "created": row[2], "spec": json.loads(row[3])}
+
+    def runs(self, owner: str | None = None, sweep: int | None = None) -> pd.DataFrame:
+        """One row per run, newest first, with config, summary and provenance parsed;
+        only ``owner``'s, or only ``sweep``'s, when given."""
         sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs"
-        params: tuple = ()
+        where, params = [], []
         if owner is not None:
-            sql, params = sql + " WHERE owner = ?", (owner,)
+            where.append("owner = ?")
+            params.append(owner)
+        if sweep is not None:
+            where.append("sweep = ?")
+            params.append(int(sweep))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         rows = self._execute(sql + " ORDER BY id DESC", params).fetchall()
         frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
         for key in ("config", "provenance", "summary"):

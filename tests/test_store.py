@@ -343,3 +343,30 @@ def test_a_truncated_store_is_moved_aside_and_a_fresh_one_starts(tmp_path):
         assert store.runs().empty and store.integrity_ok()
     finally:
         store.close()
+
+
+def test_sweeps_group_runs_and_old_stores_gain_the_column(tmp_path):
+    """A sweep holds its spec; runs(sweep=id) lists only its runs; a store from before
+    sweeps gains the runs.sweep column when opened."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:  # the runs table as it was before sweeps
+        conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT "
+                     "NULL, created REAL NOT NULL, config TEXT NOT NULL, provenance TEXT NOT "
+                     "NULL DEFAULT '{}', status TEXT NOT NULL, message TEXT NOT NULL DEFAULT "
+                     "'', heartbeat REAL NOT NULL, summary TEXT NOT NULL DEFAULT '{}', owner "
+                     "TEXT NOT NULL DEFAULT '', request TEXT NOT NULL DEFAULT '')")  # fmt: skip
+        conn.execute("INSERT INTO runs (name, created, config, status, heartbeat) "
+                     "VALUES ('old', 0, '{}', 'completed', 0)")  # fmt: skip
+    with RunStore(path) as store:
+        spec = {"name": "grid", "base": {}, "axes": {"sharing": ["single", "hard"]},
+                "seeds": [0, 1], "vary_data": False}  # fmt: skip
+        sweep = store.create_sweep("grid", spec)
+        ids = [store.create_run({"seed": s}, status="queued", sweep=sweep) for s in (0, 1)]
+        store.create_run({"seed": 9})
+        assert sorted(store.runs(sweep=sweep)["id"]) == ids
+        assert store.get_sweep(sweep)["spec"] == spec
+        listed = store.sweeps()
+        assert listed.loc[0, "name"] == "grid" and listed.loc[0, "runs"] == 2
+        assert store.get_run(1)["sweep"] is None
