@@ -2,7 +2,7 @@
 
 Starts the Streamlit app on a free port with its own MTL_DATA_ROOT (a temporary folder
 holding a copy of the prepared mnist-5k arrays), drives it with Playwright and measures
-the three targets of issue 3:
+the three targets of the dashboard:
 
 1. click-to-first-point: from the click on Train to the first plotted point of the new
    run in the Live chart, on the default setup. The first click after the server starts

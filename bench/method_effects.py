@@ -56,6 +56,7 @@ def main() -> int:
     elapsed = time.monotonic() - tic
     acc: dict = {}
     cos: dict = {}
+    weight: dict = {}  # the digit task's weight in epoch 1 and in the last epoch
     for (setup, method, _), result in zip(jobs, results, strict=True):
         if result.status != "completed":
             raise SystemExit(f"{setup} / {method}: {result.status} {result.message}")
@@ -63,8 +64,11 @@ def main() -> int:
         curve = result.curve("_conflict", "train", "cos:digit|parity")[1:]
         if curve:
             cos.setdefault((setup, method), []).append(statistics.mean(curve))
+        w = result.curve("digit", "train", "weight")
+        weight.setdefault((setup, method), []).append((w[1], w[-1]))
     lines = ["| setup | method | digit test accuracy | vs single-task (95% CI) | "
-             "mean cos(digit, parity) |", "|---|---|---|---|---|"]  # fmt: skip
+             "mean cos(digit, parity) | digit's weight, epoch 1 → last |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
     for setup in SETUPS:
         single = acc[(setup, "single task")]
         for method in METHODS:
@@ -73,10 +77,13 @@ def main() -> int:
             a = acc[(setup, method)]
             d = paired_difference(a, single)
             c = f"{statistics.mean(cos[(setup, method)]):+.2f}" if (setup, method) in cos else "-"
+            pairs = weight[(setup, method)]
+            w = (f"{statistics.mean(p[0] for p in pairs):.2f} → "
+                 f"{statistics.mean(p[1] for p in pairs):.2f}")  # fmt: skip
             lines.append(f"| {setup} | {method} | {statistics.mean(a):.3f} | "
                          f"{d.mean * 100:+.1f} points ({d.low * 100:+.1f} to "
-                         f"{d.high * 100:+.1f}) | {c} |")  # fmt: skip
-        lines.append(f"| {setup} | single task | {statistics.mean(single):.3f} | | - |")
+                         f"{d.high * 100:+.1f}) | {c} | {w} |")  # fmt: skip
+        lines.append(f"| {setup} | single task | {statistics.mean(single):.3f} | | - | - |")
     lines.append(f"\n{args.seeds} paired seeds per arm, 95% paired t-intervals; "
                  f"{len(jobs)} runs in {elapsed / 60:.1f} min on {args.workers} workers.")  # fmt: skip
     table = "\n".join(lines)

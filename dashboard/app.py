@@ -22,13 +22,14 @@ from dashboard.presets import preset_banner, preset_picker  # noqa: E402
 from dashboard.preview import data_view  # noqa: E402
 from dashboard.runs import RunManager, store_path  # noqa: E402
 from dashboard.state import K, session_token  # noqa: E402
+from dashboard.sweeps import sweeps_view  # noqa: E402
 from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.errors import MtlError  # noqa: E402
 from mtl_core.overview import short_config  # noqa: E402
 from mtl_core.replicates import seed_configs, seed_name  # noqa: E402
 
-VIEWS = ["Live", "Insights", "Compare", "Learning curve", "History", "Data"]
+VIEWS = ["Live", "Insights", "Compare", "Learning curve", "Sweeps", "History", "Data"]
 
 
 @st.cache_resource(on_release=RunManager.shutdown)
@@ -150,6 +151,8 @@ def main() -> None:
         data_view(config)
     elif view == "Learning curve":
         learning_view(manager, owner, config)
+    elif view == "Sweeps":
+        sweeps_view(manager)
     elif view == "Insights":
         insights_view(manager, owner)
     elif view == "Compare":

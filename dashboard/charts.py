@@ -322,3 +322,58 @@ def learning_curve_figure(table: pd.DataFrame, *, metric: str, task: str,
                      tickvals=sizes, ticktext=[f"{v:,}" for v in sizes])  # fmt: skip
     fig.update_yaxes(title_text=f"best validation {metric}")
     return _layout(fig, f"Learning curve: {task}", 440, large_fonts)
+
+
+def sweep_figure(points: pd.DataFrame, *, x_axis: str, x_order: list[str], metric: str,
+                 colour_by: str = "", x_values: dict[str, float] | None = None,
+                 log_x: bool = False, large_fonts: bool = False) -> go.Figure:  # fmt: skip
+    """A sweep's best validation metric against one of its axes: one line per colour.
+
+    ``points`` has one row per run: x and colour (value labels), best_val, run_id, seed;
+    colours are drawn in the order they first appear. Each line is the mean over the runs
+    at an x, with a ± one (sample) standard deviation band where two or more runs meet;
+    every run is a faint marker. ``x_values`` places a numeric axis's labels on a number
+    line (log when ``log_x``); without it the x-axis is categorical, in ``x_order``.
+    """
+    fig = go.Figure()
+    rank = {label: i for i, label in enumerate(x_order)}
+    for i, (name, part) in enumerate(points.groupby("colour", sort=False)):
+        stats = part.groupby("x")["best_val"].agg(mean="mean", sd="std", n="count")
+        stats = stats.sort_index(key=lambda idx: idx.map(lambda v: rank.get(v, len(rank))))
+        x = [x_values[v] for v in stats.index] if x_values else list(stats.index)
+        y = stats["mean"].to_numpy(dtype=float)
+        sd = np.nan_to_num(stats["sd"].to_numpy(dtype=float))
+        tint = colour(i)
+        label = f"{colour_by} = {name}" if colour_by else str(name)
+        if (stats["n"] > 1).any():
+            fig.add_trace(go.Scatter(
+                x=[*x, *x[::-1]], y=np.concatenate([y + sd, (y - sd)[::-1]]),
+                fill="toself", fillcolor=_rgba(tint, 0.18), line={"width": 0}, mode="lines",
+                name=f"{label} ± sd", legendgroup=label, showlegend=False, hoverinfo="skip",
+            ))  # fmt: skip
+        runs_x = [x_values[v] for v in part["x"]] if x_values else list(part["x"])
+        fig.add_trace(go.Scatter(
+            x=runs_x, y=part["best_val"].to_numpy(dtype=float), mode="markers",
+            name=f"{label} · runs", legendgroup=label, showlegend=False,
+            marker={"color": tint, "size": 7 if large_fonts else 5, "opacity": 0.35},
+            customdata=np.stack([part["run_id"], part["seed"]], axis=1),
+            hovertemplate=f"{label}<br>run #%{{customdata[0]}}, seed %{{customdata[1]}}"
+                          f"<br>{metric} %{{y:.4f}}<extra></extra>",
+        ))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=x, y=y, mode="lines+markers", name=label, legendgroup=label,
+            line={"color": tint, "width": 2.5 if large_fonts else 2}, marker={"size": 8},
+            customdata=np.stack([sd, stats["n"].to_numpy()], axis=1),
+            hovertemplate=f"{label}<br>{x_axis} %{{x}}<br>{metric} %{{y:.4f}} ± "
+                          "%{customdata[0]:.4f}<br>%{customdata[1]} runs<extra></extra>",
+        ))  # fmt: skip
+    if x_values:
+        ticks = sorted({x_values[v] for v in x_order if v in x_values})
+        labels = {x_values[v]: v for v in x_order if v in x_values}
+        fig.update_xaxes(type="log" if log_x else "linear", tickvals=ticks,
+                         ticktext=[labels[t] for t in ticks])  # fmt: skip
+    else:
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_order)
+    fig.update_xaxes(title_text=x_axis)
+    fig.update_yaxes(title_text=f"best validation {metric}")
+    return _layout(fig, f"Sweep: best validation {metric} by {x_axis}", 460, large_fonts)

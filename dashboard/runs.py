@@ -282,9 +282,10 @@ class RunManager:
 
     def _adopt_leftovers(self) -> set[int]:
         """Runs a previous server left live: queued ones never start, so end them now;
-        running ones may belong to a CLI, so wait until their heartbeat goes stale."""
+        running ones may belong to a CLI, so wait until their heartbeat goes stale. Queued
+        runs of a sweep belong to the CLI's sweep runner, which starts them itself."""
         runs = self.store.runs()
-        for run_id in runs.id[runs.status == "queued"]:
+        for run_id in runs.id[(runs.status == "queued") & runs.sweep.isna()]:
             self.store.set_status(int(run_id), "interrupted", ORPHAN_QUEUED)
         return {int(i) for i in runs.id[runs.status.isin(("running", "paused"))]}
 

@@ -23,6 +23,8 @@ class K:
     insight = "insight_run"  # the run the Insights view shows
     insight_default = "insight_default"  # the default it last followed (focus / latest)
     tsne = "tsne_requested"  # (run id, features name) pairs whose t-SNE map was asked for
+    sweep = "sweep_pick"  # the sweep the Sweeps view shows
+    sweep_cache = "sweep_cache"  # what the Sweeps view read from the store (sweeps.SweepCache)
 
 
 def session_token() -> str:
