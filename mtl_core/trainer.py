@@ -36,7 +36,7 @@ from .errors import ConfigError, MtlError
 from .models import MultiTaskNet, build_model
 from .provenance import provenance
 from .representation import SAMPLES, trunk_features
-from .seeds import torch_generator
+from .seeds import derive_seed, torch_generator
 from .sharing import PENALTIES, SHARING, mean_trunk_distance
 from .store import Row, RunStore
 from .summary import best_epoch, rising_since
@@ -352,7 +352,11 @@ class _Loop:
         scaled = [losses[t] if fixed[t] == 1.0 else fixed[t] * losses[t] for t in tasks]
         feats = list({id(f): f for f in (features[t] for t in tasks)}.values())
         heads = [list(self.model.heads[t].parameters()) for t in tasks]
-        weights = aggregated_backward(scaled, feats, heads, self.shared, self.aggregator)
+        # PCGrad draws its projection order from torch's global generator: give it a
+        # stream of its own, a function of (seed, step) only, so runs stay reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(self.config.seed, "aggregator", self.steps))
+            weights = aggregated_backward(scaled, feats, heads, self.shared, self.aggregator)
         if weights is not None:
             effective = weights.detach() * torch.tensor([fixed[t] for t in tasks])
             self.agg_weights = (
