@@ -55,7 +55,7 @@ def conflict(page, url: str) -> None:
         "() => document.body.innerText.includes('completed · epoch 60/60')", timeout=TIMEOUT
     )
     _view(page, "Insights")
-    page.get_by_text("conflict in", exact=False).first.wait_for(timeout=TIMEOUT)
+    page.get_by_text("training epochs", exact=False).first.wait_for(timeout=TIMEOUT)
     _settle(page, 3)
     page.get_by_text("Gradient conflict", exact=True).first.evaluate("e => e.scrollIntoView()")
     page.mouse.move(800, 450)
