@@ -1,6 +1,6 @@
 """Command line: ``python -m mtl_core train|tasks|list|show|export|download``, and the
-batch commands ``seeds|compare|learning-curve`` (``cli_batch.py``) and ``insights|embed``
-(``cli_insights.py``).
+batch commands ``seeds|compare|learning-curve`` (``cli_batch.py``), ``insights|embed``
+(``cli_insights.py``) and ``sweep`` (``cli_sweep.py``).
 
 Every user error ends in one line on stderr and exit status 2; nothing prints a traceback.
 """
@@ -352,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_insights import add_insight_commands
 
     add_insight_commands(sub)
+    from .cli_sweep import add_sweep_command
+
+    add_sweep_command(sub)
     return parser
 
 

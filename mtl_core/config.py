@@ -161,6 +161,14 @@ def _number(name: str, value: Any, kind: type) -> int | float:
     return float(value)
 
 
+def coerce_field(name: str, value: Any) -> Any:
+    """One field's value from JSON-like data, type-checked but not range-checked (a sweep
+    file checks its values one by one before ``validate`` sees whole configs)."""
+    if name not in FIELDS:
+        raise ConfigError(one_line(str(name)), f"unknown field; known fields: {', '.join(FIELDS)}")
+    return _coerce(name, value)
+
+
 def from_dict(data: dict[str, Any]) -> RunConfig:
     """Build and validate a config from JSON-like data; unknown fields are refused."""
     if not isinstance(data, dict):

@@ -255,13 +255,15 @@ def run_configs(
     owner: str = "",
     progress: Callable[[Progress], None] | None = None,
     data_dir: str | None = None,
+    run_ids: Sequence[int] | None = None,
 ) -> list[RunResult]:
     """Train ``configs`` in ``workers`` processes; their results in input order.
 
     Every config is validated, and the presence of its data checked, before anything is
     stored or started (a ConfigError names the field). A run that fails is recorded as
     failed and the others go on. Each worker uses ``config.threads`` torch threads (1 by
-    default: one per core with 2 workers).
+    default: one per core with 2 workers). ``run_ids`` names runs already created in the
+    store as ``queued`` (a sweep creates its own), one per config, instead of new ones.
     """
     configs = list(configs)
     check_workers(workers)
@@ -269,17 +271,19 @@ def run_configs(
         validate(config)
     if names is not None and len(names) != len(configs):
         raise ConfigError("names", f"got {len(names)} names for {len(configs)} runs")
+    if run_ids is not None and (store_path is None or len(run_ids) != len(configs)):
+        raise ConfigError("run_ids", "give a store and one run id per config")
     if not configs:
         return []
     check_data(configs, data_dir)
     store = RunStore(store_path) if store_path is not None else None
     try:
-        run_ids: list[int | None] = [None] * len(configs)
-        if store is not None:
-            run_ids = [store.create_run(c.to_dict(), name=names[i] if names else "",
-                                        owner=owner, status="queued")
-                       for i, c in enumerate(configs)]  # fmt: skip
-        batch = _Batch(configs, workers, store, run_ids, data_dir, progress)
+        ids: list[int | None] = list(run_ids) if run_ids is not None else [None] * len(configs)
+        if store is not None and run_ids is None:
+            ids = [store.create_run(c.to_dict(), name=names[i] if names else "",
+                                    owner=owner, status="queued")
+                   for i, c in enumerate(configs)]  # fmt: skip
+        batch = _Batch(configs, workers, store, ids, data_dir, progress)
         try:
             return batch.run()
         except KeyboardInterrupt:

@@ -278,9 +278,10 @@ class RunStore:
         return run
 
     def create_sweep(self, name: str, spec: dict[str, Any]) -> int:
-        """A sweep groups runs (``create_run(..., sweep=id)``); ``spec`` is its sweep file."""
+        """A sweep groups runs (``create_run(..., sweep=id)``); ``spec`` is its sweep file,
+        stored in the file's order (the dashboard shows the axes in that order)."""
         cur = self._execute("INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)",
-                            (name, time.time(), json.dumps(spec, sort_keys=True)))  # fmt: skip
+                            (name, time.time(), json.dumps(spec)))  # fmt: skip
         return int(cur.lastrowid)
 
     def sweeps(self) -> pd.DataFrame:
