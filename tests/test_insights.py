@@ -7,8 +7,6 @@ chart component carries the Plotly JSON) and the text under them.
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.conflict import conflict_sentences
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
+from tests.helpers.apptest import array, figures, texts
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3,
@@ -67,28 +66,6 @@ def open_insights(run_id: int) -> AppTest:
     at.button_group(key="page_view").set_value("Insights").run()
     assert not at.exception, at.exception
     return at
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    """The Plotly figure of every chart on the page, by chart key."""
-    out = {}
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
-        out[data["key"]] = json.loads(data["figure"])
-    return out
-
-
-def array(value) -> np.ndarray:
-    """A Plotly JSON array: a plain list, or base64 with a dtype (and shape)."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return flat.reshape([int(s) for s in str(shape).split(",")]) if shape else flat
-    return np.asarray(value, dtype=float)
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(e.value for e in [*at.markdown, *at.caption, *at.info])
 
 
 def stored_metrics(path: Path, run_id: int):

@@ -8,8 +8,6 @@ what is tested is which runs the page asks for, not training in worker processes
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +32,7 @@ from mtl_core.tuned_baseline import (
     select_cell,
     validation_table,
 )
+from tests.helpers.apptest import array, figures, texts
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 MULTI = RunConfig.from_dict({"dataset": "digits", "train_size": 100, "width": 16, "depth": 1,
@@ -112,24 +111,6 @@ def show(at: AppTest, view: str) -> AppTest:
     at.button_group(key="page_view").set_value(view).run()
     assert not at.exception, at.exception
     return at
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    out = {}
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
-        out[data["key"]] = json.loads(data["figure"])
-    return out
-
-
-def array(value) -> np.ndarray:
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-    return np.asarray(value, dtype=float)
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(e.value for e in [*at.markdown, *at.caption, *at.info, *at.error])
 
 
 def all_runs(path: Path):

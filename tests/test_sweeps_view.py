@@ -8,8 +8,6 @@ switched off: nothing here trains from the page.
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +30,7 @@ from dashboard.sweeps import (
 from mtl_core.config import RunConfig
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
+from tests.helpers.apptest import array, figures, texts
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 BASE = {"dataset": "digits", "width": 16, "depth": 1, "epochs": 2, "batch_size": 16,
@@ -96,24 +95,6 @@ def open_sweeps() -> AppTest:
     at.button_group(key="page_view").set_value("Sweeps").run()
     assert not at.exception, at.exception
     return at
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    out = {}
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
-        out[data["key"]] = json.loads(data["figure"])
-    return out
-
-
-def array(value) -> np.ndarray:
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-    return np.asarray(value, dtype=float)
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(e.value for e in [*at.markdown, *at.caption, *at.info, *at.error])
 
 
 def best_accuracy(path: Path, run_ids: list[int]) -> list[float]:

@@ -18,6 +18,9 @@ def test_the_conflict_heatmap_grows_live_and_the_map_appears_at_the_end(app_serv
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}/?aux=parity&epochs=120&train_size=1000")
     page.get_by_role("button", name="Train", exact=True).click()
+    # Train opens the Live view; switch only once it shows the run (its Pause button), or
+    # Train's own rerun could switch the view back to Live after our click.
+    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=60_000)
     page.get_by_role("radio", name="Insights", exact=True).click()
     page.wait_for_function(f"({HEATMAP_EPOCHS})() >= 3", timeout=60_000)
     first = page.evaluate(HEATMAP_EPOCHS)
