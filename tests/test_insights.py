@@ -20,9 +20,8 @@ from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.conflict import conflict_sentences
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
-from tests.helpers.apptest import array, figures, texts
+from tests.helpers.apptest import array, figures, open_app, texts
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3,
         "batch_size": 16}  # fmt: skip
 RUNS = {
@@ -50,15 +49,6 @@ def stored(tmp_path_factory):
                 ids[name] = result.run_id
         yield path, ids
         st.cache_resource.clear()  # shuts the module's run manager (and its workers) down
-
-
-def open_app(params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def open_insights(run_id: int) -> AppTest:

@@ -16,7 +16,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.groups import band_frames, paired_comparison, seed_groups
-from dashboard.runs import RunManager
 from dashboard.studies import grid_configs
 from dashboard.urlstate import config_to_params
 from mtl_core.baselines import single_task_baselines
@@ -32,27 +31,11 @@ from mtl_core.tuned_baseline import (
     select_cell,
     validation_table,
 )
-from tests.helpers.apptest import array, figures, texts
+from tests.helpers.apptest import array, figures, open_app, queue_only, texts, use_store
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 MULTI = RunConfig.from_dict({"dataset": "digits", "train_size": 100, "width": 16, "depth": 1,
                              "epochs": 3, "batch_size": 16, "aux": ["parity", "magnitude"]})  # fmt: skip
 SINGLE = single_task_baselines(MULTI)[0]
-
-
-@pytest.fixture(autouse=True)
-def no_workers(monkeypatch):
-    """Runs the page starts stay queued: no worker processes in these tests."""
-    monkeypatch.setattr(RunManager, "warm", lambda self: None)
-    monkeypatch.setattr(RunManager, "_dispatch", lambda self: None)
-
-
-def use_store(mp: pytest.MonkeyPatch, root: Path) -> Path:
-    path = root / "runs.sqlite"
-    mp.setenv("MTL_DATA_ROOT", str(root))
-    mp.setenv("MTL_STORE", str(path))
-    st.cache_resource.clear()  # the cached run manager reads the store it was made for
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +79,9 @@ def fresh(tmp_path):
         st.cache_resource.clear()
 
 
-def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    for name, value in state.items():
-        at.session_state[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+@pytest.fixture(autouse=True)
+def no_workers(monkeypatch):
+    queue_only(monkeypatch)
 
 
 def show(at: AppTest, view: str) -> AppTest:

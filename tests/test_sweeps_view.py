@@ -30,28 +30,13 @@ from dashboard.sweeps import (
 from mtl_core.config import RunConfig
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
-from tests.helpers.apptest import array, figures, texts
+from tests.helpers.apptest import APP, array, figures, queue_only, texts, use_store
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 BASE = {"dataset": "digits", "width": 16, "depth": 1, "epochs": 2, "batch_size": 16,
         "aux": ["parity"]}  # fmt: skip
 SPEC = {"name": "sharing-by-size", "base": BASE,
         "axes": {"sharing": ["single", "hard"], "train_size": [60, 120, 1000]},
         "seeds": [0, 1], "vary_data": False}  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def no_workers(monkeypatch):
-    monkeypatch.setattr(RunManager, "warm", lambda self: None)
-    monkeypatch.setattr(RunManager, "_dispatch", lambda self: None)
-
-
-def use_store(mp: pytest.MonkeyPatch, root: Path) -> Path:
-    path = root / "runs.sqlite"
-    mp.setenv("MTL_DATA_ROOT", str(root))
-    mp.setenv("MTL_STORE", str(path))
-    st.cache_resource.clear()  # the cached run manager reads the store it was made for
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +72,11 @@ def fresh(tmp_path):
         path = use_store(mp, tmp_path)
         yield path
         st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_workers(monkeypatch):
+    queue_only(monkeypatch)
 
 
 def open_sweeps() -> AppTest:

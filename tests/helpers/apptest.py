@@ -1,12 +1,17 @@
-"""Reading an AppTest page: its Plotly figures (drawn by dashboard/plot.py) and its text."""
+"""AppTest helpers: open the dashboard on a temporary store, read its figures and text."""
 
 from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from dashboard.runs import RunManager
 
 
 def figures(at: AppTest) -> dict[str, dict]:
@@ -30,3 +35,33 @@ def array(value) -> np.ndarray:
 def texts(at: AppTest) -> str:
     """Every markdown, caption, info and error text on the page, one per line."""
     return "\n".join(e.value for e in [*at.markdown, *at.caption, *at.info, *at.error])
+
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
+    """The dashboard after its first run, with URL ``params`` and session ``state`` set."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, value in (params or {}).items():
+        at.query_params[name] = value
+    for name, value in state.items():
+        at.session_state[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def use_store(mp: pytest.MonkeyPatch, root: Path) -> Path:
+    """Point the dashboard at a fresh data root and run store under ``root``."""
+    path = root / "runs.sqlite"
+    mp.setenv("MTL_DATA_ROOT", str(root))
+    mp.setenv("MTL_STORE", str(path))
+    st.cache_resource.clear()  # the cached run manager reads the store it was made for
+    return path
+
+
+def queue_only(mp: pytest.MonkeyPatch) -> None:
+    """Runs the page starts stay queued: no worker processes."""
+    mp.setattr(RunManager, "warm", lambda self: None)
+    mp.setattr(RunManager, "_dispatch", lambda self: None)
