@@ -8,8 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.urlstate import config_to_params, params_to_config
-from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.config import DEFAULT
 from mtl_core.presets import PRESETS
+from tests.helpers.apptest import train_button, url_config
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
@@ -28,17 +29,6 @@ def run_app(params: dict[str, str] | None = None) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def url_config(at: AppTest) -> RunConfig:
-    params = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
-    config, notes = params_to_config(params)
-    assert notes == []
-    return config
-
-
-def train_button(at: AppTest):
-    return next(b for b in at.sidebar.button if b.key == "train")
 
 
 def test_defaults_give_the_default_config_and_an_enabled_train_button():

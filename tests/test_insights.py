@@ -15,12 +15,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.insights import NO_SHARED_TRUNK
-from dashboard.urlstate import params_to_config
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.conflict import conflict_sentences
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
-from tests.helpers.apptest import array, figures, open_app, texts
+from tests.helpers.apptest import array, figures, open_app, texts, train_button, url_config
 
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3,
         "batch_size": 16}  # fmt: skip
@@ -162,17 +161,6 @@ def test_the_run_selectbox_switches_runs(stored):
 
 
 # -- the new sidebar controls ---------------------------------------------------------------
-
-
-def url_config(at: AppTest) -> RunConfig:
-    params = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
-    config, notes = params_to_config(params)
-    assert notes == []
-    return config
-
-
-def train_button(at: AppTest):
-    return next(b for b in at.sidebar.button if b.key == "train")
 
 
 def test_cross_stitch_and_aggregator_controls_make_the_config(stored):

@@ -12,6 +12,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.runs import RunManager
+from dashboard.urlstate import params_to_config
+from mtl_core.config import RunConfig
 
 
 def figures(at: AppTest) -> dict[str, dict]:
@@ -65,3 +67,15 @@ def queue_only(mp: pytest.MonkeyPatch) -> None:
     """Runs the page starts stay queued: no worker processes."""
     mp.setattr(RunManager, "warm", lambda self: None)
     mp.setattr(RunManager, "_dispatch", lambda self: None)
+
+
+def url_config(at: AppTest) -> RunConfig:
+    """The config the page's URL describes (it must have no notes)."""
+    params = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    config, notes = params_to_config(params)
+    assert notes == []
+    return config
+
+
+def train_button(at: AppTest):
+    return next(b for b in at.sidebar.button if b.key == "train")
