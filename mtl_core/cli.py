@@ -25,6 +25,7 @@ from .errors import ConfigError, MtlError
 from .overview import runs_overview
 from .store import RunStore
 from .tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
+from .user_files import read_text, write_output
 from .variants import VARIANTS
 
 # flag -> config field, for flags whose value goes straight into the config
@@ -133,15 +134,8 @@ def _mapping(data: dict[str, Any], name: str) -> dict[str, Any]:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     data: dict[str, Any] = {}
     if args.config:
-        path, where = Path(args.config), one_line(args.config)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError("config", f"cannot read {where}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError("config", f"{where} is not UTF-8 text") from None
-        except ValueError as exc:  # a NUL in the path
-            raise ConfigError("config", f"cannot read {where}: {exc}") from None
+        where = one_line(args.config)
+        text = read_text(args.config, "config")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -206,7 +200,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     if args.save_config:
-        Path(args.save_config).write_text(config.to_json() + "\n")
+        write_output(args.save_config, config.to_json() + "\n", "save-config")
     control = RunControl()
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     bar = tqdm(total=config.epochs, unit="epoch", disable=args.quiet, file=sys.stderr)

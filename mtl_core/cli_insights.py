@@ -17,6 +17,7 @@ from .conflict import conflict_sentences, parse_pair
 from .errors import ConfigError, StoreError
 from .representation import METHODS, project
 from .store import RunStore
+from .user_files import write_output
 
 
 def _series(metrics: pd.DataFrame, task: str, metric: str) -> pd.Series:
@@ -91,7 +92,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
             for i in range(flat.shape[1]):
                 frame[task if flat.shape[1] == 1 else f"{task}_{i}"] = flat[:, i]
     out = Path(args.out or f"run{run['id']}_{args.method}.csv")
-    frame.to_csv(out, index=False)
+    write_output(out, frame.to_csv(index=False), "out")
     print(f"wrote {out}: {len(frame)} validation images, trunk {trunk!r}, "
           f"epoch {meta.get('epoch')} ({args.epoch}), {args.method}")  # fmt: skip
     return 0

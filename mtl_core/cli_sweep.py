@@ -12,7 +12,9 @@ import argparse
 import os
 import sys
 from collections import Counter
+from pathlib import Path
 
+from . import store_file
 from .cli_batch import _Bar, _whole
 from .errors import ConfigError
 from .parallel import check_data
@@ -78,6 +80,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         check_ray_workers(workers)
     store = str(args.store or default_store_path())
+    store_file.classify(Path(store))  # a path that is not a run store: refused before asking
     plan = plan_sweep(spec, store, resume=args.resume, skip_invalid=args.skip_invalid)
     if not args.address:  # a cluster's nodes hold their own data: each run checks there
         check_data([run.config for run in plan.to_start], args.data_dir)

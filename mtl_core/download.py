@@ -7,6 +7,7 @@ leaves a half file under the final name); Fashion-MNIST also comes from Debian's
 and, when nothing is there, says exactly what to put where.
 """
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -146,7 +147,9 @@ def download(
 
     Each file streams to a temporary file beside its final name, is checked against its
     SHA-256 and only then renamed into place, so ``dest`` never holds a partial or wrong
-    file under a real name. Files already there with the right sum are kept. Mirrors are
+    file under a real name. Files already there with the right sum are kept; a file there
+    with another sum is not ours to replace, so the download stops and names it. Folders
+    this call created are removed again when it fails (only if still empty). Mirrors are
     tried in order; ``progress(filename, bytes_done, total_or_None)`` sees bytes arrive.
     """
     _check_name(name)
@@ -156,10 +159,25 @@ def download(
     lacking = [f for f in FILES if f not in checksums]
     if lacking:
         raise ValueError(f"checksums lack {', '.join(lacking)}")
+    if dest.exists() and not dest.is_dir():
+        raise DataError(f"{dest} is a file, not a folder; name a folder for the download")
+    created = [p for p in (dest, *dest.parents) if not p.exists()]
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"{dest}: cannot create the folder ({_one_line(exc)})") from None
+    try:
+        _download_into(dest, mirrors, checksums, progress, timeout)
+    except BaseException:
+        for folder in created:  # deepest first; never a folder that holds anything
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return dest
+
+
+def _download_into(dest: Path, mirrors: list[str], checksums: dict[str, str],
+                   progress: Progress | None, timeout: float) -> None:  # fmt: skip
     for filename in FILES:
         target = dest / filename
         expected = checksums[filename].lower()
@@ -168,6 +186,9 @@ def download(
                 size = target.stat().st_size
                 progress(filename, size, size)
             continue
+        if target.exists() or target.is_symlink():
+            raise DataError(f"{target} is there but is not the expected {filename} (another "
+                            "SHA-256); move it away, then download again")  # fmt: skip
         reasons = []
         for mirror in mirrors:
             url = mirror.rstrip("/") + "/" + filename
@@ -179,7 +200,6 @@ def download(
             raise DataError(
                 f"could not download {filename} into {dest}: {'; '.join(reasons) or 'no mirrors'}"
             )
-    return dest
 
 
 def _fetch(

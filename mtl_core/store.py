@@ -5,14 +5,15 @@ writing processes wait rather than fail. Each finished epoch is one transaction,
 crash loses at most the epoch in progress. A run that says ``running`` but whose
 heartbeat has gone stale is marked ``interrupted`` when a store is opened (process ids
 are reused, so a live pid proves nothing).
+
+The store only ever opens, creates or moves aside its own files: what it may do with the
+path it is given is decided in ``store_file`` before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import sqlite3
 import threading
 import time
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import store_file
 from .errors import StoreError
 from .paths import default_store_path
+from .user_files import write_output
 
 SCHEMA_VERSION = 1
 STATUSES = ("queued", "running", "paused", "completed", "stopped", "diverged", "interrupted",
@@ -76,6 +79,20 @@ RUN_COLUMNS = ("id", "name", "created", "config", "provenance", "status", "messa
 METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
 
 
+def _initialise(conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema, and mark the file as a run store (``application_id``)."""
+    conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "request" not in columns:  # stores from before pause/stop requests
+        conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
+    if "sweep" not in columns:  # stores from before sweeps
+        conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {store_file.APPLICATION_ID}")
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 class RunStore:
     """Runs and their long-form metrics. Safe to share between threads of one process."""
 
@@ -86,14 +103,22 @@ class RunStore:
 
             stale_after = stale_after_from_env()
         self.stale_after = stale_after
-        self.moved_aside: Path | None = None  # set when a damaged file was moved aside
+        self.moved_aside: Path | None = None  # set when a damaged store was moved aside
         self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        kind = store_file.classify(self.path)  # refuses anything that is not a run store
+        if kind == "missing" and not store_file.create_new(self.path, _initialise):
+            kind = store_file.classify(self.path)  # another process created it meanwhile
+        if kind == "damaged":
+            self.moved_aside = self._move_aside()
         try:
             self._conn = self._open()
-        except sqlite3.OperationalError as exc:  # a folder, a lock, no permission: not damage
+        except StoreError:
+            raise
+        except sqlite3.OperationalError as exc:  # a lock, no permission: not damage
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from exc
-        except sqlite3.DatabaseError:  # not SQLite, or corrupt: keep it aside, start afresh
+        except sqlite3.DatabaseError:  # ours (checked above), but corrupt: keep it aside
+            if self.moved_aside is not None:
+                raise StoreError(f"{self.path}: a fresh run store cannot be opened") from None
             self.moved_aside = self._move_aside()
             self._conn = self._open()
         self.mark_stale()
@@ -111,13 +136,7 @@ class RunStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: written by a newer version; upgrade mtl-curves")
-            conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-            if "request" not in columns:  # stores from before pause/stop requests
-                conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
-            if "sweep" not in columns:  # stores from before sweeps
-                conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _initialise(conn)
             conn.execute("SELECT count(*) FROM runs").fetchone()
         except Exception:
             conn.close()
@@ -125,13 +144,10 @@ class RunStore:
         return conn
 
     def _move_aside(self) -> Path:
-        """Keep a damaged store for inspection (never delete it) and start a fresh one."""
-        target = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.move(self.path, target)
-        for suffix in ("-wal", "-shm"):
-            side = Path(f"{self.path}{suffix}")
-            if side.exists():
-                shutil.move(side, Path(f"{target}{suffix}"))
+        """Keep a damaged store for inspection (never delete it); a fresh one replaces it."""
+        target = store_file.move_aside(self.path, time.strftime("%Y%m%d-%H%M%S"))
+        if not store_file.create_new(self.path, _initialise):
+            raise StoreError(f"{self.path}: a file appeared while the damaged store was moved")
         return target
 
     def close(self) -> None:
@@ -369,7 +385,7 @@ class RunStore:
         frame = self.metrics(ids)
         names = {i: self.get_run(i)["name"] for i in ids}
         frame.insert(1, "run_name", frame["run_id"].map(names))
-        return _write_text(path, frame.to_csv(index=False))
+        return write_output(path, frame.to_csv(index=False))
 
     def export_json(self, run_ids: Iterable[int], path: str | Path) -> Path:
         out = []
@@ -377,12 +393,4 @@ class RunStore:
             run = self.get_run(run_id)
             run["metrics"] = self.metrics(run_id).drop(columns="run_id").to_dict("records")
             out.append(run)
-        return _write_text(path, json.dumps(out, indent=1))
-
-
-def _write_text(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
+        return write_output(path, json.dumps(out, indent=1))

@@ -26,6 +26,7 @@ from typing import Any
 from .config import FIELDS, LARGEST_NUMBER, RunConfig, coerce_field, from_dict, one_line
 from .errors import ConfigError
 from .replicates import seed_name
+from .user_files import read_text
 
 KEYS = ("name", "base", "axes", "seeds", "vary_data")
 MAX_SEEDS = 100
@@ -173,14 +174,7 @@ def parse_sweep(data: Any, default_name: str = "sweep") -> SweepSpec:
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read a sweep file: JSON for ``*.json``, YAML otherwise (YAML also reads JSON)."""
     path, where = Path(path), one_line(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError("sweep", f"cannot read {where}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError("sweep", f"{where} is not UTF-8 text") from None
-    except ValueError as exc:  # a NUL in the path
-        raise ConfigError("sweep", f"cannot read {where}: {exc}") from None
+    text = read_text(path, "sweep")
     return parse_sweep(_parse_text(text, where, path.suffix.lower() == ".json"), path.stem)
 
 

@@ -165,14 +165,23 @@ def test_checksum_mismatch_is_rejected(tmp_path, served):
     assert leftovers(dest) == []
 
 
-def test_wrong_existing_file_is_replaced(tmp_path, served):
+def test_a_file_with_another_sum_is_named_and_never_replaced(tmp_path, served):
+    """A file under a dataset file's name that is not the archive is not ours to replace."""
     url, sums, _ = served
     dest = tmp_path / "dest"
     dest.mkdir()
-    (dest / "train-labels-idx1-ubyte.gz").write_bytes(b"stale")
+    (dest / "train-labels-idx1-ubyte.gz").write_bytes(b"someone's file")
+    with pytest.raises(DataError, match="is not the expected train-labels-idx1-ubyte.gz") as info:
+        download("mnist", dest, mirrors=[url], checksums=sums, timeout=5)
+    assert "move it away" in str(info.value) and "\n" not in str(info.value)
+    assert (dest / "train-labels-idx1-ubyte.gz").read_bytes() == b"someone's file"
+    assert (
+        hashlib.sha256((dest / "train-images-idx3-ubyte.gz").read_bytes()).hexdigest()
+        == (sums["train-images-idx3-ubyte.gz"])
+    )
+    (dest / "train-labels-idx1-ubyte.gz").unlink()  # the user moves it away: then it works
     download("mnist", dest, mirrors=[url], checksums=sums, timeout=5)
-    data = (dest / "train-labels-idx1-ubyte.gz").read_bytes()
-    assert hashlib.sha256(data).hexdigest() == sums["train-labels-idx1-ubyte.gz"]
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
 
 
 def test_dead_mirror_then_working_one(tmp_path, served):
@@ -210,7 +219,7 @@ def test_all_mirrors_fail(tmp_path, served):
     assert "\n" not in message
     assert "train-images-idx3-ubyte.gz" in message
     assert "HTTP 404" in message and "no network?" in message
-    assert leftovers(dest) == []
+    assert not dest.exists()  # the folder it made for the download is gone again
 
 
 def test_short_body_is_rejected(tmp_path, served):
@@ -218,7 +227,29 @@ def test_short_body_is_rejected(tmp_path, served):
     dest = tmp_path / "dest"
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz"):
         download("mnist", dest, mirrors=[url + "short/"], checksums=sums, timeout=5)
-    assert list(dest.iterdir()) == []
+    assert not dest.exists()
+
+
+def test_a_failed_download_removes_only_the_folders_it_made(tmp_path, served):
+    """Parents it created go too; a folder that was there, or that holds a file, stays."""
+    url, sums, _ = served
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    for dest in (mine / "a" / "b", tmp_path / "fresh" / "c"):
+        with pytest.raises(DataError):
+            download("mnist", dest, mirrors=[dead_url()], checksums=sums, timeout=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "served"]
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_a_dest_that_is_a_file_is_refused(tmp_path, served):
+    url, sums, _ = served
+    dest = tmp_path / "notes.txt"
+    dest.write_text("keep")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        download("mnist", dest, mirrors=[url], checksums=sums, timeout=5)
+    assert dest.read_text() == "keep"
 
 
 def test_find_order(tmp_path, monkeypatch):

@@ -151,14 +151,13 @@ def test_the_train_button_explains_a_full_session(fresh_server, monkeypatch, mak
     assert not train_button(other).disabled
 
 
-def test_a_store_moved_aside_is_named_in_a_one_line_note(fresh_server):
+def test_a_file_that_is_not_a_store_is_named_in_one_line_and_kept(fresh_server):
     fresh_server.write_bytes(b"this is not an SQLite file" * 100)
     at = run_app({})
-    notes = [w.value for w in at.warning if "moved aside" in w.value]
-    assert len(notes) == 1 and "\n" not in notes[0]
-    moved = next(fresh_server.parent.glob("runs.sqlite.broken-*"))
-    assert str(moved) in notes[0]
-    assert moved.read_bytes().startswith(b"this is not an SQLite file")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "\n" not in errors[0] and str(fresh_server) in errors[0]
+    assert fresh_server.read_bytes() == b"this is not an SQLite file" * 100
+    assert not list(fresh_server.parent.glob("runs.sqlite.broken-*"))
 
 
 def test_every_store_opener_honours_mtl_stale_after(tmp_path, monkeypatch):

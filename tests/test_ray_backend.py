@@ -18,12 +18,14 @@ import numpy as np
 import pytest
 
 from mtl_core.config import RunConfig
+from mtl_core.errors import StoreError
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.ray_backend import DIED, RayBackend
 from mtl_core.store import RunStore
 from mtl_core.sweep import parse_sweep
 from mtl_core.sweep_runner import LocalBackend, execute, plan_sweep
 from tests.helpers.waiting import wait_for
+from tests.test_store_safety import FOREIGN, assert_moved_aside, damaged_store, snapshot
 
 pytestmark = pytest.mark.slow
 TINY = {"dataset": "digits", "train_size": 60, "width": 16, "depth": 1, "epochs": 2,
@@ -171,6 +173,31 @@ def test_a_killed_worker_fails_its_run_and_a_stop_stops_one(ray_backend, tmp_pat
         runs = reader.runs().sort_values("id")
         assert list(runs["status"]) == ["failed", "stopped", "completed", "completed"]
         assert reader.last_epoch(ids[0]) >= 2 and reader.last_epoch(ids[1]) >= 2
+
+
+# -- a store path that is not a run store ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["text file", "sqlite database", "folder"])
+def test_the_ray_driver_refuses_a_foreign_store_and_leaves_it(ray_backend, tmp_path, kind):
+    """The driver opens the store it is given: only a run store (tests/test_store_safety.py)."""
+    folder = tmp_path / "user"
+    folder.mkdir()
+    path = folder / "runs.sqlite"
+    FOREIGN[kind](path)
+    before = snapshot(folder)
+    with pytest.raises(StoreError, match="choose another --store path"):
+        ray_backend.run([RunConfig(**TINY)], [1], path)
+    assert snapshot(folder) == before
+
+
+def test_a_ray_sweep_moves_a_damaged_store_aside_and_trains(ray_backend, tmp_path):
+    path = tmp_path / "runs.sqlite"
+    damaged = damaged_store(path)
+    spec = parse_sweep({"name": "after damage", "base": TINY, "axes": {"lr": [0.01]}})
+    _, results = execute(plan_sweep(spec, path), ray_backend, path)
+    assert [r.status for r in results] == ["completed"]
+    assert_moved_aside(path, damaged)
 
 
 # -- Ctrl-C ------------------------------------------------------------------------------

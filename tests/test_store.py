@@ -167,21 +167,14 @@ def test_threads_can_share_one_store(store):
     assert len(store.metrics(ids)) == 4 * 20 * 4
 
 
-def test_a_damaged_store_is_moved_aside_not_deleted(tmp_path):
-    """A file that is not SQLite is kept under a new name and a fresh store starts."""
+def test_a_file_that_is_not_a_store_is_refused_not_moved(tmp_path):
+    """A file that is not SQLite is the user's: refused, kept in place byte for byte."""
     path = tmp_path / "runs.sqlite"
     garbage = b"this is not an SQLite database\n" * 200
     path.write_bytes(garbage)
-    with RunStore(path) as store:
-        assert store.moved_aside is not None
-        assert store.moved_aside.parent == tmp_path and store.moved_aside != path
-        assert store.moved_aside.read_bytes() == garbage
-        assert len(store.runs()) == 0
-        run_id = store.create_run({"fresh": True})
-        assert store.get_run(run_id)["config"] == {"fresh": True}
-    with RunStore(path) as again:
-        assert again.moved_aside is None
-        assert len(again.runs()) == 1
+    with pytest.raises(StoreError, match="is not a run store"):
+        RunStore(path)
+    assert path.read_bytes() == garbage and [p.name for p in tmp_path.iterdir()] == ["runs.sqlite"]
 
 
 def test_a_path_that_cannot_be_opened_is_an_error_not_damage(tmp_path):
@@ -189,7 +182,7 @@ def test_a_path_that_cannot_be_opened_is_an_error_not_damage(tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "keep.txt").write_text("precious")
-    with pytest.raises(StoreError, match="cannot open the run store"):
+    with pytest.raises(StoreError, match="is a folder, not a run store"):
         RunStore(folder)
     assert (folder / "keep.txt").read_text() == "precious"
     assert [p.name for p in tmp_path.iterdir()] == ["folder"]
