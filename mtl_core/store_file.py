@@ -42,7 +42,9 @@ Kind = Literal["missing", "store", "damaged"]
 
 
 def refuse(path: Path, why: str) -> StoreError:
-    return StoreError(f"{path} {why}; it was left untouched: choose another --store path")
+    return StoreError(
+        f"{path} {why}; it was left untouched: choose another --store or MTL_STORE path"
+    )
 
 
 def classify(path: Path) -> Kind:

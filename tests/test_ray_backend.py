@@ -186,7 +186,7 @@ def test_the_ray_driver_refuses_a_foreign_store_and_leaves_it(ray_backend, tmp_p
     path = folder / "runs.sqlite"
     FOREIGN[kind](path)
     before = snapshot(folder)
-    with pytest.raises(StoreError, match="choose another --store path"):
+    with pytest.raises(StoreError, match="choose another --store or MTL_STORE path"):
         ray_backend.run([RunConfig(**TINY)], [1], path)
     assert snapshot(folder) == before
 

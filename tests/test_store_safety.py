@@ -131,7 +131,7 @@ def test_a_foreign_path_is_refused_in_one_line_and_left_untouched(foreign):
         RunStore(path)
     message = str(caught.value)
     assert "\n" not in message and str(path) in message
-    assert "choose another --store path" in message
+    assert "choose another --store or MTL_STORE path" in message
     assert_untouched(path, before)
 
 
@@ -226,7 +226,11 @@ def test_cli_train_refuses_a_foreign_store_with_exit_2(foreign, capsys):
     code, err = run_cli(capsys, "train", *TINY, "--quiet", "--store", str(path))
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "is " in lines[0] and "choose another --store path" in lines[0]
+    assert (
+        len(lines) == 1
+        and "is " in lines[0]
+        and "choose another --store or MTL_STORE path" in lines[0]
+    )
     assert_untouched(path, before)
 
 
@@ -249,7 +253,7 @@ def test_cli_seeds_refuses_a_foreign_store_before_any_worker_starts(kind, tmp_pa
     FOREIGN[kind](path)
     before = snapshot(folder)
     code, err = run_cli(capsys, "seeds", *TINY, "--k", "2", "--quiet", "--store", str(path))
-    assert code == 2 and "choose another --store path" in err
+    assert code == 2 and "choose another --store or MTL_STORE path" in err
     assert_untouched(path, before)
 
 
@@ -282,7 +286,7 @@ def test_cli_sweep_refuses_a_foreign_store_before_asking(kind, tmp_path, capsys)
     before = snapshot(folder)
     code, err = run_cli(capsys, "sweep", str(sweep_file(tmp_path)), "--yes", "--quiet",
                         "--store", str(path))  # fmt: skip
-    assert code == 2 and "choose another --store path" in err
+    assert code == 2 and "choose another --store or MTL_STORE path" in err
     assert_untouched(path, before)
 
 
@@ -304,7 +308,7 @@ def test_cli_sweep_moves_a_damaged_store_aside_and_trains(tmp_path, capsys):
 def test_the_worker_refuses_a_foreign_store(foreign):
     path, before = foreign
     config = {"dataset": "digits", "train_size": 60, "width": 8, "depth": 1, "epochs": 1}
-    with pytest.raises(StoreError, match="choose another --store path"):
+    with pytest.raises(StoreError, match="choose another --store or MTL_STORE path"):
         train_stored(str(path), 1, config)
     assert_untouched(path, before)
 
