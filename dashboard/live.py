@@ -58,12 +58,23 @@ def best_epochs(frame: pd.DataFrame, run_id: int, tasks: list[str]) -> dict[tupl
     return out
 
 
+def eta_seconds(frame: pd.DataFrame, planned: int) -> tuple[float, float | None]:
+    """Training time so far and the estimated time left (None before the first epoch).
+
+    Both come from the stored per-epoch wall times, which leave out time spent paused, so
+    a pause neither adds to the elapsed time nor stretches the estimate.
+    """
+    wall = curve(frame, "_run", "train", "wall_time")
+    done = int(wall.index.max()) if len(wall) else 0
+    elapsed = float(wall.sum())
+    return elapsed, elapsed / done * (planned - done) if done else None
+
+
 def _progress(run: dict, frame: pd.DataFrame) -> None:
     planned = int(run["config"]["epochs"])
     wall = curve(frame, "_run", "train", "wall_time")
     done = int(wall.index.max()) if len(wall) else 0
-    elapsed = float(wall.sum())
-    eta = elapsed / done * (planned - done) if done else None
+    elapsed, eta = eta_seconds(frame, planned)
     text = f"{run['status']} · epoch {done}/{planned} · {elapsed:.1f} s"
     if run["status"] in LIVE and eta is not None:
         text += f" · about {eta:.0f} s left"

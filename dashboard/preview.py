@@ -1,5 +1,11 @@
 """Seeing the data: training images with every task's label, and after training, where
-the model goes wrong (confusion matrix and misclassified validation images)."""
+the model goes wrong (confusion matrix and misclassified validation images).
+
+The preview takes the earliest training images of each class in turn (see
+``preview_indices``), so every class shows even when the first images of the split
+happen to repeat a class; the misclassified images are the trainer's choice, already
+spread over the true classes.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,21 @@ PIXELS = 112  # images are upscaled (nearest neighbour) to about this side
 @st.cache_resource(max_entries=4, show_spinner="Preparing the data…")
 def cached_bundle(dataset: str, variant: str, data_seed: int) -> Bundle:
     return load_bundle(dataset, variant, data_seed)
+
+
+def preview_indices(classes: np.ndarray, count: int, pool: int) -> np.ndarray:
+    """``count`` positions among the first ``pool`` training images, classes taking turns.
+
+    Each class offers its members in training order (a seeded, stratified order: see
+    ``mtl_core.data``), so the preview shows images the run trains on, every class among
+    them whenever ``count`` is at least the number of classes in the pool.
+    """
+    classes = np.asarray(classes)[:pool]
+    rank = np.zeros(len(classes), dtype=np.int64)  # how many of its class come before
+    for value in np.unique(classes):
+        members = np.flatnonzero(classes == value)
+        rank[members] = np.arange(len(members))
+    return np.lexsort((np.arange(len(classes)), rank))[:count]
 
 
 def _picture(image) -> np.ndarray:
@@ -50,14 +71,17 @@ def data_view(config: RunConfig | None) -> None:
     except MtlError as exc:
         st.error(str(exc))
         return
-    st.markdown(f"**{config.dataset} · {config.variant}**: the first {PREVIEW_COUNT} training "
-                f"images (of {len(bundle.train):,}) with the label of every task in the setup. "
-                f"Validation: {len(bundle.val):,} images; test: {len(bundle.test):,}.")  # fmt: skip
     split = bundle.train
+    shown = preview_indices(split.labels.numpy(), PREVIEW_COUNT, config.train_size)
+    st.markdown(f"**{config.dataset} · {config.variant}**: {len(shown)} of the run's "
+                f"{config.train_size:,} training images (of {len(bundle.train):,}), the first "
+                "of each class in turn, with the label of every task in the setup. "
+                f"Validation: {len(bundle.val):,} images; test: {len(bundle.test):,}.")  # fmt: skip
     cols = st.columns(6)
-    for i in range(PREVIEW_COUNT):
+    for n, i in enumerate(shown):
+        i = int(i)
         caption = " · ".join(_label(t, split, i, bundle.family) for t in config.all_tasks)
-        cols[i % 6].image(_picture(split.images[i]), caption=caption, clamp=True, width="stretch")
+        cols[n % 6].image(_picture(split.images[i]), caption=caption, clamp=True, width="stretch")
     if any(get_task(t).masks_input for t in config.all_tasks):
         st.caption("The quadrant task sees its input with the bottom-right quadrant blacked out.")
 

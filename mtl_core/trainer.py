@@ -13,6 +13,10 @@ with a shared trunk, ``_conflict``/``cos:a|b`` (see ``conflict.py``); with cross
 ``_stitch``/``alpha:unit:to:from``; with several trunks, ``_model``/``trunk_distance``;
 ``_run``/``wall_time``, ``steps``, ``samples``. At the end, trunk features on validation
 images are stored as arrays (see ``representation.py``).
+
+Time spent paused counts nowhere: an epoch's ``wall_time``, the callback's ``elapsed`` and
+the summary's ``elapsed`` leave it out (the summary's ``paused`` holds it), so a pause
+neither inflates the run's time nor the dashboard's estimate of the time left.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from .data import Bundle, load_bundle
 from .errors import ConfigError, MtlError
 from .models import MultiTaskNet, build_model
 from .provenance import provenance
-from .representation import SAMPLES, trunk_features
-from .seeds import derive_seed, torch_generator
+from .representation import SAMPLES_ARRAY, kept_indices, spread_indices, trunk_features
+from .seeds import derive_seed, numpy_rng, torch_generator
 from .sharing import PENALTIES, SHARING, mean_trunk_distance
 from .store import Row, RunStore
 from .summary import best_epoch, rising_since
@@ -55,7 +59,7 @@ class EpochEvent:
     epoch: int
     epochs: int  # planned
     rows: list[Row]
-    elapsed: float  # seconds since training started
+    elapsed: float  # seconds of training so far (time spent paused left out)
     steps: int  # optimiser steps so far
 
 
@@ -157,9 +161,18 @@ def evaluate(model: MultiTaskNet, problem: _Problem, split: str,
     return rows
 
 
+MISCLASSIFIED = 16  # misclassified validation images kept in the summary, per task
+
+
 @torch.inference_mode()
-def mistakes(model: MultiTaskNet, problem: _Problem, task: str, keep: int = 16) -> dict:
-    """Validation confusion matrix (rows: true class) and the first misclassified images."""
+def mistakes(model: MultiTaskNet, problem: _Problem, task: str, seed: int,
+             keep: int = MISCLASSIFIED) -> dict:  # fmt: skip
+    """Validation confusion matrix (rows: true class) and some misclassified images.
+
+    The images are a seeded choice among the errors, spread over the true classes (the
+    validation split may be sorted by class: its first errors would be 0s and 1s only),
+    listed round robin over those classes, so any prefix of the list spreads too.
+    """
     model.eval()
     x = problem.inputs[("val", problem.tasks[task].masks_input)]
     preds = torch.cat([model(x[i : i + EVAL_CHUNK], task).argmax(1).cpu()
@@ -167,11 +180,23 @@ def mistakes(model: MultiTaskNet, problem: _Problem, task: str, keep: int = 16) 
     true = problem.targets[(task, "val")].cpu()
     k = len(problem.tasks[task].class_names)
     confusion = torch.bincount(true * k + preds, minlength=k * k).reshape(k, k)
-    wrong = torch.nonzero(preds != true).flatten()[:keep]
+    errors = torch.nonzero(preds != true).flatten().numpy()
+    chosen = spread_indices(true.numpy()[errors], keep, numpy_rng(seed, "misclassified", task))
+    wrong = errors[chosen]
     return {
         "confusion": confusion.tolist(),
         "misclassified": [[int(i), int(true[i]), int(preds[i])] for i in wrong],
     }
+
+
+def probe_slice(problem: _Problem, task: str) -> slice:
+    """The gradient-conflict probe of a task: the first ``PROBE_SIZE`` images of its pool.
+
+    A prefix, yet spread over every class: the training split is stored in nested order,
+    whose every prefix is stratified (see ``data.py``). Keeping it a prefix keeps the
+    stored cosines of earlier runs comparable.
+    """
+    return slice(0, min(problem.pool[task], PROBE_SIZE))
 
 
 def _all_finite(rows: list[Row]) -> bool:
@@ -289,6 +314,7 @@ class _Loop:
         self.steps = 0
         self.samples = 0
         self.started = time.monotonic()
+        self.paused_for = 0.0  # seconds spent paused, left out of every reported time
         self.last_beat = self.started
         self.stopped_early_at: int | None = None
         if store is not None:
@@ -306,9 +332,11 @@ class _Loop:
         self.agg_weights = None
         for size in self.sizes:
             if self.control.paused:
+                since = time.monotonic()
                 self._set_status("paused")
                 self.control.wait_while_paused(self._beat)
                 self._set_status("running")
+                self.paused_for += time.monotonic() - since
             if self.control.stop_requested:
                 return None
             index = {n: stream.take(size) for n, stream in self.streams.items()}
@@ -397,9 +425,9 @@ class _Loop:
         for (trunk_key, masked), names in _groups(problem, model).items():
             x = problem.inputs[("train", masked)]
             for n in names:
-                size = min(problem.pool[n], PROBE_SIZE)
-                out = model.head(n, model.features(x[:size], trunk_key))
-                losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][:size])
+                probe = probe_slice(problem, n)
+                out = model.head(n, model.features(x[probe], trunk_key))
+                losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][probe])
         ordered = {t: losses[t] for t in self.config.all_tasks}
         return pairwise_cosines(task_gradients(ordered, self.shared))
 
@@ -422,19 +450,23 @@ class _Loop:
             keep = set(self.best.values()) | {best_epoch(self.criterion)}
             self.snapshots = {e: s for e, s in self.snapshots.items() if e in keep}
         if self.callback is not None:
-            elapsed = time.monotonic() - self.started
-            self.callback(EpochEvent(self.run_id, epoch, self.config.epochs, rows, elapsed,
-                                     self.steps))  # fmt: skip
+            self.callback(EpochEvent(self.run_id, epoch, self.config.epochs, rows,
+                                     self.elapsed(), self.steps))  # fmt: skip
+
+    def elapsed(self) -> float:
+        """Seconds since training started, without the time spent paused."""
+        return time.monotonic() - self.started - self.paused_for
 
     def run(self) -> RunResult:
         self._commit(0, self._epoch_rows(0, None, 0.0))
         for epoch in range(1, self.config.epochs + 1):
-            tic = time.monotonic()
+            tic, paused_before = time.monotonic(), self.paused_for
             objective = self._train_epoch()
             if objective is None:
                 return self.finish("stopped", f"stopped by request during epoch {epoch}")
             objective = float(objective)
-            rows = self._epoch_rows(epoch, objective, time.monotonic() - tic)
+            wall = time.monotonic() - tic - (self.paused_for - paused_before)
+            rows = self._epoch_rows(epoch, objective, wall)
             if not (math.isfinite(objective) and _all_finite(rows)):
                 return self.finish("diverged", (
                     f"the loss became non-finite in epoch {epoch} (is lr={self.config.lr:g} too "
@@ -493,7 +525,7 @@ class _Loop:
                 "rising_since": rising_since(self.val_losses[t]),
             }
             if task.is_classification:
-                main[t].update(mistakes(self.model, self.problem, t))
+                main[t].update(mistakes(self.model, self.problem, t, self.config.data_seed))
         self.model.load_state_dict(live_state)
         self._store_features()
         summary = {
@@ -501,27 +533,44 @@ class _Loop:
             "epochs_run": len(self.criterion) - 1,
             "steps": self.steps,
             "param_count": self.model.param_count(),
-            "elapsed": round(time.monotonic() - self.started, 3),
+            "elapsed": round(self.elapsed(), 3),
+            "paused": round(self.paused_for, 3),
         }
         return summary, test_rows
 
     def _store_features(self) -> None:
-        """Trunk features on validation images at the best and the latest epoch."""
+        """Trunk features on validation images at the best and the latest epoch.
+
+        The images are ``SAMPLES`` validation images spread over every class (see
+        ``representation.kept_indices``); their positions are stored as ``samples/val``,
+        and row i of every features and labels array belongs to the i-th of them.
+        """
         if self.store is None:
             return
         problem = self.problem
         masked = problem.tasks[self.config.tasks[0]].masks_input
-        x = problem.inputs[("val", masked)][:SAMPLES]
+        kept = kept_indices(problem.splits["val"].labels.numpy(), self.config.data_seed)
+        index = torch.from_numpy(kept)
+        images = problem.inputs[("val", masked)]
+        x = images[index.to(images.device)]
+        rule = "seeded, spread over the classes (representation.kept_indices)"
+        meta = {
+            "split": "val",
+            "count": len(kept),
+            "data_seed": self.config.data_seed,
+            "rule": rule,
+        }
+        self.store.put_array(self.run_id, SAMPLES_ARRAY, kept, meta)
         best = best_epoch(self.criterion)
         latest = len(self.criterion) - 1
         for kind, epoch in (("latest", latest), ("best", best)):
             if kind == "best":
                 self.model.load_state_dict(self.snapshots[best])
             for key, feats in trunk_features(self.model, x).items():
-                meta = {"epoch": epoch, "kind": kind, "trunk": key}
+                meta = {"epoch": epoch, "kind": kind, "trunk": key, "samples": SAMPLES_ARRAY}
                 self.store.put_array(self.run_id, f"features/{kind}/{key}", feats, meta)
         for name, task in problem.tasks.items():
-            target = problem.targets[(name, "val")][: len(x)].cpu().numpy().astype(np.float32)
+            target = problem.targets[(name, "val")].cpu()[index].numpy().astype(np.float32)
             meta = {"task": name, "classes": list(task.class_names)}
             self.store.put_array(self.run_id, f"labels/{name}", target, meta)
 

@@ -550,14 +550,46 @@ def test_a_bug_in_a_callback_marks_the_run_failed_and_raises(make_config, tmp_pa
         assert store.last_epoch(int(run["id"])) == 1
 
 
-def test_summary_has_the_validation_confusion_matrix_at_the_best_epoch():
-    """Counts add up to the validation set; its diagonal matches the stored accuracy."""
-    config = RunConfig(dataset="digits", train_size=100, width=32, epochs=3)
-    result = train(config)
+# A config whose digit validation loss bottoms out at epoch 10 of 15 (30 images, a wide
+# net): its best epoch is not its last, so a test can tell the two apart.
+OVERFITS = {"train_size": 30, "batch_size": 10, "lr": 0.01, "width": 128, "depth": 2,
+            "epochs": 15, "seed": 1}  # fmt: skip
+
+
+def digit_predictions(loop: _Loop) -> np.ndarray:
+    """The loop's model's digit predictions on the whole validation set."""
+    loop.model.eval()
+    with torch.inference_mode():
+        return loop.model(loop.problem.inputs[("val", False)], "digit").argmax(1).numpy()
+
+
+def confusion_of(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    return np.bincount(true * 10 + pred, minlength=100).reshape(10, 10)
+
+
+def test_summary_has_the_validation_confusion_matrix_at_the_best_epoch(make_config):
+    """Counts add up to the validation set and are the predictions of the best epoch's
+    weights, recomputed from a copy of the run that ends at that epoch (not the last
+    epoch's, which differ); the misclassified images are errors of those weights."""
+    config = make_config(**OVERFITS)
+    loop = make_loop(config)
+    result = loop.run()
     s = result.summary["main"]["digit"]
+    best, last = s["best_epoch"], config.epochs
+    assert best < last  # the precondition: best and last are different epochs
+    true = load_bundle(config.dataset).val.labels.numpy()
     confusion = np.array(s["confusion"])
-    assert confusion.shape == (10, 10)
-    total = confusion.sum()
-    assert np.trace(confusion) / total == pytest.approx(s["val_metric"])
+    assert confusion.shape == (10, 10) and confusion.sum() == len(true)
+    assert confusion.sum(1).tolist() == np.bincount(true, minlength=10).tolist()
+    short = make_loop(make_config(**{**OVERFITS, "epochs": best}))
+    short.run()  # same seed and streams: its final weights are the long run's at `best`
+    at_best = digit_predictions(short)
+    at_last = digit_predictions(loop)  # the loop keeps its last weights after the summary
+    assert not np.array_equal(confusion_of(true, at_best), confusion_of(true, at_last))
+    assert np.array_equal(confusion, confusion_of(true, at_best))
+    assert np.trace(confusion) / len(true) == pytest.approx(s["val_metric"])
+    assert s["val_metric"] == result.value(best, "digit", "val", "accuracy")
     wrong = s["misclassified"]
-    assert 0 < len(wrong) <= 16 and all(true != pred for _, true, pred in wrong)
+    assert len(wrong) == 16
+    for index, label, pred in wrong:
+        assert label == true[index] and pred == at_best[index] != label
