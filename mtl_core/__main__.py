@@ -1,5 +1,13 @@
+"""``python -m mtl_core``: the CLI. Ctrl-C while it still imports (torch takes seconds on a
+busy machine) ends it like Ctrl-C later on: one line, exit status 130, no traceback."""
+
 import sys
 
-from .cli import main
+try:
+    from .cli import main
 
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    code = 130
+sys.exit(code)

@@ -1,11 +1,20 @@
 """Train a batch of runs in worker processes: seeds, baselines, grids and learning curves.
 
 Why processes and not threads: torch's global random state and thread pool are one per
-process, so runs sharing a process would not stay reproducible or would fight over cores
-(DESIGN.md §4). Each worker slot is a one-process pool of the "spawn" context, as in the
-dashboard: a worker killed by the OS breaks only its own slot (its run is recorded as
-failed and the slot gets a new process), and runs waiting for a slot wait in this
-process's queue, not in a pool's, so one death cannot fail them all.
+process, so runs sharing a process would not stay reproducible or would fight over cores.
+Each worker slot is a one-process pool: a worker killed by the OS breaks only its own slot
+(its run is recorded as failed and the slot gets a new process), and runs waiting for a
+slot wait in this process's queue, not in a pool's, so one death cannot fail them all.
+
+Workers come from a ``forkserver`` that has imported torch and the trainer once: a new
+worker is a fork of it (no tensor op ran there, so no thread pool is copied), ready in
+milliseconds instead of the seconds a spawned interpreter needs to import torch. It also
+keeps Ctrl-C prompt. Workers must ignore the terminal's SIGINT from their first
+instruction (the parent stops runs through the store), and only a disposition set to
+SIG_IGN survives into a new process, so the parent ignores SIGINT while it starts one,
+and a Ctrl-C in that window is lost. With a spawn pool that window opened at every worker
+start; with the forkserver it opens once, when the forkserver starts, and the workers
+forked later inherit its SIG_IGN.
 
 With a store, every run is created up front as ``queued`` (a dashboard shows the whole
 batch at once) and each worker trains its run id into the same SQLite file. Ctrl-C stops
@@ -98,6 +107,40 @@ def _ignoring_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """The forkserver context, its server preloading torch and the trainer (imports only)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["mtl_core.worker"])
+    return context
+
+
+def _ensure_forkserver() -> None:
+    """Start the forkserver (once per process) with SIGINT ignored, so it and every worker
+    forked from it ignore the terminal's Ctrl-C from birth; a no-op when it runs."""
+    from multiprocessing import forkserver
+
+    with _ignoring_sigint():
+        forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _deferring_sigint() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done, then raise it: a worker process half started
+    (forked, but not yet in the pool's table) would outlive the batch; a no-op outside the
+    main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class _Batch:
     def __init__(self, configs: list[RunConfig], workers: int, store: RunStore | None,
                  run_ids: list[int | None], data_dir: str | None,
@@ -106,8 +149,11 @@ class _Batch:
         self.data_dir, self.progress = data_dir, progress
         self.results: list[RunResult | None] = [None] * len(configs)
         self.queue = deque(range(len(configs)))
-        self.context = multiprocessing.get_context("spawn")
-        self.stop_event = self.context.Event()
+        self.context = _worker_context()
+        self.not_started: set[int] = set()  # runs whose worker was ended before they began
+        # Runs with a store stop through it; only store-less runs need a shared event (a
+        # named semaphore, which a worker forked after this process ended could not open).
+        self.stop_event = self.context.Event() if store is None else None
         self.pools: list[ProcessPoolExecutor | None] = [None] * min(workers, len(configs))
         self.running: dict[Future, tuple[int, int]] = {}  # future -> (slot, run index)
         self.interrupted = False
@@ -154,14 +200,13 @@ class _Batch:
                     str(self.store.path) if self.store else None, self.run_ids[index],
                     self.data_dir)  # fmt: skip
             try:
-                with _ignoring_sigint():
-                    future = self._pool(slot).submit(*args)
+                with _deferring_sigint():  # a started worker is always one we track
+                    _ensure_forkserver()
+                    self.running[self._pool(slot).submit(*args)] = (slot, index)
             except Exception as exc:  # no process could be started (memory, process limit)
                 self.pools[slot] = None
                 self._record_failure(index, "failed", f"could not start a worker process "
                                      f"({type(exc).__name__}); try again later")  # fmt: skip
-                continue
-            self.running[future] = (slot, index)
         self._report()
 
     def _collect(self, future: Future) -> None:
@@ -173,8 +218,11 @@ class _Batch:
         if isinstance(exc, BrokenProcessPool):  # the next run in this slot gets a new process
             broken, self.pools[slot] = self.pools[slot], None
             broken.shutdown(wait=False, cancel_futures=True)
-            self._record_failure(index, *(("interrupted", INTERRUPTED) if self.interrupted
-                                          else ("failed", DIED)))  # fmt: skip
+            if index in self.not_started and self._status(index) == "queued":
+                self._record_failure(index, "stopped", NOT_STARTED)
+            else:
+                self._record_failure(index, *(("interrupted", INTERRUPTED) if self.interrupted
+                                              else ("failed", DIED)))  # fmt: skip
         elif isinstance(exc, KeyboardInterrupt | SystemExit):  # SIGTERM to the worker
             self._record_failure(index, "interrupted", INTERRUPTED)
         else:
@@ -193,15 +241,19 @@ class _Batch:
     def stop(self) -> None:
         """First Ctrl-C: end queued runs, ask running ones to stop, wait for them."""
         self.interrupted = True
-        self.stop_event.set()
+        if self.stop_event is not None:
+            self.stop_event.set()
         while self.queue:
             index = self.queue.popleft()
             if self.store is not None:
                 self.store.finish(self.run_ids[index], "stopped", NOT_STARTED, {}, {})
             self._end(index, RunResult(self.run_ids[index], "stopped", NOT_STARTED, {}))
         if self.store is not None:
-            for _, index in self.running.values():
+            for slot, index in self.running.values():
                 self.store.request(self.run_ids[index], "stop")
+                if self._status(index) == "queued":  # its worker is still warming up:
+                    self.not_started.add(index)  # end it now rather than wait for that
+                    self._terminate(slot)
         try:
             while self.running:
                 done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
@@ -210,10 +262,17 @@ class _Batch:
         except KeyboardInterrupt:  # second Ctrl-C: no more waiting
             self.kill()
 
+    def _status(self, index: int) -> str | None:
+        return self.store.get_run(self.run_ids[index])["status"] if self.store else None
+
+    def _terminate(self, slot: int) -> None:
+        """End a slot's worker process (one this batch started, by its handle)."""
+        for process in list((getattr(self.pools[slot], "_processes", None) or {}).values()):
+            process.terminate()
+
     def kill(self) -> None:
-        for pool in self.pools:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()  # processes this batch started, by their handle
+        for slot in range(len(self.pools)):
+            self._terminate(slot)
         for future, (_, index) in list(self.running.items()):
             self.running.pop(future)
             self._record_failure(index, "interrupted", INTERRUPTED)

@@ -21,7 +21,8 @@ def figures(at: AppTest) -> dict[str, dict]:
     out = {}
     for element in at.get("bidi_component"):
         data = json.loads(element.proto.json)
-        out[data["key"]] = json.loads(data["figure"])
+        if "figure" in data:  # other components (e.g. the share-link button) draw no chart
+            out[data["key"]] = json.loads(data["figure"])
     return out
 
 
