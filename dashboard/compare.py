@@ -3,6 +3,8 @@
 Runs whose configs differ only in their seeds are drawn as one group: the mean curve with
 a ± one standard deviation band. Two such groups get a paired comparison in one sentence
 (``mtl_core.comparison``); a group of multi-task seeds offers its follow-ups (studies.py).
+The summary table leads with each run's status and epochs run, and a note counts the runs
+still training or ended early, so a half-trained run never passes for a finished one.
 """
 
 from __future__ import annotations
@@ -32,15 +34,88 @@ from .state import K
 from .studies import follow_ups
 
 
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+def epochs_run(frame: pd.DataFrame, run_id: int) -> int:
+    """Epochs a run has finished so far (epoch 0 is the evaluation before training)."""
+    done = frame[(frame.run_id == run_id) & (frame.split != "test")].epoch
+    return int(done.max()) if len(done) else 0
+
+
+def _so_far(frame: pd.DataFrame, run_id: int, task: str) -> dict:
+    """Best validation loss so far of a run that has no summary yet (live, or ended
+    before its first epoch was scored): its epoch, value and train/val gap there."""
+    rows = frame[(frame.run_id == run_id) & (frame.task == task) & (frame.metric == "loss")]
+    val = rows[rows.split == "val"].sort_values("epoch")
+    if not len(val):
+        return {}
+    best = int(val.epoch.iloc[best_epoch(val.value.tolist())])
+    train = rows[(rows.split == "train") & (rows.epoch == best)].value
+    loss = float(val[val.epoch == best].value.iloc[0])
+    gap = round(loss - float(train.iloc[0]), 4) if len(train) else None
+    return {"best_epoch": best, "best_val_loss": loss, "gap": gap}
+
+
+def summary_table(runs: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per run and main task: how far it got, then its numbers, then its names.
+    A run still training shows its best epoch so far; its test metric comes at the end."""
     rows = []
     for run in runs.itertuples():
-        for task, s in run.summary.get("main", {}).items():
-            rows.append({"run": run.name, "config": short_config(run.config), "task": task,
-                         "best epoch": s["best_epoch"], "best val loss": round(s["best_val_loss"], 4),
-                         f"test {s['metric']}": round(s["test_metric"], 4),
-                         "gap": round(s["gap"], 4)})  # fmt: skip
-    return pd.DataFrame(rows)
+        summary = run.summary.get("main", {})
+        planned = int(run.config.get("epochs", 0))
+        done = run.summary.get("epochs_run", epochs_run(frame, run.id))
+        for task in run.config.get("tasks", []):
+            s = summary.get(task)
+            metric = get_task(task).metric
+            row = {"status": run.status, "epochs run": f"{done}/{planned}", "task": task}
+            if s is not None:
+                row.update(
+                    {
+                        f"test {metric}": round(s["test_metric"], 4),
+                        "best val loss": round(s["best_val_loss"], 4),
+                        "best epoch": s["best_epoch"],
+                        "gap": round(s["gap"], 4),
+                    }
+                )
+            else:
+                part = _so_far(frame, run.id, task)
+                row.update(
+                    {
+                        f"test {metric}": None,
+                        "best val loss": round(part["best_val_loss"], 4) if part else None,
+                        "best epoch": part.get("best_epoch"),
+                        "gap": part.get("gap"),
+                    }
+                )
+            row.update({"run": run.name, "config": short_config(run.config)})
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    tests = [c for c in table.columns if c.startswith("test ")]
+    first, last = (
+        ["status", "epochs run", "task"],
+        ["best val loss", "best epoch", "gap", "run", "config"],
+    )
+    return table[first + tests + last] if len(table) else table
+
+
+def progress_note(runs: pd.DataFrame) -> str:
+    """E.g. "2 of 3 runs still training": a live or cut-short run must not pass for done."""
+    total = len(runs)
+    live = int(runs.status.isin(LIVE).sum())
+    ended = runs[~runs.status.isin(LIVE) & (runs.status != "completed")]
+    runs_word = "run" if total == 1 else "runs"
+    parts = []
+    if live:
+        parts.append(
+            f"{live} of {total} {runs_word} still training (or queued, or paused): "
+            "their rows show the best epoch so far; the test metric comes when "
+            "they finish."
+        )
+    if len(ended):
+        states = ", ".join(sorted(set(ended.status)))
+        parts.append(
+            f"{len(ended)} of {total} {runs_word} ended before their last epoch ({states}): "
+            "their numbers cover only the epochs they ran."
+        )
+    return " ".join(parts)
 
 
 def _bands(frame: pd.DataFrame, now: pd.DataFrame, groups: list[list[int]],
@@ -110,13 +185,16 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
                     best[(run_id, task)] = int(val.epoch.iloc[best_epoch(val.value.tolist())])
         fig = curves_figure(drawn, tasks=tasks, metric_of={t: get_task(t).metric for t in tasks},
                             run_names=labels, best=best, bands=bands, **options)  # fmt: skip
+        note = progress_note(now)
+        if note:
+            st.info(note)
         chart(fig, key="compare_chart")
         caption = "Solid: training; dashed: validation; stars: best validation epoch."
         if bands:
             caption += " Shaded: ± one standard deviation over the seeds (mean line in the middle)."
         st.caption(caption)
         comparison_line(now, groups)
-        table = summary_table(now)
+        table = summary_table(now, frame)
         if len(table):
             st.dataframe(table, hide_index=True, width="stretch")
         if live and not now.status.isin(LIVE).any():

@@ -73,16 +73,29 @@ def _sizes(capacity: int) -> list[int]:
     return [s for s in SIZE_GRID if s < capacity] + [capacity]
 
 
-def _sanitize(family: str, variant: str, capacity: int) -> None:
-    """Drop choices that the new dataset or variant no longer offers (widgets would fail)."""
+def _sanitize(dataset: str, family: str, variant: str, capacity: int) -> str:
+    """Drop choices that the new dataset or variant no longer offers (widgets would fail,
+    and a ticked task whose checkbox is gone would block Train with no way to untick it).
+    Returns a one-line note naming the tasks dropped, or ""."""
+    s = st.session_state
     valid = valid_tasks(family, variant)
-    main = [t for t in st.session_state.get(key("tasks"), []) if t in valid]
+    chosen = list(s.get(key("tasks"), []))
+    main = [t for t in chosen if t in valid]
     fallback = next((t for t in ("digit", "class", "left") if t in valid), valid[0])
-    st.session_state[key("tasks")] = main or [fallback]
+    s[key("tasks")] = main or [fallback]
+    dropped = [f"main task {t}" for t in chosen if t not in valid]
+    for task in TASKS:
+        if s.get(key(f"aux_{task}")) and task not in valid:
+            s[key(f"aux_{task}")] = False
+            dropped.append(f"auxiliary task {task}")
     sizes = _sizes(capacity)
-    current = st.session_state.get(key("train_size"), DEFAULT.train_size)
+    current = s.get(key("train_size"), DEFAULT.train_size)
     if current not in sizes:
-        st.session_state[key("train_size")] = min(sizes, key=lambda s: abs(s - current))
+        s[key("train_size")] = min(sizes, key=lambda size: abs(size - current))
+    if not dropped:
+        return ""
+    instead = "" if main else f"; main task now {fallback}"
+    return f"Dropped {' and '.join(dropped)}: not offered by {dataset} / {variant}{instead}."
 
 
 SHADOW = "controls_shadow"
@@ -114,14 +127,22 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                            help="mnist-5k and digits work offline; mnist and fashion-mnist need IDX files")  # fmt: skip
     status = dataset_status(dataset)
     if status is not None:
-        sb.warning(status)
-        download_button(dataset)
+        note = sb.empty()
+        if download_button(dataset):  # downloaded just now: Train may go on
+            status = dataset_status(dataset)
+        if status is not None:
+            note.warning(
+                f"{dataset} is not installed here: press Download, or see the note "
+                "above Train for the other ways to get it."
+            )
     variant = sb.selectbox("Variant", list(VARIANTS), key=key("variant"),
                            format_func=lambda v: f"{v} — {VARIANT_HELP[v]}",
                            help="drawn once per image, never per epoch (that would be augmentation)")  # fmt: skip
     spec = get_dataset(dataset)
     capacity = spec.train_capacity
-    _sanitize(spec.family, variant, capacity)
+    dropped = _sanitize(dataset, spec.family, variant, capacity)
+    if dropped:
+        sb.info(dropped)
     sb.select_slider("Training images", _sizes(capacity), key=key("train_size"),
                      help="log scale; fewer images make overfitting visible sooner")  # fmt: skip
     valid = valid_tasks(spec.family, variant)
@@ -214,9 +235,12 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                         help="which images land in train / validation / test")  # fmt: skip
     _keep_controls()
     try:
-        return config_from_state(), None
+        config = config_from_state()
     except ConfigError as exc:
         return None, str(exc)
+    if status is not None:  # a valid setup, but its data is not here: training would fail
+        return None, status
+    return config, None
 
 
 def seed_controls() -> tuple[int, bool]:

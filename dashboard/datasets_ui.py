@@ -1,4 +1,5 @@
-"""Datasets that are not installed: say how to get them, offer the download."""
+"""Datasets that are not installed: say how to get them (naming the real data folder),
+offer the download, and keep Train off until the files are there."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import streamlit as st
 from mtl_core.datasets import get_dataset
 from mtl_core.download import download, find_idx_dir
 from mtl_core.errors import MtlError
+from mtl_core.paths import data_root
 
 
 def dataset_status(name: str) -> str | None:
@@ -20,13 +22,17 @@ def dataset_status(name: str) -> str | None:
     except MtlError as exc:
         return str(exc)
     extra = " or `apt-get install dataset-fashion-mnist`" if name == "fashion-mnist" else ""
-    return (f"{name} is not installed: put its four IDX files in data/{name}/, run "
-            f"`python -m mtl_core download {name}`{extra}, or press Download.")  # fmt: skip
+    return (
+        f"{name} is not installed, so Train is off: press Download {name}, run "
+        f"`python -m mtl_core download {name}`{extra}, or put its four IDX files in "
+        f"{data_root() / name}/."
+    )
 
 
-def download_button(name: str) -> None:
+def download_button(name: str) -> bool:
+    """The Download button; True once the files are in place."""
     if not st.sidebar.button(f"Download {name}", key=f"download_{name}"):
-        return
+        return False
     bar = st.sidebar.progress(0.0, text=f"downloading {name}…")
 
     def progress(file: str, done: int, total: int | None) -> None:
@@ -36,6 +42,9 @@ def download_button(name: str) -> None:
     try:
         download(name, progress=progress)
     except MtlError as exc:
+        bar.empty()  # a bar stuck part-way would say the download is still going
         st.sidebar.error(str(exc))
-    else:
-        st.sidebar.success(f"{name} is ready")
+        return False
+    bar.empty()
+    st.sidebar.success(f"{name} is ready")
+    return True

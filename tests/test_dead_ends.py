@@ -1,0 +1,291 @@
+"""Dashboard dead ends, headless (AppTest): places where the page used to leave a user stuck.
+
+Re-run in History opens Live on the new run; a variant or dataset change drops the tasks
+it no longer offers, with a note; a dataset that is not installed turns Train off with the
+how-to (naming the real data folder), and a failed download clears its progress bar;
+Compare says which runs are still training or ended early. The runs the page starts stay
+queued (no worker processes): what is tested is what the page asks for and shows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import mtl_core.download as download_module
+from dashboard import datasets_ui
+from dashboard.compare import progress_note, summary_table
+from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.download import FILES
+from mtl_core.errors import DataError
+from mtl_core.store import RunStore
+from mtl_core.trainer import train
+from tests.helpers.apptest import open_app, queue_only, texts, train_button, url_config, use_store
+
+TINY = RunConfig.from_dict(
+    {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 2, "batch_size": 32}
+)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A fresh data root and run store; no Fashion-MNIST anywhere unless a test puts it."""
+    path = use_store(monkeypatch, tmp_path)
+    queue_only(monkeypatch)
+    monkeypatch.delenv("MTL_DATA_DIR", raising=False)
+    monkeypatch.setattr(download_module, "DEBIAN_FASHION_DIR", tmp_path / "no-debian-package")
+    yield path
+    st.cache_resource.clear()
+
+
+def select_rows(at: AppTest, rows: list[int]) -> AppTest:
+    """Select History rows as the browser does (the table's selection state), and rerun."""
+    at.session_state["history_table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def history(at: AppTest) -> AppTest:
+    at.button_group(key="page_view").set_value("History").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wrong(at: AppTest) -> list[str]:
+    return [e.value for e in at.error if "Something went wrong" in e.value]
+
+
+# -- 1. History -> Re-run -----------------------------------------------------------------
+
+
+def test_rerun_in_history_opens_live_on_the_new_run(store):
+    with RunStore(store) as s:
+        old = s.create_run(TINY.to_dict(), name="crashed run")
+        s.set_status(old, "interrupted")
+    at = select_rows(history(open_app()), [0])
+    at.button(key="h_rerun").click().run()
+    assert not at.exception, at.exception
+    assert wrong(at) == []
+    with RunStore(store) as s:
+        runs = s.runs()
+    new = int(runs.id.max())
+    assert new != old and runs.set_index("id").loc[new, "name"] == "crashed run (re-run)"
+    assert at.session_state["page_view"] == "Live"
+    assert at.session_state["focus_run"] == new
+    assert any(m.value == "#### crashed run (re-run)" for m in at.markdown)
+
+
+def test_show_and_compare_in_history_still_switch_the_view(store):
+    with RunStore(store) as s:
+        ids = [s.create_run(TINY.to_dict(), name=f"run {i}") for i in range(2)]
+    at = select_rows(history(open_app()), [0, 1])
+    at.button(key="h_compare").click().run()
+    assert wrong(at) == [] and at.session_state["page_view"] == "Compare"
+    assert sorted(at.session_state["compare_runs"]) == sorted(ids)
+    at = select_rows(history(open_app()), [1])
+    at.button(key="h_show").click().run()
+    assert wrong(at) == [] and at.session_state["page_view"] == "Live"
+    assert at.session_state["focus_run"] == ids[0]  # newest first: row 1 is the older run
+
+
+def test_history_clears_a_selection_whose_rows_were_deleted(store):
+    with RunStore(store) as s:
+        ids = [s.create_run(TINY.to_dict(), name=f"run {i}") for i in range(3)]
+    at = select_rows(history(open_app()), [0])
+    with RunStore(store) as s:
+        s.delete([ids[2]])  # the selected (newest) row goes: its position now means another run
+    at.run()
+    assert "the selection was cleared" in texts(at)
+    assert at.session_state["history_chosen"][0] == []
+    assert not [b for b in at.button if b.key in ("h_show", "h_rerun")]
+
+
+def test_history_keeps_the_selected_rows_when_a_run_arrives(store):
+    with RunStore(store) as s:
+        first = s.create_run(TINY.to_dict(), name="first")
+    at = select_rows(history(open_app()), [0])
+    with RunStore(store) as s:
+        s.create_run(TINY.to_dict(), name="started elsewhere")  # newest first: it would be row 0
+    at.run()
+    assert at.session_state["history_chosen"][0] == [first]
+    assert "1 new run(s) since you selected rows" in texts(at)
+    assert list(at.dataframe[0].value.name) == ["first"]
+    select_rows(at, [])  # cleared: the table lists everything again, newest first
+    assert list(at.dataframe[0].value.name) == ["started elsewhere", "first"]
+
+
+# -- 2. Hidden but still selected ---------------------------------------------------------
+
+
+def test_a_variant_change_drops_the_tasks_it_does_not_offer_with_a_note(store):
+    at = open_app()
+    at.sidebar.checkbox(key="c_aux_parity").check().run()
+    at.sidebar.selectbox(key="c_variant").set_value("multi").run()
+    assert not at.exception, at.exception
+    note = " ".join(i.value for i in at.sidebar.info)
+    assert "auxiliary task parity" in note and "main task digit" in note and "/ multi" in note
+    assert not train_button(at).disabled and not at.sidebar.error
+    assert list(url_config(at).aux) == [] and list(url_config(at).tasks) == ["left"]
+    at.sidebar.selectbox(key="c_variant").set_value("plain").run()
+    assert list(url_config(at).aux) == []  # dropped for good, not hidden
+    assert not at.sidebar.checkbox(key="c_aux_parity").value
+
+
+def test_a_dataset_change_drops_the_tasks_it_does_not_offer_with_a_note(store):
+    at = open_app()
+    at.sidebar.checkbox(key="c_aux_magnitude").check().run()
+    at.sidebar.selectbox(key="c_dataset").set_value("fashion-mnist").run()
+    note = " ".join(i.value for i in at.sidebar.info)
+    assert "auxiliary task magnitude" in note and "fashion-mnist" in note
+    assert at.session_state["c_aux_magnitude"] is False
+    assert not any("does not fit" in e.value for e in at.sidebar.error)
+
+
+# -- 3. A dataset that is not installed ---------------------------------------------------
+
+
+def test_a_missing_dataset_turns_train_off_with_the_real_data_folder(store):
+    at = open_app()
+    at.sidebar.selectbox(key="c_dataset").set_value("fashion-mnist").run()
+    assert train_button(at).disabled
+    errors = [e.value for e in at.sidebar.error]
+    folder = str(store.parent / "fashion-mnist")
+    assert len(errors) == 1 and folder in errors[0] and "download fashion-mnist" in errors[0]
+    assert "\n" not in errors[0]
+
+
+def test_an_installed_dataset_keeps_train_on(store, tmp_path, monkeypatch):
+    folder = tmp_path / "debian-fashion"
+    folder.mkdir()
+    for name in FILES:
+        (folder / name).write_bytes(b"")  # presence is what the page checks; loading is not
+    monkeypatch.setattr(download_module, "DEBIAN_FASHION_DIR", folder)
+    at = open_app()
+    at.sidebar.selectbox(key="c_dataset").set_value("fashion-mnist").run()
+    assert not train_button(at).disabled and not at.sidebar.error
+
+
+def test_a_failed_download_clears_its_progress_bar(store, monkeypatch):
+    def offline(name, progress=None, **kwargs):
+        progress(FILES[0], 4096, 10_000_000)
+        raise DataError(f"could not download {FILES[0]}: timed out (no network?)")
+
+    monkeypatch.setattr(datasets_ui, "download", offline)
+    at = open_app()
+    at.sidebar.selectbox(key="c_dataset").set_value("fashion-mnist").run()
+    at.sidebar.button(key="download_fashion-mnist").click().run()
+    assert not at.exception, at.exception
+    assert any("no network" in e.value for e in at.sidebar.error)
+    assert not at.get("progress")
+    assert train_button(at).disabled
+
+
+def test_a_download_in_the_page_turns_train_on_at_once(store, monkeypatch):
+    def fake(name, progress=None, **kwargs):
+        dest = store.parent / name
+        dest.mkdir(parents=True, exist_ok=True)
+        for file in FILES:
+            progress(file, 1, 1)
+            (dest / file).write_bytes(b"")
+        return dest
+
+    monkeypatch.setattr(datasets_ui, "download", fake)
+    at = open_app()
+    at.sidebar.selectbox(key="c_dataset").set_value("fashion-mnist").run()
+    at.sidebar.button(key="download_fashion-mnist").click().run()
+    assert any("ready" in s.value for s in at.sidebar.success)
+    assert not at.get("progress") and not at.sidebar.warning
+    assert not train_button(at).disabled
+
+
+# -- 4. Compare says what is still training -----------------------------------------------
+
+
+def _live_run(s: RunStore, name: str, epochs_done: int, status: str = "running") -> int:
+    run = s.create_run(TINY.replace(epochs=10).to_dict(), name=name)
+    s.set_status(run, status)
+    for epoch in range(epochs_done + 1):
+        s.append_epoch(
+            run,
+            epoch,
+            [
+                ("digit", "train", "loss", 2.0 - 0.1 * epoch),
+                ("digit", "val", "loss", 2.1 - 0.1 * epoch),
+                ("digit", "val", "accuracy", 0.1 * epoch),
+            ],
+        )
+    return run
+
+
+def test_compare_says_which_runs_are_still_training(store):
+    at = open_app()  # the manager first: queued runs of an earlier server would be ended
+    with RunStore(store) as s:
+        done = train(TINY, store=s, name="finished").run_id
+        running = _live_run(s, "half way", 3)
+        queued = s.create_run(TINY.to_dict(), name="waiting")
+        s.set_status(queued, "queued")
+    at.session_state["compare_runs"] = [done, running, queued]
+    at.button_group(key="page_view").set_value("Compare").run()
+    assert not at.exception, at.exception
+    assert "2 of 3 runs still training" in " ".join(i.value for i in at.info)
+    table = next(d.value for d in at.dataframe if "epochs run" in d.value.columns)
+    columns = list(table.columns)
+    assert columns.index("status") < columns.index("test accuracy") < columns.index("run")
+    assert columns.index("test accuracy") < columns.index("config")
+    rows = table.set_index("run")
+    assert rows.loc["finished", "status"] == "completed"
+    assert rows.loc["finished", "epochs run"] == "2/2" and pd.notna(
+        rows.loc["finished", "test accuracy"]
+    )
+    assert (
+        rows.loc["half way", "status"] == "running" and rows.loc["half way", "epochs run"] == "3/10"
+    )
+    assert pd.isna(rows.loc["half way", "test accuracy"])  # not scored until it finishes
+    assert rows.loc["half way", "best epoch"] == 3
+    assert rows.loc["waiting", "status"] == "queued" and rows.loc["waiting", "epochs run"] == "0/2"
+
+
+def test_compare_says_a_stopped_run_ended_early():
+    runs = pd.DataFrame(
+        {
+            "id": [1, 2],
+            "name": ["whole", "cut short"],
+            "status": ["completed", "stopped"],
+            "config": [TINY.to_dict(), TINY.replace(epochs=10).to_dict()],
+            "summary": [{}, {"epochs_run": 4}],
+        }
+    )
+    note = progress_note(runs)
+    assert "1 of 2 runs ended before their last epoch (stopped)" in note
+    assert "still training" not in note
+    frame = pd.DataFrame(columns=["run_id", "epoch", "task", "split", "metric", "value"])
+    table = summary_table(runs, frame).set_index("run")
+    assert table.loc["cut short", "epochs run"] == "4/10"
+    assert progress_note(runs.assign(status="completed")) == ""
+
+
+def test_the_default_setup_is_untouched(store):
+    """The fixes leave a plain first visit as it was: default config, Train on, no notes."""
+    at = open_app()
+    assert url_config(at) == DEFAULT and not train_button(at).disabled
+    assert not at.sidebar.info and not at.sidebar.error
+
+
+def test_deleting_from_history_clears_the_selection(store):
+    at = open_app()
+    train_button(at).click().run()  # one queued run, owned by this page
+    with RunStore(store) as s:
+        (run,) = s.runs().id
+        s.set_status(int(run), "stopped")  # a live run must be stopped before deleting
+    at = select_rows(history(at), [0])
+    at.checkbox(key="h_confirm").check().run()
+    at.button(key="h_delete").click().run()
+    assert not at.exception, at.exception
+    assert wrong(at) == []
+    with RunStore(store) as s:
+        assert s.runs().empty
+    assert "No runs yet" in texts(at)
+    assert not [b for b in at.button if b.key in ("h_show", "h_delete")]
