@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from mtl_core.cli import main
 from mtl_core.comparison import compare_arms
 from mtl_core.errors import ConfigError, MtlError
+from mtl_core.store import RunStore
 
 HARD = [0.850, 0.832, 0.861, 0.845, 0.858]
 SINGLE = [0.812, 0.801, 0.820, 0.797, 0.815]
@@ -84,3 +86,46 @@ def test_unpaired_or_too_few_pairs_are_refused_in_one_line(make_config):
         compare_arms(arm_a, failed)
     with pytest.raises(ConfigError, match="^k: "):
         compare_arms([], arm_b)
+
+
+# The baseline the CLI must store for an aggregator run, written out (see test_baselines).
+PCGRAD_BASELINE = {
+    "tasks": ["digit"],
+    "aux": [],
+    "sharing": "single",
+    "weighting": "fixed",
+    "aggregator": "none",
+    "aux_weights": {},
+    "aux_shuffle": {},
+    "task_sizes": {},
+    "dataset": "digits",
+    "train_size": 40,
+    "width": 16,
+    "depth": 1,
+    "epochs": 2,
+    "batch_size": 16,
+}
+
+
+@pytest.mark.slow
+def test_compare_an_aggregator_run_with_its_baseline_through_the_cli(capsys, tmp_path):
+    """`compare --aggregator pcgrad` trains both arms (the baseline without the
+    aggregator) and prints the paired sentence instead of refusing the baseline."""
+    store = tmp_path / "runs.sqlite"
+    args = (
+        "compare --dataset digits --train-size 40 --width 16 --depth 1 --epochs 2 --batch-size 16 "
+        "--aux parity --aggregator pcgrad --k 2 --quiet --store"
+    )
+    code = main([*args.split(), str(store)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "With 40 training images, hard sharing" in out and "compared with single task" in out
+    with RunStore(store) as reader:
+        runs = reader.runs()
+    assert set(runs["status"]) == {"completed"} and len(runs) == 4
+    multi = [c for c in runs["config"] if c["aggregator"] == "pcgrad"]
+    single = [c for c in runs["config"] if c["aggregator"] != "pcgrad"]
+    assert sorted((c["seed"], c["aux"]) for c in multi) == [(0, ["parity"]), (1, ["parity"])]
+    assert sorted(c["seed"] for c in single) == [0, 1]
+    for config in single:
+        assert {k: config[k] for k in PCGRAD_BASELINE} == PCGRAD_BASELINE

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from mtl_core.cli import main
 from mtl_core.errors import ConfigError
 from mtl_core.learning_curve import curve_arms, curve_table, parse_sizes, sized
+from mtl_core.store import RunStore
 
 
 @pytest.mark.parametrize("text", ["abc", "", "100,x", "1e3", "-100", " , "])
@@ -53,3 +55,28 @@ def test_table_has_one_row_per_size_and_arm():
     assert first["val_mean"] == pytest.approx(values.mean())
     assert first["val_sd"] == pytest.approx(values.std())
     assert first["test_mean"] == pytest.approx(values.mean() - 0.01)
+
+
+@pytest.mark.slow
+def test_learning_curve_of_an_aggregator_run_through_the_cli(capsys, tmp_path):
+    """`learning-curve --aggregator pcgrad` trains the single-task arm without the
+    aggregator (it would be an invalid config) and the multi-task arm with it."""
+    store = tmp_path / "runs.sqlite"
+    args = (
+        "learning-curve --dataset digits --width 16 --depth 1 --epochs 2 --batch-size 16 "
+        "--aux parity --aggregator pcgrad --sizes 30,40 --k 2 --quiet --store"
+    )
+    code = main([*args.split(), str(store)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [line.split()[:3] for line in out.splitlines()[2:6]] == [
+        ["30", "single", "task"],
+        ["30", "hard", "sharing"],
+        ["40", "single", "task"],
+        ["40", "hard", "sharing"],
+    ]
+    with RunStore(store) as reader:
+        runs = reader.runs()
+    assert len(runs) == 8 and set(runs["status"]) == {"completed"}
+    arms = {(c["sharing"], c["aggregator"], tuple(c["aux"])) for c in runs["config"]}
+    assert arms == {("single", "none", ()), ("hard", "pcgrad", ("parity",))}

@@ -24,12 +24,19 @@ def comparable(rows) -> list[tuple]:
     return [tuple(r) for r in rows if r[3] != "wall_time"]
 
 
+def stored_rows(store: RunStore, run_id: int) -> list[tuple]:
+    """The run's rows as the store holds them: (epoch, task, split, metric, value)."""
+    metrics = store.metrics(run_id)[["epoch", "task", "split", "metric", "value"]]
+    return sorted(comparable(metrics.itertuples(index=False, name=None)))
+
+
 def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(tmp_path, monkeypatch,
                                                                     make_config):  # fmt: skip
     """Four runs, two workers: the run on a damaged dataset fails (in its worker, with the
-    loader's message), the other three complete with exactly the rows of the same configs
-    trained here one after another at the same thread count; all four were stored as
-    queued before any trained, and their results come back in input order."""
+    loader's message), the other three complete, and the rows their workers stored (read
+    back from the store) are exactly those the same configs store when trained here one
+    after another at the same thread count, as are their summaries; all four were stored
+    as queued before any trained, and their results come back in input order."""
     bad = tmp_path / "idx"
     bad.mkdir()
     for name in FILES:
@@ -60,11 +67,20 @@ def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(tmp_path, mo
     assert first_look[3] == first_look[4] == "queued"  # two slots: these waited
     assert (seen[-1].done, seen[-1].running, seen[-1].failed) == (4, 0, 1)
     assert max(s.running for s in seen) == 2
-    for config, result in zip(configs, results, strict=True):
-        if result.status == "completed":
-            alone = train(config)
+    with RunStore(path) as batch, RunStore(tmp_path / "sequential.sqlite") as sequential:
+        for config, result in zip(configs, results, strict=True):
+            if result.status != "completed":
+                continue
+            alone = train(config, store=sequential)
             assert comparable(result.rows) == comparable(alone.rows)
-            assert result.summary["main"] == alone.summary["main"]
+            stored = stored_rows(batch, result.run_id)
+            assert stored and stored == sorted(comparable(alone.rows))
+            assert stored == stored_rows(sequential, alone.run_id)
+            untimed = [
+                {k: v for k, v in s.get_run(i)["summary"].items() if k != "elapsed"}
+                for s, i in ((batch, result.run_id), (sequential, alone.run_id))
+            ]
+            assert untimed[0]["main"] and untimed[0] == untimed[1]
     with RunStore(path) as reader:
         runs = reader.runs().sort_values("id")
         assert list(runs["status"]) == ["completed", "failed", "completed", "completed"]

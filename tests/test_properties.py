@@ -8,6 +8,9 @@ config, so the field the error must name is known in advance; the tests of one b
 are parametrized by field (40 examples each) so that every field gets its share. Valid
 configs are drawn from the registries; they must round-trip through every form, and tiny
 ones must train one epoch (marked slow: 200 trainings take about a minute on 2 cores).
+Their draw rarely reaches some method cells (an aggregator, GradNorm) and trains one
+epoch only: ``test_method_cells.py`` trains every valid (sharing, weighting, aggregator,
+backbone, variant) cell for three epochs, and draws values inside each method cell.
 Every test is derandomized (the same examples on every run), so CI stays stable.
 """
 

@@ -128,14 +128,71 @@ def test_export_csv_and_json(store, tmp_path):
     assert not (tmp_path / "bad.csv").exists()
 
 
-def test_wal_mode_and_busy_timeout(store):
-    """The file is in WAL mode (seen from another connection) and writers wait when busy."""
+WRITER = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from mtl_core.store import RunStore
+path, name, go, epochs, rows = sys.argv[2], sys.argv[3], Path(sys.argv[4]), *map(int, sys.argv[5:])
+with RunStore(path) as store:
+    run_id = store.create_run({}, name=name)
+    Path(f"{go}.{name}").touch()  # ready: wait for the other writer
+    while not go.exists():
+        time.sleep(0.001)
+    start = time.time()
+    for epoch in range(epochs):
+        store.append_epoch(run_id, epoch, [("t", "train", f"m{i}", epoch + i / rows)
+                                           for i in range(rows)])
+    end = time.time()
+print(json.dumps({"run_id": run_id, "start": start, "end": end}))
+"""
+
+
+def test_wal_mode_and_busy_timeout(store, tmp_path):
+    """The file is in WAL mode (seen from another connection) and writers wait when busy:
+    two processes commit many epochs to one store at the same time, each epoch one
+    transaction; neither fails, and every row of both lands."""
     conn = sqlite3.connect(store.path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
-    assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    epochs, rows = 300, 40
+    go = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITER,
+                str(PROJECT_ROOT),
+                str(store.path),
+                name,
+                str(go),
+                str(epochs),
+                str(rows),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"go.{n}").exists() for n in "ab"):
+        assert time.monotonic() < deadline and all(w.poll() is None for w in writers), [
+            w.communicate() for w in writers if w.poll() is not None
+        ]
+        time.sleep(0.01)
+    go.touch()  # both start writing now
+    outcomes = [w.communicate(timeout=120) for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], [err for _, err in outcomes]
+    reports = [json.loads(out) for out, _ in outcomes]
+    assert max(r["start"] for r in reports) < min(r["end"] for r in reports)  # they overlapped
+    for report in reports:
+        metrics = store.metrics(report["run_id"])
+        assert len(metrics) == epochs * rows
+        assert sorted(set(metrics.epoch)) == list(range(epochs))
     assert store.integrity_ok()
 
 

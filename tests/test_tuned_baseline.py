@@ -83,3 +83,33 @@ def test_tune_baseline_trains_the_grid_and_keeps_the_chosen_cells_runs(make_conf
     assert values[0] == max(tuned.results[0].curve("digit", "val", "accuracy"))
     assert [c.seed for c, _ in tuned.arm()] == [4, 5]
     assert tuned.label() == f"the tuned single-task baseline (dropout {tuned.cell['dropout']:g})"
+
+
+@pytest.mark.parametrize("aggregator", ["mgda", "pcgrad", "upgrad", "cagrad"])
+def test_an_aggregator_runs_baseline_and_every_grid_cell_are_valid_single_task(
+    make_config, aggregator
+):
+    """An aggregator needs two tasks on a shared trunk: the baseline drops it (and the
+    multi-task settings with it) and keeps the run's regularisation as the grid's start."""
+    config = make_config(
+        aux=["parity"],
+        aggregator=aggregator,
+        weighting="equal",
+        cagrad_c=0.2,
+        weight_decay=0.1,
+        dropout=0.2,
+    )
+    base = baseline_config(config)
+    assert (
+        base.tasks,
+        base.aux,
+        base.sharing,
+        base.weighting,
+        base.aggregator,
+        base.cagrad_c,
+        base.weight_decay,
+        base.dropout,
+    ) == (("digit",), (), "single", "fixed", "none", 0.5, 0.1, 0.2)
+    for cell in grid_cells(DEFAULT_GRID):
+        tuned = base.replace(**cell)  # validates
+        assert (tuned.weight_decay, tuned.dropout) == (cell["weight_decay"], cell["dropout"])

@@ -1,0 +1,100 @@
+"""The Live view of an aggregator run: it draws, and "Compare with single-task" queues a
+baseline without the aggregator (an aggregator needs two tasks on a shared trunk, so a
+baseline that kept it would be an invalid config and the view would fail)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import streamlit as st
+
+from dashboard.state import K
+from mtl_core.config import RunConfig
+from mtl_core.replicates import seed_configs
+from mtl_core.store import RunStore
+from mtl_core.trainer import train
+from tests.helpers.apptest import open_app, queue_only, use_store
+
+TOKEN = "0123456789abcdef" * 2  # this page session's owner token (no cookie in AppTest)
+RUN = RunConfig.from_dict(
+    {
+        "dataset": "digits",
+        "train_size": 60,
+        "width": 16,
+        "depth": 1,
+        "epochs": 2,
+        "batch_size": 16,
+        "aux": ["parity"],
+        "aggregator": "upgrad",
+        "weighting": "equal",
+    }
+)
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch):
+    path = use_store(monkeypatch, tmp_path)
+    queue_only(monkeypatch)
+    yield path
+    st.cache_resource.clear()
+
+
+def test_live_view_of_an_aggregator_run_offers_and_starts_its_baseline(fresh):
+    with RunStore(fresh) as store:
+        run_id = train(RUN, store=store, owner=TOKEN, name="upgrad run").run_id
+    at = open_app(**{K.owner: TOKEN, K.focus: run_id, K.view: "Live"})
+    assert not at.error, [e.value for e in at.error]
+    button = next(b for b in at.button if b.key == f"baseline_{run_id}")
+    button.click().run()
+    assert not at.exception, at.exception
+    with RunStore(fresh) as store:
+        runs = store.runs().sort_values("id")
+    (base,) = [c for i, c in zip(runs.id, runs.config, strict=True) if i != run_id]
+    expected = {
+        "tasks": ["digit"],
+        "aux": [],
+        "sharing": "single",
+        "weighting": "fixed",
+        "aggregator": "none",
+        "dataset": "digits",
+        "train_size": 60,
+        "width": 16,
+        "epochs": 2,
+        "batch_size": 16,
+        "seed": 0,
+        "data_seed": 0,
+    }
+    assert {k: base[k] for k in expected} == expected
+    assert list(runs.status) == ["completed", "queued"]
+    assert at.session_state[K.compare] == [run_id, int(runs.id.iloc[1])]
+
+
+def test_compare_offers_both_follow_ups_for_aggregator_runs_and_starts_valid_baselines(fresh):
+    """Compare with single-task over K seeds, and "Is it just regularisation?", for two
+    seeds of an aggregator run: every run they queue is single-task without it."""
+    with RunStore(fresh) as store:
+        ids = [
+            train(c, store=store, owner=TOKEN).run_id for c in seed_configs(RUN, 2, vary_data=True)
+        ]
+    at = open_app(**{K.owner: TOKEN, K.compare: ids})
+    at.button_group(key=K.view).set_value("Compare").run()
+    assert not at.exception, at.exception
+    at.button(key=f"single_{ids[0]}").click().run()
+    assert not at.exception, at.exception
+    at.button(key=f"tuned_{ids[0]}").click().run()
+    assert not at.exception, at.exception
+    with RunStore(fresh) as store:
+        runs = store.runs()
+    queued = [c for i, c in zip(runs.id, runs.config, strict=True) if i not in ids]
+    # 9 weight decay × dropout cells × 2 seeds; the (0, 0) cell is the plain baseline
+    assert len({json.dumps(c, sort_keys=True) for c in queued}) == 9 * 2
+    for config in queued:
+        assert (
+            config["tasks"],
+            config["aux"],
+            config["sharing"],
+            config["aggregator"],
+            config["weighting"],
+        ) == (["digit"], [], "single", "none", "fixed")
+    assert {(c["seed"], c["data_seed"]) for c in queued} == {(0, 0), (1, 1)}
