@@ -3,7 +3,8 @@
 Pure functions over the run store's frames (``RunStore.runs()`` and ``metrics()``), so the
 Compare view, the learning curve and the tests share them. Grouping is
 ``mtl_core.replicates.band_key``: two runs belong together when their configs differ
-only in ``seed`` and ``data_seed``.
+only in ``seed`` and ``data_seed``. Identical runs (``mtl_core.identity``) count once in
+a group and in a comparison.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from mtl_core.comparison import Comparison, compare_arms
 from mtl_core.config import from_dict
 from mtl_core.errors import MtlError
+from mtl_core.identity import dedupe
 from mtl_core.learning_curve import SHARING_LABELS
 from mtl_core.overview import short_config
 from mtl_core.replicates import band_key
@@ -34,8 +36,10 @@ def config_key(config: dict) -> str:
 
 
 def seed_groups(runs: pd.DataFrame) -> list[list[int]]:
-    """Run ids grouped by everything but the seeds, in the order of ``runs``."""
+    """Run ids grouped by everything but the seeds, in the order of ``runs``; of identical
+    completed runs only the oldest joins (the others are drawn on their own)."""
     groups: dict[str, list[int]] = {}
+    runs = dedupe(runs)
     for run_id, config in zip(runs.id, runs.config, strict=True):
         groups.setdefault(band_key(config), []).append(int(run_id))
     return list(groups.values())
@@ -103,8 +107,9 @@ def arm_label(config: dict, other: dict) -> str:
 
 
 def arm(runs: pd.DataFrame, ids: Iterable[int]) -> list[tuple]:
-    """(RunConfig, summary) of each finished run, as ``compare_arms`` takes them."""
-    chosen = runs[runs.id.isin(list(ids)) & runs.status.isin(FINISHED)]
+    """(RunConfig, summary) of each finished run, identical runs once, as ``compare_arms``
+    takes them."""
+    chosen = dedupe(runs[runs.id.isin(list(ids)) & runs.status.isin(FINISHED)])
     return [(from_dict(c), s) for c, s in zip(chosen.config, chosen.summary, strict=True)]
 
 

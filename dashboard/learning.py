@@ -5,6 +5,11 @@ For the sidebar's setup, single task against multi-task (the arms of
 stored run of either arm counts, whatever its size and seeds (so runs trained from the
 sidebar join the curve); the form trains the missing (size, arm, seed) runs through the
 run manager, which queues them within the server's limits.
+
+Identical runs (``mtl_core.identity``: same config and seeds, data, threads, device and
+code version) count once: a second copy of a seed would narrow the band and the paired
+interval with no new information. The form reuses stored identical runs, and says so;
+a run the curve drew that its owner deletes is named in a note.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from mtl_core.comparison import compare_arms
 from mtl_core.config import RunConfig
 from mtl_core.datasets import get_dataset
 from mtl_core.errors import MtlError
+from mtl_core.identity import config_text, dedupe, deleted_notes, reuse_line
 from mtl_core.learning_curve import SINGLE, curve_arms, curve_table, parse_sizes, sized
 from mtl_core.replicates import MAX_SEEDS, band_key, seed_configs, seed_name
 from mtl_core.store import LIVE
 from mtl_core.tasks import get_task
 
 from .charts import learning_curve_figure
-from .groups import FINISHED, arm, best_val_metrics, config_key, stored_index
+from .groups import FINISHED, arm, best_val_metrics
 from .live import POLL_SECONDS
 from .plot import chart
 from .runs import RunManager
@@ -41,11 +47,12 @@ def curve_key(config: dict, task: str) -> str:
 
 
 def curve_runs(runs: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """The stored runs of the curve's arms: size, arm, seed, data_seed, run_id, status."""
+    """The stored runs of the curve's arms: size, arm, seed, data_seed, run_id, status;
+    of identical completed runs only the oldest (``mtl_core.identity.dedupe``)."""
     task = config.tasks[0]
     keys = {curve_key(c.to_dict(), task): label for label, c in curve_arms(config, task).items()}
     rows = []
-    for run in runs.itertuples():
+    for run in dedupe(runs).itertuples():
         label = keys.get(curve_key(run.config, task))
         if label is not None:
             rows.append({"size": int(run.config["train_size"]), "arm": label,
@@ -124,13 +131,34 @@ def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
             return
     try:
         jobs = curve_jobs(config, parse_sizes(text), int(k), bool(vary))
-        index = stored_index(manager.store.runs())
-        missing = [(n, c) for n, c in jobs if config_key(c.to_dict()) not in index]
-        manager.start_many([c for _, c in missing], owner=owner, names=[n for n, _ in missing])
+        _, reused = manager.start_missing([c for _, c in jobs], owner=owner,
+                                          names=[n for n, _ in jobs])  # fmt: skip
     except MtlError as exc:
         st.error(str(exc))
         return
+    st.session_state[SAID + config_text(config)] = reuse_line(reused, "run")
     st.rerun()
+
+
+SAID = "lc_said:"  # + the setup: the form's line on the runs it reused
+USED = "lc_used:"  # + the setup: run id -> (size, arm, seed, data_seed) of runs drawn
+
+
+def deleted_lines(key: str, now: pd.DataFrame, existing: pd.Series) -> list[str]:
+    """Notes on runs the curve drew that are gone (their owner deleted them) while no
+    run has taken their place; then remember the finished runs drawn now (under
+    ``USED + key``)."""
+    used: dict[int, tuple] = st.session_state.get(USED + key, {})
+    done = now[now.status.isin(FINISHED)]
+    filled = set(zip(done["size"], done.arm, done.seed, done.data_seed, strict=True))
+    present = {int(i) for i in existing}
+    gone = [i for i, slot in used.items() if slot not in filled and i not in present]
+    lines = deleted_notes(gone, present, "this learning curve")
+    kept = {i: used[i] for i in gone}  # noted until a run takes their place
+    for row in done.itertuples():
+        kept[int(row.run_id)] = (row.size, row.arm, row.seed, row.data_seed)
+    st.session_state[USED + key] = kept
+    return lines
 
 
 def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> None:
@@ -142,6 +170,8 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
     st.caption(f"For the sidebar's setup, at every train size: {' vs '.join(arms)}, "
                f"{task} labels only on the training images counted on the x-axis.")  # fmt: skip
     _start_form(manager, owner, config)
+    if st.session_state.get(SAID + config_text(config)):
+        st.caption(st.session_state[SAID + config_text(config)])
     members = curve_runs(manager.store.runs(), config)
     live = bool(members.status.isin(LIVE).any())
     large = bool(st.session_state.get(K.large, False))
@@ -150,6 +180,9 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
     def panel() -> None:
         runs = manager.store.runs()
         now = curve_runs(runs, config)
+        for line in deleted_lines(config_text(config), now, runs.id):
+            st.warning(f"{line[0].upper()}{line[1:]}: its owner removed it, so its point "
+                       "has one seed fewer (train the missing runs again above).")  # fmt: skip
         if now.empty:
             st.info("No stored runs of this setup or its single-task baseline yet: train the "
                     "curve above (or press Train at a few sizes).")  # fmt: skip

@@ -22,6 +22,7 @@ from mtl_core.tasks import get_task
 
 from .charts import curves_figure
 from .explainer import explainer
+from .identical import remember_reuse
 from .plot import chart
 from .preview import mistakes_view
 from .runs import RunManager
@@ -108,14 +109,15 @@ def _buttons(manager: RunManager, run: dict, owner: str) -> None:
 
 
 def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
-    """Start the matching single-task run(s) and open the comparison."""
+    """Start the matching single-task run(s), reusing identical stored ones (identical.py
+    says so in Compare), and open the comparison."""
     run = manager.store.get_run(run_id)
-    ids = [run_id]
-    for base in single_task_baselines(from_dict(run["config"])):
-        ids.append(manager.start(base, owner=owner,
-                                 name=f"{run['name']} · single-task {base.tasks[0]}"))  # fmt: skip
-    st.session_state[K.compare] = ids
+    bases = single_task_baselines(from_dict(run["config"]))
+    names = [f"{run['name']} · single-task {base.tasks[0]}" for base in bases]
+    ids, reused = manager.start_missing(bases, owner=owner, names=names)
+    st.session_state[K.compare] = [run_id, *ids]
     st.session_state[K.pending_view] = "Compare"
+    remember_reuse([run_id, *ids], reused)
 
 
 def summary_cards(run: dict, frame: pd.DataFrame) -> None:

@@ -8,6 +8,11 @@ while the other slots train on. Runs beyond ``MTL_MAX_RUNS`` wait as ``queued`` 
 manager's own queue until a slot is free (a pool's internal queue would fail every
 waiting run when its worker died). A watchdog thread stops runs whose page is gone and
 marks runs orphaned by an earlier server as interrupted.
+
+Identical runs (``mtl_core.identity``) are looked up here: ``identical`` finds them and
+``start_missing`` starts only the runs of a batch that have none (baselines reuse
+stored runs). A reused run keeps its owner: only the session that started it may steer,
+rename or delete it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from mtl_core.config import RunConfig
 from mtl_core.errors import StoreError
+from mtl_core.identity import Twins
 from mtl_core.limits import LimitError, Limits
 from mtl_core.paths import default_store_path
 from mtl_core.store import LIVE, RunStore
@@ -134,6 +140,23 @@ class RunManager:
                 )
         names = names or [""] * len(configs)
         return [self.start(c, owner=owner, name=n) for c, n in zip(configs, names, strict=True)]
+
+    def identical(self, configs: list[RunConfig], *, live: bool = True) -> list[int | None]:
+        """Per config, the stored run identical to it: the oldest completed one, else (with
+        ``live``) one queued or training; None where there is none."""
+        twins = Twins(self.store.runs())
+        return [twins.find(c, live=live) for c in configs]
+
+    def start_missing(self, configs: list[RunConfig], *, owner: str,
+                      names: list[str] | None = None) -> tuple[list[int], list[int]]:  # fmt: skip
+        """The run id of every config, starting only those with no identical run stored
+        or training (all of them, or none: see ``start_many``); and the reused ids."""
+        found = self.identical(configs)
+        todo = [i for i, run_id in enumerate(found) if run_id is None]
+        started = iter(self.start_many([configs[i] for i in todo], owner=owner,
+                                       names=[names[i] for i in todo] if names else None))  # fmt: skip
+        ids = [run_id if run_id is not None else next(started) for run_id in found]
+        return ids, [run_id for run_id in found if run_id is not None]
 
     def _pool(self, slot: _Slot) -> ProcessPoolExecutor:
         if slot.pool is None:

@@ -7,9 +7,12 @@
   are tuned on validation (``mtl_core.tuned_baseline``: its grid, cell choice and label),
   over the same seeds; then the multi-task group against the chosen cell.
 
-Both are found again in the store by their exact configs, so nothing is kept in the
-session: runs already trained (by anyone) are reused, only missing ones are started,
-and a reload shows the same result.
+Both are found again in the store as runs identical to the ones wanted
+(``mtl_core.identity``: same config and seeds, data, threads, device and code version),
+so a reload shows the same result: runs already trained or training (by anyone) are
+reused, and one line says so; only missing ones are started. A reused run stays its
+starter's: if they delete it, the comparison says "run N used by this comparison was
+deleted" (the ids a comparison used are remembered in the session for that).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import streamlit as st
 from mtl_core.comparison import compare_arms
 from mtl_core.config import RunConfig, from_dict
 from mtl_core.errors import MtlError
+from mtl_core.identity import deleted_notes, reuse_line
 from mtl_core.overview import short_config
 from mtl_core.replicates import seed_name
 from mtl_core.store import LIVE
@@ -38,11 +42,10 @@ from .groups import (
     arm,
     arm_label,
     best_val_metrics,
-    config_key,
     group_label,
     is_single_task,
-    stored_index,
 )
+from .identical import reuse_notes
 from .live import POLL_SECONDS
 from .runs import RunManager
 from .state import K
@@ -57,15 +60,35 @@ def _vary_data(configs: list[RunConfig]) -> bool:
     return len({c.data_seed for c in configs}) > 1
 
 
-def _start_missing(manager: RunManager, owner: str, wanted: list[RunConfig],
-                   index: dict[str, int], suffix: str, vary: bool) -> list[int]:  # fmt: skip
-    """Ids of the stored runs of ``wanted``, starting the ones not stored yet (named by
-    their own config, e.g. "mnist-5k/plain · digit · single · 300 imgs, seed 2")."""
-    missing = [c for c in wanted if config_key(c.to_dict()) not in index]
+def _start_missing(manager: RunManager, owner: str, wanted: list[RunConfig], suffix: str,
+                   vary: bool) -> tuple[list[int], list[int]]:  # fmt: skip
+    """Ids of the runs of ``wanted``, reusing identical stored ones and starting the others
+    (named by their own config, e.g. "mnist-5k/plain · digit · single · 300 imgs, seed
+    2"); and the ids reused."""
     names = [seed_name(" · ".join(filter(None, [short_config(c.to_dict()), suffix])), c, vary)
-             for c in missing]  # fmt: skip
-    started = iter(manager.start_many(missing, owner=owner, names=names))
-    return [index.get(config_key(c.to_dict())) or next(started) for c in wanted]
+             for c in wanted]  # fmt: skip
+    return manager.start_missing(wanted, owner=owner, names=names)
+
+
+def _said(key: str) -> None:
+    """The line a follow-up left for this run of the page (which runs it reused)."""
+    line = st.session_state.get(key)
+    if line:
+        st.caption(line)
+
+
+def _deleted(key: str, said: str, ids: list[int | None], existing: pd.Series) -> None:
+    """Say which runs this comparison used are gone (and drop the line ``said`` on what
+    it reused: it no longer holds); remember the ids it uses now (once it has them all
+    again, the note goes)."""
+    notes = deleted_notes(st.session_state.get(key, []), existing)
+    for note in notes:
+        st.warning(f"{note[0].upper()}{note[1:]} by its owner; the button below trains "
+                   "the missing run again.")  # fmt: skip
+    if notes:
+        st.session_state.pop(said, None)
+    if ids and all(i is not None for i in ids):
+        st.session_state[key] = [int(i) for i in ids]
 
 
 def _cell_text(config: RunConfig) -> str:
@@ -115,8 +138,10 @@ def _regularisation(manager: RunManager, owner: str, group: list[int],
     grid = grid_configs(configs)
     total = sum(len(row) for row in grid)
     runs = manager.store.runs()
-    index = stored_index(runs)
-    found = [[index.get(config_key(c.to_dict())) for c in row] for row in grid]
+    found_flat = manager.identical([c for row in grid for c in row])
+    found = [found_flat[i * len(configs) : (i + 1) * len(configs)] for i in range(len(grid))]
+    _deleted(f"tuned_used_{group[0]}", f"tuned_said_{group[0]}", found_flat, runs.id)
+    _said(f"tuned_said_{group[0]}")
     if any(i is None for row in found for i in row):
         cells = len(grid)
         if st.button(f"Is it just regularisation? ({cells} weight decay × dropout settings × "
@@ -125,11 +150,13 @@ def _regularisation(manager: RunManager, owner: str, group: list[int],
                      "(the same seeds), then compare the multi-task runs with the best setting"):  # fmt: skip
             try:
                 vary = _vary_data(configs)
+                reused = []
                 for row in grid:
-                    _start_missing(manager, owner, row, stored_index(manager.store.runs()),
-                                   _cell_text(row[0]), vary)  # fmt: skip
+                    reused += _start_missing(manager, owner, row, _cell_text(row[0]), vary)[1]
             except MtlError as exc:
                 st.error(str(exc))
+            else:
+                st.session_state[f"tuned_said_{group[0]}"] = reuse_line(reused, "single-task run")
             st.rerun()
         return
     ids = [i for row in found for i in row]
@@ -161,7 +188,13 @@ def _regularisation(manager: RunManager, owner: str, group: list[int],
 
 def follow_ups(manager: RunManager, owner: str, runs: pd.DataFrame,
                groups: list[list[int]]) -> None:  # fmt: skip
-    """For each group of multi-task seeds: the single-task and regularisation follow-ups."""
+    """For each group of multi-task seeds: the single-task and regularisation follow-ups
+    (and, first, what Live's *Compare with single-task* reused, see ``identical``)."""
+    line, gone = reuse_notes(st.session_state.get(K.compare, []), list(runs.id))
+    if line:
+        st.caption(line)
+    for note in gone:
+        st.warning(f"{note[0].upper()}{note[1:]} by its owner.")
     for group in groups:
         first = runs.set_index("id").loc[group[0], "config"]
         if is_single_task(first):
@@ -174,8 +207,9 @@ def follow_ups(manager: RunManager, owner: str, runs: pd.DataFrame,
         label = group_label(runs, group)
         with st.container(border=True):
             st.markdown(f"**{label}** ({len(group)} seeds)")
-            index = stored_index(runs)
-            stored = [index.get(config_key(c.to_dict())) for c in baselines]
+            stored = manager.identical(baselines)
+            _deleted(f"single_used_{group[0]}", f"single_said_{group[0]}", stored, runs.id)
+            _said(f"single_said_{group[0]}")
             shown = set(st.session_state.get(K.compare, []))
             ready = all(i is not None and i in shown for i in stored)
             if not ready and st.button(f"Compare with single-task over {len(group)} seeds",
@@ -184,11 +218,13 @@ def follow_ups(manager: RunManager, owner: str, runs: pd.DataFrame,
                                        "split, seed, label budget and optimiser steps), paired "
                                        "seed by seed"):  # fmt: skip
                 try:
-                    ids = _start_missing(manager, owner, baselines, index, "",
-                                         _vary_data(configs))  # fmt: skip
+                    ids, reused = _start_missing(manager, owner, baselines, "",
+                                                 _vary_data(configs))  # fmt: skip
                 except MtlError as exc:
                     st.error(str(exc))
                 else:
+                    st.session_state[f"single_said_{group[0]}"] = reuse_line(
+                        reused, "single-task run")  # fmt: skip
                     _add_to_compare(ids)
                     st.rerun()
             _regularisation(manager, owner, group, configs)

@@ -3,7 +3,9 @@
 Each takes the ``train`` flags for its base config, trains through ``parallel`` (every
 run stored, so the dashboard shows the batch as it trains), shows progress on stderr and
 prints a table, or a sentence, on stdout. Kept apart from ``cli.py`` so that module stays
-the one-run commands; ``cli.build_parser`` registers these.
+the one-run commands; ``cli.build_parser`` registers these. A baseline run (single task,
+the tuned grid) that is stored already, identical in every respect (``mtl_core.identity``),
+is reused instead of trained again, and one line says which.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .cli import _add_train_flags, config_from_args
 from .comparison import compare_arms
 from .config import RunConfig
 from .errors import ConfigError
+from .identity import reuse_line, train_or_reuse
 from .learning_curve import curve_arms, learning_curve, parse_sizes
 from .parallel import Progress, check_workers, run_configs
 from .paths import default_store_path
@@ -65,6 +68,12 @@ def _batch(args: argparse.Namespace, what: str, configs: Sequence[RunConfig],
     with _Bar(args.quiet, what) as bar:
         return run_configs(configs, workers=args.workers, store_path=args.store, names=names,
                            progress=bar, data_dir=args.data_dir)  # fmt: skip
+
+
+def _reused(ids: Sequence[int], what: str) -> None:
+    line = reuse_line(ids, what)
+    if line:
+        print(line)
 
 
 def _failures(results: Sequence[RunResult]) -> bool:
@@ -166,7 +175,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     prefix = f"{args.name} " if args.name else ""
     names = [seed_name(prefix + labels[1 - i % 2], c, args.vary_data)
              for i, c in enumerate(configs)]  # fmt: skip
-    results = _batch(args, "compare", configs, names)
+    with _Bar(args.quiet, "compare") as bar:  # the single-task runs are baselines
+        results, reused = train_or_reuse(configs, [i % 2 == 1 for i in range(len(configs))],
+                                         workers=args.workers, store_path=args.store,
+                                         names=names, progress=bar, data_dir=args.data_dir)  # fmt: skip
+    _reused(reused, "single-task run")
     if _failures(results):
         return 1
     multi_results, single_results = results[0::2], results[1::2]
@@ -191,6 +204,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"\nsingle-task baseline tuned on validation ({args.k} seeds per cell):")
         print(grid.to_string(index=False))
         print(f"chosen on validation: {tuned.cell_text()}")
+        _reused(tuned.reused, "single-task grid run")
         if _failures(tuned.results):
             return 1
         against = compare_arms(
@@ -222,6 +236,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     print(f"{curve.task}: mean ± sd over {args.k} seeds"
           + ("" if args.fixed_data else " (each draws its own training images)"))  # fmt: skip
     print(shown.to_string(index=False))
+    _reused(curve.reused, "single-task run")
     if _failures(curve.results):
         return 1
     for comparison in curve.comparisons().values():

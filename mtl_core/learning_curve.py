@@ -6,12 +6,16 @@ are trained over K seeds (which, by default, also draw other training images: a 
 over one fixed draw would mix the size with the luck of that draw). Each run gives its
 best validation metric and its test metric at the validation-selected epoch; the table
 holds mean ± sd per (size, arm), and both arms of a size are paired by seed.
+
+A baseline run that is stored already, identical in every respect
+(``mtl_core.identity``), is reused rather than trained again (``LearningCurve.reused``);
+the multi-task arm, the curve's subject, is always trained.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -19,7 +23,8 @@ from .baselines import single_task_baselines
 from .comparison import Comparison, compare_arms
 from .config import RunConfig
 from .errors import ConfigError
-from .parallel import Progress, run_configs
+from .identity import train_or_reuse
+from .parallel import Progress
 from .replicates import seed_configs, seed_name
 from .tasks import get_task
 from .trainer import RunResult
@@ -80,9 +85,10 @@ class LearningCurve:
 
     task: str
     metric: str
-    runs: pd.DataFrame  # size, arm, seed, data_seed, run_id, status, best_val, test
+    runs: pd.DataFrame  # size, arm, seed, data_seed, run_id, status, best_val, test, reused
     configs: list[RunConfig]
     results: list[RunResult]
+    reused: list[int] = field(default_factory=list)  # ids of stored baseline runs reused
 
     def table(self) -> pd.DataFrame:
         return curve_table(self.runs)
@@ -118,24 +124,30 @@ def learning_curve(
     progress: Callable[[Progress], None] | None = None,
     data_dir: str | None = None,
 ) -> LearningCurve:
-    """Train every (size, arm, seed) through ``parallel.run_configs`` and tabulate."""
+    """Train every (size, arm, seed) through ``parallel.run_configs`` and tabulate; a
+    baseline run with a completed identical run in the store is reused instead."""
     if not sizes:
         raise ConfigError("sizes", "give at least one train size")
     task = task or config.tasks[0]
-    jobs: list[tuple[int, str, RunConfig]] = []
+    jobs: list[tuple[int, str, RunConfig, bool]] = []
     for size in sizes:
-        for arm, arm_config in curve_arms(sized(config, size, task), task).items():
-            jobs += [(size, arm, c) for c in seed_configs(arm_config, k, vary_data)]
+        subject = sized(config, size, task)
+        for arm, arm_config in curve_arms(subject, task).items():
+            baseline = arm_config != subject
+            jobs += [(size, arm, c, baseline) for c in seed_configs(arm_config, k, vary_data)]
     names = [seed_name(" ".join(filter(None, [name, f"{arm}, {size} images"])), c, vary_data)
-             for size, arm, c in jobs]  # fmt: skip
-    configs = [c for _, _, c in jobs]
-    results = run_configs(configs, workers=workers, store_path=store_path, names=names,
-                          owner=owner, progress=progress, data_dir=data_dir)  # fmt: skip
+             for size, arm, c, _ in jobs]  # fmt: skip
+    configs = [c for _, _, c, _ in jobs]
+    results, reused = train_or_reuse(configs, [b for *_, b in jobs], workers=workers,
+                                     store_path=store_path, names=names, owner=owner,
+                                     progress=progress, data_dir=data_dir)  # fmt: skip
     rows = []
-    for (size, arm, c), result in zip(jobs, results, strict=True):
+    for (size, arm, c, _), result in zip(jobs, results, strict=True):
         main = result.summary.get("main", {}).get(task, {})
         rows.append({"size": size, "arm": arm, "seed": c.seed, "data_seed": c.data_seed,
                      "run_id": result.run_id, "status": result.status,
                      "best_val": best_val_metric(result, task),
-                     "test": main.get("test_metric", float("nan"))})  # fmt: skip
-    return LearningCurve(task, get_task(task).metric, pd.DataFrame(rows), configs, results)
+                     "test": main.get("test_metric", float("nan")),
+                     "reused": result.run_id in reused})  # fmt: skip
+    return LearningCurve(task, get_task(task).metric, pd.DataFrame(rows), configs, results,
+                         reused)  # fmt: skip

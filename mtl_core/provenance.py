@@ -1,4 +1,8 @@
-"""Where a run's numbers came from: versions, threads, the code's commit, the data's hash."""
+"""Where a run's numbers came from: versions, threads, the code's commit, the data's hash.
+
+With the config, the data hash, thread count, device and ``curve_version`` make a run's
+identity (``mtl_core.identity``): runs equal in all of them have identical curves.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import subprocess
 import numpy as np
 import torch
 
+from .identity import CURVE_VERSION
 from .paths import PROJECT_ROOT
 
 
@@ -37,4 +42,5 @@ def provenance(threads: int, device: str, data_hash: str) -> dict[str, str | int
         "device": device,
         "git_commit": git_commit(),
         "data_sha256": data_hash,
+        "curve_version": CURVE_VERSION,
     }

@@ -7,6 +7,9 @@ weight decay × dropout, each cell trained over the same K seeds, and the cell w
 best mean best-validation metric wins. The choice looks at validation only; the test
 set is used once, to compare the chosen baseline (its K runs from the grid) with the
 multi-task arm in ``mtl_core.comparison``.
+
+Every run of the grid is a baseline: one stored already, identical in every respect
+(``mtl_core.identity``), is reused rather than trained again (``TunedBaseline.reused``).
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .baselines import single_task_baselines
 from .config import RunConfig
 from .errors import ConfigError, MtlError
-from .parallel import Progress, run_configs
+from .identity import train_or_reuse
+from .parallel import Progress
 from .replicates import seed_configs, seed_name
 from .summary import best_value
 from .tasks import get_task
@@ -96,6 +100,7 @@ class TunedBaseline:
     table: pd.DataFrame
     configs: list[RunConfig]
     results: list[RunResult]
+    reused: list[int] = field(default_factory=list)  # ids of stored grid runs reused
 
     def arm(self) -> list[tuple[RunConfig, dict]]:
         """(config, summary) pairs, as ``comparison.compare_arms`` takes them."""
@@ -128,7 +133,8 @@ def tune_baseline(
     data_dir: str | None = None,
 ) -> TunedBaseline:
     """Train the single-task baseline of ``config`` over the grid × K seeds (the seeds of
-    ``seed_configs(config, k, vary_data)``) and choose the cell on validation."""
+    ``seed_configs(config, k, vary_data)``), reusing completed identical runs of the
+    store, and choose the cell on validation."""
     base = baseline_config(config, task)
     task = base.tasks[0]
     cells = grid_cells(DEFAULT_GRID if grid is None else grid)
@@ -138,8 +144,9 @@ def tune_baseline(
     names = [seed_name(" ".join(filter(None, [name, "tuned single task", _cell_text(cell)])),
                        c, vary_data)
              for cell, row in zip(cells, configs, strict=True) for c in row]  # fmt: skip
-    results = run_configs(flat, workers=workers, store_path=store_path, names=names,
-                          owner=owner, progress=progress, data_dir=data_dir)  # fmt: skip
+    results, reused = train_or_reuse(flat, [True] * len(flat), workers=workers,
+                                     store_path=store_path, names=names, owner=owner,
+                                     progress=progress, data_dir=data_dir)  # fmt: skip
     per_cell = [results[i * k : (i + 1) * k] for i in range(len(cells))]
     values = [[best_val_metric(r, task) if r.status != "failed" else math.nan for r in row]
               for row in per_cell]  # fmt: skip
@@ -147,7 +154,7 @@ def tune_baseline(
     chosen = select_cell(table, get_task(task).higher_is_better)
     index = next(i for i, cell in enumerate(cells) if {n: float(v) for n, v in cell.items()}
                  == chosen)  # fmt: skip
-    return TunedBaseline(task, chosen, table, configs[index], per_cell[index])
+    return TunedBaseline(task, chosen, table, configs[index], per_cell[index], reused)
 
 
 def _cell_text(cell: Mapping[str, float]) -> str:

@@ -63,7 +63,9 @@ def test_compare_regularised_prints_both_sentences_from_the_stored_runs(capsys, 
     assert re.search(r"^chosen on validation: weight decay [\d.e-]+, dropout [\d.]+$", out,
                      re.MULTILINE)  # fmt: skip
     runs = stored_runs(store)
-    assert len(runs) == 2 * 2 + 9 * 2 and set(runs["status"]) == {"completed"}
+    # the grid's plain cell (no weight decay, no dropout) is the baseline stored above: reused
+    assert len(runs) == 2 * 2 + 8 * 2 and set(runs["status"]) == {"completed"}
+    assert "Reused 2 stored identical single-task grid runs (#2, #4)" in out
     arms = {"hard sharing": [], "single task": []}
     for run in runs.itertuples():
         if run.name.split(",")[0] in arms:
