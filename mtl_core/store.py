@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import store_file
 from .errors import StoreError
+from .liveness import is_dead, this_process
 from .paths import default_store_path
 from .user_files import write_output
 
@@ -33,6 +34,7 @@ SCHEMA_VERSION = 1
 STATUSES = ("queued", "running", "paused", "completed", "stopped", "diverged", "interrupted",
             "failed")  # fmt: skip
 LIVE = ("queued", "running", "paused")
+TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
 Row = tuple[str, str, str, float]  # task, split, metric, value
 
 _SCHEMA = """
@@ -48,7 +50,8 @@ CREATE TABLE IF NOT EXISTS runs (
     summary TEXT NOT NULL DEFAULT '{}',
     owner TEXT NOT NULL DEFAULT '',
     request TEXT NOT NULL DEFAULT '',
-    sweep INTEGER
+    sweep INTEGER,
+    process TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS sweeps (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -87,6 +90,8 @@ def _initialise(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
     if "sweep" not in columns:  # stores from before sweeps
         conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
+    if "process" not in columns:  # stores from before liveness checks
+        conn.execute("ALTER TABLE runs ADD COLUMN process TEXT NOT NULL DEFAULT ''")
     if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
         conn.execute(f"PRAGMA application_id = {store_file.APPLICATION_ID}")
     if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
@@ -184,11 +189,12 @@ class RunStore:
     def create_run(self, config: dict[str, Any], *, name: str = "", provenance: dict | None = None,
                    owner: str = "", status: str = "running", sweep: int | None = None) -> int:  # fmt: skip
         now = time.time()
+        process = this_process() if status in TRAINING else ""
         cur = self._execute(
-            "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep,"
+            " process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, now, json.dumps(config, sort_keys=True), json.dumps(provenance or {}),
-             status, now, owner, sweep),
+             status, now, owner, sweep, process),
         )  # fmt: skip
         run_id = int(cur.lastrowid)
         if not name:
@@ -207,6 +213,8 @@ class RunStore:
 
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
         assert status in STATUSES, status
+        if status in TRAINING:  # this process trains it now: openers can tell if it dies
+            self._execute("UPDATE runs SET process = ? WHERE id = ?", (this_process(), run_id))
         if message is None:
             self._execute("UPDATE runs SET status = ?, heartbeat = ? WHERE id = ?",
                           (status, time.time(), run_id))  # fmt: skip
@@ -264,19 +272,27 @@ class RunStore:
         )
 
     def mark_stale(self) -> list[int]:
-        """Runs still 'running' (or paused) whose heartbeat is older than ``stale_after``."""
+        """Runs still 'running' (or paused) whose process is gone: at once when it trained
+        on this machine (``liveness``), else once the heartbeat is older than ``stale_after``."""
         cutoff = time.time() - self.stale_after
         rows = self._execute(
-            "SELECT id FROM runs WHERE status IN ('running', 'paused') AND heartbeat < ?",
-            (cutoff,),
+            "SELECT id, heartbeat, process FROM runs WHERE status IN ('running', 'paused')"
         ).fetchall()
-        for (run_id,) in rows:
+        ended = []
+        for run_id, heartbeat, process in rows:
+            if is_dead(process):
+                why = "the training process ended without finishing the run"
+            elif heartbeat < cutoff:
+                why = "the training process stopped without finishing (no heartbeat)"
+            else:
+                continue
             self._execute(
-                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ?",
-                ("the training process stopped without finishing (no heartbeat); "
-                 "its finished epochs are kept", run_id),
-            )  # fmt: skip
-        return [r[0] for r in rows]
+                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ?"
+                " AND status IN ('running', 'paused')",
+                (f"{why}; its finished epochs are kept", run_id),
+            )
+            ended.append(run_id)
+        return ended
 
     # -- reading -----------------------------------------------------------------------
 

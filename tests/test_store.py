@@ -312,7 +312,7 @@ def wait_for(predicate, proc: subprocess.Popen, timeout: float = 60.0) -> None:
 @pytest.mark.slow
 def test_a_sigkilled_trainer_keeps_its_epochs_and_shows_interrupted(tmp_path):
     """kill -9 during training: every committed epoch is complete, the run shows
-    'interrupted' once its heartbeat is stale, and the file passes integrity_check."""
+    'interrupted' as soon as the store is opened, and the file passes integrity_check."""
     path = tmp_path / "runs.sqlite"
     command = [sys.executable, "-m", "mtl_core", "train", "--dataset", "digits",
                "--train-size", "100", "--width", "16", "--depth", "1", "--epochs", "10000",
@@ -330,11 +330,8 @@ def test_a_sigkilled_trainer_keeps_its_epochs_and_shows_interrupted(tmp_path):
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
-    with RunStore(path, stale_after=60) as store:
-        assert store.get_run(1)["status"] == "running"  # heartbeat still fresh
-    time.sleep(0.6)
-    with RunStore(path, stale_after=0.5) as store:
-        run = store.get_run(1)
+    with RunStore(path, stale_after=60) as store:  # the heartbeat is fresh, but the
+        run = store.get_run(1)  # process is gone: noticed at once (tests/test_liveness.py)
         frame = store.metrics(1)
         assert store.integrity_ok()
     assert run["status"] == "interrupted"
