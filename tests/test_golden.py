@@ -1,0 +1,238 @@
+"""Golden curves: today's code reproduces the stored outputs of the golden cells bit for bit.
+
+The determinism tests compare two runs of today's code, so a change that moves every run
+the same way passes them. These tests compare today's runs and splits with records written
+by ``python -m tests.golden.make_golden`` (tests/golden/, docs/golden.md). The runs train
+in a fresh process at one torch thread: the thread count is process-wide state, and the
+data cache is per process, so nothing another test did can change the numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mtl_core.datasets import DATASETS
+from mtl_core.identity import CURVE_VERSION
+from mtl_core.paths import PROJECT_ROOT
+from tests.golden import cells, make_golden
+
+UPDATE = ".venv/bin/python -m tests.golden.make_golden --update"
+OFFLINE_DATASETS = [d for d in cells.split_datasets() if DATASETS[d].offline]
+
+
+def stored(path) -> dict:
+    return json.loads(path.read_text())
+
+
+def fresh(cell_names: list[str], datasets: list[str]) -> dict:
+    """Today's records, computed in a new Python process."""
+    command = [
+        sys.executable,
+        "-m",
+        "tests.golden.make_golden",
+        "--emit",
+        "--cells",
+        *cell_names,
+        "--splits",
+        *datasets,
+    ]
+    proc = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    return json.loads(proc.stdout)
+
+
+def require_files(dataset: str) -> None:
+    problem = cells.missing_files(dataset)
+    if problem:
+        pytest.fail(problem)
+
+
+def assert_reproduced(what: str, golden: dict, now: dict, env_then: dict, env_now: dict) -> None:
+    __tracebackhide__ = True  # the message says it all: no dump of the records
+    lines = cells.report(golden, now, limit=10)
+    if lines:
+        count = sum(1 for _ in cells.differences(golden, now))
+        pytest.fail(
+            f"today's code does not reproduce the golden {what} ({count} difference(s)).\n"
+            f"First: {lines[0]}\n"
+            + "".join(f"  then: {line}\n" for line in lines[1:])
+            + f"Golden written with {env_then}; now {env_now}.\n"
+            "If the change is deliberate, bump CURVE_VERSION (mtl_core/identity.py), run "
+            f"`{UPDATE}` and commit the change with the new goldens and nothing else, "
+            "saying why (docs/golden.md)."
+        )
+
+
+@pytest.fixture(scope="module")
+def offline_now() -> dict:
+    """One fresh process: every cell and split that needs no installed dataset files."""
+    names = [n for n in cells.CELLS if cells.needs_files(n) is None]
+    return fresh(names, OFFLINE_DATASETS)
+
+
+def test_every_registered_name_has_a_golden_cell():
+    """Each sharing mode, penalty, backbone, weighting, aggregator, variant, optimizer,
+    dataset and task in mtl_core's registries, and each listed feature, is in a cell."""
+    gaps = cells.coverage_gaps()
+    assert not gaps, (
+        f"no golden cell exercises {', '.join(gaps)}: add one to tests/golden/cells.py and "
+        f"run `{UPDATE}`"
+    )
+    assert set(cells.NOT_COVERED) <= set(DATASETS)
+
+
+def test_the_golden_files_hold_every_cell_and_dataset_with_todays_config():
+    """Every cell is stored, with the full config today's defaults give it; every dataset's
+    splits are stored."""
+    golden = stored(cells.CURVES_FILE)["cells"]
+    assert list(golden) == list(cells.CELLS), f"cells changed: run `{UPDATE}`"
+    configs = {name: cells.config_of(name).to_dict() for name in cells.CELLS}
+    lines = cells.report({n: r["config"] for n, r in golden.items()}, configs)
+    assert not lines, "a golden cell's config changed (a default?): " + "; ".join(lines)
+    splits = stored(cells.SPLITS_FILE)["splits"]
+    assert list(splits) == cells.split_datasets(), f"datasets changed: run `{UPDATE}`"
+
+
+def test_the_golden_curves_were_written_at_todays_curve_version():
+    """A bump of CURVE_VERSION says the curves changed: the goldens must be rewritten."""
+    version = stored(cells.CURVES_FILE)["curve_version"]
+    assert version == CURVE_VERSION, (
+        f"the goldens were written at CURVE_VERSION {version}, the code is at {CURVE_VERSION}:"
+        f" run `{UPDATE}`"
+    )
+
+
+def test_the_golden_cells_exercise_what_they_are_named_for():
+    """Read from the stored records: every run completed; early stopping stopped and
+    restored an earlier epoch; learned and dynamic weights moved; the soft penalty,
+    cross-stitch weights and gradient conflict were recorded."""
+    golden = stored(cells.CURVES_FILE)["cells"]
+    assert {r["status"] for r in golden.values()} == {"completed"}
+    early = golden["early-stop"]["summary"]
+    assert 0 < early["restored_epoch"] < early["stopped_early_at"] < early["epochs_run"] + 1
+    assert early["stopped_early_at"] < golden["early-stop"]["config"]["epochs"]
+    for cell in ("hard-dwa", "hard-gradnorm", "hard-uncertainty", "aggregator-mgda"):
+        weights = golden[cell]["series"]["digit/train/weight"]
+        assert weights[-1] != weights[0], cell
+    assert "_model/train/soft_penalty" in golden["soft-trace"]["series"]
+    assert any(k.startswith("_stitch/") for k in golden["cross-stitch"]["series"])
+    assert any(k.startswith("_conflict/") for k in golden["aggregator-pcgrad"]["series"])
+    test_rows = golden["label-budgets"]["series"]["digit/test/loss"]
+    assert sum(v is not None for v in test_rows) == 1
+
+
+def test_todays_code_reproduces_the_golden_curves_bitwise(offline_now):
+    golden = stored(cells.CURVES_FILE)
+    names = list(offline_now["cells"])
+    assert names == [n for n in cells.CELLS if cells.needs_files(n) is None]
+    old = {n: golden["cells"][n] for n in names}
+    assert_reproduced(
+        "curves", old, offline_now["cells"], golden["environment"], offline_now["environment"]
+    )
+
+
+def test_todays_splits_match_their_golden_fingerprints(offline_now):
+    """Split indices and prepared arrays of digits and mnist-5k, per variant and data seed."""
+    golden = stored(cells.SPLITS_FILE)
+    assert set(offline_now["splits"]) >= {"digits", "mnist-5k"}
+    old = {d: golden["splits"][d] for d in offline_now["splits"]}
+    assert_reproduced(
+        "split fingerprints",
+        old,
+        offline_now["splits"],
+        golden["environment"],
+        offline_now["environment"],
+    )
+
+
+def test_fashion_mnist_cell_reproduces_its_golden_curves():
+    names = [n for n in cells.CELLS if cells.needs_files(n) is not None]
+    for dataset in {cells.needs_files(n) for n in names}:
+        require_files(dataset)
+    now = fresh(names, [])
+    golden = stored(cells.CURVES_FILE)
+    old = {n: golden["cells"][n] for n in names}
+    assert_reproduced("curves", old, now["cells"], golden["environment"], now["environment"])
+
+
+@pytest.mark.slow
+def test_fashion_mnist_splits_match_their_golden_fingerprints():
+    """70,000 images through every variant, twice: about 15 s and 2 GB."""
+    require_files("fashion-mnist")
+    now = fresh([], ["fashion-mnist"])
+    golden = stored(cells.SPLITS_FILE)
+    old = {"fashion-mnist": golden["splits"]["fashion-mnist"]}
+    assert_reproduced(
+        "split fingerprints", old, now["splits"], golden["environment"], now["environment"]
+    )
+
+
+# -- the tools themselves -------------------------------------------------------------------
+
+
+def test_a_difference_is_named_by_cell_epoch_and_row_earliest_epoch_first():
+    golden = stored(cells.CURVES_FILE)["cells"]
+    changed = copy.deepcopy(golden)
+    series = changed["hard-dwa"]["series"]
+    series["parity/val/loss"][2] = series["parity/val/loss"][2] + 1e-12  # later row, epoch 2
+    series["digit/train/loss"][3] = -0.0  # earlier row, epoch 3
+    lines = cells.report(golden, changed)
+    assert len(lines) == 2
+    assert lines[0].startswith("cell 'hard-dwa', epoch 2, row 'parity/val/loss': golden ")
+    assert lines[1].startswith("cell 'hard-dwa', epoch 3, row 'digit/train/loss'")
+    assert not cells.report(golden, copy.deepcopy(golden))
+    assert cells.report({"x": 0.0}, {"x": -0.0}) == [
+        "x: golden 0.0 (0x0.0p+0), now -0.0 (-0x0.0p+0)"
+    ]
+
+
+def test_a_newly_registered_method_without_a_cell_is_a_coverage_gap(monkeypatch):
+    from mtl_core import aggregation, variants, weighting
+
+    monkeypatch.setitem(weighting.WEIGHTINGS, "new-weighting", weighting.EqualWeighting)
+    monkeypatch.setitem(aggregation.AGGREGATORS, "new-aggregator", lambda c: None)
+    monkeypatch.setitem(variants.VARIANTS, "new-variant", variants.plain)
+    assert cells.coverage_gaps() == [
+        "weighting: new-weighting",
+        "aggregator: new-aggregator",
+        "variant: new-variant",
+    ]
+
+
+def test_make_golden_refuses_to_overwrite_without_update(tmp_path, monkeypatch, capsys):
+    """It prints what changed and keeps the file; with --update it writes the new records."""
+    monkeypatch.setattr(cells, "missing_files", lambda dataset: None)  # records are faked
+    curves, splits = tmp_path / "curves.json", tmp_path / "splits.json"
+    curves.write_text(cells.CURVES_FILE.read_text())
+    splits.write_text(cells.SPLITS_FILE.read_text())
+    monkeypatch.setattr(cells, "CURVES_FILE", curves)
+    monkeypatch.setattr(cells, "SPLITS_FILE", splits)
+    records = {
+        "environment": cells.environment(),
+        "cells": copy.deepcopy(stored(curves)["cells"]),
+        "splits": stored(splits)["splits"],
+    }
+    records["cells"]["soft-l2"]["series"]["digit/val/loss"][1] *= 1.5
+    monkeypatch.setattr(make_golden, "current", lambda names, datasets: records)
+    before = curves.read_text()
+    assert make_golden.main([]) == 1
+    out = capsys.readouterr().out
+    assert "cell 'soft-l2', epoch 1, row 'digit/val/loss'" in out
+    assert "not overwritten; rerun with --update" in out
+    assert curves.read_text() == before
+    # Other numbers for an unchanged config: written only with CURVE_VERSION bumped.
+    assert make_golden.main(["--update"]) == 1
+    out = capsys.readouterr().out
+    assert f"(soft-l2) but CURVE_VERSION is still {CURVE_VERSION}: bump it" in out
+    assert curves.read_text() == before
+    monkeypatch.setattr(make_golden, "curve_version", lambda: CURVE_VERSION + 1)
+    assert make_golden.main(["--update"]) == 0
+    assert stored(curves)["cells"] == records["cells"]
+    assert stored(curves)["curve_version"] == CURVE_VERSION + 1
+    assert make_golden.main([]) == 0
+    assert "curves.json: unchanged" in capsys.readouterr().out
