@@ -304,11 +304,15 @@ class RunManager:
         self._mark_orphans()
 
     def _adopt_leftovers(self) -> set[int]:
-        """Runs a previous server left live: queued ones never start, so end them now;
-        running ones may belong to a CLI, so wait until their heartbeat goes stale. Queued
-        runs of a sweep belong to the CLI's sweep runner, which starts them itself."""
+        """Runs another process left live. Opening the store already ended those whose
+        process on this machine is gone (``RunStore.mark_stale``), so what is left belongs
+        to a live process: another dashboard server sharing the store, a CLI batch or
+        sweep, or a process on another host. Their queued runs are theirs to start, and
+        their running ones are watched until the heartbeat goes stale. Only queued runs
+        from before runs recorded their process (no owner to ask) are ended here."""
         runs = self.store.runs()
-        for run_id in runs.id[(runs.status == "queued") & runs.sweep.isna()]:
+        unowned = runs.status.eq("queued") & runs.sweep.isna() & runs.process.eq("")
+        for run_id in runs.id[unowned]:
             self.store.set_status(int(run_id), "interrupted", ORPHAN_QUEUED)
         return {int(i) for i in runs.id[runs.status.isin(("running", "paused"))]}
 

@@ -35,6 +35,7 @@ STATUSES = ("queued", "running", "paused", "completed", "stopped", "diverged", "
             "failed")  # fmt: skip
 LIVE = ("queued", "running", "paused")
 TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
+ORPHAN_QUEUED = "the process that queued this run ended before it started; re-run it from History"
 Row = tuple[str, str, str, float]  # task, split, metric, value
 
 _SCHEMA = """
@@ -78,7 +79,7 @@ CREATE TABLE IF NOT EXISTS arrays (
 ) WITHOUT ROWID;
 """
 RUN_COLUMNS = ("id", "name", "created", "config", "provenance", "status", "message",
-               "heartbeat", "summary", "owner", "sweep")  # fmt: skip
+               "heartbeat", "summary", "owner", "sweep", "process")  # fmt: skip
 METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
 
 
@@ -189,7 +190,7 @@ class RunStore:
     def create_run(self, config: dict[str, Any], *, name: str = "", provenance: dict | None = None,
                    owner: str = "", status: str = "running", sweep: int | None = None) -> int:  # fmt: skip
         now = time.time()
-        process = this_process() if status in TRAINING else ""
+        process = this_process()  # who queued it, or trains it: see mark_stale
         cur = self._execute(
             "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep,"
             " process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -272,25 +273,29 @@ class RunStore:
         )
 
     def mark_stale(self) -> list[int]:
-        """Runs still 'running' (or paused) whose process is gone: at once when it trained
-        on this machine (``liveness``), else once the heartbeat is older than ``stale_after``."""
+        """Live runs whose process is gone: at once when it ran on this machine
+        (``liveness``), else, for runs training, once the heartbeat is older than
+        ``stale_after``. A queued run waits on the process that queued it (a dashboard
+        server, a CLI batch): when that is gone it can never start."""
         cutoff = time.time() - self.stale_after
         rows = self._execute(
-            "SELECT id, heartbeat, process FROM runs WHERE status IN ('running', 'paused')"
+            "SELECT id, status, heartbeat, process FROM runs"
+            " WHERE status IN ('queued', 'running', 'paused')"
         ).fetchall()
         ended = []
-        for run_id, heartbeat, process in rows:
+        for run_id, status, heartbeat, process in rows:
             if is_dead(process):
-                why = "the training process ended without finishing the run"
-            elif heartbeat < cutoff:
+                why = (ORPHAN_QUEUED if status == "queued"
+                       else "the training process ended without finishing the run")  # fmt: skip
+            elif status != "queued" and heartbeat < cutoff:
                 why = "the training process stopped without finishing (no heartbeat)"
             else:
                 continue
             self._execute(
-                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ?"
-                " AND status IN ('running', 'paused')",
-                (f"{why}; its finished epochs are kept", run_id),
-            )
+                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ? AND status = ?",
+                (f"{why}; its finished epochs are kept" if status != "queued" else why, run_id,
+                 status),
+            )  # fmt: skip
             ended.append(run_id)
         return ended
 

@@ -61,21 +61,18 @@ def classify(path: Path) -> Kind:
         raise refuse(path, "is a folder, not a run store")
     if not stat.S_ISREG(info.st_mode):
         raise refuse(path, "is not a regular file (a device, pipe or socket), not a run store")
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(100)
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot read the run store ({exc.strerror})") from None
-    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+    if info.st_size == 0:
+        raise refuse(path, "is an empty file, not a run store")
+    probe = _probe(path)
+    if probe is None:
         raise refuse(path, "is not a run store (not an SQLite database)")
-    app_id = int.from_bytes(header[68:72], "big")
+    app_id, tables = probe
     if app_id == APPLICATION_ID:
         return "store"  # whether it is readable shows when it is opened
-    if app_id != 0:
+    if app_id:
         raise refuse(path, f"is another application's SQLite database (id {app_id:#x})")
-    tables = _read_schema(path)
     if tables is None:  # SQLite cannot read it: damaged; ours only if its schema says so
-        if _schema_page_marks(path, header):
+        if _schema_page_marks(path):
             return "damaged"
         raise refuse(path, "is a damaged SQLite database that is not a run store")
     if all(_REQUIRED[t] <= tables.get(t, set()) for t in _REQUIRED):
@@ -83,34 +80,56 @@ def classify(path: Path) -> Kind:
     raise refuse(path, "is an SQLite database without the run-store tables")
 
 
-def _read_schema(path: Path) -> dict[str, set[str]] | None:
-    """Table -> column names, read without writing anything; None when unreadable."""
+def _probe(path: Path) -> tuple[int | None, dict[str, set[str]] | None] | None:
+    """(application id, table -> columns) as SQLite reads them; None for a file that is not
+    SQLite; a part SQLite cannot read is None. Nothing is written.
+
+    Read through SQLite, never with a plain ``open``: closing any file descriptor of a
+    database drops every POSIX lock this process holds on it, so another process would
+    think this one's store connections gone and could checkpoint and delete their WAL.
+    SQLite's own opens keep those locks. ``immutable`` (when no ``-wal`` is beside the
+    file) takes no locks and creates no ``-wal`` or ``-shm`` beside a stranger's file.
+    """
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    if not Path(f"{path}-wal").exists():  # immutable: no locks, no -shm/-wal created
+    if not Path(f"{path}-wal").exists():
         uri += "&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=5)
     except sqlite3.Error:
         return None
     try:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {n: {r[1] for r in conn.execute(f'PRAGMA table_info("{n}")')} for n in names}
-    except sqlite3.Error:
-        return None
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+                return None
+            return 0, None  # an SQLite header, but SQLite cannot read past it
+        try:
+            names = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            tables = {n: {r[1] for r in conn.execute(f'PRAGMA table_info("{n}")')} for n in names}
+        except sqlite3.DatabaseError:
+            tables = None
+        return app_id, tables
     finally:
         conn.close()
 
 
-def _schema_page_marks(path: Path, header: bytes) -> bool:
-    """Does page 1 (the schema page) still carry the run-store table definitions?"""
-    size = int.from_bytes(header[16:18], "big")
-    size = 65536 if size == 1 else size
+def _schema_page_marks(path: Path) -> bool:
+    """Does page 1 (the schema page) still carry the run-store table definitions?
+
+    A plain read is safe here: only a file with application id 0 gets here, and every
+    store this project opens has its id set, so no store connection of this process is
+    open on it."""
     try:
         with open(path, "rb") as handle:
-            page = handle.read(max(size, 512))
+            header = handle.read(100)
+            size = int.from_bytes(header[16:18], "big") if len(header) >= 18 else 0
+            page = header + handle.read(max(65536 if size == 1 else size, 512) - len(header))
     except OSError:
         return False
-    return all(mark in page for mark in _SCHEMA_MARKS)
+    return page.startswith(SQLITE_MAGIC) and all(mark in page for mark in _SCHEMA_MARKS)
 
 
 def create_new(path: Path, initialise) -> bool:

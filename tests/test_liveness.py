@@ -78,12 +78,18 @@ def test_another_host_or_boot_is_left_to_the_heartbeat(tmp_path):
         assert store.get_run(run_id)["status"] == "interrupted"  # ...until it is not
 
 
-def test_queued_runs_record_no_process_and_are_left_alone(tmp_path):
+def test_a_queued_run_waits_on_the_process_that_queued_it(tmp_path):
+    """Queued by a live process (a server, a CLI batch): left queued. Queued by one that
+    is gone: it can never start, so it is interrupted when the store opens."""
     path = tmp_path / "runs.sqlite"
     with RunStore(path, stale_after=HOUR) as store:
-        run_id = store.create_run({"x": 1}, status="queued")
-        assert store._execute("SELECT process FROM runs WHERE id = ?", (run_id,)).fetchone() == (
-            "",
-        )
+        mine = store.create_run({"x": 1}, status="queued")
+        assert store.get_run(mine)["process"] == this_process()
+    code = (f"from mtl_core.store import RunStore\n"
+            f"print(RunStore({str(path)!r}).create_run({{'x': 2}}, status='queued'))")  # fmt: skip
+    theirs = int(subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
+                                capture_output=True, text=True).stdout)  # fmt: skip
     with RunStore(path, stale_after=HOUR) as store:
-        assert store.get_run(run_id)["status"] == "queued"
+        assert store.get_run(mine)["status"] == "queued"
+        run = store.get_run(theirs)
+    assert run["status"] == "interrupted" and "queued this run ended" in run["message"]

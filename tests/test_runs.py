@@ -4,8 +4,11 @@ manager only uses the store and its worker processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +19,9 @@ import pytest
 
 from dashboard.runs import ORPHAN_QUEUED, ORPHAN_RUNNING, RunManager
 from mtl_core.limits import Limits
+from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store import LIVE, RunStore
+from mtl_core.store import ORPHAN_QUEUED as STORE_ORPHAN_QUEUED
 from mtl_core.worker import INTERRUPTED
 from tests.helpers.waiting import wait_for
 
@@ -207,13 +212,28 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
         assert manager.store.get_run(run_id)["message"].startswith("stopped by request")
 
 
+def leave_runs_and_exit(path: Path) -> tuple[int, int]:
+    """A server that queued one run and trained another, then died: (queued, running)."""
+    code = (f"from mtl_core.store import RunStore\n"
+            f"s = RunStore({str(path)!r})\n"
+            f"print(s.create_run({{'epochs': 3}}, owner='a', status='queued'),"
+            f" s.create_run({{'epochs': 3}}, owner='a'))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    queued, running = (int(i) for i in out.split())
+    return queued, running
+
+
 def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_path):
-    """A queued run will never start; a running one is interrupted once its heartbeat is
+    """A dead server's queued run will never start and its running one has no process:
+    both are marked at once. A run from another host is interrupted once its heartbeat is
     stale; a run whose (CLI) process keeps beating is left alone."""
     path = tmp_path / "runs.sqlite"
-    with RunStore(path) as store:
-        queued = store.create_run({"epochs": 3}, owner="a", status="queued")
-        orphan = store.create_run({"epochs": 3}, owner="a")
+    queued, orphan = leave_runs_and_exit(path)
+    with RunStore(path, stale_after=3600) as store:
+        elsewhere = store.create_run({"epochs": 3}, owner="b")
+        store._execute("UPDATE runs SET process = ? WHERE id = ?",
+                       (json.dumps({"host": "another-host", "pid": 1}), elsewhere))  # fmt: skip
         alive = store.create_run({"epochs": 3})
     beating = RunStore(path)
     done = threading.Event()
@@ -227,10 +247,11 @@ def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_pa
     manager = RunManager(path, Limits(stale_after=1.5), watch_every=0.2)
     try:
         run = manager.store.get_run(queued)
-        assert (run["status"], run["message"]) == ("interrupted", ORPHAN_QUEUED)
-        assert status(manager, orphan) == "running"  # its heartbeat is still fresh
-        wait_for(lambda: status(manager, orphan) == "interrupted", 10, "the orphan's mark")
-        assert manager.store.get_run(orphan)["message"] == ORPHAN_RUNNING
+        assert (run["status"], run["message"]) == ("interrupted", STORE_ORPHAN_QUEUED)
+        assert status(manager, orphan) == "interrupted"  # its process is gone: at once
+        assert status(manager, elsewhere) == "running"  # its heartbeat is still fresh
+        wait_for(lambda: status(manager, elsewhere) == "interrupted", 10, "the orphan's mark")
+        assert manager.store.get_run(elsewhere)["message"] == ORPHAN_RUNNING
         time.sleep(2.0)
         assert status(manager, alive) == "running"
     finally:
@@ -238,6 +259,48 @@ def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_pa
         thread.join()
         beating.close()
         manager.shutdown()
+
+
+def test_queued_runs_from_before_process_records_are_ended_by_a_new_server(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        old = store.create_run({"epochs": 3}, owner="a", status="queued")
+        store._execute("UPDATE runs SET process = '' WHERE id = ?", (old,))
+    manager = RunManager(path, Limits(), watch_every=0.2)
+    try:
+        run = manager.store.get_run(old)
+        assert (run["status"], run["message"]) == ("interrupted", ORPHAN_QUEUED)
+    finally:
+        manager.shutdown()
+
+
+@pytest.mark.slow
+def test_two_servers_share_a_store_and_each_trains_only_what_it_queued(make_config, tmp_path):
+    """A second server starting on the store marks none of the first's runs, queued or
+    training; each trains its own, and a run queued by one never starts in the other."""
+    path = tmp_path / "runs.sqlite"
+    first = RunManager(path, Limits(max_runs=1), watch_every=0.2)
+    second = None
+    try:
+        training_run = first.start(make_config(epochs=LONG), owner="a")
+        waiting = first.start(make_config(epochs=3, seed=5), owner="a")
+        wait_for(lambda: training(first, training_run), 60, "the first server's run to train")
+        second = RunManager(path, Limits(max_runs=1), watch_every=0.2)
+        assert status(second, training_run) == "running" and status(second, waiting) == "queued"
+        own = second.start(make_config(epochs=3, seed=9), owner="b")
+        wait_for(lambda: ended(second, own), 60, "the second server's run to finish")
+        assert status(second, own) == "completed"
+        time.sleep(1.0)  # a few watchdog ticks of both servers
+        assert status(second, training_run) == "running" and status(second, waiting) == "queued"
+        assert second.queued() == [] and first.queued() == [waiting]
+        first.request(training_run, "a", "stop")
+        wait_for(lambda: ended(first, waiting), 60, "the first server's queued run to finish",
+                 lambda: str(first.store.runs()[["id", "status", "message"]].values.tolist()))
+        assert status(first, waiting) == "completed"
+    finally:
+        for manager in (first, second):
+            if manager is not None:
+                manager.shutdown(wait=True)
 
 
 def _curves(frame) -> list[tuple]:

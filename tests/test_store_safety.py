@@ -138,7 +138,7 @@ def test_a_foreign_path_is_refused_in_one_line_and_left_untouched(foreign):
 def test_a_damaged_run_store_is_moved_aside_and_a_fresh_one_starts(tmp_path):
     path = tmp_path / "runs.sqlite"
     damaged = damaged_store(path)
-    assert classify(path) == "store"  # its header still carries the store's id
+    assert classify(path) in ("store", "damaged")  # recognised as a run store, not refused
     with RunStore(path) as store:
         assert store.moved_aside == assert_moved_aside(path, damaged)
         assert store.runs().empty and store.integrity_ok()
@@ -341,3 +341,29 @@ def test_the_dashboard_moves_a_damaged_store_aside_and_says_so(dashboard_store):
     moved = assert_moved_aside(dashboard_store, damaged)
     notes = [w.value for w in at.warning if "moved aside" in w.value]
     assert len(notes) == 1 and str(moved) in notes[0] and "\n" not in notes[0]
+
+
+def test_opening_a_store_keeps_the_locks_of_this_process_s_other_connections(tmp_path):
+    """Checking a path must not drop this process's SQLite locks on it (a plain open and
+    close of the file would): another process closing its connection would then see no
+    reader, checkpoint and delete the WAL under this process's feet and corrupt the store."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "runs.sqlite"
+    first = RunStore(path)
+    run_id = first.create_run({"x": 1})
+    first.append_epoch(run_id, 0, [("digit", "val", "loss", 1.0)])
+    second = RunStore(path)  # a second store in this process: classify() runs on an open file
+    code = (f"from mtl_core.store import RunStore\n"
+            f"s = RunStore({str(path)!r})\n"
+            f"s.append_epoch({run_id}, 1, [('digit', 'val', 'loss', 0.5)])\n"
+            f"s.close()\n")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    assert Path(f"{path}-wal").exists()  # the other process did not think it was the last
+    first.append_epoch(run_id, 2, [("digit", "val", "loss", 0.25)])
+    assert second.metrics(run_id)["value"].tolist() == [1.0, 0.5, 0.25]
+    first.close()
+    second.close()
+    with RunStore(path) as store:
+        assert store.integrity_ok() and len(store.metrics(run_id)) == 3
