@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import threading
 from collections import deque
@@ -63,12 +64,30 @@ class Progress:
     result: RunResult | None = None
 
 
-def _init_worker(dataset: str, stop_event) -> None:
+def _here() -> tuple[str, dict[str, str]]:
+    """What a worker must share with this process: its folder and the project's settings.
+
+    A worker forked by the forkserver inherits the forkserver's folder and environment,
+    fixed when it started, not this process's current ones (a spawned worker got those).
+    """
+    return os.getcwd(), {k: v for k, v in os.environ.items() if k.startswith("MTL_")}
+
+
+def _settle(where: tuple[str, dict[str, str]]) -> None:
+    cwd, env = where
+    os.chdir(cwd)
+    for key in [k for k in os.environ if k.startswith("MTL_") and k not in env]:
+        del os.environ[key]
+    os.environ.update(env)
+
+
+def _init_worker(dataset: str, stop_event, where: tuple[str, dict[str, str]]) -> None:
     """Warm the worker up (torch, data) and leave Ctrl-C to the parent, which stops runs
     through the store so that they end as ``stopped`` with their epochs and summary."""
     global _stop_event
     from .worker import warm_up
 
+    _settle(where)
     warm_up(dataset)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop_event = stop_event
@@ -186,7 +205,7 @@ class _Batch:
         if self.pools[slot] is None:
             self.pools[slot] = ProcessPoolExecutor(
                 max_workers=1, mp_context=self.context, initializer=_init_worker,
-                initargs=(self.configs[0].dataset, self.stop_event),
+                initargs=(self.configs[0].dataset, self.stop_event, _here()),
             )  # fmt: skip
         return self.pools[slot]
 
