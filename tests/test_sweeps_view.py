@@ -231,6 +231,9 @@ def test_a_new_server_leaves_a_sweeps_queued_runs_to_the_sweep_runner(tmp_path):
         sweep = store.create_sweep("s", {"name": "s", "axes": {}, "seeds": [0]})
         waiting = store.create_run({"epochs": 2}, sweep=sweep, status="queued")
         orphan = store.create_run({"epochs": 2}, status="queued")
+        # queued by a server from before runs recorded their process (a live process's
+        # queued runs are its own: tests/test_runs.py)
+        store._execute("UPDATE runs SET process = '' WHERE id IN (?, ?)", (waiting, orphan))
     manager = RunManager(path)
     try:
         assert manager.store.get_run(waiting)["status"] == "queued"
