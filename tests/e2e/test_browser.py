@@ -1,42 +1,172 @@
-"""The dashboard in a real headless Chromium: click Train, watch the curves arrive."""
+"""The dashboard in a real headless Chromium: click Train, watch the curves arrive.
+
+Every assertion on the Live chart compares the numbers Plotly drew (read back from the
+page, tests/e2e/drawn.py) with the rows the trainer stored, so a chart that draws the
+wrong run, shifts a curve, mis-smooths or mis-places an axis or the star fails here.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from .drawn import assert_drawn, live_chart, settle, stored, the_run, trace
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
 
-TRACE_NAMES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .flatMap(div => (div.data || []).map(t => [t.name, (t.x || []).length]))"""
+TASKS = ("digit", "parity")  # digit is the main task, parity the auxiliary one
+CURVES = [f"{task} · {split}" for task in TASKS for split in ("train", "val")]
+# 200 training images (the default) over 20 epochs: digit's validation loss bottoms out
+# well inside the run (epoch 9 here), so the star cannot sit on the first or last epoch.
+EPOCHS = 20
+SETUP = f"/?aux=parity&epochs={EPOCHS}"
+
+
+def train(page, url: str, setup: str = SETUP, epochs: int = EPOCHS) -> dict:
+    """Load ``setup``, press Train, wait for the run to finish; the settled Live chart."""
+    page.goto(url + setup)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(
+        f"() => document.body.innerText.includes('completed · epoch {epochs}/{epochs}')",
+        timeout=90_000,
+    )
+
+    def complete(chart: dict) -> None:
+        lengths = {t["name"]: len(t["x"] or []) for t in chart["traces"]}
+        assert all(lengths.get(name) == epochs + 1 for name in CURVES), lengths
+
+    return settle(lambda: live_chart(page), complete)
+
+
+def best_of(frame, task: str) -> tuple[int, float]:
+    """The epoch of the lowest stored validation loss (the first on ties), and that loss."""
+    val = stored(frame, task, "val", "loss")
+    epoch = int(val.idxmin())
+    return epoch, float(val.loc[epoch])
+
+
+def stars(chart: dict) -> list[dict]:
+    return [t for t in chart["traces"] if t["symbol"] == "star"]
+
+
+def debiased_ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Point i is the mean of points 0..i weighted smoothing**(i - k): the exponential
+    moving average divided by its total weight (no pull towards 0 at the start)."""
+    out = []
+    for i in range(len(values)):
+        weights = smoothing ** np.arange(i, -1, -1, dtype=float)
+        out.append(float(np.dot(weights, values[: i + 1]) / weights.sum()))
+    return np.array(out)
 
 
 def test_train_shows_train_and_val_curves_for_every_task(app_server, browser):
-    url, _ = app_server
+    """Each task's train and validation curves are the stored losses, epoch by epoch."""
+    url, root = app_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/?aux=parity&epochs=30")  # two tasks, from the link
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function(
-        """() => document.body.innerText.includes('completed · epoch 30/30')""", timeout=90_000
-    )
-    expected = [f"{task} · {split}" for task in ("digit", "parity") for split in ("train", "val")]
-    # The live chart settles on one plot whose four traces hold epochs 0..30.
-    page.wait_for_function(
-        f"""() => {{
-            const plots = document.querySelectorAll('.js-plotly-plot');
-            if (plots.length !== 1) return false;
-            const n = Object.fromEntries((plots[0].data || []).map(t => [t.name, t.x.length]));
-            return {expected!r}.every(name => n[name] === 31);
-        }}""",
-        timeout=30_000,
-    )
-    traces = dict(page.evaluate(TRACE_NAMES))
-    assert all(traces[name] == 31 for name in expected), traces
+    chart = train(page, url)
+    _, frame = the_run(root)
+    for task in TASKS:
+        for split in ("train", "val"):
+            losses = stored(frame, task, split, "loss")
+            assert list(losses.index) == list(range(EPOCHS + 1)), (task, split)
+            drawn = trace(chart, f"{task} · {split}")
+            assert_drawn(drawn["x"], losses.index, f"{task} · {split}: epochs")
+            assert_drawn(drawn["y"], losses.to_numpy(), f"{task} · {split}: losses")
+    assert chart["axes"]["xaxis"] == "epoch"
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "train.png"), full_page=True)
-    assert "session=" in page.url and "aux=parity" in page.url
+    assert "aux=parity" in page.url
+    page.close()
+
+
+def test_the_star_marks_the_epoch_of_lowest_validation_loss(app_server, browser):
+    """One star, for the main task, on its panel, at its stored minimum validation loss."""
+    url, root = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    chart = train(page, url)
+    _, frame = the_run(root)
+    epoch, loss = best_of(frame, "digit")
+    assert 0 < epoch < EPOCHS, f"the minimum is at epoch {epoch}: choose a setup that overfits"
+    (star,) = stars(chart)  # parity is auxiliary: no star
+    assert star["xaxis"] == trace(chart, "digit · val")["xaxis"]
+    assert star["name"] == f"best epoch {epoch}"
+    assert_drawn(star["x"], [epoch], "star: epoch")
+    assert_drawn(star["y"], [loss], "star: validation loss")
+    page.close()
+
+
+def test_smoothing_draws_the_debiased_moving_average_of_the_stored_losses(app_server, browser):
+    """The slider smooths every curve (an EMA without the start's bias); the star stays
+    on the stored minimum, because smoothing changes the display only."""
+    url, root = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    train(page, url)
+    _, frame = the_run(root)
+    slider = page.get_by_role("slider", name="Smoothing")
+    slider.focus()
+    for _ in range(12):  # 12 steps of 0.05
+        slider.press("ArrowRight")
+    assert slider.get_attribute("aria-valuetext") == "0.60"
+    smoothing = float(slider.input_value())
+    assert smoothing == pytest.approx(0.6)
+    expected = {
+        f"{task} · {split}": debiased_ema(stored(frame, task, split, "loss").to_numpy(), smoothing)
+        for task in TASKS
+        for split in ("train", "val")
+    }
+    assert not np.allclose(expected["digit · val"], stored(frame, "digit", "val", "loss"))
+
+    def smoothed(chart: dict) -> None:
+        for name, values in expected.items():
+            assert_drawn(trace(chart, name)["y"], values, f"{name}: smoothed losses")
+
+    chart = settle(lambda: live_chart(page), smoothed)
+    epoch, loss = best_of(frame, "digit")
+    (star,) = stars(chart)
+    assert_drawn(star["x"], [epoch], "star: epoch")
+    assert_drawn(star["y"], [loss], "star: stored (unsmoothed) validation loss")
+    page.screenshot(path="/tmp/mtl_smoothing.png", full_page=True)
+    page.close()
+
+
+def test_x_axis_modes_draw_the_stored_steps_and_samples(app_server, browser):
+    """Steps and samples put every point (and the star) at the count stored for its
+    epoch (0 before training), with the stored losses as y; epoch puts them back."""
+    url, root = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    train(page, url)
+    _, frame = the_run(root)
+    epoch, loss = best_of(frame, "digit")
+    axis = page.get_by_role("radiogroup", name="x-axis")
+
+    def placed_at(x_of: dict[int, float], axis_title: str):
+        def check(chart: dict) -> None:
+            assert chart["axes"]["xaxis"] == axis_title and chart["axes"]["xaxis2"] == axis_title
+            for task in TASKS:
+                for split in ("train", "val"):
+                    losses = stored(frame, task, split, "loss")
+                    drawn = trace(chart, f"{task} · {split}")
+                    want = [x_of[int(e)] for e in losses.index]
+                    assert_drawn(drawn["x"], want, f"{task} · {split}: x in {axis_title}")
+                    assert_drawn(drawn["y"], losses.to_numpy(), f"{task} · {split}: losses")
+            (star,) = stars(chart)
+            assert_drawn(star["x"], [x_of[epoch]], f"star: x in {axis_title}")
+            assert_drawn(star["y"], [loss], "star: validation loss")
+
+        return check
+
+    for mode, title in (("steps", "optimiser steps"), ("samples", "samples seen")):
+        counts = stored(frame, "_run", "train", mode)
+        assert list(counts.index) == list(range(EPOCHS + 1)) and counts.iloc[0] == 0, mode
+        assert counts.is_monotonic_increasing and counts.iloc[-1] > EPOCHS, mode
+        axis.get_by_role("radio", name=mode, exact=True).click()
+        settle(lambda: live_chart(page), placed_at(counts.to_dict(), title))
+        page.screenshot(path=f"/tmp/mtl_x_{mode}.png", full_page=True)
+    axis.get_by_role("radio", name="epoch", exact=True).click()
+    settle(lambda: live_chart(page), placed_at({e: e for e in range(EPOCHS + 1)}, "epoch"))
     page.close()
 
 
