@@ -4,7 +4,8 @@ Pressing Train twice used to queue an identical duplicate and jump to it. Traini
 deterministic (``mtl_core.identity``), so a run identical in config, seeds, data, threads,
 device and code version would draw the very same curves, and counted as a second seed
 it would narrow every band and interval. So when such a run is stored (finished, or
-still training), Train asks first: *Show the stored run* opens it (with several seeds,
+still training in this session: another student's run in training is theirs to watch,
+so a class pressing Train on one setup still gets a run each), Train asks first: *Show the stored run* opens it (with several seeds,
 only the missing ones are started), *Train a fresh copy* trains anyway. Either way the
 stored run keeps its owner. ``train_or_offer`` wraps the sidebar's Train button.
 
@@ -95,7 +96,7 @@ def train_or_offer(manager: RunManager, owner: str, config: RunConfig | None, k:
     key = _offer_key(config, k, vary_data)
     if clicked:
         try:
-            found = manager.identical(_wanted(config, k, vary_data))
+            found = manager.identical(_wanted(config, k, vary_data), owner=owner)
         except MtlError:  # the store could not be read: train as before
             found = []
         if not any(i is not None for i in found):

@@ -2,8 +2,10 @@
 
 The manager lives in ``st.cache_resource``, so it survives reruns and is shared across
 sessions. Workers never call Streamlit: they train and write to the run store; pages
-read the store. Each training slot is a one-process pool, so a worker killed by the OS
-breaks only its own slot: its run is recorded as failed and the slot gets a new process,
+read the store. Workers are forks of a forkserver that imported torch and the trainer
+once (mtl_core/forkserver.py), started with the manager and warmed in the background, so
+neither the first page nor the first click waits for those imports. Each training slot
+is a one-process pool, so a worker killed by the OS breaks only its own slot: its run is recorded as failed and the slot gets a new process,
 while the other slots train on. Runs beyond ``MTL_MAX_RUNS`` wait as ``queued`` in the
 manager's own queue until a slot is free (a pool's internal queue would fail every
 waiting run when its worker died). A watchdog thread stops runs whose page is gone and
@@ -18,7 +20,6 @@ rename or delete it.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
@@ -29,13 +30,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from mtl_core import forkserver
 from mtl_core.config import RunConfig
 from mtl_core.errors import StoreError
-from mtl_core.identity import Twins
+from mtl_core.identity import REUSABLE, Twins
 from mtl_core.limits import LimitError, Limits
 from mtl_core.paths import default_store_path
 from mtl_core.store import LIVE, RunStore
-from mtl_core.worker import INTERRUPTED, execute_run, warm_up
+from mtl_core.worker import INTERRUPTED, execute_run, warm_up_here
 
 log = logging.getLogger("mtl_curves")
 
@@ -79,6 +81,7 @@ class RunManager:
         self._reasons: dict[int, str] = {}  # why the manager asked a run to stop
         self._seen: dict[str, float] = {}  # owner -> last time.monotonic() their page ticked
         self._closed = threading.Event()
+        forkserver.start(ignore_sigint=False)  # imports torch in the background from now on
         self._foreign = self._adopt_leftovers()
         self._watch_every = watch_every
         self._watchdog = threading.Thread(target=self._watch, name="mtl-watchdog", daemon=True)
@@ -91,10 +94,16 @@ class RunManager:
     # -- starting ----------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Start the worker processes now, so the first click does not wait for them."""
-        with self._lock:
-            for slot in self._slots:
-                self._pool(slot).submit(int, 0)
+        """Start the worker processes now, in the background (the page draws meanwhile),
+        so the first click does not wait for them."""
+
+        def start() -> None:
+            with self._lock:
+                for slot in self._slots:
+                    if not self._closed.is_set():
+                        self._pool(slot).submit(int, 0)
+
+        threading.Thread(target=start, name="mtl-warm", daemon=True).start()
 
     def session_full(self, owner: str) -> str | None:
         """Why ``owner`` may not store another run (MTL_MAX_RUNS_PER_SESSION), or None."""
@@ -141,10 +150,16 @@ class RunManager:
         names = names or [""] * len(configs)
         return [self.start(c, owner=owner, name=n) for c, n in zip(configs, names, strict=True)]
 
-    def identical(self, configs: list[RunConfig], *, live: bool = True) -> list[int | None]:
+    def identical(self, configs: list[RunConfig], *, live: bool = True,
+                  owner: str | None = None) -> list[int | None]:  # fmt: skip
         """Per config, the stored run identical to it: the oldest completed one, else (with
-        ``live``) one queued or training; None where there is none."""
-        twins = Twins(self.store.runs())
+        ``live``) one queued or training, only ``owner``'s when given (students of a class
+        who press Train on the same setup each get their own run); None where there is
+        none."""
+        runs = self.store.runs()
+        if owner is not None:
+            runs = runs[runs.status.isin(REUSABLE) | runs.owner.eq(owner)]
+        twins = Twins(runs)
         return [twins.find(c, live=live) for c in configs]
 
     def start_missing(self, configs: list[RunConfig], *, owner: str,
@@ -162,8 +177,9 @@ class RunManager:
         if slot.pool is None:
             slot.pool = ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=warm_up,
+                mp_context=forkserver.context(),  # forks with torch imported: milliseconds
+                initializer=warm_up_here,
+                initargs=(forkserver.here(),),
             )
         return slot.pool
 

@@ -6,15 +6,11 @@ Each worker slot is a one-process pool: a worker killed by the OS breaks only it
 (its run is recorded as failed and the slot gets a new process), and runs waiting for a
 slot wait in this process's queue, not in a pool's, so one death cannot fail them all.
 
-Workers come from a ``forkserver`` that has imported torch and the trainer once: a new
-worker is a fork of it (no tensor op ran there, so no thread pool is copied), ready in
-milliseconds instead of the seconds a spawned interpreter needs to import torch. It also
-keeps Ctrl-C prompt. Workers must ignore the terminal's SIGINT from their first
-instruction (the parent stops runs through the store), and only a disposition set to
-SIG_IGN survives into a new process, so the parent ignores SIGINT while it starts one,
-and a Ctrl-C in that window is lost. With a spawn pool that window opened at every worker
-start; with the forkserver it opens once, when the forkserver starts, and the workers
-forked later inherit its SIG_IGN.
+Workers are forks of this process's forkserver (mtl_core/forkserver.py: torch and the
+trainer imported once), started with SIGINT ignored so that workers ignore the terminal's
+Ctrl-C from birth; the forkserver starts once, so the window in which a Ctrl-C could be
+lost opens once, not at every worker start. A worker start defers a Ctrl-C until the
+worker is tracked, and at Ctrl-C a worker whose run has not begun is ended at once.
 
 With a store, every run is created up front as ``queued`` (a dashboard shows the whole
 batch at once) and each worker trains its run id into the same SQLite file. Ctrl-C stops
@@ -27,8 +23,6 @@ terminates the workers at once.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
 import signal
 import threading
 from collections import deque
@@ -38,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import forkserver
 from .config import RunConfig, from_dict, validate
 from .control import RunControl
 from .errors import ConfigError, MtlError
@@ -64,30 +59,13 @@ class Progress:
     result: RunResult | None = None
 
 
-def _here() -> tuple[str, dict[str, str]]:
-    """What a worker must share with this process: its folder and the project's settings.
-
-    A worker forked by the forkserver inherits the forkserver's folder and environment,
-    fixed when it started, not this process's current ones (a spawned worker got those).
-    """
-    return os.getcwd(), {k: v for k, v in os.environ.items() if k.startswith("MTL_")}
-
-
-def _settle(where: tuple[str, dict[str, str]]) -> None:
-    cwd, env = where
-    os.chdir(cwd)
-    for key in [k for k in os.environ if k.startswith("MTL_") and k not in env]:
-        del os.environ[key]
-    os.environ.update(env)
-
-
 def _init_worker(dataset: str, stop_event, where: tuple[str, dict[str, str]]) -> None:
     """Warm the worker up (torch, data) and leave Ctrl-C to the parent, which stops runs
     through the store so that they end as ``stopped`` with their epochs and summary."""
     global _stop_event
     from .worker import warm_up
 
-    _settle(where)
+    forkserver.settle(where)
     warm_up(dataset)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop_event = stop_event
@@ -110,36 +88,6 @@ def _job(config: dict, store_path: str | None, run_id: int | None,
         return RunResult(None, "failed", str(exc), {})
     except Exception as exc:
         return RunResult(None, "failed", f"internal error: {exc!r}", {})
-
-
-@contextlib.contextmanager
-def _ignoring_sigint() -> Iterator[None]:
-    """Children started meanwhile inherit SIG_IGN for SIGINT (from their first instruction,
-    before their initializer runs); a no-op outside the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    """The forkserver context, its server preloading torch and the trainer (imports only)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mtl_core.worker"])
-    return context
-
-
-def _ensure_forkserver() -> None:
-    """Start the forkserver (once per process) with SIGINT ignored, so it and every worker
-    forked from it ignore the terminal's Ctrl-C from birth; a no-op when it runs."""
-    from multiprocessing import forkserver
-
-    with _ignoring_sigint():
-        forkserver.ensure_running()
 
 
 @contextlib.contextmanager
@@ -168,7 +116,7 @@ class _Batch:
         self.data_dir, self.progress = data_dir, progress
         self.results: list[RunResult | None] = [None] * len(configs)
         self.queue = deque(range(len(configs)))
-        self.context = _worker_context()
+        self.context = forkserver.context()
         self.not_started: set[int] = set()  # runs whose worker was ended before they began
         # Runs with a store stop through it; only store-less runs need a shared event (a
         # named semaphore, which a worker forked after this process ended could not open).
@@ -205,7 +153,7 @@ class _Batch:
         if self.pools[slot] is None:
             self.pools[slot] = ProcessPoolExecutor(
                 max_workers=1, mp_context=self.context, initializer=_init_worker,
-                initargs=(self.configs[0].dataset, self.stop_event, _here()),
+                initargs=(self.configs[0].dataset, self.stop_event, forkserver.here()),
             )  # fmt: skip
         return self.pools[slot]
 
@@ -220,7 +168,7 @@ class _Batch:
                     self.data_dir)  # fmt: skip
             try:
                 with _deferring_sigint():  # a started worker is always one we track
-                    _ensure_forkserver()
+                    forkserver.start(ignore_sigint=True)
                     self.running[self._pool(slot).submit(*args)] = (slot, index)
             except Exception as exc:  # no process could be started (memory, process limit)
                 self.pools[slot] = None

@@ -39,7 +39,8 @@ from typing import Any
 
 from .config import RunConfig, from_dict
 from .errors import ConfigError, MtlError, StoreError
-from .parallel import NOT_STARTED, Progress, _ignoring_sigint
+from .forkserver import ignoring_sigint as _ignoring_sigint
+from .parallel import NOT_STARTED, Progress
 from .paths import PROJECT_ROOT
 from .store import LIVE, RunStore
 from .trainer import RunResult

@@ -19,6 +19,7 @@ import torch
 from .config import from_dict
 from .control import RunControl
 from .errors import MtlError
+from .forkserver import settle
 from .limits import Limits
 from .store import RunStore
 from .trainer import RunResult, train
@@ -102,6 +103,13 @@ def warm_up(dataset: str = "mnist-5k") -> None:
     # between a click on Train and the first point.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     signal.signal(signal.SIGTERM, _terminated)  # not earlier: a warm-up may die quietly
+
+
+def warm_up_here(where: tuple[str, dict[str, str]], dataset: str = "mnist-5k") -> None:
+    """Pool initializer of a forkserver worker: take the folder and ``MTL_*`` settings of
+    the process that asked for it (``forkserver.here()``), then ``warm_up``."""
+    settle(where)
+    warm_up(dataset)
 
 
 def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None = None,

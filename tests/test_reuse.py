@@ -85,10 +85,10 @@ def fresh(tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
-def page(config: RunConfig = MULTI, **state):
+def page(config: RunConfig = MULTI, owner: str = ME, **state):
     from dashboard.urlstate import config_to_params
 
-    return open_app(config_to_params(config), owner_token=ME, **state)
+    return open_app(config_to_params(config), owner_token=owner, **state)
 
 
 def sidebar_info(at) -> str:
@@ -116,6 +116,20 @@ def test_train_twice_offers_the_queued_run_instead_of_a_duplicate(fresh):
     assert len(runs) == 2 and list(runs.owner) == [ME, ME]
     assert at.session_state["focus_run"] == runs.id[1]
     assert "identical to this one" not in sidebar_info(at)
+
+
+def test_a_class_pressing_train_on_one_setup_gets_a_run_each(fresh):
+    """Another session's identical run still queued or training is theirs to watch: Train
+    trains at once, so every student of a class gets a run of their own."""
+    mine = page()
+    train_button(mine).click().run()
+    theirs = page(owner=ALICE)
+    train_button(theirs).click().run()
+    assert not theirs.exception, theirs.exception
+    runs = stored_runs(fresh)
+    assert len(runs) == 2 and sorted(runs.owner) == sorted([ME, ALICE])
+    assert "identical to this one" not in sidebar_info(theirs)
+    assert theirs.session_state["focus_run"] == max(runs.id)
 
 
 def test_train_offers_a_finished_identical_run_and_shows_it(fresh):

@@ -122,7 +122,8 @@ def test_a_closed_tab_loses_its_runs_and_an_open_one_keeps_them(tmp_path, browse
         train = page.get_by_role("button", name="Train", exact=True)
         train.click()
         page.get_by_role("heading", name="run 1").wait_for(timeout=30_000)
-        train.click()
+        train.click()  # the same setup again: Train offers the run, and a fresh copy
+        page.get_by_role("button", name="Train a fresh copy").click()
         page.get_by_text("queued: waiting for a free training slot").wait_for(timeout=30_000)
         page.get_by_role("radio", name="History").click()
         wait_for(db, lambda: progress(db).get(1, ("", -1))[1] >= 1, 60, "the first run to train")
