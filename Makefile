@@ -13,7 +13,7 @@ $(STAMP): requirements.txt
 setup: $(STAMP)
 
 dashboard: setup
-	$(VENV)/bin/python -m streamlit run dashboard/app.py
+	$(VENV)/bin/python -m streamlit run dashboard/serve.py
 
 test: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -203,7 +203,7 @@ def snapshot(tree: Path, into: Path) -> Path:
 
 
 class Server:
-    """``streamlit run dashboard/app.py`` of ``tree`` on a free port, output to a log file."""
+    """``streamlit run dashboard/serve.py`` of ``tree`` on a free port, output to a log file."""
 
     def __init__(self, data_root: Path, tree: Path) -> None:
         self.tree = tree
@@ -216,8 +216,11 @@ class Server:
         self.store = data_root / "runs.sqlite"
         self.log_path = data_root / "streamlit.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        entry = tree / "dashboard" / "serve.py"  # the launcher (make dashboard)
+        if not entry.exists():  # a tree from before the launcher
+            entry = tree / "dashboard" / "app.py"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(tree / "dashboard" / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(entry),
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=tree, env={**os.environ, "MTL_DATA_ROOT": str(data_root)},

@@ -1,7 +1,8 @@
 """mtl-curves: watch multi-task learning curves grow, live.
 
-Wires the sections together; each lives in its own module. Run with
-``streamlit run dashboard/app.py`` (or ``make dashboard``).
+Wires the sections together; each lives in its own module. This is the page; start it
+through its launcher, ``make dashboard`` (``streamlit run dashboard/serve.py``), which
+serves Plotly.js and the owner cookie next to it.
 """
 
 import logging
@@ -13,17 +14,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st  # noqa: E402
 
-from dashboard import controls, live  # noqa: E402
+from dashboard import controls, live, state  # noqa: E402
 from dashboard.compare import compare_view  # noqa: E402
 from dashboard.history import history_view  # noqa: E402
+from dashboard.identical import train_or_offer  # noqa: E402
 from dashboard.insights import insights_view  # noqa: E402
 from dashboard.learning import learning_view  # noqa: E402
 from dashboard.presets import preset_banner, preset_picker  # noqa: E402
 from dashboard.preview import data_view  # noqa: E402
 from dashboard.runs import RunManager, store_path  # noqa: E402
+from dashboard.share import share_button  # noqa: E402
 from dashboard.state import K, session_token  # noqa: E402
 from dashboard.sweeps import sweeps_view  # noqa: E402
-from dashboard.urlstate import config_to_params, params_to_config  # noqa: E402
+from dashboard.urlstate import config_to_params, link_preset, params_to_config  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.errors import MtlError  # noqa: E402
 from mtl_core.overview import short_config  # noqa: E402
@@ -44,8 +47,12 @@ def init_from_url() -> None:
     """Once per browser session: the controls start from the URL (or the defaults)."""
     if st.session_state.get(K.initialised):
         return
-    config, notes = params_to_config(dict(st.query_params))
+    params = {name: st.query_params.get_all(name) for name in st.query_params}
+    config, notes = params_to_config(params)
     controls.load_into_state(config)
+    preset = link_preset(params)
+    if preset is not None:
+        st.session_state[K.preset] = st.session_state["preset_choice"] = preset
     st.session_state[K.notes] = notes
     st.session_state[K.view] = "Live"
     st.session_state[K.initialised] = True
@@ -55,7 +62,8 @@ def init_from_url() -> None:
 
 
 def sync_url(config) -> None:
-    wanted = {"session": st.query_params.get("session", ""), **config_to_params(config)}
+    """The address bar holds the setup (and the run shown), never the owner's token."""
+    wanted = config_to_params(config, st.session_state.get(K.preset))
     if K.focus in st.session_state:
         wanted["run"] = str(st.session_state[K.focus])
     if dict(st.query_params) != wanted:
@@ -63,7 +71,12 @@ def sync_url(config) -> None:
 
 
 def chart_options() -> dict:
-    a, b, c, d = st.columns([2, 3, 1.2, 2])
+    large = st.session_state.get(K.large, False)
+    if large:  # the projector's larger buttons need the whole row: smoothing goes below it
+        a, b, c = st.columns([2, 3, 1.2])
+        d = st.container()
+    else:
+        a, b, c, d = st.columns([2, 3, 1.2, 2])
     view = a.segmented_control("Show", ["loss", "metric"], default="loss", key="view",
                                help="metric: accuracy for classification, MAE for regression")  # fmt: skip
     x_axis = b.segmented_control("x-axis", ["epoch", "steps", "samples"], default="epoch",
@@ -72,7 +85,7 @@ def chart_options() -> dict:
     smoothing = d.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="smoothing",
                          help="exponential moving average: changes the display only")  # fmt: skip
     return {"view": view or "loss", "x_axis": x_axis or "epoch", "log_y": log_y,
-            "smoothing": smoothing, "large_fonts": st.session_state.get(K.large, False)}  # fmt: skip
+            "smoothing": smoothing, "large_fonts": large}  # fmt: skip
 
 
 def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -> None:
@@ -91,8 +104,9 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> N
         st.sidebar.error(refusal)
     k, vary_data = controls.seed_controls()
     full = manager.session_full(owner)
-    if st.sidebar.button("Train", type="primary", key="train", width="stretch", help=full,
-                         disabled=config is None or bool(refusal or full)):  # fmt: skip
+    clicked = st.sidebar.button("Train", type="primary", key="train", width="stretch", help=full,
+                                disabled=config is None or bool(refusal or full))  # fmt: skip
+    if train_or_offer(manager, owner, config, k, vary_data, clicked):  # identical.py
         try:
             if k == 1:
                 run_id = manager.start(config, owner=owner)
@@ -123,6 +137,12 @@ def main() -> None:
     owner = session_token()
     manager.seen(owner)
     init_from_url()
+    if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
+        st.warning(
+            "This page was started without its launcher, so the live chart cannot "
+            "draw and a reload loses control of your runs: start it with "
+            "`make dashboard` (`streamlit run dashboard/serve.py`)."
+        )
     if manager.store.moved_aside is not None:
         st.warning(f"The run store was damaged: it was moved aside to "
                    f"{manager.store.moved_aside} and a fresh one started.")  # fmt: skip
@@ -130,13 +150,15 @@ def main() -> None:
     if notes:
         st.warning("Some of the link's settings were not usable, so their defaults stand:\n"
                    + "\n".join(f"- {note}" for note in notes))  # fmt: skip
-    preset_picker()
+    share_slot = preset_picker()
     config, error = controls.sidebar()
     if error:
         st.sidebar.error(error)
     train_button(manager, owner, config)
     if config is not None:
         sync_url(config)
+        with share_slot:
+            share_button(config, st.session_state.get(K.preset))
     st.title("Multi-task learning curves")
     if K.pending_view in st.session_state:
         st.session_state[K.view] = st.session_state.pop(K.pending_view)

@@ -3,6 +3,11 @@
 Pure functions of a DataFrame (run_id, epoch, task, split, metric, value), so that the
 live view, the comparison and the tests draw exactly the same thing. Smoothing changes
 the display only; the stored numbers never change.
+
+Projector mode (``large_fonts``) enlarges every text (ticks, axis and subplot titles,
+legend, hover labels), line widths, markers and the figure's height, and moves the
+legend to the right of the plot, so it never covers an axis title
+(tests/e2e/test_projector.py).
 """
 
 from __future__ import annotations
@@ -22,6 +27,47 @@ X_AXES = {"epoch": "epoch", "steps": "optimiser steps", "samples": "samples seen
 
 def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def font_size(large: bool) -> int:
+    return 20 if large else 13
+
+
+def line_width(large: bool) -> float:
+    return 4 if large else 2
+
+
+def marker_size(size: float, large: bool) -> float:
+    return round(size * 1.5) if large else size
+
+
+def scaled_height(height: int, large: bool) -> int:
+    """Larger text needs more room: a projector figure is a third taller."""
+    return round(height * 4 / 3) if large else height
+
+
+def _style(fig: go.Figure, large: bool, legend_y: float) -> None:
+    """Sizes and the legend's place, shared by every figure.
+
+    A projector's fonts need two rows of legend below the plot, which then covered the
+    x-axis titles (the legend is placed in fractions of the plot's height, the titles in
+    pixels). There the legend stands on the right instead, in the margin Plotly grows
+    for it, where no axis title is.
+    """
+    size = font_size(large)
+    if large:
+        legend = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+    else:
+        legend = {"orientation": "h", "y": legend_y, "yanchor": "top"}  # rows grow downwards
+    fig.update_layout(
+        font={"size": size},
+        hoverlabel={"font": {"size": size}},
+        legend={**legend, "font": {"size": size}},
+    )
+    fig.update_annotations(font={"size": size + 3})  # subplot titles
+    if large:  # room for the larger tick labels and axis titles, which then never overlap
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -126,7 +172,7 @@ def curves_figure(
                 fig.add_trace(go.Scatter(
                     x=x, y=y, mode="lines", name=label, legendgroup=label,
                     showlegend=ti == 0 or not by_run,
-                    line={"color": tint, "dash": dash, "width": 2.5 if large_fonts else 2},
+                    line={"color": tint, "dash": dash, "width": line_width(large_fonts)},
                     fill=fill, fillcolor=_rgba(tint, 0.12) if fill else None,
                     customdata=epochs,
                     hovertemplate=f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
@@ -138,7 +184,7 @@ def curves_figure(
                     xb = epoch if xmap is None else xmap.get(epoch, np.nan)
                     fig.add_trace(go.Scatter(
                         x=[xb], y=[float(part.value.iloc[0])], mode="markers",
-                        marker={"symbol": "star", "size": 14, "color": tint,
+                        marker={"symbol": "star", "size": marker_size(14, large_fonts), "color": tint,
                                 "line": {"color": "white", "width": 1}},
                         name=f"best epoch {epoch}", showlegend=False,
                         hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
@@ -146,15 +192,14 @@ def curves_figure(
         fig.update_xaxes(title_text=X_AXES[x_axis], row=row, col=col)
         if log_y:
             fig.update_yaxes(type="log", row=row, col=col)
-    font = 20 if large_fonts else 13
+    height = scaled_height(height, large_fonts)
     fig.update_layout(
         height=height * rows_n if rows_n > 1 else height,
         uirevision="keep",  # zoom and hidden traces survive the live redraws
-        font={"size": font},
         hovermode="closest",
-        legend={"orientation": "h", "y": -0.25},
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
     )
+    _style(fig, large_fonts, -0.25)
     return fig
 
 
@@ -168,14 +213,18 @@ CLASS_COLOURS = pc.qualitative.Safe
 
 def _layout(fig: go.Figure, title: str, height: int, large_fonts: bool) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        height=height,
+        title={
+            "text": title,
+            "x": 0,
+            "xanchor": "left",
+            "font": {"size": font_size(large_fonts) + 4},
+        },
+        height=scaled_height(height, large_fonts),
         uirevision="keep",
-        font={"size": 20 if large_fonts else 13},
         hovermode="closest",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.3},
-        margin={"l": 60, "r": 20, "t": 60, "b": 40},
+        margin={"l": 60, "r": 20, "t": 80 if large_fonts else 60, "b": 40},
     )
+    _style(fig, large_fonts, -0.3)
     fig.update_yaxes(automargin=True)
     return fig
 
@@ -207,7 +256,7 @@ def conflict_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figu
     for i, (pair, row) in enumerate(table.iterrows()):
         fig.add_trace(go.Scatter(
             x=[int(e) for e in table.columns], y=row.to_numpy(dtype=float), mode="lines",
-            name=pair, line={"color": colour(i), "width": 2.5 if large_fonts else 2},
+            name=pair, line={"color": colour(i), "width": line_width(large_fonts)},
             hovertemplate=f"{pair}<br>epoch %{{x}}<br>cosine %{{y:+.3f}}<extra></extra>",
         ))  # fmt: skip
     fig.add_hline(y=0, line={"color": "#555", "width": 1, "dash": "dot"})
@@ -224,8 +273,8 @@ def lines_figure(table: pd.DataFrame, *, title: str, y_title: str,
         part = table[name].dropna()
         fig.add_trace(go.Scatter(
             x=part.index.astype(int), y=part.to_numpy(dtype=float), mode="lines+markers",
-            name=str(name), marker={"size": 4},
-            line={"color": colour(i), "width": 2.5 if large_fonts else 2},
+            name=str(name), marker={"size": marker_size(4, large_fonts)},
+            line={"color": colour(i), "width": line_width(large_fonts)},
             hovertemplate=f"{name}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))  # fmt: skip
     fig.update_xaxes(title_text="epoch")
@@ -253,7 +302,7 @@ def stitch_figure(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figur
             x=part.index.astype(int), y=part.to_numpy(dtype=float), mode="lines",
             name=label, legendgroup=label, showlegend=int(unit) == units[0],
             line={"color": colour(i), "dash": "solid" if to == src else "dash",
-                  "width": 2.5 if large_fonts else 2},
+                  "width": line_width(large_fonts)},
             hovertemplate=f"unit {unit}: {label}<br>epoch %{{x}}<br>%{{y:.3f}}<extra></extra>",
         ), row=1, col=units.index(int(unit)) + 1)  # fmt: skip
     fig.update_xaxes(title_text="epoch")
@@ -266,7 +315,7 @@ def projection_figure(points: np.ndarray, values: np.ndarray, *, classes: list[s
                       colour_by: str, title: str, large_fonts: bool = False) -> go.Figure:  # fmt: skip
     """A 2-D map of samples: one trace per class (named), or one trace on a colour scale."""
     fig = go.Figure()
-    size = 7 if large_fonts else 5
+    size = marker_size(5, large_fonts)
     if classes:
         codes = values.astype(int)
         for c, name in enumerate(classes):
@@ -312,7 +361,7 @@ def learning_curve_figure(table: pd.DataFrame, *, metric: str, task: str,
             ))  # fmt: skip
         fig.add_trace(go.Scatter(
             x=x, y=y, mode="lines+markers", name=arm, legendgroup=arm,
-            line={"color": tint, "width": 2.5 if large_fonts else 2}, marker={"size": 8},
+            line={"color": tint, "width": line_width(large_fonts)}, marker={"size": marker_size(8, large_fonts)},
             customdata=np.stack([sd, part["n"].to_numpy()], axis=1),
             hovertemplate=f"{arm}<br>%{{x}} images<br>{metric} %{{y:.4f}} ± %{{customdata[0]:.4f}}"
                           "<br>%{customdata[1]} seeds<extra></extra>",
@@ -355,14 +404,14 @@ def sweep_figure(points: pd.DataFrame, *, x_axis: str, x_order: list[str], metri
         fig.add_trace(go.Scatter(
             x=runs_x, y=part["best_val"].to_numpy(dtype=float), mode="markers",
             name=f"{label} · runs", legendgroup=label, showlegend=False,
-            marker={"color": tint, "size": 7 if large_fonts else 5, "opacity": 0.35},
+            marker={"color": tint, "size": marker_size(5, large_fonts), "opacity": 0.35},
             customdata=np.stack([part["run_id"], part["seed"]], axis=1),
             hovertemplate=f"{label}<br>run #%{{customdata[0]}}, seed %{{customdata[1]}}"
                           f"<br>{metric} %{{y:.4f}}<extra></extra>",
         ))  # fmt: skip
         fig.add_trace(go.Scatter(
             x=x, y=y, mode="lines+markers", name=label, legendgroup=label,
-            line={"color": tint, "width": 2.5 if large_fonts else 2}, marker={"size": 8},
+            line={"color": tint, "width": line_width(large_fonts)}, marker={"size": marker_size(8, large_fonts)},
             customdata=np.stack([sd, stats["n"].to_numpy()], axis=1),
             hovertemplate=f"{label}<br>{x_axis} %{{x}}<br>{metric} %{{y:.4f}} ± "
                           "%{customdata[0]:.4f}<br>%{customdata[1]} runs<extra></extra>",

@@ -5,21 +5,14 @@ scratch, so every live refresh reset the zoom, whatever ``layout.uirevision`` sa
 (checked in a browser: tests/e2e). This small component draws with ``Plotly.react`` into
 a div it keeps, and remembers the axis ranges the user chose (per chart key, in the
 page), so a redraw with new epochs keeps them until a double-click resets the view.
-Plotly.js is the copy shipped inside the ``plotly`` package, served as a static file.
+Plotly.js is the copy shipped inside the ``plotly`` package, served by the launcher's own
+route (dashboard/serve.py): nothing is written into the checkout.
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import plotly
 import plotly.graph_objects as go
-import streamlit as st
 import streamlit.components.v2 as components
-
-STATIC = Path(__file__).resolve().parent / "static"
-PLOTLY_JS = "plotly.min.js"
 
 _JS = """
 const ZOOM = (window.__mtlZoom = window.__mtlZoom || {});
@@ -29,9 +22,9 @@ function loadPlotly() {
   if (!window.__mtlPlotly) {
     window.__mtlPlotly = new Promise((resolve, reject) => {
       const s = document.createElement("script");
-      s.src = new URL("app/static/plotly.min.js", document.baseURI).href;
+      s.src = new URL("mtl/plotly.min.js", document.baseURI).href;
       s.onload = () => resolve(window.Plotly);
-      s.onerror = reject;
+      s.onerror = () => { delete window.__mtlPlotly; reject(); };
       document.head.appendChild(s);
     });
   }
@@ -49,7 +42,11 @@ export default function (component) {
   const fig = JSON.parse(data.figure);
   const saved = ZOOM[data.key] || {};
   Object.assign(fig.layout, saved);
-  loadPlotly().then((Plotly) => {
+  loadPlotly().catch(() => {
+    div.textContent = "The chart library (Plotly.js) did not load: start the dashboard " +
+      "with `make dashboard` (streamlit run dashboard/serve.py), then reload the page.";
+    return new Promise(() => {});
+  }).then((Plotly) => {
     Plotly.react(div, fig.data, fig.layout, data.config).then(() => {
       if (div.__mtlListening) return;
       div.__mtlListening = true;
@@ -73,21 +70,8 @@ export default function (component) {
 _chart = components.component("mtl_curves.chart", html="", js=_JS, isolate_styles=False)
 
 
-@st.cache_resource
-def _publish_plotly_js() -> None:
-    """Copy Plotly.js from the plotly package to the app's static folder (once)."""
-    source = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
-    target = STATIC / PLOTLY_JS
-    if not target.exists() or target.stat().st_size != source.stat().st_size:
-        STATIC.mkdir(exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
-
-
 def chart(fig: go.Figure, key: str) -> None:
     """Draw ``fig``; the user's zoom on it survives redraws with the same ``key``."""
-    _publish_plotly_js()
     config = {"displaylogo": False, "responsive": True,
               "toImageButtonOptions": {"format": "png", "filename": key}}  # fmt: skip
     _chart(key=key, data={"figure": fig.to_json(), "key": key, "config": config},

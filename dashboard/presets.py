@@ -10,13 +10,27 @@ from . import controls
 from .runs import RunManager
 from .state import K
 
+# Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
+# whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
+# in px follow explicitly. The charts grow in dashboard/charts.py. Not st.dataframe: it
+# draws on a canvas in px, and CSS zoom on it overflows the page (checked in Chromium).
+PROJECTOR_CSS = """<style>
+html { font-size: 22px !important; }
+section[data-testid="stSidebar"] { width: 400px !important; min-width: 400px !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 2rem !important;
+  padding-right: 2rem !important; }
+[data-testid="stMetricLabel"] * { white-space: normal !important; overflow: visible !important; }
+[data-testid="stMetricValue"] { font-size: 2rem !important; }
+</style>"""
+
 
 def _apply(name: str) -> None:
     controls.load_into_state(PRESETS[name].config)
     st.session_state[K.preset] = name
 
 
-def preset_picker() -> None:
+def preset_picker():
+    """The Classroom section; returns the container under it that holds the share link."""
     sb = st.sidebar
     sb.header("Classroom")
     names = list(PRESETS)
@@ -25,7 +39,14 @@ def preset_picker() -> None:
                           help="sets every control and explains what to look for")  # fmt: skip
     sb.button("Apply preset", on_click=_apply, args=(choice,), disabled=choice is None,
               key="apply_preset")  # fmt: skip
-    sb.toggle("Projector mode (large fonts)", key=K.large)
+    sb.toggle(
+        "Projector mode (large fonts)",
+        key=K.large,
+        help="enlarges the whole page and the charts, for a room",
+    )
+    if st.session_state.get(K.large):
+        st.html(PROJECTOR_CSS)
+    return sb.container()
 
 
 def preset_banner(manager: RunManager, owner: str) -> None:

@@ -1,7 +1,13 @@
-"""Session-state keys, named once, and the browser session's ownership token."""
+"""Session-state keys, named once, and the browser's ownership token.
+
+The token that lets a page pause, stop, rename or delete its runs is a secret: it lives
+in an HttpOnly cookie that the launcher (``dashboard/serve.py``) sets on the page load,
+never in the URL, so an address bar pasted to a class hands over the setup only.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import streamlit as st
@@ -25,15 +31,37 @@ class K:
     tsne = "tsne_requested"  # (run id, features name) pairs whose t-SNE map was asked for
     sweep = "sweep_pick"  # the sweep the Sweeps view shows
     sweep_cache = "sweep_cache"  # what the Sweeps view read from the store (sweeps.SweepCache)
+    owner = "owner_token"  # this session's token when the browser sent no owner cookie
+
+
+OWNER_COOKIE = "mtl_owner"
+OWNER_COOKIE_DAYS = 365  # a reload, or next week's lesson, keeps control of stored runs
+# Set by dashboard/serve.py in its process (an environment variable, not a module global:
+# Streamlit re-imports the app's modules when a source file changes).
+LAUNCHER_ENV = "MTL_DASHBOARD_LAUNCHER"
+
+
+def served_by_launcher() -> bool:
+    return os.environ.get(LAUNCHER_ENV) == "1"
+
+
+def valid_token(token: object) -> bool:
+    """32 lowercase hex digits (``secrets.token_hex(16)``)."""
+    hex_digits = "0123456789abcdef"
+    return isinstance(token, str) and len(token) == 32 and all(c in hex_digits for c in token)
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
 
 
 def session_token() -> str:
-    """A random token in the URL: a reload keeps control of the runs it started.
-
-    Anyone holding the full URL can steer those runs, so share links leave it out.
-    """
-    token = st.query_params.get("session", "")
-    if len(token) != 16 or not all(c in "0123456789abcdef" for c in token):
-        token = secrets.token_hex(8)
-        st.query_params["session"] = token
-    return token
+    """This browser's owner token: the cookie, or (no cookie: AppTest, a browser that
+    refuses cookies, the page started without the launcher) one per page session, which a
+    reload does not keep."""
+    token = st.context.cookies.get(OWNER_COOKIE)
+    if valid_token(token):
+        return token
+    if not valid_token(st.session_state.get(K.owner)):
+        st.session_state[K.owner] = new_token()
+    return st.session_state[K.owner]

@@ -182,7 +182,9 @@ def test_a_store_path_that_is_a_folder_is_a_one_line_error(capsys, tmp_path):
     """`list --store <folder>` exits 2 with one 'error:' line and leaves the folder alone."""
     code, out, err = run_cli(capsys, "list", "--store", tmp_path)
     assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and err.startswith(f"error: {tmp_path} is a folder, not a run store")
+    assert len(err.strip().splitlines()) == 1 and err.startswith(
+        f"error: {tmp_path} is a folder, not a run store"
+    )
     assert tmp_path.is_dir()
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.runs import RunManager
+from dashboard.state import K
 from mtl_core import limits
 from mtl_core.limits import LimitError, Limits
 from mtl_core.store import RunStore
@@ -112,10 +113,12 @@ def fresh_server(tmp_path, monkeypatch) -> Iterator[Path]:
     st.cache_resource.clear()  # the next test must not inherit these limits
 
 
-def run_app(params: dict[str, str]) -> AppTest:
+def run_app(params: dict[str, str], owner: str = "") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for name, value in params.items():
         at.query_params[name] = value
+    if owner:  # the page's owner token (a browser sends it as a cookie: dashboard/state.py)
+        at.session_state[K.owner] = owner
     at.run()
     assert not at.exception, at.exception
     return at
@@ -138,16 +141,16 @@ def test_the_page_refuses_a_config_over_a_limit_and_disables_train(fresh_server,
 
 def test_the_train_button_explains_a_full_session(fresh_server, monkeypatch, make_config):
     monkeypatch.setenv("MTL_MAX_RUNS_PER_SESSION", "2")
-    token = secrets.token_hex(8)
+    token = secrets.token_hex(16)
     with RunStore(fresh_server) as store:
         for _ in range(2):
             store.create_run(make_config().to_dict(), owner=token, status="completed")
-    at = run_app({"session": token})
+    at = run_app({}, owner=token)
     button = train_button(at)
     assert button.disabled
     assert "MTL_MAX_RUNS_PER_SESSION=2" in button.help and "delete some in History" in button.help
     assert any("Train is off" in c.value and "2 stored runs" in c.value for c in at.sidebar.caption)
-    other = run_app({"session": secrets.token_hex(8)})  # another browser session may train
+    other = run_app({}, owner=secrets.token_hex(16))  # another browser session may train
     assert not train_button(other).disabled
 
 

@@ -294,8 +294,12 @@ def test_two_servers_share_a_store_and_each_trains_only_what_it_queued(make_conf
         assert status(second, training_run) == "running" and status(second, waiting) == "queued"
         assert second.queued() == [] and first.queued() == [waiting]
         first.request(training_run, "a", "stop")
-        wait_for(lambda: ended(first, waiting), 60, "the first server's queued run to finish",
-                 lambda: str(first.store.runs()[["id", "status", "message"]].values.tolist()))
+        wait_for(
+            lambda: ended(first, waiting),
+            60,
+            "the first server's queued run to finish",
+            lambda: str(first.store.runs()[["id", "status", "message"]].values.tolist()),
+        )
         assert status(first, waiting) == "completed"
     finally:
         for manager in (first, second):

@@ -27,17 +27,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data_root: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+def start_app(
+    data_root: Path, port: int, env: dict | None = None, root: Path = ROOT
+) -> subprocess.Popen:
+    """The dashboard through its launcher (``make dashboard``), from the checkout ``root``."""
     environment = {**os.environ, "MTL_DATA_ROOT": str(data_root), **(env or {})}
     cache = ROOT / "data" / "cache" / "mnist-5k.npz"
     if cache.exists():  # share the prepared arrays: the CSV parse is not what we test
         (data_root / "cache").mkdir(parents=True, exist_ok=True)
         shutil.copy(cache, data_root / "cache" / cache.name)
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        [sys.executable, "-m", "streamlit", "run", str(root / "dashboard" / "serve.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
 

@@ -1,0 +1,143 @@
+"""The launcher (dashboard/serve.py) in a real headless Chromium: a read-only checkout
+works, and the address bar carries the setup but never control of the runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, free_port, start_app, stop_app, wait_healthy
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+LIVE_POINTS = """() => { const d = document.querySelector('.js-plotly-plot');
+    return d && d.data && d.data.length ? d.data[0].x.length : 0; }"""
+# A fresh checkout: no virtualenv, data, caches, or runtime output (dashboard/static/, which
+# the old code wrote and .gitignore lists).
+NOT_COPIED = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "data",
+    "static",
+    "__pycache__",
+    "*.pyc",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "screenshots",
+)
+
+
+def listing(root: Path) -> dict[str, tuple]:
+    """Every file and folder under ``root`` with its size, mode and modification time."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder, name)
+            info = path.lstat()
+            out[str(path.relative_to(root))] = (info.st_size, info.st_mode, info.st_mtime_ns)
+    return out
+
+
+def set_writable(root: Path, writable: bool) -> None:
+    bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files, "."]:
+            path = Path(folder, name)
+            mode = path.lstat().st_mode
+            path.chmod((mode | stat.S_IWUSR) if writable else (mode & ~bits))
+
+
+def test_the_dashboard_runs_from_a_read_only_checkout(tmp_path, browser):
+    """Plotly.js comes from the plotly package through the launcher's own route: nothing
+    is written into the checkout, and Streamlit finds no missing static folder to report."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT, checkout, ignore=NOT_COPIED)
+    set_writable(checkout, False)
+    before = listing(checkout)
+    writable = tmp_path / "writable"
+    writable.mkdir()
+    # Root ignores file modes, so the listing is what proves that nothing was written.
+    # Python's own bytecode cache, which a read-only checkout silently goes without, is
+    # turned off for the same reason.
+    env = {"MTL_STORE": str(writable / "runs.sqlite"), "PYTHONDONTWRITEBYTECODE": "1"}
+    port = free_port()
+    proc = start_app(writable, port, env, root=checkout)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/?epochs=4")
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.wait_for_function(f"({LIVE_POINTS})() === 5", timeout=90_000)  # epochs 0..4
+        page.close()
+    finally:
+        output = stop_app(proc)
+        after = listing(checkout)
+        set_writable(checkout, True)
+    assert "Traceback" not in output, output[-3000:]
+    assert "static folder" not in output, output[-3000:]
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))[:10]
+
+
+def test_the_address_bar_and_the_share_link_never_give_control(app_server, browser):
+    """A teacher pastes the address bar (or the share link) to the class: a second browser
+    gets the setup and sees the run, but cannot pause or stop it; the owner's reload can."""
+    url, _ = app_server
+    teacher = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = teacher.new_page()
+    page.goto(f"{url}/?epochs=400&train_size=1000&aux=parity")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
+    page.wait_for_function("() => location.search.includes('run=')", timeout=10_000)
+    secret = next(c["value"] for c in teacher.cookies() if c["name"] == "mtl_owner")
+    address_bar = page.url
+    assert secret not in address_bar and "session" not in address_bar
+    assert "epochs=400" in address_bar and "aux=parity" in address_bar
+
+    page.get_by_role("button", name="Copy share link").click()
+    page.get_by_text("Copied: the setup only").wait_for(timeout=10_000)
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert secret not in link and "session" not in link and "run=" not in link
+    assert link.startswith(url) and "epochs=400" in link and "aux=parity" in link
+
+    student = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other = student.new_page()
+    other.goto(address_bar)
+    other.get_by_text("Started from another browser session").wait_for(timeout=60_000)
+    assert other.get_by_role("button", name="Pause").count() == 0
+    assert other.get_by_role("button", name="Stop").count() == 0
+    assert all(c["value"] != secret for c in student.cookies() if c["name"] == "mtl_owner")
+    shared = student.new_page()
+    shared.goto(link)  # the share link: the same setup
+    shared.get_by_role("button", name="Train", exact=True).wait_for(timeout=60_000)
+    assert "epochs=400" in shared.url and "aux=parity" in shared.url
+    student.close()
+
+    page.reload()  # the owner keeps control
+    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_function("() => document.body.innerText.includes('stopped')", timeout=30_000)
+    teacher.close()
+
+
+def test_unusable_link_parameters_get_one_short_note_each(app_server, browser):
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?epochs=5&epochs=7&train_size=1e308&preset=Sharing%20helps")
+    alert = page.get_by_text("Some of the link's settings were not usable")
+    alert.wait_for(timeout=60_000)
+    text = page.locator("[data-testid='stAlert']").filter(has=alert).inner_text()
+    assert "'epochs': given 2 times ('5', '7'); keep one" in text
+    assert "'train_size'" in text and "1e+308" in text
+    assert not re.search(r"\d{17}", text)  # 1e308 printed 309 digits
+    page.get_by_text("Sharing helps.").wait_for(timeout=30_000)  # the preset's banner
+    assert "preset=Sharing" in page.url and "epochs" not in page.url
+    page.close()

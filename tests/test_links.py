@@ -1,0 +1,89 @@
+"""Links to the dashboard (dashboard/urlstate.py): presets, repeated and huge parameters,
+a dataset without its main task, and no owner token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dashboard.urlstate import config_to_params, link_preset, params_to_config
+from mtl_core.config import DEFAULT
+from mtl_core.presets import PRESETS
+
+
+def test_a_repeated_parameter_is_dropped_with_a_note_like_any_unusable_one():
+    config, notes = params_to_config({"epochs": ["5", "7"], "lr": ["0.01"]})
+    assert config == DEFAULT.replace(lr=0.01)
+    assert notes == ["ignored URL parameter 'epochs': given 2 times ('5', '7'); keep one"]
+
+
+@pytest.mark.parametrize("text", ["1e308", "1" + "0" * 400, "-" + "9" * 300])
+def test_a_huge_number_is_shortened_in_its_note(text):
+    config, notes = params_to_config({"train_size": text})
+    assert config == DEFAULT and len(notes) == 1
+    assert "'train_size'" in notes[0] and len(notes[0]) < 200
+    assert not re.search(r"\d{17}", notes[0]), notes[0]
+
+
+def test_the_note_for_1e308_reads_1e308():
+    _, notes = params_to_config({"train_size": "1e308"})
+    assert notes[0].endswith("got 1e+308")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "variant", "main"),
+    [
+        ("fashion-mnist", "plain", ("class",)),
+        ("mnist-5k", "multi", ("left",)),
+        ("fashion-mnist", "multi", ("left",)),
+        ("digits", "plain", ("digit",)),
+    ],
+)
+def test_a_dataset_or_variant_alone_switches_to_a_main_task_that_fits(dataset, variant, main):
+    config, notes = params_to_config({"dataset": dataset, "variant": variant})
+    assert notes == []
+    assert (config.dataset, config.variant, config.tasks) == (dataset, variant, main)
+
+
+def test_a_main_task_the_link_sets_that_does_not_fit_is_noted_then_replaced():
+    config, notes = params_to_config({"dataset": "fashion-mnist", "tasks": "digit"})
+    assert (config.dataset, config.tasks) == ("fashion-mnist", ("class",))
+    assert len(notes) == 1 and notes[0].startswith("ignored URL parameter 'tasks'")
+    assert "does not fit dataset 'fashion-mnist'" in notes[0]
+
+
+def test_aux_tasks_of_a_preset_that_do_not_fit_the_dataset_give_way():
+    params = {"preset": "Sharing helps", "dataset": "fashion-mnist"}
+    config, notes = params_to_config(params)
+    assert notes == [] and config.dataset == "fashion-mnist"
+    assert config.tasks == ("class",) and config.aux == () and config.task_sizes == {}
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_a_preset_link_names_the_preset_and_reproduces_a_changed_setup(name):
+    preset = PRESETS[name].config
+    for config in (
+        preset,
+        preset.replace(epochs=7),
+        preset.replace(train_size=DEFAULT.train_size, seed=3),
+    ):
+        params = config_to_params(config, name)
+        assert params["preset"] == name and link_preset(params) == name
+        assert params_to_config(params) == (config, [])
+    assert config_to_params(preset, name) == {"preset": name}
+
+
+def test_an_unknown_or_repeated_preset_is_noted_and_not_applied():
+    config, notes = params_to_config({"preset": "Nope", "epochs": "9"})
+    assert config == DEFAULT.replace(epochs=9)
+    assert len(notes) == 1 and "unknown preset 'Nope'" in notes[0]
+    assert link_preset({"preset": "Nope"}) is None
+    assert link_preset({"preset": ["Sharing helps", "Sharing hurts"]}) is None
+    assert link_preset({"preset": ["Sharing helps"]}) == "Sharing helps"
+
+
+def test_links_never_carry_an_owner_token_and_old_session_parameters_are_ignored():
+    config, notes = params_to_config({"session": "0123456789abcdef", "epochs": "9"})
+    assert config == DEFAULT.replace(epochs=9) and notes == []
+    assert "session" not in config_to_params(config)
