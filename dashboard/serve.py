@@ -12,14 +12,17 @@ and the command-line flags) so that the app serves its own routes next to Stream
   ``st.context.cookies`` reads it, so a reload keeps control of the runs it started while
   the URL (and any link copied from the address bar) carries the setup only.
 
-Code that must run once when the server starts (before the first page) belongs in an
-``st.App(lifespan=...)`` hook here.
+Code that must run once when the server starts (before the first page) belongs in its
+``lifespan`` hook: it starts the workers' forkserver, which imports torch and the trainer
+while the first page loads (mtl_core/forkserver.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 from streamlit import config  # noqa: E402
 
 from dashboard import state  # noqa: E402
+from mtl_core import forkserver  # noqa: E402
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PLOTLY_ROUTE = "mtl/plotly.min.js"  # relative to the page (dashboard/plot.py loads it)
@@ -87,9 +91,18 @@ class OwnerCookie:
         await self.app(scope, receive, send_with_cookie)
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: st.App) -> AsyncIterator[None]:
+    """At server start, before any page: the workers' forkserver starts importing torch
+    and the trainer (mtl_core/forkserver.py), so the first page and click do not wait."""
+    forkserver.start(ignore_sigint=False)
+    yield None
+
+
 os.environ[state.LAUNCHER_ENV] = "1"  # the page checks it (dashboard/state.py)
 app = st.App(
     "app.py",
+    lifespan=lifespan,
     routes=[Route(f"{_base()}/{PLOTLY_ROUTE}", plotly_js, methods=["GET"])],
     middleware=[Middleware(OwnerCookie)],
 )
