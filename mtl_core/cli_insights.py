@@ -9,7 +9,6 @@ cross-stitch mixing weights. ``embed`` writes the 2-D map of the stored trunk fe
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 
@@ -91,7 +90,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         else:
             for i in range(flat.shape[1]):
                 frame[task if flat.shape[1] == 1 else f"{task}_{i}"] = flat[:, i]
-    out = Path(args.out or f"run{run['id']}_{args.method}.csv")
+    out = args.out or f"run{run['id']}_{args.method}.csv"  # a str: keeps a trailing "/"
     write_output(out, frame.to_csv(index=False), "out")
     print(f"wrote {out}: {len(frame)} validation images, trunk {trunk!r}, "
           f"epoch {meta.get('epoch')} ({args.epoch}), {args.method}")  # fmt: skip

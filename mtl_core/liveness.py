@@ -24,20 +24,28 @@ from pathlib import Path
 _PROC = Path("/proc")
 
 
+class _Unknown(Exception):
+    """``/proc`` could not say (no permission, hidden processes): not an answer of "gone"."""
+
+
 def _read(path: Path) -> str | None:
+    """The file's text; None if it does not exist (the process is gone)."""
     try:
         return path.read_text().strip()
-    except OSError:
+    except (FileNotFoundError, ProcessLookupError):
         return None
+    except OSError as exc:
+        raise _Unknown(str(exc)) from None
 
 
-def _start_time(pid: int) -> tuple[str, str] | None:
-    """(state, start time) of ``pid``, or None if there is no such process."""
+def _start_time(pid: int | str) -> tuple[int, str, str] | None:
+    """(pid, state, start time) of ``pid`` ("self" for this process), or None if gone."""
     stat = _read(_PROC / str(pid) / "stat")
     if stat is None:
         return None
-    fields = stat.rsplit(")", 1)[1].split()  # after "pid (command)", which may hold spaces
-    return fields[0], fields[19]  # state, starttime (fields 3 and 22 of proc(5))
+    head, rest = stat.rsplit(")", 1)  # "pid (command" and the rest: the command may hold ")"
+    fields = rest.split()
+    return int(head.split(" (", 1)[0]), fields[0], fields[19]  # fields 1, 3 and 22 of proc(5)
 
 
 @functools.cache
@@ -46,20 +54,28 @@ def _machine() -> dict[str, str | None]:
     namespace = None
     with contextlib.suppress(OSError):
         namespace = os.readlink(_PROC / "self" / "ns" / "pid")
+    try:
+        boot = _read(_PROC / "sys" / "kernel" / "random" / "boot_id")
+    except _Unknown:
+        boot = None
     return {
         "host": socket.gethostname(),
-        "boot": _read(_PROC / "sys" / "kernel" / "random" / "boot_id"),
+        "boot": boot,
         "pidns": namespace,
     }
 
 
 def this_process() -> str:
-    """This process's identity, as JSON for the store (empty without ``/proc``)."""
-    machine = _machine()
-    own = _start_time(os.getpid())
-    if own is None or machine["boot"] is None:
+    """This process's identity, as JSON for the store; empty where ``/proc`` cannot say
+    (none, or one of another pid namespace: its ``self`` is not this process)."""
+    try:
+        machine = _machine()
+        own = _start_time("self")
+    except _Unknown:
         return ""
-    return json.dumps({**machine, "pid": os.getpid(), "start": own[1]}, sort_keys=True)
+    if own is None or own[0] != os.getpid() or machine["boot"] is None:
+        return ""
+    return json.dumps({**machine, "pid": os.getpid(), "start": own[2]}, sort_keys=True)
 
 
 def is_dead(identity: str) -> bool:
@@ -72,8 +88,11 @@ def is_dead(identity: str) -> bool:
         pid, start = int(who["pid"]), str(who["start"])
     except (ValueError, KeyError, TypeError):
         return False
-    machine = _machine()
-    if machine["boot"] is None or any(who.get(k) != v for k, v in machine.items()):
-        return False  # another host, boot or namespace: the heartbeat decides
-    now = _start_time(pid)
-    return now is None or now[0] in ("Z", "X") or now[1] != start
+    try:
+        machine = _machine()
+        if machine["boot"] is None or any(who.get(k) != v for k, v in machine.items()):
+            return False  # another host, boot or namespace: the heartbeat decides
+        now = _start_time(pid)
+    except _Unknown:  # e.g. /proc mounted with hidepid: another user's process is hidden
+        return False
+    return now is None or now[1] in ("Z", "X") or now[2] != start

@@ -157,6 +157,14 @@ class _Batch:
             )  # fmt: skip
         return self.pools[slot]
 
+    def _prime(self) -> None:
+        """Wait, with Ctrl-C live, for the forkserver to finish its imports (seconds, once
+        per process): worker starts (which defer Ctrl-C) then take milliseconds."""
+        forkserver.start(ignore_sigint=True)
+        process = self.context.Process(target=int)
+        process.start()
+        process.join()
+
     def _dispatch(self) -> None:
         busy = {slot for slot, _ in self.running.values()}
         for slot in range(len(self.pools)):
@@ -197,6 +205,7 @@ class _Batch:
             self._record_failure(index, "failed", f"internal error: {type(exc).__name__}: {first}")
 
     def run(self) -> list[RunResult]:
+        self._prime()
         self._dispatch()
         while self.running:
             done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
@@ -206,22 +215,23 @@ class _Batch:
         return [r for r in self.results if r is not None]
 
     def stop(self) -> None:
-        """First Ctrl-C: end queued runs, ask running ones to stop, wait for them."""
+        """First Ctrl-C: ask running runs to stop, end queued ones, wait for the running.
+        A second Ctrl-C anywhere in here ends the workers at once."""
         self.interrupted = True
-        if self.stop_event is not None:
-            self.stop_event.set()
-        while self.queue:
-            index = self.queue.popleft()
-            if self.store is not None:
-                self.store.finish(self.run_ids[index], "stopped", NOT_STARTED, {}, {})
-            self._end(index, RunResult(self.run_ids[index], "stopped", NOT_STARTED, {}))
-        if self.store is not None:
-            for slot, index in self.running.values():
-                self.store.request(self.run_ids[index], "stop")
-                if self._status(index) == "queued":  # its worker is still warming up:
-                    self.not_started.add(index)  # end it now rather than wait for that
-                    self._terminate(slot)
         try:
+            if self.stop_event is not None:
+                self.stop_event.set()
+            if self.store is not None:
+                for slot, index in list(self.running.values()):
+                    self.store.request(self.run_ids[index], "stop")
+                    if self._status(index) == "queued":  # its worker is still warming up:
+                        self.not_started.add(index)  # end it now rather than wait for that
+                        self._terminate(slot)
+            while self.queue:
+                index = self.queue.popleft()
+                if self.store is not None:
+                    self.store.finish(self.run_ids[index], "stopped", NOT_STARTED, {}, {})
+                self._end(index, RunResult(self.run_ids[index], "stopped", NOT_STARTED, {}))
             while self.running:
                 done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
                 for future in done:
@@ -306,9 +316,15 @@ def run_configs(
     try:
         ids: list[int | None] = list(run_ids) if run_ids is not None else [None] * len(configs)
         if store is not None and run_ids is None:
-            ids = [store.create_run(c.to_dict(), name=names[i] if names else "",
-                                    owner=owner, status="queued")
-                   for i, c in enumerate(configs)]  # fmt: skip
+            ids = []
+            try:
+                for i, c in enumerate(configs):
+                    ids.append(store.create_run(c.to_dict(), name=names[i] if names else "",
+                                                owner=owner, status="queued"))  # fmt: skip
+            except KeyboardInterrupt:  # Ctrl-C while storing the batch: none of it starts
+                for run_id in ids:
+                    store.finish(run_id, "stopped", NOT_STARTED, {}, {})
+                raise
         batch = _Batch(configs, workers, store, ids, data_dir, progress)
         try:
             return batch.run()

@@ -122,9 +122,13 @@ class RunStore:
             raise
         except sqlite3.OperationalError as exc:  # a lock, no permission: not damage
             raise StoreError(f"{self.path}: cannot open the run store ({exc})") from exc
-        except sqlite3.DatabaseError:  # ours (checked above), but corrupt: keep it aside
-            if self.moved_aside is not None:
+        except sqlite3.DatabaseError as exc:  # corrupt: ours? (checked again: the file
+            if self.moved_aside is not None:  # may have been swapped since)
                 raise StoreError(f"{self.path}: a fresh run store cannot be opened") from None
+            corrupt = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT,
+                                                                 sqlite3.SQLITE_NOTADB)  # fmt: skip
+            if not corrupt or store_file.classify(self.path) == "missing":
+                raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
             self.moved_aside = self._move_aside()
             self._conn = self._open()
         self.mark_stale()
@@ -139,6 +143,8 @@ class RunStore:
             # could lose the last ones. FULL would fsync every epoch (up to 7% of a run).
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
+                store_file.classify(self.path)  # not marked yet: ours? (the file may be new)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: written by a newer version; upgrade mtl-curves")
@@ -222,6 +228,16 @@ class RunStore:
         else:
             self._execute("UPDATE runs SET status = ?, message = ?, heartbeat = ? WHERE id = ?",
                           (status, message, time.time(), run_id))  # fmt: skip
+
+    def claim(self, run_id: int) -> bool:
+        """Mark a queued run as running in this process; False if it is no longer queued
+        (stopped, or ended as orphaned because the process that queued it died)."""
+        cur = self._execute(
+            "UPDATE runs SET status = 'running', process = ?, heartbeat = ? WHERE id = ?"
+            " AND status = 'queued'",
+            (this_process(), time.time(), run_id),
+        )
+        return cur.rowcount == 1
 
     def set_provenance(self, run_id: int, provenance: dict[str, Any]) -> None:
         self._execute("UPDATE runs SET provenance = ? WHERE id = ?",

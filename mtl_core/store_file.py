@@ -41,10 +41,19 @@ _SCHEMA_MARKS = (b"CREATE TABLE runs", b"heartbeat REAL", b"config TEXT")
 Kind = Literal["missing", "store", "damaged"]
 
 
+def _shown(path: Path) -> str:
+    return " ".join(str(path).split())  # one line, whatever the path holds
+
+
 def refuse(path: Path, why: str) -> StoreError:
     return StoreError(
-        f"{path} {why}; it was left untouched: choose another --store or MTL_STORE path"
+        f"{_shown(path)} {why}; it was left untouched: choose another --store or MTL_STORE path"
     )
+
+
+def busy(path: Path, exc: sqlite3.Error) -> StoreError:
+    return StoreError(f"{_shown(path)}: cannot read the run store now ({exc}); try again, or "
+                      "check who else has it open")  # fmt: skip
 
 
 def classify(path: Path) -> Kind:
@@ -71,6 +80,9 @@ def classify(path: Path) -> Kind:
         return "store"  # whether it is readable shows when it is opened
     if app_id:
         raise refuse(path, f"is another application's SQLite database (id {app_id:#x})")
+    if tables is None and Path(f"{path}-wal").exists():  # corrupt as read from the file
+        probe = _probe(path, immutable=False)  # alone: a writer may be at work; ask again
+        tables = probe[1] if probe else None  # with its WAL and SQLite's locks
     if tables is None:  # SQLite cannot read it: damaged; ours only if its schema says so
         if _schema_page_marks(path):
             return "damaged"
@@ -80,36 +92,44 @@ def classify(path: Path) -> Kind:
     raise refuse(path, "is an SQLite database without the run-store tables")
 
 
-def _probe(path: Path) -> tuple[int | None, dict[str, set[str]] | None] | None:
+def _probe(path: Path, immutable: bool = True) -> tuple[int, dict[str, set[str]] | None] | None:
     """(application id, table -> columns) as SQLite reads them; None for a file that is not
-    SQLite; a part SQLite cannot read is None. Nothing is written.
+    SQLite; tables None where SQLite finds the file corrupt. Nothing is written. Any
+    other failure (locked, busy, no permission, I/O) is a StoreError: neither foreign nor
+    damaged, so nothing may be done to the file.
 
     Read through SQLite, never with a plain ``open``: closing any file descriptor of a
     database drops every POSIX lock this process holds on it, so another process would
     think this one's store connections gone and could checkpoint and delete their WAL.
-    SQLite's own opens keep those locks. ``immutable`` (when no ``-wal`` is beside the
-    file) takes no locks and creates no ``-wal`` or ``-shm`` beside a stranger's file.
+    SQLite's own opens keep those locks. ``immutable`` takes no locks and creates no
+    ``-wal`` or ``-shm`` beside a stranger's file; it reads the file as it is on disk.
     """
-    uri = f"{path.resolve().as_uri()}?mode=ro"
-    if not Path(f"{path}-wal").exists():
-        uri += "&immutable=1"
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=5)
-    except sqlite3.Error:
-        return None
+    except sqlite3.Error as exc:
+        raise busy(path, exc) from None
     try:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_NOTADB:
                 return None
-            return 0, None  # an SQLite header, but SQLite cannot read past it
+            if code == sqlite3.SQLITE_CORRUPT:
+                return 0, None  # an SQLite header, but SQLite cannot read past it
+            raise busy(path, exc) from None
         try:
             names = [
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             ]
             tables = {n: {r[1] for r in conn.execute(f'PRAGMA table_info("{n}")')} for n in names}
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) not in (
+                sqlite3.SQLITE_CORRUPT,
+                sqlite3.SQLITE_NOTADB,
+            ):
+                raise busy(path, exc) from None
             tables = None
         return app_id, tables
     finally:
@@ -175,8 +195,12 @@ def _create_new(path: Path, initialise) -> bool:
 def move_aside(path: Path, stamp: str) -> Path:
     """Rename a damaged store (and its -wal/-shm) to ``<name>.broken-<stamp>[-N]``.
 
-    A hard link plus unlink, so an existing file of that name is never replaced.
+    A hard link plus unlink, so an existing file of that name is never replaced. A store
+    reached through a symbolic link is not moved (that would move the link, not the store).
     """
+    if path.is_symlink():
+        raise StoreError(f"{_shown(path)} links to a damaged run store ({os.path.realpath(path)}):"
+                         " move that file away by hand, or choose another --store path")  # fmt: skip
     for n in range(1000):
         target = path.with_name(f"{path.name}.broken-{stamp}" + (f"-{n}" if n else ""))
         if _rename_no_clobber(path, target):

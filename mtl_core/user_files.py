@@ -56,6 +56,8 @@ def read_text(path: str | Path, field: str) -> str:
 def write_output(path: str | Path, text: str, field: str = "out") -> Path:
     """Write ``text`` to the output file ``path`` (see the module docstring for the rules)."""
     where = _one_line(path)
+    if str(path).endswith((os.sep, "/")):  # "results/" names a folder, never a file
+        raise ConfigError(field, f"{where} names a folder; name a file in it instead")
     try:
         target = Path(os.path.realpath(path))  # through a link, to the file it names
         try:

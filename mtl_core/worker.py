@@ -131,7 +131,9 @@ def train_stored(store_path: str, run_id: int, config: dict, data_dir: str | Non
             return RunResult(run_id, "stopped", "stopped before it started", {})
         if pause_timeout is None:
             pause_timeout = Limits.from_env().pause_timeout
-        store.set_status(run_id, "running")
+        if not store.claim(run_id):  # no longer queued: it is not this worker's to train
+            run = store.get_run(run_id)
+            return RunResult(run_id, run["status"], run["message"], {})
         control = StoreControl(store, run_id, pause_timeout)
         result = train(from_dict(config), store=store, run_id=run_id, control=control,
                        data_dir=data_dir)  # fmt: skip

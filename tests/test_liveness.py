@@ -93,3 +93,25 @@ def test_a_queued_run_waits_on_the_process_that_queued_it(tmp_path):
         assert store.get_run(mine)["status"] == "queued"
         run = store.get_run(theirs)
     assert run["status"] == "interrupted" and "queued this run ended" in run["message"]
+
+
+def test_a_proc_of_another_pid_namespace_records_nothing(monkeypatch):
+    """If /proc/self is not this process (a /proc of another namespace), the identity
+    would name a stranger: nothing is recorded, and the heartbeat decides."""
+    import mtl_core.liveness as liveness
+
+    real = liveness._start_time
+    monkeypatch.setattr(liveness, "_start_time",
+                        lambda pid: (1, *real(pid)[1:]) if pid == "self" else real(pid))  # fmt: skip
+    assert liveness.this_process() == ""
+
+
+def test_an_unreadable_proc_entry_is_unknown_not_dead(monkeypatch):
+    import mtl_core.liveness as liveness
+
+    def hidden(pid):
+        raise liveness._Unknown("permission denied")
+
+    identity = this_process()
+    monkeypatch.setattr(liveness, "_start_time", hidden)
+    assert not liveness.is_dead(identity)

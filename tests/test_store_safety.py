@@ -367,3 +367,91 @@ def test_opening_a_store_keeps_the_locks_of_this_process_s_other_connections(tmp
     second.close()
     with RunStore(path) as store:
         assert store.integrity_ok() and len(store.metrics(run_id)) == 3
+
+
+# -- found in review: checks that must not misfire -----------------------------------------
+
+
+def test_a_locked_store_is_neither_damaged_nor_moved(tmp_path):
+    """Another process's exclusive lock makes a store busy, not damaged."""
+    path = tmp_path / "runs.sqlite"
+    with RunStore(path) as store:
+        store.create_run({"x": 1})
+    holder = sqlite3.connect(path)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        assert classify(path) == "store"
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not list(tmp_path.glob("*.broken-*"))
+
+
+def test_a_file_swapped_in_after_the_check_is_not_moved(tmp_path, monkeypatch):
+    """Between the check and the open the path now holds a user's file: it is refused,
+    not moved aside as a damaged store."""
+    import mtl_core.store_file as store_file
+
+    folder = tmp_path / "user"
+    folder.mkdir()
+    path = folder / "runs.sqlite"
+    make_text(path)
+    before = snapshot(folder)
+    real, calls = store_file.classify, []
+
+    def passed_once(target):
+        calls.append(target)
+        return "store" if len(calls) == 1 else real(target)  # the first look saw a store
+
+    monkeypatch.setattr(store_file, "classify", passed_once)
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        RunStore(path)
+    assert snapshot(folder) == before
+
+
+def test_refusing_a_wal_database_leaves_no_side_file(tmp_path):
+    folder = tmp_path / "user"
+    folder.mkdir()
+    path = folder / "runs.sqlite"
+    make_sqlite(path)
+    Path(f"{path}-wal").write_bytes(b"")  # left by its application, with no -shm
+    before = snapshot(folder)
+    with pytest.raises(StoreError, match="without the run-store tables"):
+        RunStore(path)
+    assert snapshot(folder) == before
+
+
+def test_a_link_to_a_damaged_store_is_not_moved(tmp_path):
+    real = tmp_path / "real.sqlite"
+    damaged = damaged_store(real)
+    link = tmp_path / "runs.sqlite"
+    link.symlink_to(real)
+    try:
+        RunStore(link).close()
+    except StoreError as exc:
+        assert "move that file away by hand" in str(exc)
+    assert link.is_symlink() and real.read_bytes() == damaged
+    assert not list(tmp_path.glob("*.broken-*"))
+
+
+def test_a_path_with_a_newline_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "odd\nname.sqlite"
+    make_text(path)
+    with pytest.raises(StoreError) as caught:
+        RunStore(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_worker_does_not_train_a_run_that_is_no_longer_queued(tmp_path):
+    """A run ended (e.g. as orphaned) while its worker warmed up stays ended."""
+    path = tmp_path / "runs.sqlite"
+    config = {"dataset": "digits", "train_size": 60, "width": 8, "depth": 1, "epochs": 1}
+    with RunStore(path) as store:
+        run_id = store.create_run(config, status="queued")
+        store.set_status(run_id, "interrupted", "orphaned")
+    result = train_stored(str(path), run_id, config)
+    assert (result.status, result.message) == ("interrupted", "orphaned")
+    with RunStore(path) as store:
+        assert store.get_run(run_id)["status"] == "interrupted"
+        assert store.last_epoch(run_id) == -1

@@ -134,3 +134,14 @@ def test_a_huge_config_file_is_refused_by_size(tmp_path, capsys):
     path.write_text(json.dumps({"seed": 0, "pad": "x" * (11 * 2**20)}))
     assert cli(["train", "--config", str(path), "--store", str(tmp_path / "r.sqlite")]) == 2
     assert "too large for a config file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_output_ending_in_a_slash_is_refused(kind, stored_run, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("mine")
+    for out in (f"{tmp_path}/results/", f"{tmp_path}/a.txt/"):
+        before = snapshot(tmp_path)
+        capsys.readouterr()
+        assert cli([*command(kind, stored_run, tmp_path / "x")[:-1], out]) == 2
+        assert "names a folder" in capsys.readouterr().err
+        assert snapshot(tmp_path) == before
