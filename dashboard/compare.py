@@ -29,6 +29,7 @@ from .groups import (
 )
 from .live import POLL_SECONDS, cached_metrics
 from .plot import chart
+from .presets import data_table
 from .runs import RunManager
 from .state import K
 from .studies import follow_ups
@@ -196,7 +197,7 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         comparison_line(now, groups)
         table = summary_table(now, frame)
         if len(table):
-            st.dataframe(table, hide_index=True, width="stretch")
+            data_table(table)
         if live and not now.status.isin(LIVE).any():
             st.rerun(scope="app")
 

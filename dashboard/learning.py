@@ -32,6 +32,7 @@ from .charts import learning_curve_figure
 from .groups import FINISHED, arm, best_val_metrics
 from .live import POLL_SECONDS
 from .plot import chart
+from .presets import data_table
 from .runs import RunManager
 from .state import K
 
@@ -201,7 +202,7 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
         st.caption(CAPTION)
         for line in size_sentences(runs, now, task):
             st.markdown(f"- {line}")
-        st.dataframe(table, hide_index=True, width="stretch")
+        data_table(table)
         if live and not running:
             st.rerun(scope="app")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from mtl_core.presets import PRESETS, arm_configs
@@ -12,8 +13,10 @@ from .state import K
 
 # Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
 # whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
-# in px follow explicitly. The charts grow in dashboard/charts.py. Not st.dataframe: it
-# draws on a canvas in px, and CSS zoom on it overflows the page (checked in Chromium).
+# in px follow explicitly. The charts grow in dashboard/charts.py. st.dataframe draws on a
+# canvas in px and CSS zoom on it overflows the page (checked in Chromium), so read-only
+# tables are drawn with st.table in projector mode (``data_table``); History's selectable
+# table keeps its size.
 PROJECTOR_CSS = """<style>
 html { font-size: 22px !important; }
 section[data-testid="stSidebar"] { width: 400px !important; min-width: 400px !important; }
@@ -22,6 +25,17 @@ section[data-testid="stSidebar"] { width: 400px !important; min-width: 400px !im
 [data-testid="stMetricLabel"] * { white-space: normal !important; overflow: visible !important; }
 [data-testid="stMetricValue"] { font-size: 2rem !important; }
 </style>"""
+
+
+def data_table(table: pd.DataFrame, four_places: tuple[str, ...] = ()) -> None:
+    """A read-only table: interactive at a desk, in rem (so it grows) on a projector;
+    the ``four_places`` columns shown with four decimals."""
+    if st.session_state.get(K.large):
+        st.table(table.style.hide(axis="index").format(precision=4))
+        return
+    number = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config=dict.fromkeys(four_places, number))  # fmt: skip
 
 
 def _apply(name: str) -> None:

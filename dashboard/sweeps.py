@@ -30,6 +30,7 @@ from mtl_core.tasks import get_task
 from .charts import sweep_figure
 from .groups import best_val_metrics
 from .plot import chart
+from .presets import data_table
 from .runs import RunManager
 from .state import K
 
@@ -264,9 +265,7 @@ def _table(frame: pd.DataFrame, spec: dict, metric: str) -> None:
         table["task"] = frame.task
     table[f"best val {metric}"] = frame.best_val
     table[f"test {metric}"] = frame.test
-    number = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={f"best val {metric}": number, f"test {metric}": number})  # fmt: skip
+    data_table(table, four_places=(f"best val {metric}", f"test {metric}"))
 
 
 def _opener(sweep_id: int, frame: pd.DataFrame, spec: dict) -> None:

@@ -289,3 +289,21 @@ def test_deleting_from_history_clears_the_selection(store):
         assert s.runs().empty
     assert "No runs yet" in texts(at)
     assert not [b for b in at.button if b.key in ("h_show", "h_delete")]
+
+
+def test_projector_mode_draws_the_compare_table_in_rem_so_it_grows(store):
+    """st.dataframe draws on a canvas in px: in projector mode the table is an st.table
+    (HTML, sized in rem like the rest of the page), with the same rows."""
+    at = open_app()
+    with RunStore(store) as s:
+        done = train(TINY, store=s, name="finished").run_id
+        running = _live_run(s, "half way", 3)
+    at.session_state["compare_runs"] = [done, running]
+    at.button_group(key="page_view").set_value("Compare").run()
+    desk = next(d.value for d in at.dataframe if "epochs run" in d.value.columns)
+    at.toggle(key="large_fonts").set_value(True).run()
+    assert not at.exception, at.exception
+    assert not [d for d in at.dataframe if "epochs run" in d.value.columns]
+    shown = next(t.value for t in at.table if "epochs run" in t.value.columns)
+    assert list(shown["run"]) == list(desk["run"])
+    assert list(shown["epochs run"]) == list(desk["epochs run"])

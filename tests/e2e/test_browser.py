@@ -174,10 +174,11 @@ def test_zoom_survives_the_live_refresh(app_server, browser):
     """A user's zoom on the live chart is kept while new epochs keep arriving."""
     url, _ = app_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/?epochs=400&train_size=1000")
+    page.goto(f"{url}/?epochs=5000&train_size=1000")  # long: it must still be training
     page.get_by_role("button", name="Train", exact=True).click()
+    # _fullData: the drawn traces, their x decoded (the figure may send typed arrays)
     points = """() => { const d = document.querySelector('.js-plotly-plot');
-        return d && d.data && d.data.length ? d.data[0].x.length : 0; }"""
+        return d && d._fullData && d._fullData.length ? d._fullData[0].x.length : 0; }"""
     page.wait_for_function(f"({points})() >= 3", timeout=60_000)
     # Drag a zoom box with the mouse, as a user would.
     box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
