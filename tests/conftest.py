@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +14,12 @@ from mtl_core import data
 from mtl_core.config import RunConfig
 from mtl_core.datasets import DATASETS, DatasetSpec, RawData
 from mtl_core.tasks import FASHION_FAMILY
+
+# A suite started as a background job of a shell without job control (`make test &` in a
+# script) runs with SIGINT ignored, and every command a test starts would inherit that: the
+# Ctrl-C tests would send a signal their command ignores. Python's own handler again here
+# (a command started then gets the default disposition, as from a terminal).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # One torch thread, as the trainer sets for its runs: with two threads on two busy cores,
 # tiny convolutions run 50× slower, and model-only tests would depend on test order.
