@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +21,19 @@ from mtl_core.tasks import FASHION_FAMILY
 # Ctrl-C tests would send a signal their command ignores. Python's own handler again here
 # (a command started then gets the default disposition, as from a terminal).
 signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# AppTest runs its scripts as ``__main__`` and leaves ``sys.modules["__main__"]`` pointing at
+# one; a worker process started later would re-run that temporary script as its main module
+# and die. Each test starts from pytest's own main module.
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _pytest_main_module() -> Iterator[None]:
+    sys.modules["__main__"] = _MAIN
+    yield
+    sys.modules["__main__"] = _MAIN
+
 
 # One torch thread, as the trainer sets for its runs: with two threads on two busy cores,
 # tiny convolutions run 50× slower, and model-only tests would depend on test order.
