@@ -92,3 +92,16 @@ def fake_fashion(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield FAKE_FASHION
     for key in [k for k in data._cache if k[0] == FAKE_FASHION]:
         del data._cache[key]
+
+
+@pytest.fixture
+def fresh(tmp_path, monkeypatch) -> Iterator:
+    """The page on a fresh store whose runs stay queued (no worker processes)."""
+    import streamlit as st
+
+    from tests.helpers.apptest import queue_only, use_store
+
+    path = use_store(monkeypatch, tmp_path)
+    queue_only(monkeypatch)
+    yield path
+    st.cache_resource.clear()

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import streamlit as st
-
 from dashboard.state import K
 from mtl_core.config import RunConfig
 from mtl_core.replicates import seed_configs
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
-from tests.helpers.apptest import open_app, queue_only, use_store
+from tests.helpers.apptest import open_app
 
 TOKEN = "0123456789abcdef" * 2  # this page session's owner token (no cookie in AppTest)
 RUN = RunConfig.from_dict(
@@ -30,14 +27,6 @@ RUN = RunConfig.from_dict(
         "weighting": "equal",
     }
 )
-
-
-@pytest.fixture
-def fresh(tmp_path, monkeypatch):
-    path = use_store(monkeypatch, tmp_path)
-    queue_only(monkeypatch)
-    yield path
-    st.cache_resource.clear()
 
 
 def test_live_view_of_an_aggregator_run_offers_and_starts_its_baseline(fresh):

@@ -9,26 +9,15 @@ nothing of it is renamed or deleted.
 
 from __future__ import annotations
 
-import pytest
-import streamlit as st
-
 from dashboard.history import CHOSEN, TABLE
 from dashboard.runs import RunManager
 from dashboard.state import K
 from mtl_core.store import RunStore
 from tests.conftest import tiny_config
-from tests.helpers.apptest import open_app, queue_only, use_store
+from tests.helpers.apptest import open_app
 
 MINE, OTHER = "ab" * 16, "cd" * 16  # owner tokens: this page session's, another's
 CONFIG = tiny_config().to_dict()
-
-
-@pytest.fixture
-def fresh(tmp_path, monkeypatch):
-    path = use_store(monkeypatch, tmp_path)
-    queue_only(monkeypatch)
-    yield path
-    st.cache_resource.clear()
 
 
 def test_the_manager_steers_only_the_owners_runs(fresh, make_config):

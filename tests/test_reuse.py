@@ -9,7 +9,6 @@ tested is which runs the page asks for and what it says).
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 
 from dashboard.runs import RunManager
 from mtl_core.baselines import single_task_baselines
@@ -19,7 +18,7 @@ from mtl_core.learning_curve import learning_curve
 from mtl_core.replicates import seed_configs
 from mtl_core.store import RunStore
 from mtl_core.trainer import train
-from tests.helpers.apptest import open_app, queue_only, texts, train_button, use_store
+from tests.helpers.apptest import open_app, texts, train_button
 
 MULTI = RunConfig.from_dict({"dataset": "digits", "train_size": 100, "width": 16, "depth": 1,
                              "epochs": 2, "batch_size": 16, "aux": ["parity"]})  # fmt: skip
@@ -75,14 +74,6 @@ def test_cli_compare_reuses_the_stored_baselines_and_says_so(capsys, tmp_path):
 
 
 # -- the dashboard ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh(tmp_path, monkeypatch):
-    path = use_store(monkeypatch, tmp_path)
-    queue_only(monkeypatch)
-    yield path
-    st.cache_resource.clear()
 
 
 def page(config: RunConfig = MULTI, owner: str = ME, **state):
