@@ -6,6 +6,10 @@ up without a reload. Row selection is by position, so while rows are selected th
 keeps the rows it showed (their values still refresh) and only counts newcomers; the
 actions below the table are drawn by a full run, which the fragment asks for whenever the
 selection, or a selected run's status, changes.
+
+In projector mode the table is an ``st.table`` (sized in rem, so it grows with the page;
+``st.dataframe`` draws on a canvas in px) and runs are picked by name in a multiselect
+above it instead of by row: the same actions follow.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ CHOSEN = "history_chosen"  # (ids, their statuses) the fragment last saw selecte
 ORDER = "history_order"  # run ids of the table's rows, in the order last drawn
 GENERATION = "history_generation"  # bumped to clear a selection that lost its rows
 FULL_RUN = "history_full_run"  # set by a full run just before it draws the fragment
+PICKED = "history_picked"  # projector mode: the run ids chosen in the multiselect
 
 
 def _load_config(config: dict) -> None:
@@ -63,6 +68,8 @@ def _table_key() -> str:
 
 def _selected_rows() -> list[int]:
     """Row positions the table's selection holds from the previous run."""
+    if st.session_state.get(K.large):
+        return []  # projector mode picks runs by id, which no new row can shift
     state = st.session_state.get(_table_key())
     try:
         return [int(i) for i in state["selection"]["rows"]]
@@ -87,6 +94,22 @@ def _keep_order(runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return runs, f"{new} new run(s) since you selected rows: clear the selection to list them."
 
 
+def _picked(table: pd.DataFrame) -> list[int]:
+    """Projector mode: runs chosen by name above a table that grows with the page."""
+    names = dict(zip(table.id.astype(int), table.name, strict=True))
+    kept = [i for i in st.session_state.get(PICKED, []) if i in names]  # deleted runs drop out
+    st.session_state[PICKED] = kept
+    chosen = st.multiselect(
+        "Select runs",
+        list(names),
+        key=PICKED,
+        format_func=lambda i: f"#{i} {names[i]}",
+        placeholder="choose runs to show, compare, reload, download, rename or delete",
+    )
+    st.table(table.style.hide(axis="index").format(precision=4, na_rep="—"))
+    return [int(i) for i in chosen]
+
+
 def _table(manager: RunManager, owner: str, live_before: bool) -> None:
     """The runs table; leaves the selected run ids in session state."""
     full = st.session_state.pop(FULL_RUN, False)
@@ -99,18 +122,21 @@ def _table(manager: RunManager, owner: str, live_before: bool) -> None:
         runs, note = _keep_order(runs)
         table = runs_overview(runs)
         table.insert(1, "yours", runs.owner.eq(owner).map({True: "✓", False: ""}))
-        event = st.dataframe(
-            table,
-            hide_index=True,
-            on_select="rerun",
-            width="stretch",
-            selection_mode="multi-row",
-            key=_table_key(),
-        )
-        chosen = [int(table.id.iloc[i]) for i in event.selection.rows if i < len(table)]
+        if st.session_state.get(K.large):
+            chosen = _picked(table)
+        else:
+            event = st.dataframe(
+                table,
+                hide_index=True,
+                on_select="rerun",
+                width="stretch",
+                selection_mode="multi-row",
+                key=_table_key(),
+            )
+            chosen = [int(table.id.iloc[i]) for i in event.selection.rows if i < len(table)]
         if note:
             st.caption(note)
-        if not chosen:
+        if not chosen and not st.session_state.get(K.large):
             st.caption("Select rows to show, compare, reload, download, rename or delete runs.")
         st.session_state[ORDER] = [int(i) for i in runs.id]
     status = dict(zip(runs.id, runs.status, strict=True))

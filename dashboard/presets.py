@@ -16,7 +16,7 @@ from .state import K
 # in px follow explicitly. The charts grow in dashboard/charts.py. st.dataframe draws on a
 # canvas in px and CSS zoom on it overflows the page (checked in Chromium), so read-only
 # tables are drawn with st.table in projector mode (``data_table``); History's selectable
-# table keeps its size.
+# table does the same, with runs picked by name (dashboard/history.py).
 PROJECTOR_CSS = """<style>
 html { font-size: 22px !important; }
 section[data-testid="stSidebar"] { width: 400px !important; min-width: 400px !important; }
@@ -31,7 +31,7 @@ def data_table(table: pd.DataFrame, four_places: tuple[str, ...] = ()) -> None:
     """A read-only table: interactive at a desk, in rem (so it grows) on a projector;
     the ``four_places`` columns shown with four decimals."""
     if st.session_state.get(K.large):
-        st.table(table.style.hide(axis="index").format(precision=4))
+        st.table(table.style.hide(axis="index").format(precision=4, na_rep="—"))
         return
     number = st.column_config.NumberColumn(format="%.4f")
     st.dataframe(table, hide_index=True, width="stretch",

@@ -51,3 +51,37 @@ def test_history_shows_new_runs_and_status_changes_without_a_reload(app_server, 
     page.get_by_role("button", name="Show curves").click()
     page.get_by_role("heading", name="from the CLI").wait_for(timeout=30_000)
     page.close()
+
+
+def test_history_grows_in_projector_mode_and_runs_are_picked_by_name(app_server, browser):
+    url, root = app_server
+    with RunStore(root / "runs.sqlite") as store:
+        for name in ("first run", "second run"):
+            run = store.create_run(DEFAULT.to_dict(), name=name)
+            store.set_status(run, "completed", "")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_role("radio", name="History", exact=True).click()
+    wait_cell(page, "first run")
+    desk = page.evaluate("() => document.querySelector('[data-testid=stDataFrame]') !== null")
+    assert desk  # at a desk: the selectable grid
+    page.get_by_text("Projector mode (large fonts)").click()
+    page.wait_for_function("() => document.querySelector('[data-testid=stTable] td') !== null")
+    cell = (
+        "parseFloat(getComputedStyle(document.querySelector('[data-testid=stTable] td')).fontSize)"
+    )
+    root_px = "parseFloat(getComputedStyle(document.documentElement).fontSize)"
+    assert page.evaluate(f"() => {root_px}") > 16
+    # The table's text follows the root font (a canvas grid would stay at its px size).
+    assert page.evaluate(f"() => {cell} / {root_px}") > 0.6
+    assert page.evaluate(f"() => {cell}") >= 14
+    page.get_by_role("combobox", name="Select runs").click()
+    page.get_by_role("option", name="second run", exact=False).click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Show curves").wait_for(timeout=30_000)
+    SHOTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.screenshot(path=str(SHOTS / "history_projector.png"), full_page=True)
+    page.get_by_role("button", name="Show curves").click()
+    page.get_by_role("heading", name="second run").wait_for(timeout=30_000)
+    page.close()
