@@ -50,8 +50,14 @@ OUT_PATH = ROOT / "bench" / "out" / "bench_seeds.json"
 
 
 def configs(threads: int, epochs: int = EPOCHS) -> list[RunConfig]:
-    base = RunConfig(dataset=DATASET, train_size=TRAIN_SIZE, epochs=epochs, aux=("parity",),
-                     sharing="hard", threads=threads)  # fmt: skip
+    base = RunConfig(
+        dataset=DATASET,
+        train_size=TRAIN_SIZE,
+        epochs=epochs,
+        aux=("parity",),
+        sharing="hard",
+        threads=threads,
+    )
     return [base.replace(seed=seed) for seed in range(K)]
 
 
@@ -85,15 +91,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3, help="timed runs of each (default 3)")
     parser.add_argument("--check", action="store_true", help="exit 1 if the target is missed")
-    parser.add_argument("--epochs", type=int, default=EPOCHS,
-                        help=f"epochs per run (default {EPOCHS}): longer runs amortise the "
-                             "worker start-up")  # fmt: skip
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=EPOCHS,
+        help=f"epochs per run (default {EPOCHS}): longer runs amortise the worker start-up",
+    )
     args = parser.parse_args()
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     load = os.getloadavg()[0]
-    print(f"load average (1 min) before: {load:.2f}"
-          + ("  (busy: timings will scatter)" if load >= 1.0 else ""))  # fmt: skip
+    print(
+        f"load average (1 min) before: {load:.2f}"
+        + ("  (busy: timings will scatter)" if load >= 1.0 else "")
+    )
     load_bundle(DATASET)  # once, untimed; the sequential side reuses this process cache
     train(configs(threads=2)[0].replace(epochs=1))  # untimed warm-up of this process
 
@@ -105,34 +116,49 @@ def main() -> int:
             seconds, accuracy[name] = timed(fn, args.epochs)
             times[name].append(seconds)
         startups.append(startup())
-        print(f"rep {rep + 1}/{args.reps}: parallel {times['parallel'][-1]:.2f} s, "
-              f"sequential {times['sequential'][-1]:.2f} s, worker start-up "
-              f"{startups[-1]:.2f} s")  # fmt: skip
+        print(
+            f"rep {rep + 1}/{args.reps}: parallel {times['parallel'][-1]:.2f} s, "
+            f"sequential {times['sequential'][-1]:.2f} s, worker start-up "
+            f"{startups[-1]:.2f} s"
+        )
 
     median = {name: statistics.median(t) for name, t in times.items()}
     start = statistics.median(startups)
     ratio = median["parallel"] / median["sequential"]
     warm_ratio = (median["parallel"] - start) / median["sequential"]
     passed = ratio <= TARGET_RATIO
-    print(f"\n{K} seeds, {TRAIN_SIZE} images, {args.epochs} epochs, digit + parity, "
-          f"{args.reps} reps")  # fmt: skip
+    print(
+        f"\n{K} seeds, {TRAIN_SIZE} images, {args.epochs} epochs, digit + parity, {args.reps} reps"
+    )
     for name in times:
         every = " ".join(f"{t:.2f}" for t in times[name])
         mean_acc = statistics.mean(accuracy[name])
-        print(f"{name:10s}: median {median[name]:.2f} s  (all: {every}); mean test accuracy "
-              f"{mean_acc:.4f}")  # fmt: skip
+        print(
+            f"{name:10s}: median {median[name]:.2f} s  (all: {every}); mean test accuracy "
+            f"{mean_acc:.4f}"
+        )
     spread = max(max(t) / min(t) for t in times.values())
     if spread > 1.25:
-        print(f"warning: times of one side vary up to {spread:.2f}x: the machine was busy; "
-              "rerun when it is idle")  # fmt: skip
+        print(
+            f"warning: times of one side vary up to {spread:.2f}x: the machine was busy; "
+            "rerun when it is idle"
+        )
     print(f"worker start-up (2 spawn workers, median): {start:.2f} s")
     print(f"ratio without the start-up (for information): {warm_ratio:.3f}")
-    print(f"ratio parallel/sequential: {ratio:.3f}  (target <= {TARGET_RATIO:.2f})  "
-          f"{'PASS' if passed else 'FAIL'}")  # fmt: skip
+    print(
+        f"ratio parallel/sequential: {ratio:.3f}  (target <= {TARGET_RATIO:.2f})  "
+        f"{'PASS' if passed else 'FAIL'}"
+    )
     OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
     report = {
-        "workload": {"dataset": DATASET, "train_size": TRAIN_SIZE, "epochs": args.epochs,
-                     "k": K, "tasks": ["digit", "parity"], "workers": WORKERS},
+        "workload": {
+            "dataset": DATASET,
+            "train_size": TRAIN_SIZE,
+            "epochs": args.epochs,
+            "k": K,
+            "tasks": ["digit", "parity"],
+            "workers": WORKERS,
+        },
         "reps": args.reps,
         "times_s": times,
         "median_s": median,
@@ -147,7 +173,7 @@ def main() -> int:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-    }  # fmt: skip
+    }
     OUT_PATH.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {OUT_PATH.relative_to(ROOT)}")
     return 1 if args.check and not passed else 0

@@ -51,8 +51,9 @@ def watch(manager: RunManager, run_id: int, poll: float) -> None:
         since = -1 if frame.empty else int(frame.epoch.max())
         new = manager.store.metrics(run_id, since_epoch=since)
         frame = pd.concat([frame, new[new.split != "test"]], ignore_index=True)
-        curves_figure(frame, tasks=["digit", "parity"], metric_of={"digit": "accuracy",
-                      "parity": "accuracy"})  # fmt: skip
+        curves_figure(
+            frame, tasks=["digit", "parity"], metric_of={"digit": "accuracy", "parity": "accuracy"}
+        )
         if manager.store.get_run(run_id)["status"] not in LIVE:
             return
         time.sleep(poll)
@@ -81,22 +82,39 @@ def main() -> int:
             run_id = manager.start(config.replace(seed=i), owner="soak")
             watch(manager, run_id, args.poll)
             workers = {p: rss_mb(p) for p in children(os.getpid())}
-            samples.append({"run": i + 1, "server_mb": rss_mb(os.getpid()),
-                            "workers_mb": workers,
-                            "status": manager.store.get_run(run_id)["status"]})  # fmt: skip
-            print(f"run {i + 1:2d}: {samples[-1]['status']}, server {samples[-1]['server_mb']:.1f} MB,"
-                  f" workers {sorted(round(v) for v in workers.values())} MB", flush=True)  # fmt: skip
+            samples.append(
+                {
+                    "run": i + 1,
+                    "server_mb": rss_mb(os.getpid()),
+                    "workers_mb": workers,
+                    "status": manager.store.get_run(run_id)["status"],
+                }
+            )
+            print(
+                f"run {i + 1:2d}: {samples[-1]['status']}, server {samples[-1]['server_mb']:.1f} MB,"
+                f" workers {sorted(round(v) for v in workers.values())} MB",
+                flush=True,
+            )
         manager.shutdown(wait=True)
     server = [s["server_mb"] for s in samples]
     half = server[len(server) // 2 :]
     trend = slope(half) if len(half) > 1 else 0.0
-    result = {"runs": args.runs, "epochs": args.epochs, "seconds": round(time.monotonic() - tic, 1),
-              "server_first_mb": server[0], "server_peak_mb": max(server),
-              "server_last_mb": server[-1], "slope_mb_per_run_second_half": trend,
-              "keeps_growing": trend > TARGET_SLOPE_MB, "samples": samples}  # fmt: skip
-    print(f"\nserver RSS: after run 1 {server[0]:.1f} MB, peak {max(server):.1f} MB, last "
-          f"{server[-1]:.1f} MB; trend over the second half {trend:+.2f} MB/run "
-          f"({'keeps growing' if result['keeps_growing'] else 'flat'}, threshold {TARGET_SLOPE_MB} MB/run)")  # fmt: skip
+    result = {
+        "runs": args.runs,
+        "epochs": args.epochs,
+        "seconds": round(time.monotonic() - tic, 1),
+        "server_first_mb": server[0],
+        "server_peak_mb": max(server),
+        "server_last_mb": server[-1],
+        "slope_mb_per_run_second_half": trend,
+        "keeps_growing": trend > TARGET_SLOPE_MB,
+        "samples": samples,
+    }
+    print(
+        f"\nserver RSS: after run 1 {server[0]:.1f} MB, peak {max(server):.1f} MB, last "
+        f"{server[-1]:.1f} MB; trend over the second half {trend:+.2f} MB/run "
+        f"({'keeps growing' if result['keeps_growing'] else 'flat'}, threshold {TARGET_SLOPE_MB} MB/run)"
+    )
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1))
     return 0

@@ -60,12 +60,20 @@ OUT_PATH = ROOT / "bench" / "out" / "bench_sweep.json"
 
 
 def sweep_spec(epochs: int):
-    return parse_sweep({
-        "name": "bench", "seeds": 4,
-        "base": {"dataset": "mnist-5k", "train_size": 1000, "epochs": epochs,
-                 "sharing": "hard", "threads": 1},
-        "axes": {"aux": [["parity"], ["magnitude"]]},
-    })  # fmt: skip
+    return parse_sweep(
+        {
+            "name": "bench",
+            "seeds": 4,
+            "base": {
+                "dataset": "mnist-5k",
+                "train_size": 1000,
+                "epochs": epochs,
+                "sharing": "hard",
+                "threads": 1,
+            },
+            "axes": {"aux": [["parity"], ["magnitude"]]},
+        }
+    )
 
 
 class Sequential:
@@ -115,8 +123,12 @@ def identical(reference: Path, other: Path, runs: int) -> bool:
 
 def local_startup() -> float:
     """A batch of two runs that take milliseconds: the cost of starting the pool."""
-    spec = parse_sweep({"base": {"dataset": "mnist-5k", "train_size": 10, "epochs": 1,
-                                 "width": 4, "depth": 1}, "seeds": 2})  # fmt: skip
+    spec = parse_sweep(
+        {
+            "base": {"dataset": "mnist-5k", "train_size": 10, "epochs": 1, "width": 4, "depth": 1},
+            "seeds": 2,
+        }
+    )
     with tempfile.TemporaryDirectory() as tmp:
         seconds, _ = timed(run_sweep, spec, LocalBackend(WORKERS), Path(tmp) / "s.sqlite")
     return seconds
@@ -156,8 +168,12 @@ def sqlite_rate(path: Path, run_id: int, seconds: float = 3.0) -> tuple[float, i
     """Epochs/s that one process writes with ``append_epoch``, this workload's rows."""
     with RunStore(path) as store:
         rows = store.metrics(run_id)
-        rows = [tuple(r) for r in rows[rows["epoch"] == 1][["task", "split", "metric", "value"]]
-                .itertuples(index=False)]  # fmt: skip
+        rows = [
+            tuple(r)
+            for r in rows[rows["epoch"] == 1][["task", "split", "metric", "value"]].itertuples(
+                index=False
+            )
+        ]
     with tempfile.TemporaryDirectory() as tmp, RunStore(Path(tmp) / "w.sqlite") as store:
         ids = [store.create_run({}, status="running") for _ in range(8)]
         count, tic = 0, time.perf_counter()
@@ -172,8 +188,10 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"default {EPOCHS}")
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    print(f"load average (1 min) before: {load:.2f}"
-          + ("  (busy: timings will scatter)" if load >= 1.0 else ""))  # fmt: skip
+    print(
+        f"load average (1 min) before: {load:.2f}"
+        + ("  (busy: timings will scatter)" if load >= 1.0 else "")
+    )
     spec = sweep_spec(args.epochs)
     torch.set_num_threads(1)
     load_bundle("mnist-5k")  # untimed: the sequential side reuses this process cache
@@ -204,8 +222,9 @@ def measure(spec, epochs: int, load: float, tmp: Path) -> int:
 
         first_s, _ = timed(ray.get, [warm.remote() for _ in range(WORKERS)])
         ray_s, _ = timed(run_sweep, spec, backend, stores["ray"])
-        print(f"ray: init {backend.startup:.2f} s, first tasks {first_s:.2f} s, sweep "
-              f"{ray_s:.2f} s")  # fmt: skip
+        print(
+            f"ray: init {backend.startup:.2f} s, first tasks {first_s:.2f} s, sweep {ray_s:.2f} s"
+        )
         over = ray_overheads()
 
     same_local = identical(stores["sequential"], stores["local"], runs)
@@ -222,8 +241,10 @@ def measure(spec, epochs: int, load: float, tmp: Path) -> int:
     cap = 3600 * driver_rate / writes_per_run
     t_task = max(over["task_latency_s"], over["task_batch_s"])  # the worse of the two
 
-    print(f"\n{runs} runs: mnist-5k, 1,000 images, {epochs} epochs, digit + one aux, "
-          f"hard sharing, threads=1, {WORKERS} workers")  # fmt: skip
+    print(
+        f"\n{runs} runs: mnist-5k, 1,000 images, {epochs} epochs, digit + one aux, "
+        f"hard sharing, threads=1, {WORKERS} workers"
+    )
     print(f"  sequential (1 process)          {seq_s:7.2f} s  ({seq_s / runs:.2f} s a run)")
     print(f"  local, total                    {local_s:7.2f} s")
     print(f"  local, without pool start-up    {local_net:7.2f} s  (start-up {start_local:.2f} s)")
@@ -234,33 +255,58 @@ def measure(spec, epochs: int, load: float, tmp: Path) -> int:
     verdict = "PASS" if ratio <= TARGET else "FAIL"
     print(f"  ratio ray / local without start-up: {ratio:.3f} ({verdict}, target <= {TARGET})")
     print(f"  stored curves equal to sequential: local {same_local}, ray {same_ray}")
-    print(f"\nRay overheads: empty streaming task {t_task * 1000:.1f} ms one after another, "
-          f"{over['task_batch_s'] * 1000:.1f} ms each when 50 go at once; driver intake "
-          f"{over['intake_msgs_per_s']:,.0f} messages/s")  # fmt: skip
+    print(
+        f"\nRay overheads: empty streaming task {t_task * 1000:.1f} ms one after another, "
+        f"{over['task_batch_s'] * 1000:.1f} ms each when 50 go at once; driver intake "
+        f"{over['intake_msgs_per_s']:,.0f} messages/s"
+    )
     print(f"SQLite: one driver writes {write_rate:,.0f} epochs/s ({rows_per_epoch} rows each)")
-    print(f"\nSimulated scale-out: runs/hour = min(N × 3600 / (t_run {t_run:.2f} s + t_task "
-          f"{t_task * 1000:.0f} ms), driver cap 3600 × {driver_rate:,.0f} / {writes_per_run} "
-          f"writes = {cap:,.0f})")  # fmt: skip
+    print(
+        f"\nSimulated scale-out: runs/hour = min(N × 3600 / (t_run {t_run:.2f} s + t_task "
+        f"{t_task * 1000:.0f} ms), driver cap 3600 × {driver_rate:,.0f} / {writes_per_run} "
+        f"writes = {cap:,.0f})"
+    )
     print("| workers N | runs/hour | limited by |")
     print("|---|---|---|")
     table = []
     for n in SCALE:
         compute = n * 3600 / (t_run + t_task)
         rate = min(compute, cap)
-        table.append({"workers": n, "runs_per_hour": round(rate), "by": "workers"
-                      if compute <= cap else "the driver's writes"})  # fmt: skip
+        table.append(
+            {
+                "workers": n,
+                "runs_per_hour": round(rate),
+                "by": "workers" if compute <= cap else "the driver's writes",
+            }
+        )
         print(f"| {n} | {rate:,.0f} | {table[-1]['by']} |")
     measured = runs * 3600 / ray_s
     print(f"(measured here with N = {WORKERS}: {measured:,.0f} runs/hour on warm workers)")
 
     OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps({
-        "runs": runs, "epochs": epochs, "load_before": load, "sequential_s": seq_s,
-        "local_s": local_s, "local_startup_s": start_local, "ray_init_s": backend.startup,
-        "ray_first_tasks_s": first_s, "ray_sweep_s": ray_s, "ratio": ratio,
-        "identical_local": same_local, "identical_ray": same_ray, **over,
-        "sqlite_epochs_per_s": write_rate, "t_run_s": t_run, "scale_out": table,
-    }, indent=1))  # fmt: skip
+    OUT_PATH.write_text(
+        json.dumps(
+            {
+                "runs": runs,
+                "epochs": epochs,
+                "load_before": load,
+                "sequential_s": seq_s,
+                "local_s": local_s,
+                "local_startup_s": start_local,
+                "ray_init_s": backend.startup,
+                "ray_first_tasks_s": first_s,
+                "ray_sweep_s": ray_s,
+                "ratio": ratio,
+                "identical_local": same_local,
+                "identical_ray": same_ray,
+                **over,
+                "sqlite_epochs_per_s": write_rate,
+                "t_run_s": t_run,
+                "scale_out": table,
+            },
+            indent=1,
+        )
+    )
     print(f"\nwrote {OUT_PATH}")
     return 0 if same_local and same_ray and ratio <= TARGET else 1
 

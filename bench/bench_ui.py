@@ -220,12 +220,27 @@ class Server:
         if not entry.exists():  # a tree from before the launcher
             entry = tree / "dashboard" / "app.py"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(entry),
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=tree, env={**os.environ, "MTL_DATA_ROOT": str(data_root)},
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(entry),
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=tree,
+            env={**os.environ, "MTL_DATA_ROOT": str(data_root)},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.pid = self.proc.pid
 
     def wait_healthy(self, timeout: float = 60) -> None:
@@ -297,8 +312,14 @@ def run_row(path: Path, run_id: int) -> dict | None:
         ).fetchone()
     finally:
         conn.close()
-    return {"status": row[0], "summary": json.loads(row[1]), "created": row[2],
-            "heartbeat": row[3], "epochs": wall[0], "train_seconds": wall[1] or 0.0}  # fmt: skip
+    return {
+        "status": row[0],
+        "summary": json.loads(row[1]),
+        "created": row[2],
+        "heartbeat": row[3],
+        "epochs": wall[0],
+        "train_seconds": wall[1] or 0.0,
+    }
 
 
 def wait_run_done(path: Path, run_id: int, timeout: float, appear: float = 30) -> dict:
@@ -431,14 +452,23 @@ def split(timeline: dict) -> dict:
     stages = [
         ("click -> run created (script rerun up to manager.start)", 0.0, t["created"]),
         ("created -> worker running (pool pickup)", t["created"], t["worker_running"]),
-        ("running -> epoch 0 committed (model + first evaluation)",
-         t["worker_running"], t["epoch0_committed"]),
+        (
+            "running -> epoch 0 committed (model + first evaluation)",
+            t["worker_running"],
+            t["epoch0_committed"],
+        ),
         ("epoch 0 committed -> the page polls the fragment", t["epoch0_committed"], t["poll_sent"]),
-        ("poll sent (or epoch 0 stored) -> reply received (server rerun)",
-         asked, t["last_message_before_draw"]),
-        ("reply received -> first point drawn (browser)",
-         t["last_message_before_draw"], t["first_point_drawn"]),
-    ]  # fmt: skip
+        (
+            "poll sent (or epoch 0 stored) -> reply received (server rerun)",
+            asked,
+            t["last_message_before_draw"],
+        ),
+        (
+            "reply received -> first point drawn (browser)",
+            t["last_message_before_draw"],
+            t["first_point_drawn"],
+        ),
+    ]
     return {name: None if a is None or b is None else round(b - a, 4) for name, a, b in stages}
 
 
@@ -474,11 +504,23 @@ def headless_run(tree: Path, data_root: Path, epochs: int) -> dict:
     """The CLI in its own process; its CPU time is sampled to tell its share of a core."""
     store = data_root / f"headless-{time.monotonic_ns()}.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtl_core", "train", "--epochs", str(epochs), "--threads", "1",
-         "--store", str(store), "--quiet"],
-        cwd=tree, env={**os.environ, "MTL_DATA_ROOT": str(data_root)},
+        [
+            sys.executable,
+            "-m",
+            "mtl_core",
+            "train",
+            "--epochs",
+            str(epochs),
+            "--threads",
+            "1",
+            "--store",
+            str(store),
+            "--quiet",
+        ],
+        cwd=tree,
+        env={**os.environ, "MTL_DATA_ROOT": str(data_root)},
         stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     samples = []  # (time.time(), CPU seconds)
     while proc.poll() is None:
         cpu = cpu_by_pid([proc.pid]).get(proc.pid)
@@ -541,11 +583,15 @@ def page_run(browser, server: Server, epochs: int, *, keep_open: bool) -> dict:
         if not page.is_closed():
             page.close()
     speed = rate(row)
-    return {**speed, "status": row["status"], "points_drawn": drawn,
-            "cpu_s_per_s": {k: round(v / wall, 3) for k, v in used.items() if k != "workers"},
-            # CPU seconds of the pool workers (one busy, one idle) per second of the run:
-            # below 1, the training waited for a core
-            "cpu_share": round(used["workers"] / speed["elapsed_s"], 3)}  # fmt: skip
+    return {
+        **speed,
+        "status": row["status"],
+        "points_drawn": drawn,
+        "cpu_s_per_s": {k: round(v / wall, 3) for k, v in used.items() if k != "workers"},
+        # CPU seconds of the pool workers (one busy, one idle) per second of the run:
+        # below 1, the training waited for a core
+        "cpu_share": round(used["workers"] / speed["elapsed_s"], 3),
+    }
 
 
 # -----------------------------------------------------------------------------
@@ -619,8 +665,10 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
     loaded = time.monotonic() - tic
     cold = click_to_first_point(page, train, server, watch)
     cold["page_load_s"] = round(loaded, 3)
-    print(f"  cold (first click after launch; page loaded in {loaded:.2f} s, pool starting):"
-          f" {cold['latency']:.3f} s")  # fmt: skip
+    print(
+        f"  cold (first click after launch; page loaded in {loaded:.2f} s, pool starting):"
+        f" {cold['latency']:.3f} s"
+    )
     print_split(split(cold["timeline"]))
     wait_page_idle(page, cold["run_id"])
     time.sleep(3)  # let the other pool worker finish its start-up too
@@ -638,11 +686,16 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
         used.add(one["worker_pid"])
         warm.append(one)
         t = one["timeline"]
-        came = (f"the page polled at {t['poll_sent']:.3f} s" if t["poll_sent"] is not None
-                else "drawn by the click's own rerun")  # fmt: skip
-        print(f"  warm {i + 1}: {one['latency']:.3f} s (worker {one['worker_pid']}"
-              f"{', its first run' if one['first_run_on_worker'] else ''};"
-              f" epoch 0 stored at {seconds(t['epoch0_committed'])} s, {came})")  # fmt: skip
+        came = (
+            f"the page polled at {t['poll_sent']:.3f} s"
+            if t["poll_sent"] is not None
+            else "drawn by the click's own rerun"
+        )
+        print(
+            f"  warm {i + 1}: {one['latency']:.3f} s (worker {one['worker_pid']}"
+            f"{', its first run' if one['first_run_on_worker'] else ''};"
+            f" epoch 0 stored at {seconds(t['epoch0_committed'])} s, {came})"
+        )
     page.close()
     latencies = [w["latency"] for w in warm if "latency" in w]
     median = statistics.median(latencies) if latencies else float("inf")
@@ -652,20 +705,34 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
         values = [p[name] for p in parts if p[name] is not None]
         median_split[name] = statistics.median(values) if values else None
     ok = median <= TARGET_LATENCY
-    print(f"  warm median of {len(latencies)}: {median:.3f} s (min {min(latencies, default=0):.3f},"
-          f" max {max(latencies, default=0):.3f})  target <= {TARGET_LATENCY:.1f} s: {verdict(ok)}")  # fmt: skip
+    print(
+        f"  warm median of {len(latencies)}: {median:.3f} s (min {min(latencies, default=0):.3f},"
+        f" max {max(latencies, default=0):.3f})  target <= {TARGET_LATENCY:.1f} s: {verdict(ok)}"
+    )
     print("  warm median split:")
     print_split(median_split)
-    return {"cold": cold, "warm": warm, "warm_median_s": median,
-            "warm_min_s": min(latencies, default=None), "warm_max_s": max(latencies, default=None),
-            "warm_median_split_s": median_split, "target_s": TARGET_LATENCY, "pass": ok}  # fmt: skip
+    return {
+        "cold": cold,
+        "warm": warm,
+        "warm_median_s": median,
+        "warm_min_s": min(latencies, default=None),
+        "warm_max_s": max(latencies, default=None),
+        "warm_median_split_s": median_split,
+        "target_s": TARGET_LATENCY,
+        "pass": ok,
+    }
 
 
 def bench_throughput(browser, server: Server, data_root: Path, epochs: int, rounds: int) -> dict:
-    print(f"\n2. throughput: default config, {epochs} epochs, threads=1, epochs/s over the"
-          " run's elapsed time (training only in brackets)")  # fmt: skip
-    kinds = {"headless": "headless CLI", "page_open": "dashboard, page open",
-             "page_closed": "dashboard, page closed"}  # fmt: skip
+    print(
+        f"\n2. throughput: default config, {epochs} epochs, threads=1, epochs/s over the"
+        " run's elapsed time (training only in brackets)"
+    )
+    kinds = {
+        "headless": "headless CLI",
+        "page_open": "dashboard, page open",
+        "page_closed": "dashboard, page closed",
+    }
     runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for i in range(rounds):
         for kind, label in kinds.items():
@@ -680,20 +747,28 @@ def bench_throughput(browser, server: Server, data_root: Path, epochs: int, roun
             if "cpu_s_per_s" in one:
                 cpu = one["cpu_s_per_s"]
                 extra += f", server {cpu['server']:.2f}, chromium {cpu['chromium']:.2f}"
-            print(f"  {i + 1} {label:<22} {one['epochs_per_s']:5.1f} epochs/s"
-                  f" ({one['train_epochs_per_s']:.1f}) in {one['elapsed_s']:.2f} s"
-                  f"{extra}; load {one['loadavg_after']:.1f}")  # fmt: skip
+            print(
+                f"  {i + 1} {label:<22} {one['epochs_per_s']:5.1f} epochs/s"
+                f" ({one['train_epochs_per_s']:.1f}) in {one['elapsed_s']:.2f} s"
+                f"{extra}; load {one['loadavg_after']:.1f}"
+            )
     median = {k: statistics.median(r["epochs_per_s"] for r in v) for k, v in runs.items()}
     train_only = {k: statistics.median(r["train_epochs_per_s"] for r in v) for k, v in runs.items()}
     ratio = median["page_open"] / median["headless"]
     ok = ratio >= TARGET_RATIO
-    print(f"  medians (epochs/s): headless {median['headless']:.1f}, page open"
-          f" {median['page_open']:.1f}, page closed {median['page_closed']:.1f}")  # fmt: skip
-    print(f"  page open / headless: {ratio:.3f} (training only"
-          f" {train_only['page_open'] / train_only['headless']:.3f})"
-          f"  target >= {TARGET_RATIO}: {verdict(ok)}")  # fmt: skip
-    print(f"  page closed / headless: {median['page_closed'] / median['headless']:.3f};"
-          f" page open / page closed: {median['page_open'] / median['page_closed']:.3f}")  # fmt: skip
+    print(
+        f"  medians (epochs/s): headless {median['headless']:.1f}, page open"
+        f" {median['page_open']:.1f}, page closed {median['page_closed']:.1f}"
+    )
+    print(
+        f"  page open / headless: {ratio:.3f} (training only"
+        f" {train_only['page_open'] / train_only['headless']:.3f})"
+        f"  target >= {TARGET_RATIO}: {verdict(ok)}"
+    )
+    print(
+        f"  page closed / headless: {median['page_closed'] / median['headless']:.3f};"
+        f" page open / page closed: {median['page_open'] / median['page_closed']:.3f}"
+    )
     shares = {}
     for kind, items in runs.items():
         values = [r["cpu_share"] for r in items if r["cpu_share"] is not None]
@@ -702,11 +777,17 @@ def bench_throughput(browser, server: Server, data_root: Path, epochs: int, roun
         "  trainer's share of a core (CPU s per s; 1.0 = never waited): "
         + ", ".join(f"{k} {v:.2f}" for k, v in shares.items() if v is not None)
     )
-    return {"epochs": epochs, "runs": runs, "median_eps": median,
-            "median_training_only_eps": train_only, "ratio": ratio,
-            "ratio_page_closed": median["page_closed"] / median["headless"],
-            "median_cpu_share": shares,
-            "target": TARGET_RATIO, "pass": ok}  # fmt: skip
+    return {
+        "epochs": epochs,
+        "runs": runs,
+        "median_eps": median,
+        "median_training_only_eps": train_only,
+        "ratio": ratio,
+        "ratio_page_closed": median["page_closed"] / median["headless"],
+        "median_cpu_share": shares,
+        "target": TARGET_RATIO,
+        "pass": ok,
+    }
 
 
 def bench_memory(browser, server: Server, every: float) -> dict:
@@ -714,9 +795,11 @@ def bench_memory(browser, server: Server, every: float) -> dict:
     mem = memory_run(browser, server, every)
     mem["target_mb"] = TARGET_GROWTH
     mem["pass"] = mem["growth_mb"] <= TARGET_GROWTH
-    print(f"  server RSS: start {mem['start_mb']} MB, peak {mem['peak_mb']} MB,"
-          f" end {mem['end_mb']} MB, growth {mem['growth_mb']:+.1f} MB"
-          f"  target <= {TARGET_GROWTH:.0f} MB: {verdict(mem['pass'])}")  # fmt: skip
+    print(
+        f"  server RSS: start {mem['start_mb']} MB, peak {mem['peak_mb']} MB,"
+        f" end {mem['end_mb']} MB, growth {mem['growth_mb']:+.1f} MB"
+        f"  target <= {TARGET_GROWTH:.0f} MB: {verdict(mem['pass'])}"
+    )
     workers = ", ".join(f"{k} {v:.0f}" for k, v in mem["workers_end_mb"].items() if v)
     print(f"  descendants at the end (MB): {workers}")
     return mem
@@ -730,25 +813,48 @@ def fmt_mem(memory: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5, help="warm clicks (default 5)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="rounds of headless / page-open / page-closed runs (default 3)")  # fmt: skip
-    parser.add_argument("--epochs", type=int, default=600,
-                        help="epochs of the throughput runs (default 600: >10 s here)")  # fmt: skip
-    parser.add_argument("--sample-every", type=float, default=0.5,
-                        help="seconds between memory samples (default 0.5)")  # fmt: skip
-    parser.add_argument("--tree", type=Path, default=ROOT,
-                        help="the project tree to measure (default: this checkout); it is "
-                        "copied first, so edits made meanwhile do not reach the server")  # fmt: skip
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of headless / page-open / page-closed runs (default 3)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=600,
+        help="epochs of the throughput runs (default 600: >10 s here)",
+    )
+    parser.add_argument(
+        "--sample-every",
+        type=float,
+        default=0.5,
+        help="seconds between memory samples (default 0.5)",
+    )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="the project tree to measure (default: this checkout); it is "
+        "copied first, so edits made meanwhile do not reach the server",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     load = os.getloadavg()
-    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
-          f" ({os.cpu_count()} cores; other processes slow every number here)")  # fmt: skip
-    result: dict = {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "loadavg_start": load, "tree": str(args.tree), "memory_timeline": []}  # fmt: skip
+    print(
+        f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f" ({os.cpu_count()} cores; other processes slow every number here)"
+    )
+    result: dict = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg_start": load,
+        "tree": str(args.tree),
+        "memory_timeline": [],
+    }
     tmp = Path(tempfile.mkdtemp(prefix="bench_ui-"))
     server = Server(tmp, snapshot(args.tree.resolve(), tmp / "tree"))
     watch = StoreWatch(server.store)
@@ -788,8 +894,12 @@ def main() -> int:
 
     result["loadavg_end"] = os.getloadavg()
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in result['loadavg_end'])}")
-    print("summary: " + ", ".join(f"{k} {verdict(result[k]['pass'])}"
-                                  for k in ("latency", "throughput", "memory")))  # fmt: skip
+    print(
+        "summary: "
+        + ", ".join(
+            f"{k} {verdict(result[k]['pass'])}" for k in ("latency", "throughput", "memory")
+        )
+    )
     OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
     OUT_PATH.write_text(json.dumps(result, indent=1))
     print(f"wrote {OUT_PATH.relative_to(ROOT)}")

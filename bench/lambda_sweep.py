@@ -54,16 +54,20 @@ def main() -> int:
     for (arm, _), res in zip(jobs, results, strict=True):
         by_arm.setdefault(arm, []).append(res)
     single = [acc for acc, _ in by_arm[("single", 0.0)]]
-    lines = ["| penalty | λ | test accuracy | vs single-task (95% CI) | final trunk distance |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| penalty | λ | test accuracy | vs single-task (95% CI) | final trunk distance |",
+        "|---|---|---|---|---|",
+    ]
     for (penalty, lam), res in by_arm.items():
         if penalty == "single":
             continue
         acc = [a for a, _ in res]
         diff = paired_difference(acc, single)
-        lines.append(f"| {penalty} | {lam:g} | {statistics.mean(acc):.3f} | "
-                     f"{diff.mean * 100:+.1f} points ({diff.low * 100:+.1f} to {diff.high * 100:+.1f}) | "
-                     f"{statistics.mean(d for _, d in res):.2f} |")  # fmt: skip
+        lines.append(
+            f"| {penalty} | {lam:g} | {statistics.mean(acc):.3f} | "
+            f"{diff.mean * 100:+.1f} points ({diff.low * 100:+.1f} to {diff.high * 100:+.1f}) | "
+            f"{statistics.mean(d for _, d in res):.2f} |"
+        )
     lines.append(f"\nSingle-task: {statistics.mean(single):.3f}; seeds 0-{args.seeds - 1}, paired.")
     table = "\n".join(lines)
     print(table)

@@ -66,9 +66,11 @@ def main() -> int:
             cos.setdefault((setup, method), []).append(statistics.mean(curve))
         w = result.curve("digit", "train", "weight")
         weight.setdefault((setup, method), []).append((w[1], w[-1]))
-    lines = ["| setup | method | digit test accuracy | vs single-task (95% CI) | "
-             "mean cos(digit, parity) | digit's weight, epoch 1 → last |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| setup | method | digit test accuracy | vs single-task (95% CI) | "
+        "mean cos(digit, parity) | digit's weight, epoch 1 → last |",
+        "|---|---|---|---|---|---|",
+    ]
     for setup in SETUPS:
         single = acc[(setup, "single task")]
         for method in METHODS:
@@ -78,14 +80,20 @@ def main() -> int:
             d = paired_difference(a, single)
             c = f"{statistics.mean(cos[(setup, method)]):+.2f}" if (setup, method) in cos else "-"
             pairs = weight[(setup, method)]
-            w = (f"{statistics.mean(p[0] for p in pairs):.2f} → "
-                 f"{statistics.mean(p[1] for p in pairs):.2f}")  # fmt: skip
-            lines.append(f"| {setup} | {method} | {statistics.mean(a):.3f} | "
-                         f"{d.mean * 100:+.1f} points ({d.low * 100:+.1f} to "
-                         f"{d.high * 100:+.1f}) | {c} | {w} |")  # fmt: skip
+            w = (
+                f"{statistics.mean(p[0] for p in pairs):.2f} → "
+                f"{statistics.mean(p[1] for p in pairs):.2f}"
+            )
+            lines.append(
+                f"| {setup} | {method} | {statistics.mean(a):.3f} | "
+                f"{d.mean * 100:+.1f} points ({d.low * 100:+.1f} to "
+                f"{d.high * 100:+.1f}) | {c} | {w} |"
+            )
         lines.append(f"| {setup} | single task | {statistics.mean(single):.3f} | | - | - |")
-    lines.append(f"\n{args.seeds} paired seeds per arm, 95% paired t-intervals; "
-                 f"{len(jobs)} runs in {elapsed / 60:.1f} min on {args.workers} workers.")  # fmt: skip
+    lines.append(
+        f"\n{args.seeds} paired seeds per arm, 95% paired t-intervals; "
+        f"{len(jobs)} runs in {elapsed / 60:.1f} min on {args.workers} workers."
+    )
     table = "\n".join(lines)
     print(table)
     if args.write_readme:

@@ -53,24 +53,45 @@ def main() -> int:
         claims = list(preset.claims)
         reference = next((label for label in preset.arms if label == "single task"), None)
         if reference:  # every arm against single-task, as information (not a claim)
-            claims += [Claim(f"{label} vs single task", label, reference, "test_metric")
-                       for label in preset.arms if label != reference]  # fmt: skip
+            claims += [
+                Claim(f"{label} vs single task", label, reference, "test_metric")
+                for label in preset.arms
+                if label != reference
+            ]
         rows = []
         for claim in claims:
             diff = claim_difference(preset, claim, results)
-            tag = ("CLAIM " + ("holds" if claim_holds(claim, diff) else "FAILS")
-                   if claim in preset.claims else "info")  # fmt: skip
-            print(f"  [{tag}] {claim.text}: {diff.mean:+.4f}, 95% CI {diff.low:+.4f} to "
-                  f"{diff.high:+.4f}, p = {diff.p_value:.3g}")  # fmt: skip
+            tag = (
+                "CLAIM " + ("holds" if claim_holds(claim, diff) else "FAILS")
+                if claim in preset.claims
+                else "info"
+            )
+            print(
+                f"  [{tag}] {claim.text}: {diff.mean:+.4f}, 95% CI {diff.low:+.4f} to "
+                f"{diff.high:+.4f}, p = {diff.p_value:.3g}"
+            )
             if claim in preset.claims:
                 scale = 100 if claim.measure == "test_metric" else 1
-                what = {"test_metric": "accuracy points", "epochs_run": "epochs",
-                        "overfit_rise": "in validation loss"}[claim.measure]  # fmt: skip
-                markdown.append(f"- Claim, {'holds' if claim_holds(claim, diff) else 'FAILS'}: "
-                                f"{claim.text}: {diff.mean * scale:+.2f} {what}, 95% CI "
-                                f"{diff.low * scale:+.2f} to {diff.high * scale:+.2f}, p = {diff.p_value:.2g}.")  # fmt: skip
-            rows.append({"claim": claim.text, "mean": diff.mean, "low": diff.low,
-                         "high": diff.high, "p": diff.p_value, "tag": tag})  # fmt: skip
+                what = {
+                    "test_metric": "accuracy points",
+                    "epochs_run": "epochs",
+                    "overfit_rise": "in validation loss",
+                }[claim.measure]
+                markdown.append(
+                    f"- Claim, {'holds' if claim_holds(claim, diff) else 'FAILS'}: "
+                    f"{claim.text}: {diff.mean * scale:+.2f} {what}, 95% CI "
+                    f"{diff.low * scale:+.2f} to {diff.high * scale:+.2f}, p = {diff.p_value:.2g}."
+                )
+            rows.append(
+                {
+                    "claim": claim.text,
+                    "mean": diff.mean,
+                    "low": diff.low,
+                    "high": diff.high,
+                    "p": diff.p_value,
+                    "tag": tag,
+                }
+            )
         out[name] = {"arms": arms, "differences": rows}
         if not preset.claims:
             markdown.append("- No claim: no difference was significant over these seeds.")

@@ -77,15 +77,37 @@ def chart_options() -> dict:
         d = st.container()
     else:
         a, b, c, d = st.columns([2, 3, 1.2, 2])
-    view = a.segmented_control("Show", ["loss", "metric"], default="loss", key="view",
-                               help="metric: accuracy for classification, MAE for regression")  # fmt: skip
-    x_axis = b.segmented_control("x-axis", ["epoch", "steps", "samples"], default="epoch",
-                                 key="x_axis", help="epochs, optimiser steps or samples seen")  # fmt: skip
+    view = a.segmented_control(
+        "Show",
+        ["loss", "metric"],
+        default="loss",
+        key="view",
+        help="metric: accuracy for classification, MAE for regression",
+    )
+    x_axis = b.segmented_control(
+        "x-axis",
+        ["epoch", "steps", "samples"],
+        default="epoch",
+        key="x_axis",
+        help="epochs, optimiser steps or samples seen",
+    )
     log_y = c.toggle("log y", key="log_y")
-    smoothing = d.slider("Smoothing", 0.0, 0.95, 0.0, 0.05, key="smoothing",
-                         help="exponential moving average: changes the display only")  # fmt: skip
-    return {"view": view or "loss", "x_axis": x_axis or "epoch", "log_y": log_y,
-            "smoothing": smoothing, "large_fonts": large}  # fmt: skip
+    smoothing = d.slider(
+        "Smoothing",
+        0.0,
+        0.95,
+        0.0,
+        0.05,
+        key="smoothing",
+        help="exponential moving average: changes the display only",
+    )
+    return {
+        "view": view or "loss",
+        "x_axis": x_axis or "epoch",
+        "log_y": log_y,
+        "smoothing": smoothing,
+        "large_fonts": large,
+    }
 
 
 def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -> None:
@@ -104,8 +126,14 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> N
         st.sidebar.error(refusal)
     k, vary_data = controls.seed_controls()
     full = manager.session_full(owner)
-    clicked = st.sidebar.button("Train", type="primary", key="train", width="stretch", help=full,
-                                disabled=config is None or bool(refusal or full))  # fmt: skip
+    clicked = st.sidebar.button(
+        "Train",
+        type="primary",
+        key="train",
+        width="stretch",
+        help=full,
+        disabled=config is None or bool(refusal or full),
+    )
     if train_or_offer(manager, owner, config, k, vary_data, clicked):  # identical.py
         try:
             if k == 1:
@@ -116,8 +144,9 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> N
             else:
                 configs = seed_configs(config, k, vary_data)
                 label = short_config(config.to_dict())
-                ids = manager.start_many(configs, owner=owner,
-                                         names=[seed_name(label, c, vary_data) for c in configs])  # fmt: skip
+                ids = manager.start_many(
+                    configs, owner=owner, names=[seed_name(label, c, vary_data) for c in configs]
+                )
                 st.session_state[K.focus] = ids[0]
                 st.session_state[K.compare] = ids
                 st.session_state[K.view] = "Compare"
@@ -144,12 +173,16 @@ def main() -> None:
             "`make dashboard` (`streamlit run dashboard/serve.py`)."
         )
     if manager.store.moved_aside is not None:
-        st.warning(f"The run store was damaged: it was moved aside to "
-                   f"{manager.store.moved_aside} and a fresh one started.")  # fmt: skip
+        st.warning(
+            f"The run store was damaged: it was moved aside to "
+            f"{manager.store.moved_aside} and a fresh one started."
+        )
     notes = st.session_state.get(K.notes, [])
     if notes:
-        st.warning("Some of the link's settings were not usable, so their defaults stand:\n"
-                   + "\n".join(f"- {note}" for note in notes))  # fmt: skip
+        st.warning(
+            "Some of the link's settings were not usable, so their defaults stand:\n"
+            + "\n".join(f"- {note}" for note in notes)
+        )
     share_slot = preset_picker()
     config, error = controls.sidebar()
     if error:
@@ -189,5 +222,7 @@ if __name__ == "__main__":  # not when a spawned worker process imports this scr
         main()
     except Exception as exc:  # a bug: one line in the page, the traceback in the console
         logging.getLogger("mtl_curves").exception("page failed")
-        st.error(f"Something went wrong ({type(exc).__name__}: {exc}). Reload the page: "
-                 "your runs are safe in the store.")  # fmt: skip
+        st.error(
+            f"Something went wrong ({type(exc).__name__}: {exc}). Reload the page: "
+            "your runs are safe in the store."
+        )

@@ -97,24 +97,45 @@ def _x_map(frame: pd.DataFrame, run_id: int, x_axis: str) -> dict[int, float] | 
     return mapping
 
 
-def _band_sd(band: pd.DataFrame, task: str, split: str, metric: str,
-             epochs: np.ndarray) -> np.ndarray:  # fmt: skip
+def _band_sd(
+    band: pd.DataFrame, task: str, split: str, metric: str, epochs: np.ndarray
+) -> np.ndarray:
     sel = band[(band.task == task) & (band.split == split) & (band.metric == metric)]
     sd = sel.set_index("epoch").sd
     return np.array([float(sd.get(int(e), 0.0)) for e in epochs])
 
 
-def _add_band(fig: go.Figure, x: np.ndarray, y: np.ndarray, sd: np.ndarray, tint: str,
-              label: str, log_y: bool, row: int, col: int) -> None:  # fmt: skip
+def _add_band(
+    fig: go.Figure,
+    x: np.ndarray,
+    y: np.ndarray,
+    sd: np.ndarray,
+    tint: str,
+    label: str,
+    log_y: bool,
+    row: int,
+    col: int,
+) -> None:
     """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
     low = y - sd
     if log_y:  # a band reaching below 0 cannot be drawn on a log axis: clip it
         low = np.maximum(low, y / 10)
-    fig.add_trace(go.Scatter(
-        x=np.concatenate([x, x[::-1]]), y=np.concatenate([y + sd, low[::-1]]),
-        fill="toself", fillcolor=_rgba(tint, 0.25), line={"width": 0}, mode="lines",
-        name=f"{label} ± sd", legendgroup=label, showlegend=False, hoverinfo="skip",
-    ), row=row, col=col)  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate([x, x[::-1]]),
+            y=np.concatenate([y + sd, low[::-1]]),
+            fill="toself",
+            fillcolor=_rgba(tint, 0.25),
+            line={"width": 0},
+            mode="lines",
+            name=f"{label} ± sd",
+            legendgroup=label,
+            showlegend=False,
+            hoverinfo="skip",
+        ),
+        row=row,
+        col=col,
+    )
 
 
 def curves_figure(
@@ -143,8 +164,13 @@ def curves_figure(
     cols = max(1, min(len(tasks), 3))
     rows_n = max(1, math.ceil(len(tasks) / cols))
     titles = [f"{t} — {view if view == 'loss' else metric_of.get(t, view)}" for t in tasks]
-    fig = make_subplots(rows=rows_n, cols=cols, subplot_titles=titles or [""],
-                        horizontal_spacing=0.08, vertical_spacing=0.16)  # fmt: skip
+    fig = make_subplots(
+        rows=rows_n,
+        cols=cols,
+        subplot_titles=titles or [""],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.16,
+    )
     for ti, task in enumerate(tasks):
         row, col = ti // cols + 1, ti % cols + 1
         metric = "loss" if view == "loss" else metric_of.get(task, "accuracy")
@@ -169,26 +195,46 @@ def curves_figure(
                     _add_band(fig, x, y, sd, tint, label, log_y, row, col)
                 elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
-                fig.add_trace(go.Scatter(
-                    x=x, y=y, mode="lines", name=label, legendgroup=label,
-                    showlegend=ti == 0 or not by_run,
-                    line={"color": tint, "dash": dash, "width": line_width(large_fonts)},
-                    fill=fill, fillcolor=_rgba(tint, 0.12) if fill else None,
-                    customdata=epochs,
-                    hovertemplate=f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
-                ), row=row, col=col)  # fmt: skip
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=y,
+                        mode="lines",
+                        name=label,
+                        legendgroup=label,
+                        showlegend=ti == 0 or not by_run,
+                        line={"color": tint, "dash": dash, "width": line_width(large_fonts)},
+                        fill=fill,
+                        fillcolor=_rgba(tint, 0.12) if fill else None,
+                        customdata=epochs,
+                        hovertemplate=f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
+                    ),
+                    row=row,
+                    col=col,
+                )
             epoch = (best or {}).get((run, task))
             if epoch is not None and "val" in curves:
                 part = sel[(sel.split == "val") & (sel.epoch == epoch)]
                 if len(part):
                     xb = epoch if xmap is None else xmap.get(epoch, np.nan)
-                    fig.add_trace(go.Scatter(
-                        x=[xb], y=[float(part.value.iloc[0])], mode="markers",
-                        marker={"symbol": "star", "size": marker_size(14, large_fonts), "color": tint,
-                                "line": {"color": "white", "width": 1}},
-                        name=f"best epoch {epoch}", showlegend=False,
-                        hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
-                    ), row=row, col=col)  # fmt: skip
+                    fig.add_trace(
+                        go.Scatter(
+                            x=[xb],
+                            y=[float(part.value.iloc[0])],
+                            mode="markers",
+                            marker={
+                                "symbol": "star",
+                                "size": marker_size(14, large_fonts),
+                                "color": tint,
+                                "line": {"color": "white", "width": 1},
+                            },
+                            name=f"best epoch {epoch}",
+                            showlegend=False,
+                            hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
+                        ),
+                        row=row,
+                        col=col,
+                    )
         fig.update_xaxes(title_text=X_AXES[x_axis], row=row, col=col)
         if log_y:
             fig.update_yaxes(type="log", row=row, col=col)
@@ -238,12 +284,18 @@ def conflict_heatmap(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Fi
     z = table.to_numpy(dtype=float)
     finite = np.abs(z[np.isfinite(z)])
     reach = min(1.0, max(0.25, math.ceil(finite.max() * 4) / 4)) if finite.size else 1.0
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[int(e) for e in table.columns], y=list(table.index),
-        zmin=-reach, zmax=reach, colorscale=DIVERGING,
-        colorbar={"title": {"text": "cosine"}},
-        hovertemplate="%{y}<br>epoch %{x}<br>cosine %{z:+.3f}<extra></extra>",
-    ))  # fmt: skip
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[int(e) for e in table.columns],
+            y=list(table.index),
+            zmin=-reach,
+            zmax=reach,
+            colorscale=DIVERGING,
+            colorbar={"title": {"text": "cosine"}},
+            hovertemplate="%{y}<br>epoch %{x}<br>cosine %{z:+.3f}<extra></extra>",
+        )
+    )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(autorange="reversed", automargin=True)  # the first pair on top
     height = 200 + 40 * len(table)
@@ -254,29 +306,40 @@ def conflict_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figu
     """The same cosines as lines, with the zero line (no relation) marked."""
     fig = go.Figure()
     for i, (pair, row) in enumerate(table.iterrows()):
-        fig.add_trace(go.Scatter(
-            x=[int(e) for e in table.columns], y=row.to_numpy(dtype=float), mode="lines",
-            name=pair, line={"color": colour(i), "width": line_width(large_fonts)},
-            hovertemplate=f"{pair}<br>epoch %{{x}}<br>cosine %{{y:+.3f}}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[int(e) for e in table.columns],
+                y=row.to_numpy(dtype=float),
+                mode="lines",
+                name=pair,
+                line={"color": colour(i), "width": line_width(large_fonts)},
+                hovertemplate=f"{pair}<br>epoch %{{x}}<br>cosine %{{y:+.3f}}<extra></extra>",
+            )
+        )
     fig.add_hline(y=0, line={"color": "#555", "width": 1, "dash": "dot"})
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="cosine")
     return _layout(fig, "Gradient cosine per pair of tasks", 360, large_fonts)
 
 
-def lines_figure(table: pd.DataFrame, *, title: str, y_title: str,
-                 large_fonts: bool = False, height: int = 340) -> go.Figure:  # fmt: skip
+def lines_figure(
+    table: pd.DataFrame, *, title: str, y_title: str, large_fonts: bool = False, height: int = 340
+) -> go.Figure:
     """One line per column of ``table`` (index: epoch): task weights, trunk distance."""
     fig = go.Figure()
     for i, name in enumerate(table.columns):
         part = table[name].dropna()
-        fig.add_trace(go.Scatter(
-            x=part.index.astype(int), y=part.to_numpy(dtype=float), mode="lines+markers",
-            name=str(name), marker={"size": marker_size(4, large_fonts)},
-            line={"color": colour(i), "width": line_width(large_fonts)},
-            hovertemplate=f"{name}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part.index.astype(int),
+                y=part.to_numpy(dtype=float),
+                mode="lines+markers",
+                name=str(name),
+                marker={"size": marker_size(4, large_fonts)},
+                line={"color": colour(i), "width": line_width(large_fonts)},
+                hovertemplate=f"{name}<br>epoch %{{x}}<br>%{{y:.4g}}<extra></extra>",
+            )
+        )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=y_title)
     fig.update_layout(showlegend=len(table.columns) > 1)
@@ -292,27 +355,51 @@ def stitch_figure(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figur
     parsed = {name: name.split(":")[1:] for name in table.columns}
     units = sorted({int(u) for u, _, _ in parsed.values()})
     pairs = list(dict.fromkeys((to, src) for _, to, src in parsed.values()))
-    fig = make_subplots(rows=1, cols=len(units), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[f"unit {u}" for u in units])  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=len(units),
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=[f"unit {u}" for u in units],
+    )
     for name, (unit, to, src) in parsed.items():
         i = pairs.index((to, src))
         label = f"{to} ← {src}"
         part = table[name].dropna()
-        fig.add_trace(go.Scatter(
-            x=part.index.astype(int), y=part.to_numpy(dtype=float), mode="lines",
-            name=label, legendgroup=label, showlegend=int(unit) == units[0],
-            line={"color": colour(i), "dash": "solid" if to == src else "dash",
-                  "width": line_width(large_fonts)},
-            hovertemplate=f"unit {unit}: {label}<br>epoch %{{x}}<br>%{{y:.3f}}<extra></extra>",
-        ), row=1, col=units.index(int(unit)) + 1)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=part.index.astype(int),
+                y=part.to_numpy(dtype=float),
+                mode="lines",
+                name=label,
+                legendgroup=label,
+                showlegend=int(unit) == units[0],
+                line={
+                    "color": colour(i),
+                    "dash": "solid" if to == src else "dash",
+                    "width": line_width(large_fonts),
+                },
+                hovertemplate=f"unit {unit}: {label}<br>epoch %{{x}}<br>%{{y:.3f}}<extra></extra>",
+            ),
+            row=1,
+            col=units.index(int(unit)) + 1,
+        )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="mixing weight", row=1, col=1)
-    return _layout(fig, "Cross-stitch mixing weights (receiving column ← source column)", 380,
-                   large_fonts)  # fmt: skip
+    return _layout(
+        fig, "Cross-stitch mixing weights (receiving column ← source column)", 380, large_fonts
+    )
 
 
-def projection_figure(points: np.ndarray, values: np.ndarray, *, classes: list[str],
-                      colour_by: str, title: str, large_fonts: bool = False) -> go.Figure:  # fmt: skip
+def projection_figure(
+    points: np.ndarray,
+    values: np.ndarray,
+    *,
+    classes: list[str],
+    colour_by: str,
+    title: str,
+    large_fonts: bool = False,
+) -> go.Figure:
     """A 2-D map of samples: one trace per class (named), or one trace on a colour scale."""
     fig = go.Figure()
     size = marker_size(5, large_fonts)
@@ -322,26 +409,46 @@ def projection_figure(points: np.ndarray, values: np.ndarray, *, classes: list[s
             pick = codes == c
             if not pick.any():
                 continue
-            fig.add_trace(go.Scatter(
-                x=points[pick, 0], y=points[pick, 1], mode="markers", name=name,
-                marker={"size": size, "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
-                        "opacity": 0.8},
-                hovertemplate=f"{colour_by}: {name}<extra></extra>",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=points[pick, 0],
+                    y=points[pick, 1],
+                    mode="markers",
+                    name=name,
+                    marker={
+                        "size": size,
+                        "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
+                        "opacity": 0.8,
+                    },
+                    hovertemplate=f"{colour_by}: {name}<extra></extra>",
+                )
+            )
     else:
-        fig.add_trace(go.Scatter(
-            x=points[:, 0], y=points[:, 1], mode="markers", name=colour_by, showlegend=False,
-            marker={"size": size, "color": values, "colorscale": "Viridis", "opacity": 0.85,
-                    "colorbar": {"title": {"text": colour_by}}},
-            hovertemplate=f"{colour_by}: %{{marker.color:.3g}}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=points[:, 0],
+                y=points[:, 1],
+                mode="markers",
+                name=colour_by,
+                showlegend=False,
+                marker={
+                    "size": size,
+                    "color": values,
+                    "colorscale": "Viridis",
+                    "opacity": 0.85,
+                    "colorbar": {"title": {"text": colour_by}},
+                },
+                hovertemplate=f"{colour_by}: %{{marker.color:.3g}}<extra></extra>",
+            )
+        )
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False, scaleanchor="x")
     return _layout(fig, title, 460, large_fonts)
 
 
-def learning_curve_figure(table: pd.DataFrame, *, metric: str, task: str,
-                          large_fonts: bool = False) -> go.Figure:  # fmt: skip
+def learning_curve_figure(
+    table: pd.DataFrame, *, metric: str, task: str, large_fonts: bool = False
+) -> go.Figure:
     """Best validation metric against train size (log x): one line per arm, ± sd band.
 
     ``table`` is ``mtl_core.learning_curve.curve_table``'s: size, arm, n, val_mean, val_sd.
@@ -354,28 +461,56 @@ def learning_curve_figure(table: pd.DataFrame, *, metric: str, task: str,
         sd = np.nan_to_num(part["val_sd"].to_numpy(dtype=float))
         tint = colour(i)
         if (part["n"] > 1).any():
-            fig.add_trace(go.Scatter(
-                x=np.concatenate([x, x[::-1]]), y=np.concatenate([y + sd, (y - sd)[::-1]]),
-                fill="toself", fillcolor=_rgba(tint, 0.18), line={"width": 0}, mode="lines",
-                name=f"{arm} ± sd", legendgroup=arm, showlegend=False, hoverinfo="skip",
-            ))  # fmt: skip
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name=arm, legendgroup=arm,
-            line={"color": tint, "width": line_width(large_fonts)}, marker={"size": marker_size(8, large_fonts)},
-            customdata=np.stack([sd, part["n"].to_numpy()], axis=1),
-            hovertemplate=f"{arm}<br>%{{x}} images<br>{metric} %{{y:.4f}} ± %{{customdata[0]:.4f}}"
-                          "<br>%{customdata[1]} seeds<extra></extra>",
-        ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=np.concatenate([x, x[::-1]]),
+                    y=np.concatenate([y + sd, (y - sd)[::-1]]),
+                    fill="toself",
+                    fillcolor=_rgba(tint, 0.18),
+                    line={"width": 0},
+                    mode="lines",
+                    name=f"{arm} ± sd",
+                    legendgroup=arm,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=arm,
+                legendgroup=arm,
+                line={"color": tint, "width": line_width(large_fonts)},
+                marker={"size": marker_size(8, large_fonts)},
+                customdata=np.stack([sd, part["n"].to_numpy()], axis=1),
+                hovertemplate=f"{arm}<br>%{{x}} images<br>{metric} %{{y:.4f}} ± %{{customdata[0]:.4f}}"
+                "<br>%{customdata[1]} seeds<extra></extra>",
+            )
+        )
     sizes = sorted({int(v) for v in table["size"]})
-    fig.update_xaxes(type="log", title_text=f"training images with {task} labels",
-                     tickvals=sizes, ticktext=[f"{v:,}" for v in sizes])  # fmt: skip
+    fig.update_xaxes(
+        type="log",
+        title_text=f"training images with {task} labels",
+        tickvals=sizes,
+        ticktext=[f"{v:,}" for v in sizes],
+    )
     fig.update_yaxes(title_text=f"best validation {metric}")
     return _layout(fig, f"Learning curve: {task}", 440, large_fonts)
 
 
-def sweep_figure(points: pd.DataFrame, *, x_axis: str, x_order: list[str], metric: str,
-                 colour_by: str = "", x_values: dict[str, float] | None = None,
-                 log_x: bool = False, large_fonts: bool = False) -> go.Figure:  # fmt: skip
+def sweep_figure(
+    points: pd.DataFrame,
+    *,
+    x_axis: str,
+    x_order: list[str],
+    metric: str,
+    colour_by: str = "",
+    x_values: dict[str, float] | None = None,
+    log_x: bool = False,
+    large_fonts: bool = False,
+) -> go.Figure:
     """A sweep's best validation metric against one of its axes: one line per colour.
 
     ``points`` has one row per run: x and colour (value labels), best_val, run_id, seed;
@@ -395,32 +530,55 @@ def sweep_figure(points: pd.DataFrame, *, x_axis: str, x_order: list[str], metri
         tint = colour(i)
         label = f"{colour_by} = {name}" if colour_by else str(name)
         if (stats["n"] > 1).any():
-            fig.add_trace(go.Scatter(
-                x=[*x, *x[::-1]], y=np.concatenate([y + sd, (y - sd)[::-1]]),
-                fill="toself", fillcolor=_rgba(tint, 0.18), line={"width": 0}, mode="lines",
-                name=f"{label} ± sd", legendgroup=label, showlegend=False, hoverinfo="skip",
-            ))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[*x, *x[::-1]],
+                    y=np.concatenate([y + sd, (y - sd)[::-1]]),
+                    fill="toself",
+                    fillcolor=_rgba(tint, 0.18),
+                    line={"width": 0},
+                    mode="lines",
+                    name=f"{label} ± sd",
+                    legendgroup=label,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
         runs_x = [x_values[v] for v in part["x"]] if x_values else list(part["x"])
-        fig.add_trace(go.Scatter(
-            x=runs_x, y=part["best_val"].to_numpy(dtype=float), mode="markers",
-            name=f"{label} · runs", legendgroup=label, showlegend=False,
-            marker={"color": tint, "size": marker_size(5, large_fonts), "opacity": 0.35},
-            customdata=np.stack([part["run_id"], part["seed"]], axis=1),
-            hovertemplate=f"{label}<br>run #%{{customdata[0]}}, seed %{{customdata[1]}}"
-                          f"<br>{metric} %{{y:.4f}}<extra></extra>",
-        ))  # fmt: skip
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name=label, legendgroup=label,
-            line={"color": tint, "width": line_width(large_fonts)}, marker={"size": marker_size(8, large_fonts)},
-            customdata=np.stack([sd, stats["n"].to_numpy()], axis=1),
-            hovertemplate=f"{label}<br>{x_axis} %{{x}}<br>{metric} %{{y:.4f}} ± "
-                          "%{customdata[0]:.4f}<br>%{customdata[1]} runs<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=runs_x,
+                y=part["best_val"].to_numpy(dtype=float),
+                mode="markers",
+                name=f"{label} · runs",
+                legendgroup=label,
+                showlegend=False,
+                marker={"color": tint, "size": marker_size(5, large_fonts), "opacity": 0.35},
+                customdata=np.stack([part["run_id"], part["seed"]], axis=1),
+                hovertemplate=f"{label}<br>run #%{{customdata[0]}}, seed %{{customdata[1]}}"
+                f"<br>{metric} %{{y:.4f}}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=label,
+                legendgroup=label,
+                line={"color": tint, "width": line_width(large_fonts)},
+                marker={"size": marker_size(8, large_fonts)},
+                customdata=np.stack([sd, stats["n"].to_numpy()], axis=1),
+                hovertemplate=f"{label}<br>{x_axis} %{{x}}<br>{metric} %{{y:.4f}} ± "
+                "%{customdata[0]:.4f}<br>%{customdata[1]} runs<extra></extra>",
+            )
+        )
     if x_values:
         ticks = sorted({x_values[v] for v in x_order if v in x_values})
         labels = {x_values[v]: v for v in x_order if v in x_values}
-        fig.update_xaxes(type="log" if log_x else "linear", tickvals=ticks,
-                         ticktext=[labels[t] for t in ticks])  # fmt: skip
+        fig.update_xaxes(
+            type="log" if log_x else "linear", tickvals=ticks, ticktext=[labels[t] for t in ticks]
+        )
     else:
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_order)
     fig.update_xaxes(title_text=x_axis)

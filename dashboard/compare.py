@@ -119,8 +119,9 @@ def progress_note(runs: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
-def _bands(frame: pd.DataFrame, now: pd.DataFrame, groups: list[list[int]],
-           names: dict[int, str]) -> tuple[pd.DataFrame, dict, dict]:  # fmt: skip
+def _bands(
+    frame: pd.DataFrame, now: pd.DataFrame, groups: list[list[int]], names: dict[int, str]
+) -> tuple[pd.DataFrame, dict, dict]:
     """Replace each group of seeds by its mean curves; return the frame, bands and names."""
     bands, names = {}, dict(names)
     seeded = [ids for ids in groups if len(ids) >= 2]
@@ -156,22 +157,28 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
     if K.pending_compare in st.session_state:
         st.session_state[K.compare] = st.session_state.pop(K.pending_compare)
     st.session_state[K.compare] = [i for i in st.session_state.get(K.compare, []) if i in names]
-    chosen = st.multiselect("Runs to overlay", list(names), key=K.compare,
-                            format_func=lambda i: f"{names[i]} (#{i})")  # fmt: skip
+    chosen = st.multiselect(
+        "Runs to overlay", list(names), key=K.compare, format_func=lambda i: f"{names[i]} (#{i})"
+    )
     if not chosen:
         st.caption("Pick runs here, or select them in History and press Compare.")
         return
-    bands_on = st.toggle("Seed bands", value=True, key="seed_bands",
-                         help="runs whose configs differ only in their seeds are drawn as one "
-                         "mean line with a ± one standard deviation band")  # fmt: skip
+    bands_on = st.toggle(
+        "Seed bands",
+        value=True,
+        key="seed_bands",
+        help="runs whose configs differ only in their seeds are drawn as one "
+        "mean line with a ± one standard deviation band",
+    )
     live = runs[runs.id.isin(chosen)].status.isin(LIVE).any()
 
     @st.fragment(run_every=POLL_SECONDS if live else None)
     def panel() -> None:
         now = manager.store.runs()
         now = now.set_index("id").loc[[i for i in chosen if i in set(now.id)]].reset_index()
-        frame = pd.concat([cached_metrics(manager, i, refresh=True) for i in chosen],
-                          ignore_index=True)  # fmt: skip
+        frame = pd.concat(
+            [cached_metrics(manager, i, refresh=True) for i in chosen], ignore_index=True
+        )
         tasks = list(dict.fromkeys(t for cfg in now.config for t in cfg["tasks"]))
         groups = seed_groups(now)
         drawn, bands, labels = frame, {}, names
@@ -180,12 +187,23 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         best = {}
         for run_id in dict.fromkeys(drawn.run_id):
             for task in tasks:
-                val = drawn[(drawn.run_id == run_id) & (drawn.task == task) & (drawn.split == "val")
-                            & (drawn.metric == "loss")].sort_values("epoch")  # fmt: skip
+                val = drawn[
+                    (drawn.run_id == run_id)
+                    & (drawn.task == task)
+                    & (drawn.split == "val")
+                    & (drawn.metric == "loss")
+                ].sort_values("epoch")
                 if len(val):
                     best[(run_id, task)] = int(val.epoch.iloc[best_epoch(val.value.tolist())])
-        fig = curves_figure(drawn, tasks=tasks, metric_of={t: get_task(t).metric for t in tasks},
-                            run_names=labels, best=best, bands=bands, **options)  # fmt: skip
+        fig = curves_figure(
+            drawn,
+            tasks=tasks,
+            metric_of={t: get_task(t).metric for t in tasks},
+            run_names=labels,
+            best=best,
+            bands=bands,
+            **options,
+        )
         note = progress_note(now)
         if note:
             st.info(note)

@@ -114,17 +114,24 @@ def _restore_lost_controls() -> None:
 
 
 def _keep_controls() -> None:
-    st.session_state[SHADOW] = {k: st.session_state[k] for k in list(st.session_state)
-                                if isinstance(k, str) and k.startswith("c_")}  # fmt: skip
+    st.session_state[SHADOW] = {
+        k: st.session_state[k]
+        for k in list(st.session_state)
+        if isinstance(k, str) and k.startswith("c_")
+    }
 
 
 def sidebar() -> tuple[RunConfig | None, str | None]:
     _restore_lost_controls()
     sb = st.sidebar
     sb.header("Setup")
-    dataset = sb.selectbox("Dataset", list(DATASETS), key=key("dataset"),
-                           format_func=lambda d: f"{d} — {DATASETS[d].description}",
-                           help="mnist-5k and digits work offline; mnist and fashion-mnist need IDX files")  # fmt: skip
+    dataset = sb.selectbox(
+        "Dataset",
+        list(DATASETS),
+        key=key("dataset"),
+        format_func=lambda d: f"{d} — {DATASETS[d].description}",
+        help="mnist-5k and digits work offline; mnist and fashion-mnist need IDX files",
+    )
     status = dataset_status(dataset)
     if status is not None:
         note = sb.empty()
@@ -135,104 +142,237 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
                 f"{dataset} is not installed here: press Download, or see the note "
                 "above Train for the other ways to get it."
             )
-    variant = sb.selectbox("Variant", list(VARIANTS), key=key("variant"),
-                           format_func=lambda v: f"{v} — {VARIANT_HELP[v]}",
-                           help="drawn once per image, never per epoch (that would be augmentation)")  # fmt: skip
+    variant = sb.selectbox(
+        "Variant",
+        list(VARIANTS),
+        key=key("variant"),
+        format_func=lambda v: f"{v} — {VARIANT_HELP[v]}",
+        help="drawn once per image, never per epoch (that would be augmentation)",
+    )
     spec = get_dataset(dataset)
     capacity = spec.train_capacity
     dropped = _sanitize(dataset, spec.family, variant, capacity)
     if dropped:
         sb.info(dropped)
-    sb.select_slider("Training images", _sizes(capacity), key=key("train_size"),
-                     help="log scale; fewer images make overfitting visible sooner")  # fmt: skip
+    sb.select_slider(
+        "Training images",
+        _sizes(capacity),
+        key=key("train_size"),
+        help="log scale; fewer images make overfitting visible sooner",
+    )
     valid = valid_tasks(spec.family, variant)
-    main = sb.multiselect("Main tasks", valid, key=key("tasks"),
-                          help="the tasks you care about: the summary is computed on these")  # fmt: skip
+    main = sb.multiselect(
+        "Main tasks",
+        valid,
+        key=key("tasks"),
+        help="the tasks you care about: the summary is computed on these",
+    )
 
     sb.subheader("Auxiliary tasks")
-    sb.caption("Extra heads that only help training. Shuffle permutes a fraction of their "
-               "labels: the control that shows whether the task itself helps.")  # fmt: skip
+    sb.caption(
+        "Extra heads that only help training. Shuffle permutes a fraction of their "
+        "labels: the control that shows whether the task itself helps."
+    )
     aux = []
     for task in valid:
         if task in main:
             continue
         info = TASKS[task]
-        if sb.checkbox(f"{task} ({AUX_CATEGORY[info.category]})", key=key(f"aux_{task}"),
-                       help=info.description):  # fmt: skip
+        if sb.checkbox(
+            f"{task} ({AUX_CATEGORY[info.category]})", key=key(f"aux_{task}"), help=info.description
+        ):
             aux.append(task)
             left, right = sb.columns(2)
-            left.number_input("weight", 0.0, 100.0, step=0.1, key=key(f"weight_{task}"),
-                              help="its loss is multiplied by this")  # fmt: skip
-            right.number_input("shuffled", 0.0, 1.0, step=0.25, key=key(f"shuffle_{task}"),
-                               help="fraction of its training labels permuted")  # fmt: skip
+            left.number_input(
+                "weight",
+                0.0,
+                100.0,
+                step=0.1,
+                key=key(f"weight_{task}"),
+                help="its loss is multiplied by this",
+            )
+            right.number_input(
+                "shuffled",
+                0.0,
+                1.0,
+                step=0.25,
+                key=key(f"shuffle_{task}"),
+                help="fraction of its training labels permuted",
+            )
 
     with sb.expander("Label budgets"):
-        st.caption("How many training images carry each task's labels (0 = all training "
-                   "images). Auxiliary tasks labelled on more images bring information "
-                   "the main task's labels lack.")  # fmt: skip
+        st.caption(
+            "How many training images carry each task's labels (0 = all training "
+            "images). Auxiliary tasks labelled on more images bring information "
+            "the main task's labels lack."
+        )
         for task in main + aux:
             st.number_input(f"{task} labels", 0, capacity, step=100, key=key(f"size_{task}"))
 
     sb.subheader("Sharing")
-    sharing = sb.radio("Sharing mode", list(SHARING), key=key("sharing"), horizontal=True,
-                       help="single: a network per task; hard: one shared trunk; soft: "
-                       "a trunk per task, tied by a penalty; cross-stitch: a trunk per task, "
-                       "mixed by learned weights (Misra et al. 2016)")  # fmt: skip
+    sharing = sb.radio(
+        "Sharing mode",
+        list(SHARING),
+        key=key("sharing"),
+        horizontal=True,
+        help="single: a network per task; hard: one shared trunk; soft: "
+        "a trunk per task, tied by a penalty; cross-stitch: a trunk per task, "
+        "mixed by learned weights (Misra et al. 2016)",
+    )
     if sharing == "soft":
-        sb.radio("Penalty", ["l2", "trace"], key=key("soft_penalty"), horizontal=True,
-                 help="l2 pulls the trunks together; trace pushes them to a shared "
-                 "low-rank structure")  # fmt: skip
-        sb.number_input("λ", 0.0, 1e6, format="%.4g", step=0.1, key=key("soft_lambda"),
-                        help="strength of the tie; for l2 about 1,000 to 10,000 does something, 0 is single-task")  # fmt: skip
+        sb.radio(
+            "Penalty",
+            ["l2", "trace"],
+            key=key("soft_penalty"),
+            horizontal=True,
+            help="l2 pulls the trunks together; trace pushes them to a shared low-rank structure",
+        )
+        sb.number_input(
+            "λ",
+            0.0,
+            1e6,
+            format="%.4g",
+            step=0.1,
+            key=key("soft_lambda"),
+            help="strength of the tie; for l2 about 1,000 to 10,000 does something, 0 is single-task",
+        )
     if sharing == "cross-stitch":
         left, right = sb.columns(2)
-        left.number_input("stitch init", 0.0, 1.0, step=0.05, key=key("stitch_init"),
-                          help="a column's initial weight on itself; 1 starts as single-task")  # fmt: skip
-        right.number_input("stitch lr ×", 0.0, 1000.0, step=1.0, key=key("stitch_lr"),
-                           help="learning rate of the mixing weights, as a multiple of lr; "
-                           "0 freezes them")  # fmt: skip
-    weighting = sb.selectbox("Loss weighting", list(WEIGHTINGS), key=key("weighting"),
-                             format_func=_described(WEIGHTING_HELP),
-                             help="how the task losses are added up")  # fmt: skip
+        left.number_input(
+            "stitch init",
+            0.0,
+            1.0,
+            step=0.05,
+            key=key("stitch_init"),
+            help="a column's initial weight on itself; 1 starts as single-task",
+        )
+        right.number_input(
+            "stitch lr ×",
+            0.0,
+            1000.0,
+            step=1.0,
+            key=key("stitch_lr"),
+            help="learning rate of the mixing weights, as a multiple of lr; 0 freezes them",
+        )
+    weighting = sb.selectbox(
+        "Loss weighting",
+        list(WEIGHTINGS),
+        key=key("weighting"),
+        format_func=_described(WEIGHTING_HELP),
+        help="how the task losses are added up",
+    )
     if weighting == "dwa":
-        sb.number_input("DWA temperature", 0.01, 100.0, step=0.5, key=key("dwa_temperature"),
-                        help="higher: weights closer to equal; lower: the slowest task takes more")  # fmt: skip
+        sb.number_input(
+            "DWA temperature",
+            0.01,
+            100.0,
+            step=0.5,
+            key=key("dwa_temperature"),
+            help="higher: weights closer to equal; lower: the slowest task takes more",
+        )
     if weighting == "gradnorm":
-        sb.number_input("GradNorm α", 0.0, 10.0, step=0.25, key=key("gradnorm_alpha"),
-                        help="how hard lagging tasks are pushed; 0 equalises gradient norms")  # fmt: skip
-    aggregator = sb.selectbox("Gradient aggregation", list(AGGREGATORS), key=key("aggregator"),
-                              format_func=_described(AGGREGATOR_HELP),
-                              help="combine the tasks' gradients on the shared trunk instead "
-                              "of adding them (torchjd; hard sharing, fixed or equal weighting)")  # fmt: skip
+        sb.number_input(
+            "GradNorm α",
+            0.0,
+            10.0,
+            step=0.25,
+            key=key("gradnorm_alpha"),
+            help="how hard lagging tasks are pushed; 0 equalises gradient norms",
+        )
+    aggregator = sb.selectbox(
+        "Gradient aggregation",
+        list(AGGREGATORS),
+        key=key("aggregator"),
+        format_func=_described(AGGREGATOR_HELP),
+        help="combine the tasks' gradients on the shared trunk instead "
+        "of adding them (torchjd; hard sharing, fixed or equal weighting)",
+    )
     if aggregator == "cagrad":
-        sb.number_input("CAGrad c", 0.0, 10.0, step=0.1, key=key("cagrad_c"),
-                        help="how far the update may leave the mean gradient to help the worst task")  # fmt: skip
+        sb.number_input(
+            "CAGrad c",
+            0.0,
+            10.0,
+            step=0.1,
+            key=key("cagrad_c"),
+            help="how far the update may leave the mean gradient to help the worst task",
+        )
 
     with sb.expander("Model"):
-        st.radio("Backbone", ["mlp", "cnn"], key=key("backbone"), horizontal=True,
-                 help="mlp: dense layers; cnn: two LeNet conv blocks, then dense layers")  # fmt: skip
+        st.radio(
+            "Backbone",
+            ["mlp", "cnn"],
+            key=key("backbone"),
+            horizontal=True,
+            help="mlp: dense layers; cnn: two LeNet conv blocks, then dense layers",
+        )
         st.select_slider("Width", WIDTHS, key=key("width"), help="units per dense layer")
         st.slider("Depth", 1, 4, key=key("depth"), help="dense layers in the trunk")
-        st.slider("Dropout", 0.0, 0.8, step=0.05, key=key("dropout"),
-                  help="a regulariser: compare it with what sharing does")  # fmt: skip
+        st.slider(
+            "Dropout",
+            0.0,
+            0.8,
+            step=0.05,
+            key=key("dropout"),
+            help="a regulariser: compare it with what sharing does",
+        )
     with sb.expander("Training"):
-        st.radio("Optimizer", ["adam", "sgd"], key=key("optimizer"), horizontal=True,
-                 help="sgd uses momentum 0.9")  # fmt: skip
-        st.number_input("Learning rate", 1e-6, 10.0, format="%.1e", step=1e-4, key=key("lr"),
-                        help="too high and the loss diverges")  # fmt: skip
-        st.number_input("Weight decay", 0.0, 10.0, format="%.1e", step=1e-4,
-                        key=key("weight_decay"), help="L2 regularisation of all weights")  # fmt: skip
-        st.number_input("Batch size", 1, 4096, key=key("batch_size"),
-                        help="images per optimiser step for each task")  # fmt: skip
-        st.number_input("Epochs", 1, 10000, key=key("epochs"),
-                        help="passes over the main task's labelled images")  # fmt: skip
-        st.number_input("Early stopping patience", 0, 10000, key=key("early_stop"),
-                        help="0 = off; else stop after this many epochs without a better "
-                        "validation loss and restore the best weights")  # fmt: skip
-        st.number_input("Seed", 0, 2**31 - 1, key=key("seed"),
-                        help="initial weights, batch order, dropout")  # fmt: skip
-        st.number_input("Data seed", 0, 2**31 - 1, key=key("data_seed"),
-                        help="which images land in train / validation / test")  # fmt: skip
+        st.radio(
+            "Optimizer",
+            ["adam", "sgd"],
+            key=key("optimizer"),
+            horizontal=True,
+            help="sgd uses momentum 0.9",
+        )
+        st.number_input(
+            "Learning rate",
+            1e-6,
+            10.0,
+            format="%.1e",
+            step=1e-4,
+            key=key("lr"),
+            help="too high and the loss diverges",
+        )
+        st.number_input(
+            "Weight decay",
+            0.0,
+            10.0,
+            format="%.1e",
+            step=1e-4,
+            key=key("weight_decay"),
+            help="L2 regularisation of all weights",
+        )
+        st.number_input(
+            "Batch size",
+            1,
+            4096,
+            key=key("batch_size"),
+            help="images per optimiser step for each task",
+        )
+        st.number_input(
+            "Epochs",
+            1,
+            10000,
+            key=key("epochs"),
+            help="passes over the main task's labelled images",
+        )
+        st.number_input(
+            "Early stopping patience",
+            0,
+            10000,
+            key=key("early_stop"),
+            help="0 = off; else stop after this many epochs without a better "
+            "validation loss and restore the best weights",
+        )
+        st.number_input(
+            "Seed", 0, 2**31 - 1, key=key("seed"), help="initial weights, batch order, dropout"
+        )
+        st.number_input(
+            "Data seed",
+            0,
+            2**31 - 1,
+            key=key("data_seed"),
+            help="which images land in train / validation / test",
+        )
     _keep_controls()
     try:
         config = config_from_state()
@@ -246,12 +386,21 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
 def seed_controls() -> tuple[int, bool]:
     """How many seeds Train starts (K) and whether the data seed moves with the seed."""
     sb = st.sidebar
-    k = sb.number_input("Seeds", 1, MAX_SEEDS, key=key("seeds"),
-                        help="train K runs with seeds seed, seed+1, …: the Compare view "
-                        "draws their mean and a ± sd band")  # fmt: skip
-    vary = sb.checkbox("also vary the data seed", key=key("vary_data_seed"), disabled=k == 1,
-                       help="each run also draws other training / validation images: "
-                       "would it hold on other data of the same size?")  # fmt: skip
+    k = sb.number_input(
+        "Seeds",
+        1,
+        MAX_SEEDS,
+        key=key("seeds"),
+        help="train K runs with seeds seed, seed+1, …: the Compare view "
+        "draws their mean and a ± sd band",
+    )
+    vary = sb.checkbox(
+        "also vary the data seed",
+        key=key("vary_data_seed"),
+        disabled=k == 1,
+        help="each run also draws other training / validation images: "
+        "would it hold on other data of the same size?",
+    )
     _keep_controls()
     return int(k), bool(vary)
 
@@ -260,14 +409,24 @@ def config_from_state() -> RunConfig:
     """The config the controls describe; raises ConfigError naming the bad field."""
     s = st.session_state
     aux = [t for t in TASKS if s.get(key(f"aux_{t}")) and t not in s[key("tasks")]]
-    data = {name: s[key(name)] for name in RunConfig.__dataclass_fields__
-            if key(name) in s and name not in ("aux", "task_sizes", "aux_weights", "aux_shuffle")}  # fmt: skip
+    data = {
+        name: s[key(name)]
+        for name in RunConfig.__dataclass_fields__
+        if key(name) in s and name not in ("aux", "task_sizes", "aux_weights", "aux_shuffle")
+    }
     data["tasks"] = list(s[key("tasks")])
     data["aux"] = aux
-    data["aux_weights"] = {t: s[key(f"weight_{t}")] for t in aux
-                           if s.get(key(f"weight_{t}"), 1.0) != data.get("aux_weight", 1.0)}  # fmt: skip
-    data["aux_shuffle"] = {t: s[key(f"shuffle_{t}")] for t in aux
-                           if s.get(key(f"shuffle_{t}"), 0.0) != data.get("shuffle_aux", 0.0)}  # fmt: skip
-    data["task_sizes"] = {t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux]
-                          if s.get(key(f"size_{t}"), 0)}  # fmt: skip
+    data["aux_weights"] = {
+        t: s[key(f"weight_{t}")]
+        for t in aux
+        if s.get(key(f"weight_{t}"), 1.0) != data.get("aux_weight", 1.0)
+    }
+    data["aux_shuffle"] = {
+        t: s[key(f"shuffle_{t}")]
+        for t in aux
+        if s.get(key(f"shuffle_{t}"), 0.0) != data.get("shuffle_aux", 0.0)
+    }
+    data["task_sizes"] = {
+        t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux] if s.get(key(f"size_{t}"), 0)
+    }
     return from_dict(data)

@@ -40,9 +40,11 @@ def explainer(run: dict | None = None) -> None:
         st.markdown(TEXT)
         if run and run["summary"].get("main"):
             for task, s in run["summary"]["main"].items():
-                line = (f"In **{run['name']}**, the {task} validation loss was lowest at epoch "
-                        f"{s['best_epoch']} ({s['best_val_loss']:.3f}); the training loss there "
-                        f"was {s['train_loss']:.3f}, a gap of {s['gap']:.3f}.")  # fmt: skip
+                line = (
+                    f"In **{run['name']}**, the {task} validation loss was lowest at epoch "
+                    f"{s['best_epoch']} ({s['best_val_loss']:.3f}); the training loss there "
+                    f"was {s['train_loss']:.3f}, a gap of {s['gap']:.3f}."
+                )
                 if s.get("rising_since") is not None:
                     line += " After that the validation loss kept rising: overfitting."
                 st.markdown(line)

@@ -68,8 +68,9 @@ def distinct_labels(labels: list[str]) -> list[str]:
     return short if all(short) and len(set(short)) == len(short) else labels
 
 
-def band_frames(frame: pd.DataFrame, ids: list[int], live: bool) -> tuple[pd.DataFrame,
-                                                                         pd.DataFrame]:  # fmt: skip
+def band_frames(
+    frame: pd.DataFrame, ids: list[int], live: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The group's mean curves (as run ``ids[0]``) and their sample sd per epoch.
 
     Same statistics as ``mtl_core.replicates.seed_band``. While some run of the group
@@ -99,8 +100,11 @@ def arm_label(config: dict, other: dict) -> str:
             if aux
             else f"{sharing} of {len(config['tasks'])} tasks"
         )
-    diffs = [name for name in sorted(config) if name not in ("seed", "data_seed")
-             and config.get(name) != other.get(name)]  # fmt: skip
+    diffs = [
+        name
+        for name in sorted(config)
+        if name not in ("seed", "data_seed") and config.get(name) != other.get(name)
+    ]
     if not diffs:
         return "this setup"
     return ", ".join(f"{name}={config[name]}" for name in diffs[:3])
@@ -122,9 +126,13 @@ def paired_comparison(runs: pd.DataFrame, a: list[int], b: list[int]) -> Compari
     tasks = [t for t in config_a["tasks"] if t in config_b["tasks"]]
     if not tasks:
         raise MtlError("the two groups share no main task to compare")
-    return compare_arms(arm(runs, a), arm(runs, b), task=tasks[0],
-                        label_a=arm_label(config_a, config_b),
-                        label_b=arm_label(config_b, config_a))  # fmt: skip
+    return compare_arms(
+        arm(runs, a),
+        arm(runs, b),
+        task=tasks[0],
+        label_a=arm_label(config_a, config_b),
+        label_b=arm_label(config_b, config_a),
+    )
 
 
 def live_ids(runs: pd.DataFrame, ids: Iterable[int]) -> list[int]:
@@ -145,8 +153,9 @@ def stored_index(runs: pd.DataFrame) -> dict[str, int]:
 def best_val_metrics(metrics: pd.DataFrame, runs: pd.DataFrame, task: str) -> dict[int, float]:
     """Each run's best validation metric of ``task`` over its epochs (NaN if none)."""
     spec = get_task(task)
-    rows = metrics[(metrics.task == task) & (metrics.split == "val")
-                   & (metrics.metric == spec.metric)]  # fmt: skip
+    rows = metrics[
+        (metrics.task == task) & (metrics.split == "val") & (metrics.metric == spec.metric)
+    ]
     out = {}
     for run_id in runs.id:
         values = rows.value[rows.run_id == run_id].to_numpy(dtype=float)

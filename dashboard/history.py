@@ -163,8 +163,13 @@ def history_view(manager: RunManager, owner: str) -> None:
     a, b, c, d = st.columns(4)
     a.button("Show curves", on_click=_show, args=(chosen[0],), key="h_show")
     b.button("Compare selected", on_click=_compare, args=(chosen,), key="h_compare")
-    c.button("Load config into controls", on_click=_load_config, args=(first["config"],),
-             key="h_load", help="sets every control to this run's config")  # fmt: skip
+    c.button(
+        "Load config into controls",
+        on_click=_load_config,
+        args=(first["config"],),
+        key="h_load",
+        help="sets every control to this run's config",
+    )
     if d.button("Re-run", key="h_rerun", help="train the same config again as a new run"):
         try:
             run_id = rerun(manager, chosen[0], owner)
@@ -183,8 +188,13 @@ def history_view(manager: RunManager, owner: str) -> None:
         mime="text/csv",
         key="h_csv",
     )
-    f.download_button("Download config (JSON)", json.dumps(first["config"], indent=2),
-                      file_name=f"run-{chosen[0]}.json", mime="application/json", key="h_json")  # fmt: skip
+    f.download_button(
+        "Download config (JSON)",
+        json.dumps(first["config"], indent=2),
+        file_name=f"run-{chosen[0]}.json",
+        mime="application/json",
+        key="h_json",
+    )
     if not mine:
         st.caption("Renaming and deleting are for the session that started a run.")
         return

@@ -41,8 +41,14 @@ def _offer_key(config: RunConfig, k: int, vary_data: bool) -> str:
     return f"{config_text(config)}|{k}|{vary_data and k > 1}"
 
 
-def _show(manager: RunManager, owner: str, config: RunConfig, k: int, vary_data: bool,
-          found: list[int | None]) -> None:  # fmt: skip
+def _show(
+    manager: RunManager,
+    owner: str,
+    config: RunConfig,
+    k: int,
+    vary_data: bool,
+    found: list[int | None],
+) -> None:
     """Open the stored run (Live), or the K seeds (Compare), starting the missing ones."""
     st.session_state.pop(OFFER, None)
     if k == 1:
@@ -52,8 +58,9 @@ def _show(manager: RunManager, owner: str, config: RunConfig, k: int, vary_data:
     configs = _wanted(config, k, vary_data)
     label = short_config(config.to_dict())
     try:
-        ids, _ = manager.start_missing(configs, owner=owner,
-                                       names=[seed_name(label, c, vary_data) for c in configs])  # fmt: skip
+        ids, _ = manager.start_missing(
+            configs, owner=owner, names=[seed_name(label, c, vary_data) for c in configs]
+        )
     except MtlError as exc:
         st.session_state[OFFER + "_error"] = str(exc)
         return
@@ -68,20 +75,32 @@ def _describe(manager: RunManager, found: list[int | None]) -> str:
     training = [i for i in ids if statuses[i] in LIVE]
     if len(found) == 1:
         state = "is training now" if training else "has finished"
-        return (f"Run #{ids[0]} is identical to this one and {state}: a fresh copy would "
-                "draw the same curves.")  # fmt: skip
+        return (
+            f"Run #{ids[0]} is identical to this one and {state}: a fresh copy would "
+            "draw the same curves."
+        )
     names = ", ".join(f"#{i}" for i in ids)
-    return (f"{len(ids)} of the {len(found)} seeds are stored as identical runs ({names}"
-            f"{', some still training' if training else ''}): fresh copies would draw the "
-            "same curves.")  # fmt: skip
+    return (
+        f"{len(ids)} of the {len(found)} seeds are stored as identical runs ({names}"
+        f"{', some still training' if training else ''}): fresh copies would draw the "
+        "same curves."
+    )
 
 
-IDENTICAL = ("Identical: the same config and seeds, data, torch threads, device and code "
-             "version. Training is deterministic, so the curves would match.")  # fmt: skip
+IDENTICAL = (
+    "Identical: the same config and seeds, data, torch threads, device and code "
+    "version. Training is deterministic, so the curves would match."
+)
 
 
-def train_or_offer(manager: RunManager, owner: str, config: RunConfig | None, k: int,
-                   vary_data: bool, clicked: bool) -> bool:  # fmt: skip
+def train_or_offer(
+    manager: RunManager,
+    owner: str,
+    config: RunConfig | None,
+    k: int,
+    vary_data: bool,
+    clicked: bool,
+) -> bool:
     """Whether to train now: Train was ``clicked`` and no identical run is stored, or
     "Train a fresh copy" was pressed. When Train finds identical runs, it offers them
     instead (drawn in the sidebar until answered, or until the setup changes)."""
@@ -119,13 +138,22 @@ def train_or_offer(manager: RunManager, owner: str, config: RunConfig | None, k:
     st.sidebar.caption(IDENTICAL)
     several = len(found) > 1
     a, b = st.sidebar.columns(2)
-    a.button("Show the stored runs" if several else "Show the stored run", key="twin_show",
-             width="stretch", on_click=_show, args=(manager, owner, config, k, vary_data, found),
-             help="open the stored run" + ("s in Compare, starting only the missing seeds"
-                                           if several else " in Live"))  # fmt: skip
-    b.button("Train fresh copies" if several else "Train a fresh copy", key="twin_fresh",
-             width="stretch", on_click=_fresh,
-             help="train anyway (identical runs count once in comparisons)")  # fmt: skip
+    a.button(
+        "Show the stored runs" if several else "Show the stored run",
+        key="twin_show",
+        width="stretch",
+        on_click=_show,
+        args=(manager, owner, config, k, vary_data, found),
+        help="open the stored run"
+        + ("s in Compare, starting only the missing seeds" if several else " in Live"),
+    )
+    b.button(
+        "Train fresh copies" if several else "Train a fresh copy",
+        key="twin_fresh",
+        width="stretch",
+        on_click=_fresh,
+        help="train anyway (identical runs count once in comparisons)",
+    )
     return False
 
 
@@ -136,8 +164,11 @@ def _fresh() -> None:
 
 def remember_reuse(ids: list[int], reused: list[int], what: str = "single-task run") -> None:
     """The comparison of ``ids`` is being opened; ``reused`` of them were stored already."""
-    st.session_state[REUSED] = {"ids": [int(i) for i in ids], "reused": [int(i) for i in reused],
-                                "line": reuse_line(reused, what)}  # fmt: skip
+    st.session_state[REUSED] = {
+        "ids": [int(i) for i in ids],
+        "reused": [int(i) for i in reused],
+        "line": reuse_line(reused, what),
+    }
 
 
 def reuse_notes(shown: list[int], existing: list[int]) -> tuple[str, list[str]]:

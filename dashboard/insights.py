@@ -33,8 +33,10 @@ from .runs import RunManager
 from .state import K
 
 SELECT = "insight_select"  # the run selectbox (its value is mirrored in K.insight)
-NO_SHARED_TRUNK = ("Gradient conflict is measured on a shared trunk (hard sharing): in this "
-                   "run every task has its own trunk, so the tasks' gradients never meet.")  # fmt: skip
+NO_SHARED_TRUNK = (
+    "Gradient conflict is measured on a shared trunk (hard sharing): in this "
+    "run every task has its own trunk, so the tasks' gradients never meet."
+)
 CAPTIONS = {
     "heatmap": "Each row is a pair of tasks, each column an epoch: blue means their gradients on "
     "the shared trunk point the same way (a step for one helps the other), red means they pull "
@@ -186,8 +188,10 @@ def weights_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
     if table.empty:
         return
     title, caption = weight_title(run["config"])
-    chart(lines_figure(table, title=title, y_title="weight", large_fonts=large),
-          key=f"ins_weights_{run['id']}")  # fmt: skip
+    chart(
+        lines_figure(table, title=title, y_title="weight", large_fonts=large),
+        key=f"ins_weights_{run['id']}",
+    )
     st.caption(caption)
 
 
@@ -198,9 +202,15 @@ def trunks_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
     model = wide(frame, "_model")
     if "trunk_distance" in model.columns:
         distance = model[["trunk_distance"]].rename(columns={"trunk_distance": "mean distance"})
-        chart(lines_figure(distance, title="Distance between the tasks' trunks",
-                           y_title="distance", large_fonts=large),
-              key=f"ins_distance_{run['id']}")  # fmt: skip
+        chart(
+            lines_figure(
+                distance,
+                title="Distance between the tasks' trunks",
+                y_title="distance",
+                large_fonts=large,
+            ),
+            key=f"ins_distance_{run['id']}",
+        )
         st.caption(CAPTIONS["distance"])
 
 
@@ -223,29 +233,46 @@ def representation_panel(manager: RunManager, run: dict, large: bool) -> None:
     names = store.array_names(run_id)
     if not any(n.startswith("features/") for n in names):
         if run["status"] in LIVE:
-            st.caption("The map appears when the run finishes: the features of validation "
-                       "images are stored at its best and its last epoch.")  # fmt: skip
+            st.caption(
+                "The map appears when the run finishes: the features of validation "
+                "images are stored at its best and its last epoch."
+            )
         else:
-            st.caption("This run stored no features (it ended before training, or it was "
-                       "trained before Insights existed).")  # fmt: skip
+            st.caption(
+                "This run stored no features (it ended before training, or it was "
+                "trained before Insights existed)."
+            )
         return
     tasks = _tasks(run["config"])
     kinds = [k for k in ("best", "latest") if any(n.startswith(f"features/{k}/") for n in names)]
     a, b, c = st.columns(3)
-    kind = a.segmented_control("Epoch", kinds, default=kinds[0], key=f"ins_kind_{run_id}",
-                               help="the best validation epoch, or the last one trained")  # fmt: skip
+    kind = a.segmented_control(
+        "Epoch",
+        kinds,
+        default=kinds[0],
+        key=f"ins_kind_{run_id}",
+        help="the best validation epoch, or the last one trained",
+    )
     kind = kind or kinds[0]
     trunks = [n.split("/", 2)[2] for n in names if n.startswith(f"features/{kind}/")]
     rank = {t: i for i, t in enumerate(["shared", *tasks])}
     trunks.sort(key=lambda t: rank.get(t, len(rank)))
     trunk = trunks[0]
     if len(trunks) > 1:
-        trunk = b.selectbox("Trunk", trunks, key=f"ins_trunk_{run_id}",
-                            help="each task has its own trunk (or column) in this run")  # fmt: skip
+        trunk = b.selectbox(
+            "Trunk",
+            trunks,
+            key=f"ins_trunk_{run_id}",
+            help="each task has its own trunk (or column) in this run",
+        )
     labelled = [n.removeprefix("labels/") for n in names if n.startswith("labels/")]
     labelled.sort(key=lambda t: rank.get(t, len(rank)))
-    colour_by = c.selectbox("Colour by", labelled, key=f"ins_colour_{run_id}",
-                            help="the validation labels of any of the run's tasks")  # fmt: skip
+    colour_by = c.selectbox(
+        "Colour by",
+        labelled,
+        key=f"ins_colour_{run_id}",
+        help="the validation labels of any of the run's tasks",
+    )
     name = f"features/{kind}/{trunk}"
     _, meta = store.get_array(run_id, name)
     labels, label_meta = store.get_array(run_id, f"labels/{colour_by}")
@@ -256,23 +283,44 @@ def representation_panel(manager: RunManager, run: dict, large: bool) -> None:
     left, right = st.columns(2)
     with left:
         points = projection(store, str(store.path), run_id, name, "pca")
-        chart(projection_figure(points, values, classes=classes, colour_by=label,
-                                title=title.format("PCA"), large_fonts=large),
-              key=f"ins_pca_{run_id}")  # fmt: skip
+        chart(
+            projection_figure(
+                points,
+                values,
+                classes=classes,
+                colour_by=label,
+                title=title.format("PCA"),
+                large_fonts=large,
+            ),
+            key=f"ins_pca_{run_id}",
+        )
         st.caption(CAPTIONS["pca" if classes else "pca_regression"])
     marker = f"{run_id}:{name}"
     with right:
         if marker not in st.session_state.get(K.tsne, []):
-            st.button("Compute a t-SNE map", key=f"ins_tsne_{run_id}", on_click=_request_tsne,
-                      args=(marker,), help="a non-linear map that keeps neighbours together; "
-                      "a few seconds for 500 images")  # fmt: skip
+            st.button(
+                "Compute a t-SNE map",
+                key=f"ins_tsne_{run_id}",
+                on_click=_request_tsne,
+                args=(marker,),
+                help="a non-linear map that keeps neighbours together; "
+                "a few seconds for 500 images",
+            )
             st.caption("t-SNE is slower than PCA, so it is computed only when you ask.")
             return
         with st.spinner("Computing the t-SNE map…"):
             points = projection(store, str(store.path), run_id, name, "tsne")
-        chart(projection_figure(points, values, classes=classes, colour_by=label,
-                                title=title.format("t-SNE"), large_fonts=large),
-              key=f"ins_tsne_chart_{run_id}")  # fmt: skip
+        chart(
+            projection_figure(
+                points,
+                values,
+                classes=classes,
+                colour_by=label,
+                title=title.format("t-SNE"),
+                large_fonts=large,
+            ),
+            key=f"ins_tsne_chart_{run_id}",
+        )
         st.caption(CAPTIONS["tsne"])
 
 
@@ -292,14 +340,20 @@ def choose_run(runs: pd.DataFrame, owner: str) -> int:
     focus = st.session_state.get(K.focus)
     preferred = focus if focus in names else (mine[0] if mine else None)
     chosen = st.session_state.get(K.insight)
-    if chosen not in names or (preferred is not None
-                               and preferred != st.session_state.get(K.insight_default)):  # fmt: skip
+    if chosen not in names or (
+        preferred is not None and preferred != st.session_state.get(K.insight_default)
+    ):
         chosen = preferred if preferred is not None else next(iter(names))
     st.session_state[K.insight_default] = preferred
     st.session_state[K.insight] = st.session_state[SELECT] = chosen
-    return st.selectbox("Run", list(names), key=SELECT, on_change=_keep_choice,
-                        format_func=lambda i: f"{names[i]} (#{i}, {status[i]})",
-                        help="by default the run you trained or opened last")  # fmt: skip
+    return st.selectbox(
+        "Run",
+        list(names),
+        key=SELECT,
+        on_change=_keep_choice,
+        format_func=lambda i: f"{names[i]} (#{i}, {status[i]})",
+        help="by default the run you trained or opened last",
+    )
 
 
 def insights_view(manager: RunManager, owner: str) -> None:
@@ -322,8 +376,9 @@ def insights_view(manager: RunManager, owner: str) -> None:
         method = config.get("weighting", "fixed")
         if config.get("aggregator", "none") != "none":
             method = f"{config['aggregator']} aggregation"
-        st.caption(f"{run['status']} · epoch {done}/{config['epochs']} · "
-                   f"{short_config(config)} · {method}")  # fmt: skip
+        st.caption(
+            f"{run['status']} · epoch {done}/{config['epochs']} · {short_config(config)} · {method}"
+        )
         conflict_panel(run, frame, large)
         st.markdown("##### Inside the training")
         left, right = st.columns(2)

@@ -36,9 +36,11 @@ from .presets import data_table
 from .runs import RunManager
 from .state import K
 
-CAPTION = ("Each point is the mean over seeds of the best validation score a run reached; "
-           "the band is ± one standard deviation. Where the lines part, the extra tasks "
-           "matter; MTL is said to help most on the left, where labels are scarce.")  # fmt: skip
+CAPTION = (
+    "Each point is the mean over seeds of the best validation score a run reached; "
+    "the band is ± one standard deviation. Where the lines part, the extra tasks "
+    "matter; MTL is said to help most on the left, where labels are scarce."
+)
 
 
 def curve_key(config: dict, task: str) -> str:
@@ -56,15 +58,23 @@ def curve_runs(runs: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
     for run in dedupe(runs).itertuples():
         label = keys.get(curve_key(run.config, task))
         if label is not None:
-            rows.append({"size": int(run.config["train_size"]), "arm": label,
-                         "seed": run.config.get("seed", 0), "data_seed": run.config.get("data_seed", 0),
-                         "run_id": int(run.id), "status": run.status})  # fmt: skip
+            rows.append(
+                {
+                    "size": int(run.config["train_size"]),
+                    "arm": label,
+                    "seed": run.config.get("seed", 0),
+                    "data_seed": run.config.get("data_seed", 0),
+                    "run_id": int(run.id),
+                    "status": run.status,
+                }
+            )
     columns = ["size", "arm", "seed", "data_seed", "run_id", "status"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def curve_points(runs: pd.DataFrame, members: pd.DataFrame, metrics: pd.DataFrame,
-                 task: str) -> pd.DataFrame:  # fmt: skip
+def curve_points(
+    runs: pd.DataFrame, members: pd.DataFrame, metrics: pd.DataFrame, task: str
+) -> pd.DataFrame:
     """``curve_table`` of the finished members (best validation metric and test metric)."""
     done = members[members.status.isin(FINISHED)].copy()
     if done.empty:
@@ -72,8 +82,9 @@ def curve_points(runs: pd.DataFrame, members: pd.DataFrame, metrics: pd.DataFram
     best = best_val_metrics(metrics, runs[runs.id.isin(done.run_id)], task)
     summary = runs.set_index("id").summary
     done["best_val"] = done.run_id.map(best)
-    done["test"] = [summary[i].get("main", {}).get(task, {}).get("test_metric", np.nan)
-                    for i in done.run_id]  # fmt: skip
+    done["test"] = [
+        summary[i].get("main", {}).get(task, {}).get("test_metric", np.nan) for i in done.run_id
+    ]
     arms = list(dict.fromkeys([SINGLE, *done.arm]))
     done["order"] = done.arm.map(arms.index)  # single task first, in the legend too
     return curve_table(done.sort_values(["order", "size"]).drop(columns="order"))
@@ -92,9 +103,15 @@ def size_sentences(runs: pd.DataFrame, members: pd.DataFrame, task: str) -> list
         if len(single) < 2 or len(multi) < 2:
             continue
         try:
-            lines.append(compare_arms(arm(runs, multi.run_id), arm(runs, single.run_id),
-                                      task=task, label_a=multi.arm.iloc[0],
-                                      label_b=SINGLE).sentence())  # fmt: skip
+            lines.append(
+                compare_arms(
+                    arm(runs, multi.run_id),
+                    arm(runs, single.run_id),
+                    task=task,
+                    label_a=multi.arm.iloc[0],
+                    label_b=SINGLE,
+                ).sentence()
+            )
         except MtlError as exc:  # unpaired seeds at this size
             lines.append(f"{size} images: no paired comparison ({exc}).")
     return lines
@@ -108,8 +125,10 @@ def curve_jobs(
     jobs = []
     for size in sizes:
         for label, arm_config in curve_arms(sized(config, size, task), task).items():
-            jobs += [(seed_name(f"{label}, {size} images", c, vary), c)
-                     for c in seed_configs(arm_config, k, vary)]  # fmt: skip
+            jobs += [
+                (seed_name(f"{label}, {size} images", c, vary), c)
+                for c in seed_configs(arm_config, k, vary)
+            ]
     return jobs
 
 
@@ -122,18 +141,27 @@ def _default_sizes(config: RunConfig) -> str:
 def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
     with st.form("learning_curve"):
         a, b, c = st.columns([3, 1, 2], vertical_alignment="bottom")
-        text = a.text_input("Train sizes", _default_sizes(config), key="lc_sizes",
-                            help="labelled training images of the main task, comma-separated")  # fmt: skip
+        text = a.text_input(
+            "Train sizes",
+            _default_sizes(config),
+            key="lc_sizes",
+            help="labelled training images of the main task, comma-separated",
+        )
         k = b.number_input("Seeds", 1, MAX_SEEDS, 3, key="lc_seeds")
-        vary = c.checkbox("also vary the data seed", True, key="lc_vary",
-                          help="each seed also draws other training images: a curve over one "
-                          "fixed draw mixes the size with the luck of that draw")  # fmt: skip
+        vary = c.checkbox(
+            "also vary the data seed",
+            True,
+            key="lc_vary",
+            help="each seed also draws other training images: a curve over one "
+            "fixed draw mixes the size with the luck of that draw",
+        )
         if not st.form_submit_button("Train the missing runs of this curve"):
             return
     try:
         jobs = curve_jobs(config, parse_sizes(text), int(k), bool(vary))
-        _, reused = manager.start_missing([c for _, c in jobs], owner=owner,
-                                          names=[n for n, _ in jobs])  # fmt: skip
+        _, reused = manager.start_missing(
+            [c for _, c in jobs], owner=owner, names=[n for n, _ in jobs]
+        )
     except MtlError as exc:
         st.error(str(exc))
         return
@@ -168,8 +196,10 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
         return
     task = config.tasks[0]
     arms = curve_arms(config, task)
-    st.caption(f"For the sidebar's setup, at every train size: {' vs '.join(arms)}, "
-               f"{task} labels only on the training images counted on the x-axis.")  # fmt: skip
+    st.caption(
+        f"For the sidebar's setup, at every train size: {' vs '.join(arms)}, "
+        f"{task} labels only on the training images counted on the x-axis."
+    )
     _start_form(manager, owner, config)
     if st.session_state.get(SAID + config_text(config)):
         st.caption(st.session_state[SAID + config_text(config)])
@@ -182,23 +212,30 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
         runs = manager.store.runs()
         now = curve_runs(runs, config)
         for line in deleted_lines(config_text(config), now, runs.id):
-            st.warning(f"{line[0].upper()}{line[1:]}: its owner removed it, so its point "
-                       "has one seed fewer (train the missing runs again above).")  # fmt: skip
+            st.warning(
+                f"{line[0].upper()}{line[1:]}: its owner removed it, so its point "
+                "has one seed fewer (train the missing runs again above)."
+            )
         if now.empty:
-            st.info("No stored runs of this setup or its single-task baseline yet: train the "
-                    "curve above (or press Train at a few sizes).")  # fmt: skip
+            st.info(
+                "No stored runs of this setup or its single-task baseline yet: train the "
+                "curve above (or press Train at a few sizes)."
+            )
             return
         running = int(now.status.isin(LIVE).sum())
         if running:
-            st.caption(f"{running} run(s) of the curve queued or training; points appear as "
-                       "they finish.")  # fmt: skip
+            st.caption(
+                f"{running} run(s) of the curve queued or training; points appear as they finish."
+            )
         metrics = manager.store.metrics(list(now.run_id[now.status.isin(FINISHED)]))
         table = curve_points(runs, now, metrics, task)
         if table.empty:
             return
         metric = get_task(task).metric
-        chart(learning_curve_figure(table, metric=metric, task=task, large_fonts=large),
-              key="learning_curve")  # fmt: skip
+        chart(
+            learning_curve_figure(table, metric=metric, task=task, large_fonts=large),
+            key="learning_curve",
+        )
         st.caption(CAPTION)
         for line in size_sentences(runs, now, task):
             st.markdown(f"- {line}")
@@ -208,8 +245,13 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
 
     panel()
     if len(members):
-        st.button("Open the curve's runs in Compare", key="lc_compare", on_click=_open_compare,
-                  args=(list(members.run_id),), help="their curves over epochs, as seed bands")  # fmt: skip
+        st.button(
+            "Open the curve's runs in Compare",
+            key="lc_compare",
+            on_click=_open_compare,
+            args=(list(members.run_id),),
+            help="their curves over epochs, as seed bands",
+        )
 
 
 def _open_compare(ids: list[int]) -> None:

@@ -86,8 +86,10 @@ def _queued(manager: RunManager, run: dict) -> None:
     if run["status"] != "queued":
         return
     if run["id"] in manager.queued():
-        st.info(f"queued: waiting for a free training slot (this server trains "
-                f"{manager.workers} run(s) at once)")  # fmt: skip
+        st.info(
+            f"queued: waiting for a free training slot (this server trains "
+            f"{manager.workers} run(s) at once)"
+        )
     else:
         st.caption("starting…")
 
@@ -134,18 +136,26 @@ def summary_cards(run: dict, frame: pd.DataFrame) -> None:
         gap = float(val.loc[best] - train.loc[best]) if best in train.index else float("nan")
         with st.container(border=True):
             a, b, c, d = st.columns(4)
-            a.metric(f"{task}: best validation loss", f"{val.loc[best]:.4f}",
-                     help="the lowest validation loss so far")  # fmt: skip
+            a.metric(
+                f"{task}: best validation loss",
+                f"{val.loc[best]:.4f}",
+                help="the lowest validation loss so far",
+            )
             a.caption(f"at epoch {best}")
             test = summary.get(task, {}).get("test_metric")
-            b.metric(f"test {metric} at epoch {best}", "…" if test is None else f"{test:.4f}",
-                     help="the test set is scored once, at the end, at the best validation epoch")  # fmt: skip
+            b.metric(
+                f"test {metric} at epoch {best}",
+                "…" if test is None else f"{test:.4f}",
+                help="the test set is scored once, at the end, at the best validation epoch",
+            )
             c.metric("train/val loss gap", f"{gap:.3f}", help="at the best epoch")
             d.metric("parameters", f"{params:,}" if params else "…")
             rising = rising_since(val.tolist())
             if rising is not None:
-                st.warning(f"Validation loss rising since epoch {int(val.index[rising])}: "
-                           "the model is overfitting (it learns the training images by heart).")  # fmt: skip
+                st.warning(
+                    f"Validation loss rising since epoch {int(val.index[rising])}: "
+                    "the model is overfitting (it learns the training images by heart)."
+                )
 
 
 def live_view(manager: RunManager, owner: str, options: dict) -> None:
@@ -184,9 +194,12 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         chart(fig, key="live_chart")
         summary_cards(run, frame)
         can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
-        if can_compare and st.button("Compare with single-task", key=f"baseline_{run_id}",
-                                     help="train the matching single-task run(s): same split, seed, label "
-                         "budget, backbone and optimiser steps; then overlay them"):  # fmt: skip
+        if can_compare and st.button(
+            "Compare with single-task",
+            key=f"baseline_{run_id}",
+            help="train the matching single-task run(s): same split, seed, label "
+            "budget, backbone and optimiser steps; then overlay them",
+        ):
             try:
                 start_baselines(manager, run_id, owner)
             except MtlError as exc:  # a server limit

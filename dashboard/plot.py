@@ -72,7 +72,13 @@ _chart = components.component("mtl_curves.chart", html="", js=_JS, isolate_style
 
 def chart(fig: go.Figure, key: str) -> None:
     """Draw ``fig``; the user's zoom on it survives redraws with the same ``key``."""
-    config = {"displaylogo": False, "responsive": True,
-              "toImageButtonOptions": {"format": "png", "filename": key}}  # fmt: skip
-    _chart(key=key, data={"figure": fig.to_json(), "key": key, "config": config},
-           height=int(fig.layout.height or 420))  # fmt: skip
+    config = {
+        "displaylogo": False,
+        "responsive": True,
+        "toImageButtonOptions": {"format": "png", "filename": key},
+    }
+    _chart(
+        key=key,
+        data={"figure": fig.to_json(), "key": key, "config": config},
+        height=int(fig.layout.height or 420),
+    )

@@ -34,8 +34,9 @@ def data_table(table: pd.DataFrame, four_places: tuple[str, ...] = ()) -> None:
         st.table(table.style.hide(axis="index").format(precision=4, na_rep="—"))
         return
     number = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config=dict.fromkeys(four_places, number))  # fmt: skip
+    st.dataframe(
+        table, hide_index=True, width="stretch", column_config=dict.fromkeys(four_places, number)
+    )
 
 
 def _apply(name: str) -> None:
@@ -48,11 +49,17 @@ def preset_picker():
     sb = st.sidebar
     sb.header("Classroom")
     names = list(PRESETS)
-    choice = sb.selectbox("Preset", names, key="preset_choice", index=None,
-                          placeholder="choose a lesson…",
-                          help="sets every control and explains what to look for")  # fmt: skip
-    sb.button("Apply preset", on_click=_apply, args=(choice,), disabled=choice is None,
-              key="apply_preset")  # fmt: skip
+    choice = sb.selectbox(
+        "Preset",
+        names,
+        key="preset_choice",
+        index=None,
+        placeholder="choose a lesson…",
+        help="sets every control and explains what to look for",
+    )
+    sb.button(
+        "Apply preset", on_click=_apply, args=(choice,), disabled=choice is None, key="apply_preset"
+    )
     sb.toggle(
         "Projector mode (large fonts)",
         key=K.large,
@@ -74,8 +81,10 @@ def preset_banner(manager: RunManager, owner: str) -> None:
         arms = ", ".join(preset.arms)
         if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
             seed = int(st.session_state.get(controls.key("seed"), 0))
-            ids = [manager.start(cfg, owner=owner, name=f"{name} · {label}")
-                   for label, cfg in arm_configs(preset, seed).items()]  # fmt: skip
+            ids = [
+                manager.start(cfg, owner=owner, name=f"{name} · {label}")
+                for label, cfg in arm_configs(preset, seed).items()
+            ]
             st.session_state[K.compare] = ids
             st.session_state[K.focus] = ids[0]
             st.session_state[K.pending_view] = "Compare"

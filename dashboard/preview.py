@@ -50,8 +50,11 @@ def _picture(image) -> np.ndarray:
 
 def _label(task_name: str, split, index: int, family: str) -> str:
     task = get_task(task_name)
-    one = Split(split.images[index : index + 1], split.labels[index : index + 1],
-                {k: v[index : index + 1] for k, v in split.extras.items()})  # fmt: skip
+    one = Split(
+        split.images[index : index + 1],
+        split.labels[index : index + 1],
+        {k: v[index : index + 1] for k, v in split.extras.items()},
+    )
     target = task.make_target(one)[0]
     if task.is_classification:
         return f"{task_name}: {class_names_for(task, family)[int(target)]}"
@@ -73,10 +76,12 @@ def data_view(config: RunConfig | None) -> None:
         return
     split = bundle.train
     shown = preview_indices(split.labels.numpy(), PREVIEW_COUNT, config.train_size)
-    st.markdown(f"**{config.dataset} · {config.variant}**: {len(shown)} of the run's "
-                f"{config.train_size:,} training images (of {len(bundle.train):,}), the first "
-                "of each class in turn, with the label of every task in the setup. "
-                f"Validation: {len(bundle.val):,} images; test: {len(bundle.test):,}.")  # fmt: skip
+    st.markdown(
+        f"**{config.dataset} · {config.variant}**: {len(shown)} of the run's "
+        f"{config.train_size:,} training images (of {len(bundle.train):,}), the first "
+        "of each class in turn, with the label of every task in the setup. "
+        f"Validation: {len(bundle.val):,} images; test: {len(bundle.test):,}."
+    )
     cols = st.columns(6)
     for n, i in enumerate(shown):
         i = int(i)
@@ -98,15 +103,30 @@ def mistakes_view(run: dict) -> None:
         matrix = np.array(s["confusion"])
         st.markdown(f"**{task_name}** at its best epoch ({s['best_epoch']}), validation set")
         left, right = st.columns([3, 2])
-        fig = go.Figure(go.Heatmap(z=matrix, x=names, y=names, colorscale="Blues",
-                                   hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))  # fmt: skip
-        fig.update_layout(height=380, xaxis_title="predicted", yaxis_title="true",
-                          yaxis_autorange="reversed", margin={"t": 10})  # fmt: skip
+        fig = go.Figure(
+            go.Heatmap(
+                z=matrix,
+                x=names,
+                y=names,
+                colorscale="Blues",
+                hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>",
+            )
+        )
+        fig.update_layout(
+            height=380,
+            xaxis_title="predicted",
+            yaxis_title="true",
+            yaxis_autorange="reversed",
+            margin={"t": 10},
+        )
         left.plotly_chart(fig, key=f"confusion_{run['id']}_{task_name}")
         wrong = s.get("misclassified", [])
         if wrong:
             right.caption("Misclassified (true → predicted)")
             cols = right.columns(4)
             for i, (index, true, pred) in enumerate(wrong[:12]):
-                cols[i % 4].image(_picture(bundle.val.images[index]),
-                                  caption=f"{names[true]} → {names[pred]}", clamp=True)  # fmt: skip
+                cols[i % 4].image(
+                    _picture(bundle.val.images[index]),
+                    caption=f"{names[true]} → {names[pred]}",
+                    clamp=True,
+                )

@@ -43,8 +43,9 @@ log = logging.getLogger("mtl_curves")
 
 DIED = "the worker process died (killed by the system, perhaps for lack of memory?); its finished epochs are kept"
 ORPHAN_QUEUED = "the dashboard server stopped before this run started; re-run it from History"
-ORPHAN_RUNNING = ("the training process stopped without finishing (no heartbeat); "
-                  "its finished epochs are kept")  # fmt: skip
+ORPHAN_RUNNING = (
+    "the training process stopped without finishing (no heartbeat); its finished epochs are kept"
+)
 SHUT_DOWN = "the dashboard server shut down"
 
 
@@ -53,8 +54,10 @@ def store_path() -> Path:
 
 
 def abandoned_message(after: float) -> str:
-    return (f"stopped: its page was closed (not seen for {after:g} s, MTL_ABANDON_AFTER); "
-            "its finished epochs are kept")  # fmt: skip
+    return (
+        f"stopped: its page was closed (not seen for {after:g} s, MTL_ABANDON_AFTER); "
+        "its finished epochs are kept"
+    )
 
 
 @dataclass
@@ -68,8 +71,9 @@ class _Slot:
 class RunManager:
     """Starts runs in worker processes, queues the rest, and steers them through the store."""
 
-    def __init__(self, path: Path, limits: Limits | None = None, *,
-                 watch_every: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, path: Path, limits: Limits | None = None, *, watch_every: float = 1.0
+    ) -> None:
         self.path = path
         self.limits = limits or Limits.from_env()
         self.store = RunStore(path, stale_after=self.limits.stale_after)
@@ -130,8 +134,9 @@ class RunManager:
             self._dispatch()
         return run_id
 
-    def start_many(self, configs: list[RunConfig], *, owner: str,
-                   names: list[str] | None = None) -> list[int]:  # fmt: skip
+    def start_many(
+        self, configs: list[RunConfig], *, owner: str, names: list[str] | None = None
+    ) -> list[int]:
         """Start a batch (seeds, baselines, a grid): all of it, or, if a server limit
         refuses any run, none of it (LimitError). Runs beyond the slots wait queued."""
         for config in configs:
@@ -150,8 +155,9 @@ class RunManager:
         names = names or [""] * len(configs)
         return [self.start(c, owner=owner, name=n) for c, n in zip(configs, names, strict=True)]
 
-    def identical(self, configs: list[RunConfig], *, live: bool = True,
-                  owner: str | None = None) -> list[int | None]:  # fmt: skip
+    def identical(
+        self, configs: list[RunConfig], *, live: bool = True, owner: str | None = None
+    ) -> list[int | None]:
         """Per config, the stored run identical to it: the oldest completed one, else (with
         ``live``) one queued or training, only ``owner``'s when given (students of a class
         who press Train on the same setup each get their own run); None where there is
@@ -162,14 +168,20 @@ class RunManager:
         twins = Twins(runs)
         return [twins.find(c, live=live) for c in configs]
 
-    def start_missing(self, configs: list[RunConfig], *, owner: str,
-                      names: list[str] | None = None) -> tuple[list[int], list[int]]:  # fmt: skip
+    def start_missing(
+        self, configs: list[RunConfig], *, owner: str, names: list[str] | None = None
+    ) -> tuple[list[int], list[int]]:
         """The run id of every config, starting only those with no identical run stored
         or training (all of them, or none: see ``start_many``); and the reused ids."""
         found = self.identical(configs)
         todo = [i for i, run_id in enumerate(found) if run_id is None]
-        started = iter(self.start_many([configs[i] for i in todo], owner=owner,
-                                       names=[names[i] for i in todo] if names else None))  # fmt: skip
+        started = iter(
+            self.start_many(
+                [configs[i] for i in todo],
+                owner=owner,
+                names=[names[i] for i in todo] if names else None,
+            )
+        )
         ids = [run_id if run_id is not None else next(started) for run_id in found]
         return ids, [run_id for run_id in found if run_id is not None]
 
@@ -189,8 +201,14 @@ class RunManager:
             if slot.run_id is not None or not self._queue or self._closed.is_set():
                 continue
             run_id = self._queue.popleft()
-            args = (execute_run, str(self.path), run_id, self._configs[run_id], None,
-                    self.limits.pause_timeout)  # fmt: skip
+            args = (
+                execute_run,
+                str(self.path),
+                run_id,
+                self._configs[run_id],
+                None,
+                self.limits.pause_timeout,
+            )
             try:
                 try:
                     future = self._pool(slot).submit(*args)
@@ -201,8 +219,13 @@ class RunManager:
                 log.exception("run %s: could not start a worker process", run_id)
                 slot.pool = None
                 self._forget(run_id)
-                self.store.finish(run_id, "failed", f"could not start a worker process "
-                                  f"({type(exc).__name__}); try again later", {}, {})  # fmt: skip
+                self.store.finish(
+                    run_id,
+                    "failed",
+                    f"could not start a worker process ({type(exc).__name__}); try again later",
+                    {},
+                    {},
+                )
                 continue
             slot.run_id = run_id
             future.add_done_callback(partial(self._finished, slot, run_id))
@@ -266,8 +289,7 @@ class RunManager:
             if action == "stop" and run_id in self._queue:
                 self._queue.remove(run_id)
                 self._forget(run_id)
-                self.store.finish(run_id, "stopped", reason or "stopped before it started", {},
-                                  {})  # fmt: skip
+                self.store.finish(run_id, "stopped", reason or "stopped before it started", {}, {})
                 return
             if reason is not None and run_id in self._owners:  # still training here
                 self._reasons[run_id] = reason
@@ -308,9 +330,13 @@ class RunManager:
         now = time.monotonic()
         after = self.limits.abandon_after
         with self._lock:
-            gone = [run_id for run_id, owner in self._owners.items()
-                    if owner and now - self._seen.get(owner, now) > after
-                    and run_id not in self._reasons]  # fmt: skip
+            gone = [
+                run_id
+                for run_id, owner in self._owners.items()
+                if owner
+                and now - self._seen.get(owner, now) > after
+                and run_id not in self._reasons
+            ]
             live = set(self._owners.values())
             for owner in [o for o, t in self._seen.items() if o not in live and now - t > after]:
                 del self._seen[owner]  # keep the map as small as the set of open pages

@@ -60,13 +60,16 @@ def _vary_data(configs: list[RunConfig]) -> bool:
     return len({c.data_seed for c in configs}) > 1
 
 
-def _start_missing(manager: RunManager, owner: str, wanted: list[RunConfig], suffix: str,
-                   vary: bool) -> tuple[list[int], list[int]]:  # fmt: skip
+def _start_missing(
+    manager: RunManager, owner: str, wanted: list[RunConfig], suffix: str, vary: bool
+) -> tuple[list[int], list[int]]:
     """Ids of the runs of ``wanted``, reusing identical stored ones and starting the others
     (named by their own config, e.g. "mnist-5k/plain · digit · single · 300 imgs, seed
     2"); and the ids reused."""
-    names = [seed_name(" · ".join(filter(None, [short_config(c.to_dict()), suffix])), c, vary)
-             for c in wanted]  # fmt: skip
+    names = [
+        seed_name(" · ".join(filter(None, [short_config(c.to_dict()), suffix])), c, vary)
+        for c in wanted
+    ]
     return manager.start_missing(wanted, owner=owner, names=names)
 
 
@@ -83,8 +86,10 @@ def _deleted(key: str, said: str, ids: list[int | None], existing: pd.Series) ->
     again, the note goes)."""
     notes = deleted_notes(st.session_state.get(key, []), existing)
     for note in notes:
-        st.warning(f"{note[0].upper()}{note[1:]} by its owner; the button below trains "
-                   "the missing run again.")  # fmt: skip
+        st.warning(
+            f"{note[0].upper()}{note[1:]} by its owner; the button below trains "
+            "the missing run again."
+        )
     if notes:
         st.session_state.pop(said, None)
     if ids and all(i is not None for i in ids):
@@ -92,8 +97,9 @@ def _deleted(key: str, said: str, ids: list[int | None], existing: pd.Series) ->
 
 
 def _cell_text(config: RunConfig) -> str:
-    return " ".join(f"{'wd' if k == 'weight_decay' else k}={getattr(config, k):g}"
-                    for k in DEFAULT_GRID)  # fmt: skip
+    return " ".join(
+        f"{'wd' if k == 'weight_decay' else k}={getattr(config, k):g}" for k in DEFAULT_GRID
+    )
 
 
 def _add_to_compare(ids: list[int]) -> None:
@@ -109,32 +115,42 @@ def baseline_configs(configs: list[RunConfig]) -> list[RunConfig]:
 
 def grid_configs(configs: list[RunConfig]) -> list[list[RunConfig]]:
     """Per cell of the tuned baseline's grid: the baseline of each seed with that cell."""
-    return [[baseline_config(c).replace(**cell) for c in configs]
-            for cell in grid_cells(DEFAULT_GRID)]  # fmt: skip
+    return [
+        [baseline_config(c).replace(**cell) for c in configs] for cell in grid_cells(DEFAULT_GRID)
+    ]
 
 
-def tuned_result(runs: pd.DataFrame, metrics: pd.DataFrame, group: list[int],
-                 cells_ids: list[list[int]]) -> tuple[TunedBaseline, str]:  # fmt: skip
+def tuned_result(
+    runs: pd.DataFrame, metrics: pd.DataFrame, group: list[int], cells_ids: list[list[int]]
+) -> tuple[TunedBaseline, str]:
     """Choose the grid cell on validation (mean best validation metric over the seeds)
     and compare the group with that cell's runs, paired by seed: (baseline, sentence)."""
     cells = grid_cells(DEFAULT_GRID)
     first = runs.set_index("id").loc[group[0], "config"]
     task = first["tasks"][0]
-    best = best_val_metrics(metrics, runs[runs.id.isin([i for ids in cells_ids for i in ids])],
-                            task)  # fmt: skip
+    best = best_val_metrics(
+        metrics, runs[runs.id.isin([i for ids in cells_ids for i in ids])], task
+    )
     table = validation_table(cells, [[best[i] for i in ids] for ids in cells_ids])
     cell = select_cell(table, get_task(task).higher_is_better)
-    chosen = cells_ids[next(i for i, c in enumerate(cells)
-                            if {k: float(v) for k, v in c.items()} == cell)]  # fmt: skip
+    chosen = cells_ids[
+        next(i for i, c in enumerate(cells) if {k: float(v) for k, v in c.items()} == cell)
+    ]
     tuned = TunedBaseline(task, cell, table, _configs(runs, chosen), [])
     other = runs.set_index("id").loc[chosen[0], "config"]
-    comparison = compare_arms(arm(runs, group), arm(runs, chosen), task=task,
-                              label_a=arm_label(first, other), label_b=tuned.label())  # fmt: skip
+    comparison = compare_arms(
+        arm(runs, group),
+        arm(runs, chosen),
+        task=task,
+        label_a=arm_label(first, other),
+        label_b=tuned.label(),
+    )
     return tuned, comparison.sentence()
 
 
-def _regularisation(manager: RunManager, owner: str, group: list[int],
-                    configs: list[RunConfig]) -> None:  # fmt: skip
+def _regularisation(
+    manager: RunManager, owner: str, group: list[int], configs: list[RunConfig]
+) -> None:
     grid = grid_configs(configs)
     total = sum(len(row) for row in grid)
     runs = manager.store.runs()
@@ -144,10 +160,13 @@ def _regularisation(manager: RunManager, owner: str, group: list[int],
     _said(f"tuned_said_{group[0]}")
     if any(i is None for row in found for i in row):
         cells = len(grid)
-        if st.button(f"Is it just regularisation? ({cells} weight decay × dropout settings × "
-                     f"{len(configs)} seeds, single task)", key=f"tuned_{group[0]}",
-                     help="tune a single-task baseline's weight decay and dropout on validation "
-                     "(the same seeds), then compare the multi-task runs with the best setting"):  # fmt: skip
+        if st.button(
+            f"Is it just regularisation? ({cells} weight decay × dropout settings × "
+            f"{len(configs)} seeds, single task)",
+            key=f"tuned_{group[0]}",
+            help="tune a single-task baseline's weight decay and dropout on validation "
+            "(the same seeds), then compare the multi-task runs with the best setting",
+        ):
             try:
                 vary = _vary_data(configs)
                 reused = []
@@ -168,8 +187,9 @@ def _regularisation(manager: RunManager, owner: str, group: list[int],
         mine = now[now.id.isin(ids)]
         done = int(mine.status.isin(FINISHED).sum())
         if mine.status.isin(LIVE).any():
-            st.progress(done / total, text=f"Tuned single-task baseline: {done} of {total} "
-                        "runs finished")  # fmt: skip
+            st.progress(
+                done / total, text=f"Tuned single-task baseline: {done} of {total} runs finished"
+            )
             return
         try:
             tuned, sentence = tuned_result(now, manager.store.metrics(ids), group, found)
@@ -177,17 +197,20 @@ def _regularisation(manager: RunManager, owner: str, group: list[int],
             st.caption(f"No tuned comparison: {exc}")
         else:
             st.markdown(f"**Is it just regularisation?** {sentence}")
-            st.caption(f"The baseline's weight decay and dropout were chosen on validation "
-                       f"({tuned.cell_text()}: the best mean best-validation {get_task(tuned.task).metric} "
-                       "over the seeds); the test set was used only for this comparison.")  # fmt: skip
+            st.caption(
+                f"The baseline's weight decay and dropout were chosen on validation "
+                f"({tuned.cell_text()}: the best mean best-validation {get_task(tuned.task).metric} "
+                "over the seeds); the test set was used only for this comparison."
+            )
         if live:
             st.rerun(scope="app")
 
     result()
 
 
-def follow_ups(manager: RunManager, owner: str, runs: pd.DataFrame,
-               groups: list[list[int]]) -> None:  # fmt: skip
+def follow_ups(
+    manager: RunManager, owner: str, runs: pd.DataFrame, groups: list[list[int]]
+) -> None:
     """For each group of multi-task seeds: the single-task and regularisation follow-ups
     (and, first, what Live's *Compare with single-task* reused, see ``identical``)."""
     line, gone = reuse_notes(st.session_state.get(K.compare, []), list(runs.id))
@@ -212,19 +235,21 @@ def follow_ups(manager: RunManager, owner: str, runs: pd.DataFrame,
             _said(f"single_said_{group[0]}")
             shown = set(st.session_state.get(K.compare, []))
             ready = all(i is not None and i in shown for i in stored)
-            if not ready and st.button(f"Compare with single-task over {len(group)} seeds",
-                                       key=f"single_{group[0]}",
-                                       help="the matched single-task run of every seed (same "
-                                       "split, seed, label budget and optimiser steps), paired "
-                                       "seed by seed"):  # fmt: skip
+            if not ready and st.button(
+                f"Compare with single-task over {len(group)} seeds",
+                key=f"single_{group[0]}",
+                help="the matched single-task run of every seed (same "
+                "split, seed, label budget and optimiser steps), paired "
+                "seed by seed",
+            ):
                 try:
-                    ids, reused = _start_missing(manager, owner, baselines, "",
-                                                 _vary_data(configs))  # fmt: skip
+                    ids, reused = _start_missing(manager, owner, baselines, "", _vary_data(configs))
                 except MtlError as exc:
                     st.error(str(exc))
                 else:
                     st.session_state[f"single_said_{group[0]}"] = reuse_line(
-                        reused, "single-task run")  # fmt: skip
+                        reused, "single-task run"
+                    )
                     _add_to_compare(ids)
                     st.rerun()
             _regularisation(manager, owner, group, configs)

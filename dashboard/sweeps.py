@@ -44,8 +44,10 @@ EXAMPLE = """\
 name: aux-by-size
 axes: {train_size: [100, 300, 1000], aux: [[], [parity, magnitude]]}
 seeds: [0, 1, 2]"""
-EMPTY = ("No sweeps yet. Start one from a terminal with `python -m mtl_core sweep sweep.yaml`; "
-         "a sweep file looks like this (every combination of the axes, once per seed):")  # fmt: skip
+EMPTY = (
+    "No sweeps yet. Start one from a terminal with `python -m mtl_core sweep sweep.yaml`; "
+    "a sweep file looks like this (every combination of the axes, once per seed):"
+)
 
 
 # -- values and counts -----------------------------------------------------------------
@@ -150,8 +152,13 @@ def best_vals(store: RunStore, runs: pd.DataFrame, cache: SweepCache) -> dict[in
     """The best validation metric of each run that has a summary (a finished run's never
     changes, so it is read from the store once: only the newly finished runs' metrics)."""
     tasks = runs.config.map(main_task)
-    done = runs[pd.Series([has_result(s, t) for s, t in zip(runs.summary, tasks, strict=True)],
-                          index=runs.index, dtype=bool)]  # fmt: skip
+    done = runs[
+        pd.Series(
+            [has_result(s, t) for s, t in zip(runs.summary, tasks, strict=True)],
+            index=runs.index,
+            dtype=bool,
+        )
+    ]
     new = done[~done.id.isin(list(cache.results))]
     if len(new):
         metrics = store.metrics(list(new.id))
@@ -168,15 +175,31 @@ def sweep_frame(runs: pd.DataFrame, spec: dict, best: dict[int, float]) -> pd.Da
     for run in runs.sort_values("id").itertuples():
         task = main_task(run.config)
         test = run.summary.get("main", {}).get(task, {}).get("test_metric", math.nan)
-        rows.append({
-            "run_id": int(run.id),
-            **{AXIS + name: value_label(config_value(run.config, name)) for name in spec["axes"]},
-            "seed": run.config.get("seed", 0), "data_seed": run.config.get("data_seed", 0),
-            "status": run.status, "task": task,
-            "best_val": best.get(int(run.id), math.nan), "test": test,
-        })  # fmt: skip
-    columns = ["run_id", *(AXIS + n for n in spec["axes"]), "seed", "data_seed", "status",
-               "task", "best_val", "test"]  # fmt: skip
+        rows.append(
+            {
+                "run_id": int(run.id),
+                **{
+                    AXIS + name: value_label(config_value(run.config, name))
+                    for name in spec["axes"]
+                },
+                "seed": run.config.get("seed", 0),
+                "data_seed": run.config.get("data_seed", 0),
+                "status": run.status,
+                "task": task,
+                "best_val": best.get(int(run.id), math.nan),
+                "test": test,
+            }
+        )
+    columns = [
+        "run_id",
+        *(AXIS + n for n in spec["axes"]),
+        "seed",
+        "data_seed",
+        "status",
+        "task",
+        "best_val",
+        "test",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -187,8 +210,9 @@ def axis_order(spec: dict, frame: pd.DataFrame, name: str) -> list[str]:
     return list(dict.fromkeys(labels + extra))
 
 
-def chart_points(frame: pd.DataFrame, x: str, colour: str | None,
-                 held: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+def chart_points(
+    frame: pd.DataFrame, x: str, colour: str | None, held: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(runs at the held values, those of them with a result as x, colour, best_val,
     run_id, seed). Axes held at ``AVERAGED`` are not filtered: their runs are pooled."""
     chosen = frame
@@ -196,10 +220,15 @@ def chart_points(frame: pd.DataFrame, x: str, colour: str | None,
         if value != AVERAGED:
             chosen = chosen[chosen[AXIS + name] == value]
     done = chosen[chosen.best_val.notna()]
-    points = pd.DataFrame({
-        "x": done[AXIS + x], "colour": done[AXIS + colour] if colour else "all runs",
-        "best_val": done.best_val, "run_id": done.run_id, "seed": done.seed,
-    })  # fmt: skip
+    points = pd.DataFrame(
+        {
+            "x": done[AXIS + x],
+            "colour": done[AXIS + colour] if colour else "all runs",
+            "best_val": done.best_val,
+            "run_id": done.run_id,
+            "seed": done.seed,
+        }
+    )
     return chosen, points
 
 
@@ -212,17 +241,27 @@ def _open(run_id: int, view: str) -> None:
     st.rerun(scope="app")
 
 
-def _caption(spec: dict, frame: pd.DataFrame, chosen: pd.DataFrame, points: pd.DataFrame,
-             held: dict[str, str], metric: str) -> str:  # fmt: skip
+def _caption(
+    spec: dict,
+    frame: pd.DataFrame,
+    chosen: pd.DataFrame,
+    points: pd.DataFrame,
+    held: dict[str, str],
+    metric: str,
+) -> str:
     fixed = [f"{n} = {v}" for n, v in held.items() if v != AVERAGED]
     pooled = [n for n, v in held.items() if v == AVERAGED]
-    text = (f"Each line is the mean of the best validation {metric} (over epochs) of the runs "
-            "at that point, the band ± one standard deviation, each faint dot one run.")  # fmt: skip
+    text = (
+        f"Each line is the mean of the best validation {metric} (over epochs) of the runs "
+        "at that point, the band ± one standard deviation, each faint dot one run."
+    )
     if fixed:
         text += f" Held at {', '.join(fixed)}."
     if pooled:
-        text += (f" Averaged over {', '.join(pooled)}: their runs are pooled with the seeds, "
-                 "so the band spans both.")  # fmt: skip
+        text += (
+            f" Averaged over {', '.join(pooled)}: their runs are pooled with the seeds, "
+            "so the band spans both."
+        )
     text += f" {len(points)} of the sweep's {len(frame)} runs are in the picture"
     pending = chosen[chosen.best_val.isna()]
     live = int(pending.status.isin(LIVE).sum())
@@ -239,17 +278,32 @@ def _controls(sweep_id: int, spec: dict, frame: pd.DataFrame) -> tuple[str, str 
     names = list(spec["axes"])
     numeric = [n for n in names if axis_positions(spec["axes"][n]) and len(spec["axes"][n]) > 1]
     a, b = st.columns(2)
-    x = a.selectbox("x-axis", names, index=names.index(numeric[0]) if numeric else 0,
-                    key=f"sw_x_{sweep_id}", help="any axis of the sweep")  # fmt: skip
+    x = a.selectbox(
+        "x-axis",
+        names,
+        index=names.index(numeric[0]) if numeric else 0,
+        key=f"sw_x_{sweep_id}",
+        help="any axis of the sweep",
+    )
     others = [n for n in names if n != x]
-    colour = b.selectbox("Colour by", [NO_COLOUR, *others], index=1 if others else 0,
-                         key=f"sw_colour_{sweep_id}", help="one line per value of this axis")  # fmt: skip
+    colour = b.selectbox(
+        "Colour by",
+        [NO_COLOUR, *others],
+        index=1 if others else 0,
+        key=f"sw_colour_{sweep_id}",
+        help="one line per value of this axis",
+    )
     rest = [n for n in others if n != colour]
     held = {}
     for name, column in zip(rest, st.columns(len(rest)) if rest else [], strict=True):
         options = [AVERAGED, *axis_order(spec, frame, name)]
-        held[name] = column.selectbox(name, options, index=1, key=f"sw_hold_{sweep_id}_{name}",
-                                      help="draw only the runs at this value, or pool them all")  # fmt: skip
+        held[name] = column.selectbox(
+            name,
+            options,
+            index=1,
+            key=f"sw_hold_{sweep_id}_{name}",
+            help="draw only the runs at this value, or pool them all",
+        )
     return x, None if colour == NO_COLOUR else colour, held
 
 
@@ -278,16 +332,22 @@ def _opener(sweep_id: int, frame: pd.DataFrame, spec: dict) -> None:
         return f"#{run_id} · {values} · seed {row.seed} · {row.status}"
 
     a, b, c = st.columns([6, 1, 1], vertical_alignment="bottom")
-    run_id = a.selectbox("Open a run", list(frame.run_id), format_func=describe,
-                         key=f"sw_open_{sweep_id}", help="its curves in Live, or Insights")  # fmt: skip
+    run_id = a.selectbox(
+        "Open a run",
+        list(frame.run_id),
+        format_func=describe,
+        key=f"sw_open_{sweep_id}",
+        help="its curves in Live, or Insights",
+    )
     if b.button("Curves", key="sw_live", help="open the run in Live", width="stretch"):
         _open(run_id, "Live")
     if c.button("Insights", key="sw_insights", help="open the run in Insights", width="stretch"):
         _open(run_id, "Insights")
 
 
-def sweep_panel(store: RunStore, sweep_id: int, spec: dict, runs: pd.DataFrame,
-                cache: SweepCache, large: bool) -> None:  # fmt: skip
+def sweep_panel(
+    store: RunStore, sweep_id: int, spec: dict, runs: pd.DataFrame, cache: SweepCache, large: bool
+) -> None:
     """One sweep: what it is, the chart, the table of runs and the run opener."""
     spec = {**spec, "axes": dict(spec.get("axes") or {})}
     axes = " × ".join(f"{n} ({len(v)})" for n, v in spec["axes"].items()) or "no axes"
@@ -303,8 +363,12 @@ def sweep_panel(store: RunStore, sweep_id: int, spec: dict, runs: pd.DataFrame,
     tasks = list(dict.fromkeys(frame.task))
     task = tasks[0]
     if len(tasks) > 1:
-        task = st.selectbox("Main task", tasks, key=f"sw_task_{sweep_id}",
-                            help="the sweep's runs differ in their main task")  # fmt: skip
+        task = st.selectbox(
+            "Main task",
+            tasks,
+            key=f"sw_task_{sweep_id}",
+            help="the sweep's runs differ in their main task",
+        )
     spec_task = get_task(task)
     if spec["axes"]:
         x, colour, held = _controls(sweep_id, spec, frame[frame.task == task])
@@ -319,9 +383,16 @@ def sweep_panel(store: RunStore, sweep_id: int, spec: dict, runs: pd.DataFrame,
             colours = axis_order(spec, frame, colour) if colour else ["all runs"]
             rank = {c: i for i, c in enumerate(colours)}
             points = points.sort_values("colour", key=lambda s: s.map(rank), kind="stable")
-            fig = sweep_figure(points, x_axis=x, x_order=order, metric=spec_task.metric,
-                               colour_by=colour or "", x_values=positions,
-                               log_x=wants_log(positions), large_fonts=large)  # fmt: skip
+            fig = sweep_figure(
+                points,
+                x_axis=x,
+                x_order=order,
+                metric=spec_task.metric,
+                colour_by=colour or "",
+                x_values=positions,
+                log_x=wants_log(positions),
+                large_fonts=large,
+            )
             chart(fig, key=f"sweep_chart_{sweep_id}")
         st.caption(_caption(spec, frame, chosen, points, held, spec_task.metric))
     _table(frame, spec, spec_task.metric)
@@ -360,10 +431,17 @@ def sweeps_view(manager: RunManager) -> None:
     def panel() -> None:
         now = store.sweeps()
         runs = sweep_runs(store, now, cache)
-        labels = {int(i): picker_label(n, int(i), runs[int(i)])
-                  for i, n in zip(now.id, now.name, strict=True)}  # fmt: skip
-        sweep_id = st.selectbox("Sweep", list(labels), format_func=labels.get, key=K.sweep,
-                                help="newest first; the counts follow the sweep as it runs")  # fmt: skip
+        labels = {
+            int(i): picker_label(n, int(i), runs[int(i)])
+            for i, n in zip(now.id, now.name, strict=True)
+        }
+        sweep_id = st.selectbox(
+            "Sweep",
+            list(labels),
+            format_func=labels.get,
+            key=K.sweep,
+            help="newest first; the counts follow the sweep as it runs",
+        )
         spec = now.spec[now.id == sweep_id].iloc[0]
         sweep_panel(store, sweep_id, spec, runs[sweep_id], cache, large)
         if live and not any(r.status.isin(LIVE).any() for r in runs.values()):

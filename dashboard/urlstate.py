@@ -143,8 +143,10 @@ def params_to_config(
         values = [value] if isinstance(value, str) else list(value)
         if len(values) > 1:
             shown = ", ".join(repr(v[:40]) for v in values[:3]) + (", …" if len(values) > 3 else "")
-            notes.append(f"ignored URL parameter {name[:40]!r}: given {len(values)} times "
-                         f"({shown}); keep one")  # fmt: skip
+            notes.append(
+                f"ignored URL parameter {name[:40]!r}: given {len(values)} times "
+                f"({shown}); keep one"
+            )
             continue
         if not values:
             continue
@@ -153,8 +155,10 @@ def params_to_config(
             if text in PRESETS:
                 base = PRESETS[text].config
             else:
-                notes.append(f"ignored URL parameter 'preset': unknown preset {text[:40]!r}; "
-                             f"presets: {', '.join(PRESETS)}")  # fmt: skip
+                notes.append(
+                    f"ignored URL parameter 'preset': unknown preset {text[:40]!r}; "
+                    f"presets: {', '.join(PRESETS)}"
+                )
             continue
         if name in NON_CONFIG_PARAMS:
             continue

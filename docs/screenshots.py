@@ -66,8 +66,10 @@ def conflict(page, url: str) -> None:
 
 
 def seed_bands(page, url: str) -> None:
-    page.goto(f"{url}/?train_size=300&aux=parity,magnitude"
-              "&task_sizes=magnitude:3000,parity:3000&epochs=40")  # fmt: skip
+    page.goto(
+        f"{url}/?train_size=300&aux=parity,magnitude"
+        "&task_sizes=magnitude:3000,parity:3000&epochs=40"
+    )
     seeds = page.get_by_label("Seeds", exact=True)
     seeds.fill("4")
     seeds.press("Enter")

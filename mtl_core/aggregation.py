@@ -37,6 +37,10 @@ def aggregated_backward(
     """Fill ``.grad`` of the heads (their own task's gradient) and of the shared
     parameters (the aggregated Jacobian). Returns the weights the aggregator gave the
     rows, or None for an aggregator that is not a weighting of the rows."""
-    mtl_backward(list(losses), features=list(features), tasks_params=[list(h) for h in heads],
-                 shared_params=list(shared))  # fmt: skip
+    mtl_backward(
+        list(losses),
+        features=list(features),
+        tasks_params=[list(h) for h in heads],
+        shared_params=list(shared),
+    )
     return jac_to_grad(list(shared), aggregator)

@@ -29,11 +29,37 @@ from .user_files import read_text, write_output
 from .variants import VARIANTS
 
 # flag -> config field, for flags whose value goes straight into the config
-_SIMPLE = ["dataset", "variant", "tasks", "aux", "sharing", "soft_penalty", "soft_lambda",
-           "weighting", "dwa_temperature", "gradnorm_alpha", "aggregator", "cagrad_c",
-           "stitch_init", "stitch_lr", "backbone", "width", "depth", "dropout", "optimizer", "lr", "momentum",
-           "weight_decay", "batch_size", "epochs", "early_stop", "seed", "data_seed", "threads",
-           "device"]  # fmt: skip
+_SIMPLE = [
+    "dataset",
+    "variant",
+    "tasks",
+    "aux",
+    "sharing",
+    "soft_penalty",
+    "soft_lambda",
+    "weighting",
+    "dwa_temperature",
+    "gradnorm_alpha",
+    "aggregator",
+    "cagrad_c",
+    "stitch_init",
+    "stitch_lr",
+    "backbone",
+    "width",
+    "depth",
+    "dropout",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "batch_size",
+    "epochs",
+    "early_stop",
+    "seed",
+    "data_seed",
+    "threads",
+    "device",
+]
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -93,8 +119,21 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
         f"weights (default {DEFAULT.stitch_lr:g})",
     )
     p.add_argument("--backbone", help="mlp | cnn (default mlp)")
-    for name in ("width", "depth", "dropout", "optimizer", "lr", "momentum", "weight_decay",
-                 "batch_size", "epochs", "seed", "data_seed", "threads", "device"):  # fmt: skip
+    for name in (
+        "width",
+        "depth",
+        "dropout",
+        "optimizer",
+        "lr",
+        "momentum",
+        "weight_decay",
+        "batch_size",
+        "epochs",
+        "seed",
+        "data_seed",
+        "threads",
+        "device",
+    ):
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, help=f"default {getattr(DEFAULT, name)}")
     p.add_argument(
@@ -181,15 +220,19 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def _summary_table(summary: dict) -> pd.DataFrame:
     rows = []
     for task, s in summary.get("main", {}).items():
-        rows.append({
-            "task": task,
-            "best epoch": s["best_epoch"],
-            "best val loss": round(s["best_val_loss"], 4),
-            f"val {s['metric']}": round(s["val_metric"], 4),
-            f"test {s['metric']}": round(s["test_metric"], 4),
-            "train/val gap": round(s["gap"], 4),
-            "val loss rising since": s["rising_since"] if s["rising_since"] is not None else "-",
-        })  # fmt: skip
+        rows.append(
+            {
+                "task": task,
+                "best epoch": s["best_epoch"],
+                "best val loss": round(s["best_val_loss"], 4),
+                f"val {s['metric']}": round(s["val_metric"], 4),
+                f"test {s['metric']}": round(s["test_metric"], 4),
+                "train/val gap": round(s["gap"], 4),
+                "val loss rising since": s["rising_since"]
+                if s["rising_since"] is not None
+                else "-",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -214,8 +257,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     with RunStore(args.store) as store:
         try:
-            result = train(config, store=store, name=args.name, callback=on_epoch,
-                           control=control, data_dir=args.data_dir)  # fmt: skip
+            result = train(
+                config,
+                store=store,
+                name=args.name,
+                callback=on_epoch,
+                control=control,
+                data_dir=args.data_dir,
+            )
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
@@ -233,9 +282,12 @@ def tasks_table() -> pd.DataFrame:
     families = {DIGIT_FAMILY: "digits", FASHION_FAMILY: "fashion"}
     rows = []
     for name, task in TASKS.items():
-        row = {"task": name, "category": task.category,
-               "head": f"{len(task.class_names)} classes" if task.is_classification else "regression",
-               "metric": task.metric}  # fmt: skip
+        row = {
+            "task": name,
+            "category": task.category,
+            "head": f"{len(task.class_names)} classes" if task.is_classification else "regression",
+            "metric": task.metric,
+        }
         for variant in VARIANTS:
             fits = [label for fam, label in families.items() if task.valid_on(fam, variant)]
             row[variant] = "+".join(fits) if fits else "-"
@@ -313,8 +365,9 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mtl_core",
-                                     description="Multi-task learning curves on MNIST-like data.")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m mtl_core", description="Multi-task learning curves on MNIST-like data."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one run and store its curves")
     _add_train_flags(p)

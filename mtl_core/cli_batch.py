@@ -63,11 +63,18 @@ class _Bar:
             self.bar.close()
 
 
-def _batch(args: argparse.Namespace, what: str, configs: Sequence[RunConfig],
-           names: Sequence[str]) -> list[RunResult]:  # fmt: skip
+def _batch(
+    args: argparse.Namespace, what: str, configs: Sequence[RunConfig], names: Sequence[str]
+) -> list[RunResult]:
     with _Bar(args.quiet, what) as bar:
-        return run_configs(configs, workers=args.workers, store_path=args.store, names=names,
-                           progress=bar, data_dir=args.data_dir)  # fmt: skip
+        return run_configs(
+            configs,
+            workers=args.workers,
+            store_path=args.store,
+            names=names,
+            progress=bar,
+            data_dir=args.data_dir,
+        )
 
 
 def _reused(ids: Sequence[int], what: str) -> None:
@@ -107,19 +114,25 @@ def _common(args: argparse.Namespace, k_default: str) -> None:
 # -- seeds ------------------------------------------------------------------------------
 
 
-def seeds_table(configs: Sequence[RunConfig], results: Sequence[RunResult],
-                task: str) -> pd.DataFrame:  # fmt: skip
+def seeds_table(
+    configs: Sequence[RunConfig], results: Sequence[RunResult], task: str
+) -> pd.DataFrame:
     metric = get_task(task).metric
     rows = []
     for c, r in zip(configs, results, strict=True):
         main = r.summary.get("main", {}).get(task)
-        rows.append({
-            "run": r.run_id, "seed": c.seed, "data seed": c.data_seed, "status": r.status,
-            "best epoch": main["best_epoch"] if main else "-",
-            "best val loss": round(main["best_val_loss"], 4) if main else "-",
-            f"val {metric}": round(main["val_metric"], 4) if main else "-",
-            f"test {metric}": round(main["test_metric"], 4) if main else "-",
-        })  # fmt: skip
+        rows.append(
+            {
+                "run": r.run_id,
+                "seed": c.seed,
+                "data seed": c.data_seed,
+                "status": r.status,
+                "best epoch": main["best_epoch"] if main else "-",
+                "best val loss": round(main["best_val_loss"], 4) if main else "-",
+                f"val {metric}": round(main["val_metric"], 4) if main else "-",
+                f"test {metric}": round(main["test_metric"], 4) if main else "-",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -134,10 +147,12 @@ def cmd_seeds(args: argparse.Namespace) -> int:
         print(f"{task}: {len(configs)} seeds" + (", data seeds varied" if args.vary_data else ""))
         print(seeds_table(configs, results, task).to_string(index=False))
         done = [r for r in results if task in r.summary.get("main", {})]
-        print(f"mean ± sd over {len(done)} runs: best val loss "
-              f"{_mean_sd([_main_value(r, task, 'best_val_loss') for r in done])}, val {metric} "
-              f"{_mean_sd([_main_value(r, task, 'val_metric') for r in done])}, test {metric} "
-              f"{_mean_sd([_main_value(r, task, 'test_metric') for r in done])}")  # fmt: skip
+        print(
+            f"mean ± sd over {len(done)} runs: best val loss "
+            f"{_mean_sd([_main_value(r, task, 'best_val_loss') for r in done])}, val {metric} "
+            f"{_mean_sd([_main_value(r, task, 'val_metric') for r in done])}, test {metric} "
+            f"{_mean_sd([_main_value(r, task, 'test_metric') for r in done])}"
+        )
     print(f"stored in {args.store}")
     _failures(results)
     return 0 if all(r.status == "completed" for r in results) else 1
@@ -173,34 +188,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
     single = seed_configs(base, args.k, args.vary_data)
     configs = [c for pair in zip(multi, single, strict=True) for c in pair]
     prefix = f"{args.name} " if args.name else ""
-    names = [seed_name(prefix + labels[1 - i % 2], c, args.vary_data)
-             for i, c in enumerate(configs)]  # fmt: skip
+    names = [
+        seed_name(prefix + labels[1 - i % 2], c, args.vary_data) for i, c in enumerate(configs)
+    ]
     with _Bar(args.quiet, "compare") as bar:  # the single-task runs are baselines
-        results, reused = train_or_reuse(configs, [i % 2 == 1 for i in range(len(configs))],
-                                         workers=args.workers, store_path=args.store,
-                                         names=names, progress=bar, data_dir=args.data_dir)  # fmt: skip
+        results, reused = train_or_reuse(
+            configs,
+            [i % 2 == 1 for i in range(len(configs))],
+            workers=args.workers,
+            store_path=args.store,
+            names=names,
+            progress=bar,
+            data_dir=args.data_dir,
+        )
     _reused(reused, "single-task run")
     if _failures(results):
         return 1
     multi_results, single_results = results[0::2], results[1::2]
-    table = pd.DataFrame([_arm_row(labels[1], multi_results, task),
-                          _arm_row(labels[0], single_results, task)])  # fmt: skip
+    table = pd.DataFrame(
+        [_arm_row(labels[1], multi_results, task), _arm_row(labels[0], single_results, task)]
+    )
     print(table.to_string(index=False))
     comparison = compare_arms(
         [(c, r.summary) for c, r in zip(multi, multi_results, strict=True)],
         [(c, r.summary) for c, r in zip(single, single_results, strict=True)],
-        task=task, label_a=labels[1], label_b="single task",
-    )  # fmt: skip
+        task=task,
+        label_a=labels[1],
+        label_b="single task",
+    )
     print(comparison.sentence())
     code = 0 if all(r.status == "completed" for r in results) else 1
     if args.regularised:
         with _Bar(args.quiet, "tuning") as bar:
-            tuned = tune_baseline(config, args.k, vary_data=args.vary_data, task=task,
-                                  workers=args.workers, store_path=args.store, name=args.name,
-                                  progress=bar, data_dir=args.data_dir)  # fmt: skip
+            tuned = tune_baseline(
+                config,
+                args.k,
+                vary_data=args.vary_data,
+                task=task,
+                workers=args.workers,
+                store_path=args.store,
+                name=args.name,
+                progress=bar,
+                data_dir=args.data_dir,
+            )
         metric = get_task(task).metric
-        grid = tuned.table.rename(columns={"val_mean": f"best val {metric} (mean)",
-                                           "val_sd": "sd"}).round(4)  # fmt: skip
+        grid = tuned.table.rename(
+            columns={"val_mean": f"best val {metric} (mean)", "val_sd": "sd"}
+        ).round(4)
         print(f"\nsingle-task baseline tuned on validation ({args.k} seeds per cell):")
         print(grid.to_string(index=False))
         print(f"chosen on validation: {tuned.cell_text()}")
@@ -209,8 +243,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
             return 1
         against = compare_arms(
             [(c, r.summary) for c, r in zip(multi, multi_results, strict=True)],
-            tuned.arm(), task=task, label_a=labels[1], label_b=tuned.label(),
-        )  # fmt: skip
+            tuned.arm(),
+            task=task,
+            label_a=labels[1],
+            label_b=tuned.label(),
+        )
         print(against.sentence())
     print(f"stored in {args.store}")
     return code
@@ -224,17 +261,31 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     sizes = parse_sizes(args.sizes)
     _common(args, "3")
     with _Bar(args.quiet, "learning curve") as bar:
-        curve = learning_curve(config, sizes, args.k, vary_data=not args.fixed_data,
-                               workers=args.workers, store_path=args.store, name=args.name,
-                               progress=bar, data_dir=args.data_dir)  # fmt: skip
+        curve = learning_curve(
+            config,
+            sizes,
+            args.k,
+            vary_data=not args.fixed_data,
+            workers=args.workers,
+            store_path=args.store,
+            name=args.name,
+            progress=bar,
+            data_dir=args.data_dir,
+        )
     table = curve.table()
-    shown = pd.DataFrame({
-        "train size": table["size"], "arm": table["arm"], "n": table["n"],
-        f"best val {curve.metric}": list(map(_pm, table["val_mean"], table["val_sd"])),
-        f"test {curve.metric}": list(map(_pm, table["test_mean"], table["test_sd"])),
-    })  # fmt: skip
-    print(f"{curve.task}: mean ± sd over {args.k} seeds"
-          + ("" if args.fixed_data else " (each draws its own training images)"))  # fmt: skip
+    shown = pd.DataFrame(
+        {
+            "train size": table["size"],
+            "arm": table["arm"],
+            "n": table["n"],
+            f"best val {curve.metric}": list(map(_pm, table["val_mean"], table["val_sd"])),
+            f"test {curve.metric}": list(map(_pm, table["test_mean"], table["test_sd"])),
+        }
+    )
+    print(
+        f"{curve.task}: mean ± sd over {args.k} seeds"
+        + ("" if args.fixed_data else " (each draws its own training images)")
+    )
     print(shown.to_string(index=False))
     _reused(curve.reused, "single-task run")
     if _failures(curve.results):
@@ -261,22 +312,33 @@ def _batch_flags(p: argparse.ArgumentParser, k_default: str) -> None:
 
 
 def add_batch_commands(sub: argparse._SubParsersAction) -> None:
-    vary = ("also vary data_seed (which images are drawn for training, validation and "
-            "test), not only seed (initial weights, dropout, batch order)")  # fmt: skip
+    vary = (
+        "also vary data_seed (which images are drawn for training, validation and "
+        "test), not only seed (initial weights, dropout, batch order)"
+    )
     p = sub.add_parser("seeds", help="one config over K seeds: per-seed results and mean ± sd")
     _batch_flags(p, "5")
     p.add_argument("--vary-data", action="store_true", help=vary)
     p.set_defaults(func=cmd_seeds)
-    p = sub.add_parser("compare", help="a multi-task config against its single-task "
-                                       "baseline over K paired seeds, in one sentence")  # fmt: skip
+    p = sub.add_parser(
+        "compare",
+        help="a multi-task config against its single-task "
+        "baseline over K paired seeds, in one sentence",
+    )
     _batch_flags(p, "5")
     p.add_argument("--vary-data", action="store_true", help=vary)
-    p.add_argument("--regularised", "--regularized", action="store_true",
-                   help="also tune the baseline's weight decay and dropout on validation and "
-                        "compare against it: is the gain just regularisation?")  # fmt: skip
+    p.add_argument(
+        "--regularised",
+        "--regularized",
+        action="store_true",
+        help="also tune the baseline's weight decay and dropout on validation and "
+        "compare against it: is the gain just regularisation?",
+    )
     p.set_defaults(func=cmd_compare)
-    p = sub.add_parser("learning-curve", help="single-task and multi-task score against "
-                                              "the number of training images")  # fmt: skip
+    p = sub.add_parser(
+        "learning-curve",
+        help="single-task and multi-task score against the number of training images",
+    )
     _batch_flags(p, "3")
     p.add_argument("--sizes", default="", help="train sizes, e.g. 100,300,1000")
     p.add_argument(

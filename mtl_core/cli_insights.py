@@ -20,8 +20,9 @@ from .user_files import write_output
 
 
 def _series(metrics: pd.DataFrame, task: str, metric: str) -> pd.Series:
-    rows = metrics[(metrics["task"] == task) & (metrics["metric"] == metric)
-                   & (metrics["split"] == "train")]  # fmt: skip
+    rows = metrics[
+        (metrics["task"] == task) & (metrics["metric"] == metric) & (metrics["split"] == "train")
+    ]
     return rows.set_index("epoch")["value"].sort_index()
 
 
@@ -36,8 +37,10 @@ def cmd_insights(args: argparse.Namespace) -> int:
         metrics = store.metrics(args.run)
     config = run["config"]
     tasks = list(config.get("tasks", [])) + list(config.get("aux", []))
-    print(f"run {run['id']} ({run['name']}): {run['status']}; sharing {config.get('sharing')}, "
-          f"weighting {config.get('weighting')}, aggregator {config.get('aggregator', 'none')}")  # fmt: skip
+    print(
+        f"run {run['id']} ({run['name']}): {run['status']}; sharing {config.get('sharing')}, "
+        f"weighting {config.get('weighting')}, aggregator {config.get('aggregator', 'none')}"
+    )
     conflict = metrics[metrics["task"] == "_conflict"]
     print("\ngradient conflict on the shared trunk:")
     if conflict.empty:
@@ -71,15 +74,18 @@ def cmd_embed(args: argparse.Namespace) -> int:
         names = store.array_names(args.run)
         trunks = [n.split("/")[2] for n in names if n.startswith(f"features/{args.epoch}/")]
         if not trunks:
-            raise StoreError(f"run {args.run} has no stored features (runs store them when "
-                             "they finish; runs from before this version have none)")  # fmt: skip
+            raise StoreError(
+                f"run {args.run} has no stored features (runs store them when "
+                "they finish; runs from before this version have none)"
+            )
         trunk = args.trunk or trunks[0]
         if trunk not in trunks:
             raise ConfigError("trunk", f"run {args.run} has trunks {', '.join(trunks)}")
         features, meta = store.get_array(args.run, f"features/{args.epoch}/{trunk}")
         tasks = list(run["config"].get("tasks", [])) + list(run["config"].get("aux", []))
-        labels = {t: store.get_array(args.run, f"labels/{t}") for t in tasks
-                  if f"labels/{t}" in names}  # fmt: skip
+        labels = {
+            t: store.get_array(args.run, f"labels/{t}") for t in tasks if f"labels/{t}" in names
+        }
     coords = project(features, args.method, seed=0)
     frame = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1]})
     for task, (values, info) in labels.items():
@@ -92,14 +98,18 @@ def cmd_embed(args: argparse.Namespace) -> int:
                 frame[task if flat.shape[1] == 1 else f"{task}_{i}"] = flat[:, i]
     out = args.out or f"run{run['id']}_{args.method}.csv"  # a str: keeps a trailing "/"
     write_output(out, frame.to_csv(index=False), "out")
-    print(f"wrote {out}: {len(frame)} validation images, trunk {trunk!r}, "
-          f"epoch {meta.get('epoch')} ({args.epoch}), {args.method}")  # fmt: skip
+    print(
+        f"wrote {out}: {len(frame)} validation images, trunk {trunk!r}, "
+        f"epoch {meta.get('epoch')} ({args.epoch}), {args.method}"
+    )
     return 0
 
 
 def add_insight_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("insights", help="a run's gradient conflict, task weights, trunk "
-                                        "distance and cross-stitch weights")  # fmt: skip
+    p = sub.add_parser(
+        "insights",
+        help="a run's gradient conflict, task weights, trunk distance and cross-stitch weights",
+    )
     p.add_argument("run", type=int)
     p.add_argument("--last", type=int, default=5, help="how many epochs to print")
     p.add_argument("--store")

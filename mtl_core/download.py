@@ -176,8 +176,13 @@ def download(
     return dest
 
 
-def _download_into(dest: Path, mirrors: list[str], checksums: dict[str, str],
-                   progress: Progress | None, timeout: float) -> None:  # fmt: skip
+def _download_into(
+    dest: Path,
+    mirrors: list[str],
+    checksums: dict[str, str],
+    progress: Progress | None,
+    timeout: float,
+) -> None:
     for filename in FILES:
         target = dest / filename
         expected = checksums[filename].lower()
@@ -187,8 +192,10 @@ def _download_into(dest: Path, mirrors: list[str], checksums: dict[str, str],
                 progress(filename, size, size)
             continue
         if target.exists() or target.is_symlink():
-            raise DataError(f"{target} is there but is not the expected {filename} (another "
-                            "SHA-256); move it away, then download again")  # fmt: skip
+            raise DataError(
+                f"{target} is there but is not the expected {filename} (another "
+                "SHA-256); move it away, then download again"
+            )
         reasons = []
         for mirror in mirrors:
             url = mirror.rstrip("/") + "/" + filename

@@ -64,15 +64,26 @@ def config_text(config: RunConfig | Mapping[str, Any]) -> str:
     return json.dumps(_config_dict(config), sort_keys=True, default=list)
 
 
-def identity_key(config: RunConfig | Mapping[str, Any], data_hash: str, threads: int,
-                 device: str, version: int | None = None) -> str:  # fmt: skip
+def identity_key(
+    config: RunConfig | Mapping[str, Any],
+    data_hash: str,
+    threads: int,
+    device: str,
+    version: int | None = None,
+) -> str:
     """The identity of a run: equal keys mean identical curves (see the module's doc).
     ``version`` defaults to this code's ``CURVE_VERSION``."""
     version = CURVE_VERSION if version is None else version
     return json.dumps(
-        {"config": config_text(config), "data": data_hash, "threads": int(threads),
-         "device": str(device), "version": int(version)}, sort_keys=True,
-    )  # fmt: skip
+        {
+            "config": config_text(config),
+            "data": data_hash,
+            "threads": int(threads),
+            "device": str(device),
+            "version": int(version),
+        },
+        sort_keys=True,
+    )
 
 
 def run_key(run: Mapping[str, Any]) -> str | None:
@@ -83,9 +94,13 @@ def run_key(run: Mapping[str, Any]) -> str | None:
     if not data_hash:
         return None
     config = _config_dict(run["config"])
-    return identity_key(config, data_hash, prov.get("torch_threads", config["threads"]),
-                        prov.get("device", config["device"]),
-                        prov.get("curve_version", LEGACY_VERSION))  # fmt: skip
+    return identity_key(
+        config,
+        data_hash,
+        prov.get("torch_threads", config["threads"]),
+        prov.get("device", config["device"]),
+        prov.get("curve_version", LEGACY_VERSION),
+    )
 
 
 def data_hash_of(config: RunConfig, data_dir: str | None = None) -> str | None:
@@ -145,8 +160,9 @@ class Twins:
         return None
 
 
-def find_identical(store: RunStore, config: RunConfig, *, data_dir: str | None = None,
-                   live: bool = False) -> int | None:  # fmt: skip
+def find_identical(
+    store: RunStore, config: RunConfig, *, data_dir: str | None = None, live: bool = False
+) -> int | None:
     """The id of a completed run in ``store`` identical to ``config`` (the oldest), or
     None; with ``live``, else of a queued or training one (see ``Twins.find``)."""
     return Twins(store.runs(), data_dir).find(config, live=live)
@@ -187,12 +203,16 @@ def reuse_line(run_ids: Sequence[int], what: str = "run") -> str:
     return f"Reused {n} stored identical {plural} ({ids}) instead of training again."
 
 
-def deleted_notes(used: Iterable[int], existing: Iterable[int],
-                  what: str = "this comparison") -> list[str]:  # fmt: skip
+def deleted_notes(
+    used: Iterable[int], existing: Iterable[int], what: str = "this comparison"
+) -> list[str]:
     """One note per run ``what`` used that is no longer stored (its owner deleted it)."""
     present = {int(i) for i in existing}
-    return [f"run {i} used by {what} was deleted" for i in dict.fromkeys(map(int, used))
-            if i not in present]  # fmt: skip
+    return [
+        f"run {i} used by {what} was deleted"
+        for i in dict.fromkeys(map(int, used))
+        if i not in present
+    ]
 
 
 def stored_result(store: RunStore, run_id: int):
@@ -201,8 +221,9 @@ def stored_result(store: RunStore, run_id: int):
 
     run = store.get_run(run_id)
     frame = store.metrics(run_id)
-    rows = list(frame[["epoch", "task", "split", "metric", "value"]].itertuples(index=False,
-                                                                                name=None))  # fmt: skip
+    rows = list(
+        frame[["epoch", "task", "split", "metric", "value"]].itertuples(index=False, name=None)
+    )
     rows = [(int(e), t, s, m, float(v)) for e, t, s, m, v in rows]
     return RunResult(run_id, run["status"], run["message"], run["summary"], rows)
 
@@ -236,13 +257,18 @@ def train_or_reuse(
     if store_path is not None and any(reusable) and Path(store_path).exists():
         with RunStore(store_path) as store:
             twins = Twins(store.runs(), data_dir)
-            found = [twins.find(c) if ok else None for c, ok in zip(configs, reusable,
-                                                                    strict=True)]  # fmt: skip
+            found = [twins.find(c) if ok else None for c, ok in zip(configs, reusable, strict=True)]
             reused = {i: stored_result(store, i) for i in found if i is not None}
     todo = [i for i, f in enumerate(found) if f is None]
-    trained = run_configs([configs[i] for i in todo], workers=workers, store_path=store_path,
-                          names=[names[i] for i in todo] if names is not None else None,
-                          owner=owner, progress=progress, data_dir=data_dir)  # fmt: skip
+    trained = run_configs(
+        [configs[i] for i in todo],
+        workers=workers,
+        store_path=store_path,
+        names=[names[i] for i in todo] if names is not None else None,
+        owner=owner,
+        progress=progress,
+        data_dir=data_dir,
+    )
     results: list = [reused[f] if f is not None else None for f in found]
     for i, result in zip(todo, trained, strict=True):
         results[i] = result

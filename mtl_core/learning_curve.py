@@ -32,16 +32,21 @@ from .tuned_baseline import best_val_metric
 
 MAX_SIZES = 12
 SINGLE = "single task"
-SHARING_LABELS = {"hard": "hard sharing", "soft": "soft sharing",
-                  "cross-stitch": "cross-stitch", "single": "separate trunks"}  # fmt: skip
+SHARING_LABELS = {
+    "hard": "hard sharing",
+    "soft": "soft sharing",
+    "cross-stitch": "cross-stitch",
+    "single": "separate trunks",
+}
 
 
 def parse_sizes(text: str) -> list[int]:
     """``"100,300,1000"`` -> [100, 300, 1000] (sorted, without repeats)."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     if not parts or not all(p.isascii() and p.isdigit() for p in parts):
-        raise ConfigError("sizes", f"expected comma-separated whole numbers such as "
-                                   f"100,300,1000, got {text!r}")  # fmt: skip
+        raise ConfigError(
+            "sizes", f"expected comma-separated whole numbers such as 100,300,1000, got {text!r}"
+        )
     sizes = sorted({int(p) for p in parts})
     if len(sizes) > MAX_SIZES:
         raise ConfigError("sizes", f"at most {MAX_SIZES} sizes, got {len(sizes)}")
@@ -72,9 +77,13 @@ def curve_table(runs: pd.DataFrame) -> pd.DataFrame:
     arms in the order they first appear."""
     arms = list(dict.fromkeys(runs["arm"]))
     grouped = runs.groupby(["size", "arm"], sort=False)
-    table = grouped.agg(n=("test", "count"), val_mean=("best_val", "mean"),
-                        val_sd=("best_val", "std"), test_mean=("test", "mean"),
-                        test_sd=("test", "std")).reset_index()  # fmt: skip
+    table = grouped.agg(
+        n=("test", "count"),
+        val_mean=("best_val", "mean"),
+        val_sd=("best_val", "std"),
+        test_mean=("test", "mean"),
+        test_sd=("test", "std"),
+    ).reset_index()
     table["order"] = table["arm"].map(arms.index)
     return table.sort_values(["size", "order"]).drop(columns="order").reset_index(drop=True)
 
@@ -101,12 +110,16 @@ class LearningCurve:
             return {}
         out = {}
         for size in sorted(set(self.runs["size"])):
-            pick = {arm: [(self.configs[i], self.results[i].summary)
-                          for i in self.runs.index[self.runs["size"].eq(size)
-                                                   & self.runs["arm"].eq(arm)]]
-                    for arm in arms}  # fmt: skip
-            out[size] = compare_arms(pick[arms[1]], pick[arms[0]], task=self.task,
-                                     label_a=arms[1], label_b=arms[0])  # fmt: skip
+            pick = {
+                arm: [
+                    (self.configs[i], self.results[i].summary)
+                    for i in self.runs.index[self.runs["size"].eq(size) & self.runs["arm"].eq(arm)]
+                ]
+                for arm in arms
+            }
+            out[size] = compare_arms(
+                pick[arms[1]], pick[arms[0]], task=self.task, label_a=arms[1], label_b=arms[0]
+            )
         return out
 
 
@@ -135,19 +148,35 @@ def learning_curve(
         for arm, arm_config in curve_arms(subject, task).items():
             baseline = arm_config != subject
             jobs += [(size, arm, c, baseline) for c in seed_configs(arm_config, k, vary_data)]
-    names = [seed_name(" ".join(filter(None, [name, f"{arm}, {size} images"])), c, vary_data)
-             for size, arm, c, _ in jobs]  # fmt: skip
+    names = [
+        seed_name(" ".join(filter(None, [name, f"{arm}, {size} images"])), c, vary_data)
+        for size, arm, c, _ in jobs
+    ]
     configs = [c for _, _, c, _ in jobs]
-    results, reused = train_or_reuse(configs, [b for *_, b in jobs], workers=workers,
-                                     store_path=store_path, names=names, owner=owner,
-                                     progress=progress, data_dir=data_dir)  # fmt: skip
+    results, reused = train_or_reuse(
+        configs,
+        [b for *_, b in jobs],
+        workers=workers,
+        store_path=store_path,
+        names=names,
+        owner=owner,
+        progress=progress,
+        data_dir=data_dir,
+    )
     rows = []
     for (size, arm, c, _), result in zip(jobs, results, strict=True):
         main = result.summary.get("main", {}).get(task, {})
-        rows.append({"size": size, "arm": arm, "seed": c.seed, "data_seed": c.data_seed,
-                     "run_id": result.run_id, "status": result.status,
-                     "best_val": best_val_metric(result, task),
-                     "test": main.get("test_metric", float("nan")),
-                     "reused": result.run_id in reused})  # fmt: skip
-    return LearningCurve(task, get_task(task).metric, pd.DataFrame(rows), configs, results,
-                         reused)  # fmt: skip
+        rows.append(
+            {
+                "size": size,
+                "arm": arm,
+                "seed": c.seed,
+                "data_seed": c.data_seed,
+                "run_id": result.run_id,
+                "status": result.status,
+                "best_val": best_val_metric(result, task),
+                "test": main.get("test_metric", float("nan")),
+                "reused": result.run_id in reused,
+            }
+        )
+    return LearningCurve(task, get_task(task).metric, pd.DataFrame(rows), configs, results, reused)

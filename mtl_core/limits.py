@@ -81,8 +81,10 @@ class Limits:
         cap = self.max_runs_per_session
         if cap is None or stored < cap:
             return None
-        return (f"this session has {stored} stored runs, the most this server allows "
-                f"(MTL_MAX_RUNS_PER_SESSION={cap}): delete some in History to train more")  # fmt: skip
+        return (
+            f"this session has {stored} stored runs, the most this server allows "
+            f"(MTL_MAX_RUNS_PER_SESSION={cap}): delete some in History to train more"
+        )
 
 
 def stale_after_from_env() -> float:

@@ -63,9 +63,14 @@ def cnn_trunk(
     Padded convolutions keep it valid on 8×8 digits as well as on 28×28 images.
     """
     layers: list[nn.Module] = [
-        nn.Conv2d(1, 10, 5, padding=2), nn.MaxPool2d(2), nn.ReLU(),
-        nn.Conv2d(10, 20, 5, padding=2), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(),
-    ]  # fmt: skip
+        nn.Conv2d(1, 10, 5, padding=2),
+        nn.MaxPool2d(2),
+        nn.ReLU(),
+        nn.Conv2d(10, 20, 5, padding=2),
+        nn.MaxPool2d(2),
+        nn.ReLU(),
+        nn.Flatten(),
+    ]
     size = 20 * (shape[0] // 4) * (shape[1] // 4)
     for _ in range(depth):
         layers += [nn.Linear(size, width), nn.ReLU(), SeededDropout(dropout, gen)]
@@ -79,8 +84,9 @@ BACKBONE_BUILDERS = {"mlp": mlp_trunk, "cnn": cnn_trunk}
 class MultiTaskNet(nn.Module):
     """Trunks keyed by name (``shared``, or one per task) and one linear head per task."""
 
-    def __init__(self, trunks: dict[str, nn.Module], heads: dict[str, nn.Module],
-                 trunk_of: dict[str, str]) -> None:  # fmt: skip
+    def __init__(
+        self, trunks: dict[str, nn.Module], heads: dict[str, nn.Module], trunk_of: dict[str, str]
+    ) -> None:
         super().__init__()
         self.trunks = nn.ModuleDict(trunks)
         self.heads = nn.ModuleDict(heads)

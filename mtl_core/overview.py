@@ -10,8 +10,10 @@ def short_config(config: dict) -> str:
     tasks = ",".join(config.get("tasks", []))
     if config.get("aux"):
         tasks += " +" + ",".join(config["aux"])
-    return (f"{config.get('dataset')}/{config.get('variant')} · {tasks} · "
-            f"{config.get('sharing')} · {config.get('train_size')} imgs")  # fmt: skip
+    return (
+        f"{config.get('dataset')}/{config.get('variant')} · {tasks} · "
+        f"{config.get('sharing')} · {config.get('train_size')} imgs"
+    )
 
 
 def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
@@ -20,14 +22,16 @@ def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
     for run in runs.itertuples():
         main = run.summary.get("main", {})
         first = next(iter(main.values()), None)
-        rows.append({
-            "id": run.id,
-            "name": run.name,
-            "created": pd.Timestamp(run.created, unit="s").strftime("%Y-%m-%d %H:%M"),
-            "config": short_config(run.config),
-            "status": run.status,
-            "best val loss": round(first["best_val_loss"], 4) if first else None,
-            "test metric": round(first["test_metric"], 4) if first else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": run.id,
+                "name": run.name,
+                "created": pd.Timestamp(run.created, unit="s").strftime("%Y-%m-%d %H:%M"),
+                "config": short_config(run.config),
+                "status": run.status,
+                "best val loss": round(first["best_val_loss"], 4) if first else None,
+                "test metric": round(first["test_metric"], 4) if first else None,
+            }
+        )
     columns = ["id", "name", "created", "config", "status", "best val loss", "test metric"]
     return pd.DataFrame(rows, columns=columns)

@@ -71,8 +71,9 @@ def _init_worker(dataset: str, stop_event, where: tuple[str, dict[str, str]]) ->
     _stop_event = stop_event
 
 
-def _job(config: dict, store_path: str | None, run_id: int | None,
-         data_dir: str | None) -> RunResult:  # fmt: skip
+def _job(
+    config: dict, store_path: str | None, run_id: int | None, data_dir: str | None
+) -> RunResult:
     """One run in a worker process; every outcome comes back as a RunResult."""
     import torch
 
@@ -109,9 +110,15 @@ def _deferring_sigint() -> Iterator[None]:
 
 
 class _Batch:
-    def __init__(self, configs: list[RunConfig], workers: int, store: RunStore | None,
-                 run_ids: list[int | None], data_dir: str | None,
-                 progress: Callable[[Progress], None] | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        configs: list[RunConfig],
+        workers: int,
+        store: RunStore | None,
+        run_ids: list[int | None],
+        data_dir: str | None,
+        progress: Callable[[Progress], None] | None,
+    ) -> None:
         self.configs, self.store, self.run_ids = configs, store, run_ids
         self.data_dir, self.progress = data_dir, progress
         self.results: list[RunResult | None] = [None] * len(configs)
@@ -137,8 +144,9 @@ class _Batch:
         done = [r for r in self.results if r is not None]
         failed = sum(r.status in ("failed", "interrupted") for r in done)
         result = self.results[ended] if ended is not None else None
-        self.progress(Progress(len(self.results), len(done), len(self.running), failed,
-                               ended, result))  # fmt: skip
+        self.progress(
+            Progress(len(self.results), len(done), len(self.running), failed, ended, result)
+        )
 
     def _record_failure(self, index: int, status: str, message: str) -> None:
         """What the worker could not record itself (its death, a bug in the pool)."""
@@ -152,9 +160,11 @@ class _Batch:
     def _pool(self, slot: int) -> ProcessPoolExecutor:
         if self.pools[slot] is None:
             self.pools[slot] = ProcessPoolExecutor(
-                max_workers=1, mp_context=self.context, initializer=_init_worker,
+                max_workers=1,
+                mp_context=self.context,
+                initializer=_init_worker,
                 initargs=(self.configs[0].dataset, self.stop_event, forkserver.here()),
-            )  # fmt: skip
+            )
         return self.pools[slot]
 
     def _prime(self) -> None:
@@ -171,17 +181,24 @@ class _Batch:
             if slot in busy or not self.queue:
                 continue
             index = self.queue.popleft()
-            args = (_job, self.configs[index].to_dict(),
-                    str(self.store.path) if self.store else None, self.run_ids[index],
-                    self.data_dir)  # fmt: skip
+            args = (
+                _job,
+                self.configs[index].to_dict(),
+                str(self.store.path) if self.store else None,
+                self.run_ids[index],
+                self.data_dir,
+            )
             try:
                 with _deferring_sigint():  # a started worker is always one we track
                     forkserver.start(ignore_sigint=True)
                     self.running[self._pool(slot).submit(*args)] = (slot, index)
             except Exception as exc:  # no process could be started (memory, process limit)
                 self.pools[slot] = None
-                self._record_failure(index, "failed", f"could not start a worker process "
-                                     f"({type(exc).__name__}); try again later")  # fmt: skip
+                self._record_failure(
+                    index,
+                    "failed",
+                    f"could not start a worker process ({type(exc).__name__}); try again later",
+                )
         self._report()
 
     def _collect(self, future: Future) -> None:
@@ -196,8 +213,9 @@ class _Batch:
             if index in self.not_started and self._status(index) == "queued":
                 self._record_failure(index, "stopped", NOT_STARTED)
             else:
-                self._record_failure(index, *(("interrupted", INTERRUPTED) if self.interrupted
-                                              else ("failed", DIED)))  # fmt: skip
+                self._record_failure(
+                    index, *(("interrupted", INTERRUPTED) if self.interrupted else ("failed", DIED))
+                )
         elif isinstance(exc, KeyboardInterrupt | SystemExit):  # SIGTERM to the worker
             self._record_failure(index, "interrupted", INTERRUPTED)
         else:
@@ -277,8 +295,9 @@ def check_data(configs: Sequence[RunConfig], data_dir: str | None = None) -> Non
 
 def check_workers(workers: int) -> int:
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
-        raise ConfigError("workers", f"must be a whole number from 1 to {MAX_WORKERS}, "
-                                     f"got {workers!r}")  # fmt: skip
+        raise ConfigError(
+            "workers", f"must be a whole number from 1 to {MAX_WORKERS}, got {workers!r}"
+        )
     return workers
 
 
@@ -319,8 +338,14 @@ def run_configs(
             ids = []
             try:
                 for i, c in enumerate(configs):
-                    ids.append(store.create_run(c.to_dict(), name=names[i] if names else "",
-                                                owner=owner, status="queued"))  # fmt: skip
+                    ids.append(
+                        store.create_run(
+                            c.to_dict(),
+                            name=names[i] if names else "",
+                            owner=owner,
+                            status="queued",
+                        )
+                    )
             except KeyboardInterrupt:  # Ctrl-C while storing the batch: none of it starts
                 for run_id in ids:
                     store.finish(run_id, "stopped", NOT_STARTED, {}, {})

@@ -21,12 +21,22 @@ from .paths import PROJECT_ROOT
 def git_commit() -> str:
     """The project's commit (with ``+dirty`` for local changes), or '' outside a checkout."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, timeout=5,
-                              capture_output=True, text=True)  # fmt: skip
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            timeout=5,
+            capture_output=True,
+            text=True,
+        )
         if head.returncode != 0:
             return ""
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=PROJECT_ROOT, timeout=5, capture_output=True, text=True)  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            timeout=5,
+            capture_output=True,
+            text=True,
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return ""

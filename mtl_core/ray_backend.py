@@ -48,8 +48,10 @@ from .trainer import RunResult
 MAX_RAY_WORKERS = 4096
 POLL_EVERY = 0.5  # seconds between looks at the store for stop requests
 CONNECT_WAIT = {"RAY_gcs_server_port_wait_time_s": "1"}  # one try (~35 s) at an address
-WRITES = frozenset({"append_epoch", "set_provenance", "put_array", "heartbeat", "set_status",
-                    "finish"})  # fmt: skip  # the store methods train() calls
+# the store methods train() calls
+WRITES = frozenset(
+    {"append_epoch", "set_provenance", "put_array", "heartbeat", "set_status", "finish"}
+)
 DIED = "the Ray worker died during epoch {epoch} (killed, out of memory, or its node was lost)"
 STOPPED = "stopped by request during epoch {epoch}; its finished epochs are kept"
 INTERRUPTED = "stopped during epoch {epoch}: the sweep was interrupted (Ctrl-C)"
@@ -101,8 +103,9 @@ def train_task(config: dict, run_id: int, data_dir: str | None) -> Iterator[tupl
     torch.set_num_threads(int(config.get("threads", 1)))  # Ray sets OMP_NUM_THREADS itself
     yield ("hello", {"worker_host": platform.node(), "worker_pid": os.getpid()})
     out: queue.Queue = queue.Queue()
-    thread = threading.Thread(target=_train_into, args=(config, run_id, data_dir, out),
-                              name="train", daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=_train_into, args=(config, run_id, data_dir, out), name="train", daemon=True
+    )
     thread.start()
     while True:
         message = out.get()
@@ -140,9 +143,15 @@ class _Task:
 class _Driver:
     """Keeps ``slots`` tasks in flight and writes what they stream into the store."""
 
-    def __init__(self, configs: list[RunConfig], run_ids: list[int], store: RunStore,
-                 slots: int, data_dir: str | None,
-                 progress: Callable[[Progress], None] | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        configs: list[RunConfig],
+        run_ids: list[int],
+        store: RunStore,
+        slots: int,
+        data_dir: str | None,
+        progress: Callable[[Progress], None] | None,
+    ) -> None:
         self.configs, self.run_ids, self.store = configs, run_ids, store
         self.slots, self.data_dir, self.progress = slots, data_dir, progress
         self.queue = deque(range(len(configs)))
@@ -167,8 +176,14 @@ class _Driver:
         except StoreError:
             return None
 
-    def _end(self, index: int, status: str, message: str, summary: dict | None = None,
-             record: bool = True) -> None:  # fmt: skip
+    def _end(
+        self,
+        index: int,
+        status: str,
+        message: str,
+        summary: dict | None = None,
+        record: bool = True,
+    ) -> None:
         run_id = self.run_ids[index]
         if record and self._status(run_id) in LIVE:
             self.store.finish(run_id, status, message, {}, {})
@@ -335,9 +350,12 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
     except OSError as exc:
-        raise ConfigError("address", f"cannot reach {address} ({exc.strerror or exc}); is "
-                                     "`ray start --head` running there, with this port open "
-                                     "to this machine?") from None  # fmt: skip
+        raise ConfigError(
+            "address",
+            f"cannot reach {address} ({exc.strerror or exc}); is "
+            "`ray start --head` running there, with this port open "
+            "to this machine?",
+        ) from None
 
 
 def _token_auth_for_drivers() -> None:
@@ -368,10 +386,14 @@ def _is_loopback(address: str) -> bool:
 
 
 def check_ray_workers(workers: int | None) -> int | None:
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or not 1 <= workers <= MAX_RAY_WORKERS):  # fmt: skip
-        raise ConfigError("workers", f"must be a whole number from 1 to {MAX_RAY_WORKERS}, "
-                                     f"got {workers!r}")  # fmt: skip
+    if workers is not None and (
+        isinstance(workers, bool)
+        or not isinstance(workers, int)
+        or not 1 <= workers <= MAX_RAY_WORKERS
+    ):
+        raise ConfigError(
+            "workers", f"must be a whole number from 1 to {MAX_RAY_WORKERS}, got {workers!r}"
+        )
     return workers
 
 
@@ -404,8 +426,7 @@ class RayBackend:
         return self
 
     def _init(self, ray: Any) -> None:
-        common = dict(include_dashboard=False, log_to_driver=False,
-                      logging_level=logging.WARNING)  # fmt: skip
+        common = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         # Ray announces its default token authentication as a warning; it stays on.
         quiet = logging.getLogger("ray._private.authentication.authentication_token_setup")
         level = quiet.level
@@ -418,19 +439,24 @@ class RayBackend:
                 _token_auth_for_drivers()
                 local = _is_loopback(self.address)
                 with _loopback_only() if local else contextlib.nullcontext(), _env(CONNECT_WAIT):
-                    ray.init(address=self.address, runtime_env={"py_modules": [mtl_core]},
-                             **common)  # fmt: skip
+                    ray.init(address=self.address, runtime_env={"py_modules": [mtl_core]}, **common)
             else:
-                path = os.pathsep.join(p for p in (str(PROJECT_ROOT),
-                                                   os.environ.get("PYTHONPATH")) if p)  # fmt: skip
+                path = os.pathsep.join(
+                    p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p
+                )
                 with _loopback_only():
-                    ray.init(address="local", num_cpus=self.workers or 2,
-                             runtime_env={"env_vars": {"PYTHONPATH": path}}, **common)  # fmt: skip
+                    ray.init(
+                        address="local",
+                        num_cpus=self.workers or 2,
+                        runtime_env={"env_vars": {"PYTHONPATH": path}},
+                        **common,
+                    )
         except (ConnectionError, ray.exceptions.RayError, RuntimeError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            raise ConfigError("address" if self.address else "backend",
-                              f"cannot start or reach {where}: {first}") from None  # fmt: skip
+            raise ConfigError(
+                "address" if self.address else "backend", f"cannot start or reach {where}: {first}"
+            ) from None
         finally:
             quiet.setLevel(level)
 
@@ -449,9 +475,14 @@ class RayBackend:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         return f"{where} ({cpus} CPUs, token authentication {auth}), {self.slots} runs at once"
 
-    def run(self, configs: Sequence[RunConfig], run_ids: Sequence[int], store_path: str | Path,
-            progress: Callable[[Progress], None] | None = None,
-            data_dir: str | None = None) -> list[RunResult]:  # fmt: skip
+    def run(
+        self,
+        configs: Sequence[RunConfig],
+        run_ids: Sequence[int],
+        store_path: str | Path,
+        progress: Callable[[Progress], None] | None = None,
+        data_dir: str | None = None,
+    ) -> list[RunResult]:
         """Train queued runs (already in the store) as Ray tasks; results in input order."""
         with RunStore(store_path) as store:
             driver = _Driver(list(configs), list(run_ids), store, self.slots, data_dir, progress)

@@ -24,8 +24,9 @@ SEED_FIELDS = ("seed", "data_seed")
 
 def check_k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_SEEDS:
-        raise ConfigError("k", f"number of seeds must be a whole number from 1 to {MAX_SEEDS}, "
-                               f"got {k!r}")  # fmt: skip
+        raise ConfigError(
+            "k", f"number of seeds must be a whole number from 1 to {MAX_SEEDS}, got {k!r}"
+        )
     return k
 
 
@@ -63,8 +64,9 @@ def group_runs(configs: Mapping[int, RunConfig | Mapping[str, Any]]) -> dict[str
     return groups
 
 
-def seed_band(metrics: pd.DataFrame, task: str, split: str, metric: str,
-              run_ids: Iterable[int] | None = None) -> pd.DataFrame:  # fmt: skip
+def seed_band(
+    metrics: pd.DataFrame, task: str, split: str, metric: str, run_ids: Iterable[int] | None = None
+) -> pd.DataFrame:
     """Per epoch: mean, sample sd (ddof 1; NaN for a single run) and n of the runs' values.
 
     ``metrics`` is long-form, as ``RunStore.metrics`` returns it (run_id, epoch, task,
@@ -77,8 +79,7 @@ def seed_band(metrics: pd.DataFrame, task: str, split: str, metric: str,
     if run_ids is not None:
         rows = rows[rows["run_id"].isin(list(run_ids))]
     grouped = rows.groupby("epoch")["value"]
-    band = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1),
-                         "n": grouped.count()})  # fmt: skip
+    band = pd.DataFrame({"mean": grouped.mean(), "std": grouped.std(ddof=1), "n": grouped.count()})
     return band.reset_index().astype({"epoch": int, "n": int})
 
 

@@ -61,8 +61,9 @@ def mix(alpha: torch.Tensor, columns: list[torch.Tensor]) -> list[torch.Tensor]:
 class CrossStitchNet(MultiTaskNet):
     """One column per task, mixed after every block by a learned cross-stitch unit."""
 
-    def __init__(self, trunks: dict[str, nn.Sequential], heads: dict[str, nn.Module],
-                 init: float) -> None:  # fmt: skip
+    def __init__(
+        self, trunks: dict[str, nn.Sequential], heads: dict[str, nn.Module], init: float
+    ) -> None:
         super().__init__(trunks, heads, {task: STITCH_KEY for task in trunks})
         self.tasks = tuple(trunks)
         bounds = [block_bounds(trunk) for trunk in trunks.values()]

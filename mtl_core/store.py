@@ -31,8 +31,16 @@ from .paths import default_store_path
 from .user_files import write_output
 
 SCHEMA_VERSION = 1
-STATUSES = ("queued", "running", "paused", "completed", "stopped", "diverged", "interrupted",
-            "failed")  # fmt: skip
+STATUSES = (
+    "queued",
+    "running",
+    "paused",
+    "completed",
+    "stopped",
+    "diverged",
+    "interrupted",
+    "failed",
+)
 LIVE = ("queued", "running", "paused")
 TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
 ORPHAN_QUEUED = "the process that queued this run ended before it started; re-run it from History"
@@ -78,8 +86,20 @@ CREATE TABLE IF NOT EXISTS arrays (
     PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
 """
-RUN_COLUMNS = ("id", "name", "created", "config", "provenance", "status", "message",
-               "heartbeat", "summary", "owner", "sweep", "process")  # fmt: skip
+RUN_COLUMNS = (
+    "id",
+    "name",
+    "created",
+    "config",
+    "provenance",
+    "status",
+    "message",
+    "heartbeat",
+    "summary",
+    "owner",
+    "sweep",
+    "process",
+)
 METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
 
 
@@ -125,8 +145,10 @@ class RunStore:
         except sqlite3.DatabaseError as exc:  # corrupt: ours? (checked again: the file
             if self.moved_aside is not None:  # may have been swapped since)
                 raise StoreError(f"{self.path}: a fresh run store cannot be opened") from None
-            corrupt = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT,
-                                                                 sqlite3.SQLITE_NOTADB)  # fmt: skip
+            corrupt = getattr(exc, "sqlite_errorcode", None) in (
+                sqlite3.SQLITE_CORRUPT,
+                sqlite3.SQLITE_NOTADB,
+            )
             if not corrupt or store_file.classify(self.path) == "missing":
                 raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
             self.moved_aside = self._move_aside()
@@ -134,8 +156,7 @@ class RunStore:
         self.mark_stale()
 
     def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False,
-                               isolation_level=None)  # fmt: skip
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -193,16 +214,33 @@ class RunStore:
 
     # -- writing -----------------------------------------------------------------------
 
-    def create_run(self, config: dict[str, Any], *, name: str = "", provenance: dict | None = None,
-                   owner: str = "", status: str = "running", sweep: int | None = None) -> int:  # fmt: skip
+    def create_run(
+        self,
+        config: dict[str, Any],
+        *,
+        name: str = "",
+        provenance: dict | None = None,
+        owner: str = "",
+        status: str = "running",
+        sweep: int | None = None,
+    ) -> int:
         now = time.time()
         process = this_process()  # who queued it, or trains it: see mark_stale
         cur = self._execute(
             "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep,"
             " process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, now, json.dumps(config, sort_keys=True), json.dumps(provenance or {}),
-             status, now, owner, sweep, process),
-        )  # fmt: skip
+            (
+                name,
+                now,
+                json.dumps(config, sort_keys=True),
+                json.dumps(provenance or {}),
+                status,
+                now,
+                owner,
+                sweep,
+                process,
+            ),
+        )
         run_id = int(cur.lastrowid)
         if not name:
             self._execute("UPDATE runs SET name = ? WHERE id = ?", (f"run {run_id}", run_id))
@@ -223,11 +261,15 @@ class RunStore:
         if status in TRAINING:  # this process trains it now: openers can tell if it dies
             self._execute("UPDATE runs SET process = ? WHERE id = ?", (this_process(), run_id))
         if message is None:
-            self._execute("UPDATE runs SET status = ?, heartbeat = ? WHERE id = ?",
-                          (status, time.time(), run_id))  # fmt: skip
+            self._execute(
+                "UPDATE runs SET status = ?, heartbeat = ? WHERE id = ?",
+                (status, time.time(), run_id),
+            )
         else:
-            self._execute("UPDATE runs SET status = ?, message = ?, heartbeat = ? WHERE id = ?",
-                          (status, message, time.time(), run_id))  # fmt: skip
+            self._execute(
+                "UPDATE runs SET status = ?, message = ?, heartbeat = ? WHERE id = ?",
+                (status, message, time.time(), run_id),
+            )
 
     def claim(self, run_id: int) -> bool:
         """Mark a queued run as running in this process; False if it is no longer queued
@@ -240,11 +282,19 @@ class RunStore:
         return cur.rowcount == 1
 
     def set_provenance(self, run_id: int, provenance: dict[str, Any]) -> None:
-        self._execute("UPDATE runs SET provenance = ? WHERE id = ?",
-                      (json.dumps(provenance, sort_keys=True), run_id))  # fmt: skip
+        self._execute(
+            "UPDATE runs SET provenance = ? WHERE id = ?",
+            (json.dumps(provenance, sort_keys=True), run_id),
+        )
 
-    def finish(self, run_id: int, status: str, message: str, summary: dict[str, Any],
-               test_rows: dict[int, list[Row]]) -> None:  # fmt: skip
+    def finish(
+        self,
+        run_id: int,
+        status: str,
+        message: str,
+        summary: dict[str, Any],
+        test_rows: dict[int, list[Row]],
+    ) -> None:
         """The final status, summary and test rows (one per main task's best epoch)."""
         insert = "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)"
         statements = [
@@ -252,10 +302,12 @@ class RunStore:
             for epoch, rows in test_rows.items()
             for t, s, m, v in rows
         ]
-        statements.append((
-            "UPDATE runs SET status = ?, message = ?, summary = ?, heartbeat = ? WHERE id = ?",
-            (status, message, json.dumps(summary, sort_keys=True), time.time(), run_id),
-        ))  # fmt: skip
+        statements.append(
+            (
+                "UPDATE runs SET status = ?, message = ?, summary = ?, heartbeat = ? WHERE id = ?",
+                (status, message, json.dumps(summary, sort_keys=True), time.time(), run_id),
+            )
+        )
         self._transaction(statements)
 
     def put_array(
@@ -301,17 +353,23 @@ class RunStore:
         ended = []
         for run_id, status, heartbeat, process in rows:
             if is_dead(process):
-                why = (ORPHAN_QUEUED if status == "queued"
-                       else "the training process ended without finishing the run")  # fmt: skip
+                why = (
+                    ORPHAN_QUEUED
+                    if status == "queued"
+                    else "the training process ended without finishing the run"
+                )
             elif status != "queued" and heartbeat < cutoff:
                 why = "the training process stopped without finishing (no heartbeat)"
             else:
                 continue
             self._execute(
                 "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ? AND status = ?",
-                (f"{why}; its finished epochs are kept" if status != "queued" else why, run_id,
-                 status),
-            )  # fmt: skip
+                (
+                    f"{why}; its finished epochs are kept" if status != "queued" else why,
+                    run_id,
+                    status,
+                ),
+            )
             ended.append(run_id)
         return ended
 
@@ -333,8 +391,10 @@ class RunStore:
     def create_sweep(self, name: str, spec: dict[str, Any]) -> int:
         """A sweep groups runs (``create_run(..., sweep=id)``); ``spec`` is its sweep file,
         stored in the file's order (the dashboard shows the axes in that order)."""
-        cur = self._execute("INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)",
-                            (name, time.time(), json.dumps(spec)))  # fmt: skip
+        cur = self._execute(
+            "INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)",
+            (name, time.time(), json.dumps(spec)),
+        )
         return int(cur.lastrowid)
 
     def sweeps(self) -> pd.DataFrame:

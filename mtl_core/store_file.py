@@ -52,8 +52,10 @@ def refuse(path: Path, why: str) -> StoreError:
 
 
 def busy(path: Path, exc: sqlite3.Error) -> StoreError:
-    return StoreError(f"{_shown(path)}: cannot read the run store now ({exc}); try again, or "
-                      "check who else has it open")  # fmt: skip
+    return StoreError(
+        f"{_shown(path)}: cannot read the run store now ({exc}); try again, or "
+        "check who else has it open"
+    )
 
 
 def classify(path: Path) -> Kind:
@@ -199,8 +201,10 @@ def move_aside(path: Path, stamp: str) -> Path:
     reached through a symbolic link is not moved (that would move the link, not the store).
     """
     if path.is_symlink():
-        raise StoreError(f"{_shown(path)} links to a damaged run store ({os.path.realpath(path)}):"
-                         " move that file away by hand, or choose another --store path")  # fmt: skip
+        raise StoreError(
+            f"{_shown(path)} links to a damaged run store ({os.path.realpath(path)}):"
+            " move that file away by hand, or choose another --store path"
+        )
     for n in range(1000):
         target = path.with_name(f"{path.name}.broken-{stamp}" + (f"-{n}" if n else ""))
         if _rename_no_clobber(path, target):

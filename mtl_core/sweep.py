@@ -47,9 +47,13 @@ class SweepSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The store's spec: ``{"name", "base", "axes", "seeds", "vary_data"}``."""
-        return {"name": self.name, "base": dict(self.base),
-                "axes": {k: list(v) for k, v in self.axes.items()},
-                "seeds": list(self.seeds), "vary_data": self.vary_data}  # fmt: skip
+        return {
+            "name": self.name,
+            "base": dict(self.base),
+            "axes": {k: list(v) for k, v in self.axes.items()},
+            "seeds": list(self.seeds),
+            "vary_data": self.vary_data,
+        }
 
     def size(self) -> int:
         return math.prod(len(v) for v in self.axes.values()) * len(self.seeds)
@@ -85,14 +89,19 @@ def _field_value(where: str, name: str, value: Any) -> Any:
 
 def _check_field(where: str, name: Any, vary_data: bool) -> str:
     if not isinstance(name, str) or name not in FIELDS:
-        raise ConfigError(f"{where}.{one_line(str(name))}",
-                          f"unknown config field; known fields: {', '.join(FIELDS)}")  # fmt: skip
+        raise ConfigError(
+            f"{where}.{one_line(str(name))}",
+            f"unknown config field; known fields: {', '.join(FIELDS)}",
+        )
     if name == "seed":
-        raise ConfigError(f"{where}.seed", "give seeds with the top-level `seeds:` key "
-                                           "(a list, or K for seeds 0..K-1)")  # fmt: skip
+        raise ConfigError(
+            f"{where}.seed",
+            "give seeds with the top-level `seeds:` key (a list, or K for seeds 0..K-1)",
+        )
     if name == "data_seed" and vary_data:
-        raise ConfigError(f"{where}.data_seed", "vary_data sets data_seed to each seed; "
-                                                "drop one of the two")  # fmt: skip
+        raise ConfigError(
+            f"{where}.data_seed", "vary_data sets data_seed to each seed; drop one of the two"
+        )
     return name
 
 
@@ -111,15 +120,17 @@ def _seeds(value: Any) -> tuple[int, ...]:
     if isinstance(value, int):
         if not 1 <= value <= MAX_SEEDS:
             shown = value if abs(value) <= LARGEST_NUMBER else "a huge number"
-            raise ConfigError("seeds", f"K must be a whole number from 1 to {MAX_SEEDS}, "
-                                       f"got {shown}")  # fmt: skip
+            raise ConfigError(
+                "seeds", f"K must be a whole number from 1 to {MAX_SEEDS}, got {shown}"
+            )
         return tuple(range(value))
     if not 1 <= len(value) <= MAX_SEEDS:
         raise ConfigError("seeds", f"list 1 to {MAX_SEEDS} seeds, got {len(value)}")
     for seed in value:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise ConfigError("seeds", f"each seed must be a whole number from 0 to {MAX_SEED}, "
-                                       f"got {seed!r}")  # fmt: skip
+            raise ConfigError(
+                "seeds", f"each seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}"
+            )
     if len(set(value)) != len(value):
         raise ConfigError("seeds", f"a seed is listed twice: {value}")
     return tuple(value)
@@ -131,8 +142,9 @@ def parse_sweep(data: Any, default_name: str = "sweep") -> SweepSpec:
         raise ConfigError("sweep", f"expected a mapping with the keys {', '.join(KEYS)}")
     unknown = [k for k in data if k not in KEYS]
     if unknown:
-        raise ConfigError(one_line(str(unknown[0])),
-                          f"unknown key; a sweep file has {', '.join(KEYS)}")  # fmt: skip
+        raise ConfigError(
+            one_line(str(unknown[0])), f"unknown key; a sweep file has {', '.join(KEYS)}"
+        )
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ConfigError("name", f"expected a name of 1 to 200 characters, got {name!r}")
@@ -150,8 +162,11 @@ def parse_sweep(data: Any, default_name: str = "sweep") -> SweepSpec:
         if key in base:
             raise ConfigError(f"axes.{key}", "also set in base; keep it in one place")
         if not isinstance(values, list):
-            raise ConfigError(f"axes.{key}", f"expected a list of values such as [a, b], got "
-                                             f"{values!r}; write [{values!r}] for one value")  # fmt: skip
+            raise ConfigError(
+                f"axes.{key}",
+                f"expected a list of values such as [a, b], got "
+                f"{values!r}; write [{values!r}] for one value",
+            )
         if not values:
             raise ConfigError(
                 f"axes.{key}", "empty list: give at least one value, or drop the axis"
@@ -166,8 +181,11 @@ def parse_sweep(data: Any, default_name: str = "sweep") -> SweepSpec:
         axes[key] = coerced
     spec = SweepSpec(name.strip(), base, axes, seeds, vary_data)
     if spec.size() > MAX_RUNS:
-        raise ConfigError("axes", f"the sweep expands to {spec.size():,} runs; the limit is "
-                                  f"{MAX_RUNS:,}: split it into several files")  # fmt: skip
+        raise ConfigError(
+            "axes",
+            f"the sweep expands to {spec.size():,} runs; the limit is "
+            f"{MAX_RUNS:,}: split it into several files",
+        )
     return spec
 
 
@@ -183,11 +201,13 @@ def _parse_text(text: str, where: str, is_json: bool) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError("sweep", f"{where} is not valid JSON ({exc.msg}, line "
-                                       f"{exc.lineno})") from None  # fmt: skip
+            raise ConfigError(
+                "sweep", f"{where} is not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
         except (ValueError, RecursionError):
-            raise ConfigError("sweep", f"{where} is not readable JSON (a number or nesting "
-                                       "too large)") from None  # fmt: skip
+            raise ConfigError(
+                "sweep", f"{where} is not readable JSON (a number or nesting too large)"
+            ) from None
     import yaml
 
     try:
@@ -198,8 +218,9 @@ def _parse_text(text: str, where: str, is_json: bool) -> Any:
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ConfigError("sweep", f"{where} is not valid YAML or JSON ({problem}{line})") from None
     except (ValueError, RecursionError):
-        raise ConfigError("sweep", f"{where} is not readable YAML (a value or nesting "
-                                   "too large)") from None  # fmt: skip
+        raise ConfigError(
+            "sweep", f"{where} is not readable YAML (a value or nesting too large)"
+        ) from None
 
 
 # -- expansion --------------------------------------------------------------------------
@@ -254,8 +275,9 @@ def expand(spec: SweepSpec, skip_invalid: bool = False) -> Expansion:
     return Expansion(runs, skipped)
 
 
-def _explain(spec: SweepSpec, failures: list[tuple[dict, ConfigError]],
-             any_valid: bool) -> ConfigError:  # fmt: skip
+def _explain(
+    spec: SweepSpec, failures: list[tuple[dict, ConfigError]], any_valid: bool
+) -> ConfigError:
     """One error for the invalid combinations: a bad axis value, a bad base, or a bad mix."""
     values, exc = failures[0]
     root = exc.field.split(".")[0]
@@ -266,6 +288,9 @@ def _explain(spec: SweepSpec, failures: list[tuple[dict, ConfigError]],
     if not any_valid:
         where = f"base.{root}" if root in spec.base else root
         return ConfigError(where, str(exc)[len(exc.field) + 2 :] + " (in every combination)")
-    return ConfigError("axes", f"the combination {label(values)} is invalid ({exc}); change "
-                               "the axes, or pass --skip-invalid to leave such combinations "
-                               "out")  # fmt: skip
+    return ConfigError(
+        "axes",
+        f"the combination {label(values)} is invalid ({exc}); change "
+        "the axes, or pass --skip-invalid to leave such combinations "
+        "out",
+    )

@@ -35,9 +35,14 @@ class Backend(Protocol):
 
     def describe(self) -> str: ...
 
-    def run(self, configs: Sequence[RunConfig], run_ids: Sequence[int], store_path: str | Path,
-            progress: Callable[[Progress], None] | None = None,
-            data_dir: str | None = None) -> list[RunResult]: ...  # fmt: skip
+    def run(
+        self,
+        configs: Sequence[RunConfig],
+        run_ids: Sequence[int],
+        store_path: str | Path,
+        progress: Callable[[Progress], None] | None = None,
+        data_dir: str | None = None,
+    ) -> list[RunResult]: ...
 
 
 class LocalBackend:
@@ -57,11 +62,22 @@ class LocalBackend:
     def describe(self) -> str:
         return f"local, {self.workers} worker processes"
 
-    def run(self, configs: Sequence[RunConfig], run_ids: Sequence[int], store_path: str | Path,
-            progress: Callable[[Progress], None] | None = None,
-            data_dir: str | None = None) -> list[RunResult]:  # fmt: skip
-        return run_configs(configs, workers=self.workers, store_path=store_path,
-                           run_ids=run_ids, progress=progress, data_dir=data_dir)  # fmt: skip
+    def run(
+        self,
+        configs: Sequence[RunConfig],
+        run_ids: Sequence[int],
+        store_path: str | Path,
+        progress: Callable[[Progress], None] | None = None,
+        data_dir: str | None = None,
+    ) -> list[RunResult]:
+        return run_configs(
+            configs,
+            workers=self.workers,
+            store_path=store_path,
+            run_ids=run_ids,
+            progress=progress,
+            data_dir=data_dir,
+        )
 
 
 @dataclass
@@ -91,26 +107,34 @@ def find_sweep(store: RunStore, spec: SweepSpec) -> int | None:
     return None
 
 
-def plan_sweep(spec: SweepSpec, store_path: str | Path, *, resume: bool = False,
-               skip_invalid: bool = False) -> Plan:  # fmt: skip
+def plan_sweep(
+    spec: SweepSpec, store_path: str | Path, *, resume: bool = False, skip_invalid: bool = False
+) -> Plan:
     """What a sweep would do; reads the store only to resume."""
     expansion = expand(spec, skip_invalid)
     plan = Plan(spec, expansion.runs, expansion.skipped)
     if not resume:
         return plan
     if not Path(store_path).exists():
-        raise ConfigError("resume", f"no run store at {store_path}; drop --resume to start "
-                                    "the sweep")  # fmt: skip
+        raise ConfigError(
+            "resume", f"no run store at {store_path}; drop --resume to start the sweep"
+        )
     with RunStore(store_path) as store:  # opening marks runs with a stale heartbeat
         plan.sweep_id = find_sweep(store, spec)
         if plan.sweep_id is None:
-            raise ConfigError("resume", f"no sweep in {store_path} has this spec (was the file "
-                                        "changed?); drop --resume to start it as a new sweep")  # fmt: skip
+            raise ConfigError(
+                "resume",
+                f"no sweep in {store_path} has this spec (was the file "
+                "changed?); drop --resume to start it as a new sweep",
+            )
         runs = store.runs(sweep=plan.sweep_id).sort_values("id", ascending=False)
     busy = runs.id[runs.status.isin(["running", "paused"])].tolist()
     if busy:
-        raise ConfigError("resume", f"runs {sorted(busy)} of sweep {plan.sweep_id} are still "
-                                    "training (another sweep process?); wait, or stop them")  # fmt: skip
+        raise ConfigError(
+            "resume",
+            f"runs {sorted(busy)} of sweep {plan.sweep_id} are still "
+            "training (another sweep process?); wait, or stop them",
+        )
     index = {_key(run.config.to_dict()): i for i, run in enumerate(plan.runs)}
     for run in runs.itertuples():  # newest first: a newer completed run wins
         i = index.get(_key(run.config))
@@ -123,9 +147,13 @@ def plan_sweep(spec: SweepSpec, store_path: str | Path, *, resume: bool = False,
     return plan
 
 
-def execute(plan: Plan, backend: Backend, store_path: str | Path,
-            progress: Callable[[Progress], None] | None = None,
-            data_dir: str | None = None) -> tuple[int, list[RunResult]]:  # fmt: skip
+def execute(
+    plan: Plan,
+    backend: Backend,
+    store_path: str | Path,
+    progress: Callable[[Progress], None] | None = None,
+    data_dir: str | None = None,
+) -> tuple[int, list[RunResult]]:
     """Create the sweep (unless resumed) and its runs as ``queued``, then train them.
 
     Returns the sweep's id and the results of the runs started, in plan order. Whatever
@@ -136,11 +164,12 @@ def execute(plan: Plan, backend: Backend, store_path: str | Path,
         if plan.replaced:
             store.delete(plan.replaced)
         starting = plan.to_start
-        run_ids = [store.create_run(run.config.to_dict(), name=run.name, status="queued",
-                                    sweep=sweep_id) for run in starting]  # fmt: skip
+        run_ids = [
+            store.create_run(run.config.to_dict(), name=run.name, status="queued", sweep=sweep_id)
+            for run in starting
+        ]
     try:
-        results = backend.run([r.config for r in starting], run_ids, store_path, progress,
-                              data_dir)  # fmt: skip
+        results = backend.run([r.config for r in starting], run_ids, store_path, progress, data_dir)
     finally:
         with RunStore(store_path) as store:
             for run_id in run_ids:

@@ -129,8 +129,9 @@ def _groups(problem: _Problem, model: MultiTaskNet) -> dict[tuple[str, bool], li
 
 
 @torch.inference_mode()
-def evaluate(model: MultiTaskNet, problem: _Problem, split: str,
-             only: list[str] | None = None) -> list[Row]:  # fmt: skip
+def evaluate(
+    model: MultiTaskNet, problem: _Problem, split: str, only: list[str] | None = None
+) -> list[Row]:
     """Mean loss and metric per task; on ``train``, over each task's own labelled pool."""
     model.eval()
     rows: list[Row] = []
@@ -165,8 +166,9 @@ MISCLASSIFIED = 16  # misclassified validation images kept in the summary, per t
 
 
 @torch.inference_mode()
-def mistakes(model: MultiTaskNet, problem: _Problem, task: str, seed: int,
-             keep: int = MISCLASSIFIED) -> dict:  # fmt: skip
+def mistakes(
+    model: MultiTaskNet, problem: _Problem, task: str, seed: int, keep: int = MISCLASSIFIED
+) -> dict:
     """Validation confusion matrix (rows: true class) and some misclassified images.
 
     The images are a seeded choice among the errors, spread over the true classes (the
@@ -175,8 +177,9 @@ def mistakes(model: MultiTaskNet, problem: _Problem, task: str, seed: int,
     """
     model.eval()
     x = problem.inputs[("val", problem.tasks[task].masks_input)]
-    preds = torch.cat([model(x[i : i + EVAL_CHUNK], task).argmax(1).cpu()
-                       for i in range(0, len(x), EVAL_CHUNK)])  # fmt: skip
+    preds = torch.cat(
+        [model(x[i : i + EVAL_CHUNK], task).argmax(1).cpu() for i in range(0, len(x), EVAL_CHUNK)]
+    )
     true = problem.targets[(task, "val")].cpu()
     k = len(problem.tasks[task].class_names)
     confusion = torch.bincount(true * k + preds, minlength=k * k).reshape(k, k)
@@ -248,7 +251,7 @@ def _build_model(config: RunConfig, bundle: Bundle, problem: _Problem) -> MultiT
         depth=config.depth,
         dropout=config.dropout,
         seed=config.seed,
-    )  # fmt: skip
+    )
     if config.sharing == "cross-stitch":
         from .stitch import build_cross_stitch
 
@@ -277,9 +280,12 @@ class _Loop:
         fixed = {n: config.weight_of(n) for n in config.all_tasks}
         last_shared = _last_linear_weight(self.model.trunks["shared"]) if hard else None
         self.weighting = WEIGHTINGS[config.weighting](
-            config.all_tasks, fixed, temperature=config.dwa_temperature,
-            alpha=config.gradnorm_alpha, shared=last_shared,
-        ).to(device)  # fmt: skip
+            config.all_tasks,
+            fixed,
+            temperature=config.dwa_temperature,
+            alpha=config.gradnorm_alpha,
+            shared=last_shared,
+        ).to(device)
         self.aggregator = None
         if config.aggregator != "none":  # torchjd (and cvxpy) load only when asked for
             from .aggregation import build_aggregator
@@ -290,8 +296,9 @@ class _Loop:
         plain = [p for p in self.model.parameters() if id(p) not in stitch_ids]
         groups = [{"params": plain, "weight_decay": config.weight_decay}]
         if stitch:
-            groups.append({"params": stitch, "weight_decay": 0.0,
-                           "lr": config.lr * config.stitch_lr})  # fmt: skip
+            groups.append(
+                {"params": stitch, "weight_decay": 0.0, "lr": config.lr * config.stitch_lr}
+            )
         if list(self.weighting.parameters()):
             groups.append({"params": list(self.weighting.parameters()), "weight_decay": 0.0})
         if config.optimizer == "adam":
@@ -413,8 +420,11 @@ class _Loop:
         if self.penalty_fn is not None:
             with torch.no_grad():
                 rows.append(("_model", "train", "soft_penalty", float(self.penalty_fn(self.model))))
-        rows += [("_run", "train", "wall_time", wall), ("_run", "train", "steps", self.steps),
-                 ("_run", "train", "samples", self.samples)]  # fmt: skip
+        rows += [
+            ("_run", "train", "wall_time", wall),
+            ("_run", "train", "steps", self.steps),
+            ("_run", "train", "samples", self.samples),
+        ]
         return rows
 
     def _gradient_cosines(self) -> dict[tuple[str, str], float]:
@@ -450,8 +460,9 @@ class _Loop:
             keep = set(self.best.values()) | {best_epoch(self.criterion)}
             self.snapshots = {e: s for e, s in self.snapshots.items() if e in keep}
         if self.callback is not None:
-            self.callback(EpochEvent(self.run_id, epoch, self.config.epochs, rows,
-                                     self.elapsed(), self.steps))  # fmt: skip
+            self.callback(
+                EpochEvent(self.run_id, epoch, self.config.epochs, rows, self.elapsed(), self.steps)
+            )
 
     def elapsed(self) -> float:
         """Seconds since training started, without the time spent paused."""
@@ -468,10 +479,13 @@ class _Loop:
             wall = time.monotonic() - tic - (self.paused_for - paused_before)
             rows = self._epoch_rows(epoch, objective, wall)
             if not (math.isfinite(objective) and _all_finite(rows)):
-                return self.finish("diverged", (
-                    f"the loss became non-finite in epoch {epoch} (is lr={self.config.lr:g} too "
-                    f"high?); curves stop at epoch {epoch - 1}, the last finite one"
-                ))  # fmt: skip
+                return self.finish(
+                    "diverged",
+                    (
+                        f"the loss became non-finite in epoch {epoch} (is lr={self.config.lr:g} too "
+                        f"high?); curves stop at epoch {epoch - 1}, the last finite one"
+                    ),
+                )
             self._commit(epoch, rows)
             # After the rows, so an epoch's weight rows show the weights it trained with.
             self.weighting.epoch_end(self.batch_losses)

@@ -44,8 +44,11 @@ def baseline_config(config: RunConfig, task: str | None = None) -> RunConfig:
         raise ConfigError("tasks", f"{task!r} is not a main task of this config")
     baselines = single_task_baselines(config)
     if not baselines:
-        raise ConfigError("aux", "this config is already single-task: add an auxiliary task "
-                                 "(e.g. --aux parity) to compare it with its baseline")  # fmt: skip
+        raise ConfigError(
+            "aux",
+            "this config is already single-task: add an auxiliary task "
+            "(e.g. --aux parity) to compare it with its baseline",
+        )
     return baselines[config.tasks.index(task)]
 
 
@@ -63,15 +66,22 @@ def grid_cells(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
-def validation_table(cells: Sequence[dict[str, float]],
-                     values: Sequence[Sequence[float]]) -> pd.DataFrame:  # fmt: skip
+def validation_table(
+    cells: Sequence[dict[str, float]], values: Sequence[Sequence[float]]
+) -> pd.DataFrame:
     """One row per cell: its fields, and the mean, sd and n of its runs' best validation
     metric. A cell with a failed run (NaN) gets a NaN mean and cannot be chosen."""
     rows = []
     for cell, vals in zip(cells, values, strict=True):
         series = pd.Series(list(vals), dtype=float)
-        rows.append({**cell, "val_mean": series.mean(skipna=False),
-                     "val_sd": series.std(ddof=1, skipna=False), "n": len(series)})  # fmt: skip
+        rows.append(
+            {
+                **cell,
+                "val_mean": series.mean(skipna=False),
+                "val_sd": series.std(ddof=1, skipna=False),
+                "n": len(series),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -141,19 +151,33 @@ def tune_baseline(
     seeded = seed_configs(base, k, vary_data)  # checks k
     configs = [[c.replace(**cell) for c in seeded] for cell in cells]
     flat = [c for row in configs for c in row]
-    names = [seed_name(" ".join(filter(None, [name, "tuned single task", _cell_text(cell)])),
-                       c, vary_data)
-             for cell, row in zip(cells, configs, strict=True) for c in row]  # fmt: skip
-    results, reused = train_or_reuse(flat, [True] * len(flat), workers=workers,
-                                     store_path=store_path, names=names, owner=owner,
-                                     progress=progress, data_dir=data_dir)  # fmt: skip
+    names = [
+        seed_name(
+            " ".join(filter(None, [name, "tuned single task", _cell_text(cell)])), c, vary_data
+        )
+        for cell, row in zip(cells, configs, strict=True)
+        for c in row
+    ]
+    results, reused = train_or_reuse(
+        flat,
+        [True] * len(flat),
+        workers=workers,
+        store_path=store_path,
+        names=names,
+        owner=owner,
+        progress=progress,
+        data_dir=data_dir,
+    )
     per_cell = [results[i * k : (i + 1) * k] for i in range(len(cells))]
-    values = [[best_val_metric(r, task) if r.status != "failed" else math.nan for r in row]
-              for row in per_cell]  # fmt: skip
+    values = [
+        [best_val_metric(r, task) if r.status != "failed" else math.nan for r in row]
+        for row in per_cell
+    ]
     table = validation_table(cells, values)
     chosen = select_cell(table, get_task(task).higher_is_better)
-    index = next(i for i, cell in enumerate(cells) if {n: float(v) for n, v in cell.items()}
-                 == chosen)  # fmt: skip
+    index = next(
+        i for i, cell in enumerate(cells) if {n: float(v) for n, v in cell.items()} == chosen
+    )
     return TunedBaseline(task, chosen, table, configs[index], per_cell[index], reused)
 
 

@@ -42,8 +42,11 @@ def read_text(path: str | Path, field: str) -> str:
         if not stat.S_ISREG(info.st_mode):
             raise ConfigError(field, f"{where} is not a regular file (a device or pipe)")
         if info.st_size > MAX_INPUT_BYTES:
-            raise ConfigError(field, f"{where} is {info.st_size:,} bytes: too large for a "
-                                     f"{field} file (at most {MAX_INPUT_BYTES:,})")  # fmt: skip
+            raise ConfigError(
+                field,
+                f"{where} is {info.st_size:,} bytes: too large for a "
+                f"{field} file (at most {MAX_INPUT_BYTES:,})",
+            )
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(field, f"cannot read {where}: {exc.strerror}") from None
@@ -67,11 +70,16 @@ def write_output(path: str | Path, text: str, field: str = "out") -> Path:
         if info is not None and stat.S_ISDIR(info.st_mode):
             raise ConfigError(field, f"{where} is a folder; name a file in it instead")
         if info is not None and not stat.S_ISREG(info.st_mode):
-            raise ConfigError(field, f"{where} is not a regular file (a device, pipe or "
-                                     "socket); name a file instead")  # fmt: skip
+            raise ConfigError(
+                field,
+                f"{where} is not a regular file (a device, pipe or socket); name a file instead",
+            )
         if not target.parent.is_dir():
-            raise ConfigError(field, f"{where}: the folder {_one_line(target.parent)} does not "
-                                     "exist; create it first or name another file")  # fmt: skip
+            raise ConfigError(
+                field,
+                f"{where}: the folder {_one_line(target.parent)} does not "
+                "exist; create it first or name another file",
+            )
         tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
         try:
             with open(tmp, "x", encoding="utf-8") as handle:

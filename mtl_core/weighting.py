@@ -19,9 +19,15 @@ from torch import nn
 
 
 class Weighting(nn.Module):
-    def __init__(self, tasks: tuple[str, ...], fixed: dict[str, float], *,
-                 temperature: float = 2.0, alpha: float = 1.5,
-                 shared: nn.Parameter | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        tasks: tuple[str, ...],
+        fixed: dict[str, float],
+        *,
+        temperature: float = 2.0,
+        alpha: float = 1.5,
+        shared: nn.Parameter | None = None,
+    ) -> None:
         super().__init__()
         self.tasks = tasks
         self.fixed = {t: float(fixed[t]) for t in tasks}
@@ -89,8 +95,9 @@ class UncertaintyWeighting(Weighting):
     def combine(self, losses):
         s = self._clamped()
         index = {t: i for i, t in enumerate(self.tasks)}
-        return sum(0.5 * torch.exp(-s[index[t]]) * loss + 0.5 * s[index[t]]
-                   for t, loss in losses.items())  # fmt: skip
+        return sum(
+            0.5 * torch.exp(-s[index[t]]) * loss + 0.5 * s[index[t]] for t, loss in losses.items()
+        )
 
     @torch.no_grad()
     def current(self):
@@ -165,9 +172,9 @@ class GradNorm(Weighting):
     def extra_loss(self, losses):
         stacked = self._stack(losses)
         (shared,) = self.shared
-        norms = torch.stack([
-            torch.autograd.grad(loss, shared, retain_graph=True)[0].norm() for loss in stacked
-        ])  # fmt: skip
+        norms = torch.stack(
+            [torch.autograd.grad(loss, shared, retain_graph=True)[0].norm() for loss in stacked]
+        )
         g = self.w * norms  # G_i = ‖∇_W w_i L_i‖ = w_i ‖∇_W L_i‖ (w_i > 0)
         with torch.no_grad():
             ratio = stacked.detach() / self.initial

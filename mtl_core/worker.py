@@ -29,8 +29,10 @@ INTERRUPTED = "the server was stopped while this run trained; its finished epoch
 
 
 def pause_timeout_message(timeout: float) -> str:
-    return (f"stopped after a pause of more than {timeout:g} s (MTL_PAUSE_TIMEOUT), to free "
-            "its training slot; its finished epochs are kept")  # fmt: skip
+    return (
+        f"stopped after a pause of more than {timeout:g} s (MTL_PAUSE_TIMEOUT), to free "
+        "its training slot; its finished epochs are kept"
+    )
 
 
 class StoreControl(RunControl):
@@ -112,8 +114,13 @@ def warm_up_here(where: tuple[str, dict[str, str]], dataset: str = "mnist-5k") -
     warm_up(dataset)
 
 
-def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None = None,
-                pause_timeout: float | None = None) -> str:  # fmt: skip
+def execute_run(
+    store_path: str,
+    run_id: int,
+    config: dict,
+    data_dir: str | None = None,
+    pause_timeout: float | None = None,
+) -> str:
     """Train a queued run to its end; every outcome is recorded in the store.
 
     ``pause_timeout`` defaults to MTL_PAUSE_TIMEOUT (see ``mtl_core.limits``).
@@ -121,8 +128,13 @@ def execute_run(store_path: str, run_id: int, config: dict, data_dir: str | None
     return train_stored(store_path, run_id, config, data_dir, pause_timeout).status
 
 
-def train_stored(store_path: str, run_id: int, config: dict, data_dir: str | None = None,
-                 pause_timeout: float | None = None) -> RunResult:  # fmt: skip
+def train_stored(
+    store_path: str,
+    run_id: int,
+    config: dict,
+    data_dir: str | None = None,
+    pause_timeout: float | None = None,
+) -> RunResult:
     """``execute_run``, returning the whole result (summary and rows) for batch runners."""
     store = RunStore(Path(store_path))
     try:
@@ -135,8 +147,9 @@ def train_stored(store_path: str, run_id: int, config: dict, data_dir: str | Non
             run = store.get_run(run_id)
             return RunResult(run_id, run["status"], run["message"], {})
         control = StoreControl(store, run_id, pause_timeout)
-        result = train(from_dict(config), store=store, run_id=run_id, control=control,
-                       data_dir=data_dir)  # fmt: skip
+        result = train(
+            from_dict(config), store=store, run_id=run_id, control=control, data_dir=data_dir
+        )
         if control.timed_out and result.status == "stopped":
             result.message = pause_timeout_message(pause_timeout)
             store.set_status(run_id, "stopped", result.message)

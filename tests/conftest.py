@@ -85,9 +85,15 @@ def _fake_fashion(data_dir: object = None) -> RawData:
 def fake_fashion(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Register a tiny dataset of the fashion family; return its name."""
     spec = DatasetSpec(
-        FAKE_FASHION, FASHION_FAMILY, "test stand-in for Fashion-MNIST", 200, 40, 40, True,
+        FAKE_FASHION,
+        FASHION_FAMILY,
+        "test stand-in for Fashion-MNIST",
+        200,
+        40,
+        40,
+        True,
         _fake_fashion,
-    )  # fmt: skip
+    )
     monkeypatch.setitem(DATASETS, FAKE_FASHION, spec)
     yield FAKE_FASHION
     for key in [k for k in data._cache if k[0] == FAKE_FASHION]:

@@ -68,8 +68,7 @@ CONFIG_FILES = {
         *[(["--config", f"{name}.json"], field) for name, (_, field) in CONFIG_FILES.items()],
     ],
 )
-def test_invalid_configs_give_one_line_naming_the_field(capsys, tmp_path, monkeypatch, args,
-                                                        field):  # fmt: skip
+def test_invalid_configs_give_one_line_naming_the_field(capsys, tmp_path, monkeypatch, args, field):
     """Each invalid config exits with status 2 and one stderr line 'error: <field>: …'."""
     monkeypatch.chdir(tmp_path)
     for name, (text, _) in CONFIG_FILES.items():
@@ -86,10 +85,21 @@ def test_invalid_configs_give_one_line_naming_the_field(capsys, tmp_path, monkey
 def test_the_real_process_prints_no_traceback_and_exits_2(tmp_path):
     """`python -m mtl_core train` with an unknown task: exit 2, one line, no traceback."""
     proc = subprocess.run(
-        [sys.executable, "-m", "mtl_core", "train", "--tasks", "nope",
-         "--store", str(tmp_path / "runs.sqlite")],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mtl_core",
+            "train",
+            "--tasks",
+            "nope",
+            "--store",
+            str(tmp_path / "runs.sqlite"),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
@@ -116,12 +126,37 @@ def test_tasks_prints_the_validity_table_from_the_registry(capsys):
 
 def test_flags_build_the_config(tmp_path):
     """Task sizes, per-task weights and shuffles, 'all' and lists parse into the config."""
-    args = build_parser().parse_args([
-        "train", "--dataset", "digits", "--train-size", "all", "--tasks", "digit",
-        "--aux", "parity,magnitude", "--task-size", "digit=100", "--task-size", "parity=1000",
-        "--aux-weight", "0.5", "--aux-weight", "parity=2", "--shuffle-aux", "magnitude=1",
-        "--sharing", "soft", "--soft-lambda", "0.1", "--lr", "0.01", "--early-stop", "4",
-    ])  # fmt: skip
+    args = build_parser().parse_args(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--train-size",
+            "all",
+            "--tasks",
+            "digit",
+            "--aux",
+            "parity,magnitude",
+            "--task-size",
+            "digit=100",
+            "--task-size",
+            "parity=1000",
+            "--aux-weight",
+            "0.5",
+            "--aux-weight",
+            "parity=2",
+            "--shuffle-aux",
+            "magnitude=1",
+            "--sharing",
+            "soft",
+            "--soft-lambda",
+            "0.1",
+            "--lr",
+            "0.01",
+            "--early-stop",
+            "4",
+        ]
+    )
     config = config_from_args(args)
     assert config.train_size == 1077
     assert config.aux == ("parity", "magnitude")
@@ -135,8 +170,9 @@ def test_flags_build_the_config(tmp_path):
 def test_train_list_show_export(capsys, tmp_path):
     """A run trained by the CLI is listed, shown and exported from the same store."""
     store = tmp_path / "runs.sqlite"
-    code, out, _ = run_cli(capsys, "train", *TINY, "--aux", "parity", "--name", "cli run",
-                           "--store", store)  # fmt: skip
+    code, out, _ = run_cli(
+        capsys, "train", *TINY, "--aux", "parity", "--name", "cli run", "--store", store
+    )
     assert code == 0
     assert out.startswith("run 1: completed")
     assert "digit" in out and "best val loss" in out
@@ -161,8 +197,9 @@ def test_train_list_show_export(capsys, tmp_path):
     assert code == 0 and "a.csv" in out
     csv = pd.read_csv(tmp_path / "a.csv")
     assert len(csv) == len(stored) and set(csv["run_name"]) == {"cli run"}
-    code, _, _ = run_cli(capsys, "export", "1", "--format", "json", "--store", store,
-                         "--out", tmp_path / "a.json")  # fmt: skip
+    code, _, _ = run_cli(
+        capsys, "export", "1", "--format", "json", "--store", store, "--out", tmp_path / "a.json"
+    )
     assert code == 0
     exported = json.loads((tmp_path / "a.json").read_text())
     assert exported[0]["id"] == 1 and len(exported[0]["metrics"]) == len(stored)
@@ -174,8 +211,9 @@ def test_unknown_run_ids_are_one_line_errors(capsys, tmp_path):
     for args in (["show", "7"], ["export", "7", "--out", tmp_path / "x.csv"]):
         code, out, err = run_cli(capsys, *args, "--store", store)
         assert code == 2 and out == ""
-        assert err.strip().splitlines() == ["error: no run with id 7 in " + str(store)
-                                            + "; see `python -m mtl_core list`"]  # fmt: skip
+        assert err.strip().splitlines() == [
+            "error: no run with id 7 in " + str(store) + "; see `python -m mtl_core list`"
+        ]
 
 
 def test_a_store_path_that_is_a_folder_is_a_one_line_error(capsys, tmp_path):
@@ -197,23 +235,45 @@ def test_list_of_an_empty_store(capsys, tmp_path):
 def test_config_file_round_trip(capsys, tmp_path):
     """--save-config writes the run's config; --config reads it back unchanged, and flags
     given with --config override its fields."""
-    store, first, second, third = (tmp_path / n for n in ("r.sqlite", "a.json", "b.json",
-                                                          "c.json"))  # fmt: skip
-    code, _, _ = run_cli(capsys, "train", *TINY, "--aux", "bbox", "--aux-weight", "0.3",
-                         "--store", store, "--save-config", first)  # fmt: skip
+    store, first, second, third = (tmp_path / n for n in ("r.sqlite", "a.json", "b.json", "c.json"))
+    code, _, _ = run_cli(
+        capsys,
+        "train",
+        *TINY,
+        "--aux",
+        "bbox",
+        "--aux-weight",
+        "0.3",
+        "--store",
+        store,
+        "--save-config",
+        first,
+    )
     assert code == 0
     saved = json.loads(first.read_text())
     with RunStore(store) as reader:
         assert reader.get_run(1)["config"] == saved
     assert saved["aux"] == ["bbox"] and saved["aux_weight"] == 0.3 and saved["width"] == 16
 
-    code, _, _ = run_cli(capsys, "train", "--config", first, "--quiet", "--store", store,
-                         "--save-config", second)  # fmt: skip
+    code, _, _ = run_cli(
+        capsys, "train", "--config", first, "--quiet", "--store", store, "--save-config", second
+    )
     assert code == 0
     assert json.loads(second.read_text()) == saved
 
-    code, _, _ = run_cli(capsys, "train", "--config", first, "--epochs", "2", "--quiet",
-                         "--store", store, "--save-config", third)  # fmt: skip
+    code, _, _ = run_cli(
+        capsys,
+        "train",
+        "--config",
+        first,
+        "--epochs",
+        "2",
+        "--quiet",
+        "--store",
+        store,
+        "--save-config",
+        third,
+    )
     assert code == 0
     assert json.loads(third.read_text()) == {**saved, "epochs": 2}
     with RunStore(store) as reader:
@@ -222,10 +282,27 @@ def test_config_file_round_trip(capsys, tmp_path):
 
 def test_a_diverged_run_exits_1_with_its_status(capsys, tmp_path):
     """A run that diverges is reported with its status and message, exit status 1."""
-    code, out, err = run_cli(capsys, "train", "--dataset", "digits", "--train-size", "100",
-                             "--optimizer", "sgd", "--lr", "3", "--width", "512", "--depth",
-                             "3", "--epochs", "8", "--quiet", "--store",
-                             tmp_path / "r.sqlite")  # fmt: skip
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        "--dataset",
+        "digits",
+        "--train-size",
+        "100",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "3",
+        "--width",
+        "512",
+        "--depth",
+        "3",
+        "--epochs",
+        "8",
+        "--quiet",
+        "--store",
+        tmp_path / "r.sqlite",
+    )
     assert code == 1
     assert out.startswith("run 1: diverged (the loss became non-finite")
     assert "Traceback" not in err
@@ -236,10 +313,23 @@ def test_ctrl_c_stops_a_cli_run_cleanly(tmp_path):
     """SIGINT during `train` ends the run as stopped, keeps its epochs, and exits 0."""
     store = tmp_path / "runs.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtl_core", "train", *SMALL, "--epochs", "10000",
-         "--quiet", "--store", str(store)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mtl_core",
+            "train",
+            *SMALL,
+            "--epochs",
+            "10000",
+            "--quiet",
+            "--store",
+            str(store),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
 

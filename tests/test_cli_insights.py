@@ -15,8 +15,7 @@ def store_with_runs(make_config, tmp_path):
     path = tmp_path / "runs.sqlite"
     with RunStore(path) as store:
         hard = train(make_config(aux=["parity", "loops"], epochs=3), store=store)
-        stitch = train(make_config(aux=["parity"], sharing="cross-stitch", epochs=2),
-                       store=store)  # fmt: skip
+        stitch = train(make_config(aux=["parity"], sharing="cross-stitch", epochs=2), store=store)
     return str(path), hard, stitch
 
 
@@ -39,12 +38,13 @@ def test_insights_of_a_cross_stitch_run_shows_its_mixing_weights(store_with_runs
 
 
 @pytest.mark.parametrize("method", ["pca", "tsne"])
-def test_embed_writes_a_2d_map_with_every_tasks_labels(store_with_runs, tmp_path, capsys,
-                                                       method):  # fmt: skip
+def test_embed_writes_a_2d_map_with_every_tasks_labels(store_with_runs, tmp_path, capsys, method):
     path, hard, _ = store_with_runs
     out = tmp_path / "map.csv"
-    assert main(["embed", str(hard.run_id), "--store", path, "--method", method,
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(["embed", str(hard.run_id), "--store", path, "--method", method, "--out", str(out)])
+        == 0
+    )
     frame = pd.read_csv(out)
     with RunStore(path) as store:
         features, _ = store.get_array(hard.run_id, "features/best/shared")

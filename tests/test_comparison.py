@@ -50,9 +50,14 @@ def test_the_sentence_names_size_direction_points_interval_and_test(make_config)
         "compared with single task, 95% CI 3.2 to 4.8 points (paired t-interval), over 5 "
         "paired seeds (paired t-test p < 0.001)."
     )
-    assert compare_arms(arm_b, arm_a, label_a="single task", label_b="hard sharing").sentence(
-    ).startswith("With 300 training images, single task lowered digit test accuracy by 4.0 "
-                 "points compared with hard sharing, 95% CI 3.2 to 4.8 points")  # fmt: skip
+    assert (
+        compare_arms(arm_b, arm_a, label_a="single task", label_b="hard sharing")
+        .sentence()
+        .startswith(
+            "With 300 training images, single task lowered digit test accuracy by 4.0 "
+            "points compared with hard sharing, 95% CI 3.2 to 4.8 points"
+        )
+    )
     noisy_a, noisy_b = arms(make_config, a=[0.80, 0.84, 0.79], b=[0.81, 0.80, 0.80])
     text = compare_arms(noisy_a, noisy_b).sentence()
     p = stats.ttest_rel([0.80, 0.84, 0.79], [0.81, 0.80, 0.80]).pvalue
@@ -74,8 +79,11 @@ def test_a_regression_metric_is_an_error_in_its_own_unit(make_config):
 
 def test_unpaired_or_too_few_pairs_are_refused_in_one_line(make_config):
     arm_a, arm_b = arms(make_config)
-    with pytest.raises(MtlError, match=r"^unpaired run: seed 4, data seed 14 is only in "
-                                       r"multi-task; both arms need the same seeds$"):  # fmt: skip
+    with pytest.raises(
+        MtlError,
+        match=r"^unpaired run: seed 4, data seed 14 is only in "
+        r"multi-task; both arms need the same seeds$",
+    ):
         compare_arms(arm_a, arm_b[:4])
     with pytest.raises(ConfigError, match="^k: a paired comparison needs at least 2 paired "):
         compare_arms(arm_a[:1], arm_b[:1])

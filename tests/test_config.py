@@ -84,15 +84,21 @@ def test_dict_and_json_round_trip():
     [
         ({"aggregator": "mgda"}, "aggregator", "two or more tasks"),
         ({"aux": ["parity"], "sharing": "soft", "aggregator": "pcgrad"}, "aggregator", "hard"),
-        ({"aux": ["parity"], "aggregator": "upgrad", "weighting": "dwa"}, "aggregator",
-         "fixed or equal"),
-        ({"aux": ["parity"], "weighting": "gradnorm", "sharing": "single"}, "weighting",
-         "sharing=hard"),
+        (
+            {"aux": ["parity"], "aggregator": "upgrad", "weighting": "dwa"},
+            "aggregator",
+            "fixed or equal",
+        ),
+        (
+            {"aux": ["parity"], "weighting": "gradnorm", "sharing": "single"},
+            "weighting",
+            "sharing=hard",
+        ),
         ({"sharing": "cross-stitch"}, "sharing", "two or more tasks"),
         ({"aggregator": "graddrop"}, "aggregator", "mgda, pcgrad, upgrad, cagrad"),
         ({"stitch_init": 1.5}, "stitch_init", "between 0 and 1"),
     ],
-)  # fmt: skip
+)
 def test_method_combinations_that_cannot_work_are_refused_naming_why(data, field, words):
     """Aggregators and GradNorm need a shared trunk; cross-stitch needs two tasks."""
     error = refused(data)

@@ -58,8 +58,7 @@ def moment_reached(store: Path, moment: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("moment", ["stored", "first run starts", "two runs train",
-                                    "a run ends"])  # fmt: skip
+@pytest.mark.parametrize("moment", ["stored", "first run starts", "two runs train", "a run ends"])
 def test_ctrl_c_exits_promptly_at_every_stage_of_a_batch(busy_cores, tmp_path, moment):
     """Runs too long to end by themselves (workers start in milliseconds now, so a short
     batch could end before the signal lands); for "a run ends", a sweep whose short runs
@@ -68,19 +67,37 @@ def test_ctrl_c_exits_promptly_at_every_stage_of_a_batch(busy_cores, tmp_path, m
     tiny = ["--dataset", "digits", "--train-size", "60", "--width", "16", "--depth", "1"]
     if moment == "a run ends":
         sweep = tmp_path / "sweep.yaml"
-        sweep.write_text("base: {dataset: digits, train_size: 60, width: 16, depth: 1}\n"
-                         "axes: {epochs: [2, 10000]}\nseeds: [0, 1]\n")  # fmt: skip
+        sweep.write_text(
+            "base: {dataset: digits, train_size: 60, width: 16, depth: 1}\n"
+            "axes: {epochs: [2, 10000]}\nseeds: [0, 1]\n"
+        )
         command = ["sweep", str(sweep), "--yes", "--quiet", "--store", str(store)]
     else:
-        command = ["seeds", *tiny, "--epochs", "10000", "--k", "4", "--quiet", "--store",
-                   str(store)]  # fmt: skip
+        command = [
+            "seeds",
+            *tiny,
+            "--epochs",
+            "10000",
+            "--k",
+            "4",
+            "--quiet",
+            "--store",
+            str(store),
+        ]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtl_core", *command], cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "mtl_core", *command],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        wait_for(lambda: moment_reached(store, moment) or proc.poll() is not None, 240,
-                 f"the moment '{moment}'")  # fmt: skip
+        wait_for(
+            lambda: moment_reached(store, moment) or proc.poll() is not None,
+            240,
+            f"the moment '{moment}'",
+        )
         assert proc.poll() is None, "the batch ended before the moment came"
         sent = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)

@@ -110,8 +110,9 @@ def test_validation_and_test_do_not_move_with_train_size(make_config):
     device = torch.device("cpu")
     bundle = load_bundle("mnist-5k")
     small = _Problem(make_config(dataset="mnist-5k", train_size=50), bundle, device)
-    full = _Problem(make_config(dataset="mnist-5k", train_size=3000), fresh_bundle("mnist-5k"),
-                    device)  # fmt: skip
+    full = _Problem(
+        make_config(dataset="mnist-5k", train_size=3000), fresh_bundle("mnist-5k"), device
+    )
     for split in ("val", "test"):
         assert torch.equal(small.inputs[(split, False)], full.inputs[(split, False)])
         assert torch.equal(small.targets[("digit", split)], full.targets[("digit", split)])

@@ -45,8 +45,9 @@ def start(config: dict, store: Path | None = None) -> subprocess.Popen:
     command = [sys.executable, str(HELPER), json.dumps(config)]
     if store is not None:
         command.append(str(store))
-    return subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(proc: subprocess.Popen) -> dict:

@@ -28,8 +28,16 @@ def own_data_root(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("task", ["left", "right"])
 def test_a_short_multifashion_single_task_run_learns(task, tmp_path):
-    config = RunConfig(dataset="fashion-mnist", variant="multi", tasks=(task,), train_size=2000,
-                       epochs=4, width=64, depth=1, threads=1)  # fmt: skip
+    config = RunConfig(
+        dataset="fashion-mnist",
+        variant="multi",
+        tasks=(task,),
+        train_size=2000,
+        epochs=4,
+        width=64,
+        depth=1,
+        threads=1,
+    )
     with RunStore(tmp_path / "runs.sqlite") as store:
         result = train(config, store=store)
     assert result.status == "completed"

@@ -31,8 +31,13 @@ BASE = tiny_config(aux=["parity"])
 
 def stored(config=BASE, **prov) -> dict:
     """A stored run as ``RunStore.get_run`` returns it, with a complete provenance."""
-    provenance = {"data_sha256": "d" * 64, "torch_threads": config.threads,
-                  "device": config.device, "curve_version": CURVE_VERSION, **prov}  # fmt: skip
+    provenance = {
+        "data_sha256": "d" * 64,
+        "torch_threads": config.threads,
+        "device": config.device,
+        "curve_version": CURVE_VERSION,
+        **prov,
+    }
     return {"id": 1, "status": "completed", "config": config.to_dict(), "provenance": provenance}
 
 

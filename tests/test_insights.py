@@ -21,8 +21,14 @@ from mtl_core.store import RunStore
 from mtl_core.trainer import train
 from tests.helpers.apptest import array, figures, open_app, texts, train_button, url_config
 
-TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3,
-        "batch_size": 16}  # fmt: skip
+TINY = {
+    "dataset": "digits",
+    "train_size": 100,
+    "width": 16,
+    "depth": 1,
+    "epochs": 3,
+    "batch_size": 16,
+}
 RUNS = {
     "hard": {"aux": ["parity", "magnitude"]},
     "single": {"aux": ["parity"], "sharing": "single"},
@@ -117,8 +123,12 @@ def test_cross_stitch_shows_every_mixing_coefficient(stored):
     rows = stored_metrics(path, ids["stitch"])
     coefficients = set(rows.metric[rows.task == "_stitch"])
     assert len(stitch) == len(coefficients) == 4  # one unit, 2 × 2 weights
-    assert {t["name"] for t in stitch} == {"digit ← digit", "digit ← parity",
-                                           "parity ← digit", "parity ← parity"}  # fmt: skip
+    assert {t["name"] for t in stitch} == {
+        "digit ← digit",
+        "digit ← parity",
+        "parity ← digit",
+        "parity ← parity",
+    }
     assert f"ins_distance_{ids['stitch']}" in figures(at)
 
 
@@ -170,8 +180,9 @@ def test_cross_stitch_and_aggregator_controls_make_the_config(stored):
     at.sidebar.radio(key="c_sharing").set_value("cross-stitch").run()
     at.sidebar.number_input(key="c_stitch_init").set_value(0.8)
     at.sidebar.number_input(key="c_stitch_lr").set_value(20.0).run()
-    assert url_config(at) == DEFAULT.replace(aux=["parity"], sharing="cross-stitch",
-                                             stitch_init=0.8, stitch_lr=20.0)  # fmt: skip
+    assert url_config(at) == DEFAULT.replace(
+        aux=["parity"], sharing="cross-stitch", stitch_init=0.8, stitch_lr=20.0
+    )
     at.sidebar.radio(key="c_sharing").set_value("hard").run()
     at.sidebar.selectbox(key="c_aggregator").set_value("cagrad").run()
     at.sidebar.number_input(key="c_cagrad_c").set_value(0.3).run()

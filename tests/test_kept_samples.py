@@ -24,8 +24,15 @@ from mtl_core.tasks import Split
 from mtl_core.trainer import _Problem, probe_slice, train
 
 DIGITS = set(range(10))
-MNIST = {"dataset": "mnist-5k", "train_size": 100, "width": 16, "depth": 1, "epochs": 1,
-         "batch_size": 25, "aux": ["parity"]}  # fmt: skip
+MNIST = {
+    "dataset": "mnist-5k",
+    "train_size": 100,
+    "width": 16,
+    "depth": 1,
+    "epochs": 1,
+    "batch_size": 25,
+    "aux": ["parity"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +109,9 @@ def _sorted_bundle(bundle):
     """The bundle with its training split sorted by class: the trap the preview avoids."""
     order = torch.argsort(bundle.train.labels, stable=True)
     train = bundle.train
-    sorted_train = Split(train.images[order], train.labels[order],
-                         {k: v[order] for k, v in train.extras.items()})  # fmt: skip
+    sorted_train = Split(
+        train.images[order], train.labels[order], {k: v[order] for k, v in train.extras.items()}
+    )
     return dataclasses.replace(bundle, train=sorted_train)
 
 
@@ -111,8 +119,7 @@ def _preview_page() -> None:
     from dashboard.preview import data_view
     from mtl_core.config import RunConfig
 
-    data_view(RunConfig.from_dict({"dataset": "mnist-5k", "train_size": 3000,
-                                   "aux": ["parity"]}))  # fmt: skip
+    data_view(RunConfig.from_dict({"dataset": "mnist-5k", "train_size": 3000, "aux": ["parity"]}))
 
 
 def _shown_digits(at: AppTest) -> list[int]:
@@ -147,8 +154,9 @@ def test_the_preview_takes_images_from_the_runs_training_pool():
 def test_the_conflict_probe_of_every_task_spans_every_class(make_config):
     """The probe is a prefix of each task's pool; the pool is in nested (stratified) order,
     so the probe holds every digit, also for a task with a small label budget."""
-    config = make_config(dataset="mnist-5k", train_size=600, aux=["parity", "loops"],
-                         task_sizes={"loops": 40})  # fmt: skip
+    config = make_config(
+        dataset="mnist-5k", train_size=600, aux=["parity", "loops"], task_sizes={"loops": 40}
+    )
     bundle = load_bundle(config.dataset)
     problem = _Problem(config, bundle, torch.device("cpu"))
     labels = bundle.train.labels.numpy()

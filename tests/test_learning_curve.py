@@ -42,13 +42,19 @@ def test_table_has_one_row_per_size_and_arm():
     def values(size: int, arm: str) -> list[float]:
         return [0.5 + size / 1000 + (arm == "hard sharing") / 10, 0.6, 0.7]
 
-    rows = [{"size": s, "arm": a, "seed": i, "best_val": v, "test": v - 0.01}
-            for s in (300, 100) for a in ("single task", "hard sharing")
-            for i, v in enumerate(values(s, a))]  # fmt: skip
+    rows = [
+        {"size": s, "arm": a, "seed": i, "best_val": v, "test": v - 0.01}
+        for s in (300, 100)
+        for a in ("single task", "hard sharing")
+        for i, v in enumerate(values(s, a))
+    ]
     table = curve_table(pd.DataFrame(rows))
     assert list(zip(table["size"], table["arm"], strict=True)) == [
-        (100, "single task"), (100, "hard sharing"), (300, "single task"),
-        (300, "hard sharing")]  # fmt: skip
+        (100, "single task"),
+        (100, "hard sharing"),
+        (300, "single task"),
+        (300, "hard sharing"),
+    ]
     assert list(table["n"]) == [3, 3, 3, 3]
     first = table.iloc[0]
     values = pd.Series([0.6, 0.6, 0.7])

@@ -37,29 +37,54 @@ class Recording(dict):
 def test_defaults_apply_when_nothing_is_set():
     env = Recording()
     assert Limits.from_env(env) == Limits(
-        max_runs=2, max_epochs=None, max_train_size=None, max_runs_per_session=None,
-        pause_timeout=600.0, abandon_after=600.0, stale_after=60.0,
-    )  # fmt: skip
+        max_runs=2,
+        max_epochs=None,
+        max_train_size=None,
+        max_runs_per_session=None,
+        pause_timeout=600.0,
+        abandon_after=600.0,
+        stale_after=60.0,
+    )
     assert env.asked == DOCUMENTED  # every variable read is documented, and vice versa
-    assert {"MTL_MAX_RUNS", "MTL_MAX_EPOCHS", "MTL_MAX_TRAIN_SIZE",
-                          "MTL_MAX_RUNS_PER_SESSION", "MTL_PAUSE_TIMEOUT",
-                          "MTL_ABANDON_AFTER", "MTL_STALE_AFTER"} == DOCUMENTED  # fmt: skip
+    assert {
+        "MTL_MAX_RUNS",
+        "MTL_MAX_EPOCHS",
+        "MTL_MAX_TRAIN_SIZE",
+        "MTL_MAX_RUNS_PER_SESSION",
+        "MTL_PAUSE_TIMEOUT",
+        "MTL_ABANDON_AFTER",
+        "MTL_STALE_AFTER",
+    } == DOCUMENTED
 
 
 def test_every_variable_is_read():
-    env = {"MTL_MAX_RUNS": "4", "MTL_MAX_EPOCHS": "100", "MTL_MAX_TRAIN_SIZE": " 2000 ",
-           "MTL_MAX_RUNS_PER_SESSION": "30", "MTL_PAUSE_TIMEOUT": "120",
-           "MTL_ABANDON_AFTER": "900.5", "MTL_STALE_AFTER": "3", "MTL_OTHER": "x"}  # fmt: skip
+    env = {
+        "MTL_MAX_RUNS": "4",
+        "MTL_MAX_EPOCHS": "100",
+        "MTL_MAX_TRAIN_SIZE": " 2000 ",
+        "MTL_MAX_RUNS_PER_SESSION": "30",
+        "MTL_PAUSE_TIMEOUT": "120",
+        "MTL_ABANDON_AFTER": "900.5",
+        "MTL_STALE_AFTER": "3",
+        "MTL_OTHER": "x",
+    }
     assert Limits.from_env(env) == Limits(4, 100, 2000, 30, 120.0, 900.5, 3.0)
     assert Limits.from_env({"MTL_MAX_EPOCHS": ""}) == Limits()  # empty means unset
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("MTL_MAX_RUNS", "0"), ("MTL_MAX_EPOCHS", "abc"), ("MTL_MAX_TRAIN_SIZE", "1.5"),
-     ("MTL_MAX_RUNS_PER_SESSION", "-3"), ("MTL_PAUSE_TIMEOUT", "-1"),
-     ("MTL_ABANDON_AFTER", "nan"), ("MTL_STALE_AFTER", "inf"), ("MTL_PAUSE_TIMEOUT", "0")],
-)  # fmt: skip
+    [
+        ("MTL_MAX_RUNS", "0"),
+        ("MTL_MAX_EPOCHS", "abc"),
+        ("MTL_MAX_TRAIN_SIZE", "1.5"),
+        ("MTL_MAX_RUNS_PER_SESSION", "-3"),
+        ("MTL_PAUSE_TIMEOUT", "-1"),
+        ("MTL_ABANDON_AFTER", "nan"),
+        ("MTL_STALE_AFTER", "inf"),
+        ("MTL_PAUSE_TIMEOUT", "0"),
+    ],
+)
 def test_a_malformed_value_is_a_one_line_error_naming_the_variable(name, value):
     with pytest.raises(LimitError) as info:
         Limits.from_env({name: value})

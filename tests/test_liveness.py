@@ -31,8 +31,9 @@ def start_owner(path, hold: bool) -> subprocess.Popen:
         print(run_id, queued, flush=True)
         time.sleep(600 if {hold} else 0)
     """)
-    return subprocess.Popen([sys.executable, "-c", code], cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True
+    )
 
 
 def test_a_run_whose_process_was_killed_is_interrupted_when_the_store_opens(tmp_path):
@@ -70,8 +71,10 @@ def test_another_host_or_boot_is_left_to_the_heartbeat(tmp_path):
     path = tmp_path / "runs.sqlite"
     with RunStore(path, stale_after=HOUR) as store:
         run_id = store.create_run({"x": 1})
-        store._execute("UPDATE runs SET process = ? WHERE id = ?",
-                       (json.dumps({**gone, "host": "other-host"}), run_id))  # fmt: skip
+        store._execute(
+            "UPDATE runs SET process = ? WHERE id = ?",
+            (json.dumps({**gone, "host": "other-host"}), run_id),
+        )
     with RunStore(path, stale_after=HOUR) as store:
         assert store.get_run(run_id)["status"] == "running"  # the heartbeat is fresh
     with RunStore(path, stale_after=0) as store:
@@ -85,10 +88,19 @@ def test_a_queued_run_waits_on_the_process_that_queued_it(tmp_path):
     with RunStore(path, stale_after=HOUR) as store:
         mine = store.create_run({"x": 1}, status="queued")
         assert store.get_run(mine)["process"] == this_process()
-    code = (f"from mtl_core.store import RunStore\n"
-            f"print(RunStore({str(path)!r}).create_run({{'x': 2}}, status='queued'))")  # fmt: skip
-    theirs = int(subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
-                                capture_output=True, text=True).stdout)  # fmt: skip
+    code = (
+        f"from mtl_core.store import RunStore\n"
+        f"print(RunStore({str(path)!r}).create_run({{'x': 2}}, status='queued'))"
+    )
+    theirs = int(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     with RunStore(path, stale_after=HOUR) as store:
         assert store.get_run(mine)["status"] == "queued"
         run = store.get_run(theirs)
@@ -101,8 +113,9 @@ def test_a_proc_of_another_pid_namespace_records_nothing(monkeypatch):
     import mtl_core.liveness as liveness
 
     real = liveness._start_time
-    monkeypatch.setattr(liveness, "_start_time",
-                        lambda pid: (1, *real(pid)[1:]) if pid == "self" else real(pid))  # fmt: skip
+    monkeypatch.setattr(
+        liveness, "_start_time", lambda pid: (1, *real(pid)[1:]) if pid == "self" else real(pid)
+    )
     assert liveness.this_process() == ""
 
 

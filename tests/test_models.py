@@ -15,13 +15,28 @@ from mtl_core.sharing import SHARING, l2_penalty, mean_trunk_distance, trace_pen
 from mtl_core.trainer import _Loop
 
 
-def model(tasks=("a", "b", "c"), sharing="single", *, shape=(3, 3), width=4, depth=2,
-          backbone="mlp", seed=0, dropout=0.0, out=2):  # fmt: skip
+def model(
+    tasks=("a", "b", "c"),
+    sharing="single",
+    *,
+    shape=(3, 3),
+    width=4,
+    depth=2,
+    backbone="mlp",
+    seed=0,
+    dropout=0.0,
+    out=2,
+):
     return build_model(
-        backbone=backbone, image_shape=shape, out_dims={t: out for t in tasks},
-        trunk_of=SHARING[sharing].trunk_of(tuple(tasks)), width=width, depth=depth,
-        dropout=dropout, seed=seed,
-    )  # fmt: skip
+        backbone=backbone,
+        image_shape=shape,
+        out_dims={t: out for t in tasks},
+        trunk_of=SHARING[sharing].trunk_of(tuple(tasks)),
+        width=width,
+        depth=depth,
+        dropout=dropout,
+        seed=seed,
+    )
 
 
 def trunk_params(net) -> dict[str, dict[str, torch.Tensor]]:
@@ -35,8 +50,15 @@ def trunk_params(net) -> dict[str, dict[str, torch.Tensor]]:
 
 
 def loop_model(config):
-    loop = _Loop(config, load_bundle(config.dataset, config.variant), torch.device("cpu"),
-                 None, None, None, RunControl())  # fmt: skip
+    loop = _Loop(
+        config,
+        load_bundle(config.dataset, config.variant),
+        torch.device("cpu"),
+        None,
+        None,
+        None,
+        RunControl(),
+    )
     return loop.model.state_dict()
 
 
@@ -44,9 +66,16 @@ def loop_model(config):
 @pytest.mark.parametrize("shape", [(8, 8), (28, 28), (12, 12)])
 def test_backbones_give_one_output_per_head(backbone, shape):
     """Both backbones run on 8×8, 12×12 and 28×28 images; each head has its own size."""
-    net = build_model(backbone=backbone, image_shape=shape, out_dims={"a": 10, "b": 3},
-                      trunk_of={"a": "shared", "b": "shared"}, width=16, depth=2,
-                      dropout=0.0, seed=0)  # fmt: skip
+    net = build_model(
+        backbone=backbone,
+        image_shape=shape,
+        out_dims={"a": 10, "b": 3},
+        trunk_of={"a": "shared", "b": "shared"},
+        width=16,
+        depth=2,
+        dropout=0.0,
+        seed=0,
+    )
     x = torch.rand(5, 1, *shape)
     assert net(x, "a").shape == (5, 10)
     assert net(x, "b").shape == (5, 3)
@@ -65,8 +94,9 @@ def test_sharing_modes_map_tasks_to_trunks():
 def test_init_is_seeded_and_within_the_default_bounds():
     """Same seed, same weights; another seed, other weights; all within ±1/√fan_in."""
     a, b, c = model(seed=1), model(seed=1), model(seed=2)
-    for (name, x), (_, y), (_, z) in zip(a.state_dict().items(), b.state_dict().items(),
-                                         c.state_dict().items(), strict=True):  # fmt: skip
+    for (name, x), (_, y), (_, z) in zip(
+        a.state_dict().items(), b.state_dict().items(), c.state_dict().items(), strict=True
+    ):
         assert torch.equal(x, y), name
         assert not torch.equal(x, z), name
     for layer in a.modules():
@@ -123,8 +153,9 @@ def test_adding_a_task_in_the_trainer_keeps_other_initial_weights(sharing, make_
     and dropping a task leaves the remaining ones as they were."""
     tasks = {"tasks": ["digit", "parity"]} if sharing == "soft" else {"tasks": ["digit"]}
     base = loop_model(make_config(sharing=sharing, dropout=0.2, **tasks))
-    more = loop_model(make_config(sharing=sharing, dropout=0.2, aux=["recon", "magnitude"],
-                                  **tasks))  # fmt: skip
+    more = loop_model(
+        make_config(sharing=sharing, dropout=0.2, aux=["recon", "magnitude"], **tasks)
+    )
     assert set(base) < set(more)
     for name, value in base.items():
         assert torch.equal(value, more[name]), name

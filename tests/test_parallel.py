@@ -30,8 +30,9 @@ def stored_rows(store: RunStore, run_id: int) -> list[tuple]:
     return sorted(comparable(metrics.itertuples(index=False, name=None)))
 
 
-def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(tmp_path, monkeypatch,
-                                                                    make_config):  # fmt: skip
+def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(
+    tmp_path, monkeypatch, make_config
+):
     """Four runs, two workers: the run on a damaged dataset fails (in its worker, with the
     loader's message), the other three complete, and the rows their workers stored (read
     back from the store) are exactly those the same configs store when trained here one
@@ -44,8 +45,12 @@ def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(tmp_path, mo
     monkeypatch.setenv("MTL_DATA_DIR", str(bad))
     monkeypatch.setenv("MTL_DATA_ROOT", str(tmp_path / "root"))
     base = make_config(train_size=50, width=16, epochs=3, aux=["parity"], dropout=0.3)
-    configs = [base, base.replace(dataset="mnist", train_size=50), base.replace(seed=1),
-               base.replace(seed=2, sharing="soft")]  # fmt: skip
+    configs = [
+        base,
+        base.replace(dataset="mnist", train_size=50),
+        base.replace(seed=1),
+        base.replace(seed=2, sharing="soft"),
+    ]
     path = tmp_path / "runs.sqlite"
     seen: list[Progress] = []
     first_look: dict[int, str] = {}
@@ -57,8 +62,9 @@ def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(tmp_path, mo
             first_look.update(zip(runs["id"], runs["status"], strict=True))
         seen.append(state)
 
-    results = run_configs(configs, workers=2, store_path=path, names=list("abcd"),
-                          progress=progress)  # fmt: skip
+    results = run_configs(
+        configs, workers=2, store_path=path, names=list("abcd"), progress=progress
+    )
 
     assert [r.run_id for r in results] == [1, 2, 3, 4]
     assert [r.status for r in results] == ["completed", "failed", "completed", "completed"]
@@ -113,12 +119,33 @@ def test_ctrl_c_stops_every_run_of_the_batch(tmp_path):
     as stopped without starting; exit 130, no traceback, no worker left behind."""
     store = tmp_path / "runs.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtl_core", "seeds", "--dataset", "digits", "--train-size",
-         "60", "--width", "16", "--depth", "1", "--epochs", "10000", "--k", "4", "--quiet",
-         "--store", str(store)],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mtl_core",
+            "seeds",
+            "--dataset",
+            "digits",
+            "--train-size",
+            "60",
+            "--width",
+            "16",
+            "--depth",
+            "1",
+            "--epochs",
+            "10000",
+            "--k",
+            "4",
+            "--quiet",
+            "--store",
+            str(store),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         wait_for(store.exists, 60, "the store")
         with RunStore(store) as reader:
@@ -126,8 +153,7 @@ def test_ctrl_c_stops_every_run_of_the_batch(tmp_path):
             def two_training() -> bool:
                 runs = reader.runs()
                 training = runs.id[runs.status == "running"]
-                return len(training) == 2 and all(reader.last_epoch(int(i)) >= 2
-                                                  for i in training)  # fmt: skip
+                return len(training) == 2 and all(reader.last_epoch(int(i)) >= 2 for i in training)
 
             wait_for(two_training, 60, "two runs training")
             os.killpg(proc.pid, signal.SIGINT)

@@ -82,8 +82,15 @@ def test_the_time_left_estimate_of_the_live_view_uses_the_stored_wall_times(paus
     from dashboard.live import eta_seconds
 
     _, _, _, wall, _ = paused_run
-    frame = pd.DataFrame({"epoch": list(wall), "task": "_run", "split": "train",
-                          "metric": "wall_time", "value": list(wall.values())})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "epoch": list(wall),
+            "task": "_run",
+            "split": "train",
+            "metric": "wall_time",
+            "value": list(wall.values()),
+        }
+    )
     elapsed, left = eta_seconds(frame, planned=6)
     assert elapsed == pytest.approx(sum(wall.values())) and elapsed < PAUSE / 3
     assert left == pytest.approx(elapsed)  # 3 of 6 epochs done: as long again

@@ -287,8 +287,26 @@ def bad_number(rule: Range) -> st.SearchStrategy[Any]:
 
 
 def unknown_choice(name: str) -> st.SearchStrategy[str]:
-    typos = st.sampled_from(["", " ", "CPU", "cuda:", "cuda:-1", "cuda: 1", "cuda:1.0", "cuda:١",
-                             "cuda:²", "mps", "Hard", "adam ", "cifar", "blurry", "l1", "rbf"])  # fmt: skip
+    typos = st.sampled_from(
+        [
+            "",
+            " ",
+            "CPU",
+            "cuda:",
+            "cuda:-1",
+            "cuda: 1",
+            "cuda:1.0",
+            "cuda:١",
+            "cuda:²",
+            "mps",
+            "Hard",
+            "adam ",
+            "cifar",
+            "blurry",
+            "l1",
+            "rbf",
+        ]
+    )
     text = st.one_of(typos, st.text(max_size=20), HUGE_TEXT)
     if name == "device":
         return text.filter(lambda s: not valid_device(s))
@@ -449,8 +467,14 @@ def bad_value(draw, name: str, full: dict) -> tuple[Any, str]:
 def soft_with_one_task(full: dict) -> dict:
     main = full["tasks"][0]
     sizes = {k: v for k, v in full["task_sizes"].items() if k == main}
-    return {"tasks": [main], "aux": [], "sharing": "soft", "task_sizes": sizes,
-            "aux_weights": {}, "aux_shuffle": {}}  # fmt: skip
+    return {
+        "tasks": [main],
+        "aux": [],
+        "sharing": "soft",
+        "task_sizes": sizes,
+        "aux_weights": {},
+        "aux_shuffle": {},
+    }
 
 
 @st.composite
@@ -486,12 +510,20 @@ GARBAGE_JSON = st.one_of(
     st.text().filter(not_a_json_object),
     truncated_json(),
     JSON_VALUES.filter(lambda v: not isinstance(v, dict)).map(json.dumps),
-    st.sampled_from([
-        "", "{", "{}}", "{'width': 3}", '{"width": 3,}', "NaN", "\ufeff{}",
-        "[" * 100_000 + "]" * 100_000,  # nesting too deep for the parser
-        '{"width": ' + "9" * 5000 + "}",  # more digits than Python converts
-    ]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "",
+            "{",
+            "{}}",
+            "{'width': 3}",
+            '{"width": 3,}',
+            "NaN",
+            "\ufeff{}",
+            "[" * 100_000 + "]" * 100_000,  # nesting too deep for the parser
+            '{"width": ' + "9" * 5000 + "}",  # more digits than Python converts
+        ]
+    ),
+)
 
 
 # -- 1. valid configs round-trip and train ---------------------------------------------------
@@ -625,8 +657,9 @@ def bad_pair_flag(draw, name: str, full: dict, rule: Range) -> tuple[str, str]:
     allowed = list(full["tasks"]) + list(full["aux"]) if name == "task_sizes" else full["aux"]
     kind = int if rule.integer else float
     key_text = st.text(max_size=12).filter(lambda k: "=" not in k)
-    not_number = st.one_of(GARBAGE_TEXT, st.sampled_from(["1.5", "nan", "2e3"]) if rule.integer
-                           else st.nothing()).filter(lambda s: not parses(kind, s))  # fmt: skip
+    not_number = st.one_of(
+        GARBAGE_TEXT, st.sampled_from(["1.5", "nan", "2e3"]) if rule.integer else st.nothing()
+    ).filter(lambda s: not parses(kind, s))
     how = draw(st.sampled_from(["value", "key", "not a number", "no task"]))
     if how == "value" and allowed:
         key = draw(st.sampled_from(allowed))
@@ -718,12 +751,42 @@ def test_cli_refuses_one_bad_value_in_one_line_naming_the_field(capsys, tmp_path
 
 # -- 4. URL query parameters -----------------------------------------------------------------
 
-PLAUSIBLE_PARAM = st.sampled_from([
-    "digits", "fashion-mnist", "multi", "rotated", "left,right", "digit", "digit,parity",
-    "parity", "angle", "class", "soft", "single", "trace", "cnn", "sgd", "uncertainty", "0",
-    "1", "5", "64", "0.5", "1e-3", "-1", "nan", "inf", "digit:50", "parity:2", "angle:0.5",
-    "cuda", "cuda:1", "", "all",
-])  # fmt: skip
+PLAUSIBLE_PARAM = st.sampled_from(
+    [
+        "digits",
+        "fashion-mnist",
+        "multi",
+        "rotated",
+        "left,right",
+        "digit",
+        "digit,parity",
+        "parity",
+        "angle",
+        "class",
+        "soft",
+        "single",
+        "trace",
+        "cnn",
+        "sgd",
+        "uncertainty",
+        "0",
+        "1",
+        "5",
+        "64",
+        "0.5",
+        "1e-3",
+        "-1",
+        "nan",
+        "inf",
+        "digit:50",
+        "parity:2",
+        "angle:0.5",
+        "cuda",
+        "cuda:1",
+        "",
+        "all",
+    ]
+)
 PARAM_NAME = st.one_of(st.sampled_from([*FIELDS, *NON_CONFIG_PARAMS]), st.text(max_size=50))
 UNKNOWN_NOTE = re.compile(r"ignored unknown URL parameter (.+)", re.DOTALL)
 FIELD_NOTE = re.compile(r"ignored URL parameter '(\w+)'(: |$)")
@@ -798,13 +861,15 @@ def bad_url_text(draw, name: str, config: RunConfig) -> str:
         key = draw(st.sampled_from(list(TASKS)))
         rule = ranges(MAX_CAPACITY)[name]
         return draw(
-            st.sampled_from([
-                key,  # no number
-                f"{key}:{draw(GARBAGE_TEXT.filter(lambda s: ',' not in s))}",
-                f"nope:{'5' if rule.integer else '0.5'}",
-                f"{key}:{number_text(draw(out_of_range(rule)))}",
-            ])
-        )  # fmt: skip
+            st.sampled_from(
+                [
+                    key,  # no number
+                    f"{key}:{draw(GARBAGE_TEXT.filter(lambda s: ',' not in s))}",
+                    f"nope:{'5' if rule.integer else '0.5'}",
+                    f"{key}:{number_text(draw(out_of_range(rule)))}",
+                ]
+            )
+        )
     rule = ranges(MAX_CAPACITY).get(name)  # out of range whatever the dataset
     if rule is not None:
         return draw(st.one_of(out_of_range(rule).map(number_text), GARBAGE_TEXT))
@@ -816,8 +881,19 @@ def bad_url_text(draw, name: str, config: RunConfig) -> str:
 # main task that fits, tests/test_links.py.)
 URL_CASES = ["unknown name", *FIELDS]
 # Fields whose validity depends on others: left out, the rest of a valid config stays valid.
-DEPENDENT = {"dataset", "variant", "train_size", "tasks", "aux", "task_sizes", "aux_weights",
-             "aux_shuffle", "sharing", "weighting", "aggregator"}  # fmt: skip
+DEPENDENT = {
+    "dataset",
+    "variant",
+    "train_size",
+    "tasks",
+    "aux",
+    "task_sizes",
+    "aux_weights",
+    "aux_shuffle",
+    "sharing",
+    "weighting",
+    "aggregator",
+}
 
 
 @st.composite

@@ -28,8 +28,14 @@ from tests.helpers.waiting import wait_for
 from tests.test_store_safety import FOREIGN, assert_moved_aside, damaged_store, snapshot
 
 pytestmark = pytest.mark.slow
-TINY = {"dataset": "digits", "train_size": 60, "width": 16, "depth": 1, "epochs": 2,
-        "batch_size": 16}  # fmt: skip
+TINY = {
+    "dataset": "digits",
+    "train_size": 60,
+    "width": 16,
+    "depth": 1,
+    "epochs": 2,
+    "batch_size": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +133,14 @@ def comparable(store: RunStore, run_id: int):
 def test_ray_stores_exactly_what_the_local_backend_stores(ray_backend, tmp_path):
     """Four runs (with dropout, so every random draw counts), same trainer, one thread:
     the same rows, summaries, provenance (the Ray one also names its worker) and arrays."""
-    spec = parse_sweep({"name": "same", "base": {**TINY, "dropout": 0.3},
-                        "axes": {"sharing": ["single", "hard"], "aux": [["parity"]]},
-                        "seeds": 2})  # fmt: skip
+    spec = parse_sweep(
+        {
+            "name": "same",
+            "base": {**TINY, "dropout": 0.3},
+            "axes": {"sharing": ["single", "hard"], "aux": [["parity"]]},
+            "seeds": 2,
+        }
+    )
     stores = {"local": tmp_path / "local.sqlite", "ray": tmp_path / "ray.sqlite"}
     for name, backend in (("local", LocalBackend(2)), ("ray", ray_backend)):
         _, results = execute(plan_sweep(spec, stores[name]), backend, stores[name])
@@ -157,8 +168,11 @@ def test_a_killed_worker_fails_its_run_and_a_stop_stops_one(ray_backend, tmp_pat
 
     def interfere() -> None:
         with RunStore(path) as reader:
-            wait_for(lambda: min(reader.last_epoch(ids[0]), reader.last_epoch(ids[1])) >= 2,
-                     60, "two runs training")  # fmt: skip
+            wait_for(
+                lambda: min(reader.last_epoch(ids[0]), reader.last_epoch(ids[1])) >= 2,
+                60,
+                "two runs training",
+            )
             os.kill(reader.get_run(ids[0])["provenance"]["worker_pid"], signal.SIGKILL)
             reader.request(ids[1], "stop")
 
@@ -213,11 +227,28 @@ def test_ctrl_c_leaves_no_run_queued_or_running(tmp_path, backend):
     base = ", ".join(f"{k}: {v}" for k, v in {**TINY, "epochs": 10000}.items())
     sweep.write_text(f"base: {{{base}}}\nseeds: 4\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtl_core", "sweep", str(sweep), "--backend", backend,
-         "--workers", "2", "--store", str(store), "--quiet", "--yes"],
-        cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mtl_core",
+            "sweep",
+            str(sweep),
+            "--backend",
+            backend,
+            "--workers",
+            "2",
+            "--store",
+            str(store),
+            "--quiet",
+            "--yes",
+        ],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: store.exists() or proc.poll() is not None, 60, "the store")
         with RunStore(store) as reader:
@@ -225,8 +256,7 @@ def test_ctrl_c_leaves_no_run_queued_or_running(tmp_path, backend):
             def two_training() -> bool:
                 runs = reader.runs()
                 training = runs.id[runs.status == "running"]
-                return len(training) == 2 and all(reader.last_epoch(int(i)) >= 2
-                                                  for i in training)  # fmt: skip
+                return len(training) == 2 and all(reader.last_epoch(int(i)) >= 2 for i in training)
 
             wait_for(two_training, 60, "two runs training")
             os.killpg(proc.pid, signal.SIGINT)

@@ -36,8 +36,9 @@ def test_band_key_groups_replicates_only(make_config):
     """Equal except for the seeds: one group; any other field: another group. A stored
     config that lacks a newer field groups with a config that has its default."""
     a = make_config(seed=1)
-    stored = {k: v for k, v in a.replace(seed=2, data_seed=5).to_dict().items()
-              if k != "aggregator"}  # fmt: skip
+    stored = {
+        k: v for k, v in a.replace(seed=2, data_seed=5).to_dict().items() if k != "aggregator"
+    }
     configs = {1: a, 2: stored, 3: a.replace(width=8), 4: a.replace(seed=9, width=8)}
     assert band_key(stored) == band_key(a)
     assert sorted(group_runs(configs).values()) == [[1, 2], [3, 4]]

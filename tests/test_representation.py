@@ -15,8 +15,15 @@ from mtl_core.trainer import _Loop, train
 
 # A config whose digit validation loss bottoms out well before its last epoch (30 images,
 # a wide net), so the best and the latest features come from different weights.
-OVERFITS = {"train_size": 30, "batch_size": 10, "lr": 0.01, "width": 128, "depth": 2,
-            "epochs": 15, "seed": 1}  # fmt: skip
+OVERFITS = {
+    "train_size": 30,
+    "batch_size": 10,
+    "lr": 0.01,
+    "width": 128,
+    "depth": 2,
+    "epochs": 15,
+    "seed": 1,
+}
 
 
 def final_features(config, kept: np.ndarray) -> dict[str, np.ndarray]:
@@ -41,24 +48,32 @@ def test_runs_store_features_of_every_trunk_and_the_labels(make_config, tmp_path
         assert best == best_epoch(result.curve("digit", "val", "loss"))
         names = store.array_names(run_id)
         kept = store.get_array(run_id, SAMPLES_ARRAY)[0].astype(np.int64)
-        stored = {(kind, trunk): store.get_array(run_id, f"features/{kind}/{trunk}")
-                  for kind in ("best", "latest") for trunk in ("shared", "digit", "parity")
-                  if f"features/{kind}/{trunk}" in names}  # fmt: skip
+        stored = {
+            (kind, trunk): store.get_array(run_id, f"features/{kind}/{trunk}")
+            for kind in ("best", "latest")
+            for trunk in ("shared", "digit", "parity")
+            if f"features/{kind}/{trunk}" in names
+        }
         labels = {t: store.get_array(run_id, f"labels/{t}") for t in ("digit", "parity")}
     trunks = ["shared"] if sharing == "hard" else ["digit", "parity"]
     assert sorted(stored) == sorted((k, t) for k in ("best", "latest") for t in trunks)
     expected = {
-        "best": final_features(make_config(aux=["parity"], sharing=sharing,
-                                           **{**OVERFITS, "epochs": best}), kept),
+        "best": final_features(
+            make_config(aux=["parity"], sharing=sharing, **{**OVERFITS, "epochs": best}), kept
+        ),
         "latest": final_features(config, kept),
-    }  # fmt: skip
+    }
     val = load_bundle(config.dataset).val
     count = min(500, len(val))  # digits has 360 validation images: all are kept
     assert len(kept) == count and len(set(kept.tolist())) == count
     for (kind, trunk), (feats, meta) in stored.items():
         assert feats.shape == (count, config.width)
-        assert meta == {"epoch": best if kind == "best" else last, "kind": kind,
-                        "trunk": trunk, "samples": SAMPLES_ARRAY}  # fmt: skip
+        assert meta == {
+            "epoch": best if kind == "best" else last,
+            "kind": kind,
+            "trunk": trunk,
+            "samples": SAMPLES_ARRAY,
+        }
         np.testing.assert_allclose(feats, expected[kind][trunk], rtol=1e-5, atol=1e-6)
     for trunk in trunks:
         gap = np.abs(stored[("best", trunk)][0] - stored[("latest", trunk)][0]).max()

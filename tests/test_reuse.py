@@ -20,8 +20,17 @@ from mtl_core.store import RunStore
 from mtl_core.trainer import train
 from tests.helpers.apptest import open_app, texts, train_button
 
-MULTI = RunConfig.from_dict({"dataset": "digits", "train_size": 100, "width": 16, "depth": 1,
-                             "epochs": 2, "batch_size": 16, "aux": ["parity"]})  # fmt: skip
+MULTI = RunConfig.from_dict(
+    {
+        "dataset": "digits",
+        "train_size": 100,
+        "width": 16,
+        "depth": 1,
+        "epochs": 2,
+        "batch_size": 16,
+        "aux": ["parity"],
+    }
+)
 SINGLE = single_task_baselines(MULTI)[0]
 ME = "a" * 32  # this page's owner token
 ALICE = "b" * 32  # another session's
@@ -58,9 +67,30 @@ def test_a_second_learning_curve_trains_only_its_multi_task_runs(tmp_path):
 
 def test_cli_compare_reuses_the_stored_baselines_and_says_so(capsys, tmp_path):
     store = tmp_path / "runs.sqlite"
-    args = ["compare", "--dataset", "digits", "--train-size", "100", "--width", "16", "--depth",
-            "1", "--epochs", "2", "--batch-size", "16", "--aux", "parity", "--k", "2",
-            "--workers", "1", "--quiet", "--store", str(store)]  # fmt: skip
+    args = [
+        "compare",
+        "--dataset",
+        "digits",
+        "--train-size",
+        "100",
+        "--width",
+        "16",
+        "--depth",
+        "1",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--aux",
+        "parity",
+        "--k",
+        "2",
+        "--workers",
+        "1",
+        "--quiet",
+        "--store",
+        str(store),
+    ]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert "Reused" not in first

@@ -79,8 +79,11 @@ def test_a_killed_worker_fails_only_its_run_and_its_slot_gets_a_new_process(
     victim = manager.start(make_config(epochs=LONG), owner="a")
     survivor = manager.start(make_config(epochs=LONG, seed=1), owner="a")
     waiting = manager.start(make_config(epochs=5), owner="b")
-    wait_for(lambda: training(manager, victim, 3) and training(manager, survivor, 3), 30,
-             "both runs to train")  # fmt: skip
+    wait_for(
+        lambda: training(manager, victim, 3) and training(manager, survivor, 3),
+        30,
+        "both runs to train",
+    )
     assert status(manager, waiting) == "queued"
     pid = manager.worker_pid(victim)
     assert pid is not None and pid != manager.worker_pid(survivor)
@@ -186,8 +189,11 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
         closed = manager.start(make_config(epochs=LONG, seed=1), owner="closed")
         cli = manager.start(make_config(epochs=LONG, seed=2), owner="")
         closed_queued = manager.start(make_config(epochs=LONG, seed=3), owner="closed")
-        wait_for(lambda: all(training(manager, i) for i in (hidden, closed, cli)), 60,
-                 "three runs to train")  # fmt: skip
+        wait_for(
+            lambda: all(training(manager, i) for i in (hidden, closed, cli)),
+            60,
+            "three runs to train",
+        )
         assert status(manager, closed_queued) == "queued"
         pages.every.update(open=2.5, closed=None)
         closed_at = pages.last["closed"]
@@ -201,8 +207,9 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
         time.sleep(max(0.0, closed_at + 9.0 - time.monotonic()))
         for run_id in (hidden, cli):
             before = manager.store.last_epoch(run_id)
-            wait_for(lambda r=run_id, b=before: manager.store.last_epoch(r) > b, 10,
-                     "training to go on")  # fmt: skip
+            wait_for(
+                lambda r=run_id, b=before: manager.store.last_epoch(r) > b, 10, "training to go on"
+            )
             assert status(manager, run_id) == "running"
     finally:
         pages.close()
@@ -214,12 +221,15 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
 
 def leave_runs_and_exit(path: Path) -> tuple[int, int]:
     """A server that queued one run and trained another, then died: (queued, running)."""
-    code = (f"from mtl_core.store import RunStore\n"
-            f"s = RunStore({str(path)!r})\n"
-            f"print(s.create_run({{'epochs': 3}}, owner='a', status='queued'),"
-            f" s.create_run({{'epochs': 3}}, owner='a'))")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    code = (
+        f"from mtl_core.store import RunStore\n"
+        f"s = RunStore({str(path)!r})\n"
+        f"print(s.create_run({{'epochs': 3}}, owner='a', status='queued'),"
+        f" s.create_run({{'epochs': 3}}, owner='a'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout
     queued, running = (int(i) for i in out.split())
     return queued, running
 
@@ -232,8 +242,10 @@ def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_pa
     queued, orphan = leave_runs_and_exit(path)
     with RunStore(path, stale_after=3600) as store:
         elsewhere = store.create_run({"epochs": 3}, owner="b")
-        store._execute("UPDATE runs SET process = ? WHERE id = ?",
-                       (json.dumps({"host": "another-host", "pid": 1}), elsewhere))  # fmt: skip
+        store._execute(
+            "UPDATE runs SET process = ? WHERE id = ?",
+            (json.dumps({"host": "another-host", "pid": 1}), elsewhere),
+        )
         alive = store.create_run({"epochs": 3})
     beating = RunStore(path)
     done = threading.Event()
@@ -342,8 +354,9 @@ def test_a_diverging_run_ends_diverged_and_the_next_run_still_trains(make_manage
     """SGD at lr 3 on a wide net blows up in a worker: recorded as diverged with its
     message, and the same slot then trains the next run to completion."""
     manager = make_manager(max_runs=1)
-    bad = manager.start(make_config(optimizer="sgd", lr=3.0, width=512, depth=3, epochs=8),
-                        owner="a")  # fmt: skip
+    bad = manager.start(
+        make_config(optimizer="sgd", lr=3.0, width=512, depth=3, epochs=8), owner="a"
+    )
     good = manager.start(make_config(epochs=3), owner="a")
     wait_for(lambda: ended(manager, bad) and ended(manager, good), 60, "both runs to end")
     run = manager.store.get_run(bad)

@@ -33,8 +33,17 @@ from mtl_core.tuned_baseline import (
 )
 from tests.helpers.apptest import array, figures, open_app, queue_only, texts, use_store
 
-MULTI = RunConfig.from_dict({"dataset": "digits", "train_size": 100, "width": 16, "depth": 1,
-                             "epochs": 3, "batch_size": 16, "aux": ["parity", "magnitude"]})  # fmt: skip
+MULTI = RunConfig.from_dict(
+    {
+        "dataset": "digits",
+        "train_size": 100,
+        "width": 16,
+        "depth": 1,
+        "epochs": 3,
+        "batch_size": 16,
+        "aux": ["parity", "magnitude"],
+    }
+)
 SINGLE = single_task_baselines(MULTI)[0]
 
 
@@ -59,7 +68,7 @@ def stored(tmp_path_factory):
                     ids[f"{label}{size}"] = [
                         run(c, f"{label} {size}, seed {c.seed}, data seed {c.data_seed}")
                         for c in seed_configs(config.replace(train_size=size), 2, vary_data=True)
-                    ]  # fmt: skip
+                    ]
             configs = seed_configs(MULTI, 2, vary_data=True)
             ids["grid"] = []
             for cell, row in zip(grid_cells(DEFAULT_GRID), grid_configs(configs), strict=True):
@@ -165,8 +174,11 @@ def test_compare_draws_each_seed_group_as_a_mean_with_a_band_and_says_the_differ
     with RunStore(path) as store:
         metrics = store.metrics(ids["multi100"])
     val = metrics[(metrics.task == "digit") & (metrics.split == "val") & (metrics.metric == "loss")]
-    mean = next(t for t in means if t["name"].startswith("multi 100") and t["name"].endswith("val")
-                and t["xaxis"] == "x")  # fmt: skip
+    mean = next(
+        t
+        for t in means
+        if t["name"].startswith("multi 100") and t["name"].endswith("val") and t["xaxis"] == "x"
+    )
     np.testing.assert_allclose(array(mean["y"]), val.groupby("epoch").value.mean())
     sentence = paired_comparison(all_runs(path), ids["multi100"], ids["single100"]).sentence()
     assert sentence in texts(at)
@@ -211,8 +223,9 @@ def test_the_tuned_baseline_is_chosen_on_validation_and_compared(stored):
     runs = all_runs(path).set_index("id")
     cells = grid_cells(DEFAULT_GRID)
     per_cell = [ids["grid"][2 * i : 2 * i + 2] for i in range(len(cells))]
-    table = validation_table(cells, [[best_val_metric(results[i], "digit") for i in row]
-                                     for row in per_cell])  # fmt: skip
+    table = validation_table(
+        cells, [[best_val_metric(results[i], "digit") for i in row] for row in per_cell]
+    )
     cell = select_cell(table, higher_is_better=True)
     chosen = per_cell[[{k: float(v) for k, v in c.items()} for c in cells].index(cell)]
     expected = compare_arms(
@@ -220,9 +233,11 @@ def test_the_tuned_baseline_is_chosen_on_validation_and_compared(stored):
         [(RunConfig.from_dict(runs.config[i]), results[i].summary) for i in chosen],
         label_a="hard sharing with parity, magnitude",
         label_b="the tuned single-task baseline ("
-        + ", ".join(f"{'weight decay' if k == 'weight_decay' else k} {v:g}" for k, v in cell.items())
+        + ", ".join(
+            f"{'weight decay' if k == 'weight_decay' else k} {v:g}" for k, v in cell.items()
+        )
         + ")",
-    ).sentence()  # fmt: skip
+    ).sentence()
     assert f"**Is it just regularisation?** {expected}" in text
 
 
@@ -239,8 +254,10 @@ def test_the_learning_curve_draws_stored_runs_by_size_with_bands(stored):
     assert len([t for t in fig["data"] if t.get("fill") == "toself"]) == 2
     for name, label in (("single task", "single"), ("hard sharing", "multi")):
         assert list(array(lines[name]["x"])) == [100, 200]
-        expected = [np.mean([best_val_metric(results[i], "digit") for i in ids[f"{label}{s}"]])
-                    for s in (100, 200)]  # fmt: skip
+        expected = [
+            np.mean([best_val_metric(results[i], "digit") for i in ids[f"{label}{s}"]])
+            for s in (100, 200)
+        ]
         np.testing.assert_allclose(array(lines[name]["y"]), expected)
     text = texts(at)
     assert "With 100 training images, hard sharing" in text
@@ -264,4 +281,10 @@ def test_the_learning_curve_form_starts_only_the_missing_runs(fresh):
     queued = queued[queued.status == "queued"]
     # 100 images: the 2 single-task seeds (the multi-task ones are stored); 200: 2 × 2
     assert sorted((c["train_size"], len(c["aux"])) for c in queued.config) == [
-        (100, 0), (100, 0), (200, 0), (200, 0), (200, 2), (200, 2)]  # fmt: skip
+        (100, 0),
+        (100, 0),
+        (200, 0),
+        (200, 0),
+        (200, 2),
+        (200, 2),
+    ]

@@ -19,12 +19,20 @@ DEPTH = 2
 UNITS = {"mlp": DEPTH, "cnn": DEPTH + 2}  # one unit per weight layer of a column
 
 
-def stitched(tasks=("a", "b"), *, backbone="mlp", shape=(8, 8), dropout=0.0, init=0.9,
-             seed=0) -> CrossStitchNet:  # fmt: skip
+def stitched(
+    tasks=("a", "b"), *, backbone="mlp", shape=(8, 8), dropout=0.0, init=0.9, seed=0
+) -> CrossStitchNet:
     return build_cross_stitch(
-        backbone=backbone, image_shape=shape, out_dims={t: OUT[t] for t in tasks},
-        tasks=tasks, width=WIDTH, depth=DEPTH, dropout=dropout, seed=seed, init=init,
-    )  # fmt: skip
+        backbone=backbone,
+        image_shape=shape,
+        out_dims={t: OUT[t] for t in tasks},
+        tasks=tasks,
+        width=WIDTH,
+        depth=DEPTH,
+        dropout=dropout,
+        seed=seed,
+        init=init,
+    )
 
 
 def single(tasks=("a", "b"), *, backbone="mlp", shape=(8, 8), dropout=0.0, seed=0):
@@ -39,7 +47,7 @@ def single(tasks=("a", "b"), *, backbone="mlp", shape=(8, 8), dropout=0.0, seed=
             depth=DEPTH,
             dropout=dropout,
             seed=seed,
-        )  # fmt: skip
+        )
         for t in tasks
     }
 
@@ -83,8 +91,11 @@ def test_shapes_and_parameter_layout(backbone, n_tasks, shape):
     assert sorted(state) == sorted([*alone, *stitch_keys])
     assert all(torch.equal(state[k], v) for k, v in alone.items())
     extra = UNITS[backbone] * n_tasks**2
-    assert net.param_count() == sum(m.param_count() for m in single(
-        tasks, backbone=backbone, shape=shape).values()) + extra  # fmt: skip
+    assert (
+        net.param_count()
+        == sum(m.param_count() for m in single(tasks, backbone=backbone, shape=shape).values())
+        + extra
+    )
 
 
 def test_blocks_are_cut_at_each_weight_layer():
@@ -94,8 +105,10 @@ def test_blocks_are_cut_at_each_weight_layer():
     assert block_bounds(mlp.trunks["a"]) == mlp.bounds == [(0, 4), (4, 7)]
     assert block_bounds(cnn.trunks["a"]) == cnn.bounds == [(0, 3), (3, 7), (7, 10), (10, 13)]
     names = [[type(m).__name__ for m in cnn.trunks["a"][a:b]] for a, b in cnn.bounds]
-    assert names[:2] == [["Conv2d", "MaxPool2d", "ReLU"],
-                         ["Conv2d", "MaxPool2d", "ReLU", "Flatten"]]  # fmt: skip
+    assert names[:2] == [
+        ["Conv2d", "MaxPool2d", "ReLU"],
+        ["Conv2d", "MaxPool2d", "ReLU", "Flatten"],
+    ]
 
 
 def test_helpers_that_read_trunks_still_work():
@@ -103,9 +116,15 @@ def test_helpers_that_read_trunks_still_work():
     net = stitched(("a", "b", "c"))
     alone = single(("a", "b", "c"))
     merged = build_model(
-        backbone="mlp", image_shape=(8, 8), out_dims={t: OUT[t] for t in "abc"},
-        trunk_of={t: t for t in "abc"}, width=WIDTH, depth=DEPTH, dropout=0.0, seed=0,
-    )  # fmt: skip
+        backbone="mlp",
+        image_shape=(8, 8),
+        out_dims={t: OUT[t] for t in "abc"},
+        trunk_of={t: t for t in "abc"},
+        width=WIDTH,
+        depth=DEPTH,
+        dropout=0.0,
+        seed=0,
+    )
     assert mean_trunk_distance(net) == mean_trunk_distance(merged) > 0
     feats = trunk_features(net, images())
     assert list(feats) == ["a", "b", "c"]

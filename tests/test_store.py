@@ -117,8 +117,9 @@ def test_export_csv_and_json(store, tmp_path):
     csv = pd.read_csv(store.export_csv([a, b], tmp_path / "out.csv"))
     assert list(csv.columns) == ["run_id", "run_name", *METRIC_COLUMNS[1:]]
     assert len(csv) == 16 and set(csv["run_name"]) == {"a", "b"}
-    pd.testing.assert_frame_equal(csv.drop(columns="run_name"), store.metrics([a, b]),
-                                  check_dtype=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        csv.drop(columns="run_name"), store.metrics([a, b]), check_dtype=False
+    )
     data = json.loads(store.export_json([b], tmp_path / "out.json").read_text())
     assert [run["name"] for run in data] == ["b"] and data[0]["config"] == {"seed": 2}
     assert len(data[0]["metrics"]) == 8
@@ -282,8 +283,13 @@ def test_stale_heartbeat_marks_a_run_interrupted_on_reopen(tmp_path):
         status = {i: store.get_run(i)["status"] for i in (stale, paused, done, fresh, beating)}
         assert "heartbeat" in store.get_run(stale)["message"]
         assert len(store.metrics(stale)) == 4  # its finished epochs are kept
-    assert status == {stale: "interrupted", paused: "interrupted", done: "completed",
-                      fresh: "running", beating: "running"}  # fmt: skip
+    assert status == {
+        stale: "interrupted",
+        paused: "interrupted",
+        done: "completed",
+        fresh: "running",
+        beating: "running",
+    }
 
 
 def test_stale_after_is_measured_in_real_time(tmp_path):
@@ -314,11 +320,30 @@ def test_a_sigkilled_trainer_keeps_its_epochs_and_shows_interrupted(tmp_path):
     """kill -9 during training: every committed epoch is complete, the run shows
     'interrupted' as soon as the store is opened, and the file passes integrity_check."""
     path = tmp_path / "runs.sqlite"
-    command = [sys.executable, "-m", "mtl_core", "train", "--dataset", "digits",
-               "--train-size", "100", "--width", "16", "--depth", "1", "--epochs", "10000",
-               "--threads", "1", "--store", str(path), "--quiet"]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "mtl_core",
+        "train",
+        "--dataset",
+        "digits",
+        "--train-size",
+        "100",
+        "--width",
+        "16",
+        "--depth",
+        "1",
+        "--epochs",
+        "10000",
+        "--threads",
+        "1",
+        "--store",
+        str(path),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         wait_for(path.exists, proc)
         with RunStore(path) as reader:
@@ -399,16 +424,25 @@ def test_sweeps_group_runs_and_old_stores_gain_the_column(tmp_path):
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as conn:  # the runs table as it was before sweeps
-        conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT "
-                     "NULL, created REAL NOT NULL, config TEXT NOT NULL, provenance TEXT NOT "
-                     "NULL DEFAULT '{}', status TEXT NOT NULL, message TEXT NOT NULL DEFAULT "
-                     "'', heartbeat REAL NOT NULL, summary TEXT NOT NULL DEFAULT '{}', owner "
-                     "TEXT NOT NULL DEFAULT '', request TEXT NOT NULL DEFAULT '')")  # fmt: skip
-        conn.execute("INSERT INTO runs (name, created, config, status, heartbeat) "
-                     "VALUES ('old', 0, '{}', 'completed', 0)")  # fmt: skip
+        conn.execute(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT "
+            "NULL, created REAL NOT NULL, config TEXT NOT NULL, provenance TEXT NOT "
+            "NULL DEFAULT '{}', status TEXT NOT NULL, message TEXT NOT NULL DEFAULT "
+            "'', heartbeat REAL NOT NULL, summary TEXT NOT NULL DEFAULT '{}', owner "
+            "TEXT NOT NULL DEFAULT '', request TEXT NOT NULL DEFAULT '')"
+        )
+        conn.execute(
+            "INSERT INTO runs (name, created, config, status, heartbeat) "
+            "VALUES ('old', 0, '{}', 'completed', 0)"
+        )
     with RunStore(path) as store:
-        spec = {"name": "grid", "base": {}, "axes": {"sharing": ["single", "hard"]},
-                "seeds": [0, 1], "vary_data": False}  # fmt: skip
+        spec = {
+            "name": "grid",
+            "base": {},
+            "axes": {"sharing": ["single", "hard"]},
+            "seeds": [0, 1],
+            "vary_data": False,
+        }
         sweep = store.create_sweep("grid", spec)
         ids = [store.create_run({"seed": s}, status="queued", sweep=sweep) for s in (0, 1)]
         store.create_run({"seed": 9})

@@ -23,8 +23,20 @@ from mtl_core.store_file import APPLICATION_ID, classify
 from mtl_core.worker import train_stored
 from tests.helpers.apptest import open_app, queue_only, use_store
 
-TINY = ["--dataset", "digits", "--train-size", "60", "--width", "8", "--depth", "1",
-        "--epochs", "1", "--batch-size", "32"]  # fmt: skip
+TINY = [
+    "--dataset",
+    "digits",
+    "--train-size",
+    "60",
+    "--width",
+    "8",
+    "--depth",
+    "1",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "32",
+]
 
 
 def make_text(path: Path) -> None:
@@ -284,8 +296,9 @@ def test_cli_sweep_refuses_a_foreign_store_before_asking(kind, tmp_path, capsys)
     path = folder / "runs.sqlite"
     FOREIGN[kind](path)
     before = snapshot(folder)
-    code, err = run_cli(capsys, "sweep", str(sweep_file(tmp_path)), "--yes", "--quiet",
-                        "--store", str(path))  # fmt: skip
+    code, err = run_cli(
+        capsys, "sweep", str(sweep_file(tmp_path)), "--yes", "--quiet", "--store", str(path)
+    )
     assert code == 2 and "choose another --store or MTL_STORE path" in err
     assert_untouched(path, before)
 
@@ -294,8 +307,17 @@ def test_cli_sweep_refuses_a_foreign_store_before_asking(kind, tmp_path, capsys)
 def test_cli_sweep_moves_a_damaged_store_aside_and_trains(tmp_path, capsys):
     path = tmp_path / "runs.sqlite"
     damaged = damaged_store(path)
-    code, _ = run_cli(capsys, "sweep", str(sweep_file(tmp_path)), "--yes", "--quiet",
-                      "--workers", "1", "--store", str(path))  # fmt: skip
+    code, _ = run_cli(
+        capsys,
+        "sweep",
+        str(sweep_file(tmp_path)),
+        "--yes",
+        "--quiet",
+        "--workers",
+        "1",
+        "--store",
+        str(path),
+    )
     assert code == 0
     assert_moved_aside(path, damaged)
     with RunStore(path) as store:
@@ -355,10 +377,12 @@ def test_opening_a_store_keeps_the_locks_of_this_process_s_other_connections(tmp
     run_id = first.create_run({"x": 1})
     first.append_epoch(run_id, 0, [("digit", "val", "loss", 1.0)])
     second = RunStore(path)  # a second store in this process: classify() runs on an open file
-    code = (f"from mtl_core.store import RunStore\n"
-            f"s = RunStore({str(path)!r})\n"
-            f"s.append_epoch({run_id}, 1, [('digit', 'val', 'loss', 0.5)])\n"
-            f"s.close()\n")  # fmt: skip
+    code = (
+        f"from mtl_core.store import RunStore\n"
+        f"s = RunStore({str(path)!r})\n"
+        f"s.append_epoch({run_id}, 1, [('digit', 'val', 'loss', 0.5)])\n"
+        f"s.close()\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
     assert Path(f"{path}-wal").exists()  # the other process did not think it was the last
     first.append_epoch(run_id, 2, [("digit", "val", "loss", 0.25)])

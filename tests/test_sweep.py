@@ -46,25 +46,31 @@ def test_the_example_expands_and_its_spec_has_the_stored_shape(tmp_path):
     assert spec.to_dict() == {
         "name": "sharing grid",
         "base": {"dataset": "digits", "width": 16, "epochs": 2, "lr": 0.001},
-        "axes": {"sharing": ["single", "hard", "soft"], "train_size": [100, 300, 1000],
-                 "aux": [[], ["parity", "magnitude"]]},
+        "axes": {
+            "sharing": ["single", "hard", "soft"],
+            "train_size": [100, 300, 1000],
+            "aux": [[], ["parity", "magnitude"]],
+        },
         "seeds": [0, 1],
         "vary_data": False,
-    }  # fmt: skip
+    }
     assert json.loads(json.dumps(spec.to_dict())) == spec.to_dict()
     with pytest.raises(
         ConfigError,
         match=r"^axes: the combination sharing=soft, "
         r"train_size=100, aux=none is invalid \(sharing: ",
     ):
-        expand(spec)  # fmt: skip
+        expand(spec)
     expansion = expand(spec, skip_invalid=True)
     assert len(expansion.runs) == 30 and len(expansion.skipped) == 3
     first, last = expansion.runs[0], expansion.runs[-1]
     assert first.name == "sharing=single, train_size=100, aux=none, seed 0"
     assert last.name == "sharing=soft, train_size=1000, aux=parity+magnitude, seed 1"
     assert (last.config.sharing, last.config.train_size, last.config.aux) == (
-        "soft", 1000, ("parity", "magnitude"))  # fmt: skip
+        "soft",
+        1000,
+        ("parity", "magnitude"),
+    )
     assert (last.config.seed, last.config.data_seed, last.config.lr) == (1, 0, 0.001)
     assert [r.config.seed for r in expansion.runs] == [0] * 15 + [1] * 15  # seeds outermost
 
@@ -76,13 +82,21 @@ def test_the_example_file_in_examples_expands():
 
 
 def test_json_files_seed_lists_and_vary_data(tmp_path):
-    data = {"base": {"dataset": "digits", "train_size": 60}, "axes": {"lr": [0.01, "0.1"]},
-            "seeds": [3, 7], "vary_data": True}  # fmt: skip
+    data = {
+        "base": {"dataset": "digits", "train_size": 60},
+        "axes": {"lr": [0.01, "0.1"]},
+        "seeds": [3, 7],
+        "vary_data": True,
+    }
     spec = load_sweep(write(tmp_path, json.dumps(data), "lr.json"))
     assert spec.name == "lr" and spec.axes == {"lr": [0.01, 0.1]} and spec.seeds == (3, 7)
     runs = expand(spec).runs
     assert [(r.config.lr, r.config.seed, r.config.data_seed) for r in runs] == [
-        (0.01, 3, 3), (0.1, 3, 3), (0.01, 7, 7), (0.1, 7, 7)]  # fmt: skip
+        (0.01, 3, 3),
+        (0.1, 3, 3),
+        (0.01, 7, 7),
+        (0.1, 7, 7),
+    ]
     assert runs[0].name == "lr=0.01, seed 3, data seed 3"
     assert [r.name for r in expand(parse_sweep({"seeds": 2})).runs] == ["seed 0", "seed 1"]
 
@@ -92,36 +106,59 @@ BAD_FILES = {
     "not_json": ('{"axes": ', "sweep: ", "is not valid JSON"),
     "not_a_mapping": ("- 1\n- 2\n", "sweep: ", "expected a mapping"),
     "unknown_key": ("axis: {lr: [0.1]}\n", "axis: ", "unknown key; a sweep file has name"),
-    "unknown_axis_field": ("axes: {learning_rate: [0.1]}\n", "axes.learning_rate: ",
-                           "unknown config field"),
-    "unknown_base_field": ("base: {learning_rate: 0.1}\n", "base.learning_rate: ",
-                           "unknown config field"),
+    "unknown_axis_field": (
+        "axes: {learning_rate: [0.1]}\n",
+        "axes.learning_rate: ",
+        "unknown config field",
+    ),
+    "unknown_base_field": (
+        "base: {learning_rate: 0.1}\n",
+        "base.learning_rate: ",
+        "unknown config field",
+    ),
     "empty_axis": ("axes: {lr: []}\n", "axes.lr: ", "empty list"),
     "axis_not_a_list": ("axes: {lr: 0.1}\n", "axes.lr: ", "expected a list of values"),
     "repeated_value": ("axes: {lr: [0.1, 1e-1]}\n", "axes.lr: ", "0.1 is listed twice"),
-    "value_of_wrong_type": ("axes: {train_size: [100, many]}\n", "axes.train_size: ",
-                            "expected a number, got 'many'"),
-    "value_invalid_for_field": ("axes: {sharing: [hard, sideways]}\n", "axes.sharing: ",
-                                "sideways is invalid here: sharing: unknown sharing mode"),
-    "value_out_of_range": (f"base: {TINY_BASE}\naxes: {{dropout: [0.1, 1.5]}}\n",
-                           "axes.dropout: ", "1.5 is invalid here: dropout: must be in [0, 1)"),
-    "base_invalid_everywhere": ("base: {lr: 0}\naxes: {sharing: [hard, single]}\n", "base.lr: ",
-                                "must be greater than 0 and at most 10, got 0.0 (in every"),
+    "value_of_wrong_type": (
+        "axes: {train_size: [100, many]}\n",
+        "axes.train_size: ",
+        "expected a number, got 'many'",
+    ),
+    "value_invalid_for_field": (
+        "axes: {sharing: [hard, sideways]}\n",
+        "axes.sharing: ",
+        "sideways is invalid here: sharing: unknown sharing mode",
+    ),
+    "value_out_of_range": (
+        f"base: {TINY_BASE}\naxes: {{dropout: [0.1, 1.5]}}\n",
+        "axes.dropout: ",
+        "1.5 is invalid here: dropout: must be in [0, 1)",
+    ),
+    "base_invalid_everywhere": (
+        "base: {lr: 0}\naxes: {sharing: [hard, single]}\n",
+        "base.lr: ",
+        "must be greater than 0 and at most 10, got 0.0 (in every",
+    ),
     "k_zero": ("seeds: 0\n", "seeds: ", "K must be a whole number from 1 to 100, got 0"),
     "k_too_big": ("seeds: 101\n", "seeds: ", "K must be a whole number from 1 to 100, got 101"),
     "k_not_a_number": ("seeds: many\n", "seeds: ", "expected K (seeds 0..K-1) or a list"),
     "seed_repeated": ("seeds: [1, 1]\n", "seeds: ", "a seed is listed twice"),
     "seed_negative": ("seeds: [-1]\n", "seeds: ", "each seed must be a whole number from 0"),
     "seed_as_axis": ("axes: {seed: [0, 1]}\n", "axes.seed: ", "give seeds with the top-level"),
-    "data_seed_and_vary_data": ("vary_data: true\naxes: {data_seed: [0, 1]}\n",
-                                "axes.data_seed: ", "vary_data sets data_seed"),
+    "data_seed_and_vary_data": (
+        "vary_data: true\naxes: {data_seed: [0, 1]}\n",
+        "axes.data_seed: ",
+        "vary_data sets data_seed",
+    ),
     "vary_data_not_bool": ("vary_data: sometimes\n", "vary_data: ", "expected true or false"),
-    "axis_also_in_base": ("base: {lr: 0.1}\naxes: {lr: [0.1]}\n", "axes.lr: ",
-                          "also set in base"),
-    "too_many_runs": ("axes: {lr: [" + ", ".join(f"0.{i + 1}" for i in range(9)) + "], "
-                      "width: [" + ", ".join(str(i + 1) for i in range(200)) + "]}\nseeds: 10\n",
-                      "axes: ", "the sweep expands to 18,000 runs; the limit is 10,000"),
-}  # fmt: skip
+    "axis_also_in_base": ("base: {lr: 0.1}\naxes: {lr: [0.1]}\n", "axes.lr: ", "also set in base"),
+    "too_many_runs": (
+        "axes: {lr: [" + ", ".join(f"0.{i + 1}" for i in range(9)) + "], "
+        "width: [" + ", ".join(str(i + 1) for i in range(200)) + "]}\nseeds: 10\n",
+        "axes: ",
+        "the sweep expands to 18,000 runs; the limit is 10,000",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
@@ -143,8 +180,13 @@ def test_a_missing_file_is_one_line(tmp_path):
 def test_resume_plan_keeps_completed_runs_and_replaces_the_others(tmp_path):
     """Runs are matched to the grid by config; a newer completed run wins; failed,
     stopped, interrupted and queued runs are replaced; runs of other sweeps are ignored."""
-    spec = parse_sweep({"base": {"dataset": "digits", "train_size": 60},
-                        "axes": {"lr": [0.01, 0.1, 1.0]}, "seeds": 2})  # fmt: skip
+    spec = parse_sweep(
+        {
+            "base": {"dataset": "digits", "train_size": 60},
+            "axes": {"lr": [0.01, 0.1, 1.0]},
+            "seeds": 2,
+        }
+    )
     runs = expand(spec).runs
     path = tmp_path / "runs.sqlite"
     with RunStore(path) as store:
@@ -152,8 +194,10 @@ def test_resume_plan_keeps_completed_runs_and_replaces_the_others(tmp_path):
         store.create_run(runs[0].config.to_dict(), sweep=other, status="completed")
         sweep = store.create_sweep(spec.name, spec.to_dict())
         statuses = ["completed", "failed", "stopped", "interrupted", "queued", "diverged"]
-        ids = [store.create_run(r.config.to_dict(), sweep=sweep, status=s)
-               for r, s in zip(runs, statuses, strict=True)]  # fmt: skip
+        ids = [
+            store.create_run(r.config.to_dict(), sweep=sweep, status=s)
+            for r, s in zip(runs, statuses, strict=True)
+        ]
         newer = store.create_run(runs[1].config.to_dict(), sweep=sweep, status="completed")
     plan = plan_sweep(spec, path, resume=True)
     assert plan.sweep_id == sweep
@@ -215,8 +259,10 @@ def test_local_sweep_then_resume_trains_only_what_did_not_complete(capsys, tmp_p
     sweeps, runs = stored(store)
     assert list(sweeps["id"]) == [1] and sweeps["spec"][0] == load_sweep(grid).to_dict()
     assert list(runs["sweep"]) == [1] * 4 and set(runs["status"]) == {"completed"}
-    assert list(runs["name"])[:2] == ["sharing=single, aux=parity, seed 0",
-                                      "sharing=hard, aux=parity, seed 0"]  # fmt: skip
+    assert list(runs["name"])[:2] == [
+        "sharing=single, aux=parity, seed 0",
+        "sharing=hard, aux=parity, seed 0",
+    ]
     with RunStore(store) as writer:
         writer.finish(2, "failed", "pretend", {}, {})
         writer.delete([4])

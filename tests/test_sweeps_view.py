@@ -32,11 +32,21 @@ from mtl_core.store import RunStore
 from mtl_core.trainer import train
 from tests.helpers.apptest import APP, array, figures, queue_only, texts, use_store
 
-BASE = {"dataset": "digits", "width": 16, "depth": 1, "epochs": 2, "batch_size": 16,
-        "aux": ["parity"]}  # fmt: skip
-SPEC = {"name": "sharing-by-size", "base": BASE,
-        "axes": {"sharing": ["single", "hard"], "train_size": [60, 120, 1000]},
-        "seeds": [0, 1], "vary_data": False}  # fmt: skip
+BASE = {
+    "dataset": "digits",
+    "width": 16,
+    "depth": 1,
+    "epochs": 2,
+    "batch_size": 16,
+    "aux": ["parity"],
+}
+SPEC = {
+    "name": "sharing-by-size",
+    "base": BASE,
+    "axes": {"sharing": ["single", "hard"], "train_size": [60, 120, 1000]},
+    "seeds": [0, 1],
+    "vary_data": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +56,16 @@ def stored(tmp_path_factory):
         path = use_store(mp, tmp_path_factory.mktemp("sweeps"))
         ids = {}
         with RunStore(path) as store:
-            store.create_sweep("older", {"name": "older", "base": BASE,
-                                         "axes": {"lr": [0.001]}, "seeds": [0]})  # fmt: skip
+            store.create_sweep(
+                "older", {"name": "older", "base": BASE, "axes": {"lr": [0.001]}, "seeds": [0]}
+            )
             sweep = store.create_sweep(SPEC["name"], SPEC)
             for sharing in ("single", "hard"):
                 for size in (60, 120):
                     for seed in (0, 1):
-                        config = RunConfig.from_dict({**BASE, "sharing": sharing,
-                                                      "train_size": size, "seed": seed})  # fmt: skip
+                        config = RunConfig.from_dict(
+                            {**BASE, "sharing": sharing, "train_size": size, "seed": seed}
+                        )
                         run_id = store.create_run(config.to_dict(), sweep=sweep, status="queued")
                         result = train(config, store=store, run_id=run_id)
                         assert result.status == "completed", result.message
@@ -141,8 +153,9 @@ def test_the_picker_lists_sweeps_newest_first_with_their_counts(stored):
     path, sweep, ids = stored
     at = open_sweeps()
     picker = at.selectbox(key=K.sweep)
-    assert picker.options[0] == (f"sharing-by-size (#{sweep}) · 10 runs: 8 completed, "
-                                 "0 running, 1 failed, 1 queued")  # fmt: skip
+    assert picker.options[0] == (
+        f"sharing-by-size (#{sweep}) · 10 runs: 8 completed, 0 running, 1 failed, 1 queued"
+    )
     assert picker.options[1].startswith("older (#") and "0 runs" in picker.options[1]
     assert (
         "sharing (2) × train_size (3) × 2 seed(s) = 12 runs in the grid, 10 of them stored."
@@ -167,8 +180,9 @@ def test_the_chart_draws_one_band_per_colour_with_the_seed_mean(stored):
         np.testing.assert_allclose(array(trace["y"]), means)
         band = next(t for t in fig["data"] if t["name"] == f"{trace['name']} ± sd")
         assert band["fill"] == "toself"
-        np.testing.assert_allclose(array(band["y"]),
-                                   [*np.add(means, sds), *np.subtract(means, sds)[::-1]])  # fmt: skip
+        np.testing.assert_allclose(
+            array(band["y"]), [*np.add(means, sds), *np.subtract(means, sds)[::-1]]
+        )
         dots = next(t for t in fig["data"] if t["name"] == f"{trace['name']} · runs")
         assert len(array(dots["y"])) == 4 and dots["marker"]["opacity"] < 1
     assert fig["layout"]["xaxis"]["type"] == "log"  # 60 to 1,000 images in the file
@@ -190,8 +204,9 @@ def test_a_categorical_axis_with_the_others_held(stored):
     assert fig["layout"]["xaxis"]["type"] == "category"
     (line,) = [t for t in fig["data"] if t.get("mode") == "lines+markers"]
     assert line["x"] == ["single", "hard"]
-    expected = [np.mean(best_accuracy(path, [ids[(s, 60, k)] for k in (0, 1)]))
-                for s in ("single", "hard")]  # fmt: skip
+    expected = [
+        np.mean(best_accuracy(path, [ids[(s, 60, k)] for k in (0, 1)])) for s in ("single", "hard")
+    ]
     np.testing.assert_allclose(array(line["y"]), expected)
     assert "Held at train_size = 60." in texts(at)
 
@@ -200,8 +215,15 @@ def test_the_table_opens_a_run_in_insights_or_live(stored):
     path, sweep, ids = stored
     at = open_sweeps()
     table = at.dataframe[0].value
-    assert list(table.columns) == ["run", "sharing", "train_size", "seed", "status",
-                                   "best val accuracy", "test accuracy"]  # fmt: skip
+    assert list(table.columns) == [
+        "run",
+        "sharing",
+        "train_size",
+        "seed",
+        "status",
+        "best val accuracy",
+        "test accuracy",
+    ]
     assert len(table) == 10 and table.status.tolist().count("completed") == 8
     run_id = ids[("hard", 120, 1)]
     row = table[table.run == run_id].iloc[0]

@@ -77,9 +77,15 @@ def test_every_valid_task_has_targets_heads_and_finite_losses(family, variant, d
     out_dims = {n: get_task(n).out_dim(height, width) for n in names}
     for backbone in ("mlp", "cnn"):
         model = build_model(
-            backbone=backbone, image_shape=(height, width), out_dims=out_dims,
-            trunk_of={n: "shared" for n in names}, width=16, depth=1, dropout=0.1, seed=0,
-        )  # fmt: skip
+            backbone=backbone,
+            image_shape=(height, width),
+            out_dims=out_dims,
+            trunk_of={n: "shared" for n in names},
+            width=16,
+            depth=1,
+            dropout=0.1,
+            seed=0,
+        )
         for name in names:
             task = get_task(name)
             for split in (bundle.train, bundle.val, bundle.test):
@@ -107,8 +113,15 @@ def test_every_valid_task_has_targets_heads_and_finite_losses(family, variant, d
 def test_every_valid_task_trains_for_an_epoch(family, variant, dataset_of, make_config):
     """A hard-sharing run with all valid tasks of a (family, variant) completes with finite rows."""
     names = valid_tasks(family, variant)
-    config = make_config(dataset=dataset_of[family], variant=variant, tasks=names[:1],
-                         aux=names[1:], train_size=60, width=16, epochs=1)  # fmt: skip
+    config = make_config(
+        dataset=dataset_of[family],
+        variant=variant,
+        tasks=names[:1],
+        aux=names[1:],
+        train_size=60,
+        width=16,
+        epochs=1,
+    )
     result = train(config)
     assert result.status == "completed", result.message
     assert {t for _, t, *_ in result.rows} >= set(names)

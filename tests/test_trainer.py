@@ -102,8 +102,12 @@ def test_each_epoch_records_every_task_and_the_bookkeeping(make_config):
         for split in ("train", "val"):
             assert {(task, split, "loss"), (task, split, metric)} <= keys
         assert {(task, "train", "weight"), (task, "train", "batch_loss")} <= keys
-    assert {("_total", "train", "objective"), ("_run", "train", "wall_time"),
-            ("_run", "train", "steps"), ("_run", "train", "samples")} <= keys  # fmt: skip
+    assert {
+        ("_total", "train", "objective"),
+        ("_run", "train", "wall_time"),
+        ("_run", "train", "steps"),
+        ("_run", "train", "samples"),
+    } <= keys
     assert result.value(2, "digit", "train", "weight") == 1.0
     assert result.value(2, "bbox", "train", "weight") == 0.25
     assert not any(t == "digit" and m == "objective" for _, t, _, m, _ in result.rows)
@@ -150,9 +154,12 @@ def test_label_budgets_keep_the_single_task_steps_and_main_batches(make_config, 
     their own larger pool and have the same sizes."""
     common = {"epochs": 3, "batch_size": 32, "train_size": 100}
     baseline_cfg = make_config(tasks=["digit"], task_sizes={"digit": 100}, **common)
-    mtl_cfg = make_config(tasks=["digit"], aux=["parity", "magnitude"],
-                          task_sizes={"digit": 100, "parity": 1000, "magnitude": 1000},
-                          **common)  # fmt: skip
+    mtl_cfg = make_config(
+        tasks=["digit"],
+        aux=["parity", "magnitude"],
+        task_sizes={"digit": 100, "parity": 1000, "magnitude": 1000},
+        **common,
+    )
 
     takes, losses = record_sampling(monkeypatch)
     baseline = train(baseline_cfg)
@@ -169,8 +176,10 @@ def test_label_budgets_keep_the_single_task_steps_and_main_batches(make_config, 
         return [idx for n, idx in records if n == 100]
 
     assert len(main_batches(takes)) == 12
-    assert all(torch.equal(a, b) for a, b in zip(main_batches(base_takes), main_batches(takes),
-                                                 strict=True))  # fmt: skip
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(main_batches(base_takes), main_batches(takes), strict=True)
+    )
     # Longer targets come from the gradient-conflict probe (100 images), not a batch.
     digit_targets = [t for name, t in losses if name == "digit" and len(t) <= 32]
     base_targets = [t for name, t in base_losses if name == "digit" and len(t) <= 32]
@@ -189,8 +198,14 @@ def test_label_budgets_keep_the_single_task_steps_and_main_batches(make_config, 
 
 def test_the_epoch_is_set_by_the_main_pool_not_the_largest(make_config):
     """Auxiliary tasks with larger pools do not lengthen an epoch."""
-    config = make_config(tasks=["digit"], aux=["recon"], train_size=50,
-                         task_sizes={"recon": 1000}, batch_size=10, epochs=2)  # fmt: skip
+    config = make_config(
+        tasks=["digit"],
+        aux=["recon"],
+        train_size=50,
+        task_sizes={"recon": 1000},
+        batch_size=10,
+        epochs=2,
+    )
     result = train(config)
     assert result.value(1, "_run", "train", "steps") == 5
     assert result.value(2, "_run", "train", "samples") == 100
@@ -273,8 +288,16 @@ def test_uncertainty_weighting_clamps_log_variance():
 def test_uncertainty_weighting_trains_and_its_weights_stay_within_the_clamp(make_config):
     """On 50 images the training loss goes to ~0: the learned weights run to the clamp and
     stop there instead of exploding."""
-    config = make_config(tasks=["digit"], aux=["parity"], weighting="uncertainty",
-                         train_size=50, width=64, batch_size=10, lr=0.05, epochs=60)  # fmt: skip
+    config = make_config(
+        tasks=["digit"],
+        aux=["parity"],
+        weighting="uncertainty",
+        train_size=50,
+        width=64,
+        batch_size=10,
+        lr=0.05,
+        epochs=60,
+    )
     result = train(config)
     assert result.status == "completed"
     weights = [v for _, t, s, m, v in result.rows if m == "weight"]
@@ -305,8 +328,13 @@ def test_shuffled_control_permutes_auxiliary_targets(make_config):
 def test_shuffle_fraction_is_partial_and_per_task(make_config):
     """A fraction of 0.2 moves at most a fifth of the targets; per-task overrides apply."""
     bundle = load_bundle("digits")
-    config = make_config(tasks=["digit"], aux=["parity", "loops"], train_size=500,
-                         shuffle_aux=0.2, aux_shuffle={"loops": 0.0})  # fmt: skip
+    config = make_config(
+        tasks=["digit"],
+        aux=["parity", "loops"],
+        train_size=500,
+        shuffle_aux=0.2,
+        aux_shuffle={"loops": 0.0},
+    )
     problem = _Problem(config, bundle, CPU)
     truth = get_task("parity").make_target(bundle.train)[:500]
     changed = (problem.targets[("parity", "train")] != truth).sum()
@@ -321,8 +349,9 @@ def test_shuffle_fraction_is_partial_and_per_task(make_config):
 def test_test_set_is_used_only_at_each_main_tasks_best_epoch(make_config, tmp_path):
     """'test' rows exist only for main tasks, only at the epoch of their lowest val loss, and
     the summary's test numbers are exactly those rows."""
-    config = make_config(tasks=["digit", "parity"], aux=["bbox"], epochs=6, train_size=60,
-                         width=64, lr=0.01)  # fmt: skip
+    config = make_config(
+        tasks=["digit", "parity"], aux=["bbox"], epochs=6, train_size=60, width=64, lr=0.01
+    )
     with RunStore(tmp_path / "runs.sqlite") as store:
         result = train(config, store=store)
         stored = store.metrics(result.run_id)
@@ -518,16 +547,28 @@ def test_pause_then_resume_continues_and_completes(make_config, tmp_path):
 def test_early_stopping_restores_the_best_weights(make_config):
     """Early stopping halts before the last epoch, `patience` epochs after the lowest summed
     main validation loss, and leaves the model with that epoch's weights."""
-    config = make_config(tasks=["digit", "parity"], train_size=50, width=128, depth=2,
-                         batch_size=10, lr=0.01, epochs=40, early_stop=3)  # fmt: skip
+    config = make_config(
+        tasks=["digit", "parity"],
+        train_size=50,
+        width=128,
+        depth=2,
+        batch_size=10,
+        lr=0.01,
+        epochs=40,
+        early_stop=3,
+    )
     loop = make_loop(config)
     result = loop.run()
     summary = result.summary
     assert result.status == "completed" and "stopped early" in result.message
     stopped, restored = summary["stopped_early_at"], summary["restored_epoch"]
     assert stopped < config.epochs and max(epochs_of(result)) == stopped
-    summed = [a + b for a, b in zip(result.curve("digit", "val", "loss"),
-                                    result.curve("parity", "val", "loss"), strict=True)]  # fmt: skip
+    summed = [
+        a + b
+        for a, b in zip(
+            result.curve("digit", "val", "loss"), result.curve("parity", "val", "loss"), strict=True
+        )
+    ]
     assert restored == best_epoch(summed)
     assert stopped - restored == config.early_stop
     now = evaluate(loop.model, loop.problem, "val")
@@ -552,8 +593,15 @@ def test_a_bug_in_a_callback_marks_the_run_failed_and_raises(make_config, tmp_pa
 
 # A config whose digit validation loss bottoms out at epoch 10 of 15 (30 images, a wide
 # net): its best epoch is not its last, so a test can tell the two apart.
-OVERFITS = {"train_size": 30, "batch_size": 10, "lr": 0.01, "width": 128, "depth": 2,
-            "epochs": 15, "seed": 1}  # fmt: skip
+OVERFITS = {
+    "train_size": 30,
+    "batch_size": 10,
+    "lr": 0.01,
+    "width": 128,
+    "depth": 2,
+    "epochs": 15,
+    "seed": 1,
+}
 
 
 def digit_predictions(loop: _Loop) -> np.ndarray:

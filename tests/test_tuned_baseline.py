@@ -22,14 +22,16 @@ from mtl_core.tuned_baseline import (
 
 def hand_table() -> pd.DataFrame:
     """Four cells; the test column favours the cell validation does not choose."""
-    return pd.DataFrame({
-        "weight_decay": [0.0, 0.0, 1e-4, 1e-4],
-        "dropout": [0.0, 0.5, 0.0, 0.5],
-        "val_mean": [0.80, 0.84, float("nan"), 0.79],
-        "val_sd": [0.01, 0.02, float("nan"), 0.01],
-        "n": [3, 3, 3, 3],
-        "test_mean": [0.95, 0.70, 0.99, 0.60],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "weight_decay": [0.0, 0.0, 1e-4, 1e-4],
+            "dropout": [0.0, 0.5, 0.0, 0.5],
+            "val_mean": [0.80, 0.84, float("nan"), 0.79],
+            "val_sd": [0.01, 0.02, float("nan"), 0.01],
+            "n": [3, 3, 3, 3],
+            "test_mean": [0.95, 0.70, 0.99, 0.60],
+        }
+    )
 
 
 def test_selection_reads_validation_only():
@@ -37,8 +39,10 @@ def test_selection_reads_validation_only():
     is never chosen; a test column changes nothing; ties go to the earlier cell."""
     table = hand_table()
     assert select_cell(table, higher_is_better=True) == {"weight_decay": 0.0, "dropout": 0.5}
-    assert select_cell(table.drop(columns="test_mean"), True) == {"weight_decay": 0.0,
-                                                                 "dropout": 0.5}  # fmt: skip
+    assert select_cell(table.drop(columns="test_mean"), True) == {
+        "weight_decay": 0.0,
+        "dropout": 0.5,
+    }
     assert select_cell(table, higher_is_better=False) == {"weight_decay": 1e-4, "dropout": 0.5}
     tied = table.assign(val_mean=[0.8, 0.8, 0.8, 0.8])
     assert select_cell(tied, True) == {"weight_decay": 0.0, "dropout": 0.0}
@@ -62,8 +66,12 @@ def test_a_single_task_config_has_no_baseline_to_tune(make_config):
     with pytest.raises(ConfigError, match="^aux: this config is already single-task"):
         baseline_config(make_config(sharing="single"))
     base = baseline_config(make_config(aux=["parity"], weight_decay=0.1))
-    assert (base.tasks, base.aux, base.sharing, base.weight_decay) == (("digit",), (), "single",
-                                                                       0.1)  # fmt: skip
+    assert (base.tasks, base.aux, base.sharing, base.weight_decay) == (
+        ("digit",),
+        (),
+        "single",
+        0.1,
+    )
 
 
 def test_tune_baseline_trains_the_grid_and_keeps_the_chosen_cells_runs(make_config):
@@ -73,8 +81,9 @@ def test_tune_baseline_trains_the_grid_and_keeps_the_chosen_cells_runs(make_conf
     tuned = tune_baseline(config, 2, grid={"dropout": (0.0, 0.5)}, workers=2)
     assert list(tuned.table.columns) == ["dropout", "val_mean", "val_sd", "n"]
     assert tuned.cell == select_cell(tuned.table, higher_is_better=True)
-    expected = [c.replace(dropout=tuned.cell["dropout"])
-                for c in seed_configs(baseline_config(config), 2)]  # fmt: skip
+    expected = [
+        c.replace(dropout=tuned.cell["dropout"]) for c in seed_configs(baseline_config(config), 2)
+    ]
     assert tuned.configs == expected and [c.seed for c in tuned.configs] == [4, 5]
     assert [r.status for r in tuned.results] == ["completed", "completed"]
     chosen = tuned.table[tuned.table["dropout"] == tuned.cell["dropout"]].iloc[0]

@@ -43,7 +43,7 @@ def command(kind: str, stored_run: tuple[Path, int], out: Path) -> list[str]:
             str(store.parent / "other.sqlite"),
             "--save-config",
             str(out),
-        ],  # fmt: skip
+        ],
     }[kind]
 
 
@@ -93,8 +93,9 @@ REFUSED = {
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("case", list(REFUSED))
-def test_an_output_that_is_not_a_file_is_refused_in_one_line(kind, case, stored_run, tmp_path,
-                                                             capsys):  # fmt: skip
+def test_an_output_that_is_not_a_file_is_refused_in_one_line(
+    kind, case, stored_run, tmp_path, capsys
+):
     make, reason = REFUSED[case]
     user = tmp_path / "user"
     user.mkdir()

@@ -92,8 +92,10 @@ def test_gradnorm_weight_gradient_and_renormalisation_follow_the_paper():
 
     # Later losses: scale them to make the inverse training rates differ.
     losses = {"a": first["a"] * 0.5, "b": first["b"] * 0.9}
-    norms = [torch.autograd.grad(losses[t], net.shared.weight, retain_graph=True)[0].norm()
-             for t in ("a", "b")]  # fmt: skip
+    norms = [
+        torch.autograd.grad(losses[t], net.shared.weight, retain_graph=True)[0].norm()
+        for t in ("a", "b")
+    ]
     g = [0.5 * norms[0], 1.5 * norms[1]]
     gbar = (g[0] + g[1]) / 2
     ratio = torch.tensor([0.5, 0.9])
@@ -121,8 +123,7 @@ def test_gradnorm_weight_gradient_and_renormalisation_follow_the_paper():
 
 def test_gradnorm_in_a_run_moves_the_weights_and_keeps_their_sum(make_config):
     """In training the learned weights leave 1 and always sum to the number of tasks."""
-    result = train(make_config(aux=["parity", "loops"], weighting="gradnorm", epochs=4,
-                               lr=0.01))  # fmt: skip
+    result = train(make_config(aux=["parity", "loops"], weighting="gradnorm", epochs=4, lr=0.01))
     weights = [result.curve(t, "train", "weight") for t in ("digit", "parity", "loops")]
     for epoch in range(5):
         assert sum(w[epoch] for w in weights) == pytest.approx(3.0, rel=1e-5)

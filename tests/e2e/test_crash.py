@@ -40,10 +40,16 @@ def progress(db: Path) -> dict[int, tuple[str, int]]:
     """Run id -> (status, last committed epoch) as the store has it."""
     if not db.exists():
         return {}
-    return {run_id: (status, last) for run_id, status, last in read(db, (
-        "SELECT r.id, r.status, coalesce(max(m.epoch), -1) FROM runs r"
-        " LEFT JOIN metrics m ON m.run_id = r.id AND m.split != 'test' GROUP BY r.id"
-    ))}  # fmt: skip
+    return {
+        run_id: (status, last)
+        for run_id, status, last in read(
+            db,
+            (
+                "SELECT r.id, r.status, coalesce(max(m.epoch), -1) FROM runs r"
+                " LEFT JOIN metrics m ON m.run_id = r.id AND m.split != 'test' GROUP BY r.id"
+            ),
+        )
+    }
 
 
 def wait_for(db: Path, check, timeout: float, what: str):
@@ -65,9 +71,15 @@ def test_a_killed_server_loses_no_finished_epoch(tmp_path, browser):
             page.goto(f"{url}/?epochs=400&train_size=1000")
             page.get_by_role("button", name="Train", exact=True).click()
             page.get_by_role("heading", name=re.compile(r"^run \d+$")).wait_for(timeout=30_000)
-        wait_for(db, lambda: len(progress(db)) == 2 and all(
-            status == "running" and last >= 3 for status, last in progress(db).values()
-        ), 90, "both runs to have 3 epochs")  # fmt: skip
+        wait_for(
+            db,
+            lambda: (
+                len(progress(db)) == 2
+                and all(status == "running" and last >= 3 for status, last in progress(db).values())
+            ),
+            90,
+            "both runs to have 3 epochs",
+        )
         before = {run_id: last for run_id, (_, last) in progress(db).items()}
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(10)
@@ -84,8 +96,12 @@ def test_a_killed_server_loses_no_finished_epoch(tmp_path, browser):
         wait_healthy(url, server)
         page = pages[0]
         page.reload()  # an open tab comes back; its first page load starts the manager
-        wait_for(db, lambda: all(s == "interrupted" for s, _ in progress(db).values()), 30,
-                 "the restarted server to mark both runs interrupted")  # fmt: skip
+        wait_for(
+            db,
+            lambda: all(s == "interrupted" for s, _ in progress(db).values()),
+            30,
+            "the restarted server to mark both runs interrupted",
+        )
         final = progress(db)
         for run_id, last in before.items():
             assert final[run_id][1] >= last  # still every epoch committed before the kill
@@ -131,8 +147,12 @@ def test_a_closed_tab_loses_its_runs_and_an_open_one_keeps_them(tmp_path, browse
         assert [s for s, _ in progress(db).values()] == ["running", "queued"]
         page.close()
         closed = time.monotonic()
-        wait_for(db, lambda: all(s == "stopped" for s, _ in progress(db).values()), 30,
-                 "the closed tab's runs to stop")  # fmt: skip
+        wait_for(
+            db,
+            lambda: all(s == "stopped" for s, _ in progress(db).values()),
+            30,
+            "the closed tab's runs to stop",
+        )
         assert time.monotonic() - closed >= 6.0 - 2.0  # its last tick came at most 2 s before
         messages = [m for (m,) in read(db, "SELECT message FROM runs")]
         assert all("page was closed" in m for m in messages), messages

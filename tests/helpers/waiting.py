@@ -7,8 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str,
-             context: Callable[[], str] | None = None, every: float = 0.05) -> Any:  # fmt: skip
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float,
+    what: str,
+    context: Callable[[], str] | None = None,
+    every: float = 0.05,
+) -> Any:
     """The first truthy ``check()``; after ``timeout`` seconds, fail naming ``what``
     (and ``context()``, e.g. the runs in the store, to show where things stood)."""
     deadline = time.monotonic() + timeout
