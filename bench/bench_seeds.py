@@ -3,12 +3,12 @@
 The workload: mnist-5k, `digit` with the auxiliary task `parity` (hard sharing, MLP
 256×2, batch 32, Adam 1e-3), 1,000 training images, 200 epochs (about 10 s a run); seeds 0-3.
 
-- **parallel**: `mtl_core.parallel.run_configs(configs, workers=2)`, each run with
+- **parallel**: `mtl_core.execution.parallel.run_configs(configs, workers=2)`, each run with
   `threads=1`, as `python -m mtl_core seeds --k 4` trains them. Timed from the call to
   its return, so it includes starting the two spawn workers (import torch, warm-up):
   what a user waits for.
 - **sequential**: the same four configs with `threads=2` (all cores), trained with
-  `mtl_core.trainer.train` one after another in this process, which is already warm
+  `mtl_core.training.trainer.train` one after another in this process, which is already warm
   (data loaded, one untimed run done): the best case for the sequential side.
 
 The two alternate for `--reps` repetitions; medians are compared. Target: parallel /
@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
 from mtl_core.config import RunConfig  # noqa: E402
-from mtl_core.data import load_bundle  # noqa: E402
-from mtl_core.parallel import run_configs  # noqa: E402
-from mtl_core.trainer import train  # noqa: E402
+from mtl_core.data.splits import load_bundle  # noqa: E402
+from mtl_core.execution.parallel import run_configs  # noqa: E402
+from mtl_core.training.trainer import train  # noqa: E402
 
 DATASET = "mnist-5k"
 TRAIN_SIZE = 1000

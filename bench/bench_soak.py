@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from dashboard.charts import curves_figure  # noqa: E402
-from dashboard.runs import RunManager  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
+from mtl_core.dashboard.figures.charts import curves_figure  # noqa: E402
+from mtl_core.dashboard.runs import RunManager  # noqa: E402
 from mtl_core.limits import Limits  # noqa: E402
-from mtl_core.store import LIVE  # noqa: E402
+from mtl_core.store.runs import LIVE  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "bench_soak.json"
 TARGET_SLOPE_MB = 1.0  # per run, after warm-up: "does not keep growing"

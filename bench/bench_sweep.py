@@ -45,12 +45,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
-from mtl_core.data import load_bundle  # noqa: E402
-from mtl_core.ray_backend import RayBackend  # noqa: E402
-from mtl_core.store import RunStore  # noqa: E402
-from mtl_core.sweep import parse_sweep  # noqa: E402
-from mtl_core.sweep_runner import LocalBackend, execute, plan_sweep  # noqa: E402
-from mtl_core.trainer import RunResult, train  # noqa: E402
+from mtl_core.data.splits import load_bundle  # noqa: E402
+from mtl_core.execution.ray_backend import RayBackend  # noqa: E402
+from mtl_core.store.runs import RunStore  # noqa: E402
+from mtl_core.studies.sweep import parse_sweep  # noqa: E402
+from mtl_core.studies.sweep_runner import LocalBackend, execute, plan_sweep  # noqa: E402
+from mtl_core.training.trainer import RunResult, train  # noqa: E402
 
 EPOCHS = 150
 WORKERS = 2
@@ -214,7 +214,7 @@ def measure(spec, epochs: int, load: float, tmp: Path) -> int:
 
         @ray.remote(num_cpus=1)
         def warm() -> int:  # what the local pool's warm-up does: imports, data, optimiser
-            from mtl_core.data import load_bundle
+            from mtl_core.data.splits import load_bundle
 
             load_bundle("mnist-5k")
             torch.optim.Adam([torch.zeros(1, requires_grad=True)])

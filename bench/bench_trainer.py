@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
 from mtl_core.config import RunConfig  # noqa: E402
-from mtl_core.conflict import PROBE_SIZE  # noqa: E402
-from mtl_core.data import load_bundle  # noqa: E402
-from mtl_core.store import RunStore  # noqa: E402
-from mtl_core.trainer import train  # noqa: E402
+from mtl_core.data.splits import load_bundle  # noqa: E402
+from mtl_core.store.runs import RunStore  # noqa: E402
+from mtl_core.training.conflict import PROBE_SIZE  # noqa: E402
+from mtl_core.training.trainer import train  # noqa: E402
 
 # -----------------------------------------------------------------------------
 # the workload, shared by both contestants

@@ -16,9 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.readme_blocks import replace_block  # noqa: E402
+from mtl_core.analysis.stats import paired_difference  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
-from mtl_core.presets import PRESETS  # noqa: E402
-from mtl_core.stats import paired_difference  # noqa: E402
+from mtl_core.studies.presets import PRESETS  # noqa: E402
 
 GRID = {"l2": (100.0, 1000.0, 10000.0, 100000.0), "trace": (1.0, 10.0, 100.0, 1000.0)}
 
@@ -26,7 +26,7 @@ GRID = {"l2": (100.0, 1000.0, 10000.0, 100000.0), "trace": (1.0, 10.0, 100.0, 10
 def run(config: RunConfig) -> tuple[float, float]:
     import torch
 
-    from mtl_core.trainer import train
+    from mtl_core.training.trainer import train
 
     torch.set_num_threads(1)
     result = train(config)

@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.readme_blocks import replace_block  # noqa: E402
-from mtl_core.parallel import run_configs  # noqa: E402
-from mtl_core.presets import PRESETS  # noqa: E402
-from mtl_core.stats import paired_difference  # noqa: E402
+from mtl_core.analysis.stats import paired_difference  # noqa: E402
+from mtl_core.execution.parallel import run_configs  # noqa: E402
+from mtl_core.studies.presets import PRESETS  # noqa: E402
 
 METHODS = {
     "fixed (hard sharing)": {},

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.readme_blocks import replace_block  # noqa: E402
-from mtl_core.presets import PRESETS, Claim, claim_difference, claim_holds, run_preset  # noqa: E402
+from mtl_core.studies.presets import PRESETS, Claim, claim_difference, claim_holds, run_preset  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
 

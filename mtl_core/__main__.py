@@ -4,7 +4,7 @@ busy machine) ends it like Ctrl-C later on: one line, exit status 130, no traceb
 import sys
 
 try:
-    from .cli import main
+    from mtl_core.cli.main import main
 
     code = main()
 except KeyboardInterrupt:

@@ -13,10 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .datasets import DATASETS, get_dataset
-from .errors import ConfigError
-from .tasks import TASKS, get_task
-from .variants import VARIANTS
+from mtl_core.data.datasets import DATASETS, get_dataset
+from mtl_core.data.tasks import TASKS, get_task
+from mtl_core.data.variants import VARIANTS
+from mtl_core.errors import ConfigError
 
 SHARING_MODES = ("single", "hard", "soft", "cross-stitch")
 AGGREGATORS = ("none", "mgda", "pcgrad", "upgrad", "cagrad")  # torchjd, on the shared trunk
@@ -203,7 +203,7 @@ def _in_range(name: str, value: float, low: float, high: float, what: str = "") 
 
 def validate(config: RunConfig) -> None:
     """Raise ConfigError for the first invalid field; return None for a valid config."""
-    from .weighting import WEIGHTINGS
+    from mtl_core.methods.weighting import WEIGHTINGS
 
     _check(
         config.dataset in DATASETS,

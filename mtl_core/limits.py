@@ -30,8 +30,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .config import RunConfig
-from .errors import MtlError
+from mtl_core.config import RunConfig
+from mtl_core.errors import MtlError
 
 
 class LimitError(MtlError):

@@ -23,7 +23,7 @@ import stat
 import uuid
 from pathlib import Path
 
-from .errors import ConfigError
+from mtl_core.errors import ConfigError
 
 MAX_INPUT_BYTES = 10 * 2**20
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_core import data
 from mtl_core.config import RunConfig
-from mtl_core.datasets import DATASETS, DatasetSpec, RawData
-from mtl_core.tasks import FASHION_FAMILY
+from mtl_core.data import splits as data
+from mtl_core.data.datasets import DATASETS, DatasetSpec, RawData
+from mtl_core.data.tasks import FASHION_FAMILY
 
 # A suite started as a background job of a shell without job control (`make test &` in a
 # script) runs with SIGINT ignored, and every command a test starts would inherit that: the

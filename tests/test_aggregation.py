@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_core.aggregation import aggregated_backward, build_aggregator
-from mtl_core.trainer import train
+from mtl_core.methods.aggregation import aggregated_backward, build_aggregator
+from mtl_core.training.trainer import train
 
 CONFLICTING = ([1.0, 0.0], [-2.0, 0.5])  # cosine < 0; their mean opposes the first
 ALIGNED = ([1.0, 0.2], [0.5, 1.0])  # cosine > 0

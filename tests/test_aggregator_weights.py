@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from mtl_core import aggregation
 from mtl_core.config import AGGREGATORS
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.methods import aggregation
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 
 FIXED = {"digit": 1.0, "parity": 0.5, "loops": 2.0}  # the main task's weight is 1
 TRAIN_SIZE, BATCH, EPOCHS = 60, 16, 3

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from dashboard.state import K
 from mtl_core.config import RunConfig
-from mtl_core.replicates import seed_configs
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.dashboard.state import K
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.replicates import seed_configs
+from mtl_core.training.trainer import train
 from tests.helpers.apptest import open_app
 
 TOKEN = "0123456789abcdef" * 2  # this page session's owner token (no cookie in AppTest)

@@ -12,9 +12,9 @@ import itertools
 
 import pytest
 
-from mtl_core.baselines import single_task_baselines
 from mtl_core.config import AGGREGATORS, SHARING_MODES, RunConfig, from_dict, validate
-from mtl_core.weighting import WEIGHTINGS
+from mtl_core.methods.weighting import WEIGHTINGS
+from mtl_core.studies.baselines import single_task_baselines
 
 # The run's fields a baseline keeps, each set away from its default so that a field
 # reset by mistake shows.

@@ -12,10 +12,10 @@ import time
 import pandas as pd
 import pytest
 
-from mtl_core.cli import build_parser, config_from_args, main
+from mtl_core.cli.main import build_parser, config_from_args, main
+from mtl_core.data.tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import RunStore
-from mtl_core.tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
+from mtl_core.store.runs import RunStore
 
 SMALL = ["--dataset", "digits", "--train-size", "60", "--width", "16", "--depth", "1"]
 TINY = [*SMALL, "--epochs", "3", "--quiet"]

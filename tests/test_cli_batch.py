@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from mtl_core.cli import main
-from mtl_core.comparison import compare_arms
+from mtl_core.cli.main import main
 from mtl_core.config import from_dict
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.comparison import compare_arms
 
 TINY = [
     "--dataset",

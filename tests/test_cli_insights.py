@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mtl_core.cli import main
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.cli.main import main
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 
 
 @pytest.fixture

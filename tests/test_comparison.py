@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mtl_core.cli import main
-from mtl_core.comparison import compare_arms
+from mtl_core.cli.main import main
 from mtl_core.errors import ConfigError, MtlError
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.comparison import compare_arms
 
 HARD = [0.850, 0.832, 0.861, 0.845, 0.858]
 SINGLE = [0.812, 0.801, 0.820, 0.797, 0.815]

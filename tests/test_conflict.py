@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_core import trainer
-from mtl_core.conflict import PROBE_SIZE, conflict_sentences, pair_metric, pairwise_cosines
-from mtl_core.data import load_bundle
-from mtl_core.trainer import train
+from mtl_core.data.splits import load_bundle
+from mtl_core.training import trainer
+from mtl_core.training.conflict import PROBE_SIZE, conflict_sentences, pair_metric, pairwise_cosines
+from mtl_core.training.trainer import train
 
 
 def test_pairwise_cosines_match_numpy():

@@ -4,7 +4,7 @@ training, runs ending and the next ones starting), while two other processes kee
 cores busy. Every try exits within 30 s with status 130 and one "interrupted" line, leaves
 no run queued or running, and no process of the command behind.
 
-Two causes made such a Ctrl-C hang or misfire (mtl_core/parallel.py): the batch waited for
+Two causes made such a Ctrl-C hang or misfire (mtl_core/execution/parallel.py): the batch waited for
 workers still importing torch before it could stop their runs, and a worker started in a
 window where SIGINT was ignored or half registered could lose the signal or outlive the
 batch. A worker whose run has not begun is now ended at once, workers fork from a
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow

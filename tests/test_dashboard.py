@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.urlstate import config_to_params, params_to_config
 from mtl_core.config import DEFAULT
-from mtl_core.presets import PRESETS
+from mtl_core.dashboard.urlstate import config_to_params, params_to_config
+from mtl_core.studies.presets import PRESETS
 from tests.helpers.apptest import train_button, url_config
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")

@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mtl_core import data
-from mtl_core.data import load_bundle, nested_order, split_indices
-from mtl_core.datasets import DATASETS, RawData, _cached_npz, load_raw
+from mtl_core.data import splits as data
+from mtl_core.data.datasets import DATASETS, RawData, _cached_npz, load_raw
+from mtl_core.data.splits import load_bundle, nested_order, split_indices
+from mtl_core.data.variants import MAX_ANGLE, multi
 from mtl_core.errors import DataError
-from mtl_core.trainer import _Problem
-from mtl_core.variants import MAX_ANGLE, multi
+from mtl_core.training.trainer import _Problem
 
 
 def fresh_bundle(*args, **kwargs) -> data.Bundle:

@@ -14,14 +14,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import mtl_core.download as download_module
-from dashboard import datasets_ui
-from dashboard.compare import progress_note, summary_table
+import mtl_core.data.download as download_module
 from mtl_core.config import DEFAULT, RunConfig
-from mtl_core.download import FILES
+from mtl_core.dashboard.pages.compare import progress_note, summary_table
+from mtl_core.dashboard.widgets import datasets_ui
+from mtl_core.data.download import FILES
 from mtl_core.errors import DataError
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 from tests.helpers.apptest import open_app, queue_only, texts, train_button, url_config, use_store
 
 TINY = RunConfig.from_dict(

@@ -13,8 +13,8 @@ import pytest
 
 from mtl_core.config import from_dict
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 
 HELPER = Path(__file__).parent / "helpers" / "train_rows.py"
 

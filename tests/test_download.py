@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtl_core import download as dl
-from mtl_core.download import (
+from mtl_core.data import download as dl
+from mtl_core.data.download import (
     CHECKSUMS,
     FILES,
     download,

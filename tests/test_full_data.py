@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mtl_core.config import RunConfig
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 
 pytestmark = pytest.mark.slow
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")

@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from mtl_core.datasets import DATASETS
-from mtl_core.identity import CURVE_VERSION
+from mtl_core.data.datasets import DATASETS
+from mtl_core.execution.identity import CURVE_VERSION
 from mtl_core.paths import PROJECT_ROOT
 from tests.golden import cells, make_golden
 
@@ -62,7 +62,7 @@ def assert_reproduced(what: str, golden: dict, now: dict, env_then: dict, env_no
             f"First: {lines[0]}\n"
             + "".join(f"  then: {line}\n" for line in lines[1:])
             + f"Golden written with {env_then}; now {env_now}.\n"
-            "If the change is deliberate, bump CURVE_VERSION (mtl_core/identity.py), run "
+            "If the change is deliberate, bump CURVE_VERSION (mtl_core/execution/identity.py), run "
             f"`{UPDATE}` and commit the change with the new goldens and nothing else, "
             "saying why (docs/golden.md)."
         )
@@ -192,7 +192,8 @@ def test_a_difference_is_named_by_cell_epoch_and_row_earliest_epoch_first():
 
 
 def test_a_newly_registered_method_without_a_cell_is_a_coverage_gap(monkeypatch):
-    from mtl_core import aggregation, variants, weighting
+    from mtl_core.data import variants
+    from mtl_core.methods import aggregation, weighting
 
     monkeypatch.setitem(weighting.WEIGHTINGS, "new-weighting", weighting.EqualWeighting)
     monkeypatch.setitem(aggregation.AGGREGATORS, "new-aggregator", lambda c: None)

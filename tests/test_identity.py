@@ -1,4 +1,4 @@
-"""The identity rule (mtl_core.identity): which runs are identical, found and counted once.
+"""The identity rule (mtl_core.execution.identity): which runs are identical, found and counted once.
 
 Keys of made-up stored runs check each part of the rule; a few tiny runs trained into a
 temporary store check the lookup (completed runs only, live ones on request), the count
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mtl_core import identity
-from mtl_core.data import load_bundle
-from mtl_core.identity import (
+from mtl_core.data.splits import load_bundle
+from mtl_core.execution import identity
+from mtl_core.execution.identity import (
     CURVE_VERSION,
     Twins,
     dedupe,
@@ -22,8 +22,8 @@ from mtl_core.identity import (
     reuse_line,
     run_key,
 )
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 from tests.conftest import tiny_config
 
 BASE = tiny_config(aux=["parity"])

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtl_core.data.idx import read_idx, read_idx_pair
 from mtl_core.errors import DataError
-from mtl_core.idx import read_idx, read_idx_pair
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

@@ -14,11 +14,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.insights import NO_SHARED_TRUNK
 from mtl_core.config import DEFAULT, RunConfig
-from mtl_core.conflict import conflict_sentences
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK
+from mtl_core.store.runs import RunStore
+from mtl_core.training.conflict import conflict_sentences
+from mtl_core.training.trainer import train
 from tests.helpers.apptest import array, figures, open_app, texts, train_button, url_config
 
 TINY = {

@@ -16,12 +16,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from dashboard import preview
-from mtl_core.data import load_bundle
-from mtl_core.representation import SAMPLES, SAMPLES_ARRAY, kept_indices, spread_indices
-from mtl_core.store import RunStore
-from mtl_core.tasks import Split
-from mtl_core.trainer import _Problem, probe_slice, train
+from mtl_core.dashboard.pages import preview
+from mtl_core.data.splits import load_bundle
+from mtl_core.data.tasks import Split
+from mtl_core.store.runs import RunStore
+from mtl_core.training.representation import SAMPLES, SAMPLES_ARRAY, kept_indices, spread_indices
+from mtl_core.training.trainer import _Problem, probe_slice, train
 
 DIGITS = set(range(10))
 MNIST = {
@@ -116,8 +116,8 @@ def _sorted_bundle(bundle):
 
 
 def _preview_page() -> None:
-    from dashboard.preview import data_view
     from mtl_core.config import RunConfig
+    from mtl_core.dashboard.pages.preview import data_view
 
     data_view(RunConfig.from_dict({"dataset": "mnist-5k", "train_size": 3000, "aux": ["parity"]}))
 

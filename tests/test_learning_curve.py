@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mtl_core.cli import main
+from mtl_core.cli.main import main
 from mtl_core.errors import ConfigError
-from mtl_core.learning_curve import curve_arms, curve_table, parse_sizes, sized
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.learning_curve import curve_arms, curve_table, parse_sizes, sized
 
 
 @pytest.mark.parametrize("text", ["abc", "", "100,x", "1e3", "-100", " , "])

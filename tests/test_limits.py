@@ -12,11 +12,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.runs import RunManager
-from dashboard.state import K
 from mtl_core import limits
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
 from mtl_core.limits import LimitError, Limits
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 DOCUMENTED = set(re.findall(r"``(MTL_[A-Z_]+)``", limits.__doc__ or ""))
@@ -142,7 +142,9 @@ def run_app(params: dict[str, str], owner: str = "") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for name, value in params.items():
         at.query_params[name] = value
-    if owner:  # the page's owner token (a browser sends it as a cookie: dashboard/state.py)
+    if (
+        owner
+    ):  # the page's owner token (a browser sends it as a cookie: mtl_core/dashboard/state.py)
         at.session_state[K.owner] = owner
     at.run()
     assert not at.exception, at.exception
@@ -190,7 +192,7 @@ def test_a_file_that_is_not_a_store_is_named_in_one_line_and_kept(fresh_server):
 
 def test_every_store_opener_honours_mtl_stale_after(tmp_path, monkeypatch):
     """The CLI and the workers open stores without arguments: they read MTL_STALE_AFTER."""
-    from mtl_core.store import RunStore
+    from mtl_core.store.runs import RunStore
 
     monkeypatch.setenv("MTL_STALE_AFTER", "7.5")
     with RunStore(tmp_path / "runs.sqlite") as store:

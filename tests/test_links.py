@@ -1,4 +1,4 @@
-"""Links to the dashboard (dashboard/urlstate.py): presets, repeated and huge parameters,
+"""Links to the dashboard (mtl_core/dashboard/urlstate.py): presets, repeated and huge parameters,
 a dataset without its main task, and no owner token."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from dashboard.urlstate import config_to_params, link_preset, params_to_config
 from mtl_core.config import DEFAULT
-from mtl_core.presets import PRESETS
+from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
+from mtl_core.studies.presets import PRESETS
 
 
 def test_a_repeated_parameter_is_dropped_with_a_note_like_any_unusable_one():

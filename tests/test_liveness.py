@@ -12,9 +12,9 @@ import subprocess
 import sys
 import textwrap
 
-from mtl_core.liveness import is_dead, this_process
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import RunStore
+from mtl_core.store.liveness import is_dead, this_process
+from mtl_core.store.runs import RunStore
 
 HOUR = 3600.0
 
@@ -23,7 +23,7 @@ def start_owner(path, hold: bool) -> subprocess.Popen:
     """A process that creates a running run in the store, prints its id, then waits."""
     code = textwrap.dedent(f"""
         import sys, time
-        from mtl_core.store import RunStore
+        from mtl_core.store.runs import RunStore
         store = RunStore({str(path)!r}, stale_after={HOUR})
         run_id = store.create_run({{"x": 1}})
         queued = store.create_run({{"x": 2}}, status="queued")
@@ -89,7 +89,7 @@ def test_a_queued_run_waits_on_the_process_that_queued_it(tmp_path):
         mine = store.create_run({"x": 1}, status="queued")
         assert store.get_run(mine)["process"] == this_process()
     code = (
-        f"from mtl_core.store import RunStore\n"
+        f"from mtl_core.store.runs import RunStore\n"
         f"print(RunStore({str(path)!r}).create_run({{'x': 2}}, status='queued'))"
     )
     theirs = int(
@@ -110,7 +110,7 @@ def test_a_queued_run_waits_on_the_process_that_queued_it(tmp_path):
 def test_a_proc_of_another_pid_namespace_records_nothing(monkeypatch):
     """If /proc/self is not this process (a /proc of another namespace), the identity
     would name a stranger: nothing is recorded, and the heartbeat decides."""
-    import mtl_core.liveness as liveness
+    import mtl_core.store.liveness as liveness
 
     real = liveness._start_time
     monkeypatch.setattr(
@@ -120,7 +120,7 @@ def test_a_proc_of_another_pid_namespace_records_nothing(monkeypatch):
 
 
 def test_an_unreadable_proc_entry_is_unknown_not_dead(monkeypatch):
-    import mtl_core.liveness as liveness
+    import mtl_core.store.liveness as liveness
 
     def hidden(pid):
         raise liveness._Unknown("permission denied")

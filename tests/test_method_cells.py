@@ -30,11 +30,11 @@ from mtl_core.config import (
     SOFT_PENALTIES,
     RunConfig,
 )
-from mtl_core.store import RunStore
-from mtl_core.tasks import TASKS, valid_tasks
-from mtl_core.trainer import train
-from mtl_core.variants import VARIANTS
-from mtl_core.weighting import WEIGHTINGS
+from mtl_core.data.tasks import TASKS, valid_tasks
+from mtl_core.data.variants import VARIANTS
+from mtl_core.methods.weighting import WEIGHTINGS
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 
 EPOCHS, TRAIN_SIZE, BATCH = 3, 24, 8
 

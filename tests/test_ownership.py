@@ -1,6 +1,6 @@
 """Only the session that started a run can pause, stop, rename or delete it (README).
 
-In the run manager (``dashboard/runs.py``), a pause or stop request from any other owner
+In the run manager (``mtl_core/dashboard/runs.py``), a pause or stop request from any other owner
 (another page's token, or the CLI's empty one) is refused and leaves the store as it
 was. In the page, the Live view offers Pause/Stop only on the session's own runs, and
 History offers Rename and Delete only for them: with another session's run selected,
@@ -9,10 +9,10 @@ nothing of it is renamed or deleted.
 
 from __future__ import annotations
 
-from dashboard.history import CHOSEN, TABLE
-from dashboard.runs import RunManager
-from dashboard.state import K
-from mtl_core.store import RunStore
+from mtl_core.dashboard.pages.history import CHOSEN, TABLE
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.store.runs import RunStore
 from tests.conftest import tiny_config
 from tests.helpers.apptest import open_app
 

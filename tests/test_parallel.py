@@ -11,12 +11,12 @@ import sys
 
 import pytest
 
-from mtl_core.download import FILES
+from mtl_core.data.download import FILES
 from mtl_core.errors import ConfigError, DataError
-from mtl_core.parallel import Progress, run_configs
+from mtl_core.execution.parallel import Progress, run_configs
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 from tests.helpers.waiting import wait_for
 
 

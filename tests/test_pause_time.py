@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from mtl_core.control import RunControl
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.store.runs import RunStore
+from mtl_core.training.control import RunControl
+from mtl_core.training.trainer import train
 
 PAUSE = 1.5  # seconds
 
@@ -79,7 +79,7 @@ def test_the_time_left_estimate_of_the_live_view_uses_the_stored_wall_times(paus
     """The dashboard's progress bar adds the stored wall times: paused time stays out."""
     import pandas as pd
 
-    from dashboard.live import eta_seconds
+    from mtl_core.dashboard.pages.live import eta_seconds
 
     _, _, _, wall, _ = paused_run
     frame = pd.DataFrame(

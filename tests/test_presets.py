@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from mtl_core.presets import PRESETS, claim_difference, claim_holds, claimed_arms, run_preset
+from mtl_core.studies.presets import (
+    PRESETS,
+    claim_difference,
+    claim_holds,
+    claimed_arms,
+    run_preset,
+)
 
 SEEDS = (0, 1, 2, 3, 4)  # the seeds the settings were chosen on: a regression check
 HELD_OUT = (100, 101, 102, 103, 104)  # seeds no setting was chosen on: the evidence

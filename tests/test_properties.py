@@ -28,13 +28,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from dashboard.urlstate import (
-    MAX_PARAM_LENGTH,
-    NON_CONFIG_PARAMS,
-    config_to_params,
-    params_to_config,
-)
-from mtl_core.cli import build_parser, config_from_args, main
+from mtl_core.cli.main import build_parser, config_from_args, main
 from mtl_core.config import (
     AGGREGATORS,
     BACKBONES,
@@ -49,12 +43,18 @@ from mtl_core.config import (
     from_json,
     validate,
 )
-from mtl_core.datasets import DATASETS
+from mtl_core.dashboard.urlstate import (
+    MAX_PARAM_LENGTH,
+    NON_CONFIG_PARAMS,
+    config_to_params,
+    params_to_config,
+)
+from mtl_core.data.datasets import DATASETS
+from mtl_core.data.tasks import TASKS, valid_tasks
+from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError
-from mtl_core.tasks import TASKS, valid_tasks
-from mtl_core.trainer import train
-from mtl_core.variants import VARIANTS
-from mtl_core.weighting import WEIGHTINGS
+from mtl_core.methods.weighting import WEIGHTINGS
+from mtl_core.training.trainer import train
 
 PROPERTY = settings(
     max_examples=200,

@@ -19,11 +19,11 @@ import pytest
 
 from mtl_core.config import RunConfig
 from mtl_core.errors import StoreError
+from mtl_core.execution.ray_backend import DIED, RayBackend
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.ray_backend import DIED, RayBackend
-from mtl_core.store import RunStore
-from mtl_core.sweep import parse_sweep
-from mtl_core.sweep_runner import LocalBackend, execute, plan_sweep
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.sweep import parse_sweep
+from mtl_core.studies.sweep_runner import LocalBackend, execute, plan_sweep
 from tests.helpers.waiting import wait_for
 from tests.test_store_safety import FOREIGN, assert_moved_aside, damaged_store, snapshot
 

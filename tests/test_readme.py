@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mtl_core.cli import main
+from mtl_core.cli.main import main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mtl_core.errors import ConfigError
-from mtl_core.replicates import band_key, group_runs, seed_band, seed_configs, seed_name
+from mtl_core.studies.replicates import band_key, group_runs, seed_band, seed_configs, seed_name
 
 
 @pytest.mark.parametrize("k", [0, 11, -1, 2.5, True, "3"])

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.runs import RunManager
-from mtl_core.baselines import single_task_baselines
-from mtl_core.cli import main
+from mtl_core.cli.main import main
 from mtl_core.config import RunConfig
-from mtl_core.learning_curve import learning_curve
-from mtl_core.replicates import seed_configs
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.baselines import single_task_baselines
+from mtl_core.studies.learning_curve import learning_curve
+from mtl_core.studies.replicates import seed_configs
+from mtl_core.training.trainer import train
 from tests.helpers.apptest import open_app, texts, train_button
 
 MULTI = RunConfig.from_dict(
@@ -107,7 +107,7 @@ def test_cli_compare_reuses_the_stored_baselines_and_says_so(capsys, tmp_path):
 
 
 def page(config: RunConfig = MULTI, owner: str = ME, **state):
-    from dashboard.urlstate import config_to_params
+    from mtl_core.dashboard.urlstate import config_to_params
 
     return open_app(config_to_params(config), owner_token=owner, **state)
 
@@ -242,7 +242,7 @@ def test_the_learning_curve_counts_identical_runs_once(paired):
 
 def test_compare_counts_an_identical_run_once(paired):
     """In Compare, the twin of a seed neither joins the seed band nor pairs a second time."""
-    from dashboard.groups import paired_comparison, seed_groups
+    from mtl_core.dashboard.groups import paired_comparison, seed_groups
 
     path, ids = paired
     runs = stored_runs(path)

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from dashboard.runs import ORPHAN_QUEUED, ORPHAN_RUNNING, RunManager
+from mtl_core.dashboard.runs import ORPHAN_QUEUED, ORPHAN_RUNNING, RunManager
+from mtl_core.execution.worker import INTERRUPTED
 from mtl_core.limits import Limits
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import LIVE, RunStore
-from mtl_core.store import ORPHAN_QUEUED as STORE_ORPHAN_QUEUED
-from mtl_core.worker import INTERRUPTED
+from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.store.runs import ORPHAN_QUEUED as STORE_ORPHAN_QUEUED
 from tests.helpers.waiting import wait_for
 
 LONG = 10_000  # epochs: about 80 s of tiny training, always stopped by the test
@@ -222,7 +222,7 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
 def leave_runs_and_exit(path: Path) -> tuple[int, int]:
     """A server that queued one run and trained another, then died: (queued, running)."""
     code = (
-        f"from mtl_core.store import RunStore\n"
+        f"from mtl_core.store.runs import RunStore\n"
         f"s = RunStore({str(path)!r})\n"
         f"print(s.create_run({{'epochs': 3}}, owner='a', status='queued'),"
         f" s.create_run({{'epochs': 3}}, owner='a'))"
@@ -331,7 +331,7 @@ def test_four_runs_from_two_sessions_match_the_same_runs_one_after_another(
 ):
     """Four runs training at once, started by two sessions, give bitwise the curves of the
     same four configs trained one after another (same seeds, one torch thread each)."""
-    from mtl_core.trainer import train
+    from mtl_core.training.trainer import train
 
     configs = [
         make_config(epochs=6, seed=1, dropout=0.3),
@@ -367,7 +367,7 @@ def test_a_diverging_run_ends_diverged_and_the_next_run_still_trains(make_manage
 @pytest.mark.slow
 def test_an_interrupted_run_is_re_run_from_its_stored_config(make_manager, make_config):
     """History's Re-run button: a new run with the same config trains to completion."""
-    from dashboard.history import rerun
+    from mtl_core.dashboard.pages.history import rerun
 
     manager = make_manager(max_runs=1)
     config = make_config(epochs=3, aux=["parity"])

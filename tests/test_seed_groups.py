@@ -15,22 +15,22 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.groups import band_frames, paired_comparison, seed_groups
-from dashboard.studies import grid_configs
-from dashboard.urlstate import config_to_params
-from mtl_core.baselines import single_task_baselines
-from mtl_core.comparison import compare_arms
 from mtl_core.config import RunConfig
-from mtl_core.replicates import seed_band, seed_configs
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
-from mtl_core.tuned_baseline import (
+from mtl_core.dashboard.groups import band_frames, paired_comparison, seed_groups
+from mtl_core.dashboard.pages.studies import grid_configs
+from mtl_core.dashboard.urlstate import config_to_params
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.baselines import single_task_baselines
+from mtl_core.studies.comparison import compare_arms
+from mtl_core.studies.replicates import seed_band, seed_configs
+from mtl_core.studies.tuned_baseline import (
     DEFAULT_GRID,
     best_val_metric,
     grid_cells,
     select_cell,
     validation_table,
 )
+from mtl_core.training.trainer import train
 from tests.helpers.apptest import array, figures, open_app, queue_only, texts, use_store
 
 MULTI = RunConfig.from_dict(

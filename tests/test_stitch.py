@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mtl_core.models import build_model
-from mtl_core.representation import trunk_features
-from mtl_core.sharing import mean_trunk_distance
-from mtl_core.stitch import CrossStitchNet, block_bounds, build_cross_stitch
-from mtl_core.trainer import train
+from mtl_core.models.sharing import mean_trunk_distance
+from mtl_core.models.stitch import CrossStitchNet, block_bounds, build_cross_stitch
+from mtl_core.models.trunks import build_model
+from mtl_core.training.representation import trunk_features
+from mtl_core.training.trainer import train
 
 TASKS = {2: ("a", "b"), 3: ("a", "b", "c")}
 OUT = {"a": 3, "b": 2, "c": 4}

@@ -16,7 +16,7 @@ import pytest
 
 from mtl_core.errors import StoreError
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import METRIC_COLUMNS, RunStore
+from mtl_core.store.runs import METRIC_COLUMNS, RunStore
 
 
 def epoch_rows(epoch: int, scale: float = 1.0) -> list[tuple[str, str, str, float]]:
@@ -133,7 +133,7 @@ WRITER = """
 import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
 path, name, go, epochs, rows = sys.argv[2], sys.argv[3], Path(sys.argv[4]), *map(int, sys.argv[5:])
 with RunStore(path) as store:
     run_id = store.create_run({}, name=name)

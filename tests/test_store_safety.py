@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from mtl_core.cli import main as cli
+from mtl_core.cli.main import main as cli
 from mtl_core.errors import StoreError
-from mtl_core.store import RunStore
-from mtl_core.store_file import APPLICATION_ID, classify
-from mtl_core.worker import train_stored
+from mtl_core.execution.worker import train_stored
+from mtl_core.store.runs import RunStore
+from mtl_core.store.safety import APPLICATION_ID, classify
 from tests.helpers.apptest import open_app, queue_only, use_store
 
 TINY = [
@@ -190,7 +190,7 @@ def test_an_old_store_is_opened_kept_and_marked_as_a_run_store(tmp_path):
 
 def test_a_new_store_never_replaces_a_file_that_appears_while_it_is_made(tmp_path, monkeypatch):
     """The store is built aside and linked into place: a file that won the race is kept."""
-    import mtl_core.store_file as store_file
+    import mtl_core.store.safety as store_file
 
     path = tmp_path / "runs.sqlite"
     real = store_file._create_new
@@ -378,7 +378,7 @@ def test_opening_a_store_keeps_the_locks_of_this_process_s_other_connections(tmp
     first.append_epoch(run_id, 0, [("digit", "val", "loss", 1.0)])
     second = RunStore(path)  # a second store in this process: classify() runs on an open file
     code = (
-        f"from mtl_core.store import RunStore\n"
+        f"from mtl_core.store.runs import RunStore\n"
         f"s = RunStore({str(path)!r})\n"
         f"s.append_epoch({run_id}, 1, [('digit', 'val', 'loss', 0.5)])\n"
         f"s.close()\n"
@@ -415,7 +415,7 @@ def test_a_locked_store_is_neither_damaged_nor_moved(tmp_path):
 def test_a_file_swapped_in_after_the_check_is_not_moved(tmp_path, monkeypatch):
     """Between the check and the open the path now holds a user's file: it is refused,
     not moved aside as a damaged store."""
-    import mtl_core.store_file as store_file
+    import mtl_core.store.safety as store_file
 
     folder = tmp_path / "user"
     folder.mkdir()

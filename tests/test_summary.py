@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mtl_core.summary import RISING_PATIENCE, RISING_TOLERANCE, best_epoch, rising_since
+from mtl_core.analysis.summary import RISING_PATIENCE, RISING_TOLERANCE, best_epoch, rising_since
 
 
 def flags(curve: list[float], **kw) -> list[int | None]:

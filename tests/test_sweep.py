@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from mtl_core.cli import main
+from mtl_core.cli.main import main
 from mtl_core.errors import ConfigError
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store import RunStore
-from mtl_core.sweep import expand, load_sweep, parse_sweep
-from mtl_core.sweep_runner import plan_sweep
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.sweep import expand, load_sweep, parse_sweep
+from mtl_core.studies.sweep_runner import plan_sweep
 
 TINY_BASE = "{dataset: digits, train_size: 60, width: 16, depth: 1, epochs: 2, batch_size: 16}"
 EXAMPLE = """\

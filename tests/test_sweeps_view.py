@@ -15,9 +15,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.runs import RunManager
-from dashboard.state import K
-from dashboard.sweeps import (
+from mtl_core.config import RunConfig
+from mtl_core.dashboard.pages.sweeps import (
     EXAMPLE,
     SweepCache,
     axis_positions,
@@ -27,9 +26,10 @@ from dashboard.sweeps import (
     value_label,
     wants_log,
 )
-from mtl_core.config import RunConfig
-from mtl_core.store import RunStore
-from mtl_core.trainer import train
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
 from tests.helpers.apptest import APP, array, figures, queue_only, texts, use_store
 
 BASE = {

@@ -9,10 +9,8 @@ import pytest
 import torch
 
 from mtl_core.config import validate
-from mtl_core.data import load_bundle
-from mtl_core.errors import ConfigError
-from mtl_core.models import build_model
-from mtl_core.tasks import (
+from mtl_core.data.splits import load_bundle
+from mtl_core.data.tasks import (
     DIGIT_FAMILY,
     FASHION_CLASSES,
     FASHION_FAMILY,
@@ -23,8 +21,10 @@ from mtl_core.tasks import (
     get_task,
     valid_tasks,
 )
-from mtl_core.trainer import train
-from mtl_core.variants import VARIANTS
+from mtl_core.data.variants import VARIANTS
+from mtl_core.errors import ConfigError
+from mtl_core.models.trunks import build_model
+from mtl_core.training.trainer import train
 
 FAMILIES = (DIGIT_FAMILY, FASHION_FAMILY)
 SINGLE = {"plain", "rotated", "noisy"}

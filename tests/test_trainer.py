@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_core import batching
-from mtl_core.batching import BatchStream, step_sizes
+from mtl_core.analysis.summary import best_epoch, rising_since
 from mtl_core.config import RunConfig
-from mtl_core.control import RunControl
-from mtl_core.data import load_bundle
+from mtl_core.data import batching
+from mtl_core.data.batching import BatchStream, step_sizes
+from mtl_core.data.splits import load_bundle
+from mtl_core.data.tasks import Task, get_task
 from mtl_core.errors import ConfigError
-from mtl_core.store import RunStore
-from mtl_core.summary import best_epoch, rising_since
-from mtl_core.tasks import Task, get_task
-from mtl_core.trainer import EpochEvent, _Loop, _Problem, evaluate, train
-from mtl_core.weighting import UncertaintyWeighting
+from mtl_core.methods.weighting import UncertaintyWeighting
+from mtl_core.store.runs import RunStore
+from mtl_core.training.control import RunControl
+from mtl_core.training.trainer import EpochEvent, _Loop, _Problem, evaluate, train
 
 CPU = torch.device("cpu")
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from mtl_core.errors import ConfigError, MtlError
-from mtl_core.replicates import seed_configs
-from mtl_core.tuned_baseline import (
+from mtl_core.studies.replicates import seed_configs
+from mtl_core.studies.tuned_baseline import (
     DEFAULT_GRID,
     baseline_config,
     best_val_metric,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mtl_core.cli import main as cli
-from mtl_core.store import RunStore
+from mtl_core.cli.main import main as cli
+from mtl_core.store.runs import RunStore
 from tests.test_store_safety import TINY, snapshot
 
 

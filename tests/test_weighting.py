@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from mtl_core.trainer import train
-from mtl_core.weighting import WEIGHTINGS, DynamicWeightAverage, EqualWeighting, GradNorm
+from mtl_core.methods.weighting import WEIGHTINGS, DynamicWeightAverage, EqualWeighting, GradNorm
+from mtl_core.training.trainer import train
 
 TASKS = ("digit", "parity", "loops")
 FIXED = {"digit": 1.0, "parity": 3.0, "loops": 0.5}

@@ -1,7 +1,7 @@
 """What the page drew, read back from the browser, next to what the run store holds.
 
 A name like "shows the stored losses" is only proved by comparing numbers: the charts'
-traces (``div.data`` of each Plotly div, as ``Plotly.react`` left it; dashboard/plot.py)
+traces (``div.data`` of each Plotly div, as ``Plotly.react`` left it; mtl_core/dashboard/widgets/plot.py)
 against the rows the trainer wrote to the run store, read here with ``RunStore`` from
 the same file the server uses (``MTL_STORE``, else ``runs.sqlite`` in the data root).
 
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
 
 # Every Plotly div of the page: its traces (numbers decoded) and its axis and plot titles.
 DRAWN = """() => {
@@ -62,7 +62,7 @@ DRAWN = """() => {
 
 
 # What stands in the page instead of a chart: the text of chart divs that Plotly has not
-# drawn (dashboard/plot.py writes an error there) and of the page's alerts.
+# drawn (mtl_core/dashboard/widgets/plot.py writes an error there) and of the page's alerts.
 UNDRAWN = """() => Array.from(document.querySelectorAll(
       '.mtl-plot:not(.js-plotly-plot), [data-testid=stAlert], [data-testid=stException]'))
     .map((div) => div.textContent.slice(0, 200))"""
@@ -125,7 +125,7 @@ def settle(read: Callable[[], Any], check: Callable[[Any], None], timeout: float
 
 
 def store_path(data_root: Path) -> Path:
-    """The store the dashboard writes to (dashboard/runs.py: MTL_STORE, else the data root's)."""
+    """The store the dashboard writes to (mtl_core/dashboard/runs.py: MTL_STORE, else the data root's)."""
     return Path(os.environ.get("MTL_STORE") or data_root / "runs.sqlite")
 
 

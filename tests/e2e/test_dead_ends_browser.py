@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mtl_core.config import DEFAULT
-from mtl_core.store import RunStore
+from mtl_core.store.runs import RunStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"

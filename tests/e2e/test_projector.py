@@ -15,7 +15,7 @@ import pandas as pd
 import plotly
 import pytest
 
-from dashboard import charts
+from mtl_core.dashboard.figures import charts
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
@@ -47,7 +47,7 @@ def _curves(runs: int) -> pd.DataFrame:
 
 
 def figures(large: bool) -> dict:
-    """One figure of every kind dashboard/charts.py draws, each with a legend."""
+    """One figure of every kind mtl_core/dashboard/figures/charts.py draws, each with a legend."""
     epochs = range(20)
     weights = pd.DataFrame({t: np.linspace(1, 2, 20) for t in TASKS}, index=epochs)
     cosines = pd.DataFrame(
@@ -123,7 +123,7 @@ def test_legends_never_cover_an_axis_title(browser, large):
     page.add_script_tag(path=str(PLOTLY_JS))
     for name, fig in figures(large).items():
         for width in (560, 860, 1500):  # the live chart's width at 1280 and 1920 pixels
-            # Drawn wide, then resized as the page lays out (dashboard/plot.py asks for a
+            # Drawn wide, then resized as the page lays out (mtl_core/dashboard/widgets/plot.py asks for a
             # responsive chart): the legend may need more rows than at first.
             page.evaluate(
                 """async ([fig, width]) => { const d = document.getElementById('plot');

@@ -140,7 +140,7 @@ INSTALL_HINT = {
 
 def needs_files(name: str) -> str | None:
     """The dataset a cell reads from files that are not shipped with a Python package."""
-    from mtl_core.datasets import get_dataset
+    from mtl_core.data.datasets import get_dataset
 
     dataset = {**BASE, **CELLS[name]}["dataset"]
     return None if get_dataset(dataset).offline else dataset
@@ -148,8 +148,8 @@ def needs_files(name: str) -> str | None:
 
 def missing_files(dataset: str) -> str | None:
     """None when ``dataset`` can be loaded here, else a one-line message with the fix."""
-    from mtl_core.datasets import get_dataset
-    from mtl_core.download import find_idx_dir
+    from mtl_core.data.datasets import get_dataset
+    from mtl_core.data.download import find_idx_dir
 
     if get_dataset(dataset).offline or find_idx_dir(dataset) is not None:
         return None
@@ -168,7 +168,11 @@ def config_of(name: str):
 
 def registered() -> dict[str, tuple[str, ...]]:
     """Every name the registries know, per axis of the matrix."""
-    from mtl_core import aggregation, config, datasets, models, sharing, tasks, variants, weighting
+    from mtl_core import config
+    from mtl_core.data import datasets, tasks, variants
+    from mtl_core.methods import aggregation, weighting
+    from mtl_core.models import sharing
+    from mtl_core.models import trunks as models
 
     return {
         "sharing": tuple(config.SHARING_MODES) + tuple(sharing.SHARING),
@@ -244,8 +248,8 @@ def run_cell(name: str) -> dict[str, Any]:
     """Train one cell into a throw-away store and return what the store holds of it."""
     import torch
 
-    from mtl_core.store import RunStore
-    from mtl_core.trainer import train
+    from mtl_core.store.runs import RunStore
+    from mtl_core.training.trainer import train
 
     torch.set_num_threads(1)
     config = config_of(name)
@@ -288,7 +292,7 @@ DATA_SEEDS = (0, 1)
 
 def split_datasets() -> list[str]:
     """The datasets whose splits are pinned: all but ``NOT_COVERED``."""
-    from mtl_core.datasets import DATASETS
+    from mtl_core.data.datasets import DATASETS
 
     return [name for name in DATASETS if name not in NOT_COVERED]
 
@@ -296,9 +300,9 @@ def split_datasets() -> list[str]:
 def split_fingerprint(dataset: str) -> dict[str, Any]:
     """Digests of the split indices per data seed, and of every prepared array per
     variant and data seed (images, labels and the variant's extra labels)."""
-    from mtl_core import data
-    from mtl_core.datasets import get_dataset, load_raw
-    from mtl_core.variants import VARIANTS
+    from mtl_core.data import splits as data
+    from mtl_core.data.datasets import get_dataset, load_raw
+    from mtl_core.data.variants import VARIANTS
 
     spec = get_dataset(dataset)
     raw = load_raw(dataset)

@@ -5,7 +5,7 @@
 
 Without ``--update`` an existing file is never overwritten: the command prints the
 differences and exits with status 1. A missing file is written. Curves whose numbers
-changed are written only once ``CURVE_VERSION`` (mtl_core/identity.py) was bumped: a
+changed are written only once ``CURVE_VERSION`` (mtl_core/execution/identity.py) was bumped: a
 change that alters curves must say so to the run store's identity rule too. ``--emit`` prints
 today's records as JSON instead (tests/test_golden.py runs it in a fresh process).
 """
@@ -51,7 +51,7 @@ def current(cell_names: list[str], datasets: list[str]) -> dict[str, Any]:
 
 
 def curve_version() -> int:
-    from mtl_core import identity
+    from mtl_core.execution import identity
 
     return identity.CURVE_VERSION
 
@@ -59,7 +59,7 @@ def curve_version() -> int:
 def version_problem(old: dict, new: dict, version: int, golden_version: int) -> str | None:
     """Why new curve records may not be written: a cell whose config is unchanged gives
     other numbers, yet ``CURVE_VERSION`` was not bumped (runs of the old code would then
-    count as identical to runs of the new code; see mtl_core/identity.py)."""
+    count as identical to runs of the new code; see mtl_core/execution/identity.py)."""
     moved = [
         name
         for name in new
@@ -72,7 +72,7 @@ def version_problem(old: dict, new: dict, version: int, golden_version: int) -> 
     return (
         f"{len(moved)} golden cell(s) give other numbers ({', '.join(moved[:3])}"
         f"{', ...' if len(moved) > 3 else ''}) but CURVE_VERSION is still {version}: bump it "
-        "in mtl_core/identity.py in the same change, then rerun with --update"
+        "in mtl_core/execution/identity.py in the same change, then rerun with --update"
     )
 
 

@@ -11,9 +11,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard.runs import RunManager
-from dashboard.urlstate import params_to_config
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.urlstate import params_to_config
 
 
 def figures(at: AppTest) -> dict[str, dict]:

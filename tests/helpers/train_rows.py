@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mtl_core.config import from_json  # noqa: E402
-from mtl_core.store import RunStore  # noqa: E402
-from mtl_core.trainer import train  # noqa: E402
+from mtl_core.store.runs import RunStore  # noqa: E402
+from mtl_core.training.trainer import train  # noqa: E402
 
 
 def main() -> None:

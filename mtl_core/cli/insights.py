@@ -1,0 +1,124 @@
+"""Command line: ``insights RUN`` and ``embed RUN``: the Insights view's numbers, in text.
+
+``insights`` prints what the dashboard's Insights view draws for a stored run: the
+gradient-conflict sentences and cosines, the task weights, the trunk distance and the
+cross-stitch mixing weights. ``embed`` writes the 2-D map of the stored trunk features
+(PCA, or t-SNE) with every task's labels, as CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from mtl_core.errors import ConfigError, StoreError
+from mtl_core.store.runs import RunStore
+from mtl_core.training.conflict import conflict_sentences, parse_pair
+from mtl_core.training.representation import METHODS, project
+from mtl_core.user_files import write_output
+
+
+def _series(metrics: pd.DataFrame, task: str, metric: str) -> pd.Series:
+    rows = metrics[
+        (metrics["task"] == task) & (metrics["metric"] == metric) & (metrics["split"] == "train")
+    ]
+    return rows.set_index("epoch")["value"].sort_index()
+
+
+def _wide(metrics: pd.DataFrame, task: str, last: int) -> pd.DataFrame:
+    rows = metrics[(metrics["task"] == task) & (metrics["split"] == "train")]
+    return rows.pivot_table(index="epoch", columns="metric", values="value").tail(last)
+
+
+def cmd_insights(args: argparse.Namespace) -> int:
+    with RunStore(args.store) as store:
+        run = store.get_run(args.run)
+        metrics = store.metrics(args.run)
+    config = run["config"]
+    tasks = list(config.get("tasks", [])) + list(config.get("aux", []))
+    print(
+        f"run {run['id']} ({run['name']}): {run['status']}; sharing {config.get('sharing')}, "
+        f"weighting {config.get('weighting')}, aggregator {config.get('aggregator', 'none')}"
+    )
+    conflict = metrics[metrics["task"] == "_conflict"]
+    print("\ngradient conflict on the shared trunk:")
+    if conflict.empty:
+        print("  not measured: conflict is measured on a shared trunk (hard sharing, 2+ tasks)")
+    else:
+        wide = conflict.pivot_table(index="epoch", columns="metric", values="value")
+        cosines = {parse_pair(m): wide[m].tolist() for m in wide.columns}
+        for line in conflict_sentences(cosines, wide.index.tolist()):
+            print(f"  {line}")
+        wide.columns = [" ~ ".join(parse_pair(m)) for m in wide.columns]
+        print(wide.tail(args.last).round(3).to_string())
+    weights = pd.DataFrame({t: _series(metrics, t, "weight") for t in tasks})
+    print("\ntask weights:")
+    print(weights.tail(args.last).round(4).to_string())
+    distance = _series(metrics, "_model", "trunk_distance")
+    if len(distance):
+        print("\ntrunk distance:")
+        print(distance.tail(args.last).round(4).to_string())
+    stitch = _wide(metrics, "_stitch", args.last)
+    if len(stitch.columns):
+        print("\ncross-stitch mixing weights (alpha:unit:to:from):")
+        print(stitch.round(3).T.to_string())
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    if args.method not in METHODS:
+        raise ConfigError("method", f"use pca or tsne, got {args.method!r}")
+    with RunStore(args.store) as store:
+        run = store.get_run(args.run)
+        names = store.array_names(args.run)
+        trunks = [n.split("/")[2] for n in names if n.startswith(f"features/{args.epoch}/")]
+        if not trunks:
+            raise StoreError(
+                f"run {args.run} has no stored features (runs store them when "
+                "they finish; runs from before this version have none)"
+            )
+        trunk = args.trunk or trunks[0]
+        if trunk not in trunks:
+            raise ConfigError("trunk", f"run {args.run} has trunks {', '.join(trunks)}")
+        features, meta = store.get_array(args.run, f"features/{args.epoch}/{trunk}")
+        tasks = list(run["config"].get("tasks", [])) + list(run["config"].get("aux", []))
+        labels = {
+            t: store.get_array(args.run, f"labels/{t}") for t in tasks if f"labels/{t}" in names
+        }
+    coords = project(features, args.method, seed=0)
+    frame = pd.DataFrame({"x": coords[:, 0], "y": coords[:, 1]})
+    for task, (values, info) in labels.items():
+        flat = values.reshape(len(values), -1)
+        classes = info.get("classes") or []
+        if classes:
+            frame[task] = [classes[int(v)] for v in flat[:, 0]]
+        else:
+            for i in range(flat.shape[1]):
+                frame[task if flat.shape[1] == 1 else f"{task}_{i}"] = flat[:, i]
+    out = args.out or f"run{run['id']}_{args.method}.csv"  # a str: keeps a trailing "/"
+    write_output(out, frame.to_csv(index=False), "out")
+    print(
+        f"wrote {out}: {len(frame)} validation images, trunk {trunk!r}, "
+        f"epoch {meta.get('epoch')} ({args.epoch}), {args.method}"
+    )
+    return 0
+
+
+def add_insight_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "insights",
+        help="a run's gradient conflict, task weights, trunk distance and cross-stitch weights",
+    )
+    p.add_argument("run", type=int)
+    p.add_argument("--last", type=int, default=5, help="how many epochs to print")
+    p.add_argument("--store")
+    p.set_defaults(func=cmd_insights)
+    p = sub.add_parser("embed", help="2-D map (PCA or t-SNE) of a run's trunk features, as CSV")
+    p.add_argument("run", type=int)
+    p.add_argument("--method", default="pca", help="pca (default) or tsne")
+    p.add_argument("--epoch", choices=["best", "latest"], default="best")
+    p.add_argument("--trunk", help="which trunk (default: the shared one, or the first)")
+    p.add_argument("--out", help="CSV file (default run<ID>_<method>.csv)")
+    p.add_argument("--store")
+    p.set_defaults(func=cmd_embed)

@@ -1,0 +1,227 @@
+"""mtl-curves: watch multi-task learning curves grow, live.
+
+Wires the sections together; each lives in its own module. This is the page; start it
+through its launcher, ``make dashboard`` (``streamlit run dashboard/serve.py``), which
+serves Plotly.js and the owner cookie next to it.
+"""
+
+import logging
+import time
+
+import streamlit as st
+
+from mtl_core.analysis.overview import short_config
+from mtl_core.config import RunConfig
+from mtl_core.dashboard import state
+from mtl_core.dashboard.pages import live
+from mtl_core.dashboard.pages.compare import compare_view
+from mtl_core.dashboard.pages.history import history_view
+from mtl_core.dashboard.pages.insights import insights_view
+from mtl_core.dashboard.pages.learning import learning_view
+from mtl_core.dashboard.pages.preview import data_view
+from mtl_core.dashboard.pages.sweeps import sweeps_view
+from mtl_core.dashboard.runs import RunManager, store_path
+from mtl_core.dashboard.state import K, session_token
+from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
+from mtl_core.dashboard.widgets import controls
+from mtl_core.dashboard.widgets.identical import train_or_offer
+from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
+from mtl_core.dashboard.widgets.share import share_button
+from mtl_core.errors import MtlError
+from mtl_core.studies.replicates import seed_configs, seed_name
+
+VIEWS = ["Live", "Insights", "Compare", "Learning curve", "Sweeps", "History", "Data"]
+
+
+@st.cache_resource(on_release=RunManager.shutdown)
+def get_manager() -> RunManager:
+    """One manager per server: its limits come from the environment (mtl_core.limits)."""
+    manager = RunManager(store_path())
+    manager.warm()
+    return manager
+
+
+def init_from_url() -> None:
+    """Once per browser session: the controls start from the URL (or the defaults)."""
+    if st.session_state.get(K.initialised):
+        return
+    params = {name: st.query_params.get_all(name) for name in st.query_params}
+    config, notes = params_to_config(params)
+    controls.load_into_state(config)
+    preset = link_preset(params)
+    if preset is not None:
+        st.session_state[K.preset] = st.session_state["preset_choice"] = preset
+    st.session_state[K.notes] = notes
+    st.session_state[K.view] = "Live"
+    st.session_state[K.initialised] = True
+    run = st.query_params.get("run", "")
+    if run.isdigit():
+        st.session_state[K.focus] = int(run)
+
+
+def sync_url(config) -> None:
+    """The address bar holds the setup (and the run shown), never the owner's token."""
+    wanted = config_to_params(config, st.session_state.get(K.preset))
+    if K.focus in st.session_state:
+        wanted["run"] = str(st.session_state[K.focus])
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def chart_options() -> dict:
+    large = st.session_state.get(K.large, False)
+    if large:  # the projector's larger buttons need the whole row: smoothing goes below it
+        a, b, c = st.columns([2, 3, 1.2])
+        d = st.container()
+    else:
+        a, b, c, d = st.columns([2, 3, 1.2, 2])
+    view = a.segmented_control(
+        "Show",
+        ["loss", "metric"],
+        default="loss",
+        key="view",
+        help="metric: accuracy for classification, MAE for regression",
+    )
+    x_axis = b.segmented_control(
+        "x-axis",
+        ["epoch", "steps", "samples"],
+        default="epoch",
+        key="x_axis",
+        help="epochs, optimiser steps or samples seen",
+    )
+    log_y = c.toggle("log y", key="log_y")
+    smoothing = d.slider(
+        "Smoothing",
+        0.0,
+        0.95,
+        0.0,
+        0.05,
+        key="smoothing",
+        help="exponential moving average: changes the display only",
+    )
+    return {
+        "view": view or "loss",
+        "x_axis": x_axis or "epoch",
+        "log_y": log_y,
+        "smoothing": smoothing,
+        "large_fonts": large,
+    }
+
+
+def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -> None:
+    """Epoch 0 takes ~50 ms on a warm worker: wait for it (briefly), so this very rerun
+    draws the first point instead of the next live tick a second later."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and manager.store.last_epoch(run_id) < 0:
+        time.sleep(0.02)
+
+
+def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> None:
+    """Train (K seeds), unless the config is invalid or over a server limit, or the session
+    is full. One run opens in Live; several open in Compare, drawn as a seed band."""
+    refusal = manager.limits.refusal(config) if config is not None else None
+    if refusal:
+        st.sidebar.error(refusal)
+    k, vary_data = controls.seed_controls()
+    full = manager.session_full(owner)
+    clicked = st.sidebar.button(
+        "Train",
+        type="primary",
+        key="train",
+        width="stretch",
+        help=full,
+        disabled=config is None or bool(refusal or full),
+    )
+    if train_or_offer(manager, owner, config, k, vary_data, clicked):  # identical.py
+        try:
+            if k == 1:
+                run_id = manager.start(config, owner=owner)
+                st.session_state[K.focus] = run_id
+                st.session_state[K.view] = "Live"
+                wait_for_first_epoch(manager, run_id)
+            else:
+                configs = seed_configs(config, k, vary_data)
+                label = short_config(config.to_dict())
+                ids = manager.start_many(
+                    configs, owner=owner, names=[seed_name(label, c, vary_data) for c in configs]
+                )
+                st.session_state[K.focus] = ids[0]
+                st.session_state[K.compare] = ids
+                st.session_state[K.view] = "Compare"
+        except MtlError as exc:
+            st.sidebar.error(str(exc))
+    if full:
+        st.sidebar.caption(f"Train is off: {full}.")
+
+
+def main() -> None:
+    st.set_page_config(page_title="mtl-curves", page_icon="📈", layout="wide")
+    try:
+        manager = get_manager()
+    except MtlError as exc:  # a malformed limit variable, a store that cannot be opened
+        st.error(str(exc))
+        return
+    owner = session_token()
+    manager.seen(owner)
+    init_from_url()
+    if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
+        st.warning(
+            "This page was started without its launcher, so the live chart cannot "
+            "draw and a reload loses control of your runs: start it with "
+            "`make dashboard` (`streamlit run dashboard/serve.py`)."
+        )
+    if manager.store.moved_aside is not None:
+        st.warning(
+            f"The run store was damaged: it was moved aside to "
+            f"{manager.store.moved_aside} and a fresh one started."
+        )
+    notes = st.session_state.get(K.notes, [])
+    if notes:
+        st.warning(
+            "Some of the link's settings were not usable, so their defaults stand:\n"
+            + "\n".join(f"- {note}" for note in notes)
+        )
+    share_slot = preset_picker()
+    config, error = controls.sidebar()
+    if error:
+        st.sidebar.error(error)
+    train_button(manager, owner, config)
+    if config is not None:
+        sync_url(config)
+        with share_slot:
+            share_button(config, st.session_state.get(K.preset))
+    st.title("Multi-task learning curves")
+    if K.pending_view in st.session_state:
+        st.session_state[K.view] = st.session_state.pop(K.pending_view)
+    try:
+        preset_banner(manager, owner)
+    except MtlError as exc:  # a server limit refused one of the comparison's runs
+        st.error(str(exc))
+    view = st.segmented_control("View", VIEWS, key=K.view, label_visibility="collapsed")
+    if view == "History":
+        history_view(manager, owner)
+    elif view == "Data":
+        data_view(config)
+    elif view == "Learning curve":
+        learning_view(manager, owner, config)
+    elif view == "Sweeps":
+        sweeps_view(manager)
+    elif view == "Insights":
+        insights_view(manager, owner)
+    elif view == "Compare":
+        compare_view(manager, chart_options(), owner)
+    else:
+        live.live_view(manager, owner, chart_options())
+    live.keepalive(manager, owner)
+
+
+def page() -> None:
+    """One script run of the page: a bug shows one line, the traceback goes to the console."""
+    try:
+        main()
+    except Exception as exc:
+        logging.getLogger("mtl_curves").exception("page failed")
+        st.error(
+            f"Something went wrong ({type(exc).__name__}: {exc}). Reload the page: "
+            "your runs are safe in the store."
+        )

@@ -1,0 +1,1 @@
+"""Figures: Plotly figures built by pure functions of data frames, without ``st.*``."""

@@ -1,0 +1,165 @@
+"""Runs that differ only in their seeds, taken together: bands, pairs, lookups.
+
+Pure functions over the run store's frames (``RunStore.runs()`` and ``metrics()``), so the
+Compare view, the learning curve and the tests share them. Grouping is
+``mtl_core.studies.replicates.band_key``: two runs belong together when their configs differ
+only in ``seed`` and ``data_seed``. Identical runs (``mtl_core.execution.identity``) count once in
+a group and in a comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from mtl_core.analysis.overview import short_config
+from mtl_core.analysis.summary import best_value
+from mtl_core.config import from_dict
+from mtl_core.data.tasks import get_task
+from mtl_core.errors import MtlError
+from mtl_core.execution.identity import dedupe
+from mtl_core.store.runs import LIVE
+from mtl_core.studies.comparison import Comparison, compare_arms
+from mtl_core.studies.learning_curve import SHARING_LABELS
+from mtl_core.studies.replicates import band_key
+
+FINISHED = ("completed",)  # runs whose summary holds a test result at the selected epoch
+SEED_SUFFIX = re.compile(r"[\s,·-]*seed \d+(, data seed \d+)?\s*$")
+
+
+def config_key(config: dict) -> str:
+    """Equal for identical configs (old stored configs get the new fields' defaults)."""
+    return f"{band_key(config)}|{config.get('seed', 0)}|{config.get('data_seed', 0)}"
+
+
+def seed_groups(runs: pd.DataFrame) -> list[list[int]]:
+    """Run ids grouped by everything but the seeds, in the order of ``runs``; of identical
+    completed runs only the oldest joins (the others are drawn on their own)."""
+    groups: dict[str, list[int]] = {}
+    runs = dedupe(runs)
+    for run_id, config in zip(runs.id, runs.config, strict=True):
+        groups.setdefault(band_key(config), []).append(int(run_id))
+    return list(groups.values())
+
+
+def is_single_task(config: dict) -> bool:
+    return len(config.get("tasks", [])) + len(config.get("aux", [])) == 1
+
+
+def group_label(runs: pd.DataFrame, ids: list[int]) -> str:
+    """The runs' common name without its seed part, or their config in short."""
+    names = [SEED_SUFFIX.sub("", str(n)) for n in runs.set_index("id").loc[ids, "name"]]
+    if len(set(names)) == 1 and names[0] and not re.fullmatch(r"run \d+", names[0]):
+        return names[0]
+    return short_config(runs.set_index("id").loc[ids[0], "config"])
+
+
+def distinct_labels(labels: list[str]) -> list[str]:
+    """Drop the " · "-separated parts every label shares: "mnist-5k/plain · digit · single
+    · 300 imgs" next to "... · digit +parity · hard · ..." reads "digit · single"."""
+    parts = [label.split(" · ") for label in labels]
+    if len(parts) < 2:
+        return labels
+    common = set(parts[0]).intersection(*parts[1:])
+    short = [" · ".join(p for p in label if p not in common) for label in parts]
+    return short if all(short) and len(set(short)) == len(short) else labels
+
+
+def band_frames(
+    frame: pd.DataFrame, ids: list[int], live: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The group's mean curves (as run ``ids[0]``) and their sample sd per epoch.
+
+    Same statistics as ``mtl_core.studies.replicates.seed_band``. While some run of the group
+    still trains, only the epochs every run has reached are drawn, so the mean does not
+    jump as runs join it.
+    """
+    rows = frame[frame.run_id.isin(ids)]
+    grouped = rows.groupby(["epoch", "task", "split", "metric"])["value"]
+    stats = grouped.agg(value="mean", sd="std", n="count").reset_index()
+    if live:
+        reached = rows.groupby("run_id").epoch.max()
+        last = int(reached.min()) if len(reached) == len(ids) else -1
+        stats = stats[stats.epoch <= last]
+    stats = stats.assign(run_id=ids[0], sd=stats.sd.fillna(0.0))
+    return stats[["run_id", "epoch", "task", "split", "metric", "value"]], stats
+
+
+def arm_label(config: dict, other: dict) -> str:
+    """How a group reads in a sentence, next to the group it is compared with."""
+    if is_single_task(config):
+        return "single task"
+    if is_single_task(other) or config.get("aux") != other.get("aux"):
+        sharing = SHARING_LABELS.get(config.get("sharing"), config.get("sharing"))
+        aux = config.get("aux") or []
+        return (
+            f"{sharing} with {', '.join(aux)}"
+            if aux
+            else f"{sharing} of {len(config['tasks'])} tasks"
+        )
+    diffs = [
+        name
+        for name in sorted(config)
+        if name not in ("seed", "data_seed") and config.get(name) != other.get(name)
+    ]
+    if not diffs:
+        return "this setup"
+    return ", ".join(f"{name}={config[name]}" for name in diffs[:3])
+
+
+def arm(runs: pd.DataFrame, ids: Iterable[int]) -> list[tuple]:
+    """(RunConfig, summary) of each finished run, identical runs once, as ``compare_arms``
+    takes them."""
+    chosen = dedupe(runs[runs.id.isin(list(ids)) & runs.status.isin(FINISHED)])
+    return [(from_dict(c), s) for c, s in zip(chosen.config, chosen.summary, strict=True)]
+
+
+def paired_comparison(runs: pd.DataFrame, a: list[int], b: list[int]) -> Comparison:
+    """Group ``a`` against group ``b``, paired by seed (single task always second)."""
+    config_a = runs.set_index("id").loc[a[0], "config"]
+    config_b = runs.set_index("id").loc[b[0], "config"]
+    if is_single_task(config_a) and not is_single_task(config_b):
+        a, b, config_a, config_b = b, a, config_b, config_a
+    tasks = [t for t in config_a["tasks"] if t in config_b["tasks"]]
+    if not tasks:
+        raise MtlError("the two groups share no main task to compare")
+    return compare_arms(
+        arm(runs, a),
+        arm(runs, b),
+        task=tasks[0],
+        label_a=arm_label(config_a, config_b),
+        label_b=arm_label(config_b, config_a),
+    )
+
+
+def live_ids(runs: pd.DataFrame, ids: Iterable[int]) -> list[int]:
+    picked = runs[runs.id.isin(list(ids))]
+    return [int(i) for i in picked.id[picked.status.isin(LIVE)]]
+
+
+def stored_index(runs: pd.DataFrame) -> dict[str, int]:
+    """Exact config -> the id of a stored run that trained it (or is training it), newest
+    first; failed, stopped and interrupted runs do not count."""
+    usable = runs[~runs.status.isin(("failed", "stopped", "interrupted", "diverged"))]
+    index: dict[str, int] = {}
+    for run_id, config in zip(usable.id, usable.config, strict=True):
+        index.setdefault(config_key(config), int(run_id))
+    return index
+
+
+def best_val_metrics(metrics: pd.DataFrame, runs: pd.DataFrame, task: str) -> dict[int, float]:
+    """Each run's best validation metric of ``task`` over its epochs (NaN if none)."""
+    spec = get_task(task)
+    rows = metrics[
+        (metrics.task == task) & (metrics.split == "val") & (metrics.metric == spec.metric)
+    ]
+    out = {}
+    for run_id in runs.id:
+        values = rows.value[rows.run_id == run_id].to_numpy(dtype=float)
+        out[int(run_id)] = (
+            best_value(list(values), spec.higher_is_better) if len(values) else np.nan
+        )
+    return out

@@ -1,0 +1,1 @@
+"""The views: one module per view of the page, each drawing into the main area."""

@@ -1,0 +1,393 @@
+"""Insights: what happens inside one run: gradient conflict, task weights, trunks, features.
+
+The view shows one run (by default the one this session trained or opened last; any
+stored run can be chosen). Like every view it reads the run store: while the run trains,
+a fragment redraws the per-epoch panels about once a second, fetching only new epochs;
+the map of the representation appears when the run has finished, because the trainer
+stores the trunk features (best and last epoch) at its end.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mtl_core.analysis.overview import short_config
+from mtl_core.dashboard.figures.charts import (
+    conflict_heatmap,
+    conflict_lines,
+    lines_figure,
+    projection_figure,
+    stitch_figure,
+)
+from mtl_core.dashboard.pages.live import POLL_SECONDS, cached_metrics
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.training.conflict import conflict_sentences, parse_pair
+from mtl_core.training.representation import project
+
+SELECT = "insight_select"  # the run selectbox (its value is mirrored in K.insight)
+NO_SHARED_TRUNK = (
+    "Gradient conflict is measured on a shared trunk (hard sharing): in this "
+    "run every task has its own trunk, so the tasks' gradients never meet."
+)
+CAPTIONS = {
+    "heatmap": "Each row is a pair of tasks, each column an epoch: blue means their gradients on "
+    "the shared trunk point the same way (a step for one helps the other), red means they pull "
+    "against each other, white means unrelated.",
+    "lines": "The same cosines as lines: above the dotted zero line the two tasks agree, below "
+    "it a step that helps one hurts the other.",
+    "distance": "The mean distance between the tasks' trunk weights: soft sharing's penalty "
+    "holds it down; independent trunks drift apart as each learns its own task.",
+    "stitch": "One panel per cross-stitch unit: solid lines are a column's weight on itself, "
+    "dashed lines what it takes from another task's column; dashed lines that grow mean the "
+    "tasks share features.",
+    "pca": "Each dot is a validation image, placed along the two directions in which the "
+    "trunk's features vary most: separate clusters of one colour mean the features already "
+    "tell those labels apart.",
+    "pca_regression": "Each dot is a validation image, placed along the two directions in "
+    "which the trunk's features vary most: a smooth colour gradient means the features "
+    "encode that quantity.",
+    "tsne": "t-SNE keeps each image next to its nearest neighbours but distorts distances: "
+    "trust the clusters, not the gaps between them.",
+}
+WEIGHT_CAPTIONS = {
+    "fixed": "The weight each task's loss is multiplied by: fixed weighting keeps the values "
+    "you set (main tasks 1), so the lines stay flat.",
+    "equal": "The weight each task's loss is multiplied by: equal weighting keeps every task "
+    "at 1, so the lines stay flat.",
+    "uncertainty": "Learned weights ½·exp(−s): a task whose loss stays high or noisy is "
+    "trusted less, so its weight falls.",
+    "dwa": "DWA gives more weight to tasks whose training loss fell least over the last "
+    "epoch; the first two epochs weigh 1.",
+    "gradnorm": "GradNorm moves weight to tasks that train slower than the others, so that "
+    "their gradients on the trunk grow; the weights sum to the number of tasks.",
+    "aggregator": "The weight the aggregator gave each task's gradient on the shared trunk, "
+    "averaged over the epoch's steps: a task near 0 was mostly overruled.",
+}
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def wide(frame: pd.DataFrame, task: str, prefix: str = "") -> pd.DataFrame:
+    """One pseudo-task's training rows as a table: index epoch, one column per metric."""
+    sel = frame[(frame.task == task) & (frame.split == "train")]
+    if prefix:
+        sel = sel[sel.metric.str.startswith(prefix)]
+    if sel.empty:
+        return pd.DataFrame()
+    return sel.pivot_table(index="epoch", columns="metric", values="value", aggfunc="last")
+
+
+def conflict_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """Cosines with one row per pair (``cos:a|b``, in the tasks' order), one column per epoch."""
+    table = wide(frame, "_conflict", "cos:")
+    if table.empty:
+        return table
+    order = {pair: i for i, pair in enumerate(itertools.combinations(tasks, 2))}
+    columns = sorted(table.columns, key=lambda m: order.get(parse_pair(m), len(order)))
+    return table[columns].T
+
+
+def pair_label(metric: str) -> str:
+    return " ↔ ".join(parse_pair(metric))
+
+
+def weight_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """The weight each task trained with: index epoch, one column per task."""
+    sel = frame[(frame.metric == "weight") & (frame.split == "train") & frame.task.isin(tasks)]
+    if sel.empty:
+        return pd.DataFrame()
+    table = sel.pivot_table(index="epoch", columns="task", values="value", aggfunc="last")
+    return table[[t for t in tasks if t in table.columns]]
+
+
+def stitch_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
+    """Cross-stitch coefficients ``alpha:unit:to:from``, ordered by unit, then task order."""
+    table = wide(frame, "_stitch", "alpha:")
+    if table.empty:
+        return table
+    rank = {t: i for i, t in enumerate(tasks)}
+
+    def order(name: str) -> tuple[int, int, int]:
+        unit, to, src = name.split(":")[1:]
+        return int(unit), rank.get(to, len(rank)), rank.get(src, len(rank))
+
+    return table[sorted(table.columns, key=order)]
+
+
+def colour_values(labels: np.ndarray, classes: list[str], task: str) -> tuple[np.ndarray, str]:
+    """What to colour the map by: class codes, or one number per image for regression
+    (the mean of the target's values when it has several, e.g. a bounding box)."""
+    if classes:
+        return labels.astype(int), task
+    flat = labels.reshape(len(labels), -1)
+    if flat.shape[1] == 1:
+        return flat[:, 0], task
+    return flat.mean(1), f"{task} (mean of its {flat.shape[1]} values)"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def projection(_store: RunStore, path: str, run_id: int, name: str, method: str) -> np.ndarray:
+    """The 2-D map of one stored features array (cached per store, run, array and method)."""
+    features, _ = _store.get_array(run_id, name)
+    return project(features, method, seed=0)  # one BLAS thread inside: see project()
+
+
+# -- panels ------------------------------------------------------------------------------
+
+
+def _tasks(config: dict) -> list[str]:
+    return list(config.get("tasks", [])) + list(config.get("aux", []))
+
+
+def conflict_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
+    st.markdown("##### Gradient conflict")
+    config, tasks = run["config"], _tasks(run["config"])
+    if config.get("sharing") != "hard":
+        st.caption(NO_SHARED_TRUNK)
+        return
+    if len(tasks) < 2:
+        st.caption("Gradient conflict compares two tasks' gradients: add an auxiliary task.")
+        return
+    table = conflict_table(frame, tasks)
+    if table.empty:
+        st.caption("No epochs yet.")
+        return
+    labelled = table.rename(index=pair_label)
+    left, right = st.columns(2)
+    with left:
+        chart(conflict_heatmap(labelled, large_fonts=large), key=f"ins_conflict_{run['id']}")
+        st.caption(CAPTIONS["heatmap"])
+    with right:
+        chart(conflict_lines(labelled, large_fonts=large), key=f"ins_conflict_lines_{run['id']}")
+        st.caption(CAPTIONS["lines"])
+    epochs = [int(e) for e in table.columns]
+    cosines = {parse_pair(m): [float(v) for v in row] for m, row in table.iterrows()}
+    st.markdown("\n".join(f"- {line}" for line in conflict_sentences(cosines, epochs)))
+
+
+def weight_title(config: dict) -> tuple[str, str]:
+    """The weights chart's title and caption, named by the run's method."""
+    aggregator = config.get("aggregator", "none")
+    if aggregator != "none":
+        return f"Task weights: {aggregator} aggregation", WEIGHT_CAPTIONS["aggregator"]
+    weighting = config.get("weighting", "fixed")
+    return f"Task weights: {weighting} weighting", WEIGHT_CAPTIONS.get(weighting, "")
+
+
+def weights_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
+    table = weight_table(frame, _tasks(run["config"]))
+    if table.empty:
+        return
+    title, caption = weight_title(run["config"])
+    chart(
+        lines_figure(table, title=title, y_title="weight", large_fonts=large),
+        key=f"ins_weights_{run['id']}",
+    )
+    st.caption(caption)
+
+
+def trunks_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
+    """The mean distance between the tasks' trunks (single, soft and cross-stitch sharing)."""
+    if run["config"].get("sharing") not in ("single", "soft", "cross-stitch"):
+        return
+    model = wide(frame, "_model")
+    if "trunk_distance" in model.columns:
+        distance = model[["trunk_distance"]].rename(columns={"trunk_distance": "mean distance"})
+        chart(
+            lines_figure(
+                distance,
+                title="Distance between the tasks' trunks",
+                y_title="distance",
+                large_fonts=large,
+            ),
+            key=f"ins_distance_{run['id']}",
+        )
+        st.caption(CAPTIONS["distance"])
+
+
+def stitch_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
+    table = stitch_table(frame, _tasks(run["config"]))
+    if table.empty:
+        return
+    chart(stitch_figure(table, large_fonts=large), key=f"ins_stitch_{run['id']}")
+    st.caption(CAPTIONS["stitch"])
+
+
+def _request_tsne(marker: str) -> None:
+    st.session_state[K.tsne] = [*st.session_state.get(K.tsne, []), marker]
+
+
+def representation_panel(manager: RunManager, run: dict, large: bool) -> None:
+    """A 2-D map of the stored trunk features, coloured by any task's labels."""
+    st.markdown("##### The shared representation")
+    run_id, store = run["id"], manager.store
+    names = store.array_names(run_id)
+    if not any(n.startswith("features/") for n in names):
+        if run["status"] in LIVE:
+            st.caption(
+                "The map appears when the run finishes: the features of validation "
+                "images are stored at its best and its last epoch."
+            )
+        else:
+            st.caption(
+                "This run stored no features (it ended before training, or it was "
+                "trained before Insights existed)."
+            )
+        return
+    tasks = _tasks(run["config"])
+    kinds = [k for k in ("best", "latest") if any(n.startswith(f"features/{k}/") for n in names)]
+    a, b, c = st.columns(3)
+    kind = a.segmented_control(
+        "Epoch",
+        kinds,
+        default=kinds[0],
+        key=f"ins_kind_{run_id}",
+        help="the best validation epoch, or the last one trained",
+    )
+    kind = kind or kinds[0]
+    trunks = [n.split("/", 2)[2] for n in names if n.startswith(f"features/{kind}/")]
+    rank = {t: i for i, t in enumerate(["shared", *tasks])}
+    trunks.sort(key=lambda t: rank.get(t, len(rank)))
+    trunk = trunks[0]
+    if len(trunks) > 1:
+        trunk = b.selectbox(
+            "Trunk",
+            trunks,
+            key=f"ins_trunk_{run_id}",
+            help="each task has its own trunk (or column) in this run",
+        )
+    labelled = [n.removeprefix("labels/") for n in names if n.startswith("labels/")]
+    labelled.sort(key=lambda t: rank.get(t, len(rank)))
+    colour_by = c.selectbox(
+        "Colour by",
+        labelled,
+        key=f"ins_colour_{run_id}",
+        help="the validation labels of any of the run's tasks",
+    )
+    name = f"features/{kind}/{trunk}"
+    _, meta = store.get_array(run_id, name)
+    labels, label_meta = store.get_array(run_id, f"labels/{colour_by}")
+    classes = list(label_meta.get("classes", []))
+    values, label = colour_values(labels, classes, colour_by)
+    unit = "column" if run["config"].get("sharing") == "cross-stitch" else "trunk"
+    title = f"{{}} of the {trunk} {unit}'s features, epoch {meta.get('epoch')} ({kind})"
+    left, right = st.columns(2)
+    with left:
+        points = projection(store, str(store.path), run_id, name, "pca")
+        chart(
+            projection_figure(
+                points,
+                values,
+                classes=classes,
+                colour_by=label,
+                title=title.format("PCA"),
+                large_fonts=large,
+            ),
+            key=f"ins_pca_{run_id}",
+        )
+        st.caption(CAPTIONS["pca" if classes else "pca_regression"])
+    marker = f"{run_id}:{name}"
+    with right:
+        if marker not in st.session_state.get(K.tsne, []):
+            st.button(
+                "Compute a t-SNE map",
+                key=f"ins_tsne_{run_id}",
+                on_click=_request_tsne,
+                args=(marker,),
+                help="a non-linear map that keeps neighbours together; "
+                "a few seconds for 500 images",
+            )
+            st.caption("t-SNE is slower than PCA, so it is computed only when you ask.")
+            return
+        with st.spinner("Computing the t-SNE map…"):
+            points = projection(store, str(store.path), run_id, name, "tsne")
+        chart(
+            projection_figure(
+                points,
+                values,
+                classes=classes,
+                colour_by=label,
+                title=title.format("t-SNE"),
+                large_fonts=large,
+            ),
+            key=f"ins_tsne_chart_{run_id}",
+        )
+        st.caption(CAPTIONS["tsne"])
+
+
+# -- the view ----------------------------------------------------------------------------
+
+
+def _keep_choice() -> None:
+    st.session_state[K.insight] = st.session_state[SELECT]
+
+
+def choose_run(runs: pd.DataFrame, owner: str) -> int:
+    """The run to show: the user's choice, which follows the session's focused (or latest)
+    run whenever that changes."""
+    names = {int(i): n for i, n in zip(runs.id, runs.name, strict=True)}
+    status = {int(i): s for i, s in zip(runs.id, runs.status, strict=True)}
+    mine = [int(i) for i in runs.id[runs.owner == owner]]
+    focus = st.session_state.get(K.focus)
+    preferred = focus if focus in names else (mine[0] if mine else None)
+    chosen = st.session_state.get(K.insight)
+    if chosen not in names or (
+        preferred is not None and preferred != st.session_state.get(K.insight_default)
+    ):
+        chosen = preferred if preferred is not None else next(iter(names))
+    st.session_state[K.insight_default] = preferred
+    st.session_state[K.insight] = st.session_state[SELECT] = chosen
+    return st.selectbox(
+        "Run",
+        list(names),
+        key=SELECT,
+        on_change=_keep_choice,
+        format_func=lambda i: f"{names[i]} (#{i}, {status[i]})",
+        help="by default the run you trained or opened last",
+    )
+
+
+def insights_view(manager: RunManager, owner: str) -> None:
+    runs = manager.store.runs()
+    if runs.empty:
+        st.info("No runs yet. Press **Train** in the sidebar, then look inside the run here.")
+        return
+    run_id = choose_run(runs, owner)
+    first = manager.store.get_run(run_id)
+    large = bool(st.session_state.get(K.large, False))
+    polling = POLL_SECONDS if first["status"] in LIVE else None
+
+    @st.fragment(run_every=polling)
+    def panel() -> None:
+        run = manager.store.get_run(run_id)
+        frame = cached_metrics(manager, run_id, refresh=True)
+        wall = frame[(frame.task == "_run") & (frame.metric == "wall_time")]
+        done = int(wall.epoch.max()) if len(wall) else 0
+        config = run["config"]
+        method = config.get("weighting", "fixed")
+        if config.get("aggregator", "none") != "none":
+            method = f"{config['aggregator']} aggregation"
+        st.caption(
+            f"{run['status']} · epoch {done}/{config['epochs']} · {short_config(config)} · {method}"
+        )
+        conflict_panel(run, frame, large)
+        st.markdown("##### Inside the training")
+        left, right = st.columns(2)
+        with left:
+            weights_panel(run, frame, large)
+        with right:
+            trunks_panel(run, frame, large)
+        stitch_panel(run, frame, large)
+        if polling is not None and run["status"] not in LIVE:
+            st.rerun(scope="app")  # the run ended: draw the map, stop polling
+
+    panel()
+    representation_panel(manager, first, large)

@@ -1,0 +1,258 @@
+"""The learning curve: best validation metric against the number of training images.
+
+For the sidebar's setup, single task against multi-task (the arms of
+``mtl_core.studies.learning_curve.curve_arms``), each size over seeds, drawn as mean ± sd. Every
+stored run of either arm counts, whatever its size and seeds (so runs trained from the
+sidebar join the curve); the form trains the missing (size, arm, seed) runs through the
+run manager, which queues them within the server's limits.
+
+Identical runs (``mtl_core.execution.identity``: same config and seeds, data, threads, device and
+code version) count once: a second copy of a seed would narrow the band and the paired
+interval with no new information. The form reuses stored identical runs, and says so;
+a run the curve drew that its owner deletes is named in a note.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mtl_core.config import RunConfig
+from mtl_core.dashboard.figures.charts import learning_curve_figure
+from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
+from mtl_core.dashboard.pages.live import POLL_SECONDS
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.presets import data_table
+from mtl_core.data.datasets import get_dataset
+from mtl_core.data.tasks import get_task
+from mtl_core.errors import MtlError
+from mtl_core.execution.identity import config_text, dedupe, deleted_notes, reuse_line
+from mtl_core.store.runs import LIVE
+from mtl_core.studies.comparison import compare_arms
+from mtl_core.studies.learning_curve import SINGLE, curve_arms, curve_table, parse_sizes, sized
+from mtl_core.studies.replicates import MAX_SEEDS, band_key, seed_configs, seed_name
+
+CAPTION = (
+    "Each point is the mean over seeds of the best validation score a run reached; "
+    "the band is ± one standard deviation. Where the lines part, the extra tasks "
+    "matter; MTL is said to help most on the left, where labels are scarce."
+)
+
+
+def curve_key(config: dict, task: str) -> str:
+    """Equal for runs of one arm at any train size and seeds."""
+    sizes = {t: n for t, n in config.get("task_sizes", {}).items() if t != task}
+    return band_key({**config, "train_size": 0, "task_sizes": sizes})
+
+
+def curve_runs(runs: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The stored runs of the curve's arms: size, arm, seed, data_seed, run_id, status;
+    of identical completed runs only the oldest (``mtl_core.execution.identity.dedupe``)."""
+    task = config.tasks[0]
+    keys = {curve_key(c.to_dict(), task): label for label, c in curve_arms(config, task).items()}
+    rows = []
+    for run in dedupe(runs).itertuples():
+        label = keys.get(curve_key(run.config, task))
+        if label is not None:
+            rows.append(
+                {
+                    "size": int(run.config["train_size"]),
+                    "arm": label,
+                    "seed": run.config.get("seed", 0),
+                    "data_seed": run.config.get("data_seed", 0),
+                    "run_id": int(run.id),
+                    "status": run.status,
+                }
+            )
+    columns = ["size", "arm", "seed", "data_seed", "run_id", "status"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def curve_points(
+    runs: pd.DataFrame, members: pd.DataFrame, metrics: pd.DataFrame, task: str
+) -> pd.DataFrame:
+    """``curve_table`` of the finished members (best validation metric and test metric)."""
+    done = members[members.status.isin(FINISHED)].copy()
+    if done.empty:
+        return pd.DataFrame()
+    best = best_val_metrics(metrics, runs[runs.id.isin(done.run_id)], task)
+    summary = runs.set_index("id").summary
+    done["best_val"] = done.run_id.map(best)
+    done["test"] = [
+        summary[i].get("main", {}).get(task, {}).get("test_metric", np.nan) for i in done.run_id
+    ]
+    arms = list(dict.fromkeys([SINGLE, *done.arm]))
+    done["order"] = done.arm.map(arms.index)  # single task first, in the legend too
+    return curve_table(done.sort_values(["order", "size"]).drop(columns="order"))
+
+
+def size_sentences(runs: pd.DataFrame, members: pd.DataFrame, task: str) -> list[str]:
+    """Per size whose runs have all ended, with both arms over two or more paired seeds:
+    the paired comparison."""
+    done = members[members.status.isin(FINISHED)]
+    labels = [a for a in dict.fromkeys(done.arm) if a != SINGLE]
+    waiting = set(members["size"][members.status.isin(LIVE)])
+    lines = []
+    for size in sorted(set(done["size"]) - waiting):
+        here = done[done["size"] == size]
+        single, multi = here[here.arm == SINGLE], here[here.arm.isin(labels)]
+        if len(single) < 2 or len(multi) < 2:
+            continue
+        try:
+            lines.append(
+                compare_arms(
+                    arm(runs, multi.run_id),
+                    arm(runs, single.run_id),
+                    task=task,
+                    label_a=multi.arm.iloc[0],
+                    label_b=SINGLE,
+                ).sentence()
+            )
+        except MtlError as exc:  # unpaired seeds at this size
+            lines.append(f"{size} images: no paired comparison ({exc}).")
+    return lines
+
+
+def curve_jobs(
+    config: RunConfig, sizes: list[int], k: int, vary: bool
+) -> list[tuple[str, RunConfig]]:
+    """(name, config) of every run of the curve, as ``mtl_core.studies.learning_curve`` trains it."""
+    task = config.tasks[0]
+    jobs = []
+    for size in sizes:
+        for label, arm_config in curve_arms(sized(config, size, task), task).items():
+            jobs += [
+                (seed_name(f"{label}, {size} images", c, vary), c)
+                for c in seed_configs(arm_config, k, vary)
+            ]
+    return jobs
+
+
+def _default_sizes(config: RunConfig) -> str:
+    capacity = get_dataset(config.dataset).train_capacity
+    sizes = [s for s in (100, 300, 1000) if s < capacity] or [capacity]
+    return ",".join(map(str, sizes))
+
+
+def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
+    with st.form("learning_curve"):
+        a, b, c = st.columns([3, 1, 2], vertical_alignment="bottom")
+        text = a.text_input(
+            "Train sizes",
+            _default_sizes(config),
+            key="lc_sizes",
+            help="labelled training images of the main task, comma-separated",
+        )
+        k = b.number_input("Seeds", 1, MAX_SEEDS, 3, key="lc_seeds")
+        vary = c.checkbox(
+            "also vary the data seed",
+            True,
+            key="lc_vary",
+            help="each seed also draws other training images: a curve over one "
+            "fixed draw mixes the size with the luck of that draw",
+        )
+        if not st.form_submit_button("Train the missing runs of this curve"):
+            return
+    try:
+        jobs = curve_jobs(config, parse_sizes(text), int(k), bool(vary))
+        _, reused = manager.start_missing(
+            [c for _, c in jobs], owner=owner, names=[n for n, _ in jobs]
+        )
+    except MtlError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[SAID + config_text(config)] = reuse_line(reused, "run")
+    st.rerun()
+
+
+SAID = "lc_said:"  # + the setup: the form's line on the runs it reused
+USED = "lc_used:"  # + the setup: run id -> (size, arm, seed, data_seed) of runs drawn
+
+
+def deleted_lines(key: str, now: pd.DataFrame, existing: pd.Series) -> list[str]:
+    """Notes on runs the curve drew that are gone (their owner deleted them) while no
+    run has taken their place; then remember the finished runs drawn now (under
+    ``USED + key``)."""
+    used: dict[int, tuple] = st.session_state.get(USED + key, {})
+    done = now[now.status.isin(FINISHED)]
+    filled = set(zip(done["size"], done.arm, done.seed, done.data_seed, strict=True))
+    present = {int(i) for i in existing}
+    gone = [i for i, slot in used.items() if slot not in filled and i not in present]
+    lines = deleted_notes(gone, present, "this learning curve")
+    kept = {i: used[i] for i in gone}  # noted until a run takes their place
+    for row in done.itertuples():
+        kept[int(row.run_id)] = (row.size, row.arm, row.seed, row.data_seed)
+    st.session_state[USED + key] = kept
+    return lines
+
+
+def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> None:
+    if config is None:
+        st.info("Fix the setup in the sidebar first: the learning curve is drawn for it.")
+        return
+    task = config.tasks[0]
+    arms = curve_arms(config, task)
+    st.caption(
+        f"For the sidebar's setup, at every train size: {' vs '.join(arms)}, "
+        f"{task} labels only on the training images counted on the x-axis."
+    )
+    _start_form(manager, owner, config)
+    if st.session_state.get(SAID + config_text(config)):
+        st.caption(st.session_state[SAID + config_text(config)])
+    members = curve_runs(manager.store.runs(), config)
+    live = bool(members.status.isin(LIVE).any())
+    large = bool(st.session_state.get(K.large, False))
+
+    @st.fragment(run_every=POLL_SECONDS if live else None)
+    def panel() -> None:
+        runs = manager.store.runs()
+        now = curve_runs(runs, config)
+        for line in deleted_lines(config_text(config), now, runs.id):
+            st.warning(
+                f"{line[0].upper()}{line[1:]}: its owner removed it, so its point "
+                "has one seed fewer (train the missing runs again above)."
+            )
+        if now.empty:
+            st.info(
+                "No stored runs of this setup or its single-task baseline yet: train the "
+                "curve above (or press Train at a few sizes)."
+            )
+            return
+        running = int(now.status.isin(LIVE).sum())
+        if running:
+            st.caption(
+                f"{running} run(s) of the curve queued or training; points appear as they finish."
+            )
+        metrics = manager.store.metrics(list(now.run_id[now.status.isin(FINISHED)]))
+        table = curve_points(runs, now, metrics, task)
+        if table.empty:
+            return
+        metric = get_task(task).metric
+        chart(
+            learning_curve_figure(table, metric=metric, task=task, large_fonts=large),
+            key="learning_curve",
+        )
+        st.caption(CAPTION)
+        for line in size_sentences(runs, now, task):
+            st.markdown(f"- {line}")
+        data_table(table)
+        if live and not running:
+            st.rerun(scope="app")
+
+    panel()
+    if len(members):
+        st.button(
+            "Open the curve's runs in Compare",
+            key="lc_compare",
+            on_click=_open_compare,
+            args=(list(members.run_id),),
+            help="their curves over epochs, as seed bands",
+        )
+
+
+def _open_compare(ids: list[int]) -> None:
+    st.session_state[K.compare] = ids
+    st.session_state[K.view] = "Compare"

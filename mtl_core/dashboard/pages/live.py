@@ -1,0 +1,235 @@
+"""The live view: progress, pause/stop, curves and summary cards of the focused run.
+
+A fragment redraws about once a second while the run is live, reading only the epochs
+it has not drawn yet from the run store; when the run ends it triggers one full rerun,
+which switches the polling off. A second, empty fragment keeps the session's runs alive
+while the page is open, whichever view it shows (see ``keepalive``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.analysis.summary import best_epoch, rising_since
+from mtl_core.config import from_dict
+from mtl_core.dashboard.figures.charts import curves_figure
+from mtl_core.dashboard.pages.preview import mistakes_view
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.explainer import explainer
+from mtl_core.dashboard.widgets.identical import remember_reuse
+from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.data.tasks import get_task
+from mtl_core.errors import MtlError
+from mtl_core.store.runs import LIVE
+from mtl_core.studies.baselines import single_task_baselines
+
+POLL_SECONDS = 1.0
+KEEPALIVE_SECONDS = 10.0
+
+
+def cached_metrics(manager: RunManager, run_id: int, refresh: bool) -> pd.DataFrame:
+    """Metrics of a run, fetched incrementally: only epochs after the last one seen."""
+    cache = st.session_state.setdefault(K.curves, {})
+    frame = cache.get(run_id)
+    if frame is None or refresh:
+        since = -1 if frame is None or frame.empty else int(frame.epoch.max())
+        new = manager.store.metrics(run_id, since_epoch=since)
+        new = new[new.split != "test"]
+        frame = new if frame is None else pd.concat([frame, new], ignore_index=True)
+        cache[run_id] = frame
+    return frame
+
+
+def curve(frame: pd.DataFrame, task: str, split: str, metric: str) -> pd.Series:
+    sel = frame[(frame.task == task) & (frame.split == split) & (frame.metric == metric)]
+    return sel.sort_values("epoch").set_index("epoch").value
+
+
+def best_epochs(frame: pd.DataFrame, run_id: int, tasks: list[str]) -> dict[tuple[int, str], int]:
+    out = {}
+    for task in tasks:
+        val = curve(frame, task, "val", "loss")
+        if len(val):
+            out[(run_id, task)] = int(val.index[best_epoch(val.tolist())])
+    return out
+
+
+def eta_seconds(frame: pd.DataFrame, planned: int) -> tuple[float, float | None]:
+    """Training time so far and the estimated time left (None before the first epoch).
+
+    Both come from the stored per-epoch wall times, which leave out time spent paused, so
+    a pause neither adds to the elapsed time nor stretches the estimate.
+    """
+    wall = curve(frame, "_run", "train", "wall_time")
+    done = int(wall.index.max()) if len(wall) else 0
+    elapsed = float(wall.sum())
+    return elapsed, elapsed / done * (planned - done) if done else None
+
+
+def _progress(run: dict, frame: pd.DataFrame) -> None:
+    planned = int(run["config"]["epochs"])
+    wall = curve(frame, "_run", "train", "wall_time")
+    done = int(wall.index.max()) if len(wall) else 0
+    elapsed, eta = eta_seconds(frame, planned)
+    text = f"{run['status']} · epoch {done}/{planned} · {elapsed:.1f} s"
+    if run["status"] in LIVE and eta is not None:
+        text += f" · about {eta:.0f} s left"
+    st.progress(min(1.0, done / planned), text=text)
+
+
+def _queued(manager: RunManager, run: dict) -> None:
+    if run["status"] != "queued":
+        return
+    if run["id"] in manager.queued():
+        st.info(
+            f"queued: waiting for a free training slot (this server trains "
+            f"{manager.workers} run(s) at once)"
+        )
+    else:
+        st.caption("starting…")
+
+
+def _buttons(manager: RunManager, run: dict, owner: str) -> None:
+    if run["status"] not in LIVE:
+        return
+    if run["owner"] != owner:
+        st.caption("Started from another browser session (or the CLI): only it can pause or stop.")
+        return
+    a, b, _ = st.columns([1, 1, 6])
+    if run["status"] == "paused":
+        if a.button("Resume", key=f"resume_{run['id']}"):
+            manager.request(run["id"], owner, "")
+    elif a.button("Pause", key=f"pause_{run['id']}"):
+        manager.request(run["id"], owner, "pause")
+    if b.button("Stop", key=f"stop_{run['id']}"):
+        manager.request(run["id"], owner, "stop")
+
+
+def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
+    """Start the matching single-task run(s), reusing identical stored ones (identical.py
+    says so in Compare), and open the comparison."""
+    run = manager.store.get_run(run_id)
+    bases = single_task_baselines(from_dict(run["config"]))
+    names = [f"{run['name']} · single-task {base.tasks[0]}" for base in bases]
+    ids, reused = manager.start_missing(bases, owner=owner, names=names)
+    st.session_state[K.compare] = [run_id, *ids]
+    st.session_state[K.pending_view] = "Compare"
+    remember_reuse([run_id, *ids], reused)
+
+
+def summary_cards(run: dict, frame: pd.DataFrame) -> None:
+    """Per main task: best validation loss and epoch, test metric there, gap, overfitting."""
+    summary = run["summary"].get("main", {})
+    params = run["provenance"].get("param_count")
+    for task in run["config"]["tasks"]:
+        metric = get_task(task).metric
+        val = curve(frame, task, "val", "loss")
+        if not len(val):
+            continue
+        best = int(val.index[best_epoch(val.tolist())])
+        train = curve(frame, task, "train", "loss")
+        gap = float(val.loc[best] - train.loc[best]) if best in train.index else float("nan")
+        with st.container(border=True):
+            a, b, c, d = st.columns(4)
+            a.metric(
+                f"{task}: best validation loss",
+                f"{val.loc[best]:.4f}",
+                help="the lowest validation loss so far",
+            )
+            a.caption(f"at epoch {best}")
+            test = summary.get(task, {}).get("test_metric")
+            b.metric(
+                f"test {metric} at epoch {best}",
+                "…" if test is None else f"{test:.4f}",
+                help="the test set is scored once, at the end, at the best validation epoch",
+            )
+            c.metric("train/val loss gap", f"{gap:.3f}", help="at the best epoch")
+            d.metric("parameters", f"{params:,}" if params else "…")
+            rising = rising_since(val.tolist())
+            if rising is not None:
+                st.warning(
+                    f"Validation loss rising since epoch {int(val.index[rising])}: "
+                    "the model is overfitting (it learns the training images by heart)."
+                )
+
+
+def live_view(manager: RunManager, owner: str, options: dict) -> None:
+    run_id = st.session_state.get(K.focus)
+    if run_id is None:
+        explainer(None)
+        st.info("Press **Train** in the sidebar: curves appear here as the run trains.")
+        return
+    try:
+        first = manager.store.get_run(run_id)
+    except Exception:
+        st.session_state.pop(K.focus, None)
+        st.info("That run no longer exists. Press **Train** to start one.")
+        return
+    polling = POLL_SECONDS if first["status"] in LIVE else None
+
+    @st.fragment(run_every=polling)
+    def panel() -> None:
+        run = manager.store.get_run(run_id)
+        frame = cached_metrics(manager, run_id, refresh=True)
+        st.markdown(f"#### {run['name']}")
+        _progress(run, frame)
+        _queued(manager, run)
+        _buttons(manager, run, owner)
+        if run["message"]:
+            (st.error if run["status"] in ("failed", "diverged") else st.info)(run["message"])
+        tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
+        fig = curves_figure(
+            frame.assign(run_id=run_id),
+            tasks=tasks,
+            metric_of={t: get_task(t).metric for t in tasks},
+            best=best_epochs(frame, run_id, run["config"]["tasks"]),
+            run_names={run_id: run["name"]},
+            **options,
+        )
+        chart(fig, key="live_chart")
+        summary_cards(run, frame)
+        can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
+        if can_compare and st.button(
+            "Compare with single-task",
+            key=f"baseline_{run_id}",
+            help="train the matching single-task run(s): same split, seed, label "
+            "budget, backbone and optimiser steps; then overlay them",
+        ):
+            try:
+                start_baselines(manager, run_id, owner)
+            except MtlError as exc:  # a server limit
+                st.error(str(exc))
+            else:
+                st.rerun(scope="app")
+        if polling is not None and run["status"] not in LIVE:
+            time.sleep(0.05)
+            st.rerun(scope="app")
+
+    panel()
+    explainer(first)
+    if first["status"] not in LIVE and first["summary"].get("main"):
+        with st.expander("Where does it go wrong? (confusion matrix, misclassified images)"):
+            mistakes_view(first)
+
+
+def keepalive(manager: RunManager, owner: str) -> None:
+    """Tell the manager this session's page is open, while it has runs queued or training.
+
+    The tick is driven by the browser: a closed tab stops it, so the manager's watchdog
+    stops that tab's runs after MTL_ABANDON_AFTER; a hidden tab still ticks about once a
+    minute and keeps them.
+    """
+    manager.seen(owner)
+    every = None
+    if manager.has_live(owner):
+        every = min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3)
+
+    @st.fragment(run_every=every)
+    def tick() -> None:
+        manager.seen(owner)
+
+    tick()

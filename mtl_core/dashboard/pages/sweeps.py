@@ -1,0 +1,451 @@
+"""Sweeps: a grid of configurations × seeds, run from the CLI and read back from the store.
+
+``python -m mtl_core sweep FILE`` stores every run of its grid tagged with the sweep's id
+(``runs.sweep``); the sweep's spec (name, base, axes, seeds, vary_data) is stored with it.
+This view picks a sweep (newest first, with how many of its runs have finished), draws
+the best validation metric of the main task against one axis of the grid, one line per
+value of another axis, as mean ± sd over seeds, and lists the runs so that any of them
+can be opened in Live or Insights.
+
+While a sweep has queued or training runs, a fragment redraws every 2 s and re-reads
+only what can have changed: the runs of sweeps that are still live (or gained or lost
+runs), and the metrics of runs that finished since the last tick; a finished run's best
+validation metric is read once per session. With nothing live, a second, tiny fragment
+checks every 10 s whether a sweep was started (one small query), so a sweep launched in
+a terminal appears without a click.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.dashboard.figures.charts import sweep_figure
+from mtl_core.dashboard.groups import best_val_metrics
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.presets import data_table
+from mtl_core.data.tasks import get_task
+from mtl_core.store.runs import LIVE, RunStore
+
+SWEEP_POLL_SECONDS = 2.0
+IDLE_POLL_SECONDS = 10.0
+AVERAGED = "all (averaged)"
+NO_COLOUR = "(one line)"
+AXIS = "axis:"  # prefix of the axis columns of ``sweep_frame``, so "seed" can be an axis
+LOG_SPAN = 10.0  # a positive numeric axis spanning this ratio or more is drawn on log x
+EXAMPLE = """\
+name: aux-by-size
+axes: {train_size: [100, 300, 1000], aux: [[], [parity, magnitude]]}
+seeds: [0, 1, 2]"""
+EMPTY = (
+    "No sweeps yet. Start one from a terminal with `python -m mtl_core sweep sweep.yaml`; "
+    "a sweep file looks like this (every combination of the axes, once per seed):"
+)
+
+
+# -- values and counts -----------------------------------------------------------------
+
+
+def value_label(value: Any) -> str:
+    """How an axis value reads: lists as "parity,magnitude" (empty: "none"), numbers short."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def config_value(config: dict, name: str) -> Any:
+    """A run's value on an axis: its config's field (a dotted name reads a nested field)."""
+    value: Any = config
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def axis_positions(values: list) -> dict[str, float] | None:
+    """Label -> number for an axis whose values are all numbers; None for any other axis."""
+    if not values or not all(_is_number(v) for v in values):
+        return None
+    return {value_label(v): float(v) for v in values}
+
+
+def wants_log(positions: dict[str, float] | None) -> bool:
+    """Log x for a positive numeric axis spanning ``LOG_SPAN``× or more (100 to 1,000)."""
+    if not positions:
+        return False
+    low, high = min(positions.values()), max(positions.values())
+    return low > 0 and high / low >= LOG_SPAN
+
+
+def grid_size(spec: dict) -> int:
+    """Runs in the sweep's grid: the product of the axes' lengths, times the seeds."""
+    axes = spec.get("axes") or {}
+    return math.prod(len(v) for v in axes.values()) * max(1, len(spec.get("seeds") or [0]))
+
+
+def status_counts(runs: pd.DataFrame) -> dict[str, int]:
+    """completed, running (paused counts as running), failed, queued; then any others."""
+    status = runs.status.replace({"paused": "running"})
+    counts = {s: int((status == s).sum()) for s in ("completed", "running", "failed", "queued")}
+    for name, n in status.value_counts().items():
+        counts.setdefault(str(name), int(n))
+    return counts
+
+
+def picker_label(name: str, sweep_id: int, runs: pd.DataFrame) -> str:
+    """E.g. "aux-by-size (#3) · 18 runs: 6 completed, 2 running, 0 failed, 10 queued"."""
+    counts = ", ".join(f"{n} {s}" for s, n in status_counts(runs).items())
+    return f"{name} (#{sweep_id}) · {len(runs)} runs: {counts}"
+
+
+# -- reading the store, incrementally --------------------------------------------------
+
+
+@dataclass
+class SweepCache:
+    """What this session has read: runs per sweep, and final results per finished run."""
+
+    runs: dict[int, tuple[int, pd.DataFrame]] = field(default_factory=dict)  # id -> (n, runs)
+    results: dict[int, float] = field(default_factory=dict)  # run id -> best val metric
+
+
+def session_cache() -> SweepCache:
+    return st.session_state.setdefault(K.sweep_cache, SweepCache())
+
+
+def sweep_runs(store: RunStore, sweeps: pd.DataFrame, cache: SweepCache) -> dict[int, pd.DataFrame]:
+    """The runs of every sweep. A sweep's runs are re-read only when its number of runs
+    changed or some of them were still queued or training at the last read."""
+    out = {}
+    for sweep_id, count in zip(sweeps.id, sweeps.runs, strict=True):
+        held = cache.runs.get(int(sweep_id))
+        if held is None or held[0] != int(count) or held[1].status.isin(LIVE).any():
+            held = (int(count), store.runs(sweep=int(sweep_id)))
+            cache.runs[int(sweep_id)] = held
+        out[int(sweep_id)] = held[1]
+    return out
+
+
+def main_task(config: dict) -> str:
+    return (config.get("tasks") or ["digit"])[0]
+
+
+def has_result(summary: dict, task: str) -> bool:
+    return task in summary.get("main", {})
+
+
+def best_vals(store: RunStore, runs: pd.DataFrame, cache: SweepCache) -> dict[int, float]:
+    """The best validation metric of each run that has a summary (a finished run's never
+    changes, so it is read from the store once: only the newly finished runs' metrics)."""
+    tasks = runs.config.map(main_task)
+    done = runs[
+        pd.Series(
+            [has_result(s, t) for s, t in zip(runs.summary, tasks, strict=True)],
+            index=runs.index,
+            dtype=bool,
+        )
+    ]
+    new = done[~done.id.isin(list(cache.results))]
+    if len(new):
+        metrics = store.metrics(list(new.id))
+        for task in dict.fromkeys(new.config.map(main_task)):
+            mine = new[new.config.map(main_task) == task]
+            cache.results.update(best_val_metrics(metrics, mine, task))
+    return {int(i): cache.results[int(i)] for i in done.id}
+
+
+def sweep_frame(runs: pd.DataFrame, spec: dict, best: dict[int, float]) -> pd.DataFrame:
+    """One row per run, ids ascending: run_id, ``axis:<name>`` (value labels), seed,
+    data_seed, status, task, best_val and test (NaN until the run has a summary)."""
+    rows = []
+    for run in runs.sort_values("id").itertuples():
+        task = main_task(run.config)
+        test = run.summary.get("main", {}).get(task, {}).get("test_metric", math.nan)
+        rows.append(
+            {
+                "run_id": int(run.id),
+                **{
+                    AXIS + name: value_label(config_value(run.config, name))
+                    for name in spec["axes"]
+                },
+                "seed": run.config.get("seed", 0),
+                "data_seed": run.config.get("data_seed", 0),
+                "status": run.status,
+                "task": task,
+                "best_val": best.get(int(run.id), math.nan),
+                "test": test,
+            }
+        )
+    columns = [
+        "run_id",
+        *(AXIS + n for n in spec["axes"]),
+        "seed",
+        "data_seed",
+        "status",
+        "task",
+        "best_val",
+        "test",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def axis_order(spec: dict, frame: pd.DataFrame, name: str) -> list[str]:
+    """An axis's value labels in the sweep file's order (values only runs have: after)."""
+    labels = [value_label(v) for v in spec["axes"][name]]
+    extra = sorted(set(frame[AXIS + name]) - set(labels))
+    return list(dict.fromkeys(labels + extra))
+
+
+def chart_points(
+    frame: pd.DataFrame, x: str, colour: str | None, held: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs at the held values, those of them with a result as x, colour, best_val,
+    run_id, seed). Axes held at ``AVERAGED`` are not filtered: their runs are pooled."""
+    chosen = frame
+    for name, value in held.items():
+        if value != AVERAGED:
+            chosen = chosen[chosen[AXIS + name] == value]
+    done = chosen[chosen.best_val.notna()]
+    points = pd.DataFrame(
+        {
+            "x": done[AXIS + x],
+            "colour": done[AXIS + colour] if colour else "all runs",
+            "best_val": done.best_val,
+            "run_id": done.run_id,
+            "seed": done.seed,
+        }
+    )
+    return chosen, points
+
+
+# -- the view --------------------------------------------------------------------------
+
+
+def _open(run_id: int, view: str) -> None:
+    st.session_state[K.focus] = int(run_id)
+    st.session_state[K.pending_view] = view  # applied by app.py before the view control
+    st.rerun(scope="app")
+
+
+def _caption(
+    spec: dict,
+    frame: pd.DataFrame,
+    chosen: pd.DataFrame,
+    points: pd.DataFrame,
+    held: dict[str, str],
+    metric: str,
+) -> str:
+    fixed = [f"{n} = {v}" for n, v in held.items() if v != AVERAGED]
+    pooled = [n for n, v in held.items() if v == AVERAGED]
+    text = (
+        f"Each line is the mean of the best validation {metric} (over epochs) of the runs "
+        "at that point, the band ± one standard deviation, each faint dot one run."
+    )
+    if fixed:
+        text += f" Held at {', '.join(fixed)}."
+    if pooled:
+        text += (
+            f" Averaged over {', '.join(pooled)}: their runs are pooled with the seeds, "
+            "so the band spans both."
+        )
+    text += f" {len(points)} of the sweep's {len(frame)} runs are in the picture"
+    pending = chosen[chosen.best_val.isna()]
+    live = int(pending.status.isin(LIVE).sum())
+    notes = [f"{live} still queued or training"] if live else []
+    if len(pending) > live:
+        notes.append(f"{len(pending) - live} ended without a result")
+    if notes:
+        text += f"; at these values, {' and '.join(notes)}"
+    return text + "."
+
+
+def _controls(sweep_id: int, spec: dict, frame: pd.DataFrame) -> tuple[str, str | None, dict]:
+    """x-axis, colour-by and the values the other axes are held at (or AVERAGED)."""
+    names = list(spec["axes"])
+    numeric = [n for n in names if axis_positions(spec["axes"][n]) and len(spec["axes"][n]) > 1]
+    a, b = st.columns(2)
+    x = a.selectbox(
+        "x-axis",
+        names,
+        index=names.index(numeric[0]) if numeric else 0,
+        key=f"sw_x_{sweep_id}",
+        help="any axis of the sweep",
+    )
+    others = [n for n in names if n != x]
+    colour = b.selectbox(
+        "Colour by",
+        [NO_COLOUR, *others],
+        index=1 if others else 0,
+        key=f"sw_colour_{sweep_id}",
+        help="one line per value of this axis",
+    )
+    rest = [n for n in others if n != colour]
+    held = {}
+    for name, column in zip(rest, st.columns(len(rest)) if rest else [], strict=True):
+        options = [AVERAGED, *axis_order(spec, frame, name)]
+        held[name] = column.selectbox(
+            name,
+            options,
+            index=1,
+            key=f"sw_hold_{sweep_id}_{name}",
+            help="draw only the runs at this value, or pool them all",
+        )
+    return x, None if colour == NO_COLOUR else colour, held
+
+
+def _table(frame: pd.DataFrame, spec: dict, metric: str) -> None:
+    table = pd.DataFrame({"run": frame.run_id})
+    for name in spec["axes"]:
+        table[name] = frame[AXIS + name]
+    table["seed"] = frame.seed
+    if spec.get("vary_data"):
+        table["data seed"] = frame.data_seed
+    table["status"] = frame.status
+    if frame.task.nunique() > 1:
+        table["task"] = frame.task
+    table[f"best val {metric}"] = frame.best_val
+    table[f"test {metric}"] = frame.test
+    data_table(table, four_places=(f"best val {metric}", f"test {metric}"))
+
+
+def _opener(sweep_id: int, frame: pd.DataFrame, spec: dict) -> None:
+    names = list(spec["axes"])
+    rows = frame.set_index("run_id")
+
+    def describe(run_id: int) -> str:
+        row = rows.loc[run_id]
+        values = " · ".join(f"{n} {row[AXIS + n]}" for n in names)
+        return f"#{run_id} · {values} · seed {row.seed} · {row.status}"
+
+    a, b, c = st.columns([6, 1, 1], vertical_alignment="bottom")
+    run_id = a.selectbox(
+        "Open a run",
+        list(frame.run_id),
+        format_func=describe,
+        key=f"sw_open_{sweep_id}",
+        help="its curves in Live, or Insights",
+    )
+    if b.button("Curves", key="sw_live", help="open the run in Live", width="stretch"):
+        _open(run_id, "Live")
+    if c.button("Insights", key="sw_insights", help="open the run in Insights", width="stretch"):
+        _open(run_id, "Insights")
+
+
+def sweep_panel(
+    store: RunStore, sweep_id: int, spec: dict, runs: pd.DataFrame, cache: SweepCache, large: bool
+) -> None:
+    """One sweep: what it is, the chart, the table of runs and the run opener."""
+    spec = {**spec, "axes": dict(spec.get("axes") or {})}
+    axes = " × ".join(f"{n} ({len(v)})" for n, v in spec["axes"].items()) or "no axes"
+    seeds = len(spec.get("seeds") or [0])
+    varied = ", data seed varied with the seed" if spec.get("vary_data") else ""
+    grid = grid_size(spec)
+    stored = "" if len(runs) == grid else f", {len(runs)} of them stored"
+    st.caption(f"{axes} × {seeds} seed(s){varied} = {grid} runs in the grid{stored}.")
+    if runs.empty:
+        st.info("None of this sweep's runs is stored yet: they appear as the sweep queues them.")
+        return
+    frame = sweep_frame(runs, spec, best_vals(store, runs, cache))
+    tasks = list(dict.fromkeys(frame.task))
+    task = tasks[0]
+    if len(tasks) > 1:
+        task = st.selectbox(
+            "Main task",
+            tasks,
+            key=f"sw_task_{sweep_id}",
+            help="the sweep's runs differ in their main task",
+        )
+    spec_task = get_task(task)
+    if spec["axes"]:
+        x, colour, held = _controls(sweep_id, spec, frame[frame.task == task])
+        chosen, points = chart_points(frame[frame.task == task], x, colour, held)
+        if points.empty:
+            st.info("No run at these values has finished yet: points appear as runs finish.")
+        else:
+            positions = axis_positions(spec["axes"][x])
+            order = axis_order(spec, frame, x)
+            if positions is not None and not set(order) <= set(positions):
+                positions = None  # a run with a value outside the file: draw categories
+            colours = axis_order(spec, frame, colour) if colour else ["all runs"]
+            rank = {c: i for i, c in enumerate(colours)}
+            points = points.sort_values("colour", key=lambda s: s.map(rank), kind="stable")
+            fig = sweep_figure(
+                points,
+                x_axis=x,
+                x_order=order,
+                metric=spec_task.metric,
+                colour_by=colour or "",
+                x_values=positions,
+                log_x=wants_log(positions),
+                large_fonts=large,
+            )
+            chart(fig, key=f"sweep_chart_{sweep_id}")
+        st.caption(_caption(spec, frame, chosen, points, held, spec_task.metric))
+    _table(frame, spec, spec_task.metric)
+    _opener(sweep_id, frame, spec)
+
+
+def _signature(sweeps: pd.DataFrame) -> list[tuple[int, int]]:
+    return [(int(i), int(n)) for i, n in zip(sweeps.id, sweeps.runs, strict=True)]
+
+
+def _watch(store: RunStore, seen: list[tuple[int, int]]) -> None:
+    """With nothing live: every 10 s, one small query; a full rerun when a sweep (or a run
+    of one) appeared or was deleted."""
+
+    @st.fragment(run_every=IDLE_POLL_SECONDS)
+    def watch() -> None:
+        if _signature(store.sweeps()) != seen:
+            st.rerun(scope="app")
+
+    watch()
+
+
+def sweeps_view(manager: RunManager) -> None:
+    store = manager.store
+    sweeps = store.sweeps()
+    if sweeps.empty:
+        st.info(EMPTY)
+        st.code(EXAMPLE, language="yaml")
+        _watch(store, [])
+        return
+    cache = session_cache()
+    live = any(r.status.isin(LIVE).any() for r in sweep_runs(store, sweeps, cache).values())
+    large = bool(st.session_state.get(K.large, False))
+
+    @st.fragment(run_every=SWEEP_POLL_SECONDS if live else None)
+    def panel() -> None:
+        now = store.sweeps()
+        runs = sweep_runs(store, now, cache)
+        labels = {
+            int(i): picker_label(n, int(i), runs[int(i)])
+            for i, n in zip(now.id, now.name, strict=True)
+        }
+        sweep_id = st.selectbox(
+            "Sweep",
+            list(labels),
+            format_func=labels.get,
+            key=K.sweep,
+            help="newest first; the counts follow the sweep as it runs",
+        )
+        spec = now.spec[now.id == sweep_id].iloc[0]
+        sweep_panel(store, sweep_id, spec, runs[sweep_id], cache, large)
+        if live and not any(r.status.isin(LIVE).any() for r in runs.values()):
+            st.rerun(scope="app")  # the last run ended: draw once more, stop polling
+
+    panel()
+    if not live:
+        _watch(store, _signature(sweeps))

@@ -1,0 +1,397 @@
+"""Training in the background: worker processes shared by every browser session.
+
+The manager lives in ``st.cache_resource``, so it survives reruns and is shared across
+sessions. Workers never call Streamlit: they train and write to the run store; pages
+read the store. Workers are forks of a forkserver that imported torch and the trainer
+once (mtl_core/execution/forkserver.py), started with the manager and warmed in the background, so
+neither the first page nor the first click waits for those imports. Each training slot
+is a one-process pool, so a worker killed by the OS breaks only its own slot: its run is recorded as failed and the slot gets a new process,
+while the other slots train on. Runs beyond ``MTL_MAX_RUNS`` wait as ``queued`` in the
+manager's own queue until a slot is free (a pool's internal queue would fail every
+waiting run when its worker died). A watchdog thread stops runs whose page is gone and
+marks runs orphaned by an earlier server as interrupted.
+
+Identical runs (``mtl_core.execution.identity``) are looked up here: ``identical`` finds them and
+``start_missing`` starts only the runs of a batch that have none (baselines reuse
+stored runs). A reused run keeps its owner: only the session that started it may steer,
+rename or delete it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from mtl_core.config import RunConfig
+from mtl_core.errors import StoreError
+from mtl_core.execution import forkserver
+from mtl_core.execution.identity import REUSABLE, Twins
+from mtl_core.execution.worker import INTERRUPTED, execute_run, warm_up_here
+from mtl_core.limits import LimitError, Limits
+from mtl_core.paths import default_store_path
+from mtl_core.store.runs import LIVE, RunStore
+
+log = logging.getLogger("mtl_curves")
+
+DIED = "the worker process died (killed by the system, perhaps for lack of memory?); its finished epochs are kept"
+ORPHAN_QUEUED = "the dashboard server stopped before this run started; re-run it from History"
+ORPHAN_RUNNING = (
+    "the training process stopped without finishing (no heartbeat); its finished epochs are kept"
+)
+SHUT_DOWN = "the dashboard server shut down"
+
+
+def store_path() -> Path:
+    return Path(os.environ.get("MTL_STORE", default_store_path()))
+
+
+def abandoned_message(after: float) -> str:
+    return (
+        f"stopped: its page was closed (not seen for {after:g} s, MTL_ABANDON_AFTER); "
+        "its finished epochs are kept"
+    )
+
+
+@dataclass
+class _Slot:
+    """One training slot: a one-worker pool and the run it trains, if any."""
+
+    pool: ProcessPoolExecutor | None = None
+    run_id: int | None = None
+
+
+class RunManager:
+    """Starts runs in worker processes, queues the rest, and steers them through the store."""
+
+    def __init__(
+        self, path: Path, limits: Limits | None = None, *, watch_every: float = 1.0
+    ) -> None:
+        self.path = path
+        self.limits = limits or Limits.from_env()
+        self.store = RunStore(path, stale_after=self.limits.stale_after)
+        self._lock = threading.RLock()
+        self._slots = [_Slot() for _ in range(self.limits.max_runs)]
+        self._queue: deque[int] = deque()
+        self._configs: dict[int, dict] = {}
+        self._owners: dict[int, str] = {}
+        self._reasons: dict[int, str] = {}  # why the manager asked a run to stop
+        self._seen: dict[str, float] = {}  # owner -> last time.monotonic() their page ticked
+        self._closed = threading.Event()
+        forkserver.start(ignore_sigint=False)  # imports torch in the background from now on
+        self._foreign = self._adopt_leftovers()
+        self._watch_every = watch_every
+        self._watchdog = threading.Thread(target=self._watch, name="mtl-watchdog", daemon=True)
+        self._watchdog.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._slots)
+
+    # -- starting ----------------------------------------------------------------------
+
+    def warm(self) -> None:
+        """Start the worker processes now, in the background (the page draws meanwhile),
+        so the first click does not wait for them."""
+
+        def start() -> None:
+            with self._lock:
+                for slot in self._slots:
+                    if not self._closed.is_set():
+                        self._pool(slot).submit(int, 0)
+
+        threading.Thread(target=start, name="mtl-warm", daemon=True).start()
+
+    def session_full(self, owner: str) -> str | None:
+        """Why ``owner`` may not store another run (MTL_MAX_RUNS_PER_SESSION), or None."""
+        if not owner or self.limits.max_runs_per_session is None:
+            return None  # the CLI ("") is not a browser session
+        return self.limits.session_full(len(self.store.runs(owner)))
+
+    def refusal(self, config: RunConfig, owner: str) -> str | None:
+        """Why this server would refuse the run (a limit, one line), or None."""
+        return self.limits.refusal(config) or self.session_full(owner)
+
+    def start(self, config: RunConfig, *, owner: str, name: str = "") -> int:
+        """Store the run as queued and train it as soon as a slot is free."""
+        reason = self.refusal(config, owner)
+        if reason is not None:
+            raise LimitError(reason)
+        run_id = self.store.create_run(config.to_dict(), name=name, owner=owner, status="queued")
+        with self._lock:
+            self._configs[run_id] = config.to_dict()
+            self._owners[run_id] = owner
+            if owner:
+                self._seen[owner] = time.monotonic()
+            self._queue.append(run_id)
+            self._dispatch()
+        return run_id
+
+    def start_many(
+        self, configs: list[RunConfig], *, owner: str, names: list[str] | None = None
+    ) -> list[int]:
+        """Start a batch (seeds, baselines, a grid): all of it, or, if a server limit
+        refuses any run, none of it (LimitError). Runs beyond the slots wait queued."""
+        for config in configs:
+            reason = self.limits.refusal(config)
+            if reason is not None:
+                raise LimitError(reason)
+        cap = self.limits.max_runs_per_session
+        if owner and cap is not None:
+            stored = len(self.store.runs(owner))
+            if stored + len(configs) > cap:
+                raise LimitError(
+                    f"this needs {len(configs)} runs and this session may store "
+                    f"{max(0, cap - stored)} more (MTL_MAX_RUNS_PER_SESSION={cap}): delete "
+                    "some in History, or use fewer seeds"
+                )
+        names = names or [""] * len(configs)
+        return [self.start(c, owner=owner, name=n) for c, n in zip(configs, names, strict=True)]
+
+    def identical(
+        self, configs: list[RunConfig], *, live: bool = True, owner: str | None = None
+    ) -> list[int | None]:
+        """Per config, the stored run identical to it: the oldest completed one, else (with
+        ``live``) one queued or training, only ``owner``'s when given (students of a class
+        who press Train on the same setup each get their own run); None where there is
+        none."""
+        runs = self.store.runs()
+        if owner is not None:
+            runs = runs[runs.status.isin(REUSABLE) | runs.owner.eq(owner)]
+        twins = Twins(runs)
+        return [twins.find(c, live=live) for c in configs]
+
+    def start_missing(
+        self, configs: list[RunConfig], *, owner: str, names: list[str] | None = None
+    ) -> tuple[list[int], list[int]]:
+        """The run id of every config, starting only those with no identical run stored
+        or training (all of them, or none: see ``start_many``); and the reused ids."""
+        found = self.identical(configs)
+        todo = [i for i, run_id in enumerate(found) if run_id is None]
+        started = iter(
+            self.start_many(
+                [configs[i] for i in todo],
+                owner=owner,
+                names=[names[i] for i in todo] if names else None,
+            )
+        )
+        ids = [run_id if run_id is not None else next(started) for run_id in found]
+        return ids, [run_id for run_id in found if run_id is not None]
+
+    def _pool(self, slot: _Slot) -> ProcessPoolExecutor:
+        if slot.pool is None:
+            slot.pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=forkserver.context(),  # forks with torch imported: milliseconds
+                initializer=warm_up_here,
+                initargs=(forkserver.here(),),
+            )
+        return slot.pool
+
+    def _dispatch(self) -> None:
+        """Hand queued runs to free slots, oldest first (call with the lock held)."""
+        for slot in self._slots:
+            if slot.run_id is not None or not self._queue or self._closed.is_set():
+                continue
+            run_id = self._queue.popleft()
+            args = (
+                execute_run,
+                str(self.path),
+                run_id,
+                self._configs[run_id],
+                None,
+                self.limits.pause_timeout,
+            )
+            try:
+                try:
+                    future = self._pool(slot).submit(*args)
+                except (BrokenProcessPool, RuntimeError):  # broken or shut down: a new one
+                    slot.pool = None
+                    future = self._pool(slot).submit(*args)
+            except Exception as exc:  # no process could be started (memory, process limit)
+                log.exception("run %s: could not start a worker process", run_id)
+                slot.pool = None
+                self._forget(run_id)
+                self.store.finish(
+                    run_id,
+                    "failed",
+                    f"could not start a worker process ({type(exc).__name__}); try again later",
+                    {},
+                    {},
+                )
+                continue
+            slot.run_id = run_id
+            future.add_done_callback(partial(self._finished, slot, run_id))
+
+    def _forget(self, run_id: int) -> str | None:
+        """Drop what the manager knew of a run that ended; return why it asked it to stop."""
+        self._configs.pop(run_id, None)
+        self._owners.pop(run_id, None)
+        return self._reasons.pop(run_id, None)
+
+    def _finished(self, slot: _Slot, run_id: int, future: Future) -> None:
+        """Record what the worker could not (its death, a bug) and refill the slot."""
+        with self._lock:
+            if slot.run_id == run_id:
+                slot.run_id = None
+            reason = self._forget(run_id)
+            try:
+                self._record(run_id, future, reason, slot)
+                self._dispatch()
+            except Exception:  # a store error must not leave the slot dead
+                log.exception("could not record the end of run %s", run_id)
+
+    def _record(self, run_id: int, future: Future, reason: str | None, slot: _Slot) -> None:
+        exc = None if future.cancelled() else future.exception()
+        if isinstance(exc, BrokenProcessPool):
+            broken, slot.pool = slot.pool, None  # the next run in this slot gets a new process
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
+        run = self.store.get_run(run_id)
+        if future.cancelled():
+            message, status = reason or "stopped before it started", "stopped"
+        elif exc is None:
+            if reason and run["status"] == "stopped":
+                self.store.set_status(run_id, "stopped", reason)
+            return
+        elif isinstance(exc, BrokenProcessPool):
+            message, status = DIED, "failed"
+        elif isinstance(exc, (KeyboardInterrupt, SystemExit)):  # the worker recorded it
+            message, status = INTERRUPTED, "interrupted"
+        else:
+            first = (str(exc).splitlines() or [""])[0][:200]
+            message, status = f"internal error: {type(exc).__name__}: {first}", "failed"
+            log.error("run %s: worker raised", run_id, exc_info=exc)
+        if run["status"] in LIVE:
+            self.store.finish(run_id, status, message, run["summary"], {})
+
+    # -- steering ----------------------------------------------------------------------
+
+    def owns(self, run_id: int, owner: str) -> bool:
+        return self.store.get_run(run_id)["owner"] == owner
+
+    def request(self, run_id: int, owner: str, action: str) -> bool:
+        """Pause, resume ("") or stop a run: only its owner may."""
+        if not self.owns(run_id, owner):
+            return False
+        self._ask(run_id, action)
+        return True
+
+    def _ask(self, run_id: int, action: str, reason: str | None = None) -> None:
+        with self._lock:
+            if action == "stop" and run_id in self._queue:
+                self._queue.remove(run_id)
+                self._forget(run_id)
+                self.store.finish(run_id, "stopped", reason or "stopped before it started", {}, {})
+                return
+            if reason is not None and run_id in self._owners:  # still training here
+                self._reasons[run_id] = reason
+        self.store.request(run_id, action)
+
+    def queued(self) -> list[int]:
+        with self._lock:
+            return list(self._queue)
+
+    def training(self) -> list[int]:
+        with self._lock:
+            return [s.run_id for s in self._slots if s.run_id is not None]
+
+    def worker_pid(self, run_id: int) -> int | None:
+        """The process training ``run_id`` (for operators and tests), or None."""
+        with self._lock:
+            for slot in self._slots:
+                if slot.run_id == run_id and slot.pool is not None:
+                    pids = list(slot.pool._processes or {})  # one worker per slot
+                    return pids[0] if pids else None
+        return None
+
+    # -- pages that are gone -------------------------------------------------------------
+
+    def seen(self, owner: str) -> None:
+        """A page of ``owner`` is open (its keep-alive ticked)."""
+        if owner:
+            with self._lock:
+                self._seen[owner] = time.monotonic()
+
+    def has_live(self, owner: str) -> bool:
+        """Whether ``owner`` has runs queued or training in this server."""
+        with self._lock:
+            return owner in self._owners.values()
+
+    def check(self) -> None:
+        """Stop runs whose page is gone; mark runs orphaned by an earlier server."""
+        now = time.monotonic()
+        after = self.limits.abandon_after
+        with self._lock:
+            gone = [
+                run_id
+                for run_id, owner in self._owners.items()
+                if owner
+                and now - self._seen.get(owner, now) > after
+                and run_id not in self._reasons
+            ]
+            live = set(self._owners.values())
+            for owner in [o for o, t in self._seen.items() if o not in live and now - t > after]:
+                del self._seen[owner]  # keep the map as small as the set of open pages
+        for run_id in gone:
+            log.info("run %s: its page is gone, stopping it", run_id)
+            self._ask(run_id, "stop", abandoned_message(after))
+        self._mark_orphans()
+
+    def _adopt_leftovers(self) -> set[int]:
+        """Runs another process left live. Opening the store already ended those whose
+        process on this machine is gone (``RunStore.mark_stale``), so what is left belongs
+        to a live process: another dashboard server sharing the store, a CLI batch or
+        sweep, or a process on another host. Their queued runs are theirs to start, and
+        their running ones are watched until the heartbeat goes stale. Only queued runs
+        from before runs recorded their process (no owner to ask) are ended here."""
+        runs = self.store.runs()
+        unowned = runs.status.eq("queued") & runs.sweep.isna() & runs.process.eq("")
+        for run_id in runs.id[unowned]:
+            self.store.set_status(int(run_id), "interrupted", ORPHAN_QUEUED)
+        return {int(i) for i in runs.id[runs.status.isin(("running", "paused"))]}
+
+    def _mark_orphans(self) -> None:
+        for run_id in list(self._foreign):
+            try:
+                run = self.store.get_run(run_id)
+            except StoreError:  # deleted meanwhile (the CLI can)
+                self._foreign.discard(run_id)
+                continue
+            if run["status"] not in ("running", "paused"):
+                self._foreign.discard(run_id)
+            elif time.time() - run["heartbeat"] > self.store.stale_after:
+                self.store.set_status(run_id, "interrupted", ORPHAN_RUNNING)
+                self._foreign.discard(run_id)
+
+    def _watch(self) -> None:
+        while not self._closed.wait(self._watch_every):
+            try:
+                self.check()
+            except Exception:  # the watchdog must outlive a busy or damaged store
+                log.exception("watchdog check failed")
+
+    # -- the end -----------------------------------------------------------------------
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Stop every run of this manager and its processes (tests, cache release)."""
+        self._closed.set()
+        with self._lock:
+            for run_id in list(self._queue):
+                self._ask(run_id, "stop", f"{SHUT_DOWN} before it started")
+            for run_id in self.training():
+                self._ask(run_id, "stop", f"stopped: {SHUT_DOWN}")
+            pools = [s.pool for s in self._slots if s.pool is not None]
+            idle = [s.pool for s in self._slots if s.pool is not None and s.run_id is None]
+        for pool in idle:  # nothing to lose: do not wait for a warm-up nobody needs
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+        for pool in pools:
+            pool.shutdown(wait=wait, cancel_futures=True)

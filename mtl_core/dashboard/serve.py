@@ -1,0 +1,115 @@
+"""The launcher's parts: Plotly.js route, owner cookie, server-start warming.
+
+The one entry, ``streamlit run dashboard/serve.py`` (``make dashboard``), wraps the page
+(``dashboard/app.py``, which calls ``mtl_core.dashboard.app.page``) in an ``st.App``: an
+ASGI app that ``streamlit run`` detects in the script's source (so the ``app = st.App(...)``
+line stays in that file) and serves with uvicorn, honouring ``.streamlit/config.toml`` and
+the command-line flags. Its parts live here, so that the app serves its own routes next to
+Streamlit's:
+
+- ``mtl/plotly.min.js``: Plotly.js for the live chart (mtl_core/dashboard/widgets/plot.py), straight from
+  the installed ``plotly`` package. Nothing is copied, so the checkout may be read-only
+  (with ``MTL_STORE`` and ``MTL_DATA_ROOT`` pointing to a writable place).
+- the owner cookie (mtl_core/dashboard/state.py): a page load without one gets a new random token
+  in an HttpOnly cookie. The browser sends it with the page's websocket, where
+  ``st.context.cookies`` reads it, so a reload keeps control of the runs it started while
+  the URL (and any link copied from the address bar) carries the setup only.
+
+Code that must run once when the server starts (before the first page) belongs in its
+``lifespan`` hook: it starts the workers' forkserver, which imports torch and the trainer
+while the first page loads (mtl_core/execution/forkserver.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import plotly
+import streamlit as st
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
+from starlette.responses import FileResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from streamlit import config
+
+from mtl_core.dashboard import state
+from mtl_core.execution import forkserver
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_ROUTE = (
+    "mtl/plotly.min.js"  # relative to the page (mtl_core/dashboard/widgets/plot.py loads it)
+)
+
+
+def _base() -> str:
+    """``/<server.baseUrlPath>`` ('' without one): Streamlit serves the page under it."""
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+async def plotly_js(request) -> FileResponse:
+    return FileResponse(
+        PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+def owner_cookie(token: str) -> str:
+    secure = "; Secure" if config.get_option("server.sslCertFile") else ""
+    return (
+        f"{state.OWNER_COOKIE}={token}; Path={_base() or '/'}; "
+        f"Max-Age={state.OWNER_COOKIE_DAYS * 86400}; HttpOnly; SameSite=Lax{secure}"
+    )
+
+
+class OwnerCookie:
+    """Give a browser without a valid owner cookie one, with the page (the HTML response).
+
+    Only HTML responses carry it: the page load comes first, the scripts and the websocket
+    it opens follow with the cookie, so one page load never mints two tokens.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or state.valid_token(
+            HTTPConnection(scope).cookies.get(state.OWNER_COOKIE)
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.append("set-cookie", owner_cookie(state.new_token()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: st.App) -> AsyncIterator[None]:
+    """At server start, before any page: the workers' forkserver starts importing torch
+    and the trainer (mtl_core/execution/forkserver.py), so the first page and click do not wait."""
+    forkserver.start(ignore_sigint=False)
+    yield None
+
+
+def routes() -> list[Route]:
+    """The app's own routes, served next to Streamlit's."""
+    return [Route(f"{_base()}/{PLOTLY_ROUTE}", plotly_js, methods=["GET"])]
+
+
+def middleware() -> list[Middleware]:
+    return [Middleware(OwnerCookie)]
+
+
+def mark_launcher() -> None:
+    """Tell the page it runs under the launcher (it checks, mtl_core/dashboard/state.py)."""
+    os.environ[state.LAUNCHER_ENV] = "1"

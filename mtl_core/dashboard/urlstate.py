@@ -1,0 +1,186 @@
+"""The control state in the page URL: share a link, get the same setup.
+
+Only fields that differ from the defaults go into the URL; with a classroom preset the
+link names it (``preset=``) and holds what differs from the preset's setup. Reading is
+forgiving: a malformed, repeated or hostile parameter is dropped (the default stands)
+with a visible note, never an error page. The URL never holds the owner's secret
+(mtl_core/dashboard/state.py): ``session=`` from older links is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from mtl_core.config import DEFAULT, FIELDS, RunConfig, from_dict
+from mtl_core.data.datasets import DATASETS, get_dataset
+from mtl_core.data.tasks import valid_tasks
+from mtl_core.data.variants import VARIANTS
+from mtl_core.errors import ConfigError
+from mtl_core.studies.presets import PRESETS
+
+MAX_PARAM_LENGTH = 500
+MAX_NOTE_LENGTH = 240
+NON_CONFIG_PARAMS = ("session", "run", "preset")
+MAIN_TASK_FALLBACK = ("digit", "class", "left")  # as the sidebar picks one (controls.py)
+
+
+def _number(value: float) -> str:
+    """Short when exact (0.001, 2); else the shortest text that reads back the same float."""
+    if isinstance(value, int):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, tuple | list):
+        return ",".join(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{_number(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, float):
+        return _number(value)
+    return str(value)
+
+
+def config_to_params(config: RunConfig, preset: str | None = None) -> dict[str, str]:
+    """URL parameters: the preset's name (if any), then the fields that differ from its
+    setup (from the defaults without a preset)."""
+    out = {}
+    base = DEFAULT
+    if preset in PRESETS:
+        out["preset"] = preset
+        base = PRESETS[preset].config
+    for name in FIELDS:
+        value = getattr(config, name)
+        if value != getattr(base, name):
+            out[name] = _encode(value)
+    return out
+
+
+def link_preset(params: Mapping[str, str | Sequence[str]]) -> str | None:
+    """The classroom preset a link names, if it names exactly one known preset."""
+    value = params.get("preset")
+    values = [value] if isinstance(value, str) else list(value or [])
+    return values[0] if len(values) == 1 and values[0] in PRESETS else None
+
+
+def _decode(name: str, text: str) -> object:
+    default = getattr(DEFAULT, name)
+    if isinstance(default, dict):
+        items = {}
+        for part in filter(None, text.split(",")):
+            key, sep, number = part.partition(":")
+            if not sep:
+                raise ConfigError(name, f"expected task:number pairs, got {part!r}")
+            items[key] = number
+        return items
+    return text  # from_dict coerces and validates the rest
+
+
+def _build(data: dict[str, object], base: RunConfig) -> RunConfig:
+    """``base`` with ``data`` over it; tasks that the link's dataset or variant does not
+    offer give way (a main task to the one the sidebar would pick), unless the link sets
+    them itself: ``?dataset=fashion-mnist`` alone means class, not a refused dataset."""
+    full = {**base.to_dict(), **data}
+    changes_tasks = "dataset" in data or "variant" in data
+    if changes_tasks and full["dataset"] in DATASETS and full["variant"] in VARIANTS:
+        valid = valid_tasks(get_dataset(str(full["dataset"])).family, str(full["variant"]))
+        if "tasks" not in data:
+            kept = [t for t in base.tasks if t in valid]
+            fallback = next((t for t in MAIN_TASK_FALLBACK if t in valid), valid[0])
+            full["tasks"] = kept or [fallback]
+        if "aux" not in data:
+            full["aux"] = [t for t in base.aux if t in valid and t not in full["tasks"]]
+        tasks = set(full["tasks"]) | set(full["aux"])
+        for name in ("task_sizes", "aux_weights", "aux_shuffle"):
+            if name not in data:
+                full[name] = {k: v for k, v in getattr(base, name).items() if k in tasks}
+    return from_dict(full)
+
+
+def _culprit(data: dict[str, object], error: ConfigError, base: RunConfig) -> str | None:
+    """The parameter behind an error about a field the URL does not set (say variant=multi
+    with aux=parity): the last one whose removal moves the error elsewhere."""
+    for name in reversed(list(data)):
+        try:
+            _build({k: v for k, v in data.items() if k != name}, base)
+        except ConfigError as exc:
+            if exc.field == error.field:
+                continue
+        return name
+    return next(reversed(list(data)), None)
+
+
+_LONG_NUMBER = re.compile(r"\d{16,}")
+
+
+def _short_number(match: re.Match) -> str:
+    """A whole number of 16+ digits as ``1e+308`` (1e308 printed 309 digits in a note)."""
+    digits = match.group(0).lstrip("0") or "0"
+    mantissa = digits[0] + ("." + digits[1:4].rstrip("0") if digits[1:4].strip("0") else "")
+    return f"{mantissa}e+{len(digits) - 1}"
+
+
+def _short(text: str) -> str:
+    """An error message fit for a note: long numbers in scientific notation, cut at a length."""
+    text = _LONG_NUMBER.sub(_short_number, " ".join(text.split()))
+    return text if len(text) <= MAX_NOTE_LENGTH else text[: MAX_NOTE_LENGTH - 1] + "…"
+
+
+def params_to_config(
+    params: Mapping[str, str | Sequence[str]],
+) -> tuple[RunConfig, list[str]]:
+    """The config a URL describes, and one note per parameter that had to be dropped.
+
+    A parameter's value may be a list (``st.query_params.get_all``): a parameter given
+    more than once is ambiguous and dropped like any other unusable one.
+    """
+    notes: list[str] = []
+    data: dict[str, object] = {}
+    base = DEFAULT
+    for name, value in params.items():
+        values = [value] if isinstance(value, str) else list(value)
+        if len(values) > 1:
+            shown = ", ".join(repr(v[:40]) for v in values[:3]) + (", …" if len(values) > 3 else "")
+            notes.append(
+                f"ignored URL parameter {name[:40]!r}: given {len(values)} times "
+                f"({shown}); keep one"
+            )
+            continue
+        if not values:
+            continue
+        text = values[0]
+        if name == "preset":
+            if text in PRESETS:
+                base = PRESETS[text].config
+            else:
+                notes.append(
+                    f"ignored URL parameter 'preset': unknown preset {text[:40]!r}; "
+                    f"presets: {', '.join(PRESETS)}"
+                )
+            continue
+        if name in NON_CONFIG_PARAMS:
+            continue
+        if name not in FIELDS:
+            notes.append(f"ignored unknown URL parameter {name[:40]!r}")
+            continue
+        if len(text) > MAX_PARAM_LENGTH:
+            notes.append(f"ignored URL parameter {name!r}: too long")
+            continue
+        try:
+            data[name] = _decode(name, text)
+        except ConfigError as exc:
+            notes.append(f"ignored URL parameter {name!r}: {_short(str(exc))}")
+    for _ in range(len(data) + 1):
+        try:
+            return _build(data, base), notes
+        except ConfigError as exc:
+            bad = exc.field.split(".")[0]
+            if bad not in data:  # a cross-field problem: the URL left that field at its default
+                bad = _culprit(data, exc, base)
+            if bad is None:
+                break
+            notes.append(f"ignored URL parameter {bad!r}: {_short(str(exc))}")
+            data.pop(bad)
+    return base, notes

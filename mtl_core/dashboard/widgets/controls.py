@@ -1,0 +1,431 @@
+"""The sidebar: one widget per config field, each with one line of help.
+
+Widgets are keyed ``c_<field>`` and read their value from session state only, so that a
+preset, a link or "load config" can set every control by writing session state before
+the widgets are drawn. ``sidebar()`` returns the config, or the error that disables Train.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from mtl_core.config import AGGREGATORS, DEFAULT, RunConfig, from_dict
+from mtl_core.dashboard.widgets.datasets_ui import dataset_status, download_button
+from mtl_core.data.datasets import DATASETS, get_dataset
+from mtl_core.data.tasks import TASKS, valid_tasks
+from mtl_core.data.variants import VARIANT_HELP, VARIANTS
+from mtl_core.errors import ConfigError
+from mtl_core.methods.weighting import WEIGHTINGS
+from mtl_core.models.sharing import SHARING
+from mtl_core.studies.replicates import MAX_SEEDS
+
+SIZE_GRID = (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 50000)
+WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
+AUX_CATEGORY = {
+    "statistical": "statistical",
+    "selective": "selective unsupervised",
+    "supervised": "supervised",
+    "unsupervised": "unsupervised",
+    "main": "related label",
+}
+WEIGHTING_HELP = {
+    "fixed": "the weights above",
+    "equal": "every task weighs 1",
+    "uncertainty": "learned (Kendall et al. 2018)",
+    "dwa": "slow tasks weigh more (Liu et al. 2019)",
+    "gradnorm": "balanced gradient norms (Chen et al. 2018)",
+}
+AGGREGATOR_HELP = {
+    "none": "plain weighted sum",
+    "mgda": "the smallest common step (Sener & Koltun 2018)",
+    "pcgrad": "project conflicting gradients (Yu et al. 2020)",
+    "upgrad": "no task's loss goes up (Quinton & Rey 2024)",
+    "cagrad": "mean, but help the worst task (Liu et al. 2021)",
+}
+
+
+def _described(table: dict[str, str]) -> Callable[[str], str]:
+    """A selectbox label: the name and its few words of help, when there are some."""
+    return lambda name: f"{name} — {table[name]}" if name in table else name
+
+
+def key(name: str) -> str:
+    return f"c_{name}"
+
+
+def load_into_state(config: RunConfig) -> None:
+    """Set every control to ``config`` (call before the widgets are drawn)."""
+    for name, value in config.to_dict().items():
+        if name in ("task_sizes", "aux_weights", "aux_shuffle", "aux"):
+            continue
+        st.session_state[key(name)] = list(value) if name == "tasks" else value
+    for task in TASKS:
+        st.session_state[key(f"aux_{task}")] = task in config.aux
+        st.session_state[key(f"weight_{task}")] = config.aux_weights.get(task, config.aux_weight)
+        st.session_state[key(f"shuffle_{task}")] = config.aux_shuffle.get(task, config.shuffle_aux)
+        st.session_state[key(f"size_{task}")] = config.task_sizes.get(task, 0)
+
+
+def _sizes(capacity: int) -> list[int]:
+    return [s for s in SIZE_GRID if s < capacity] + [capacity]
+
+
+def _sanitize(dataset: str, family: str, variant: str, capacity: int) -> str:
+    """Drop choices that the new dataset or variant no longer offers (widgets would fail,
+    and a ticked task whose checkbox is gone would block Train with no way to untick it).
+    Returns a one-line note naming the tasks dropped, or ""."""
+    s = st.session_state
+    valid = valid_tasks(family, variant)
+    chosen = list(s.get(key("tasks"), []))
+    main = [t for t in chosen if t in valid]
+    fallback = next((t for t in ("digit", "class", "left") if t in valid), valid[0])
+    s[key("tasks")] = main or [fallback]
+    dropped = [f"main task {t}" for t in chosen if t not in valid]
+    for task in TASKS:
+        if s.get(key(f"aux_{task}")) and task not in valid:
+            s[key(f"aux_{task}")] = False
+            dropped.append(f"auxiliary task {task}")
+    sizes = _sizes(capacity)
+    current = s.get(key("train_size"), DEFAULT.train_size)
+    if current not in sizes:
+        s[key("train_size")] = min(sizes, key=lambda size: abs(size - current))
+    if not dropped:
+        return ""
+    instead = "" if main else f"; main task now {fallback}"
+    return f"Dropped {' and '.join(dropped)}: not offered by {dataset} / {variant}{instead}."
+
+
+SHADOW = "controls_shadow"
+
+
+def _restore_lost_controls() -> None:
+    """Put back control values Streamlit dropped.
+
+    A rerun that interrupts another (two quick clicks) can leave a widget's key out of
+    session state; the widget then falls back to its minimum (epochs 1, lr 1e-6). The
+    last complete set of values is kept aside and restored before the widgets are drawn.
+    """
+    for name, value in st.session_state.get(SHADOW, {}).items():
+        if name not in st.session_state:
+            st.session_state[name] = value
+
+
+def _keep_controls() -> None:
+    st.session_state[SHADOW] = {
+        k: st.session_state[k]
+        for k in list(st.session_state)
+        if isinstance(k, str) and k.startswith("c_")
+    }
+
+
+def sidebar() -> tuple[RunConfig | None, str | None]:
+    _restore_lost_controls()
+    sb = st.sidebar
+    sb.header("Setup")
+    dataset = sb.selectbox(
+        "Dataset",
+        list(DATASETS),
+        key=key("dataset"),
+        format_func=lambda d: f"{d} — {DATASETS[d].description}",
+        help="mnist-5k and digits work offline; mnist and fashion-mnist need IDX files",
+    )
+    status = dataset_status(dataset)
+    if status is not None:
+        note = sb.empty()
+        if download_button(dataset):  # downloaded just now: Train may go on
+            status = dataset_status(dataset)
+        if status is not None:
+            note.warning(
+                f"{dataset} is not installed here: press Download, or see the note "
+                "above Train for the other ways to get it."
+            )
+    variant = sb.selectbox(
+        "Variant",
+        list(VARIANTS),
+        key=key("variant"),
+        format_func=lambda v: f"{v} — {VARIANT_HELP[v]}",
+        help="drawn once per image, never per epoch (that would be augmentation)",
+    )
+    spec = get_dataset(dataset)
+    capacity = spec.train_capacity
+    dropped = _sanitize(dataset, spec.family, variant, capacity)
+    if dropped:
+        sb.info(dropped)
+    sb.select_slider(
+        "Training images",
+        _sizes(capacity),
+        key=key("train_size"),
+        help="log scale; fewer images make overfitting visible sooner",
+    )
+    valid = valid_tasks(spec.family, variant)
+    main = sb.multiselect(
+        "Main tasks",
+        valid,
+        key=key("tasks"),
+        help="the tasks you care about: the summary is computed on these",
+    )
+
+    sb.subheader("Auxiliary tasks")
+    sb.caption(
+        "Extra heads that only help training. Shuffle permutes a fraction of their "
+        "labels: the control that shows whether the task itself helps."
+    )
+    aux = []
+    for task in valid:
+        if task in main:
+            continue
+        info = TASKS[task]
+        if sb.checkbox(
+            f"{task} ({AUX_CATEGORY[info.category]})", key=key(f"aux_{task}"), help=info.description
+        ):
+            aux.append(task)
+            left, right = sb.columns(2)
+            left.number_input(
+                "weight",
+                0.0,
+                100.0,
+                step=0.1,
+                key=key(f"weight_{task}"),
+                help="its loss is multiplied by this",
+            )
+            right.number_input(
+                "shuffled",
+                0.0,
+                1.0,
+                step=0.25,
+                key=key(f"shuffle_{task}"),
+                help="fraction of its training labels permuted",
+            )
+
+    with sb.expander("Label budgets"):
+        st.caption(
+            "How many training images carry each task's labels (0 = all training "
+            "images). Auxiliary tasks labelled on more images bring information "
+            "the main task's labels lack."
+        )
+        for task in main + aux:
+            st.number_input(f"{task} labels", 0, capacity, step=100, key=key(f"size_{task}"))
+
+    sb.subheader("Sharing")
+    sharing = sb.radio(
+        "Sharing mode",
+        list(SHARING),
+        key=key("sharing"),
+        horizontal=True,
+        help="single: a network per task; hard: one shared trunk; soft: "
+        "a trunk per task, tied by a penalty; cross-stitch: a trunk per task, "
+        "mixed by learned weights (Misra et al. 2016)",
+    )
+    if sharing == "soft":
+        sb.radio(
+            "Penalty",
+            ["l2", "trace"],
+            key=key("soft_penalty"),
+            horizontal=True,
+            help="l2 pulls the trunks together; trace pushes them to a shared low-rank structure",
+        )
+        sb.number_input(
+            "λ",
+            0.0,
+            1e6,
+            format="%.4g",
+            step=0.1,
+            key=key("soft_lambda"),
+            help="strength of the tie; for l2 about 1,000 to 10,000 does something, 0 is single-task",
+        )
+    if sharing == "cross-stitch":
+        left, right = sb.columns(2)
+        left.number_input(
+            "stitch init",
+            0.0,
+            1.0,
+            step=0.05,
+            key=key("stitch_init"),
+            help="a column's initial weight on itself; 1 starts as single-task",
+        )
+        right.number_input(
+            "stitch lr ×",
+            0.0,
+            1000.0,
+            step=1.0,
+            key=key("stitch_lr"),
+            help="learning rate of the mixing weights, as a multiple of lr; 0 freezes them",
+        )
+    weighting = sb.selectbox(
+        "Loss weighting",
+        list(WEIGHTINGS),
+        key=key("weighting"),
+        format_func=_described(WEIGHTING_HELP),
+        help="how the task losses are added up",
+    )
+    if weighting == "dwa":
+        sb.number_input(
+            "DWA temperature",
+            0.01,
+            100.0,
+            step=0.5,
+            key=key("dwa_temperature"),
+            help="higher: weights closer to equal; lower: the slowest task takes more",
+        )
+    if weighting == "gradnorm":
+        sb.number_input(
+            "GradNorm α",
+            0.0,
+            10.0,
+            step=0.25,
+            key=key("gradnorm_alpha"),
+            help="how hard lagging tasks are pushed; 0 equalises gradient norms",
+        )
+    aggregator = sb.selectbox(
+        "Gradient aggregation",
+        list(AGGREGATORS),
+        key=key("aggregator"),
+        format_func=_described(AGGREGATOR_HELP),
+        help="combine the tasks' gradients on the shared trunk instead "
+        "of adding them (torchjd; hard sharing, fixed or equal weighting)",
+    )
+    if aggregator == "cagrad":
+        sb.number_input(
+            "CAGrad c",
+            0.0,
+            10.0,
+            step=0.1,
+            key=key("cagrad_c"),
+            help="how far the update may leave the mean gradient to help the worst task",
+        )
+
+    with sb.expander("Model"):
+        st.radio(
+            "Backbone",
+            ["mlp", "cnn"],
+            key=key("backbone"),
+            horizontal=True,
+            help="mlp: dense layers; cnn: two LeNet conv blocks, then dense layers",
+        )
+        st.select_slider("Width", WIDTHS, key=key("width"), help="units per dense layer")
+        st.slider("Depth", 1, 4, key=key("depth"), help="dense layers in the trunk")
+        st.slider(
+            "Dropout",
+            0.0,
+            0.8,
+            step=0.05,
+            key=key("dropout"),
+            help="a regulariser: compare it with what sharing does",
+        )
+    with sb.expander("Training"):
+        st.radio(
+            "Optimizer",
+            ["adam", "sgd"],
+            key=key("optimizer"),
+            horizontal=True,
+            help="sgd uses momentum 0.9",
+        )
+        st.number_input(
+            "Learning rate",
+            1e-6,
+            10.0,
+            format="%.1e",
+            step=1e-4,
+            key=key("lr"),
+            help="too high and the loss diverges",
+        )
+        st.number_input(
+            "Weight decay",
+            0.0,
+            10.0,
+            format="%.1e",
+            step=1e-4,
+            key=key("weight_decay"),
+            help="L2 regularisation of all weights",
+        )
+        st.number_input(
+            "Batch size",
+            1,
+            4096,
+            key=key("batch_size"),
+            help="images per optimiser step for each task",
+        )
+        st.number_input(
+            "Epochs",
+            1,
+            10000,
+            key=key("epochs"),
+            help="passes over the main task's labelled images",
+        )
+        st.number_input(
+            "Early stopping patience",
+            0,
+            10000,
+            key=key("early_stop"),
+            help="0 = off; else stop after this many epochs without a better "
+            "validation loss and restore the best weights",
+        )
+        st.number_input(
+            "Seed", 0, 2**31 - 1, key=key("seed"), help="initial weights, batch order, dropout"
+        )
+        st.number_input(
+            "Data seed",
+            0,
+            2**31 - 1,
+            key=key("data_seed"),
+            help="which images land in train / validation / test",
+        )
+    _keep_controls()
+    try:
+        config = config_from_state()
+    except ConfigError as exc:
+        return None, str(exc)
+    if status is not None:  # a valid setup, but its data is not here: training would fail
+        return None, status
+    return config, None
+
+
+def seed_controls() -> tuple[int, bool]:
+    """How many seeds Train starts (K) and whether the data seed moves with the seed."""
+    sb = st.sidebar
+    k = sb.number_input(
+        "Seeds",
+        1,
+        MAX_SEEDS,
+        key=key("seeds"),
+        help="train K runs with seeds seed, seed+1, …: the Compare view "
+        "draws their mean and a ± sd band",
+    )
+    vary = sb.checkbox(
+        "also vary the data seed",
+        key=key("vary_data_seed"),
+        disabled=k == 1,
+        help="each run also draws other training / validation images: "
+        "would it hold on other data of the same size?",
+    )
+    _keep_controls()
+    return int(k), bool(vary)
+
+
+def config_from_state() -> RunConfig:
+    """The config the controls describe; raises ConfigError naming the bad field."""
+    s = st.session_state
+    aux = [t for t in TASKS if s.get(key(f"aux_{t}")) and t not in s[key("tasks")]]
+    data = {
+        name: s[key(name)]
+        for name in RunConfig.__dataclass_fields__
+        if key(name) in s and name not in ("aux", "task_sizes", "aux_weights", "aux_shuffle")
+    }
+    data["tasks"] = list(s[key("tasks")])
+    data["aux"] = aux
+    data["aux_weights"] = {
+        t: s[key(f"weight_{t}")]
+        for t in aux
+        if s.get(key(f"weight_{t}"), 1.0) != data.get("aux_weight", 1.0)
+    }
+    data["aux_shuffle"] = {
+        t: s[key(f"shuffle_{t}")]
+        for t in aux
+        if s.get(key(f"shuffle_{t}"), 0.0) != data.get("shuffle_aux", 0.0)
+    }
+    data["task_sizes"] = {
+        t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux] if s.get(key(f"size_{t}"), 0)
+    }
+    return from_dict(data)

@@ -1,0 +1,90 @@
+"""Classroom presets in the page: set every control, explain, run the comparison."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets import controls
+from mtl_core.studies.presets import PRESETS, arm_configs
+
+# Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
+# whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
+# in px follow explicitly. The charts grow in mtl_core/dashboard/figures/charts.py. st.dataframe draws on a
+# canvas in px and CSS zoom on it overflows the page (checked in Chromium), so read-only
+# tables are drawn with st.table in projector mode (``data_table``); History's selectable
+# table does the same, with runs picked by name (mtl_core/dashboard/pages/history.py).
+PROJECTOR_CSS = """<style>
+html { font-size: 22px !important; }
+section[data-testid="stSidebar"] { width: 400px !important; min-width: 400px !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 2rem !important;
+  padding-right: 2rem !important; }
+[data-testid="stMetricLabel"] * { white-space: normal !important; overflow: visible !important; }
+[data-testid="stMetricValue"] { font-size: 2rem !important; }
+</style>"""
+
+
+def data_table(table: pd.DataFrame, four_places: tuple[str, ...] = ()) -> None:
+    """A read-only table: interactive at a desk, in rem (so it grows) on a projector;
+    the ``four_places`` columns shown with four decimals."""
+    if st.session_state.get(K.large):
+        st.table(table.style.hide(axis="index").format(precision=4, na_rep="—"))
+        return
+    number = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(
+        table, hide_index=True, width="stretch", column_config=dict.fromkeys(four_places, number)
+    )
+
+
+def _apply(name: str) -> None:
+    controls.load_into_state(PRESETS[name].config)
+    st.session_state[K.preset] = name
+
+
+def preset_picker():
+    """The Classroom section; returns the container under it that holds the share link."""
+    sb = st.sidebar
+    sb.header("Classroom")
+    names = list(PRESETS)
+    choice = sb.selectbox(
+        "Preset",
+        names,
+        key="preset_choice",
+        index=None,
+        placeholder="choose a lesson…",
+        help="sets every control and explains what to look for",
+    )
+    sb.button(
+        "Apply preset", on_click=_apply, args=(choice,), disabled=choice is None, key="apply_preset"
+    )
+    sb.toggle(
+        "Projector mode (large fonts)",
+        key=K.large,
+        help="enlarges the whole page and the charts, for a room",
+    )
+    if st.session_state.get(K.large):
+        st.html(PROJECTOR_CSS)
+    return sb.container()
+
+
+def preset_banner(manager: RunManager, owner: str) -> None:
+    """The active preset's explanation and its one-click comparison."""
+    name = st.session_state.get(K.preset)
+    if name not in PRESETS:
+        return
+    preset = PRESETS[name]
+    with st.container(border=True):
+        st.markdown(f"**{name}.** {preset.explanation}")
+        arms = ", ".join(preset.arms)
+        if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
+            seed = int(st.session_state.get(controls.key("seed"), 0))
+            ids = [
+                manager.start(cfg, owner=owner, name=f"{name} · {label}")
+                for label, cfg in arm_configs(preset, seed).items()
+            ]
+            st.session_state[K.compare] = ids
+            st.session_state[K.focus] = ids[0]
+            st.session_state[K.pending_view] = "Compare"
+            st.rerun()

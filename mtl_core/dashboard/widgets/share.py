@@ -1,0 +1,74 @@
+"""The **Copy share link** button: the page's setup as a link, never the owner's control.
+
+The link is this page's address with the setup's query (the controls and the preset,
+mtl_core/dashboard/urlstate.py) and nothing else: no run, and never the owner token, which lives
+in a cookie (mtl_core/dashboard/state.py). It is copied with the Clipboard API; where the browser
+refuses (a page served over plain http to a classroom is not a secure context) it falls
+back to a selected text field and ``document.execCommand("copy")``, and the field stays
+visible so the link can be copied by hand.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+import streamlit.components.v2 as components
+
+from mtl_core.config import RunConfig
+from mtl_core.dashboard.urlstate import config_to_params
+
+_CSS = """
+.mtl-share button {
+  font: inherit; padding: 0.25rem 0.75rem; border-radius: 0.5rem; cursor: pointer;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: var(--st-background-color, white);
+  color: inherit; min-height: 2.5rem;
+}
+.mtl-share button:hover { border-color: var(--st-primary-color, #ff4b4b); }
+.mtl-share .status { display: block; font-size: 0.875rem; opacity: 0.75; margin-top: 0.25rem; }
+.mtl-share input { width: 100%; font: inherit; font-size: 0.875rem; margin-top: 0.25rem; }
+"""
+
+_JS = """
+export default function (component) {
+  const { data, parentElement } = component;
+  let root = parentElement.querySelector(".mtl-share");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "mtl-share";
+    root.innerHTML = '<button type="button">Copy share link</button>' +
+      '<span class="status"></span><input type="text" readonly hidden aria-label="Share link">';
+    parentElement.appendChild(root);
+    const status = root.querySelector(".status");
+    const field = root.querySelector("input");
+    root.querySelector("button").addEventListener("click", async () => {
+      const link = window.location.origin + window.location.pathname + root.dataset.query;
+      root.dataset.link = link;
+      field.value = link;
+      try {
+        await navigator.clipboard.writeText(link);
+        field.hidden = true;
+        status.textContent = "Copied: the setup only, without control of your runs.";
+      } catch (err) {
+        field.hidden = false;
+        field.select();
+        const copied = document.execCommand && document.execCommand("copy");
+        status.textContent = copied ? "Copied: the setup only, without control of your runs."
+          : "Copy this link (the setup only):";
+      }
+    });
+  }
+  root.dataset.query = data.query;
+}
+"""
+
+_share = components.component("mtl_curves.share", html="", css=_CSS, js=_JS, isolate_styles=False)
+
+
+def share_query(config: RunConfig, preset: str | None) -> str:
+    """``?…`` for the setup: the preset and the controls that differ from it (or '')."""
+    params = config_to_params(config, preset)
+    return "?" + urlencode(params, quote_via=quote) if params else ""
+
+
+def share_button(config: RunConfig, preset: str | None) -> None:
+    _share(key="share_link", data={"query": share_query(config, preset)})

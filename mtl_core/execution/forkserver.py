@@ -1,0 +1,81 @@
+"""Where worker processes come from: one forkserver per process, torch already imported.
+
+A spawned worker is a fresh interpreter: it imports torch, the trainer (scikit-learn with
+it) and, at its first optimiser step, ``torch._dynamo`` before it trains anything, which
+took 4-7 s here and is what a newcomer's first click waited for. A forkserver imports
+all that once, in a process of its own; every worker is then a fork of it, ready in
+milliseconds. Only imports run there (no tensor op, no data loaded), so no thread pool or
+open file is copied into the workers, as with DataLoader workers.
+
+Two things a fork inherits from the forkserver rather than from the process that asked
+for the worker, and so are passed along explicitly:
+
+- its folder and the project's settings (``MTL_*`` variables), fixed when the
+  forkserver started: ``here()`` takes them in the parent, ``settle()`` applies them in
+  the worker;
+- SIGINT's disposition. CLI batches start the forkserver with SIGINT ignored, so their
+  workers ignore the terminal's Ctrl-C from birth and the parent stops runs through the
+  store (mtl_core/execution/parallel.py). The dashboard starts it as is, so a Ctrl-C to the server's
+  process group interrupts its workers, which record their runs as interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from multiprocessing import forkserver
+from multiprocessing.context import BaseContext
+
+# Imported once in the forkserver: the worker's code, and what its first step imports.
+PRELOAD = ["mtl_core.execution.worker", "torch._dynamo"]
+
+
+def context() -> BaseContext:
+    """The forkserver context, its server preloading ``PRELOAD`` (imports only)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+@contextlib.contextmanager
+def ignoring_sigint() -> Iterator[None]:
+    """Processes started meanwhile inherit SIG_IGN for SIGINT from their first
+    instruction; a Ctrl-C in this window is lost, so keep it short. A no-op outside the
+    main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def start(ignore_sigint: bool) -> None:
+    """Start this process's forkserver now (it preloads in the background); a no-op when
+    it runs. The first call decides whether its workers ignore SIGINT."""
+    context()
+    if ignore_sigint:
+        with ignoring_sigint():
+            forkserver.ensure_running()
+    else:
+        forkserver.ensure_running()
+
+
+def here() -> tuple[str, dict[str, str]]:
+    """This process's folder and ``MTL_*`` settings, for ``settle`` in a worker."""
+    return os.getcwd(), {k: v for k, v in os.environ.items() if k.startswith("MTL_")}
+
+
+def settle(where: tuple[str, dict[str, str]]) -> None:
+    """Make a worker's folder and ``MTL_*`` settings those ``here()`` took."""
+    cwd, env = where
+    os.chdir(cwd)
+    for key in [k for k in os.environ if k.startswith("MTL_") and k not in env]:
+        del os.environ[key]
+    os.environ.update(env)

@@ -1,0 +1,493 @@
+"""The run store: one SQLite file, the single source of truth for every curve.
+
+WAL mode lets the dashboard read while trainers write; a busy timeout makes several
+writing processes wait rather than fail. Each finished epoch is one transaction, so a
+crash loses at most the epoch in progress. A run that says ``running`` but whose
+heartbeat has gone stale is marked ``interrupted`` when a store is opened (process ids
+are reused, so a live pid proves nothing).
+
+The store only ever opens, creates or moves aside its own files: what it may do with the
+path it is given is decided in ``store_file`` before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mtl_core.errors import StoreError
+from mtl_core.paths import default_store_path
+from mtl_core.store import safety as store_file
+from mtl_core.store.liveness import is_dead, this_process
+from mtl_core.user_files import write_output
+
+SCHEMA_VERSION = 1
+STATUSES = (
+    "queued",
+    "running",
+    "paused",
+    "completed",
+    "stopped",
+    "diverged",
+    "interrupted",
+    "failed",
+)
+LIVE = ("queued", "running", "paused")
+TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
+ORPHAN_QUEUED = "the process that queued this run ended before it started; re-run it from History"
+Row = tuple[str, str, str, float]  # task, split, metric, value
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    config TEXT NOT NULL,
+    provenance TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    heartbeat REAL NOT NULL,
+    summary TEXT NOT NULL DEFAULT '{}',
+    owner TEXT NOT NULL DEFAULT '',
+    request TEXT NOT NULL DEFAULT '',
+    sweep INTEGER,
+    process TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    task TEXT NOT NULL,
+    split TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, epoch, task, split, metric)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS arrays (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+"""
+RUN_COLUMNS = (
+    "id",
+    "name",
+    "created",
+    "config",
+    "provenance",
+    "status",
+    "message",
+    "heartbeat",
+    "summary",
+    "owner",
+    "sweep",
+    "process",
+)
+METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
+
+
+def _initialise(conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema, and mark the file as a run store (``application_id``)."""
+    conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "request" not in columns:  # stores from before pause/stop requests
+        conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
+    if "sweep" not in columns:  # stores from before sweeps
+        conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
+    if "process" not in columns:  # stores from before liveness checks
+        conn.execute("ALTER TABLE runs ADD COLUMN process TEXT NOT NULL DEFAULT ''")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {store_file.APPLICATION_ID}")
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+class RunStore:
+    """Runs and their long-form metrics. Safe to share between threads of one process."""
+
+    def __init__(self, path: str | Path | None = None, *, stale_after: float | None = None) -> None:
+        self.path = Path(path) if path else default_store_path()
+        if stale_after is None:  # the operator's MTL_STALE_AFTER, 60 s by default
+            from mtl_core.limits import stale_after_from_env
+
+            stale_after = stale_after_from_env()
+        self.stale_after = stale_after
+        self.moved_aside: Path | None = None  # set when a damaged store was moved aside
+        self._lock = threading.RLock()
+        kind = store_file.classify(self.path)  # refuses anything that is not a run store
+        if kind == "missing" and not store_file.create_new(self.path, _initialise):
+            kind = store_file.classify(self.path)  # another process created it meanwhile
+        if kind == "damaged":
+            self.moved_aside = self._move_aside()
+        try:
+            self._conn = self._open()
+        except StoreError:
+            raise
+        except sqlite3.OperationalError as exc:  # a lock, no permission: not damage
+            raise StoreError(f"{self.path}: cannot open the run store ({exc})") from exc
+        except sqlite3.DatabaseError as exc:  # corrupt: ours? (checked again: the file
+            if self.moved_aside is not None:  # may have been swapped since)
+                raise StoreError(f"{self.path}: a fresh run store cannot be opened") from None
+            corrupt = getattr(exc, "sqlite_errorcode", None) in (
+                sqlite3.SQLITE_CORRUPT,
+                sqlite3.SQLITE_NOTADB,
+            )
+            if not corrupt or store_file.classify(self.path) == "missing":
+                raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
+            self.moved_aside = self._move_aside()
+            self._conn = self._open()
+        self.mark_stale()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a committed epoch survives a process crash; only an OS crash
+            # could lose the last ones. FULL would fsync every epoch (up to 7% of a run).
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
+                store_file.classify(self.path)  # not marked yet: ours? (the file may be new)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer version; upgrade mtl-curves")
+            _initialise(conn)
+            conn.execute("SELECT count(*) FROM runs").fetchone()
+        except Exception:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self) -> Path:
+        """Keep a damaged store for inspection (never delete it); a fresh one replaces it."""
+        target = store_file.move_aside(self.path, time.strftime("%Y%m%d-%H%M%S"))
+        if not store_file.create_new(self.path, _initialise):
+            raise StoreError(f"{self.path}: a file appeared while the damaged store was moved")
+        return target
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+
+    def _transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                for sql, params in statements:
+                    self._conn.execute(sql, params)
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: {exc}") from exc
+
+    # -- writing -----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        config: dict[str, Any],
+        *,
+        name: str = "",
+        provenance: dict | None = None,
+        owner: str = "",
+        status: str = "running",
+        sweep: int | None = None,
+    ) -> int:
+        now = time.time()
+        process = this_process()  # who queued it, or trains it: see mark_stale
+        cur = self._execute(
+            "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep,"
+            " process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                now,
+                json.dumps(config, sort_keys=True),
+                json.dumps(provenance or {}),
+                status,
+                now,
+                owner,
+                sweep,
+                process,
+            ),
+        )
+        run_id = int(cur.lastrowid)
+        if not name:
+            self._execute("UPDATE runs SET name = ? WHERE id = ?", (f"run {run_id}", run_id))
+        return run_id
+
+    def append_epoch(self, run_id: int, epoch: int, rows: Iterable[Row]) -> None:
+        """All rows of one epoch, and a heartbeat, in one transaction."""
+        insert = "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)"
+        statements = [(insert, (run_id, epoch, t, s, m, float(v))) for t, s, m, v in rows]
+        statements.append(("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id)))
+        self._transaction(statements)
+
+    def heartbeat(self, run_id: int) -> None:
+        self._execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+
+    def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
+        assert status in STATUSES, status
+        if status in TRAINING:  # this process trains it now: openers can tell if it dies
+            self._execute("UPDATE runs SET process = ? WHERE id = ?", (this_process(), run_id))
+        if message is None:
+            self._execute(
+                "UPDATE runs SET status = ?, heartbeat = ? WHERE id = ?",
+                (status, time.time(), run_id),
+            )
+        else:
+            self._execute(
+                "UPDATE runs SET status = ?, message = ?, heartbeat = ? WHERE id = ?",
+                (status, message, time.time(), run_id),
+            )
+
+    def claim(self, run_id: int) -> bool:
+        """Mark a queued run as running in this process; False if it is no longer queued
+        (stopped, or ended as orphaned because the process that queued it died)."""
+        cur = self._execute(
+            "UPDATE runs SET status = 'running', process = ?, heartbeat = ? WHERE id = ?"
+            " AND status = 'queued'",
+            (this_process(), time.time(), run_id),
+        )
+        return cur.rowcount == 1
+
+    def set_provenance(self, run_id: int, provenance: dict[str, Any]) -> None:
+        self._execute(
+            "UPDATE runs SET provenance = ? WHERE id = ?",
+            (json.dumps(provenance, sort_keys=True), run_id),
+        )
+
+    def finish(
+        self,
+        run_id: int,
+        status: str,
+        message: str,
+        summary: dict[str, Any],
+        test_rows: dict[int, list[Row]],
+    ) -> None:
+        """The final status, summary and test rows (one per main task's best epoch)."""
+        insert = "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?)"
+        statements = [
+            (insert, (run_id, epoch, t, s, m, float(v)))
+            for epoch, rows in test_rows.items()
+            for t, s, m, v in rows
+        ]
+        statements.append(
+            (
+                "UPDATE runs SET status = ?, message = ?, summary = ?, heartbeat = ? WHERE id = ?",
+                (status, message, json.dumps(summary, sort_keys=True), time.time(), run_id),
+            )
+        )
+        self._transaction(statements)
+
+    def put_array(
+        self, run_id: int, name: str, array: np.ndarray, meta: dict | None = None
+    ) -> None:
+        """Store a float32 array (e.g. trunk features) as raw bytes plus its shape: no pickle."""
+        data = np.ascontiguousarray(array, dtype="<f4")
+        self._execute(
+            "INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
+            (run_id, name, json.dumps(meta or {}), json.dumps(list(data.shape)), data.tobytes()),
+        )
+
+    def request(self, run_id: int, action: str) -> None:
+        """Ask the process training ``run_id`` to ``pause``, ``stop`` or resume (``""``)."""
+        assert action in ("", "pause", "stop"), action
+        self._execute("UPDATE runs SET request = ? WHERE id = ?", (action, run_id))
+
+    def pending_request(self, run_id: int) -> str:
+        row = self._execute("SELECT request FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return row[0] if row else "stop"
+
+    def rename(self, run_id: int, name: str) -> None:
+        self._execute("UPDATE runs SET name = ? WHERE id = ?", (name.strip()[:200], run_id))
+
+    def delete(self, run_ids: Iterable[int]) -> None:
+        ids = [int(i) for i in run_ids]
+        self._transaction(
+            [("DELETE FROM metrics WHERE run_id = ?", (i,)) for i in ids]
+            + [("DELETE FROM arrays WHERE run_id = ?", (i,)) for i in ids]
+            + [("DELETE FROM runs WHERE id = ?", (i,)) for i in ids]
+        )
+
+    def mark_stale(self) -> list[int]:
+        """Live runs whose process is gone: at once when it ran on this machine
+        (``liveness``), else, for runs training, once the heartbeat is older than
+        ``stale_after``. A queued run waits on the process that queued it (a dashboard
+        server, a CLI batch): when that is gone it can never start."""
+        cutoff = time.time() - self.stale_after
+        rows = self._execute(
+            "SELECT id, status, heartbeat, process FROM runs"
+            " WHERE status IN ('queued', 'running', 'paused')"
+        ).fetchall()
+        ended = []
+        for run_id, status, heartbeat, process in rows:
+            if is_dead(process):
+                why = (
+                    ORPHAN_QUEUED
+                    if status == "queued"
+                    else "the training process ended without finishing the run"
+                )
+            elif status != "queued" and heartbeat < cutoff:
+                why = "the training process stopped without finishing (no heartbeat)"
+            else:
+                continue
+            self._execute(
+                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ? AND status = ?",
+                (
+                    f"{why}; its finished epochs are kept" if status != "queued" else why,
+                    run_id,
+                    status,
+                ),
+            )
+            ended.append(run_id)
+        return ended
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        row = self._execute(
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (int(run_id),)
+        ).fetchone()
+        if row is None:
+            raise StoreError(
+                f"no run with id {run_id} in {self.path}; see `python -m mtl_core list`"
+            )
+        run = dict(zip(RUN_COLUMNS, row, strict=True))
+        for key in ("config", "provenance", "summary"):
+            run[key] = json.loads(run[key])
+        return run
+
+    def create_sweep(self, name: str, spec: dict[str, Any]) -> int:
+        """A sweep groups runs (``create_run(..., sweep=id)``); ``spec`` is its sweep file,
+        stored in the file's order (the dashboard shows the axes in that order)."""
+        cur = self._execute(
+            "INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)",
+            (name, time.time(), json.dumps(spec)),
+        )
+        return int(cur.lastrowid)
+
+    def sweeps(self) -> pd.DataFrame:
+        """One row per sweep, newest first: id, name, created, spec (parsed), runs."""
+        rows = self._execute(
+            "SELECT s.id, s.name, s.created, s.spec, count(r.id) FROM sweeps s"
+            " LEFT JOIN runs r ON r.sweep = s.id GROUP BY s.id ORDER BY s.id DESC"
+        ).fetchall()
+        frame = pd.DataFrame(rows, columns=["id", "name", "created", "spec", "runs"])
+        frame["spec"] = frame["spec"].map(json.loads)
+        return frame
+
+    def get_sweep(self, sweep_id: int) -> dict[str, Any]:
+        row = self._execute(
+            "SELECT id, name, created, spec FROM sweeps WHERE id = ?", (int(sweep_id),)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no sweep with id {sweep_id} in {self.path}")
+        return {"id": row[0], "name": row[1], "created": row[2], "spec": json.loads(row[3])}
+
+    def runs(self, owner: str | None = None, sweep: int | None = None) -> pd.DataFrame:
+        """One row per run, newest first, with config, summary and provenance parsed;
+        only ``owner``'s, or only ``sweep``'s, when given."""
+        sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs"
+        where, params = [], []
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
+        if sweep is not None:
+            where.append("sweep = ?")
+            params.append(int(sweep))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._execute(sql + " ORDER BY id DESC", params).fetchall()
+        frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+        for key in ("config", "provenance", "summary"):
+            frame[key] = frame[key].map(json.loads)
+        return frame
+
+    def metrics(self, run_ids: int | Iterable[int], since_epoch: int = -1) -> pd.DataFrame:
+        """Long-form metrics of the runs, for epochs after ``since_epoch``."""
+        ids = [int(run_ids)] if isinstance(run_ids, int) else [int(i) for i in run_ids]
+        if not ids:
+            return pd.DataFrame(columns=METRIC_COLUMNS)
+        marks = ",".join("?" * len(ids))
+        rows = self._execute(
+            f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id IN ({marks})"
+            " AND epoch > ? ORDER BY run_id, epoch, task, split, metric",
+            (*ids, since_epoch),
+        ).fetchall()
+        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+    def array_names(self, run_id: int) -> list[str]:
+        rows = self._execute("SELECT name FROM arrays WHERE run_id = ? ORDER BY name", (run_id,))
+        return [r[0] for r in rows.fetchall()]
+
+    def get_array(self, run_id: int, name: str) -> tuple[np.ndarray, dict]:
+        row = self._execute(
+            "SELECT meta, shape, data FROM arrays WHERE run_id = ? AND name = ?", (run_id, name)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"run {run_id} has no stored array {name!r}")
+        shape = tuple(json.loads(row[1]))
+        array = np.frombuffer(row[2], dtype="<f4")
+        if array.size != math.prod(shape):
+            raise StoreError(f"run {run_id}: stored array {name!r} is damaged (wrong size)")
+        return array.reshape(shape), json.loads(row[0])
+
+    def last_epoch(self, run_id: int) -> int:
+        row = self._execute(
+            "SELECT max(epoch) FROM metrics WHERE run_id = ? AND split != 'test'",
+            (run_id,),
+        ).fetchone()
+        return -1 if row[0] is None else int(row[0])
+
+    def integrity_ok(self) -> bool:
+        return self._execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- export ------------------------------------------------------------------------
+
+    def export_csv(self, run_ids: Iterable[int], path: str | Path) -> Path:
+        ids = list(run_ids)
+        for run_id in ids:
+            self.get_run(run_id)  # a clear error for an unknown id
+        frame = self.metrics(ids)
+        names = {i: self.get_run(i)["name"] for i in ids}
+        frame.insert(1, "run_name", frame["run_id"].map(names))
+        return write_output(path, frame.to_csv(index=False))
+
+    def export_json(self, run_ids: Iterable[int], path: str | Path) -> Path:
+        out = []
+        for run_id in run_ids:
+            run = self.get_run(run_id)
+            run["metrics"] = self.metrics(run_id).drop(columns="run_id").to_dict("records")
+            out.append(run)
+        return write_output(path, json.dumps(out, indent=1))

@@ -1,0 +1,56 @@
+"""Where a run's numbers came from: versions, threads, the code's commit, the data's hash.
+
+With the config, the data hash, thread count, device and ``curve_version`` make a run's
+identity (``mtl_core.execution.identity``): runs equal in all of them have identical curves.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+
+import numpy as np
+import torch
+
+from mtl_core.execution.identity import CURVE_VERSION
+from mtl_core.paths import PROJECT_ROOT
+
+
+@functools.cache
+def git_commit() -> str:
+    """The project's commit (with ``+dirty`` for local changes), or '' outside a checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            timeout=5,
+            capture_output=True,
+            text=True,
+        )
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            timeout=5,
+            capture_output=True,
+            text=True,
+        )
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def provenance(threads: int, device: str, data_hash: str) -> dict[str, str | int]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "torch_threads": threads,
+        "device": device,
+        "git_commit": git_commit(),
+        "data_sha256": data_hash,
+        "curve_version": CURVE_VERSION,
+    }
