@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from mtl_core.config import RunConfig  # noqa: E402
-from mtl_core.dashboard.figures.charts import curves_figure  # noqa: E402
+from mtl_core.dashboard.figures.curves import curves_figure  # noqa: E402
 from mtl_core.dashboard.runs import RunManager  # noqa: E402
 from mtl_core.limits import Limits  # noqa: E402
 from mtl_core.store.runs import LIVE  # noqa: E402

@@ -2,7 +2,7 @@
 
 The "sharing helps" setup (100 digit labels; parity and magnitude on 3,000 images),
 paired over seeds against single-task. Prints a markdown table; ``--write-readme`` puts
-it into README.md. Run: ``.venv/bin/python bench/lambda_sweep.py`` (about 5 minutes).
+it into docs/methods.md. Run: ``.venv/bin/python bench/lambda_sweep.py`` (about 5 minutes).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ and cross-stitch units, on the "Sharing helps" and "Sharing hurts" presets.
 Each arm is the preset's hard-sharing setup with one method changed, paired by seed
 (initial weights and data split alike) against single-task learning of the digit task.
 Also the mean gradient cosine of digit and parity on the shared trunk over training.
-Prints a markdown table; ``--write-readme`` puts it into README.md. Run:
+Prints a markdown table; ``--write-readme`` puts it into docs/methods.md. Run:
 ``.venv/bin/python bench/method_effects.py`` (about 10 minutes on 2 cores).
 """
 

@@ -1,6 +1,6 @@
 """Train every classroom preset's comparison over 5 paired seeds and print the effects.
 
-The README's effect sizes come from this output; ``tests/test_presets.py`` checks the
+The effect sizes in docs/lessons.md come from this output; ``tests/test_presets.py`` checks the
 same claims with the same code. Run: ``.venv/bin/python bench/preset_effects.py``.
 """
 
@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument(
         "--write-readme",
         action="store_true",
-        help="put the effect sizes into README.md's preset-effects block",
+        help="put the effect sizes into the preset-effects block (docs/lessons.md)",
     )
     args = parser.parse_args()
     out = {}

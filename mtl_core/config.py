@@ -17,12 +17,15 @@ from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import TASKS, get_task
 from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError
+from mtl_core.methods import catalog
 
-SHARING_MODES = ("single", "hard", "soft", "cross-stitch")
-AGGREGATORS = ("none", "mgda", "pcgrad", "upgrad", "cagrad")  # torchjd, on the shared trunk
-SOFT_PENALTIES = ("l2", "trace")
-BACKBONES = ("mlp", "cnn")
-OPTIMIZERS = ("adam", "sgd")
+# The names each kind of method allows, from its declarations (mtl_core/methods/catalog.py).
+SHARING_MODES = tuple(catalog.SHARING)
+AGGREGATORS = tuple(catalog.AGGREGATORS)  # torchjd, on the shared trunk
+SOFT_PENALTIES = tuple(catalog.PENALTIES)
+BACKBONES = tuple(catalog.BACKBONES)
+OPTIMIZERS = tuple(catalog.OPTIMIZERS)
+WEIGHTINGS = tuple(catalog.WEIGHTINGS)
 MIN_TRAIN_SIZE = 10
 
 
@@ -203,8 +206,6 @@ def _in_range(name: str, value: float, low: float, high: float, what: str = "") 
 
 def validate(config: RunConfig) -> None:
     """Raise ConfigError for the first invalid field; return None for a valid config."""
-    from mtl_core.methods.weighting import WEIGHTINGS
-
     _check(
         config.dataset in DATASETS,
         "dataset",
@@ -265,45 +266,26 @@ def validate(config: RunConfig) -> None:
         _in_range(f"aux_shuffle.{name}", fraction, 0, 1)
     _in_range("aux_weight", config.aux_weight, 0, 1000)
     _in_range("shuffle_aux", config.shuffle_aux, 0, 1)
-    _check(
-        config.sharing in SHARING_MODES,
-        "sharing",
-        f"unknown sharing mode {config.sharing!r}; allowed: {', '.join(SHARING_MODES)}",
-    )
+    for kind, table in catalog.KINDS.items():  # every method named exists
+        name = getattr(config, kind)
+        what = kind.replace("_", " ").replace("sharing", "sharing mode")
+        _check(name in table, kind, f"unknown {what} {name!r}; allowed: {', '.join(table)}")
+    for param in catalog.params():  # and every hyperparameter is in its declared range
+        _in_range(param.field, getattr(config, param.field), param.low, param.high)
     _check(
         config.sharing != "soft" or len(config.all_tasks) >= 2,
         "sharing",
         "soft sharing ties the trunks of two or more tasks; add a task or use single/hard",
     )
     _check(
-        config.soft_penalty in SOFT_PENALTIES,
-        "soft_penalty",
-        f"unknown penalty {config.soft_penalty!r}; allowed: {', '.join(SOFT_PENALTIES)}",
-    )
-    _in_range("soft_lambda", config.soft_lambda, 0, 1e6)
-    _check(
         config.sharing != "cross-stitch" or len(config.all_tasks) >= 2,
         "sharing",
         "cross-stitch units mix the trunks of two or more tasks; add a task or use single/hard",
     )
-    _in_range("stitch_init", config.stitch_init, 0, 1, " (a column's weight on itself)")
-    _in_range("stitch_lr", config.stitch_lr, 0, 1000, " (× lr; 0 freezes the mixing)")
-    _check(
-        config.weighting in WEIGHTINGS,
-        "weighting",
-        f"unknown weighting {config.weighting!r}; allowed: {', '.join(WEIGHTINGS)}",
-    )
-    _in_range("dwa_temperature", config.dwa_temperature, 0.01, 100)
-    _in_range("gradnorm_alpha", config.gradnorm_alpha, 0, 10)
     _check(
         config.weighting != "gradnorm" or (config.sharing == "hard" and len(config.all_tasks) >= 2),
         "weighting",
         "gradnorm balances gradients on a shared trunk: use sharing=hard with two or more tasks",
-    )
-    _check(
-        config.aggregator in AGGREGATORS,
-        "aggregator",
-        f"unknown aggregator {config.aggregator!r}; allowed: {', '.join(AGGREGATORS)}",
     )
     _check(
         config.aggregator == "none" or (config.sharing == "hard" and len(config.all_tasks) >= 2),
@@ -316,20 +298,9 @@ def validate(config: RunConfig) -> None:
         "aggregator",
         f"{config.aggregator} replaces the loss weighting; use weighting=fixed or equal with it",
     )
-    _in_range("cagrad_c", config.cagrad_c, 0, 10)
-    _check(
-        config.backbone in BACKBONES,
-        "backbone",
-        f"unknown backbone {config.backbone!r}; allowed: {', '.join(BACKBONES)}",
-    )
     _in_range("width", config.width, 1, 4096)
     _in_range("depth", config.depth, 1, 8)
     _check(0 <= config.dropout < 1, "dropout", f"must be in [0, 1), got {config.dropout!r}")
-    _check(
-        config.optimizer in OPTIMIZERS,
-        "optimizer",
-        f"unknown optimizer {config.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}",
-    )
     _check(
         math.isfinite(config.lr) and 0 < config.lr <= 10,
         "lr",

@@ -1,4 +1,4 @@
-"""The stored ``weight`` rows of an aggregator run are what the README says they are: per
+"""The stored ``weight`` rows of an aggregator run are what docs/methods.md says they are: per
 epoch, the mean over the epoch's steps of the weights the aggregator gave each task's
 gradient, times the task's fixed weight (the trainer scales the losses, the Jacobian's
 rows, by it first). The per-step weights are captured here, independently of the

@@ -84,7 +84,7 @@ MAINS = (("digit",), ("digit", "parity"))
 
 
 def valid_cell(sharing: str, weighting: str, aggregator: str) -> bool:
-    """The README's rules: GradNorm and the aggregators need a shared trunk (hard
+    """The rules of docs/methods.md: GradNorm and the aggregators need a shared trunk (hard
     sharing); an aggregator replaces the loss weighting (fixed or equal only)."""
     if weighting == "gradnorm" and sharing != "hard":
         return False

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from mtl_core.analysis.conflict_text import conflict_sentences, pair_metric
 from mtl_core.data.splits import load_bundle
 from mtl_core.training import trainer
-from mtl_core.training.conflict import PROBE_SIZE, conflict_sentences, pair_metric, pairwise_cosines
+from mtl_core.training.conflict import PROBE_SIZE, pairwise_cosines
 from mtl_core.training.trainer import train
 
 

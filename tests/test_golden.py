@@ -62,7 +62,7 @@ def assert_reproduced(what: str, golden: dict, now: dict, env_then: dict, env_no
             f"First: {lines[0]}\n"
             + "".join(f"  then: {line}\n" for line in lines[1:])
             + f"Golden written with {env_then}; now {env_now}.\n"
-            "If the change is deliberate, bump CURVE_VERSION (mtl_core/execution/identity.py), run "
+            "If the change is deliberate, bump CURVE_VERSION (mtl_core/training/provenance.py), run "
             f"`{UPDATE}` and commit the change with the new goldens and nothing else, "
             "saying why (docs/golden.md)."
         )

@@ -14,10 +14,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from mtl_core.analysis.conflict_text import conflict_sentences
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK
 from mtl_core.store.runs import RunStore
-from mtl_core.training.conflict import conflict_sentences
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import array, figures, open_app, texts, train_button, url_config
 

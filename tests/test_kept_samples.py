@@ -17,6 +17,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.dashboard.pages import preview
+from mtl_core.data import preview as data_preview
 from mtl_core.data.splits import load_bundle
 from mtl_core.data.tasks import Split
 from mtl_core.store.runs import RunStore
@@ -135,7 +136,11 @@ def test_the_data_preview_shows_every_class(monkeypatch, sorted_train):
     if sorted_train:
         bundle = _sorted_bundle(bundle)
         assert set(bundle.train.labels[:12].tolist()) == {0}  # the trap is set
-    monkeypatch.setattr(preview, "cached_bundle", lambda *args: bundle)
+
+    def fetch(dataset, variant, data_seed, train_size, tasks):  # the helper process's answer
+        return data_preview.preview_of(bundle, train_size, list(tasks), preview.PREVIEW_COUNT)
+
+    monkeypatch.setattr(preview, "fetch_preview", fetch)
     at = AppTest.from_function(_preview_page).run(timeout=60)
     assert not at.exception, at.exception
     shown = _shown_digits(at)
@@ -145,9 +150,9 @@ def test_the_data_preview_shows_every_class(monkeypatch, sorted_train):
 
 def test_the_preview_takes_images_from_the_runs_training_pool():
     classes = np.repeat(np.arange(10), 30)  # sorted by class
-    shown = preview.preview_indices(classes, 12, pool=300)
+    shown = data_preview.preview_indices(classes, 12, pool=300)
     assert set(classes[shown].tolist()) == DIGITS
-    shown = preview.preview_indices(classes, 12, pool=45)  # the pool holds digits 0 and 1
+    shown = data_preview.preview_indices(classes, 12, pool=45)  # the pool holds digits 0 and 1
     assert shown.max() < 45 and set(classes[shown].tolist()) == {0, 1}
 
 

@@ -3,7 +3,7 @@
 The property test of valid configs (test_properties.py) draws values inside cells and
 trains one epoch, but its sample rarely reaches some cells (an aggregator, GradNorm). Here
 every cell is listed from the registries in ``mtl_core``, invalid ones left out by the
-rules the README states (so none is skipped at run time), and a tiny run of three epochs
+rules docs/methods.md states (so none is skipped at run time), and a tiny run of three epochs
 is trained: it completes, its curves are finite, and the store holds exactly the rows the
 trainer returned, with the rows its sharing mode promises (trainer.py's docstring).
 
@@ -40,7 +40,7 @@ EPOCHS, TRAIN_SIZE, BATCH = 3, 24, 8
 
 
 def valid_method(sharing: str, weighting: str, aggregator: str) -> bool:
-    """README: GradNorm and the aggregators work on a shared trunk (hard sharing); an
+    """docs/methods.md: GradNorm and the aggregators work on a shared trunk (hard sharing); an
     aggregator replaces the loss weighting, so only fixed or equal go with it."""
     if weighting == "gradnorm" and sharing != "hard":
         return False

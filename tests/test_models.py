@@ -12,7 +12,7 @@ from mtl_core.data.splits import load_bundle
 from mtl_core.models.sharing import SHARING, l2_penalty, mean_trunk_distance, trace_penalty
 from mtl_core.models.trunks import SeededDropout, build_model
 from mtl_core.training.control import RunControl
-from mtl_core.training.trainer import _Loop
+from mtl_core.training.loop import _Loop
 
 
 def model(

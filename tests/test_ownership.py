@@ -1,4 +1,4 @@
-"""Only the session that started a run can pause, stop, rename or delete it (README).
+"""Only the session that started a run can pause, stop, rename or delete it (docs/dashboard.md).
 
 In the run manager (``mtl_core/dashboard/runs.py``), a pause or stop request from any other owner
 (another page's token, or the CLI's empty one) is refused and leaves the store as it

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from mtl_core.analysis.projection import project
 from mtl_core.analysis.summary import best_epoch
 from mtl_core.data.splits import load_bundle
 from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
-from mtl_core.training.representation import SAMPLES_ARRAY, project, trunk_features
+from mtl_core.training.representation import SAMPLES_ARRAY, trunk_features
 from mtl_core.training.trainer import _Loop, train
 
 # A config whose digit validation loss bottoms out well before its last epoch (30 images,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from mtl_core.dashboard.runs import ORPHAN_QUEUED, ORPHAN_RUNNING, RunManager
-from mtl_core.execution.worker import INTERRUPTED
+from mtl_core.execution.jobs import INTERRUPTED
 from mtl_core.limits import Limits
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store.runs import LIVE, RunStore

@@ -16,7 +16,8 @@ import pytest
 
 from mtl_core.errors import StoreError
 from mtl_core.paths import PROJECT_ROOT
-from mtl_core.store.runs import METRIC_COLUMNS, RunStore
+from mtl_core.store.runs import RunStore
+from mtl_core.store.schema import METRIC_COLUMNS
 
 
 def epoch_rows(epoch: int, scale: float = 1.0) -> list[tuple[str, str, str, float]]:

@@ -16,8 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.pages.sweeps import (
-    EXAMPLE,
+from mtl_core.dashboard.pages.sweep_table import (
     SweepCache,
     axis_positions,
     best_vals,
@@ -26,6 +25,7 @@ from mtl_core.dashboard.pages.sweeps import (
     value_label,
     wants_log,
 )
+from mtl_core.dashboard.pages.sweeps import EXAMPLE
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.store.runs import RunStore

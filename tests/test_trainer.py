@@ -20,7 +20,10 @@ from mtl_core.errors import ConfigError
 from mtl_core.methods.weighting import UncertaintyWeighting
 from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
-from mtl_core.training.trainer import EpochEvent, _Loop, _Problem, evaluate, train
+from mtl_core.training.loop import _Loop
+from mtl_core.training.problem import _Problem, evaluate
+from mtl_core.training.results import EpochEvent
+from mtl_core.training.trainer import train
 
 CPU = torch.device("cpu")
 

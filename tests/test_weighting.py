@@ -128,3 +128,55 @@ def test_gradnorm_in_a_run_moves_the_weights_and_keeps_their_sum(make_config):
     for epoch in range(5):
         assert sum(w[epoch] for w in weights) == pytest.approx(3.0, rel=1e-5)
     assert any(abs(w[-1] - 1.0) > 0.01 for w in weights)
+
+
+def test_every_declared_weighting_is_implemented_and_nothing_else():
+    """The declarations (methods/catalog.py) and the implementations name the same methods."""
+    from mtl_core.methods import catalog
+
+    assert list(catalog.WEIGHTINGS) == list(WEIGHTINGS)
+
+
+def test_rlw_draws_softmax_normal_weights_from_the_run_seed():
+    """RLW (Lin et al. 2021): each step λ = softmax(z), z ~ N(0, I), from the seed's stream."""
+    from mtl_core.methods.weighting import RandomLossWeighting
+    from mtl_core.seeds import torch_generator
+
+    losses = {t: torch.tensor(float(i + 1)) for i, t in enumerate(TASKS)}
+    rlw = RandomLossWeighting(TASKS, FIXED, seed=7)
+    drawn = [float(rlw.combine(losses)) for _ in range(4)]
+    gen = torch_generator(7, "rlw")
+    by_hand = []
+    for _ in range(4):
+        w = torch.softmax(torch.randn(3, generator=gen), 0)
+        by_hand.append(float(sum(w[i] * (i + 1) for i in range(3))))
+    assert drawn == pytest.approx(by_hand, rel=1e-6)
+    assert len(set(drawn)) == 4  # a new draw every step
+    assert sum(rlw.current().values()) == pytest.approx(1.0)  # the epoch's mean λ
+    other = RandomLossWeighting(TASKS, FIXED, seed=8)
+    assert float(other.combine(losses)) != drawn[0]
+
+
+def test_scale_invariant_weighting_ignores_a_task_loss_scale():
+    """Σ log L_t: scaling one task's loss by a constant leaves the gradient unchanged."""
+    from mtl_core.methods.weighting import ScaleInvariantWeighting
+
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+
+    def grad(scale: float) -> torch.Tensor:
+        losses = {
+            "digit": (x**2).sum() * scale,
+            "parity": (x - 1).abs().sum(),
+            "loops": x.exp().sum(),
+        }
+        (g,) = torch.autograd.grad(ScaleInvariantWeighting(TASKS, FIXED).combine(losses), x)
+        return g
+
+    assert torch.allclose(grad(1.0), grad(1000.0))
+    si = ScaleInvariantWeighting(TASKS, FIXED)
+    si.combine(
+        {"digit": torch.tensor(2.0), "parity": torch.tensor(4.0), "loops": torch.tensor(0.0)}
+    )
+    weights = si.current()
+    assert weights["digit"] == pytest.approx(0.5) and weights["parity"] == pytest.approx(0.25)
+    assert weights["loops"] == pytest.approx(1e8)  # a zero loss is clamped, not infinite

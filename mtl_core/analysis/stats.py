@@ -10,8 +10,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 
 @dataclass(frozen=True)
 class PairedDifference:
@@ -45,6 +43,8 @@ def paired_difference(
     n = len(diffs)
     mean = sum(diffs) / n
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    from scipy import stats  # here, not at the top: the page's server loads it on use
+
     half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     p = 1.0 if sd == 0 and mean == 0 else (0.0 if sd == 0 else float(stats.ttest_rel(a, b).pvalue))
     return PairedDifference(mean, mean - half, mean + half, p, n)

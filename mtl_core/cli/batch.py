@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from mtl_core.cli.main import _add_train_flags, config_from_args
+from mtl_core.cli.flags import add_train_flags, config_from_args
 from mtl_core.config import RunConfig
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError
@@ -29,7 +29,7 @@ from mtl_core.studies.comparison import compare_arms
 from mtl_core.studies.learning_curve import curve_arms, learning_curve, parse_sizes
 from mtl_core.studies.replicates import check_k, seed_configs, seed_name
 from mtl_core.studies.tuned_baseline import baseline_config, tune_baseline
-from mtl_core.training.trainer import RunResult
+from mtl_core.training.results import RunResult
 
 
 def _whole(value: str, flag: str) -> int:
@@ -306,7 +306,7 @@ def _pm(mean: float, sd: float) -> str:
 
 
 def _batch_flags(p: argparse.ArgumentParser, k_default: str) -> None:
-    _add_train_flags(p)
+    add_train_flags(p)
     p.add_argument("--k", help=f"number of seeds, 1 to 10 (default {k_default})")
     p.add_argument("--workers", default="2", help="worker processes (default 2: one per core)")
 

@@ -12,10 +12,10 @@ import argparse
 
 import pandas as pd
 
+from mtl_core.analysis.conflict_text import conflict_sentences, parse_pair
+from mtl_core.analysis.projection import METHODS, project
 from mtl_core.errors import ConfigError, StoreError
 from mtl_core.store.runs import RunStore
-from mtl_core.training.conflict import conflict_sentences, parse_pair
-from mtl_core.training.representation import METHODS, project
 from mtl_core.user_files import write_output
 
 

@@ -14,207 +14,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from mtl_core.analysis.overview import runs_overview
-from mtl_core.config import DEFAULT, RunConfig, from_dict, one_line
-from mtl_core.data.datasets import DATASETS, get_dataset
+from mtl_core.cli.flags import add_train_flags, config_from_args
+from mtl_core.data.datasets import DATASETS
 from mtl_core.data.tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
 from mtl_core.data.variants import VARIANTS
-from mtl_core.errors import ConfigError, MtlError
+from mtl_core.errors import MtlError
 from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
-from mtl_core.user_files import read_text, write_output
-
-# flag -> config field, for flags whose value goes straight into the config
-_SIMPLE = [
-    "dataset",
-    "variant",
-    "tasks",
-    "aux",
-    "sharing",
-    "soft_penalty",
-    "soft_lambda",
-    "weighting",
-    "dwa_temperature",
-    "gradnorm_alpha",
-    "aggregator",
-    "cagrad_c",
-    "stitch_init",
-    "stitch_lr",
-    "backbone",
-    "width",
-    "depth",
-    "dropout",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "batch_size",
-    "epochs",
-    "early_stop",
-    "seed",
-    "data_seed",
-    "threads",
-    "device",
-]
-
-
-def _add_train_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="start from this JSON config (flags override it)")
-    p.add_argument("--save-config", metavar="PATH", help="write the final config as JSON")
-    p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (default {DEFAULT.dataset})")
-    p.add_argument("--variant", help=f"one of {', '.join(VARIANTS)} (default {DEFAULT.variant})")
-    p.add_argument("--data-dir", help="folder holding IDX files for mnist / fashion-mnist")
-    p.add_argument("--train-size", help=f"training images, or 'all' (default {DEFAULT.train_size})")
-    p.add_argument(
-        "--task-size",
-        action="append",
-        default=[],
-        metavar="TASK=N",
-        help="label budget of one task (repeatable; default: the train size)",
-    )
-    p.add_argument("--tasks", help="comma-separated main tasks (default digit)")
-    p.add_argument("--aux", help="comma-separated auxiliary tasks (default none)")
-    p.add_argument(
-        "--aux-weight",
-        action="append",
-        default=[],
-        metavar="W|TASK=W",
-        help="weight of every auxiliary task, or of one (repeatable; default 1)",
-    )
-    p.add_argument(
-        "--shuffle-aux",
-        action="append",
-        default=[],
-        metavar="F|TASK=F",
-        help="fraction of auxiliary targets to permute: the shuffled control",
-    )
-    p.add_argument("--sharing", help="single | hard | soft | cross-stitch (default hard)")
-    p.add_argument("--soft-penalty", help="l2 | trace (default l2)")
-    p.add_argument(
-        "--soft-lambda", type=str, help=f"λ of the soft penalty (default {DEFAULT.soft_lambda:g})"
-    )
-    p.add_argument(
-        "--weighting", help="fixed | equal | uncertainty | dwa | gradnorm (default fixed)"
-    )
-    p.add_argument("--dwa-temperature", help=f"DWA's T (default {DEFAULT.dwa_temperature:g})")
-    p.add_argument("--gradnorm-alpha", help=f"GradNorm's α (default {DEFAULT.gradnorm_alpha:g})")
-    p.add_argument(
-        "--aggregator",
-        help="none | mgda | pcgrad | upgrad | cagrad: combine task "
-        "gradients on the shared trunk with torchjd (default none)",
-    )
-    p.add_argument("--cagrad-c", help=f"CAGrad's c (default {DEFAULT.cagrad_c:g})")
-    p.add_argument(
-        "--stitch-init",
-        help="cross-stitch: initial weight of a column on itself "
-        f"(default {DEFAULT.stitch_init:g})",
-    )
-    p.add_argument(
-        "--stitch-lr",
-        help="cross-stitch: learning-rate multiplier of the mixing "
-        f"weights (default {DEFAULT.stitch_lr:g})",
-    )
-    p.add_argument("--backbone", help="mlp | cnn (default mlp)")
-    for name in (
-        "width",
-        "depth",
-        "dropout",
-        "optimizer",
-        "lr",
-        "momentum",
-        "weight_decay",
-        "batch_size",
-        "epochs",
-        "seed",
-        "data_seed",
-        "threads",
-        "device",
-    ):
-        flag = "--" + name.replace("_", "-")
-        p.add_argument(flag, help=f"default {getattr(DEFAULT, name)}")
-    p.add_argument(
-        "--early-stop",
-        metavar="PATIENCE",
-        help="stop after this many epochs "
-        "without a better validation loss and restore the best weights (default off)",
-    )
-    p.add_argument("--store", help="SQLite run store (default data/runs.sqlite)")
-    p.add_argument("--name", default="", help="a name for the run")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _pairs(values: list[str], flag: str, kind: type) -> tuple[Any, dict[str, Any]]:
-    """``W`` sets the shared value; ``TASK=W`` one task's. Returns (shared, per-task)."""
-    shared, per_task = None, {}
-    for value in values:
-        key, sep, number = value.partition("=")
-        try:
-            if sep:
-                per_task[key.strip()] = kind(number)
-            else:
-                shared = kind(key)
-        except ValueError:
-            raise ConfigError(flag, f"expected a number or TASK=number, got {value!r}") from None
-    return shared, per_task
-
-
-def _mapping(data: dict[str, Any], name: str) -> dict[str, Any]:
-    """The config file's per-task values of ``name``, which flags add to: a mapping, or refused."""
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(name, f"expected a mapping of task name to number, got {value!r}")
-    return value
-
-
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    data: dict[str, Any] = {}
-    if args.config:
-        where = one_line(args.config)
-        text = read_text(args.config, "config")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                "config", f"{where} is not valid JSON ({exc.msg}, line {exc.lineno})"
-            ) from None
-        except (ValueError, RecursionError):  # too many digits; nesting too deep
-            raise ConfigError(
-                "config", f"{where} is not readable JSON (a number or nesting too large)"
-            ) from None
-        if not isinstance(data, dict):
-            raise ConfigError("config", f"{where} must hold a JSON object of config fields")
-    for name in _SIMPLE:
-        value = getattr(args, name)
-        if value is not None:
-            data[name] = value
-    dataset = data.get("dataset", DEFAULT.dataset)
-    if args.train_size is not None:
-        if args.train_size == "all":
-            data["train_size"] = get_dataset(str(dataset)).train_capacity
-        else:
-            data["train_size"] = args.train_size
-    shared_size, sizes = _pairs(args.task_size, "task_sizes", int)
-    if shared_size is not None:
-        raise ConfigError(
-            "task_sizes",
-            f"--task-size takes TASK=N, got {shared_size}; --train-size sets every task's size",
-        )
-    if sizes:
-        data["task_sizes"] = {**_mapping(data, "task_sizes"), **sizes}
-    for flag, shared_key, per_key, kind in (
-        ("aux_weight", "aux_weight", "aux_weights", float),
-        ("shuffle_aux", "shuffle_aux", "aux_shuffle", float),
-    ):
-        shared, per_task = _pairs(getattr(args, flag), flag, kind)
-        if shared is not None:
-            data[shared_key] = shared
-        if per_task:
-            data[per_key] = {**_mapping(data, per_key), **per_task}
-    return from_dict(data)
+from mtl_core.user_files import write_output
 
 
 def _summary_table(summary: dict) -> pd.DataFrame:
@@ -370,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one run and store its curves")
-    _add_train_flags(p)
+    add_train_flags(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("tasks", help="which task fits which dataset and variant")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")

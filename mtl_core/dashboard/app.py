@@ -1,8 +1,9 @@
 """mtl-curves: watch multi-task learning curves grow, live.
 
-Wires the sections together; each lives in its own module. This is the page; start it
-through its launcher, ``make dashboard`` (``streamlit run dashboard/serve.py``), which
-serves Plotly.js and the owner cookie next to it.
+Wires the sections together; each lives in its own module, and the views the control
+offers are declared once, in ``views.py``. This is the page; start it through its
+launcher, ``make dashboard`` (``streamlit run dashboard/serve.py``), which serves
+Plotly.js and the owner cookie next to it.
 """
 
 import logging
@@ -12,25 +13,18 @@ import streamlit as st
 
 from mtl_core.analysis.overview import short_config
 from mtl_core.config import RunConfig
-from mtl_core.dashboard import state
-from mtl_core.dashboard.pages import live
-from mtl_core.dashboard.pages.compare import compare_view
-from mtl_core.dashboard.pages.history import history_view
-from mtl_core.dashboard.pages.insights import insights_view
-from mtl_core.dashboard.pages.learning import learning_view
-from mtl_core.dashboard.pages.preview import data_view
-from mtl_core.dashboard.pages.sweeps import sweeps_view
+from mtl_core.dashboard import state, views
+from mtl_core.dashboard.pages.live import keepalive
 from mtl_core.dashboard.runs import RunManager, store_path
 from mtl_core.dashboard.state import K, session_token
 from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import controls
 from mtl_core.dashboard.widgets.identical import train_or_offer
 from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
 from mtl_core.dashboard.widgets.share import share_button
 from mtl_core.errors import MtlError
 from mtl_core.studies.replicates import seed_configs, seed_name
-
-VIEWS = ["Live", "Insights", "Compare", "Learning curve", "Sweeps", "History", "Data"]
 
 
 @st.cache_resource(on_release=RunManager.shutdown)
@@ -52,7 +46,7 @@ def init_from_url() -> None:
     if preset is not None:
         st.session_state[K.preset] = st.session_state["preset_choice"] = preset
     st.session_state[K.notes] = notes
-    st.session_state[K.view] = "Live"
+    st.session_state[K.view] = views.DEFAULT
     st.session_state[K.initialised] = True
     run = st.query_params.get("run", "")
     if run.isdigit():
@@ -69,6 +63,8 @@ def sync_url(config) -> None:
 
 
 def chart_options() -> dict:
+    """The curves' display controls (ViewContext.chart_options): drawn by the views that plot
+    curves, and changing the display only."""
     large = st.session_state.get(K.large, False)
     if large:  # the projector's larger buttons need the whole row: smoothing goes below it
         a, b, c = st.columns([2, 3, 1.2])
@@ -137,7 +133,7 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> N
             if k == 1:
                 run_id = manager.start(config, owner=owner)
                 st.session_state[K.focus] = run_id
-                st.session_state[K.view] = "Live"
+                st.session_state[K.view] = V.live
                 wait_for_first_epoch(manager, run_id)
             else:
                 configs = seed_configs(config, k, vary_data)
@@ -147,7 +143,7 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> N
                 )
                 st.session_state[K.focus] = ids[0]
                 st.session_state[K.compare] = ids
-                st.session_state[K.view] = "Compare"
+                st.session_state[K.view] = V.compare
         except MtlError as exc:
             st.sidebar.error(str(exc))
     if full:
@@ -197,22 +193,10 @@ def main() -> None:
         preset_banner(manager, owner)
     except MtlError as exc:  # a server limit refused one of the comparison's runs
         st.error(str(exc))
-    view = st.segmented_control("View", VIEWS, key=K.view, label_visibility="collapsed")
-    if view == "History":
-        history_view(manager, owner)
-    elif view == "Data":
-        data_view(config)
-    elif view == "Learning curve":
-        learning_view(manager, owner, config)
-    elif view == "Sweeps":
-        sweeps_view(manager)
-    elif view == "Insights":
-        insights_view(manager, owner)
-    elif view == "Compare":
-        compare_view(manager, chart_options(), owner)
-    else:
-        live.live_view(manager, owner, chart_options())
-    live.keepalive(manager, owner)
+    chosen = st.segmented_control("View", views.names(), key=K.view, label_visibility="collapsed")
+    context = views.ViewContext(manager, owner, config, chart_options)
+    views.find(chosen).render(context)
+    keepalive(manager, owner)
 
 
 def page() -> None:

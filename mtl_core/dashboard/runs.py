@@ -32,9 +32,9 @@ from pathlib import Path
 
 from mtl_core.config import RunConfig
 from mtl_core.errors import StoreError
-from mtl_core.execution import forkserver
+from mtl_core.execution import forkserver, offload
 from mtl_core.execution.identity import REUSABLE, Twins
-from mtl_core.execution.worker import INTERRUPTED, execute_run, warm_up_here
+from mtl_core.execution.jobs import INTERRUPTED, data_hash, execute_run, warm_up_here
 from mtl_core.limits import LimitError, Limits
 from mtl_core.paths import default_store_path
 from mtl_core.store.runs import LIVE, RunStore
@@ -165,7 +165,7 @@ class RunManager:
         runs = self.store.runs()
         if owner is not None:
             runs = runs[runs.status.isin(REUSABLE) | runs.owner.eq(owner)]
-        twins = Twins(runs)
+        twins = Twins(runs, hasher=data_hash)
         return [twins.find(c, live=live) for c in configs]
 
     def start_missing(
@@ -395,3 +395,4 @@ class RunManager:
                 process.terminate()
         for pool in pools:
             pool.shutdown(wait=wait, cancel_futures=True)
+        offload.shutdown()

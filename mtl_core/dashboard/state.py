@@ -30,7 +30,7 @@ class K:
     insight_default = "insight_default"  # the default it last followed (focus / latest)
     tsne = "tsne_requested"  # (run id, features name) pairs whose t-SNE map was asked for
     sweep = "sweep_pick"  # the sweep the Sweeps view shows
-    sweep_cache = "sweep_cache"  # what the Sweeps view read from the store (sweeps.SweepCache)
+    sweep_cache = "sweep_cache"  # what the Sweeps view read (sweep_table.SweepCache)
     owner = "owner_token"  # this session's token when the browser sent no owner cookie
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mtl_core.data.tasks import DIGIT_FAMILY, FASHION_FAMILY
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.paths import cache_dir
-from mtl_core.data.tasks import DIGIT_FAMILY, FASHION_FAMILY
 
 
 @dataclass(frozen=True)

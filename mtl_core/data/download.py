@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mtl_core.errors import DataError
 from mtl_core.data.idx import read_idx_pair
+from mtl_core.errors import DataError
 from mtl_core.paths import data_root
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"

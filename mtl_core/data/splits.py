@@ -19,9 +19,9 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from mtl_core.data.datasets import get_dataset, load_raw
-from mtl_core.seeds import derive_seed, numpy_rng, torch_generator
 from mtl_core.data.tasks import Split
 from mtl_core.data.variants import apply_variant
+from mtl_core.seeds import derive_seed, numpy_rng, torch_generator
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:  # torch loads only where tensors are made: config checks need none
+    import torch
 
 from mtl_core.errors import ConfigError
 
@@ -98,6 +99,8 @@ class Task:
         return masked_quadrant(images) if self.masks_input else images
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
         if self.is_classification:
             return F.cross_entropy(output, target)
         return F.mse_loss(output, target)
@@ -106,6 +109,8 @@ class Task:
         self, output: torch.Tensor, target: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Sums over the batch, so that evaluation in chunks averages exactly."""
+        import torch.nn.functional as F
+
         if self.is_classification:
             loss = F.cross_entropy(output, target, reduction="sum")
             return loss, (output.argmax(1) == target).sum().to(loss.dtype)
@@ -141,6 +146,8 @@ def _bbox_target(split: Split) -> torch.Tensor:
 
     A max over pixels above a threshold: no linear read-out of the pixels computes it.
     """
+    import torch
+
     ink = split.images[:, 0] > 0.3
     height, width = ink.shape[1], ink.shape[2]
     rows, cols = ink.any(2), ink.any(1)
@@ -155,8 +162,12 @@ def _bbox_target(split: Split) -> torch.Tensor:
 
 
 def _from_labels(table: tuple[int, ...]) -> Callable[[Split], torch.Tensor]:
-    lookup = torch.tensor(table)
-    return lambda split: lookup[split.labels]
+    def target(split: Split) -> torch.Tensor:
+        import torch
+
+        return torch.tensor(table)[split.labels]
+
+    return target
 
 
 def _extra(key: str) -> Callable[[Split], torch.Tensor]:

@@ -8,19 +8,17 @@ its extra labels (the rotation angle; the two classes of a MultiMNIST image).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:  # torch loads only where tensors are made: config checks need none
+    import torch
 
 from mtl_core.errors import ConfigError
 
 MAX_ANGLE = 45.0  # degrees: within ±45°, a 6 never turns into a 9
 NOISE_SD = 0.3
 
-VariantFn = Callable[
-    [torch.Tensor, torch.Tensor, torch.Generator],
-    tuple[torch.Tensor, dict[str, torch.Tensor]],
-]
+VariantFn = Callable[..., tuple]  # (images, labels, generator) -> (images, extra labels)
 
 
 def plain(images, labels, gen):
@@ -29,6 +27,9 @@ def plain(images, labels, gen):
 
 def rotated(images, labels, gen):
     """Rotate each image by its own angle in [-45°, 45°]; the angle (÷45) is a label."""
+    import torch
+    import torch.nn.functional as F
+
     angles = (torch.rand(len(images), generator=gen) * 2 - 1) * MAX_ANGLE
     theta = torch.deg2rad(angles)
     cos, sin = torch.cos(theta), torch.sin(theta)
@@ -41,6 +42,8 @@ def rotated(images, labels, gen):
 
 def noisy(images, labels, gen):
     """Additive Gaussian pixel noise (sd 0.3), clipped to [0, 1]."""
+    import torch
+
     noise = torch.randn(images.shape, generator=gen) * NOISE_SD
     return (images + noise).clamp(0, 1), {}
 
@@ -51,6 +54,9 @@ def multi(images, labels, gen):
     On a canvas 36/28 of the image side, the image sits top-left and its partner
     bottom-right, shifted by 6/28 of the side; the pixelwise max is resized back.
     """
+    import torch
+    import torch.nn.functional as F
+
     n, _, height, width = images.shape
     shift = max(1, round(height * 6 / 28))
     partner = torch.randint(0, n, (n,), generator=gen)

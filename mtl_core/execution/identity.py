@@ -32,20 +32,15 @@ import pandas as pd
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.training.provenance import CURVE_VERSION
 
-CURVE_VERSION = 1
-"""The version of the code's curves. Bump it in the same change as anything that alters
-the numbers a config produces (the training loop, the data preparation, the models, an
-initialisation, a metric): runs recorded with an older version are then no longer
-identical to new ones, so they are neither reused nor merged with them.
-
-Runs recorded before this constant existed carry no ``curve_version`` in their
-provenance; they count as version ``LEGACY_VERSION`` (1). Version 1 is the code as it
-was when the constant was introduced, and no curve-changing change was recorded before
-it, so a store's existing runs stay reusable and their duplicates count once; the first
-bump (to 2) retires them all from reuse. A run without a recorded data hash (one that
-failed before its data was prepared) is identical to no other run.
-"""
+# A run's ``curve_version`` (CURVE_VERSION, recorded by mtl_core/training/provenance.py)
+# must equal this code's. Runs recorded before the constant existed carry none; they count
+# as version ``LEGACY_VERSION`` (1). Version 1 is the code as it was when the constant was
+# introduced, and no curve-changing change was recorded before it, so a store's existing
+# runs stay reusable and their duplicates count once; the first bump (to 2) retires them
+# all from reuse. A run without a recorded data hash (one that failed before its data was
+# prepared) is identical to no other run.
 LEGACY_VERSION = 1
 
 REUSABLE = ("completed",)  # a stopped, diverged or failed run is not the run asked for
@@ -121,8 +116,14 @@ class Twins:
     run has the same config, and once per dataset, variant and data seed.
     """
 
-    def __init__(self, runs: pd.DataFrame, data_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        runs: pd.DataFrame,
+        data_dir: str | None = None,
+        hasher: Callable[[RunConfig, str | None], str | None] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.hasher = hasher or data_hash_of  # the dashboard hashes in a helper process
         self._by_config: dict[str, list[dict]] = {}
         for run in runs.sort_values("id").to_dict("records"):
             self._by_config.setdefault(config_text(run["config"]), []).append(run)
@@ -131,7 +132,7 @@ class Twins:
     def _hash(self, config: RunConfig) -> str | None:
         key = (config.dataset, config.variant, config.data_seed)
         if key not in self._hashes:
-            self._hashes[key] = data_hash_of(config, self.data_dir)
+            self._hashes[key] = self.hasher(config, self.data_dir)
         return self._hashes[key]
 
     def find(self, config: RunConfig, *, live: bool = False) -> int | None:

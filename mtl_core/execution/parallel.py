@@ -37,7 +37,7 @@ from mtl_core.errors import ConfigError, MtlError
 from mtl_core.execution import forkserver
 from mtl_core.store.runs import LIVE, RunStore
 from mtl_core.training.control import RunControl
-from mtl_core.training.trainer import RunResult
+from mtl_core.training.results import RunResult
 
 MAX_WORKERS = 32
 DIED = "the worker process died (killed by the system, perhaps for lack of memory?)"

@@ -3,12 +3,10 @@
 Why Ray: a sweep of hundreds of runs outgrows one machine's process pool. Each run is one
 Ray task (``num_cpus`` = its torch threads; ``max_retries=0``, so a crashed worker is
 recorded as a failure instead of being silently re-run). Only the config dict travels to
-the task: it loads its dataset itself and trains with the same ``train`` as the local
-backend, handed a stand-in store (``_Relay``) that turns each of the trainer's writes into
-a message of a streaming generator. The driver replays those writes on the real SQLite
-store, so a Ray run stores exactly the rows a local run stores, and the dashboard shows it
-live like any other run. (``train`` reports through calls, and a generator cannot yield
-from inside a call, so the task trains in a thread and forwards the messages.)
+the task (``ray_task.py``): it trains with the same ``train`` as the local backend, into
+a ``RelaySink`` whose every write becomes a message of a streaming generator. The driver
+here replays those writes on the real SQLite store, so a Ray run stores exactly the rows
+a local run stores, and the dashboard shows it live like any other run.
 
 Stopping: a ``stop`` request in the store (the dashboard's Stop) or Ctrl-C cancels the
 task, which kills its worker process (a running Ray task cannot be asked politely), and
@@ -16,19 +14,15 @@ the run ends ``stopped`` with its finished epochs but no summary; queued runs ne
 Pause requests are not honoured on Ray.
 
 Without an address a local instance is started: every port bound to loopback (see
-``_loopback_only``), no Ray dashboard, and Ray's default token authentication left on.
+``ray_session.py``), no Ray dashboard, and Ray's default token authentication left on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
-import platform
-import queue
 import signal
-import socket
 import threading
 import time
 from collections import deque
@@ -37,96 +31,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtl_core.config import RunConfig, from_dict
-from mtl_core.errors import ConfigError, MtlError, StoreError
+from mtl_core.config import RunConfig
+from mtl_core.errors import ConfigError, StoreError
 from mtl_core.execution.forkserver import ignoring_sigint as _ignoring_sigint
 from mtl_core.execution.parallel import NOT_STARTED, Progress
+from mtl_core.execution.ray_session import (
+    CONNECT_WAIT,
+    _check_reachable,
+    _env,
+    _is_loopback,
+    _loopback_only,
+    _token_auth_for_drivers,
+)
+from mtl_core.execution.ray_task import _remote
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store.runs import LIVE, RunStore
-from mtl_core.training.trainer import RunResult
+from mtl_core.training.results import RunResult
+from mtl_core.training.sink import WRITES
 
 MAX_RAY_WORKERS = 4096
 POLL_EVERY = 0.5  # seconds between looks at the store for stop requests
-CONNECT_WAIT = {"RAY_gcs_server_port_wait_time_s": "1"}  # one try (~35 s) at an address
-# the store methods train() calls
-WRITES = frozenset(
-    {"append_epoch", "set_provenance", "put_array", "heartbeat", "set_status", "finish"}
-)
 DIED = "the Ray worker died during epoch {epoch} (killed, out of memory, or its node was lost)"
 STOPPED = "stopped by request during epoch {epoch}; its finished epochs are kept"
 INTERRUPTED = "stopped during epoch {epoch}: the sweep was interrupted (Ctrl-C)"
-
-
-# -- in the Ray worker ------------------------------------------------------------------
-
-
-class _Relay:
-    """Stands in for the RunStore inside a task: each write becomes a message."""
-
-    def __init__(self, out: queue.Queue) -> None:
-        self.out = out
-        self.finished = False
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        if name not in WRITES:
-            raise AttributeError(f"a Ray task's store only writes; {name} is not relayed")
-
-        def write(run_id: int, *args: Any, **kwargs: Any) -> None:
-            self.finished = self.finished or name == "finish"
-            self.out.put(("store", name, args, kwargs))
-
-        return write
-
-
-def _train_into(config: dict, run_id: int, data_dir: str | None, out: queue.Queue) -> None:
-    """Train one run, its every outcome recorded through the relay (as ``train_stored``)."""
-    from mtl_core.training.trainer import train
-
-    relay = _Relay(out)
-    try:
-        result = train(from_dict(config), store=relay, run_id=run_id, data_dir=data_dir)
-        out.put(("result", result.status, result.message, result.summary))
-    except MtlError as exc:  # config or data problems, raised before training starts
-        relay.finish(run_id, "failed", str(exc), {}, {})
-        out.put(("result", "failed", str(exc), {}))
-    except BaseException as exc:  # a bug: train has recorded it if its loop had started
-        message = f"internal error: {exc!r}"
-        if not relay.finished:
-            relay.finish(run_id, "failed", message, {}, {})
-        out.put(("result", "failed", message, {}))
-
-
-def train_task(config: dict, run_id: int, data_dir: str | None) -> Iterator[tuple]:
-    """The Ray task: say where it runs, then yield the trainer's writes as they happen."""
-    import torch
-
-    torch.set_num_threads(int(config.get("threads", 1)))  # Ray sets OMP_NUM_THREADS itself
-    yield ("hello", {"worker_host": platform.node(), "worker_pid": os.getpid()})
-    out: queue.Queue = queue.Queue()
-    thread = threading.Thread(
-        target=_train_into, args=(config, run_id, data_dir, out), name="train", daemon=True
-    )
-    thread.start()
-    while True:
-        message = out.get()
-        yield message
-        if message[0] == "result":
-            break
-    thread.join()
-
-
-_REMOTE = None
-
-
-def _remote():
-    """``train_task`` as a Ray remote function, made on first use: importing this module
-    does not import Ray."""
-    global _REMOTE
-    if _REMOTE is None:
-        import ray
-
-        _REMOTE = ray.remote(num_cpus=1, max_retries=0, num_returns="streaming")(train_task)
-    return _REMOTE
 
 
 # -- the driver -------------------------------------------------------------------------
@@ -302,87 +229,6 @@ def _sigint_flag(driver: _Driver) -> Iterator[None]:
 
 
 # -- the session ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _loopback_only() -> Iterator[None]:
-    """Make a new local Ray instance bind loopback only.
-
-    Ray 2.60 binds its servers to the node's IP, which it takes to be the address of the
-    default route even when told 127.0.0.1 (``ray.init(_node_ip_address=...)`` replaces a
-    loopback address with that one). With ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` its
-    ``get_node_ip_address`` returns loopback instead, as it does on macOS and Windows. The
-    variable is read when Ray is imported, so its constant is set too. Checked with
-    ``ss -ltnp`` in tests/test_ray_backend.py.
-    """
-    from ray._private import ray_constants
-
-    name = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR
-    saved = os.environ.get(name), ray_constants.ENABLE_RAY_CLUSTER
-    os.environ[name], ray_constants.ENABLE_RAY_CLUSTER = "0", False
-    try:
-        yield
-    finally:
-        ray_constants.ENABLE_RAY_CLUSTER = saved[1]
-        if saved[0] is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = saved[0]
-
-
-@contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables the user has not set, for the duration of a block."""
-    added = [k for k in values if k not in os.environ]
-    os.environ.update({k: values[k] for k in added})
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
-
-
-def _check_reachable(address: str) -> None:
-    """Fail in seconds, not in Ray's half a minute of retries, when nothing listens there."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        return  # not host:port: let Ray make sense of it
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
-    except OSError as exc:
-        raise ConfigError(
-            "address",
-            f"cannot reach {address} ({exc.strerror or exc}); is "
-            "`ray start --head` running there, with this port open "
-            "to this machine?",
-        ) from None
-
-
-def _token_auth_for_drivers() -> None:
-    """Send the token when connecting to an address, as a local start does by default.
-
-    Ray enables token authentication on its own only for clusters it starts or finds
-    locally; a driver given an address must opt in with ``RAY_AUTH_MODE=token`` before
-    Ray reads its config. Set that unless the user chose a mode; Ray's own helper also
-    makes the already-loaded config see it.
-    """
-    if "RAY_AUTH_MODE" in os.environ:
-        return
-    from ray._private.authentication import authentication_token_setup as setup
-
-    setup._enable_token_auth()
-
-
-def _is_loopback(address: str) -> bool:
-    """A head on this machine bound to loopback (Ray would otherwise swap 127.0.0.1 for the
-    machine's address when connecting, and find nothing there)."""
-    host = address.rpartition(":")[0].strip("[]") or address
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_ray_workers(workers: int | None) -> int | None:

@@ -19,13 +19,13 @@ import torch
 from mtl_core.config import from_dict
 from mtl_core.errors import MtlError
 from mtl_core.execution.forkserver import settle
+from mtl_core.execution.messages import INTERRUPTED
 from mtl_core.limits import Limits
 from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
 from mtl_core.training.trainer import RunResult, train
 
 POLL_EVERY = 0.2  # seconds between looks at the store for a pause or stop request
-INTERRUPTED = "the server was stopped while this run trained; its finished epochs are kept"
 
 
 def pause_timeout_message(timeout: float) -> str:

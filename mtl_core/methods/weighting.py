@@ -5,7 +5,9 @@ A weighting is an ``nn.Module`` (so learnable weights train with the model) with
 method do more: ``extra_loss`` adds a term that only trains the weights (GradNorm),
 ``after_step`` runs after each optimiser step (GradNorm's renormalisation), and
 ``epoch_end`` sees each epoch's mean training losses (Dynamic Weight Average).
-Add a method by adding a class and one entry to ``WEIGHTINGS``.
+Each method is declared (name, help, paper, hyperparameters) in ``methods/catalog.py``;
+add one by declaring it there and adding its class and one entry to ``WEIGHTINGS``
+(docs/extending.md).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ class Weighting(nn.Module):
         tasks: tuple[str, ...],
         fixed: dict[str, float],
         *,
-        temperature: float = 2.0,
-        alpha: float = 1.5,
         shared: nn.Parameter | None = None,
+        seed: int = 0,
     ) -> None:
+        """``shared``: the last shared parameter (GradNorm); ``seed``: the run's seed, for
+        methods that draw (RLW). A method's own hyperparameters (declared in catalog.py)
+        are keyword arguments of its class."""
         super().__init__()
         self.tasks = tasks
         self.fixed = {t: float(fixed[t]) for t in tasks}
@@ -191,10 +195,90 @@ class GradNorm(Weighting):
         return {t: float(w) for t, w in zip(self.tasks, self.w, strict=True)}
 
 
+class _EpochMean:
+    """The mean of per-step weights over the epoch so far (what ``current`` reports for
+    methods whose weights change every step), restarted at each epoch's end."""
+
+    def __init__(self, tasks: tuple[str, ...]) -> None:
+        self.tasks, self.sum, self.steps, self.last = tasks, None, 0, None
+
+    def add(self, weights: torch.Tensor) -> None:
+        self.sum = weights.clone() if self.sum is None else self.sum + weights
+        self.steps += 1
+
+    def value(self) -> dict[str, float]:
+        if not self.steps:  # no step yet this epoch: the last epoch's mean, or equal
+            return self.last or dict.fromkeys(self.tasks, 1.0)
+        return {t: float(w) / self.steps for t, w in zip(self.tasks, self.sum, strict=True)}
+
+    def restart(self) -> None:
+        self.last = self.value()
+        self.sum, self.steps = None, 0
+
+
+class RandomLossWeighting(Weighting):
+    """Random loss weighting, RLW (Lin et al., "Reasonable Effectiveness of Random
+    Weighting", TMLR 2022; arXiv 2021).
+
+    Each step draws λ = softmax(z), z ~ N(0, I) over the tasks, and minimises Σ_t λ_t L_t.
+    The draws come from the run's own seeded stream ("rlw"), so runs stay reproducible and
+    no other random stream shifts. Fixed auxiliary weights are not used.
+    """
+
+    def __init__(self, tasks, fixed, *, seed: int = 0, **options):
+        super().__init__(tasks, fixed, **options)
+        from mtl_core.seeds import torch_generator
+
+        self.generator = torch_generator(seed, "rlw")
+        self.mean = _EpochMean(tasks)
+
+    def combine(self, losses):
+        weights = torch.softmax(torch.randn(len(self.tasks), generator=self.generator), 0)
+        self.mean.add(weights)
+        index = {t: i for i, t in enumerate(self.tasks)}
+        return sum(weights[index[t]] * loss for t, loss in losses.items())
+
+    def current(self):
+        return self.mean.value()
+
+    def epoch_end(self, train_losses):
+        self.mean.restart()
+
+
+class ScaleInvariantWeighting(Weighting):
+    """Scale-invariant weighting: minimise Σ_t log L_t (the "SI" baseline of Navon et al.,
+    "Multi-Task Learning as a Bargaining Game", ICML 2022).
+
+    Its gradient is Σ_t ∇L_t / L_t: each task weighs 1 / L_t, so multiplying one task's
+    loss by a constant changes nothing. A loss is clamped at 1e-8 before the log, so a
+    task that reaches zero loss stops pulling instead of exploding. Fixed auxiliary weights
+    are not used; the weights shown are the epoch's mean of 1 / L_t.
+    """
+
+    FLOOR = 1e-8
+
+    def __init__(self, tasks, fixed, **options):
+        super().__init__(tasks, fixed, **options)
+        self.mean = _EpochMean(tasks)
+
+    def combine(self, losses):
+        clamped = {t: loss.clamp(min=self.FLOOR) for t, loss in losses.items()}
+        self.mean.add(torch.stack([1.0 / clamped[t].detach() for t in self.tasks]))
+        return sum(torch.log(loss) for loss in clamped.values())
+
+    def current(self):
+        return self.mean.value()
+
+    def epoch_end(self, train_losses):
+        self.mean.restart()
+
+
 WEIGHTINGS: dict[str, type[Weighting]] = {
     "fixed": FixedWeighting,
     "equal": EqualWeighting,
     "uncertainty": UncertaintyWeighting,
     "dwa": DynamicWeightAverage,
     "gradnorm": GradNorm,
+    "rlw": RandomLossWeighting,
+    "si": ScaleInvariantWeighting,
 }

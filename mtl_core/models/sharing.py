@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mtl_core.models.trunks import MultiTaskNet
+from mtl_core.models.trunks import SHARED_KEY, MultiTaskNet
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SharingMode:
     help: str
 
     def trunk_of(self, tasks: tuple[str, ...]) -> dict[str, str]:
-        return {t: (t if self.per_task_trunks else "shared") for t in tasks}
+        return {t: (t if self.per_task_trunks else SHARED_KEY) for t in tasks}
 
 
 SHARING = {

@@ -90,6 +90,10 @@ class CrossStitchNet(MultiTaskNet):
     def task_features(self, feats: dict[str, torch.Tensor], task: str) -> torch.Tensor:
         return feats[task]
 
+    def named_features(self, x: torch.Tensor, trunk_key: str) -> dict[str, torch.Tensor]:
+        """One pass gives every column: stored by task."""
+        return self.features(x, trunk_key)
+
     def stitch_parameters(self) -> list[nn.Parameter]:
         """The mixing matrices α, one per unit (the trainer's own optimiser group)."""
         return list(self.stitch)

@@ -81,8 +81,27 @@ def cnn_trunk(
 BACKBONE_BUILDERS = {"mlp": mlp_trunk, "cnn": cnn_trunk}
 
 
+SHARED_KEY = "shared"  # the trunk key of hard sharing (``sharing.SharingMode.trunk_of``)
+
+
 class MultiTaskNet(nn.Module):
-    """Trunks keyed by name (``shared``, or one per task) and one linear head per task."""
+    """Trunks keyed by name (``shared``, or one per task) and one linear head per task.
+
+    Besides ``features``/``head``/``forward``, a model declares what the trainer may do with
+    it, here with the defaults of a plain network (a subclass overrides what it has):
+
+    - ``shared_trunk()``: the trunk every task trains through (hard sharing), whose
+      parameters carry the per-task gradients that the gradient-conflict rows, GradNorm and
+      the aggregators work on; ``None`` when each task has a trunk of its own.
+    - ``stitch_parameters()``: parameters that get an optimiser group of their own (no weight
+      decay, ``stitch_lr`` times the learning rate); none here.
+    - ``mixing()``: learned mixing coefficients recorded each epoch as ``_stitch`` rows;
+      none here.
+    - ``named_features(x, key)``: the features of one trunk pass, by the name they are
+      stored under (the trunk's key here; a cross-stitch pass gives one per column).
+
+    The trainer calls these and never probes a model for attributes.
+    """
 
     def __init__(
         self, trunks: dict[str, nn.Module], heads: dict[str, nn.Module], trunk_of: dict[str, str]
@@ -107,6 +126,28 @@ class MultiTaskNet(nn.Module):
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def trunk_keys(self) -> list[str]:
+        """Each trunk pass once, in the order of the tasks that use them."""
+        return list(dict.fromkeys(self.trunk_of.values()))
+
+    def shared_trunk(self) -> nn.Module | None:
+        """The trunk every task trains through, or None (see the class docstring)."""
+        if SHARED_KEY not in self.trunks:  # (nn.ModuleDict has no .get)
+            return None
+        return self.trunks[SHARED_KEY]
+
+    def stitch_parameters(self) -> list[nn.Parameter]:
+        """Parameters with an optimiser group of their own: none in a plain network."""
+        return []
+
+    def mixing(self) -> dict[str, float]:
+        """Learned mixing coefficients, recorded as ``_stitch`` rows: none here."""
+        return {}
+
+    def named_features(self, x: torch.Tensor, trunk_key: str) -> dict[str, torch.Tensor]:
+        """``features(x, trunk_key)`` under the name it is stored by: the trunk's key."""
+        return {trunk_key: self.features(x, trunk_key)}
 
 
 def build_model(

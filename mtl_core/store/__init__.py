@@ -1,6 +1,8 @@
 """The run store: one SQLite file per server that holds every run's config and curves.
 
-``runs`` is the store itself, ``safety`` decides whether a path a user names may become
-(or already is) a store, ``liveness`` tells a dead owner from a live one. Imports the
-foundation, ``mtl_core.config`` and ``mtl_core.limits``; never training or above.
+``runs`` is the store itself (``schema`` its tables and statuses, ``opening`` how its
+file is opened, ``export`` its CSV/JSON files), ``safety`` decides whether a path a user
+names may become (or already is) a store, ``liveness`` tells a dead owner from a live one.
+Imports the foundation, ``mtl_core.config`` and ``mtl_core.limits``; never training or
+above.
 """

@@ -7,7 +7,9 @@ heartbeat has gone stale is marked ``interrupted`` when a store is opened (proce
 are reused, so a live pid proves nothing).
 
 The store only ever opens, creates or moves aside its own files: what it may do with the
-path it is given is decided in ``store_file`` before anything is written.
+path it is given is decided in ``store_file`` before anything is written (``opening.py``).
+The tables and status names are in ``schema.py``, file exports in ``export.py``; the
+names of ``schema`` stay importable from here, where the rest of mtl_core imports them.
 """
 
 from __future__ import annotations
@@ -26,101 +28,24 @@ import pandas as pd
 
 from mtl_core.errors import StoreError
 from mtl_core.paths import default_store_path
-from mtl_core.store import safety as store_file
+from mtl_core.store.export import export_csv, export_json
 from mtl_core.store.liveness import is_dead, this_process
-from mtl_core.user_files import write_output
-
-SCHEMA_VERSION = 1
-STATUSES = (
-    "queued",
-    "running",
-    "paused",
-    "completed",
-    "stopped",
-    "diverged",
-    "interrupted",
-    "failed",
+from mtl_core.store.opening import open_store
+from mtl_core.store.schema import (  # noqa: F401  (LIVE, ORPHAN_QUEUED: imported from here)
+    LIVE,
+    METRIC_COLUMNS,
+    ORPHAN_QUEUED,
+    RUN_COLUMNS,
+    STATUSES,
+    TRAINING,
+    Row,
 )
-LIVE = ("queued", "running", "paused")
-TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
-ORPHAN_QUEUED = "the process that queued this run ended before it started; re-run it from History"
-Row = tuple[str, str, str, float]  # task, split, metric, value
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    created REAL NOT NULL,
-    config TEXT NOT NULL,
-    provenance TEXT NOT NULL DEFAULT '{}',
-    status TEXT NOT NULL,
-    message TEXT NOT NULL DEFAULT '',
-    heartbeat REAL NOT NULL,
-    summary TEXT NOT NULL DEFAULT '{}',
-    owner TEXT NOT NULL DEFAULT '',
-    request TEXT NOT NULL DEFAULT '',
-    sweep INTEGER,
-    process TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS sweeps (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    created REAL NOT NULL,
-    spec TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL,
-    task TEXT NOT NULL,
-    split TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    value REAL,
-    PRIMARY KEY (run_id, epoch, task, split, metric)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS arrays (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    shape TEXT NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (run_id, name)
-) WITHOUT ROWID;
-"""
-RUN_COLUMNS = (
-    "id",
-    "name",
-    "created",
-    "config",
-    "provenance",
-    "status",
-    "message",
-    "heartbeat",
-    "summary",
-    "owner",
-    "sweep",
-    "process",
-)
-METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
-
-
-def _initialise(conn: sqlite3.Connection) -> None:
-    """Create or migrate the schema, and mark the file as a run store (``application_id``)."""
-    conn.executescript(_SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    if "request" not in columns:  # stores from before pause/stop requests
-        conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
-    if "sweep" not in columns:  # stores from before sweeps
-        conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
-    if "process" not in columns:  # stores from before liveness checks
-        conn.execute("ALTER TABLE runs ADD COLUMN process TEXT NOT NULL DEFAULT ''")
-    if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
-        conn.execute(f"PRAGMA application_id = {store_file.APPLICATION_ID}")
-    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 class RunStore:
-    """Runs and their long-form metrics. Safe to share between threads of one process."""
+    """Runs and their long-form metrics. Safe to share between threads of one process.
+
+    A ``RunSink`` (``mtl_core.training.sink``): ``train`` writes into it directly."""
 
     def __init__(self, path: str | Path | None = None, *, stale_after: float | None = None) -> None:
         self.path = Path(path) if path else default_store_path()
@@ -129,59 +54,10 @@ class RunStore:
 
             stale_after = stale_after_from_env()
         self.stale_after = stale_after
-        self.moved_aside: Path | None = None  # set when a damaged store was moved aside
         self._lock = threading.RLock()
-        kind = store_file.classify(self.path)  # refuses anything that is not a run store
-        if kind == "missing" and not store_file.create_new(self.path, _initialise):
-            kind = store_file.classify(self.path)  # another process created it meanwhile
-        if kind == "damaged":
-            self.moved_aside = self._move_aside()
-        try:
-            self._conn = self._open()
-        except StoreError:
-            raise
-        except sqlite3.OperationalError as exc:  # a lock, no permission: not damage
-            raise StoreError(f"{self.path}: cannot open the run store ({exc})") from exc
-        except sqlite3.DatabaseError as exc:  # corrupt: ours? (checked again: the file
-            if self.moved_aside is not None:  # may have been swapped since)
-                raise StoreError(f"{self.path}: a fresh run store cannot be opened") from None
-            corrupt = getattr(exc, "sqlite_errorcode", None) in (
-                sqlite3.SQLITE_CORRUPT,
-                sqlite3.SQLITE_NOTADB,
-            )
-            if not corrupt or store_file.classify(self.path) == "missing":
-                raise StoreError(f"{self.path}: cannot open the run store ({exc})") from None
-            self.moved_aside = self._move_aside()
-            self._conn = self._open()
+        # moved_aside: where a damaged store was moved, if it was (see ``opening.py``)
+        self._conn, self.moved_aside = open_store(self.path)
         self.mark_stale()
-
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a committed epoch survives a process crash; only an OS crash
-            # could lose the last ones. FULL would fsync every epoch (up to 7% of a run).
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
-                store_file.classify(self.path)  # not marked yet: ours? (the file may be new)
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: written by a newer version; upgrade mtl-curves")
-            _initialise(conn)
-            conn.execute("SELECT count(*) FROM runs").fetchone()
-        except Exception:
-            conn.close()
-            raise
-        return conn
-
-    def _move_aside(self) -> Path:
-        """Keep a damaged store for inspection (never delete it); a fresh one replaces it."""
-        target = store_file.move_aside(self.path, time.strftime("%Y%m%d-%H%M%S"))
-        if not store_file.create_new(self.path, _initialise):
-            raise StoreError(f"{self.path}: a file appeared while the damaged store was moved")
-        return target
 
     def close(self) -> None:
         with self._lock:
@@ -473,21 +349,10 @@ class RunStore:
     def integrity_ok(self) -> bool:
         return self._execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    # -- export ------------------------------------------------------------------------
+    # -- export (``export.py``) ---------------------------------------------------------
 
     def export_csv(self, run_ids: Iterable[int], path: str | Path) -> Path:
-        ids = list(run_ids)
-        for run_id in ids:
-            self.get_run(run_id)  # a clear error for an unknown id
-        frame = self.metrics(ids)
-        names = {i: self.get_run(i)["name"] for i in ids}
-        frame.insert(1, "run_name", frame["run_id"].map(names))
-        return write_output(path, frame.to_csv(index=False))
+        return export_csv(self, run_ids, path)
 
     def export_json(self, run_ids: Iterable[int], path: str | Path) -> Path:
-        out = []
-        for run_id in run_ids:
-            run = self.get_run(run_id)
-            run["metrics"] = self.metrics(run_id).drop(columns="run_id").to_dict("records")
-            out.append(run)
-        return write_output(path, json.dumps(out, indent=1))
+        return export_json(self, run_ids, path)

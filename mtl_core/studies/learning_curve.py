@@ -28,7 +28,7 @@ from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.comparison import Comparison, compare_arms
 from mtl_core.studies.replicates import seed_configs, seed_name
 from mtl_core.studies.tuned_baseline import best_val_metric
-from mtl_core.training.trainer import RunResult
+from mtl_core.training.results import RunResult
 
 MAX_SIZES = 12
 SINGLE = "single task"

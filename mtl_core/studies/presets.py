@@ -3,7 +3,7 @@
 A preset claims an effect only if it shows it: ``check_preset`` trains every arm over
 fixed seeds (paired: the same seed and data seed in every arm) and tests each claim with
 a paired 95% t-interval that must exclude zero in the claimed direction. The test suite
-runs it for every preset, and the README's effect sizes are printed by the same code.
+runs it for every preset, and the effect sizes in docs/lessons.md are printed by the same code.
 """
 
 from __future__ import annotations

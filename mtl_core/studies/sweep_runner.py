@@ -23,7 +23,7 @@ from mtl_core.errors import ConfigError
 from mtl_core.execution.parallel import Progress, check_workers, run_configs
 from mtl_core.store.runs import LIVE, RunStore
 from mtl_core.studies.sweep import SweepRun, SweepSpec, expand
-from mtl_core.training.trainer import RunResult
+from mtl_core.training.results import RunResult
 
 KEEP = ("completed", "diverged")
 LEFT_RUNNING = "the sweep ended while this run trained; its finished epochs are kept"

@@ -29,7 +29,7 @@ from mtl_core.execution.identity import train_or_reuse
 from mtl_core.execution.parallel import Progress
 from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.replicates import seed_configs, seed_name
-from mtl_core.training.trainer import RunResult
+from mtl_core.training.results import RunResult
 
 DEFAULT_GRID: dict[str, tuple[float, ...]] = {
     "weight_decay": (0.0, 1e-4, 1e-3),

@@ -2,6 +2,8 @@
 
 With the config, the data hash, thread count, device and ``curve_version`` make a run's
 identity (``mtl_core.execution.identity``): runs equal in all of them have identical curves.
+``CURVE_VERSION`` is defined here, where it is recorded, so that training imports nothing
+from the execution layer above it; ``identity`` compares it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ import subprocess
 import numpy as np
 import torch
 
-from mtl_core.execution.identity import CURVE_VERSION
 from mtl_core.paths import PROJECT_ROOT
+
+CURVE_VERSION = 1
+"""The version of the code's curves (see ``mtl_core.execution.identity``, which compares
+it). Bump it in the same change as anything that alters the numbers a config produces
+(the training loop, the data preparation, the models, an initialisation, a metric): runs
+recorded with an older version are then no longer identical to new ones."""
 
 
 @functools.cache

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly
 import pytest
 
-from mtl_core.dashboard.figures import charts
+from mtl_core.dashboard.figures import curves, insights, studies
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
@@ -47,7 +47,7 @@ def _curves(runs: int) -> pd.DataFrame:
 
 
 def figures(large: bool) -> dict:
-    """One figure of every kind mtl_core/dashboard/figures/charts.py draws, each with a legend."""
+    """One figure of every kind mtl_core/dashboard/figures/ draws, each with a legend."""
     epochs = range(20)
     weights = pd.DataFrame({t: np.linspace(1, 2, 20) for t in TASKS}, index=epochs)
     cosines = pd.DataFrame(
@@ -83,17 +83,17 @@ def figures(large: bool) -> dict:
     )
     points = np.random.default_rng(1).normal(size=(200, 2))
     return {
-        "live": charts.curves_figure(_curves(1), tasks=TASKS, metric_of={}, large_fonts=large),
-        "compare": charts.curves_figure(_curves(4), tasks=TASKS, metric_of={}, large_fonts=large),
-        "weights": charts.lines_figure(
+        "live": curves.curves_figure(_curves(1), tasks=TASKS, metric_of={}, large_fonts=large),
+        "compare": curves.curves_figure(_curves(4), tasks=TASKS, metric_of={}, large_fonts=large),
+        "weights": insights.lines_figure(
             weights, title="Task weights", y_title="weight", large_fonts=large
         ),
-        "conflict": charts.conflict_lines(cosines, large_fonts=large),
-        "stitch": charts.stitch_figure(stitch, large_fonts=large),
-        "learning": charts.learning_curve_figure(
+        "conflict": insights.conflict_lines(cosines, large_fonts=large),
+        "stitch": insights.stitch_figure(stitch, large_fonts=large),
+        "learning": studies.learning_curve_figure(
             learning, metric="accuracy", task="digit", large_fonts=large
         ),
-        "sweep": charts.sweep_figure(
+        "sweep": studies.sweep_figure(
             sweep,
             x_axis="train_size",
             x_order=["100", "300", "1000"],
@@ -101,7 +101,7 @@ def figures(large: bool) -> dict:
             colour_by="sharing",
             large_fonts=large,
         ),
-        "projection": charts.projection_figure(
+        "projection": insights.projection_figure(
             points,
             np.arange(200) % 10,
             classes=[str(c) for c in range(10)],

@@ -68,6 +68,8 @@ CELLS: dict[str, dict[str, Any]] = {
     "hard-uncertainty": {"weighting": "uncertainty", "aux": ["bbox"]},
     "hard-dwa": {"weighting": "dwa", "aux": ["parity"], "epochs": 3, "dwa_temperature": 1.5},
     "hard-gradnorm": {"weighting": "gradnorm", "aux": ["parity", "recon"], "gradnorm_alpha": 1.0},
+    "hard-rlw": {"weighting": "rlw", "aux": ["parity", "loops"]},
+    "hard-si": {"weighting": "si", "aux": ["magnitude"]},
     "soft-l2": {"sharing": "soft", "soft_penalty": "l2", "soft_lambda": 50.0, "aux": ["parity"]},
     "soft-trace": {
         "sharing": "soft",

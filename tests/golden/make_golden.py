@@ -5,7 +5,7 @@
 
 Without ``--update`` an existing file is never overwritten: the command prints the
 differences and exits with status 1. A missing file is written. Curves whose numbers
-changed are written only once ``CURVE_VERSION`` (mtl_core/execution/identity.py) was bumped: a
+changed are written only once ``CURVE_VERSION`` (mtl_core/training/provenance.py) was bumped: a
 change that alters curves must say so to the run store's identity rule too. ``--emit`` prints
 today's records as JSON instead (tests/test_golden.py runs it in a fresh process).
 """

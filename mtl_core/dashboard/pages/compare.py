@@ -14,7 +14,7 @@ import streamlit as st
 
 from mtl_core.analysis.overview import short_config
 from mtl_core.analysis.summary import best_epoch
-from mtl_core.dashboard.figures.charts import curves_figure
+from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.groups import (
     band_frames,
     distinct_labels,

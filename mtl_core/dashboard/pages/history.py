@@ -23,6 +23,7 @@ from mtl_core.analysis.overview import runs_overview
 from mtl_core.config import from_dict
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import controls
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
@@ -46,12 +47,12 @@ def _load_config(config: dict) -> None:
 
 def _show(run_id: int) -> None:
     st.session_state[K.focus] = run_id
-    st.session_state[K.view] = "Live"  # a callback: it runs before the view control is drawn
+    st.session_state[K.view] = V.live  # a callback: it runs before the view control is drawn
 
 
 def _compare(run_ids: list[int]) -> None:
     st.session_state[K.compare] = run_ids
-    st.session_state[K.view] = "Compare"
+    st.session_state[K.view] = V.compare
 
 
 def rerun(manager: RunManager, run_id: int, owner: str) -> int:
@@ -177,7 +178,7 @@ def history_view(manager: RunManager, owner: str) -> None:
         else:
             # The view control is drawn already: app.py applies the pending view before it.
             st.session_state[K.focus] = run_id
-            st.session_state[K.pending_view] = "Live"
+            st.session_state[K.pending_view] = V.live
             st.rerun()
     e, f = st.columns(2)
     e.download_button(

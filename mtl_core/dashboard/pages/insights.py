@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mtl_core.analysis.conflict_text import conflict_sentences, parse_pair
 from mtl_core.analysis.overview import short_config
-from mtl_core.dashboard.figures.charts import (
+from mtl_core.analysis.projection import project
+from mtl_core.dashboard.figures.insights import (
     conflict_heatmap,
     conflict_lines,
     lines_figure,
@@ -27,9 +29,8 @@ from mtl_core.dashboard.pages.live import POLL_SECONDS, cached_metrics
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.execution import offload
 from mtl_core.store.runs import LIVE, RunStore
-from mtl_core.training.conflict import conflict_sentences, parse_pair
-from mtl_core.training.representation import project
 
 SELECT = "insight_select"  # the run selectbox (its value is mirrored in K.insight)
 NO_SHARED_TRUNK = (
@@ -137,7 +138,8 @@ def colour_values(labels: np.ndarray, classes: list[str], task: str) -> tuple[np
 def projection(_store: RunStore, path: str, run_id: int, name: str, method: str) -> np.ndarray:
     """The 2-D map of one stored features array (cached per store, run, array and method)."""
     features, _ = _store.get_array(run_id, name)
-    return project(features, method, seed=0)  # one BLAS thread inside: see project()
+    # In the helper process: scikit-learn stays out of the server (one BLAS thread there).
+    return offload.call(project, features, method, 0)
 
 
 # -- panels ------------------------------------------------------------------------------

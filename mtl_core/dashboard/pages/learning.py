@@ -19,11 +19,12 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.figures.charts import learning_curve_figure
+from mtl_core.dashboard.figures.studies import learning_curve_figure
 from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
 from mtl_core.dashboard.pages.live import POLL_SECONDS
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.datasets import get_dataset
@@ -255,4 +256,4 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
 
 def _open_compare(ids: list[int]) -> None:
     st.session_state[K.compare] = ids
-    st.session_state[K.view] = "Compare"
+    st.session_state[K.view] = V.compare

@@ -15,10 +15,11 @@ import streamlit as st
 
 from mtl_core.analysis.summary import best_epoch, rising_since
 from mtl_core.config import from_dict
-from mtl_core.dashboard.figures.charts import curves_figure
+from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.pages.preview import mistakes_view
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets.explainer import explainer
 from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.plot import chart
@@ -117,7 +118,7 @@ def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
     names = [f"{run['name']} · single-task {base.tasks[0]}" for base in bases]
     ids, reused = manager.start_missing(bases, owner=owner, names=names)
     st.session_state[K.compare] = [run_id, *ids]
-    st.session_state[K.pending_view] = "Compare"
+    st.session_state[K.pending_view] = V.compare
     remember_reuse([run_id, *ids], reused)
 
 

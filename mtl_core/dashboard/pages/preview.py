@@ -1,10 +1,10 @@
 """Seeing the data: training images with every task's label, and after training, where
 the model goes wrong (confusion matrix and misclassified validation images).
 
-The preview takes the earliest training images of each class in turn (see
-``preview_indices``), so every class shows even when the first images of the split
-happen to repeat a class; the misclassified images are the trainer's choice, already
-spread over the true classes.
+The images come as numpy arrays from a helper process (``mtl_core.execution.offload`` runs
+``mtl_core.data.preview`` there), so the server itself never imports torch. The preview
+takes the earliest training images of each class in turn; the misclassified images are the
+trainer's choice, already spread over the true classes.
 """
 
 from __future__ import annotations
@@ -14,55 +14,38 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mtl_core.config import RunConfig
-from mtl_core.data.splits import Bundle, load_bundle
-from mtl_core.data.tasks import Split, class_names_for, get_task
+from mtl_core.data import preview as data_preview
+from mtl_core.data.tasks import class_names_for, get_task
 from mtl_core.errors import MtlError
+from mtl_core.execution import offload
 
 PREVIEW_COUNT = 12
 PIXELS = 112  # images are upscaled (nearest neighbour) to about this side
 
 
-@st.cache_resource(max_entries=4, show_spinner="Preparing the data…")
-def cached_bundle(dataset: str, variant: str, data_seed: int) -> Bundle:
-    return load_bundle(dataset, variant, data_seed)
+@st.cache_data(max_entries=16, show_spinner="Preparing the data…")
+def fetch_preview(
+    dataset: str, variant: str, data_seed: int, train_size: int, tasks: tuple[str, ...]
+) -> dict:
+    return offload.call(
+        data_preview.training_preview,
+        dataset,
+        variant,
+        data_seed,
+        train_size,
+        list(tasks),
+        PREVIEW_COUNT,
+    )
 
 
-def preview_indices(classes: np.ndarray, count: int, pool: int) -> np.ndarray:
-    """``count`` positions among the first ``pool`` training images, classes taking turns.
-
-    Each class offers its members in training order (a seeded, stratified order: see
-    ``mtl_core.data.splits``), so the preview shows images the run trains on, every class among
-    them whenever ``count`` is at least the number of classes in the pool.
-    """
-    classes = np.asarray(classes)[:pool]
-    rank = np.zeros(len(classes), dtype=np.int64)  # how many of its class come before
-    for value in np.unique(classes):
-        members = np.flatnonzero(classes == value)
-        rank[members] = np.arange(len(members))
-    return np.lexsort((np.arange(len(classes)), rank))[:count]
+@st.cache_data(max_entries=16, show_spinner="Fetching the images…")
+def fetch_validation(dataset: str, variant: str, data_seed: int, indices: tuple[int, ...]) -> dict:
+    return offload.call(data_preview.validation_images, dataset, variant, data_seed, list(indices))
 
 
-def _picture(image) -> np.ndarray:
-    pixels = image[0].numpy()
+def _picture(pixels: np.ndarray) -> np.ndarray:
     factor = max(1, PIXELS // pixels.shape[0])
     return np.kron(pixels, np.ones((factor, factor)))
-
-
-def _label(task_name: str, split, index: int, family: str) -> str:
-    task = get_task(task_name)
-    one = Split(
-        split.images[index : index + 1],
-        split.labels[index : index + 1],
-        {k: v[index : index + 1] for k, v in split.extras.items()},
-    )
-    target = task.make_target(one)[0]
-    if task.is_classification:
-        return f"{task_name}: {class_names_for(task, family)[int(target)]}"
-    if task_name == "angle":
-        return f"angle: {float(target) * 45:+.0f}°"
-    if task_name == "bbox":
-        return f"bbox: {float(target[0]):.2f}×{float(target[1]):.2f}"
-    return f"{task_name}: {target.numel()} pixels"
 
 
 def data_view(config: RunConfig | None) -> None:
@@ -70,23 +53,26 @@ def data_view(config: RunConfig | None) -> None:
         st.info("Fix the setup in the sidebar to preview its data.")
         return
     try:
-        bundle = cached_bundle(config.dataset, config.variant, config.data_seed)
+        shown = fetch_preview(
+            config.dataset,
+            config.variant,
+            config.data_seed,
+            config.train_size,
+            tuple(config.all_tasks),
+        )
     except MtlError as exc:
         st.error(str(exc))
         return
-    split = bundle.train
-    shown = preview_indices(split.labels.numpy(), PREVIEW_COUNT, config.train_size)
+    train, val, test = shown["sizes"]
     st.markdown(
-        f"**{config.dataset} · {config.variant}**: {len(shown)} of the run's "
-        f"{config.train_size:,} training images (of {len(bundle.train):,}), the first "
+        f"**{config.dataset} · {config.variant}**: {len(shown['images'])} of the run's "
+        f"{config.train_size:,} training images (of {train:,}), the first "
         "of each class in turn, with the label of every task in the setup. "
-        f"Validation: {len(bundle.val):,} images; test: {len(bundle.test):,}."
+        f"Validation: {val:,} images; test: {test:,}."
     )
     cols = st.columns(6)
-    for n, i in enumerate(shown):
-        i = int(i)
-        caption = " · ".join(_label(t, split, i, bundle.family) for t in config.all_tasks)
-        cols[n % 6].image(_picture(split.images[i]), caption=caption, clamp=True, width="stretch")
+    for n, (image, caption) in enumerate(zip(shown["images"], shown["captions"], strict=True)):
+        cols[n % 6].image(_picture(image), caption=caption, clamp=True, width="stretch")
     if any(get_task(t).masks_input for t in config.all_tasks):
         st.caption("The quadrant task sees its input with the bottom-right quadrant blacked out.")
 
@@ -98,8 +84,18 @@ def mistakes_view(run: dict) -> None:
         if "confusion" not in s:
             continue
         task = get_task(task_name)
-        bundle = cached_bundle(config["dataset"], config["variant"], config["data_seed"])
-        names = list(class_names_for(task, bundle.family))
+        wrong = s.get("misclassified", [])[:12]
+        try:
+            images = fetch_validation(
+                config["dataset"],
+                config["variant"],
+                config["data_seed"],
+                tuple(int(index) for index, _, _ in wrong),
+            )
+        except MtlError as exc:
+            st.error(str(exc))
+            return
+        names = list(class_names_for(task, images["family"]))
         matrix = np.array(s["confusion"])
         st.markdown(f"**{task_name}** at its best epoch ({s['best_epoch']}), validation set")
         left, right = st.columns([3, 2])
@@ -120,13 +116,12 @@ def mistakes_view(run: dict) -> None:
             margin={"t": 10},
         )
         left.plotly_chart(fig, key=f"confusion_{run['id']}_{task_name}")
-        wrong = s.get("misclassified", [])
         if wrong:
             right.caption("Misclassified (true → predicted)")
             cols = right.columns(4)
-            for i, (index, true, pred) in enumerate(wrong[:12]):
+            for i, (_, true, pred) in enumerate(wrong):
                 cols[i % 4].image(
-                    _picture(bundle.val.images[index]),
+                    _picture(images["images"][i]),
                     caption=f"{names[true]} → {names[pred]}",
                     clamp=True,
                 )

@@ -11,14 +11,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from mtl_core.config import AGGREGATORS, DEFAULT, RunConfig, from_dict
+from mtl_core.config import DEFAULT, RunConfig, from_dict
 from mtl_core.dashboard.widgets.datasets_ui import dataset_status, download_button
 from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import TASKS, valid_tasks
 from mtl_core.data.variants import VARIANT_HELP, VARIANTS
 from mtl_core.errors import ConfigError
-from mtl_core.methods.weighting import WEIGHTINGS
-from mtl_core.models.sharing import SHARING
+from mtl_core.methods import catalog
 from mtl_core.studies.replicates import MAX_SEEDS
 
 SIZE_GRID = (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 50000)
@@ -30,25 +29,29 @@ AUX_CATEGORY = {
     "unsupervised": "unsupervised",
     "main": "related label",
 }
-WEIGHTING_HELP = {
-    "fixed": "the weights above",
-    "equal": "every task weighs 1",
-    "uncertainty": "learned (Kendall et al. 2018)",
-    "dwa": "slow tasks weigh more (Liu et al. 2019)",
-    "gradnorm": "balanced gradient norms (Chen et al. 2018)",
-}
-AGGREGATOR_HELP = {
-    "none": "plain weighted sum",
-    "mgda": "the smallest common step (Sener & Koltun 2018)",
-    "pcgrad": "project conflicting gradients (Yu et al. 2020)",
-    "upgrad": "no task's loss goes up (Quinton & Rey 2024)",
-    "cagrad": "mean, but help the worst task (Liu et al. 2021)",
-}
 
 
-def _described(table: dict[str, str]) -> Callable[[str], str]:
-    """A selectbox label: the name and its few words of help, when there are some."""
-    return lambda name: f"{name} — {table[name]}" if name in table else name
+def _described(table: dict[str, catalog.Method]) -> Callable[[str], str]:
+    """A selectbox label: the name, its few words of help and its paper."""
+    return lambda name: table[name].describe() if name in table else name
+
+
+def _param_inputs(where, method: catalog.Method) -> None:
+    """A number input per declared hyperparameter of the chosen method, two to a row."""
+    params = method.params
+    for row in range(0, len(params), 2):
+        pair = params[row : row + 2]
+        cells = where.columns(2) if len(pair) == 2 else [where]
+        for cell, param in zip(cells, pair, strict=True):
+            cell.number_input(
+                param.label,
+                param.low,
+                param.high,
+                step=param.step,
+                format="%.4g",
+                key=key(param.field),
+                help=param.help,
+            )
 
 
 def key(name: str) -> str:
@@ -211,98 +214,48 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     sb.subheader("Sharing")
     sharing = sb.radio(
         "Sharing mode",
-        list(SHARING),
+        list(catalog.SHARING),
         key=key("sharing"),
         horizontal=True,
-        help="single: a network per task; hard: one shared trunk; soft: "
-        "a trunk per task, tied by a penalty; cross-stitch: a trunk per task, "
-        "mixed by learned weights (Misra et al. 2016)",
+        help="; ".join(
+            f"{m.name}: {m.help}" + (f" ({m.paper})" if m.paper else "")
+            for m in catalog.SHARING.values()
+        ),
     )
     if sharing == "soft":
         sb.radio(
             "Penalty",
-            ["l2", "trace"],
+            list(catalog.PENALTIES),
             key=key("soft_penalty"),
             horizontal=True,
-            help="l2 pulls the trunks together; trace pushes them to a shared low-rank structure",
+            help="; ".join(f"{m.name} {m.help}" for m in catalog.PENALTIES.values()),
         )
-        sb.number_input(
-            "λ",
-            0.0,
-            1e6,
-            format="%.4g",
-            step=0.1,
-            key=key("soft_lambda"),
-            help="strength of the tie; for l2 about 1,000 to 10,000 does something, 0 is single-task",
-        )
-    if sharing == "cross-stitch":
-        left, right = sb.columns(2)
-        left.number_input(
-            "stitch init",
-            0.0,
-            1.0,
-            step=0.05,
-            key=key("stitch_init"),
-            help="a column's initial weight on itself; 1 starts as single-task",
-        )
-        right.number_input(
-            "stitch lr ×",
-            0.0,
-            1000.0,
-            step=1.0,
-            key=key("stitch_lr"),
-            help="learning rate of the mixing weights, as a multiple of lr; 0 freezes them",
-        )
+    _param_inputs(sb, catalog.SHARING[sharing])
     weighting = sb.selectbox(
         "Loss weighting",
-        list(WEIGHTINGS),
+        list(catalog.WEIGHTINGS),
         key=key("weighting"),
-        format_func=_described(WEIGHTING_HELP),
+        format_func=_described(catalog.WEIGHTINGS),
         help="how the task losses are added up",
     )
-    if weighting == "dwa":
-        sb.number_input(
-            "DWA temperature",
-            0.01,
-            100.0,
-            step=0.5,
-            key=key("dwa_temperature"),
-            help="higher: weights closer to equal; lower: the slowest task takes more",
-        )
-    if weighting == "gradnorm":
-        sb.number_input(
-            "GradNorm α",
-            0.0,
-            10.0,
-            step=0.25,
-            key=key("gradnorm_alpha"),
-            help="how hard lagging tasks are pushed; 0 equalises gradient norms",
-        )
+    _param_inputs(sb, catalog.WEIGHTINGS[weighting])
     aggregator = sb.selectbox(
         "Gradient aggregation",
-        list(AGGREGATORS),
+        list(catalog.AGGREGATORS),
         key=key("aggregator"),
-        format_func=_described(AGGREGATOR_HELP),
+        format_func=_described(catalog.AGGREGATORS),
         help="combine the tasks' gradients on the shared trunk instead "
         "of adding them (torchjd; hard sharing, fixed or equal weighting)",
     )
-    if aggregator == "cagrad":
-        sb.number_input(
-            "CAGrad c",
-            0.0,
-            10.0,
-            step=0.1,
-            key=key("cagrad_c"),
-            help="how far the update may leave the mean gradient to help the worst task",
-        )
+    _param_inputs(sb, catalog.AGGREGATORS[aggregator])
 
     with sb.expander("Model"):
         st.radio(
             "Backbone",
-            ["mlp", "cnn"],
+            list(catalog.BACKBONES),
             key=key("backbone"),
             horizontal=True,
-            help="mlp: dense layers; cnn: two LeNet conv blocks, then dense layers",
+            help="; ".join(f"{m.name}: {m.help}" for m in catalog.BACKBONES.values()),
         )
         st.select_slider("Width", WIDTHS, key=key("width"), help="units per dense layer")
         st.slider("Depth", 1, 4, key=key("depth"), help="dense layers in the trunk")
@@ -317,7 +270,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     with sb.expander("Training"):
         st.radio(
             "Optimizer",
-            ["adam", "sgd"],
+            list(catalog.OPTIMIZERS),
             key=key("optimizer"),
             horizontal=True,
             help="sgd uses momentum 0.9",

@@ -22,6 +22,7 @@ from mtl_core.analysis.overview import short_config
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.errors import MtlError
 from mtl_core.execution.identity import config_text, deleted_notes, reuse_line
 from mtl_core.store.runs import LIVE
@@ -52,7 +53,7 @@ def _show(
     st.session_state.pop(OFFER, None)
     if k == 1:
         st.session_state[K.focus] = found[0]
-        st.session_state[K.view] = "Live"
+        st.session_state[K.view] = V.live
         return
     configs = _wanted(config, k, vary_data)
     label = short_config(config.to_dict())
@@ -65,7 +66,7 @@ def _show(
         return
     st.session_state[K.focus] = ids[0]
     st.session_state[K.compare] = ids
-    st.session_state[K.view] = "Compare"
+    st.session_state[K.view] = V.compare
 
 
 def _describe(manager: RunManager, found: list[int | None]) -> str:

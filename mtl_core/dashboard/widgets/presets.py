@@ -7,12 +7,13 @@ import streamlit as st
 
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import controls
 from mtl_core.studies.presets import PRESETS, arm_configs
 
 # Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
 # whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
-# in px follow explicitly. The charts grow in mtl_core/dashboard/figures/charts.py. st.dataframe draws on a
+# in px follow explicitly. The charts grow in mtl_core/dashboard/figures/style.py. st.dataframe draws on a
 # canvas in px and CSS zoom on it overflows the page (checked in Chromium), so read-only
 # tables are drawn with st.table in projector mode (``data_table``); History's selectable
 # table does the same, with runs picked by name (mtl_core/dashboard/pages/history.py).
@@ -86,5 +87,5 @@ def preset_banner(manager: RunManager, owner: str) -> None:
             ]
             st.session_state[K.compare] = ids
             st.session_state[K.focus] = ids[0]
-            st.session_state[K.pending_view] = "Compare"
+            st.session_state[K.pending_view] = V.compare
             st.rerun()

@@ -1,0 +1,201 @@
+"""Learning curves from long-form metrics: one panel per task, train solid, validation dashed.
+
+Why a pure function of a DataFrame (run_id, epoch, task, split, metric, value): the live
+view, the comparison and the tests draw exactly the same thing. Smoothing changes the
+display only; the stored numbers never change. A group of seeds is drawn as its mean
+with a ± one standard deviation band. No ``st.*``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from mtl_core.dashboard.figures.style import (
+    colour,
+    line_width,
+    marker_size,
+    rgba,
+    scaled_height,
+    style,
+)
+
+X_AXES = {"epoch": "epoch", "steps": "optimiser steps", "samples": "samples seen"}
+
+
+def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Exponential moving average with bias correction (as TensorBoard draws it)."""
+    if smoothing <= 0 or len(values) == 0:
+        return values
+    out = np.empty(len(values))
+    avg, weight = 0.0, 0.0
+    for i, v in enumerate(values):
+        avg = smoothing * avg + (1 - smoothing) * v
+        weight = smoothing * weight + (1 - smoothing)
+        out[i] = avg / weight
+    return out
+
+
+def _x_map(frame: pd.DataFrame, run_id: int, x_axis: str) -> dict[int, float] | None:
+    if x_axis == "epoch":
+        return None
+    rows = frame[(frame.run_id == run_id) & (frame.task == "_run") & (frame.metric == x_axis)]
+    mapping = {0: 0.0}
+    mapping.update(dict(zip(rows.epoch.astype(int), rows.value, strict=True)))
+    return mapping
+
+
+def _band_sd(
+    band: pd.DataFrame, task: str, split: str, metric: str, epochs: np.ndarray
+) -> np.ndarray:
+    sel = band[(band.task == task) & (band.split == split) & (band.metric == metric)]
+    sd = sel.set_index("epoch").sd
+    return np.array([float(sd.get(int(e), 0.0)) for e in epochs])
+
+
+def _add_band(
+    fig: go.Figure,
+    x: np.ndarray,
+    y: np.ndarray,
+    sd: np.ndarray,
+    tint: str,
+    label: str,
+    log_y: bool,
+    row: int,
+    col: int,
+) -> None:
+    """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
+    low = y - sd
+    if log_y:  # a band reaching below 0 cannot be drawn on a log axis: clip it
+        low = np.maximum(low, y / 10)
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate([x, x[::-1]]),
+            y=np.concatenate([y + sd, low[::-1]]),
+            fill="toself",
+            fillcolor=rgba(tint, 0.25),
+            line={"width": 0},
+            mode="lines",
+            name=f"{label} ± sd",
+            legendgroup=label,
+            showlegend=False,
+            hoverinfo="skip",
+        ),
+        row=row,
+        col=col,
+    )
+
+
+def curves_figure(
+    frame: pd.DataFrame,
+    *,
+    tasks: list[str],
+    metric_of: dict[str, str],
+    view: str = "loss",
+    x_axis: str = "epoch",
+    log_y: bool = False,
+    smoothing: float = 0.0,
+    run_names: dict[int, str] | None = None,
+    best: dict[tuple[int, str], int] | None = None,
+    large_fonts: bool = False,
+    height: int = 420,
+    bands: dict[int, pd.DataFrame] | None = None,
+) -> go.Figure:
+    """Curves of every run in ``frame``: coloured by task for one run, by run for several.
+
+    A run id in ``bands`` is a group of seeds: its curves in ``frame`` are the means, and
+    ``bands[id]`` (epoch, task, split, metric, sd) draws a ± one standard deviation band.
+    """
+    runs = list(dict.fromkeys(frame.run_id)) if len(frame) else []
+    by_run = len(runs) > 1
+    names = run_names or {r: f"run {r}" for r in runs}
+    cols = max(1, min(len(tasks), 3))
+    rows_n = max(1, math.ceil(len(tasks) / cols))
+    titles = [f"{t} — {view if view == 'loss' else metric_of.get(t, view)}" for t in tasks]
+    fig = make_subplots(
+        rows=rows_n,
+        cols=cols,
+        subplot_titles=titles or [""],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.16,
+    )
+    for ti, task in enumerate(tasks):
+        row, col = ti // cols + 1, ti % cols + 1
+        metric = "loss" if view == "loss" else metric_of.get(task, "accuracy")
+        for ri, run in enumerate(runs):
+            tint = colour(ri if by_run else ti)
+            sel = frame[(frame.run_id == run) & (frame.task == task) & (frame.metric == metric)]
+            xmap = _x_map(frame, run, x_axis)
+            curves = {}
+            for split, dash in (("train", "solid"), ("val", "dash")):
+                part = sel[sel.split == split].sort_values("epoch")
+                if part.empty:
+                    continue
+                epochs = part.epoch.to_numpy()
+                x = epochs if xmap is None else np.array([xmap.get(int(e), np.nan) for e in epochs])
+                y = ema(part.value.to_numpy(dtype=float), smoothing)
+                curves[split] = (x, y)
+                label = f"{names.get(run, run)} · {split}" if by_run else f"{task} · {split}"
+                fill = None
+                band = (bands or {}).get(run)
+                if band is not None:
+                    sd = _band_sd(band, task, split, metric, epochs)
+                    _add_band(fig, x, y, sd, tint, label, log_y, row, col)
+                elif split == "val" and not by_run and "train" in curves:
+                    fill = "tonexty"  # shade the generalisation gap between the two curves
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=y,
+                        mode="lines",
+                        name=label,
+                        legendgroup=label,
+                        showlegend=ti == 0 or not by_run,
+                        line={"color": tint, "dash": dash, "width": line_width(large_fonts)},
+                        fill=fill,
+                        fillcolor=rgba(tint, 0.12) if fill else None,
+                        customdata=epochs,
+                        hovertemplate=f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
+                    ),
+                    row=row,
+                    col=col,
+                )
+            epoch = (best or {}).get((run, task))
+            if epoch is not None and "val" in curves:
+                part = sel[(sel.split == "val") & (sel.epoch == epoch)]
+                if len(part):
+                    xb = epoch if xmap is None else xmap.get(epoch, np.nan)
+                    fig.add_trace(
+                        go.Scatter(
+                            x=[xb],
+                            y=[float(part.value.iloc[0])],
+                            mode="markers",
+                            marker={
+                                "symbol": "star",
+                                "size": marker_size(14, large_fonts),
+                                "color": tint,
+                                "line": {"color": "white", "width": 1},
+                            },
+                            name=f"best epoch {epoch}",
+                            showlegend=False,
+                            hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
+                        ),
+                        row=row,
+                        col=col,
+                    )
+        fig.update_xaxes(title_text=X_AXES[x_axis], row=row, col=col)
+        if log_y:
+            fig.update_yaxes(type="log", row=row, col=col)
+    height = scaled_height(height, large_fonts)
+    fig.update_layout(
+        height=height * rows_n if rows_n > 1 else height,
+        uirevision="keep",  # zoom and hidden traces survive the live redraws
+        hovermode="closest",
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+    )
+    style(fig, large_fonts, -0.25)
+    return fig

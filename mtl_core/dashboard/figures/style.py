@@ -1,0 +1,85 @@
+"""The look every figure shares: colours, sizes and the legend's place, on a desk or a projector.
+
+Why one module: the curves, the Insights figures and the studies' figures must read as one
+family (the same colour for the same position, the same fonts), and projector mode
+(``large_fonts``) must enlarge all of them alike: every text (ticks, axis and subplot
+titles, legend, hover labels), line widths, markers and the figure's height, with the
+legend moved to the right of the plot, where it never covers an axis title
+(tests/e2e/test_projector.py). Pure Plotly, no ``st.*``.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+# Okabe & Ito's colour-blind-safe palette.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+
+def colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def font_size(large: bool) -> int:
+    return 20 if large else 13
+
+
+def line_width(large: bool) -> float:
+    return 4 if large else 2
+
+
+def marker_size(size: float, large: bool) -> float:
+    return round(size * 1.5) if large else size
+
+
+def scaled_height(height: int, large: bool) -> int:
+    """Larger text needs more room: a projector figure is a third taller."""
+    return round(height * 4 / 3) if large else height
+
+
+def style(fig: go.Figure, large: bool, legend_y: float) -> None:
+    """Sizes and the legend's place, shared by every figure.
+
+    A projector's fonts need two rows of legend below the plot, which then covered the
+    x-axis titles (the legend is placed in fractions of the plot's height, the titles in
+    pixels). There the legend stands on the right instead, in the margin Plotly grows
+    for it, where no axis title is.
+    """
+    size = font_size(large)
+    if large:
+        legend = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+    else:
+        legend = {"orientation": "h", "y": legend_y, "yanchor": "top"}  # rows grow downwards
+    fig.update_layout(
+        font={"size": size},
+        hoverlabel={"font": {"size": size}},
+        legend={**legend, "font": {"size": size}},
+    )
+    fig.update_annotations(font={"size": size + 3})  # subplot titles
+    if large:  # room for the larger tick labels and axis titles, which then never overlap
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def titled(fig: go.Figure, title: str, height: int, large_fonts: bool) -> go.Figure:
+    """A one-chart figure's title, height and margins, then the shared style."""
+    fig.update_layout(
+        title={
+            "text": title,
+            "x": 0,
+            "xanchor": "left",
+            "font": {"size": font_size(large_fonts) + 4},
+        },
+        height=scaled_height(height, large_fonts),
+        uirevision="keep",
+        hovermode="closest",
+        margin={"l": 60, "r": 20, "t": 80 if large_fonts else 60, "b": 40},
+    )
+    style(fig, large_fonts, -0.3)
+    fig.update_yaxes(automargin=True)
+    return fig

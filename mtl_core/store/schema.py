@@ -1,0 +1,101 @@
+"""The run store's schema: its tables, its statuses and the shape of a metric row.
+
+Apart from ``runs.py`` (the SQLite store) because more than the store speaks this format:
+the in-memory sink (``mtl_core.training.sink``) gives the same long-form rows, and the
+dashboard and the execution backends only need the status names. It imports nothing
+heavier than ``sqlite3``, so none of them pull in pandas or numpy for a constant.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from mtl_core.store import safety as store_file
+
+SCHEMA_VERSION = 1
+STATUSES = (
+    "queued",
+    "running",
+    "paused",
+    "completed",
+    "stopped",
+    "diverged",
+    "interrupted",
+    "failed",
+)
+LIVE = ("queued", "running", "paused")
+TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
+ORPHAN_QUEUED = "the process that queued this run ended before it started; re-run it from History"
+Row = tuple[str, str, str, float]  # task, split, metric, value
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    config TEXT NOT NULL,
+    provenance TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    heartbeat REAL NOT NULL,
+    summary TEXT NOT NULL DEFAULT '{}',
+    owner TEXT NOT NULL DEFAULT '',
+    request TEXT NOT NULL DEFAULT '',
+    sweep INTEGER,
+    process TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    task TEXT NOT NULL,
+    split TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, epoch, task, split, metric)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS arrays (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+"""
+RUN_COLUMNS = (
+    "id",
+    "name",
+    "created",
+    "config",
+    "provenance",
+    "status",
+    "message",
+    "heartbeat",
+    "summary",
+    "owner",
+    "sweep",
+    "process",
+)
+METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
+
+
+def _initialise(conn: sqlite3.Connection) -> None:
+    """Create or migrate the schema, and mark the file as a run store (``application_id``)."""
+    conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "request" not in columns:  # stores from before pause/stop requests
+        conn.execute("ALTER TABLE runs ADD COLUMN request TEXT NOT NULL DEFAULT ''")
+    if "sweep" not in columns:  # stores from before sweeps
+        conn.execute("ALTER TABLE runs ADD COLUMN sweep INTEGER")
+    if "process" not in columns:  # stores from before liveness checks
+        conn.execute("ALTER TABLE runs ADD COLUMN process TEXT NOT NULL DEFAULT ''")
+    if conn.execute("PRAGMA application_id").fetchone()[0] != store_file.APPLICATION_ID:
+        conn.execute(f"PRAGMA application_id = {store_file.APPLICATION_ID}")
+    if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
