@@ -558,6 +558,13 @@ def main() -> int:
         for t_end in [run["t_all_done"]]
     )
     open_s = run["t_all_done"] - t_open
+    # chart redraws with new points the pages saw in that phase: about one per fragment poll
+    ticks = sum(
+        1
+        for p in pages
+        for (_, m), (t, n) in pairwise(p.get("points") or [])
+        if n > m and t_open <= t / 1000 <= run["t_all_done"]
+    )
     cpu = {
         "idle_server_s_per_s": idle_rate,
         "all_open_phase_s": round(run["t_all_done"] - t_open, 1),
@@ -569,6 +576,10 @@ def main() -> int:
         "server_cpu_per_watching_page_s_per_s": None
         if server_rate is None or watching <= 0
         else (server_rate - idle_rate) * open_s / watching,
+        "live_ticks_seen": ticks,
+        "server_cpu_per_tick_s": None
+        if server_rate is None or not ticks
+        else (server_rate - idle_rate) * open_s / ticks,
         "workers_s_per_s": rate(training_phase, "workers_cpu"),
         "chromium_s_per_s": rate(open_phase, "chromium_cpu"),
         "machine_busy_s_per_s": rate(open_phase, "machine_cpu"),
@@ -673,7 +684,8 @@ def main() -> int:
         f" {cpu['server_s_per_s']} s/s (idle {cpu['idle_server_s_per_s']}),"
         f" {cpu['server_cpu_per_page_s_per_s']} s per open page per s above idle,"
         f" {cpu['server_cpu_per_watching_page_s_per_s']} per page-second with its run live"
-        f" (queued or training: the page polls)"
+        f" (queued or training: the page polls); {ticks} chart redraws with new points seen,"
+        f" {cpu['server_cpu_per_tick_s']} server CPU s per redraw"
     )
     busy = cpu["machine_busy_s_per_s"]
     if busy is not None:

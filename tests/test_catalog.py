@@ -90,3 +90,21 @@ def test_the_sidebar_offers_exactly_the_declared_methods(tmp_path, monkeypatch):
                 widget = labels[param.label]
                 assert (widget.min, widget.max) == (param.low, param.high), param.field
             at.session_state[f"c_{kind}"] = DEFAULT.to_dict()[kind]
+
+
+def test_every_weighting_declares_what_its_insights_panel_says():
+    for method in catalog.WEIGHTINGS.values():
+        assert method.help and method.caption, method.name
+
+
+def test_the_insights_weights_caption_comes_from_the_declaration(monkeypatch):
+    from dataclasses import replace
+
+    from mtl_core.dashboard.pages.insights import weight_title
+
+    changed = replace(catalog.WEIGHTINGS["dwa"], caption="declared caption")
+    monkeypatch.setitem(catalog.WEIGHTINGS, "dwa", changed)
+    assert weight_title({"weighting": "dwa", "aggregator": "none"}) == (
+        "Task weights: dwa weighting",
+        "declared caption",
+    )

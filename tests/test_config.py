@@ -281,3 +281,22 @@ def test_lr_is_accepted_exactly_when_positive_finite_and_at_most_10(lr):
         assert error.field == "lr"
     else:
         assert 0 < lr <= 10 and config.lr == lr
+
+
+def test_configs_saved_by_earlier_code_load_with_their_meaning():
+    """Stored runs, links and sweep files keep working: every config saved before the
+    refactor into layers (tests/golden/saved_configs.json) loads and saves back unchanged,
+    and a config written before a field existed reads that field's default."""
+    import json
+    from pathlib import Path
+
+    from mtl_core.config import DEFAULT, from_dict
+
+    saved = json.loads((Path(__file__).parent / "golden" / "saved_configs.json").read_text())
+    assert len(saved["configs"]) >= 20
+    for name, config in saved["configs"].items():
+        assert from_dict(config).to_dict() == {**DEFAULT.to_dict(), **config}, name
+    oldest = {k: v for k, v in next(iter(saved["configs"].values())).items() if k != "seeds"}
+    for field in ("aux_weights", "aux_shuffle", "stitch_init", "stitch_lr", "early_stop"):
+        partial = {k: v for k, v in oldest.items() if k != field}
+        assert from_dict(partial).to_dict()[field] == DEFAULT.to_dict()[field], field

@@ -53,6 +53,7 @@ from mtl_core.data.datasets import DATASETS
 from mtl_core.data.tasks import TASKS, valid_tasks
 from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError
+from mtl_core.methods import catalog
 from mtl_core.methods.weighting import WEIGHTINGS
 from mtl_core.training.trainer import train
 
@@ -70,13 +71,9 @@ MAX_CAPACITY = max(spec.train_capacity for spec in DATASETS.values())
 CHOICES = {
     "dataset": tuple(DATASETS),
     "variant": tuple(VARIANTS),
-    "sharing": SHARING_MODES,
-    "soft_penalty": SOFT_PENALTIES,
-    "weighting": tuple(WEIGHTINGS),
-    "aggregator": AGGREGATORS,
-    "backbone": BACKBONES,
-    "optimizer": OPTIMIZERS,
+    **{kind: tuple(table) for kind, table in catalog.KINDS.items()},  # the declared methods
 }
+TINY_CAP = {"soft_lambda": 1000.0, "stitch_lr": 100.0}  # tiny configs: fast to train
 FLAG = {name: "--" + name.replace("_", "-") for name in FIELDS} | {
     "task_sizes": "--task-size",
     "aux_weights": "--aux-weight",
@@ -359,14 +356,14 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
         "aux_shuffle": draw(st.dictionaries(st.sampled_from(aux), floats(0, 1))) if aux else {},
         "sharing": sharing,
         "soft_penalty": draw(st.sampled_from(SOFT_PENALTIES)),
-        "soft_lambda": draw(floats(0, 1000) if tiny else floats(0, 1e6)),
         "weighting": weighting,
-        "dwa_temperature": draw(floats(0.01, 100)),
-        "gradnorm_alpha": draw(floats(0, 10)),
         "aggregator": aggregator,
-        "cagrad_c": draw(floats(0, 10)),
-        "stitch_init": draw(floats(0, 1)),
-        "stitch_lr": draw(floats(0, 100) if tiny else floats(0, 1000)),
+        **{  # every declared hyperparameter, over its declared range
+            p.field: draw(
+                floats(p.low, min(p.high, TINY_CAP.get(p.field, p.high)) if tiny else p.high)
+            )
+            for p in catalog.params()
+        },
         "backbone": draw(st.sampled_from(BACKBONES)),
         "width": draw(st.integers(4, 32) if tiny else st.integers(1, 4096)),
         "depth": draw(st.integers(1, 2) if tiny else st.integers(1, 8)),

@@ -180,3 +180,27 @@ def test_scale_invariant_weighting_ignores_a_task_loss_scale():
     weights = si.current()
     assert weights["digit"] == pytest.approx(0.5) and weights["parity"] == pytest.approx(0.25)
     assert weights["loops"] == pytest.approx(1e8)  # a zero loss is clamped, not infinite
+
+
+def test_a_method_that_asks_sees_each_steps_batch_losses_before_and_after(make_config, monkeypatch):
+    """The extension point for FAMO-like methods: the same batch, evaluated after the step."""
+    from mtl_core.methods.weighting import FixedWeighting
+
+    seen = []
+
+    class Probe(FixedWeighting):
+        wants_losses_after_step = True
+
+        def losses_after_step(self, before, after):
+            assert set(before) == set(after) == set(self.tasks)
+            assert not any(v.requires_grad for v in [*before.values(), *after.values()])
+            seen.append((float(sum(before.values())), float(sum(after.values()))))
+
+    monkeypatch.setitem(WEIGHTINGS, "fixed", Probe)
+    config = make_config(aux=["parity"], epochs=2)
+    events = []
+    result = train(config, callback=events.append)
+    assert result.status == "completed"
+    assert len(seen) == events[-1].steps > 0  # once per optimiser step
+    improved = sum(after < before for before, after in seen)
+    assert improved > len(seen) / 2  # a step mostly lowers the loss of the batch it took

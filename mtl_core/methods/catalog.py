@@ -43,6 +43,7 @@ class Method:
     help: str  # a few words, shown beside the name in menus
     paper: str = ""  # author(s) and year, e.g. "Kendall et al. 2018"
     params: tuple[Param, ...] = ()
+    caption: str = ""  # what its panel in Insights shows (weightings: the weight lines)
 
     def describe(self) -> str:
         """``name — help (paper)`` for menus and CLI help."""
@@ -109,9 +110,25 @@ BACKBONES = _table(
 )
 
 WEIGHTINGS = _table(
-    Method("fixed", "main tasks weigh 1, auxiliary tasks their set weight"),
-    Method("equal", "every task weighs 1"),
-    Method("uncertainty", "learned", "Kendall et al. 2018"),
+    Method(
+        "fixed",
+        "main tasks weigh 1, auxiliary tasks their set weight",
+        caption="The weight each task's loss is multiplied by: fixed weighting keeps the "
+        "values you set (main tasks 1), so the lines stay flat.",
+    ),
+    Method(
+        "equal",
+        "every task weighs 1",
+        caption="The weight each task's loss is multiplied by: equal weighting keeps every "
+        "task at 1, so the lines stay flat.",
+    ),
+    Method(
+        "uncertainty",
+        "learned",
+        "Kendall et al. 2018",
+        caption="Learned weights ½·exp(−s): a task whose loss stays high or noisy is "
+        "trusted less, so its weight falls.",
+    ),
     Method(
         "dwa",
         "slow tasks weigh more",
@@ -127,6 +144,8 @@ WEIGHTINGS = _table(
                 "temperature",
             ),
         ),
+        caption="DWA gives more weight to tasks whose training loss fell least over the "
+        "last epoch; the first two epochs weigh 1.",
     ),
     Method(
         "gradnorm",
@@ -143,9 +162,23 @@ WEIGHTINGS = _table(
                 "alpha",
             ),
         ),
+        caption="GradNorm moves weight to tasks that train slower than the others, so that "
+        "their gradients on the trunk grow; the weights sum to the number of tasks.",
     ),
-    Method("rlw", "random weights each step", "Lin et al. 2021"),
-    Method("si", "scale-invariant: the sum of log losses", "Navon et al. 2022"),
+    Method(
+        "rlw",
+        "random weights each step",
+        "Lin et al. 2021",
+        caption="RLW draws new weights softmax(z), z ~ N(0, 1), at every step; the lines show "
+        "each epoch's mean, which stays near 1 / (number of tasks).",
+    ),
+    Method(
+        "si",
+        "scale-invariant: the sum of log losses",
+        "Navon et al. 2022",
+        caption="Minimising Σ log L weighs each task by 1 / L (the epoch's mean is shown): a "
+        "task whose loss is small weighs more, whatever the scale of its loss.",
+    ),
 )
 
 AGGREGATORS = _table(

@@ -1,10 +1,12 @@
 """Loss weighting: how per-task losses become one training objective.
 
 A weighting is an ``nn.Module`` (so learnable weights train with the model) with
-``combine(losses) -> objective`` and ``current() -> {task: weight}``. Three hooks let a
+``combine(losses) -> objective`` and ``current() -> {task: weight}``. Four hooks let a
 method do more: ``extra_loss`` adds a term that only trains the weights (GradNorm),
 ``after_step`` runs after each optimiser step (GradNorm's renormalisation), and
-``epoch_end`` sees each epoch's mean training losses (Dynamic Weight Average).
+``epoch_end`` sees each epoch's mean training losses (Dynamic Weight Average);
+``losses_after_step`` sees the batch's losses before and after each step, for methods that
+learn from what a step did (docs/extending.md).
 Each method is declared (name, help, paper, hyperparameters) in ``methods/catalog.py``;
 add one by declaring it there and adding its class and one entry to ``WEIGHTINGS``
 (docs/extending.md).
@@ -48,6 +50,16 @@ class Weighting(nn.Module):
 
     def after_step(self) -> None:
         """Called after each optimiser step."""
+
+    # The extension point for methods that learn from how a step changed the losses (FAMO,
+    # Liu et al. 2023): with ``wants_losses_after_step`` set, the trainer evaluates the same
+    # batch again after the step (no gradient) and calls ``losses_after_step``.
+    wants_losses_after_step = False
+
+    def losses_after_step(
+        self, before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]
+    ) -> None:
+        """The batch's task losses before and after this step (detached)."""
 
     def epoch_end(self, train_losses: dict[str, float]) -> None:
         """Called after each epoch with the mean training batch loss of every task."""

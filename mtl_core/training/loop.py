@@ -148,14 +148,7 @@ class _Loop(_Ending):
             if self.control.stop_requested:
                 return None
             index = {n: stream.take(size) for n, stream in self.streams.items()}
-            losses, features = {}, {}
-            for (pool, masked, trunk_key), names in self.train_groups.items():
-                idx = index[pool]
-                feats = model.features(problem.inputs[("train", masked)][idx], trunk_key)
-                for n in names:
-                    features[n] = feats
-                    out = model.head(n, feats)
-                    losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][idx])
+            losses, features = self._batch_losses(index)
             objective = self.weighting.combine(losses)
             if self.penalty_fn is not None and self.config.soft_lambda > 0:
                 objective = objective + self.config.soft_lambda * self.penalty_fn(model)
@@ -167,6 +160,12 @@ class _Loop(_Ending):
                 (objective if extra is None else objective + extra).backward()
             self.optimizer.step()
             self.weighting.after_step()
+            if self.weighting.wants_losses_after_step:  # the extension point (FAMO-like)
+                with torch.no_grad():
+                    after, _ = self._batch_losses(index)
+                self.weighting.losses_after_step(
+                    {n: loss.detach() for n, loss in losses.items()}, after
+                )
             for n, loss in losses.items():
                 running[n] += loss.detach()
             objective_sum += objective.detach()
@@ -294,6 +293,20 @@ class _Loop(_Ending):
                 self.stopped_early_at = epoch
                 break
         return self.finish("completed", "")
+
+    def _batch_losses(self, index: dict) -> tuple[dict, dict]:
+        """Every task's loss on this step's batch (``index``: positions per label pool),
+        and the trunk features each task's head read."""
+        model, problem = self.model, self.problem
+        losses, features = {}, {}
+        for (pool, masked, trunk_key), names in self.train_groups.items():
+            idx = index[pool]
+            feats = model.features(problem.inputs[("train", masked)][idx], trunk_key)
+            for n in names:
+                features[n] = feats
+                out = model.head(n, feats)
+                losses[n] = problem.tasks[n].loss(out, problem.targets[(n, "train")][idx])
+        return losses, features
 
     def _beat(self) -> None:
         self.last_beat = time.monotonic()

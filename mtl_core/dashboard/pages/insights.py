@@ -30,6 +30,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.execution import offload
+from mtl_core.methods import catalog
 from mtl_core.store.runs import LIVE, RunStore
 
 SELECT = "insight_select"  # the run selectbox (its value is mirrored in K.insight)
@@ -57,20 +58,10 @@ CAPTIONS = {
     "tsne": "t-SNE keeps each image next to its nearest neighbours but distorts distances: "
     "trust the clusters, not the gaps between them.",
 }
-WEIGHT_CAPTIONS = {
-    "fixed": "The weight each task's loss is multiplied by: fixed weighting keeps the values "
-    "you set (main tasks 1), so the lines stay flat.",
-    "equal": "The weight each task's loss is multiplied by: equal weighting keeps every task "
-    "at 1, so the lines stay flat.",
-    "uncertainty": "Learned weights ½·exp(−s): a task whose loss stays high or noisy is "
-    "trusted less, so its weight falls.",
-    "dwa": "DWA gives more weight to tasks whose training loss fell least over the last "
-    "epoch; the first two epochs weigh 1.",
-    "gradnorm": "GradNorm moves weight to tasks that train slower than the others, so that "
-    "their gradients on the trunk grow; the weights sum to the number of tasks.",
-    "aggregator": "The weight the aggregator gave each task's gradient on the shared trunk, "
-    "averaged over the epoch's steps: a task near 0 was mostly overruled.",
-}
+AGGREGATOR_CAPTION = (
+    "The weight the aggregator gave each task's gradient on the shared trunk, averaged "
+    "over the epoch's steps: a task near 0 was mostly overruled."
+)
 
 
 # -- data --------------------------------------------------------------------------------
@@ -179,9 +170,10 @@ def weight_title(config: dict) -> tuple[str, str]:
     """The weights chart's title and caption, named by the run's method."""
     aggregator = config.get("aggregator", "none")
     if aggregator != "none":
-        return f"Task weights: {aggregator} aggregation", WEIGHT_CAPTIONS["aggregator"]
+        return f"Task weights: {aggregator} aggregation", AGGREGATOR_CAPTION
     weighting = config.get("weighting", "fixed")
-    return f"Task weights: {weighting} weighting", WEIGHT_CAPTIONS.get(weighting, "")
+    method = catalog.WEIGHTINGS.get(weighting)
+    return f"Task weights: {weighting} weighting", method.caption if method else ""
 
 
 def weights_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
