@@ -13,7 +13,6 @@ import platform
 import subprocess
 
 import numpy as np
-import torch
 
 from mtl_core.paths import PROJECT_ROOT
 
@@ -52,7 +51,7 @@ def git_commit() -> str:
 def provenance(threads: int, device: str, data_hash: str) -> dict[str, str | int]:
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": _torch_version(),
         "numpy": np.__version__,
         "platform": platform.platform(),
         "torch_threads": threads,
@@ -61,3 +60,11 @@ def provenance(threads: int, device: str, data_hash: str) -> dict[str, str | int
         "data_sha256": data_hash,
         "curve_version": CURVE_VERSION,
     }
+
+
+def _torch_version() -> str:
+    """Imported here, not at the top: ``CURVE_VERSION`` is read by the torch-free
+    dashboard server (through ``mtl_core.execution.identity``)."""
+    import torch
+
+    return torch.__version__

@@ -1,0 +1,32 @@
+"""The dashboard's server process imports no torch, scikit-learn or scipy when it loads the
+page's modules: they cost it hundreds of MB and seconds per start (issue "fast from the
+first click"). Training, data previews, data hashes and maps run in worker processes;
+statistics load scipy on first use. The browser test tests/e2e/test_light_server.py
+checks the same of a real server after a run and every view."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "sklearn", "scipy")
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["mtl_core", "mtl_core.config", "mtl_core.dashboard.app", "mtl_core.dashboard.serve"],
+)
+def test_loading_the_page_imports_no_heavy_library(module):
+    code = (
+        f"import json, sys; import {module}; "
+        f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [], f"{module} imports them"
