@@ -452,3 +452,35 @@ def test_sweeps_group_runs_and_old_stores_gain_the_column(tmp_path):
         listed = store.sweeps()
         assert listed.loc[0, "name"] == "grid" and listed.loc[0, "runs"] == 2
         assert store.get_run(1)["sweep"] is None
+
+
+def test_many_threads_of_one_store_each_get_their_own_run(tmp_path):
+    """A server shares one RunStore (one SQLite connection) between its pages' threads:
+    every create_run returns its own new id, none lost (ten pages once lost a run)."""
+    import threading
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    ids: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def page(n: int) -> None:
+        start.wait()
+        try:
+            for i in range(40):
+                run_id = store.create_run({"seed": n * 100 + i}, owner=f"page{n}")
+                store.heartbeat(run_id)
+                ids.append(run_id)
+                store.runs(owner=f"page{n}")
+        except BaseException as exc:  # recorded: the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=page, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert len(ids) == len(set(ids)) == 320
+    assert sorted(store.runs().id) == sorted(ids)
+    store.close()

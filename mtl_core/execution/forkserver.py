@@ -58,13 +58,45 @@ def ignoring_sigint() -> Iterator[None]:
 
 def start(ignore_sigint: bool) -> None:
     """Start this process's forkserver now (it preloads in the background); a no-op when
-    it runs. The first call decides whether its workers ignore SIGINT."""
+    it runs. The first call decides whether its workers ignore SIGINT. The dashboard's
+    call (``ignore_sigint=False``) also starts watching for the end of the preload
+    (``ready``), so the page can say what a first run waits for."""
     context()
     if ignore_sigint:
         with ignoring_sigint():
             forkserver.ensure_running()
     else:
         forkserver.ensure_running()
+        _watch_ready()
+
+
+_ready = threading.Event()
+_watching = threading.Lock()
+
+
+def _nothing() -> None:
+    """The probe's whole life: it only shows that the forkserver forks (preload done)."""
+
+
+def _watch_ready() -> None:
+    if not _watching.acquire(blocking=False):
+        return  # watching already (or done)
+
+    def probe() -> None:
+        try:
+            process = context().Process(target=_nothing, name="mtl-forkserver-probe")
+            process.start()  # returns once the forkserver forked it: its preload is done
+            process.join()
+        finally:
+            _ready.set()  # a failure here shows in the first real worker, not in a wait
+
+    threading.Thread(target=probe, name="mtl-forkserver-ready", daemon=True).start()
+
+
+def ready() -> bool:
+    """Whether a worker forks at once now (this process's forkserver finished its
+    preload); False before ``start`` and while the preload runs."""
+    return _ready.is_set()
 
 
 def here() -> tuple[str, dict[str, str]]:

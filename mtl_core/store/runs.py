@@ -42,6 +42,24 @@ from mtl_core.store.schema import (  # noqa: F401  (LIVE, ORPHAN_QUEUED: importe
 )
 
 
+class _Result:
+    """A statement's rows and last row id, read in full under the store's lock."""
+
+    __slots__ = ("lastrowid", "rows")
+
+    def __init__(self, rows: list, lastrowid: int | None) -> None:
+        self.rows, self.lastrowid = rows, lastrowid
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list:
+        return self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
 class RunStore:
     """Runs and their long-form metrics. Safe to share between threads of one process.
 
@@ -69,10 +87,15 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
+        """Run one statement and read its whole result while holding the lock: the
+        connection is shared by every thread of a server (one per page), and a cursor read
+        after the lock is released could see another thread's statement (a lost
+        ``lastrowid`` lost a run under ten pages: bench/bench_class.py)."""
         with self._lock:
             try:
-                return self._conn.execute(sql, params)
+                cur = self._conn.execute(sql, params)
+                return _Result(cur.fetchall(), cur.lastrowid)
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
 

@@ -25,6 +25,7 @@ from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
+from mtl_core.execution import forkserver
 from mtl_core.store.runs import LIVE
 from mtl_core.studies.baselines import single_task_baselines
 
@@ -89,6 +90,11 @@ def _queued(manager: RunManager, run: dict) -> None:
         st.info(
             f"queued: waiting for a free training slot (this server trains "
             f"{manager.workers} run(s) at once)"
+        )
+    elif not forkserver.ready():
+        st.caption(
+            "starting: the training workers are loading PyTorch, once per server start "
+            "(a few seconds)…"
         )
     else:
         st.caption("starting…")
