@@ -18,6 +18,7 @@ from mtl_core.data.tasks import TASKS, get_task
 from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError
 from mtl_core.methods import catalog
+from mtl_core.models.counting import trunk_layers  # no torch: plain arithmetic
 
 # The names each kind of method allows, from its declarations (mtl_core/methods/catalog.py).
 SHARING_MODES = tuple(catalog.SHARING)
@@ -44,6 +45,11 @@ class RunConfig:
     shuffle_aux: float = 0.0  # fraction of auxiliary targets permuted (Caruana's control)
     aux_shuffle: dict[str, float] = field(default_factory=dict)  # per-task override
     sharing: str = "hard"
+    # Hard sharing: the first K layers are shared, then a branch per task. -1 means all:
+    # an int (not None) keeps JSON, CLI flags and number inputs plain, and -1 keeps its
+    # meaning when the depth changes; configs saved before the field read it as -1, today's
+    # hard sharing (docs/methods.md).
+    shared_layers: int = -1
     soft_penalty: str = "l2"
     soft_lambda: float = 1000.0  # l2 is divided by the weight count: see the README
     weighting: str = "fixed"  # fixed | equal | uncertainty | dwa | gradnorm
@@ -51,9 +57,16 @@ class RunConfig:
     gradnorm_alpha: float = 1.5  # Chen et al. 2018: asymmetry; 1.5 on NYUv2
     aggregator: str = "none"  # gradient aggregation on the shared trunk (hard sharing)
     cagrad_c: float = 0.5  # CAGrad's radius; Liu et al. 2021 use 0.4-0.5
+    nash_max_norm: float = 1.0  # Nash-MTL's clipping of the update (Navon et al. 2022's code)
+    gradvac_beta: float = 0.5  # GradVac's EMA rate of the target similarity (torchjd's default)
+    fairgrad_alpha: float = 1.0  # FairGrad's α (Ban & Ji 2024); 1 is proportional fairness
+    excess_step: float = 1.0  # ExcessMTL's step size of the weight update (torchjd's default)
+    famo_lr: float = 0.025  # FAMO's learning rate of the logits (Liu et al. 2023's code)
+    famo_decay: float = 0.01  # FAMO's weight decay γ of the logits (Liu et al. 2023's code)
     stitch_init: float = 0.9  # cross-stitch: initial weight of a column on itself
     stitch_lr: float = 10.0  # cross-stitch: learning-rate multiplier of the mixing weights
     backbone: str = "mlp"
+    pieces: int = 2  # maxout: linear pieces per unit (Goodfellow et al. 2013)
     width: int = 256
     depth: int = 2
     dropout: float = 0.0
@@ -300,6 +313,25 @@ def validate(config: RunConfig) -> None:
     )
     _in_range("width", config.width, 1, 4096)
     _in_range("depth", config.depth, 1, 8)
+    layers = trunk_layers(config.backbone, config.depth)
+    _check(
+        config.sharing != "hard" or config.shared_layers <= layers,
+        "shared_layers",
+        f"the {config.backbone} trunk of depth {config.depth} has {layers} layers; share at most "
+        f"{layers} (or -1, all), got {config.shared_layers!r}",
+    )
+    nothing_shared = config.sharing == "hard" and config.shared_layers == 0
+    _check(
+        not nothing_shared or config.weighting != "gradnorm",
+        "weighting",
+        "gradnorm needs a shared layer, and shared_layers=0 shares none: share 1 or more",
+    )
+    _check(
+        not nothing_shared or config.aggregator == "none",
+        "aggregator",
+        f"{config.aggregator} needs a shared layer, and shared_layers=0 shares none: "
+        "share 1 or more, or use aggregator=none",
+    )
     _check(0 <= config.dropout < 1, "dropout", f"must be in [0, 1), got {config.dropout!r}")
     _check(
         math.isfinite(config.lr) and 0 < config.lr <= 10,

@@ -11,8 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from mtl_core.config import AGGREGATORS
-from mtl_core.methods import aggregation
+from mtl_core.methods import aggregation, catalog
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
 
@@ -21,7 +20,11 @@ TRAIN_SIZE, BATCH, EPOCHS = 60, 16, 3
 STEPS = math.ceil(TRAIN_SIZE / BATCH)  # one epoch: one pass over the main task's pool
 
 
-@pytest.mark.parametrize("name", [a for a in AGGREGATORS if a != "none"])
+# GradDrop and ConFIG give no weights (declared so; tests/test_aggregation.py checks it).
+WEIGHTED = [n for n, m in catalog.AGGREGATORS.items() if n != "none" and m.reports_weights]
+
+
+@pytest.mark.parametrize("name", WEIGHTED)
 def test_stored_weights_are_the_epoch_mean_of_the_step_weights_times_the_fixed_weight(
     make_config, monkeypatch, tmp_path, name
 ):

@@ -37,6 +37,7 @@ KEPT = {
     "data_seed": 5,
     "threads": 2,
     "device": "cuda:1",
+    "pieces": 3,
 }
 # The multi-task settings of the run: none is at its default either.
 MULTI = {
@@ -50,6 +51,13 @@ MULTI = {
     "dwa_temperature": 4.0,
     "gradnorm_alpha": 0.5,
     "cagrad_c": 0.2,
+    "shared_layers": 1,
+    "nash_max_norm": 2.0,
+    "gradvac_beta": 0.1,
+    "fairgrad_alpha": 0.5,
+    "excess_step": 0.5,
+    "famo_lr": 0.05,
+    "famo_decay": 0.0,
 }
 # What every baseline has instead, written out (RunConfig's documented defaults).
 DROPPED = {
@@ -68,6 +76,13 @@ DROPPED = {
     "gradnorm_alpha": 1.5,
     "aggregator": "none",
     "cagrad_c": 0.5,
+    "shared_layers": -1,
+    "nash_max_norm": 1.0,
+    "gradvac_beta": 0.5,
+    "fairgrad_alpha": 1.0,
+    "excess_step": 1.0,
+    "famo_lr": 0.025,
+    "famo_decay": 0.01,
 }
 SHUFFLES = {
     "none": {},
@@ -165,6 +180,7 @@ def test_the_cli_default_pcgrad_run_has_this_baseline():
             "shuffle_aux": 0.0,
             "aux_shuffle": {},
             "sharing": "single",
+            "shared_layers": -1,
             "soft_penalty": "l2",
             "soft_lambda": 1000.0,
             "weighting": "fixed",
@@ -172,9 +188,16 @@ def test_the_cli_default_pcgrad_run_has_this_baseline():
             "gradnorm_alpha": 1.5,
             "aggregator": "none",
             "cagrad_c": 0.5,
+            "nash_max_norm": 1.0,
+            "gradvac_beta": 0.5,
+            "fairgrad_alpha": 1.0,
+            "excess_step": 1.0,
+            "famo_lr": 0.025,
+            "famo_decay": 0.01,
             "stitch_init": 0.9,
             "stitch_lr": 10.0,
             "backbone": "mlp",
+            "pieces": 2,
             "width": 256,
             "depth": 2,
             "dropout": 0.0,

@@ -76,6 +76,7 @@ def test_the_sidebar_offers_exactly_the_declared_methods(tmp_path, monkeypatch):
         ("sharing", catalog.SHARING),
         ("weighting", catalog.WEIGHTINGS),
         ("aggregator", catalog.AGGREGATORS),
+        ("backbone", catalog.BACKBONES),
     )
     for kind, table in kinds:
         for method in table.values():  # each method shows exactly its declared inputs

@@ -29,9 +29,17 @@ NON_DEFAULT = {
     "dwa_temperature": 3.0,
     "gradnorm_alpha": 0.5,
     "cagrad_c": 0.2,
+    "nash_max_norm": 0.0,
+    "gradvac_beta": 0.1,
+    "fairgrad_alpha": 2.0,
+    "excess_step": 0.5,
+    "famo_lr": 0.05,
+    "famo_decay": 0.001,
     "stitch_init": 0.8,
     "stitch_lr": 2.0,
     "backbone": "cnn",
+    "pieces": 3,  # maxout's; kept (and unused) with another backbone
+    "shared_layers": 1,  # hard sharing's; kept (and unused) with another mode
     "width": 48,
     "depth": 3,
     "dropout": 0.2,
@@ -95,7 +103,7 @@ def test_dict_and_json_round_trip():
             "sharing=hard",
         ),
         ({"sharing": "cross-stitch"}, "sharing", "two or more tasks"),
-        ({"aggregator": "graddrop"}, "aggregator", "mgda, pcgrad, upgrad, cagrad"),
+        ({"aggregator": "gradnorm"}, "aggregator", "mgda, pcgrad, upgrad, cagrad"),
         ({"stitch_init": 1.5}, "stitch_init", "between 0 and 1"),
     ],
 )

@@ -62,7 +62,7 @@ def loop_model(config):
     return loop.model.state_dict()
 
 
-@pytest.mark.parametrize("backbone", ["mlp", "cnn"])
+@pytest.mark.parametrize("backbone", ["mlp", "cnn", "maxout"])
 @pytest.mark.parametrize("shape", [(8, 8), (28, 28), (12, 12)])
 def test_backbones_give_one_output_per_head(backbone, shape):
     """Both backbones run on 8×8, 12×12 and 28×28 images; each head has its own size."""
@@ -233,3 +233,47 @@ def test_penalties_have_gradients_towards_each_other():
     wa, wb = net.trunks["a"][1].weight, net.trunks["b"][1].weight
     assert torch.allclose(wa.grad, -wb.grad)
     assert float((wa.grad * (wb - wa).detach()).sum()) < 0
+
+
+@pytest.mark.parametrize("pieces", [2, 3, 8])
+def test_a_maxout_unit_outputs_the_largest_of_its_linear_pieces(pieces):
+    """Goodfellow et al. 2013: h_i(x) = max_j (x·W_ij + b_ij), j over the unit's pieces,
+    computed here by hand from the layer's weights; the weights come from the trunk's
+    seeded stream as the mlp's do (init U(±1/√fan_in))."""
+    net = build_model(
+        backbone="maxout",
+        image_shape=(3, 3),
+        out_dims={"a": 2},
+        trunk_of={"a": "shared"},
+        width=4,
+        depth=1,
+        dropout=0.0,
+        seed=5,
+        pieces=pieces,
+    )
+    linear = net.trunks["shared"][1]
+    assert linear.weight.shape == (4 * pieces, 9)
+    x = torch.rand(6, 3, 3)
+    z = x.reshape(6, 9) @ linear.weight.T + linear.bias
+    by_hand = torch.stack(
+        [
+            torch.stack([z[:, i * pieces + j] for j in range(pieces)]).max(0).values
+            for i in range(4)
+        ],
+        dim=1,
+    )
+    assert torch.equal(net.features(x, "shared"), by_hand)
+    again = build_model(
+        backbone="maxout",
+        image_shape=(3, 3),
+        out_dims={"a": 2},
+        trunk_of={"a": "shared"},
+        width=4,
+        depth=1,
+        dropout=0.0,
+        seed=5,
+        pieces=pieces,
+    )
+    assert torch.equal(again.trunks["shared"][1].weight, linear.weight)
+    assert linear.weight.abs().max() <= 1 / 3  # U(±1/√9)
+    assert net.param_count() == 4 * pieces * 10 + 2 * 5

@@ -1,6 +1,8 @@
 """The batch runner: worker processes give the curves of in-process training bit for bit,
 runs show in the store as queued then finished, a failing run does not stop the others,
-and Ctrl-C ends the batch with every run stopped (queued ones never start)."""
+and Ctrl-C ends the batch with every run stopped (queued ones never start). The first two
+tests pin the scheduler core (``scheduler.py``) that this batch, the dashboard's manager
+and the Ray driver share, without starting a process."""
 
 from __future__ import annotations
 
@@ -8,12 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+from collections import deque
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
 from mtl_core.data.download import FILES
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.execution.parallel import Progress, run_configs
+from mtl_core.execution.scheduler import Batch, Slots, deferring_sigint, failure, finish_live
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
@@ -28,6 +33,67 @@ def stored_rows(store: RunStore, run_id: int) -> list[tuple]:
     """The run's rows as the store holds them: (epoch, task, split, metric, value)."""
     metrics = store.metrics(run_id)[["epoch", "task", "split", "metric", "value"]]
     return sorted(comparable(metrics.itertuples(index=False, name=None)))
+
+
+def test_the_core_records_an_end_once_and_reports_it_in_input_order(tmp_path, make_config):
+    reports: list[Progress] = []
+
+    class Two(Batch):
+        def in_flight(self) -> int:
+            return 0
+
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        ids = [store.create_run(make_config().to_dict(), status="queued") for _ in range(2)]
+        batch = Two(ids, store, reports.append)
+        batch.queue.remove(1)  # started; its worker records its end
+        store.finish(ids[1], "completed", "", {}, {})
+        batch.record(1, "failed", "died")  # the core must not overwrite it
+        batch.drop_queued("stopped before it started")
+        assert [store.get_run(i)["status"] for i in ids] == ["stopped", "completed"]
+        assert [r.status for r in batch.finished()] == ["stopped", "failed"]
+        assert not finish_live(store, ids[0], "failed", "again")
+        assert store.get_run(ids[0])["message"] == "stopped before it started"
+    assert [(p.done, p.failed, p.ended) for p in reports] == [(1, 1, 1), (2, 1, 0)]
+    assert failure(BrokenProcessPool(), "died", "int") == ("failed", "died")
+    assert failure(KeyboardInterrupt(), "died", "int") == ("interrupted", "int")
+    assert failure(ValueError("bad\nmore"), "died", "int") == (
+        "failed",
+        "internal error: ValueError: bad",
+    )
+
+
+def test_a_run_no_worker_could_start_for_fails_alone_and_its_slot_serves_a_later_one():
+    launched, refused = [], []
+    slots = Slots(2, make_pool=object)  # a stand-in for a one-process pool
+
+    def launch(slot, job):
+        if job == 0:
+            slots.pool(slot)
+            raise OSError("no memory")
+        slot.job = job
+        launched.append((slots.slots.index(slot), job))
+
+    queue = deque([0, 1, 2, 3])
+    slots.dispatch(queue, launch, lambda job, exc: refused.append((job, type(exc).__name__)))
+    assert refused == [(0, "OSError")]
+    assert launched == [(1, 1)]  # the next slot takes the next run, oldest first
+    assert list(queue) == [2, 3]  # they wait in the queue, not in a pool
+    assert slots.slots[0].job is None and slots.slots[0].pool is None  # a new one next time
+    slots.dispatch(queue, launch, lambda job, exc: refused.append(job))
+    assert launched[-1] == (0, 2) and list(queue) == [3]
+    slots.release(slots.slots[1], 1, None)
+    slots.dispatch(queue, launch, lambda job, exc: refused.append(job))
+    assert launched[-1] == (1, 3) and not queue
+
+
+def test_a_ctrl_c_while_a_worker_starts_is_held_until_it_is_tracked_then_raised():
+    before = signal.getsignal(signal.SIGINT)
+    steps = []
+    with pytest.raises(KeyboardInterrupt), deferring_sigint():
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("the start went on")  # not cut halfway by the Ctrl-C
+    assert steps == ["the start went on"]
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_batch_equals_sequential_bitwise_and_survives_a_failing_run(

@@ -41,6 +41,7 @@ from mtl_core.config import (
     RunConfig,
     from_dict,
     from_json,
+    trunk_layers,
     validate,
 )
 from mtl_core.dashboard.urlstate import (
@@ -170,8 +171,16 @@ def ranges(capacity: int) -> dict[str, Range]:
         "dwa_temperature": Range(0.01, 100),
         "gradnorm_alpha": Range(0, 10),
         "cagrad_c": Range(0, 10),
+        "nash_max_norm": Range(0, 100),
+        "gradvac_beta": Range(0, 1),
+        "fairgrad_alpha": Range(0, 10),
+        "excess_step": Range(0.001, 100),
+        "famo_lr": Range(0, 1),
+        "famo_decay": Range(0, 1),
         "stitch_init": Range(0, 1),
         "stitch_lr": Range(0, 1000),
+        "shared_layers": Range(-1, 10, **whole),  # and at most the trunk's layers
+        "pieces": Range(2, 8, **whole),
         "width": Range(1, 4096, **whole),
         "depth": Range(1, 8, **whole),
         "dropout": Range(0, 1, high_open=True),
@@ -360,7 +369,9 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
         "aggregator": aggregator,
         **{  # every declared hyperparameter, over its declared range
             p.field: draw(
-                floats(p.low, min(p.high, TINY_CAP.get(p.field, p.high)) if tiny else p.high)
+                st.integers(int(p.low), int(p.high))
+                if isinstance(getattr(DEFAULT, p.field), int)  # a whole-number field
+                else floats(p.low, min(p.high, TINY_CAP.get(p.field, p.high)) if tiny else p.high)
             )
             for p in catalog.params()
         },
@@ -380,6 +391,10 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
         "threads": 1 if tiny else draw(st.integers(1, 256)),
         "device": "cpu" if tiny else draw(st.sampled_from(["cpu", "cuda", "cuda:0", "cuda:12"])),
     }
+    if sharing == "hard":  # at most the trunk's layers; one at least for what needs sharing
+        needs_one = weighting == "gradnorm" or aggregator != "none"
+        top = trunk_layers(data["backbone"], data["depth"])
+        data["shared_layers"] = draw(st.sampled_from([-1, *range(int(needs_one), top + 1)]))
     if draw(st.booleans()):
         default = DEFAULT.to_dict()
         data = {k: v for k, v in data.items() if v != default[k]}
@@ -890,6 +905,9 @@ DEPENDENT = {
     "sharing",
     "weighting",
     "aggregator",
+    "backbone",  # and depth: they bound shared_layers
+    "depth",
+    "shared_layers",
 }
 
 

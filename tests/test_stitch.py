@@ -16,7 +16,7 @@ TASKS = {2: ("a", "b"), 3: ("a", "b", "c")}
 OUT = {"a": 3, "b": 2, "c": 4}
 WIDTH = 8
 DEPTH = 2
-UNITS = {"mlp": DEPTH, "cnn": DEPTH + 2}  # one unit per weight layer of a column
+UNITS = {"mlp": DEPTH, "cnn": DEPTH + 2, "maxout": DEPTH}  # one unit per weight layer of a column
 
 
 def stitched(
@@ -63,7 +63,7 @@ def labels(task: str, n=6, seed=2) -> torch.Tensor:
 # -- layout --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backbone", ["mlp", "cnn"])
+@pytest.mark.parametrize("backbone", ["mlp", "cnn", "maxout"])
 @pytest.mark.parametrize("n_tasks", [2, 3])
 @pytest.mark.parametrize("shape", [(28, 28), (8, 8)])
 def test_shapes_and_parameter_layout(backbone, n_tasks, shape):
@@ -104,6 +104,8 @@ def test_blocks_are_cut_at_each_weight_layer():
     mlp, cnn = stitched(backbone="mlp"), stitched(backbone="cnn")
     assert block_bounds(mlp.trunks["a"]) == mlp.bounds == [(0, 4), (4, 7)]
     assert block_bounds(cnn.trunks["a"]) == cnn.bounds == [(0, 3), (3, 7), (7, 10), (10, 13)]
+    maxout = stitched(backbone="maxout")  # [Flatten, Linear, MaxPieces, Dropout], ...
+    assert block_bounds(maxout.trunks["a"]) == maxout.bounds == [(0, 4), (4, 7)]
     names = [[type(m).__name__ for m in cnn.trunks["a"][a:b]] for a, b in cnn.bounds]
     assert names[:2] == [
         ["Conv2d", "MaxPool2d", "ReLU"],
@@ -182,7 +184,7 @@ def test_mixing_is_the_weighted_sum_of_columns():
 # -- identity mixing = single-task, bit for bit --------------------------------------------
 
 
-@pytest.mark.parametrize("backbone", ["mlp", "cnn"])
+@pytest.mark.parametrize("backbone", ["mlp", "cnn", "maxout"])
 @pytest.mark.parametrize("n_tasks", [2, 3])
 def test_identity_features_equal_single_task_bitwise(backbone, n_tasks):
     """With init = 1, each column's features are its single-task trunk's, in eval mode
@@ -229,7 +231,7 @@ def _train_steps(backbone, dropout, optimizer, steps=4):
     return net, alone
 
 
-@pytest.mark.parametrize("backbone", ["mlp", "cnn"])
+@pytest.mark.parametrize("backbone", ["mlp", "cnn", "maxout"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_identity_training_equals_single_task_bitwise(backbone, optimizer, dropout):
@@ -254,7 +256,7 @@ def _grads_of_task_loss(net: CrossStitchNet, task: str) -> dict[str, torch.Tenso
     return {name: p.grad for name, p in net.named_parameters()}
 
 
-@pytest.mark.parametrize("backbone", ["mlp", "cnn"])
+@pytest.mark.parametrize("backbone", ["mlp", "cnn", "maxout"])
 def test_identity_sends_no_gradient_across_columns_but_alpha_can_learn(backbone):
     """With α = I, task a's loss gives column b an exact zero gradient, while the
     off-diagonal α_ab gets a non-zero one: the units can move away from identity."""
@@ -269,7 +271,7 @@ def test_identity_sends_no_gradient_across_columns_but_alpha_can_learn(backbone)
         assert not alpha_grad[1].any()  # b's row does not touch a's loss
 
 
-@pytest.mark.parametrize("backbone", ["mlp", "cnn"])
+@pytest.mark.parametrize("backbone", ["mlp", "cnn", "maxout"])
 def test_gradients_flow_between_columns_when_mixing(backbone):
     """With init < 1, task a's loss reaches every layer of column b and every α."""
     net = stitched(backbone=backbone, init=0.8)
@@ -290,6 +292,7 @@ CURVES = [(t, s) for t in ("digit", "parity") for s in ("train", "val")]
     "changes",
     [
         {"backbone": "mlp", "dropout": 0.3},
+        {"backbone": "maxout", "dropout": 0.3, "pieces": 3},
         {"backbone": "cnn", "dropout": 0.3, "optimizer": "sgd"},
         # Different label pools: two feature passes per step, one per pool (dropout 0).
         {"backbone": "mlp", "task_sizes": {"digit": 60, "parity": 100}},

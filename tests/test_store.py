@@ -484,3 +484,11 @@ def test_many_threads_of_one_store_each_get_their_own_run(tmp_path):
     assert len(ids) == len(set(ids)) == 320
     assert sorted(store.runs().id) == sorted(ids)
     store.close()
+
+
+def test_only_the_first_claim_of_a_queued_run_wins(tmp_path):
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        run_id = store.create_run({}, status="queued")
+        assert store.claim(run_id) is True
+        assert store.claim(run_id) is False  # running now: no second worker trains it
+        assert store.get_run(run_id)["status"] == "running"

@@ -204,3 +204,91 @@ def test_a_method_that_asks_sees_each_steps_batch_losses_before_and_after(make_c
     assert len(seen) == events[-1].steps > 0  # once per optimiser step
     improved = sum(after < before for before, after in seen)
     assert improved > len(seen) / 2  # a step mostly lowers the loss of the batch it took
+
+
+def famo_by_hand(steps, lr, decay, tasks=3):
+    """FAMO's logits after the given (before, after) loss pairs, by the authors' update
+    (Liu et al. 2023, Algorithm 1 and their code): δ = log L(before) − log L(after), the
+    gradient of ξ is (∂z/∂ξ)ᵀ δ with z = softmax(ξ), i.e. z ⊙ (δ − z·δ), and ξ takes an
+    Adam step (β = 0.9, 0.999, ε = 1e-8) with weight decay γ added to that gradient."""
+    xi, m, v = [0.0] * tasks, [0.0] * tasks, [0.0] * tasks
+    for t, (before, after) in enumerate(steps, start=1):
+        exps = [math.exp(x) for x in xi]
+        z = [e / sum(exps) for e in exps]
+        delta = [
+            math.log(b + 1e-8) - math.log(a + 1e-8) for b, a in zip(before, after, strict=True)
+        ]
+        mean = sum(zi * di for zi, di in zip(z, delta, strict=True))
+        for i in range(tasks):
+            g = z[i] * (delta[i] - mean) + decay * xi[i]
+            m[i] = 0.9 * m[i] + 0.1 * g
+            v[i] = 0.999 * v[i] + 0.001 * g * g
+            m_hat, v_hat = m[i] / (1 - 0.9**t), v[i] / (1 - 0.999**t)
+            xi[i] -= lr * m_hat / (math.sqrt(v_hat) + 1e-8)
+    return xi
+
+
+def test_famo_updates_its_logits_as_the_authors_do():
+    """Two updates of ξ (the second with ξ ≠ 0, so the decay counts) against a hand
+    computation; the weights are softmax(ξ), and the objective Σ z log L / c with
+    c = Σ z / L weighs each loss by z_t / (c L_t)."""
+    from mtl_core.methods.weighting import FAMO
+
+    given = [2.0, 1.0, 0.5]
+    famo = FAMO(TASKS, FIXED, lr=0.1, decay=0.5)
+    assert famo.current() == pytest.approx(dict.fromkeys(TASKS, 1 / 3))
+    steps = [((2.0, 1.0, 0.5), (1.5, 0.9, 0.5)), ((1.5, 0.9, 0.5), (1.4, 0.5, 0.45))]
+    for before, after in steps:
+        famo.losses_after_step(
+            {t: torch.tensor(v) for t, v in zip(TASKS, before, strict=True)},
+            {t: torch.tensor(v) for t, v in zip(TASKS, after, strict=True)},
+        )
+    xi = famo_by_hand(steps, lr=0.1, decay=0.5)
+    assert famo.logits.tolist() == pytest.approx(xi, abs=1e-6)
+    exps = [math.exp(x) for x in xi]
+    z = [e / sum(exps) for e in exps]
+    assert list(famo.current().values()) == pytest.approx(z, abs=1e-6)
+    losses = torch.tensor(given, requires_grad=True)
+    objective = famo.combine(dict(zip(TASKS, losses, strict=True)))
+    (grad,) = torch.autograd.grad(objective, losses)
+    c = sum(zi / (li + 1e-8) for zi, li in zip(z, given, strict=True))
+    assert grad.tolist() == pytest.approx([zi / (c * li) for zi, li in zip(z, given, strict=True)])
+    assert float(objective.detach()) == pytest.approx(
+        sum(zi * math.log(li) for zi, li in zip(z, given, strict=True)) / c
+    )
+
+
+def test_famo_moves_weight_to_the_task_whose_loss_falls_slowest():
+    """A task whose log-loss falls less per step gains weight; learning rate 0 keeps the
+    weights equal."""
+    from mtl_core.methods.weighting import FAMO
+
+    def after_steps(lr):
+        famo = FAMO(TASKS, FIXED, lr=lr, decay=0.01)
+        losses = {"digit": 1.0, "parity": 1.0, "loops": 1.0}
+        fall = {"digit": 0.5, "parity": 0.9, "loops": 0.99}  # loops barely improves
+        for _ in range(20):
+            new = {t: losses[t] * fall[t] for t in TASKS}
+            famo.losses_after_step(
+                {t: torch.tensor(v) for t, v in losses.items()},
+                {t: torch.tensor(v) for t, v in new.items()},
+            )
+            losses = new
+        return famo.current()
+
+    weights = after_steps(0.025)
+    assert weights["loops"] > weights["parity"] > weights["digit"]
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert after_steps(0.0) == pytest.approx(dict.fromkeys(TASKS, 1 / 3))
+
+
+def test_famo_trains_a_run_and_its_weights_leave_equal(make_config):
+    """Through the trainer's losses_after_step hook: the run completes, the stored weights
+    start equal (1 / number of tasks), stay a point of the simplex and move."""
+    result = train(make_config(aux=["parity", "loops"], weighting="famo", epochs=2))
+    assert result.status == "completed", result.message
+    curves = [result.curve(t, "train", "weight") for t in ("digit", "parity", "loops")]
+    assert [c[0] for c in curves] == pytest.approx([1 / 3] * 3)
+    for epoch in (1, 2):
+        assert sum(c[epoch] for c in curves) == pytest.approx(1.0, abs=1e-6)
+    assert curves[0][2] != pytest.approx(1 / 3, abs=1e-4)

@@ -166,8 +166,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             ) from None
         if not isinstance(data, dict):
             raise ConfigError("config", f"{where} must hold a JSON object of config fields")
-    for name in _SIMPLE:
-        value = getattr(args, name)
+    for name in dict.fromkeys([*_SIMPLE, *(p.field for p in catalog.params())]):
+        value = getattr(args, name)  # the declared hyperparameters' flags too
         if value is not None:
             data[name] = value
     dataset = data.get("dataset", DEFAULT.dataset)

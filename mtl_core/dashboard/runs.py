@@ -8,7 +8,8 @@ neither the first page nor the first click waits for those imports. Each trainin
 is a one-process pool, so a worker killed by the OS breaks only its own slot: its run is recorded as failed and the slot gets a new process,
 while the other slots train on. Runs beyond ``MTL_MAX_RUNS`` wait as ``queued`` in the
 manager's own queue until a slot is free (a pool's internal queue would fail every
-waiting run when its worker died). A watchdog thread stops runs whose page is gone and
+waiting run when its worker died); the slots and the failures a worker cannot record are
+the scheduler core's (mtl_core/execution/scheduler.py), driven here by the pools' callbacks. A watchdog thread stops runs whose page is gone and
 marks runs orphaned by an earlier server as interrupted.
 
 Identical runs (``mtl_core.execution.identity``) are looked up here: ``identical`` finds them and
@@ -26,7 +27,6 @@ import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -34,38 +34,26 @@ from mtl_core.config import RunConfig
 from mtl_core.errors import StoreError
 from mtl_core.execution import forkserver, offload
 from mtl_core.execution.identity import REUSABLE, Twins
-from mtl_core.execution.jobs import INTERRUPTED, data_hash, execute_run, warm_up_here
+from mtl_core.execution.jobs import data_hash, execute_run, warm_up_here
+from mtl_core.execution.messages import (
+    DIED_KEPT,
+    INTERRUPTED,
+    ORPHAN_QUEUED,
+    ORPHAN_RUNNING,
+    SHUT_DOWN,
+    STOPPED_BEFORE,
+    abandoned_message,
+)
+from mtl_core.execution.scheduler import Slot, Slots, failure, no_worker
 from mtl_core.limits import LimitError, Limits
 from mtl_core.paths import default_store_path
 from mtl_core.store.runs import LIVE, RunStore
 
 log = logging.getLogger("mtl_curves")
 
-DIED = "the worker process died (killed by the system, perhaps for lack of memory?); its finished epochs are kept"
-ORPHAN_QUEUED = "the dashboard server stopped before this run started; re-run it from History"
-ORPHAN_RUNNING = (
-    "the training process stopped without finishing (no heartbeat); its finished epochs are kept"
-)
-SHUT_DOWN = "the dashboard server shut down"
-
 
 def store_path() -> Path:
     return Path(os.environ.get("MTL_STORE", default_store_path()))
-
-
-def abandoned_message(after: float) -> str:
-    return (
-        f"stopped: its page was closed (not seen for {after:g} s, MTL_ABANDON_AFTER); "
-        "its finished epochs are kept"
-    )
-
-
-@dataclass
-class _Slot:
-    """One training slot: a one-worker pool and the run it trains, if any."""
-
-    pool: ProcessPoolExecutor | None = None
-    run_id: int | None = None
 
 
 class RunManager:
@@ -78,7 +66,7 @@ class RunManager:
         self.limits = limits or Limits.from_env()
         self.store = RunStore(path, stale_after=self.limits.stale_after)
         self._lock = threading.RLock()
-        self._slots = [_Slot() for _ in range(self.limits.max_runs)]
+        self._slots = Slots(self.limits.max_runs, self._make_pool)
         self._queue: deque[int] = deque()
         self._configs: dict[int, dict] = {}
         self._owners: dict[int, str] = {}
@@ -102,10 +90,19 @@ class RunManager:
         so the first click does not wait for them."""
 
         def start() -> None:
+            # The pools are made under the lock, but started outside it: a first start
+            # waits for the forkserver's preload (torch, seconds), and every page's
+            # script run takes this lock (``seen``), so holding it here made the first
+            # page wait for PyTorch.
             with self._lock:
-                for slot in self._slots:
-                    if not self._closed.is_set():
-                        self._pool(slot).submit(int, 0)
+                pools = [] if self._closed.is_set() else [self._slots.pool(s) for s in self._slots]
+            for pool in pools:
+                if self._closed.is_set():
+                    return
+                try:
+                    pool.submit(int, 0)
+                except RuntimeError:  # shut down meanwhile (the server stops)
+                    return
 
         threading.Thread(target=start, name="mtl-warm", daemon=True).start()
 
@@ -185,50 +182,30 @@ class RunManager:
         ids = [run_id if run_id is not None else next(started) for run_id in found]
         return ids, [run_id for run_id in found if run_id is not None]
 
-    def _pool(self, slot: _Slot) -> ProcessPoolExecutor:
-        if slot.pool is None:
-            slot.pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=forkserver.context(),  # forks with torch imported: milliseconds
-                initializer=warm_up_here,
-                initargs=(forkserver.here(),),
-            )
-        return slot.pool
+    def _make_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=forkserver.context(),  # forks with torch imported: milliseconds
+            initializer=warm_up_here,
+            initargs=(forkserver.here(),),
+        )
 
     def _dispatch(self) -> None:
         """Hand queued runs to free slots, oldest first (call with the lock held)."""
-        for slot in self._slots:
-            if slot.run_id is not None or not self._queue or self._closed.is_set():
-                continue
-            run_id = self._queue.popleft()
-            args = (
-                execute_run,
-                str(self.path),
-                run_id,
-                self._configs[run_id],
-                None,
-                self.limits.pause_timeout,
-            )
-            try:
-                try:
-                    future = self._pool(slot).submit(*args)
-                except (BrokenProcessPool, RuntimeError):  # broken or shut down: a new one
-                    slot.pool = None
-                    future = self._pool(slot).submit(*args)
-            except Exception as exc:  # no process could be started (memory, process limit)
-                log.exception("run %s: could not start a worker process", run_id)
-                slot.pool = None
-                self._forget(run_id)
-                self.store.finish(
-                    run_id,
-                    "failed",
-                    f"could not start a worker process ({type(exc).__name__}); try again later",
-                    {},
-                    {},
-                )
-                continue
-            slot.run_id = run_id
-            future.add_done_callback(partial(self._finished, slot, run_id))
+        if not self._closed.is_set():
+            self._slots.dispatch(self._queue, self._launch, self._refused)
+
+    def _launch(self, slot: Slot, run_id: int) -> None:
+        config, pause_timeout = self._configs[run_id], self.limits.pause_timeout
+        args = (str(self.path), run_id, config, None, pause_timeout)
+        future = self._slots.submit(slot, run_id, execute_run, *args)
+        future.add_done_callback(partial(self._finished, slot, run_id))
+
+    def _refused(self, run_id: int, exc: Exception) -> None:
+        """No process could be started for the run (memory, process limit)."""
+        log.error("run %s: could not start a worker process", run_id, exc_info=exc)
+        self._forget(run_id)
+        self.store.finish(run_id, "failed", no_worker(exc), {}, {})
 
     def _forget(self, run_id: int) -> str | None:
         """Drop what the manager knew of a run that ended; return why it asked it to stop."""
@@ -236,39 +213,32 @@ class RunManager:
         self._owners.pop(run_id, None)
         return self._reasons.pop(run_id, None)
 
-    def _finished(self, slot: _Slot, run_id: int, future: Future) -> None:
+    def _finished(self, slot: Slot, run_id: int, future: Future) -> None:
         """Record what the worker could not (its death, a bug) and refill the slot."""
         with self._lock:
-            if slot.run_id == run_id:
-                slot.run_id = None
+            exc = None if future.cancelled() else future.exception()
+            self._slots.release(slot, run_id, exc)
             reason = self._forget(run_id)
             try:
-                self._record(run_id, future, reason, slot)
+                self._record(run_id, future, exc, reason)
                 self._dispatch()
             except Exception:  # a store error must not leave the slot dead
                 log.exception("could not record the end of run %s", run_id)
 
-    def _record(self, run_id: int, future: Future, reason: str | None, slot: _Slot) -> None:
-        exc = None if future.cancelled() else future.exception()
-        if isinstance(exc, BrokenProcessPool):
-            broken, slot.pool = slot.pool, None  # the next run in this slot gets a new process
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
+    def _record(
+        self, run_id: int, future: Future, exc: BaseException | None, reason: str | None
+    ) -> None:
         run = self.store.get_run(run_id)
         if future.cancelled():
-            message, status = reason or "stopped before it started", "stopped"
+            status, message = "stopped", reason or STOPPED_BEFORE
         elif exc is None:
             if reason and run["status"] == "stopped":
                 self.store.set_status(run_id, "stopped", reason)
             return
-        elif isinstance(exc, BrokenProcessPool):
-            message, status = DIED, "failed"
-        elif isinstance(exc, (KeyboardInterrupt, SystemExit)):  # the worker recorded it
-            message, status = INTERRUPTED, "interrupted"
-        else:
-            first = (str(exc).splitlines() or [""])[0][:200]
-            message, status = f"internal error: {type(exc).__name__}: {first}", "failed"
-            log.error("run %s: worker raised", run_id, exc_info=exc)
+        else:  # its death, SIGINT or SIGTERM (the worker recorded those), or a bug
+            status, message = failure(exc, DIED_KEPT, INTERRUPTED)
+            if not isinstance(exc, BrokenProcessPool | KeyboardInterrupt | SystemExit):
+                log.error("run %s: worker raised", run_id, exc_info=exc)
         if run["status"] in LIVE:
             self.store.finish(run_id, status, message, run["summary"], {})
 
@@ -289,7 +259,7 @@ class RunManager:
             if action == "stop" and run_id in self._queue:
                 self._queue.remove(run_id)
                 self._forget(run_id)
-                self.store.finish(run_id, "stopped", reason or "stopped before it started", {}, {})
+                self.store.finish(run_id, "stopped", reason or STOPPED_BEFORE, {}, {})
                 return
             if reason is not None and run_id in self._owners:  # still training here
                 self._reasons[run_id] = reason
@@ -301,16 +271,12 @@ class RunManager:
 
     def training(self) -> list[int]:
         with self._lock:
-            return [s.run_id for s in self._slots if s.run_id is not None]
+            return [s.job for s in self._slots.busy()]
 
     def worker_pid(self, run_id: int) -> int | None:
         """The process training ``run_id`` (for operators and tests), or None."""
         with self._lock:
-            for slot in self._slots:
-                if slot.run_id == run_id and slot.pool is not None:
-                    pids = list(slot.pool._processes or {})  # one worker per slot
-                    return pids[0] if pids else None
-        return None
+            return self._slots.pid(run_id)
 
     # -- pages that are gone -------------------------------------------------------------
 
@@ -388,11 +354,5 @@ class RunManager:
                 self._ask(run_id, "stop", f"{SHUT_DOWN} before it started")
             for run_id in self.training():
                 self._ask(run_id, "stop", f"stopped: {SHUT_DOWN}")
-            pools = [s.pool for s in self._slots if s.pool is not None]
-            idle = [s.pool for s in self._slots if s.pool is not None and s.run_id is None]
-        for pool in idle:  # nothing to lose: do not wait for a warm-up nobody needs
-            for process in list((pool._processes or {}).values()):
-                process.terminate()
-        for pool in pools:
-            pool.shutdown(wait=wait, cancel_futures=True)
+        self._slots.shutdown(wait)  # outside the lock: a run's end callback takes it
         offload.shutdown()

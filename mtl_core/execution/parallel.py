@@ -5,6 +5,9 @@ process, so runs sharing a process would not stay reproducible or would fight ov
 Each worker slot is a one-process pool: a worker killed by the OS breaks only its own slot
 (its run is recorded as failed and the slot gets a new process), and runs waiting for a
 slot wait in this process's queue, not in a pool's, so one death cannot fail them all.
+That queue, the slots, their failures and the progress reports are the scheduler core's
+(``scheduler.py``, shared with the dashboard and Ray); this module is its adapter for a
+batch that waits for its runs, and holds the Ctrl-C handling below.
 
 Workers are forks of this process's forkserver (mtl_core/execution/forkserver.py: torch and the
 trainer imported once), started with SIGINT ignored so that workers ignore the terminal's
@@ -22,41 +25,32 @@ terminates the workers at once.
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 
 from mtl_core.config import RunConfig, from_dict, validate
 from mtl_core.errors import ConfigError, MtlError
 from mtl_core.execution import forkserver
-from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.execution.messages import BATCH_INTERRUPTED, DIED, NOT_STARTED
+from mtl_core.execution.scheduler import (
+    Batch,
+    Progress,
+    Slot,
+    Slots,
+    deferring_sigint,
+    failure,
+    no_worker,
+)
+from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
 from mtl_core.training.results import RunResult
 
 MAX_WORKERS = 32
-DIED = "the worker process died (killed by the system, perhaps for lack of memory?)"
-NOT_STARTED = "stopped before it started (Ctrl-C)"
-INTERRUPTED = "interrupted: the batch was stopped while this run trained"
 
 _stop_event = None  # in a worker: the batch's stop event (runs without a store watch it)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Counts after a run started or ended; ``ended`` is the index of the run that ended."""
-
-    total: int
-    done: int  # ended in any way (completed, stopped, diverged, failed)
-    running: int
-    failed: int  # failed or interrupted
-    ended: int | None = None
-    result: RunResult | None = None
 
 
 def _init_worker(dataset: str, stop_event, where: tuple[str, dict[str, str]]) -> None:
@@ -91,25 +85,9 @@ def _job(
         return RunResult(None, "failed", f"internal error: {exc!r}", {})
 
 
-@contextlib.contextmanager
-def _deferring_sigint() -> Iterator[None]:
-    """Hold a Ctrl-C until the block is done, then raise it: a worker process half started
-    (forked, but not yet in the pool's table) would outlive the batch; a no-op outside the
-    main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+class _Batch(Batch):
+    """The scheduler core (``scheduler.py``) driven by a loop over the slots' futures."""
 
-
-class _Batch:
     def __init__(
         self,
         configs: list[RunConfig],
@@ -119,53 +97,32 @@ class _Batch:
         data_dir: str | None,
         progress: Callable[[Progress], None] | None,
     ) -> None:
-        self.configs, self.store, self.run_ids = configs, store, run_ids
-        self.data_dir, self.progress = data_dir, progress
-        self.results: list[RunResult | None] = [None] * len(configs)
-        self.queue = deque(range(len(configs)))
+        super().__init__(run_ids, store, progress)
+        self.configs, self.data_dir = configs, data_dir
         self.context = forkserver.context()
         self.not_started: set[int] = set()  # runs whose worker was ended before they began
         # Runs with a store stop through it; only store-less runs need a shared event (a
         # named semaphore, which a worker forked after this process ended could not open).
         self.stop_event = self.context.Event() if store is None else None
-        self.pools: list[ProcessPoolExecutor | None] = [None] * min(workers, len(configs))
-        self.running: dict[Future, tuple[int, int]] = {}  # future -> (slot, run index)
+        self.slots = Slots(min(workers, len(configs)), self._make_pool)
+        self.running: dict[Future, Slot] = {}  # future -> the slot training its run
         self.interrupted = False
 
-    # -- bookkeeping -------------------------------------------------------------------
+    def in_flight(self) -> int:
+        return len(self.running)
 
-    def _end(self, index: int, result: RunResult) -> None:
-        self.results[index] = result
-        self._report(index)
-
-    def _report(self, ended: int | None = None) -> None:
-        if self.progress is None:
-            return
-        done = [r for r in self.results if r is not None]
-        failed = sum(r.status in ("failed", "interrupted") for r in done)
-        result = self.results[ended] if ended is not None else None
-        self.progress(
-            Progress(len(self.results), len(done), len(self.running), failed, ended, result)
-        )
-
-    def _record_failure(self, index: int, status: str, message: str) -> None:
-        """What the worker could not record itself (its death, a bug in the pool)."""
-        run_id = self.run_ids[index]
-        if self.store is not None and self.store.get_run(run_id)["status"] in LIVE:
-            self.store.finish(run_id, status, message, {}, {})
-        self._end(index, RunResult(run_id, status, message, {}))
+    def _status(self, index: int) -> str | None:
+        return self.store.get_run(self.run_ids[index])["status"] if self.store else None
 
     # -- the loop ----------------------------------------------------------------------
 
-    def _pool(self, slot: int) -> ProcessPoolExecutor:
-        if self.pools[slot] is None:
-            self.pools[slot] = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=self.context,
-                initializer=_init_worker,
-                initargs=(self.configs[0].dataset, self.stop_event, forkserver.here()),
-            )
-        return self.pools[slot]
+    def _make_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=self.context,
+            initializer=_init_worker,
+            initargs=(self.configs[0].dataset, self.stop_event, forkserver.here()),
+        )
 
     def _prime(self) -> None:
         """Wait, with Ctrl-C live, for the forkserver to finish its imports (seconds, once
@@ -175,62 +132,53 @@ class _Batch:
         process.start()
         process.join()
 
+    def _launch(self, slot: Slot, index: int) -> None:
+        """Start a run in a slot; called with Ctrl-C deferred (a started worker is always
+        one we track)."""
+        forkserver.start(ignore_sigint=True)
+        store_path = str(self.store.path) if self.store else None
+        config = self.configs[index].to_dict()
+        args = (config, store_path, self.run_ids[index], self.data_dir)
+        self.running[self.slots.submit(slot, index, _job, *args)] = slot
+
     def _dispatch(self) -> None:
-        busy = {slot for slot, _ in self.running.values()}
-        for slot in range(len(self.pools)):
-            if slot in busy or not self.queue:
-                continue
-            index = self.queue.popleft()
-            args = (
-                _job,
-                self.configs[index].to_dict(),
-                str(self.store.path) if self.store else None,
-                self.run_ids[index],
-                self.data_dir,
-            )
-            try:
-                with _deferring_sigint():  # a started worker is always one we track
-                    forkserver.start(ignore_sigint=True)
-                    self.running[self._pool(slot).submit(*args)] = (slot, index)
-            except Exception as exc:  # no process could be started (memory, process limit)
-                self.pools[slot] = None
-                self._record_failure(
-                    index,
-                    "failed",
-                    f"could not start a worker process ({type(exc).__name__}); try again later",
-                )
-        self._report()
+        self.slots.dispatch(
+            self.queue,
+            self._launch,
+            lambda index, exc: self.record(index, "failed", no_worker(exc)),
+            guard=deferring_sigint,
+        )
+        self.report()
 
     def _collect(self, future: Future) -> None:
-        slot, index = self.running.pop(future)
+        slot = self.running.pop(future)
+        index = slot.job
         exc = future.exception()
+        self.slots.release(slot, index, exc)
         if exc is None:
-            self._end(index, future.result())
-            return
-        if isinstance(exc, BrokenProcessPool):  # the next run in this slot gets a new process
-            broken, self.pools[slot] = self.pools[slot], None
-            broken.shutdown(wait=False, cancel_futures=True)
-            if index in self.not_started and self._status(index) == "queued":
-                self._record_failure(index, "stopped", NOT_STARTED)
-            else:
-                self._record_failure(
-                    index, *(("interrupted", INTERRUPTED) if self.interrupted else ("failed", DIED))
-                )
-        elif isinstance(exc, KeyboardInterrupt | SystemExit):  # SIGTERM to the worker
-            self._record_failure(index, "interrupted", INTERRUPTED)
+            self.end(index, future.result())
+        elif not isinstance(exc, BrokenProcessPool):
+            self.record(index, *failure(exc, DIED, BATCH_INTERRUPTED))
+        elif index in self.not_started and self._status(index) == "queued":
+            self.record(index, "stopped", NOT_STARTED)
+        elif self.interrupted:  # its worker ended after a Ctrl-C
+            self.record(index, "interrupted", BATCH_INTERRUPTED)
         else:
-            first = (str(exc).splitlines() or [""])[0][:200]
-            self._record_failure(index, "failed", f"internal error: {type(exc).__name__}: {first}")
+            self.record(index, "failed", DIED)
 
-    def run(self) -> list[RunResult]:
-        self._prime()
-        self._dispatch()
+    def _wait_running(self) -> None:
         while self.running:
             done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
             for future in done:
                 self._collect(future)
-            self._dispatch()
-        return [r for r in self.results if r is not None]
+            if not self.interrupted:
+                self._dispatch()
+
+    def run(self) -> list[RunResult]:
+        self._prime()
+        self._dispatch()
+        self._wait_running()
+        return self.finished()
 
     def stop(self) -> None:
         """First Ctrl-C: ask running runs to stop, end queued ones, wait for the running.
@@ -240,45 +188,30 @@ class _Batch:
             if self.stop_event is not None:
                 self.stop_event.set()
             if self.store is not None:
-                for slot, index in list(self.running.values()):
-                    self.store.request(self.run_ids[index], "stop")
-                    if self._status(index) == "queued":  # its worker is still warming up:
-                        self.not_started.add(index)  # end it now rather than wait for that
-                        self._terminate(slot)
-            while self.queue:
-                index = self.queue.popleft()
-                if self.store is not None:
-                    self.store.finish(self.run_ids[index], "stopped", NOT_STARTED, {}, {})
-                self._end(index, RunResult(self.run_ids[index], "stopped", NOT_STARTED, {}))
-            while self.running:
-                done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._collect(future)
+                for slot in list(self.running.values()):
+                    self.store.request(self.run_ids[slot.job], "stop")
+                    if self._status(slot.job) == "queued":  # its worker is still warming up:
+                        self.not_started.add(slot.job)  # end it now rather than wait for that
+                        self.slots.terminate(slot)
+            self.drop_queued(NOT_STARTED)
+            self._wait_running()
         except KeyboardInterrupt:  # second Ctrl-C: no more waiting
             self.kill()
 
-    def _status(self, index: int) -> str | None:
-        return self.store.get_run(self.run_ids[index])["status"] if self.store else None
-
-    def _terminate(self, slot: int) -> None:
-        """End a slot's worker process (one this batch started, by its handle)."""
-        for process in list((getattr(self.pools[slot], "_processes", None) or {}).values()):
-            process.terminate()
-
     def kill(self) -> None:
-        for slot in range(len(self.pools)):
-            self._terminate(slot)
-        for future, (_, index) in list(self.running.items()):
+        for slot in self.slots:
+            self.slots.terminate(slot)
+        for future, slot in list(self.running.items()):
             self.running.pop(future)
-            self._record_failure(index, "interrupted", INTERRUPTED)
+            index, slot.job = slot.job, None
+            self.record(index, "interrupted", BATCH_INTERRUPTED)
 
     def close(self) -> None:
-        for pool in self.pools:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        for index, result in enumerate(self.results):  # a bug here must not leave runs
-            if result is None:  # queued forever
-                self._record_failure(index, "stopped", NOT_STARTED)
+        for slot in self.slots:
+            if slot.pool is not None:
+                slot.pool.shutdown(wait=True, cancel_futures=True)
+        for index in self.unfinished():  # a bug here must not leave runs queued forever
+            self.record(index, "stopped", NOT_STARTED)
 
 
 def check_data(configs: Sequence[RunConfig], data_dir: str | None = None) -> None:

@@ -11,7 +11,8 @@ a local run stores, and the dashboard shows it live like any other run.
 Stopping: a ``stop`` request in the store (the dashboard's Stop) or Ctrl-C cancels the
 task, which kills its worker process (a running Ray task cannot be asked politely), and
 the run ends ``stopped`` with its finished epochs but no summary; queued runs never start.
-Pause requests are not honoured on Ray.
+Pause requests are not honoured on Ray. The queue, the results and the progress reports are
+the scheduler core's (``scheduler.py``), as for the local batch; the slots here are Ray's.
 
 Without an address a local instance is started: every port bound to loopback (see
 ``ray_session.py``), no Ray dashboard, and Ray's default token authentication left on.
@@ -22,11 +23,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,17 @@ from typing import Any
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError, StoreError
 from mtl_core.execution.forkserver import ignoring_sigint as _ignoring_sigint
-from mtl_core.execution.parallel import NOT_STARTED, Progress
+from mtl_core.execution.messages import (
+    DELETED,
+    INTERNAL,
+    NO_RESULT,
+    NOT_STARTED,
+    RAY_FAILED,
+    STOPPED_BEFORE,
+)
+from mtl_core.execution.messages import RAY_DIED as DIED
+from mtl_core.execution.messages import RAY_INTERRUPTED as INTERRUPTED
+from mtl_core.execution.messages import RAY_STOPPED as STOPPED
 from mtl_core.execution.ray_session import (
     CONNECT_WAIT,
     _check_reachable,
@@ -44,6 +52,7 @@ from mtl_core.execution.ray_session import (
     _token_auth_for_drivers,
 )
 from mtl_core.execution.ray_task import _remote
+from mtl_core.execution.scheduler import Batch, Progress, on_sigint, status_of
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store.runs import LIVE, RunStore
 from mtl_core.training.results import RunResult
@@ -51,9 +60,6 @@ from mtl_core.training.sink import WRITES
 
 MAX_RAY_WORKERS = 4096
 POLL_EVERY = 0.5  # seconds between looks at the store for stop requests
-DIED = "the Ray worker died during epoch {epoch} (killed, out of memory, or its node was lost)"
-STOPPED = "stopped by request during epoch {epoch}; its finished epochs are kept"
-INTERRUPTED = "stopped during epoch {epoch}: the sweep was interrupted (Ctrl-C)"
 
 
 # -- the driver -------------------------------------------------------------------------
@@ -67,8 +73,9 @@ class _Task:
     epoch: int = -1  # last epoch written
 
 
-class _Driver:
-    """Keeps ``slots`` tasks in flight and writes what they stream into the store."""
+class _Driver(Batch):
+    """Keeps ``slots`` tasks in flight and writes what they stream into the store: the
+    scheduler core (``scheduler.py``) driven by the tasks' messages."""
 
     def __init__(
         self,
@@ -79,56 +86,30 @@ class _Driver:
         data_dir: str | None,
         progress: Callable[[Progress], None] | None,
     ) -> None:
-        self.configs, self.run_ids, self.store = configs, run_ids, store
-        self.slots, self.data_dir, self.progress = slots, data_dir, progress
-        self.queue = deque(range(len(configs)))
+        super().__init__(run_ids, store, progress)
+        self.configs, self.slots, self.data_dir = configs, slots, data_dir
         self.running: dict[Any, _Task] = {}  # ObjectRefGenerator -> task
-        self.results: list[RunResult | None] = [None] * len(configs)
         self.polled = 0.0
         self.interrupted = False  # set by Ctrl-C, acted on between two messages
 
-    def _report(self, ended: int | None = None) -> None:
-        if self.progress is None:
-            return
-        done = [r for r in self.results if r is not None]
-        failed = sum(r.status in ("failed", "interrupted") for r in done)
-        started = sum(bool(t.worker) for t in self.running.values())
-        result = self.results[ended] if ended is not None else None
-        self.progress(Progress(len(self.results), len(done), started, failed, ended, result))
+    def in_flight(self) -> int:
+        return sum(bool(t.worker) for t in self.running.values())  # started, not queued in Ray
 
     def _status(self, run_id: int) -> str | None:
-        """The run's status in the store; None once it was deleted (from the dashboard)."""
-        try:
-            return self.store.get_run(run_id)["status"]
-        except StoreError:
-            return None
-
-    def _end(
-        self,
-        index: int,
-        status: str,
-        message: str,
-        summary: dict | None = None,
-        record: bool = True,
-    ) -> None:
-        run_id = self.run_ids[index]
-        if record and self._status(run_id) in LIVE:
-            self.store.finish(run_id, status, message, {}, {})
-        self.results[index] = RunResult(run_id, status, message, summary or {})
-        self._report(index)
+        return status_of(self.store, run_id)
 
     def _dispatch(self) -> None:
         while self.queue and len(self.running) < self.slots:
             index = self.queue.popleft()
             run_id, config = self.run_ids[index], self.configs[index]
             if self._status(run_id) not in LIVE or self.store.pending_request(run_id) == "stop":
-                self._end(index, "stopped", "stopped before it started")
+                self.record(index, "stopped", STOPPED_BEFORE)
                 continue
             task = _remote().options(num_cpus=config.threads)
             self.running[task.remote(config.to_dict(), run_id, self.data_dir)] = _Task(
                 index, run_id
             )
-        self._report()
+        self.report()
 
     def _receive(self, generator: Any) -> None:
         import ray
@@ -138,23 +119,23 @@ class _Driver:
             message = ray.get(next(generator))
         except StopIteration:
             del self.running[generator]
-            self._end(task.index, "failed", "internal error: the task ended without a result")
+            self.record(task.index, "failed", NO_RESULT)
             return
         except ray.exceptions.RayTaskError as exc:  # raised in the task, outside train
             del self.running[generator]
             cause = getattr(exc, "cause", None)
-            self._end(task.index, "failed", f"internal error: {cause or exc!r}"[:300])
+            self.record(task.index, "failed", INTERNAL.format(repr(cause or exc))[:300])
             return
         except ray.exceptions.RayError as exc:  # its worker or node died
             del self.running[generator]
             died = DIED.format(epoch=task.epoch + 1)
-            self._end(task.index, "failed", f"{died} [{type(exc).__name__}]")
+            self.record(task.index, "failed", f"{died} [{type(exc).__name__}]")
             return
         kind = message[0]
         if kind == "hello":
             task.worker = message[1]
             self.store.set_status(task.run_id, "running")
-            self._report()
+            self.report()
         elif kind == "store" and message[1] in WRITES:
             _, name, args, kwargs = message
             if name == "set_provenance":  # where the run trained, for a cluster's logs
@@ -166,13 +147,13 @@ class _Driver:
                     raise
                 ray.cancel(generator, force=True)  # deleted from the dashboard meanwhile
                 del self.running[generator]
-                self._end(task.index, "stopped", "deleted while it trained", record=False)
+                self.record(task.index, "stopped", DELETED, write=False)
                 return
             if name == "append_epoch":
                 task.epoch = args[0]
         elif kind == "result":
             del self.running[generator]
-            self._end(task.index, message[1], message[2], message[3], record=False)
+            self.record(task.index, message[1], message[2], message[3], write=False)
 
     def _honour_stops(self) -> None:
         import ray
@@ -184,7 +165,7 @@ class _Driver:
             if self.store.pending_request(task.run_id) == "stop":
                 ray.cancel(generator, force=True)
                 del self.running[generator]
-                self._end(task.index, "stopped", STOPPED.format(epoch=task.epoch + 1))
+                self.record(task.index, "stopped", STOPPED.format(epoch=task.epoch + 1))
 
     def run(self) -> list[RunResult]:
         import ray
@@ -200,7 +181,7 @@ class _Driver:
                 self._receive(generator)
             self._honour_stops()
             self._dispatch()
-        return [r for r in self.results if r is not None]
+        return self.finished()
 
     def stop(self, message: str) -> None:
         """Cancel every task (its run ends ``stopped``); queued runs never start."""
@@ -209,23 +190,8 @@ class _Driver:
         for generator, task in list(self.running.items()):
             ray.cancel(generator, force=True)
             del self.running[generator]
-            self._end(task.index, "stopped", message.replace("{epoch}", str(task.epoch + 1)))
-        while self.queue:
-            self._end(self.queue.popleft(), "stopped", NOT_STARTED)
-
-
-@contextlib.contextmanager
-def _sigint_flag(driver: _Driver) -> Iterator[None]:
-    """Ctrl-C only flags the driver, which stops between two messages: never halfway
-    through replaying a write (a store transaction) that the stop must follow."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, lambda *_: setattr(driver, "interrupted", True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+            self.record(task.index, "stopped", message.replace("{epoch}", str(task.epoch + 1)))
+        self.drop_queued(NOT_STARTED)
 
 
 # -- the session ------------------------------------------------------------------------
@@ -333,7 +299,9 @@ class RayBackend:
         with RunStore(store_path) as store:
             driver = _Driver(list(configs), list(run_ids), store, self.slots, data_dir, progress)
             try:
-                with _sigint_flag(driver):
+                # Ctrl-C only flags the driver, which stops between two messages: never
+                # halfway through replaying a write (a store transaction) the stop must follow.
+                with on_sigint(lambda: setattr(driver, "interrupted", True)):
                     return driver.run()
             except KeyboardInterrupt:
                 with _ignoring_sigint():
@@ -341,5 +309,5 @@ class RayBackend:
                 raise
             except BaseException as exc:
                 with _ignoring_sigint(), contextlib.suppress(Exception):
-                    driver.stop(f"stopped during epoch {{epoch}}: the sweep failed: {exc!r}"[:300])
+                    driver.stop(RAY_FAILED.format(exc)[:300])
                 raise

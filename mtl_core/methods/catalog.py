@@ -44,6 +44,9 @@ class Method:
     paper: str = ""  # author(s) and year, e.g. "Kendall et al. 2018"
     params: tuple[Param, ...] = ()
     caption: str = ""  # what its panel in Insights shows (weightings: the weight lines)
+    # Aggregators: False when it builds the update without weighting the task gradients
+    # (GradDrop, ConFIG), so there are no task weights for Insights to draw.
+    reports_weights: bool = True
 
     def describe(self) -> str:
         """``name — help (paper)`` for menus and CLI help."""
@@ -57,7 +60,22 @@ def _table(*methods: Method) -> dict[str, Method]:
 
 SHARING = _table(
     Method("single", "a network per task"),
-    Method("hard", "one shared trunk, a head per task", "Caruana 1997"),
+    Method(
+        "hard",
+        "one shared trunk, a head per task",
+        "Caruana 1997",
+        (
+            Param(
+                "shared_layers",
+                "shared layers",
+                -1,
+                10,
+                1,
+                "the first K layers are shared, then a branch per task (the cnn's two "
+                "conv blocks count); -1 shares all, 0 none (single-task)",
+            ),
+        ),
+    ),
     Method(
         "soft",
         "a trunk per task, tied by a penalty",
@@ -107,6 +125,21 @@ PENALTIES = _table(
 BACKBONES = _table(
     Method("mlp", "dense layers"),
     Method("cnn", "two convolution blocks, then dense layers"),
+    Method(
+        "maxout",
+        "dense layers of maxout units",
+        "Goodfellow et al. 2013",
+        (
+            Param(
+                "pieces",
+                "maxout pieces",
+                2,
+                8,
+                1,
+                "linear pieces per unit; each unit outputs the largest",
+            ),
+        ),
+    ),
 )
 
 WEIGHTINGS = _table(
@@ -179,6 +212,34 @@ WEIGHTINGS = _table(
         caption="Minimising Σ log L weighs each task by 1 / L (the epoch's mean is shown): a "
         "task whose loss is small weighs more, whatever the scale of its loss.",
     ),
+    Method(
+        "famo",
+        "learned from which loss fell least",
+        "Liu et al. 2023",
+        (
+            Param(
+                "famo_lr",
+                "FAMO lr",
+                0.0,
+                1.0,
+                0.005,
+                "learning rate of the logits of the weights; 0 keeps them equal",
+                "lr",
+            ),
+            Param(
+                "famo_decay",
+                "FAMO decay γ",
+                0.0,
+                1.0,
+                0.005,
+                "weight decay of the logits: pulls the weights back towards equal",
+                "decay",
+            ),
+        ),
+        caption="FAMO's weights softmax(ξ) at the epoch's end: after each step, a task whose "
+        "log-loss fell less than the others' gains weight. The model minimises Σ w log L, "
+        "so each loss is also divided by its size.",
+    ),
 )
 
 AGGREGATORS = _table(
@@ -202,6 +263,86 @@ AGGREGATORS = _table(
             ),
         ),
     ),
+    Method(
+        "nashmtl",
+        "a bargaining solution between the tasks",
+        "Navon et al. 2022",
+        (
+            Param(
+                "nash_max_norm",
+                "Nash-MTL max norm",
+                0.0,
+                100.0,
+                0.5,
+                "the update's norm is clipped to this; 0 turns the clipping off",
+                "max_norm",
+            ),
+        ),
+    ),
+    Method("alignedmtl", "align the gradients' principal components", "Senushkin et al. 2023"),
+    Method("imtlg", "equal projection on every task gradient", "Liu et al. 2021"),
+    Method(
+        "gradvac",
+        "raise similarity towards its running target",
+        "Wang et al. 2021",
+        (
+            Param(
+                "gradvac_beta",
+                "GradVac β",
+                0.0,
+                1.0,
+                0.01,
+                "how fast the target cosine similarity follows the observed one",
+                "beta",
+            ),
+        ),
+    ),
+    Method(
+        "graddrop",
+        "drop conflicting signs at random",
+        "Chen et al. 2020",
+        reports_weights=False,
+    ),
+    Method("dualproj", "the mean, projected to help every task", "Lopez-Paz & Ranzato 2017"),
+    Method(
+        "fairgrad",
+        "α-fair sharing of the improvement",
+        "Ban & Ji 2024",
+        (
+            Param(
+                "fairgrad_alpha",
+                "FairGrad α",
+                0.0,
+                10.0,
+                0.1,
+                "0: the mean gradient; 1: proportional fairness; larger: closer to max-min",
+                "alpha",
+            ),
+        ),
+    ),
+    Method(
+        "config",
+        "a conflict-free direction",
+        "Liu et al. 2024",
+        reports_weights=False,
+    ),
+    Method(
+        "excessmtl",
+        "more weight to tasks with more excess risk",
+        "He et al. 2024",
+        (
+            Param(
+                "excess_step",
+                "ExcessMTL step",
+                0.001,
+                100.0,
+                0.1,
+                "step size of the exponentiated update of the weights",
+                "robust_step_size",
+            ),
+        ),
+    ),
+    Method("rgw", "random gradient weights each step", "Lin et al. 2021"),
 )
 
 OPTIMIZERS = _table(

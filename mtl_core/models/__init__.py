@@ -1,5 +1,7 @@
-"""Models: trunks (MLP, CNN), the sharing modes built from them, cross-stitch units.
+"""Models: trunks (MLP, CNN, maxout), the sharing modes built from them (hard sharing of
+the first K layers included), cross-stitch units, and the parameter count by arithmetic.
 
-Pure ``torch.nn`` code. Imports the foundation (``mtl_core.seeds``) and ``mtl_core.data``
-for task shapes; never methods, training, the store or anything above.
+Pure ``torch.nn`` code (but ``counting.py``: no torch, for the dashboard's server).
+Imports the foundation (``mtl_core.seeds``) and ``mtl_core.data`` for task shapes; never
+methods, training, the store or anything above.
 """

@@ -42,8 +42,9 @@ SHARING = {
 
 
 def _stacked(model: MultiTaskNet) -> list[torch.Tensor]:
-    """For each trunk parameter, a (tasks, weights) matrix of its flattened copies."""
-    trunks = list(model.trunks.values())
+    """For each trunk parameter, a (tasks, weights) matrix of its flattened copies (the
+    task trunks, or a branched model's branches: ``MultiTaskNet.task_trunks``)."""
+    trunks = model.task_trunks() or list(model.trunks.values())
     per_trunk = [list(t.parameters()) for t in trunks]
     return [torch.stack([p.reshape(-1) for p in group]) for group in zip(*per_trunk, strict=True)]
 

@@ -3,8 +3,9 @@
 Each task has its own column: exactly the trunk that ``build_model`` builds for that task
 under single-task sharing (same builder, same weight and dropout generators), so the
 state dict of the columns and heads is the single-task model's, plus the mixing weights.
-A column is cut into blocks, one per weight layer: for the mlp each
-``[Linear, ReLU, SeededDropout]`` (the leading ``Flatten`` joins the first), for the cnn
+A column is cut into blocks, one per weight layer (``trunks.block_bounds``): for the mlp each
+``[Linear, ReLU, SeededDropout]`` (the leading ``Flatten`` joins the first), for maxout
+each ``[Linear, MaxPieces, SeededDropout]``, for the cnn
 each ``[Conv2d, MaxPool2d, ReLU]`` (the second with the ``Flatten``) and each dense block.
 
 After every block, a cross-stitch unit mixes the columns' activations,
@@ -27,18 +28,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mtl_core.models.trunks import BACKBONE_BUILDERS, MultiTaskNet, init_uniform_
+from mtl_core.models.trunks import MultiTaskNet, block_bounds, init_uniform_, make_trunk
 from mtl_core.seeds import torch_generator
 
 STITCH_KEY = "stitch"
-
-
-def block_bounds(trunk: nn.Sequential) -> list[tuple[int, int]]:
-    """(start, stop) of each block: one block per weight layer; layers before the first
-    weight layer join the first block, layers after a block's activation stay with it."""
-    starts = [i for i, layer in enumerate(trunk) if isinstance(layer, nn.Linear | nn.Conv2d)]
-    starts[0] = 0
-    return list(zip(starts, [*starts[1:], len(trunk)], strict=True))
 
 
 def initial_alpha(tasks: int, init: float) -> torch.Tensor:
@@ -120,6 +113,7 @@ def build_cross_stitch(
     dropout: float,
     seed: int,
     init: float,
+    pieces: int = 2,
 ) -> CrossStitchNet:
     """Columns and heads as ``build_model`` makes them for single-task, plus the units."""
     tasks = tuple(tasks)
@@ -129,10 +123,10 @@ def build_cross_stitch(
         raise ValueError(f"tasks {list(tasks)} and out_dims {list(out_dims)} differ")
     if not 0 <= init <= 1:
         raise ValueError(f"init is a column's weight on itself, in [0, 1]; got {init!r}")
-    build = BACKBONE_BUILDERS[backbone]
     trunks = {}
     for task in tasks:
-        trunk = build(image_shape, width, depth, dropout, torch_generator(seed, "dropout", task))
+        gen = torch_generator(seed, "dropout", task)
+        trunk = make_trunk(backbone, image_shape, width, depth, dropout, gen, pieces)
         trunks[task] = init_uniform_(trunk, torch_generator(seed, "trunk", task))
     heads = {
         task: init_uniform_(nn.Linear(width, size), torch_generator(seed, "head", task))

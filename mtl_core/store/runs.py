@@ -45,10 +45,10 @@ from mtl_core.store.schema import (  # noqa: F401  (LIVE, ORPHAN_QUEUED: importe
 class _Result:
     """A statement's rows and last row id, read in full under the store's lock."""
 
-    __slots__ = ("lastrowid", "rows")
+    __slots__ = ("lastrowid", "rowcount", "rows")
 
-    def __init__(self, rows: list, lastrowid: int | None) -> None:
-        self.rows, self.lastrowid = rows, lastrowid
+    def __init__(self, rows: list, lastrowid: int | None, rowcount: int) -> None:
+        self.rows, self.lastrowid, self.rowcount = rows, lastrowid, rowcount
 
     def fetchone(self) -> Any:
         return self.rows[0] if self.rows else None
@@ -95,7 +95,7 @@ class RunStore:
         with self._lock:
             try:
                 cur = self._conn.execute(sql, params)
-                return _Result(cur.fetchall(), cur.lastrowid)
+                return _Result(cur.fetchall(), cur.lastrowid, cur.rowcount)
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
 

@@ -17,9 +17,12 @@ one baseline (the same config, the same stored run).
 from __future__ import annotations
 
 from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.methods import catalog
 
 # Fields of a multi-task run that a single-task run does not use; the baseline gets
-# ``DEFAULT``'s value. ``tasks`` and ``task_sizes`` are set per baseline below.
+# ``DEFAULT``'s value. ``tasks`` and ``task_sizes`` are set per baseline below. The method
+# choices and every hyperparameter they declare (mtl_core/methods/catalog.py) are among
+# them, so a method added later is dropped too; the backbone's own (maxout pieces) is kept.
 MULTI_TASK_FIELDS = (
     "aux",
     "aux_weight",
@@ -28,14 +31,14 @@ MULTI_TASK_FIELDS = (
     "aux_shuffle",
     "sharing",
     "soft_penalty",
-    "soft_lambda",
-    "stitch_init",
-    "stitch_lr",
     "weighting",
-    "dwa_temperature",
-    "gradnorm_alpha",
     "aggregator",
-    "cagrad_c",
+    *(
+        param.field
+        for table in (catalog.SHARING, catalog.PENALTIES, catalog.WEIGHTINGS, catalog.AGGREGATORS)
+        for method in table.values()
+        for param in method.params
+    ),
 )
 
 

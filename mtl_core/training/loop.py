@@ -51,17 +51,20 @@ def _build_model(config: RunConfig, bundle: Bundle, problem: _Problem) -> MultiT
         depth=config.depth,
         dropout=config.dropout,
         seed=config.seed,
+        pieces=config.pieces,
     )
     if config.sharing == "cross-stitch":
         from mtl_core.models.stitch import build_cross_stitch
 
         return build_cross_stitch(**common, tasks=config.all_tasks, init=config.stitch_init)
     trunk_of = SHARING[config.sharing].trunk_of(config.all_tasks)
-    return build_model(**common, trunk_of=trunk_of)
+    shared_layers = config.shared_layers if config.sharing == "hard" else -1
+    return build_model(**common, trunk_of=trunk_of, shared_layers=shared_layers)
 
 
 def _last_linear_weight(trunk: nn.Module) -> nn.Parameter:
-    return [m for m in trunk.modules() if isinstance(m, nn.Linear)][-1].weight
+    """The last weight layer's weight (a convolution's when only conv blocks are shared)."""
+    return [m for m in trunk.modules() if isinstance(m, nn.Linear | nn.Conv2d)][-1].weight
 
 
 class _Loop(_Ending):
@@ -91,7 +94,12 @@ class _Loop(_Ending):
         if config.aggregator != "none":  # torchjd (and cvxpy) load only when asked for
             from mtl_core.methods.aggregation import build_aggregator
 
-            self.aggregator = build_aggregator(config.aggregator, config.cagrad_c)
+            params = catalog.AGGREGATORS[config.aggregator].params  # its hyperparameters
+            self.aggregator = build_aggregator(
+                config.aggregator,
+                len(config.all_tasks),
+                **{p.arg: getattr(config, p.field) for p in params},
+            )
         stitch = self.model.stitch_parameters()
         stitch_ids = {id(p) for p in stitch}
         plain = [p for p in self.model.parameters() if id(p) not in stitch_ids]
@@ -186,7 +194,7 @@ class _Loop(_Ending):
         fixed = self.weighting.current()
         scaled = [losses[t] if fixed[t] == 1.0 else fixed[t] * losses[t] for t in tasks]
         feats = list({id(f): f for f in (features[t] for t in tasks)}.values())
-        heads = [list(self.model.heads[t].parameters()) for t in tasks]
+        heads = [self.model.task_parameters(t) for t in tasks]  # heads (and branches)
         # PCGrad draws its projection order from torch's global generator: give it a
         # stream of its own, a function of (seed, step) only, so runs stay reproducible.
         with torch.random.fork_rng(devices=[]):
@@ -214,7 +222,7 @@ class _Loop(_Ending):
         if objective is not None:
             rows.append(("_total", "train", "objective", objective))
             rows += [(n, "train", "batch_loss", v) for n, v in self.batch_losses.items()]
-        if len(self.model.trunks) > 1:
+        if self.model.task_trunks():
             rows.append(("_model", "train", "trunk_distance", mean_trunk_distance(self.model)))
         if self.penalty_fn is not None:
             with torch.no_grad():

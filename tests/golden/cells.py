@@ -95,7 +95,53 @@ CELLS: dict[str, dict[str, Any]] = {
         "cagrad_c": 0.4,
         "weighting": "equal",
     },
+    "aggregator-nashmtl": {"aggregator": "nashmtl", "aux": ["parity"], "nash_max_norm": 2.0},
+    "aggregator-alignedmtl": {"aggregator": "alignedmtl", "aux": ["parity", "loops"]},
+    "aggregator-imtlg": {"aggregator": "imtlg", "aux": ["magnitude"], "aux_weight": 0.5},
+    # Three tasks: GradVac visits the other tasks in a random order.
+    "aggregator-gradvac": {
+        "aggregator": "gradvac",
+        "aux": ["parity", "loops"],
+        "gradvac_beta": 0.1,
+    },
+    "aggregator-graddrop": {"aggregator": "graddrop", "aux": ["parity"]},  # random masks
+    "aggregator-dualproj": {"aggregator": "dualproj", "aux": ["parity"], "weighting": "equal"},
+    "aggregator-fairgrad": {"aggregator": "fairgrad", "aux": ["parity"], "fairgrad_alpha": 2.0},
+    "aggregator-config": {"aggregator": "config", "aux": ["parity", "loops"]},
+    "aggregator-excessmtl": {"aggregator": "excessmtl", "aux": ["parity"], "excess_step": 0.5},
+    "aggregator-rgw": {"aggregator": "rgw", "aux": ["parity", "loops"]},
+    "hard-famo": {
+        "weighting": "famo",
+        "aux": ["parity", "loops"],
+        "epochs": 3,
+        "famo_lr": 0.05,
+        "famo_decay": 0.001,
+    },
     "cnn-hard-masked": {"backbone": "cnn", "aux": ["quadrant"], "width": 8},
+    "maxout-hard-dropout": {
+        "backbone": "maxout",
+        "pieces": 3,
+        "aux": ["parity"],
+        "depth": 2,
+        "dropout": 0.2,
+    },
+    "maxout-cross-stitch": {"backbone": "maxout", "sharing": "cross-stitch", "aux": ["loops"]},
+    # Sharing depth: the first K layers shared, then a branch per task.
+    "shared-layers-mlp": {"shared_layers": 1, "aux": ["parity", "loops"], "depth": 2},
+    "shared-layers-cnn-gradnorm": {
+        "backbone": "cnn",
+        "shared_layers": 1,
+        "weighting": "gradnorm",
+        "aux": ["magnitude"],
+        "width": 8,
+    },
+    "shared-layers-upgrad": {
+        "shared_layers": 2,
+        "aggregator": "upgrad",
+        "aux": ["parity"],
+        "depth": 3,
+        "dropout": 0.2,
+    },
     "cnn-cross-stitch": {
         "backbone": "cnn",
         "sharing": "cross-stitch",

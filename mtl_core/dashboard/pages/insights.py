@@ -9,8 +9,6 @@ stores the trunk features (best and last epoch) at its end.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -24,6 +22,14 @@ from mtl_core.dashboard.figures.insights import (
     lines_figure,
     projection_figure,
     stitch_figure,
+)
+from mtl_core.dashboard.pages.insight_tables import (
+    colour_values,
+    conflict_table,
+    pair_label,
+    stitch_table,
+    weight_table,
+    wide,
 )
 from mtl_core.dashboard.pages.live import POLL_SECONDS, cached_metrics
 from mtl_core.dashboard.runs import RunManager
@@ -62,67 +68,6 @@ AGGREGATOR_CAPTION = (
     "The weight the aggregator gave each task's gradient on the shared trunk, averaged "
     "over the epoch's steps: a task near 0 was mostly overruled."
 )
-
-
-# -- data --------------------------------------------------------------------------------
-
-
-def wide(frame: pd.DataFrame, task: str, prefix: str = "") -> pd.DataFrame:
-    """One pseudo-task's training rows as a table: index epoch, one column per metric."""
-    sel = frame[(frame.task == task) & (frame.split == "train")]
-    if prefix:
-        sel = sel[sel.metric.str.startswith(prefix)]
-    if sel.empty:
-        return pd.DataFrame()
-    return sel.pivot_table(index="epoch", columns="metric", values="value", aggfunc="last")
-
-
-def conflict_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
-    """Cosines with one row per pair (``cos:a|b``, in the tasks' order), one column per epoch."""
-    table = wide(frame, "_conflict", "cos:")
-    if table.empty:
-        return table
-    order = {pair: i for i, pair in enumerate(itertools.combinations(tasks, 2))}
-    columns = sorted(table.columns, key=lambda m: order.get(parse_pair(m), len(order)))
-    return table[columns].T
-
-
-def pair_label(metric: str) -> str:
-    return " ↔ ".join(parse_pair(metric))
-
-
-def weight_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
-    """The weight each task trained with: index epoch, one column per task."""
-    sel = frame[(frame.metric == "weight") & (frame.split == "train") & frame.task.isin(tasks)]
-    if sel.empty:
-        return pd.DataFrame()
-    table = sel.pivot_table(index="epoch", columns="task", values="value", aggfunc="last")
-    return table[[t for t in tasks if t in table.columns]]
-
-
-def stitch_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
-    """Cross-stitch coefficients ``alpha:unit:to:from``, ordered by unit, then task order."""
-    table = wide(frame, "_stitch", "alpha:")
-    if table.empty:
-        return table
-    rank = {t: i for i, t in enumerate(tasks)}
-
-    def order(name: str) -> tuple[int, int, int]:
-        unit, to, src = name.split(":")[1:]
-        return int(unit), rank.get(to, len(rank)), rank.get(src, len(rank))
-
-    return table[sorted(table.columns, key=order)]
-
-
-def colour_values(labels: np.ndarray, classes: list[str], task: str) -> tuple[np.ndarray, str]:
-    """What to colour the map by: class codes, or one number per image for regression
-    (the mean of the target's values when it has several, e.g. a bounding box)."""
-    if classes:
-        return labels.astype(int), task
-    flat = labels.reshape(len(labels), -1)
-    if flat.shape[1] == 1:
-        return flat[:, 0], task
-    return flat.mean(1), f"{task} (mean of its {flat.shape[1]} values)"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -176,7 +121,24 @@ def weight_title(config: dict) -> tuple[str, str]:
     return f"Task weights: {weighting} weighting", method.caption if method else ""
 
 
+def no_weights_note(config: dict) -> str | None:
+    """What the weights panel says instead of a chart when the run's aggregator gives no
+    task weights (declared with ``reports_weights=False`` in methods/catalog.py)."""
+    name = config.get("aggregator", "none")
+    method = catalog.AGGREGATORS.get(name)
+    if method is None or method.reports_weights:
+        return None
+    return (
+        f"**Task weights:** {name} aggregation gives none. It builds the shared update from "
+        "the task gradients without weighting them, so there are no weights to draw."
+    )
+
+
 def weights_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
+    note = no_weights_note(run["config"])
+    if note:
+        st.info(note)
+        return
     table = weight_table(frame, _tasks(run["config"]))
     if table.empty:
         return

@@ -18,6 +18,7 @@ from mtl_core.data.tasks import TASKS, valid_tasks
 from mtl_core.data.variants import VARIANT_HELP, VARIANTS
 from mtl_core.errors import ConfigError
 from mtl_core.methods import catalog
+from mtl_core.models.counting import param_count
 from mtl_core.studies.replicates import MAX_SEEDS
 
 SIZE_GRID = (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 50000)
@@ -43,12 +44,14 @@ def _param_inputs(where, method: catalog.Method) -> None:
         pair = params[row : row + 2]
         cells = where.columns(2) if len(pair) == 2 else [where]
         for cell, param in zip(cells, pair, strict=True):
+            whole = isinstance(getattr(DEFAULT, param.field), int)  # pieces, shared layers
+            kind = int if whole else float
             cell.number_input(
                 param.label,
-                param.low,
-                param.high,
-                step=param.step,
-                format="%.4g",
+                kind(param.low),
+                kind(param.high),
+                step=kind(param.step),
+                format="%d" if whole else "%.4g",
                 key=key(param.field),
                 help=param.help,
             )
@@ -231,6 +234,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
             help="; ".join(f"{m.name} {m.help}" for m in catalog.PENALTIES.values()),
         )
     _param_inputs(sb, catalog.SHARING[sharing])
+    size_note = sb.empty()  # the parameter count, once the whole setup is known
     weighting = sb.selectbox(
         "Loss weighting",
         list(catalog.WEIGHTINGS),
@@ -250,13 +254,14 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     _param_inputs(sb, catalog.AGGREGATORS[aggregator])
 
     with sb.expander("Model"):
-        st.radio(
+        backbone = st.radio(
             "Backbone",
             list(catalog.BACKBONES),
             key=key("backbone"),
             horizontal=True,
             help="; ".join(f"{m.name}: {m.help}" for m in catalog.BACKBONES.values()),
         )
+        _param_inputs(st, catalog.BACKBONES[backbone])
         st.select_slider("Width", WIDTHS, key=key("width"), help="units per dense layer")
         st.slider("Depth", 1, 4, key=key("depth"), help="dense layers in the trunk")
         st.slider(
@@ -330,6 +335,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         config = config_from_state()
     except ConfigError as exc:
         return None, str(exc)
+    size_note.caption(f"{param_count(config):,} parameters in this setup")
     if status is not None:  # a valid setup, but its data is not here: training would fail
         return None, status
     return config, None
