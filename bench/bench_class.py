@@ -378,8 +378,9 @@ def model(result: dict, max_runs: int, cpus: int) -> list[str]:
 
     Streamlit serves every page from one Python process: its reruns share one interpreter
     lock, so the server gets about one core whatever the machine has. Each live page's
-    fragment reruns every POLL_SECONDS (mtl_core/dashboard/pages/live.py, 1 s; a constant,
-    not an operator variable), so the server's CPU per watching page scales with 1 / poll.
+    fragment reruns every ``poll_every`` seconds (MTL_POLL_SECONDS, 1 s, stretched to about
+    open pages / 5 s: mtl_core/limits.py), so the server's CPU per watching page scales
+    with 1 / poll.
     """
     mem, cpu, runs = result["memory"], result["cpu"], result["runs"]
     base = mem["after_first_page_mb"]

@@ -18,6 +18,11 @@ variables take the default.
 ``MTL_ABANDON_AFTER`` (seconds, default 600)
     A run whose page has not been seen for this long (the tab was closed) is stopped.
     Browsers slow a hidden tab's timers to about once a minute, so keep it well above 60.
+``MTL_POLL_SECONDS`` (seconds, default 1)
+    How often a page watching a live run asks for new epochs, with few pages open. Each
+    update costs the server about 0.1 s of CPU (bench/bench_class.py), so with more pages
+    watching the interval grows (``poll_every``): about one update per page every
+    ``open pages / 5`` seconds, keeping the server's updates under half a core.
 ``MTL_STALE_AFTER`` (seconds, default 60)
     A run that says ``running`` without a heartbeat for this long is marked
     ``interrupted`` by the dashboard (its process died). Keep it above 5 s, the
@@ -38,6 +43,10 @@ class LimitError(MtlError):
     """A run is refused by a server limit, or a limit variable is malformed."""
 
 
+UPDATE_COST = 0.1  # s of server CPU per live-page update (measured: bench/bench_class.py)
+UPDATE_BUDGET = 0.5  # of one core, for live updates: the rest serves clicks and page loads
+
+
 @dataclass(frozen=True)
 class Limits:
     """The operator's limits; ``None`` means no limit of the server's own."""
@@ -49,6 +58,7 @@ class Limits:
     pause_timeout: float = 600.0
     abandon_after: float = 600.0
     stale_after: float = 60.0
+    poll_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
@@ -62,7 +72,14 @@ class Limits:
             pause_timeout=_seconds(env, "MTL_PAUSE_TIMEOUT", d.pause_timeout),
             abandon_after=_seconds(env, "MTL_ABANDON_AFTER", d.abandon_after),
             stale_after=_seconds(env, "MTL_STALE_AFTER", d.stale_after),
+            poll_seconds=_seconds(env, "MTL_POLL_SECONDS", d.poll_seconds),
         )
+
+    def poll_every(self, open_pages: int) -> float:
+        """Seconds between a live page's updates with ``open_pages`` pages watching: the
+        operator's interval, stretched so that updates (about 0.1 s of server CPU each)
+        take at most half of the server's core."""
+        return max(self.poll_seconds, UPDATE_COST * open_pages / UPDATE_BUDGET)
 
     def refusal(self, config: RunConfig) -> str | None:
         """One line naming the first field over a limit (and the limit), or None."""

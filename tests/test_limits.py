@@ -44,6 +44,7 @@ def test_defaults_apply_when_nothing_is_set():
         pause_timeout=600.0,
         abandon_after=600.0,
         stale_after=60.0,
+        poll_seconds=1.0,
     )
     assert env.asked == DOCUMENTED  # every variable read is documented, and vice versa
     assert {
@@ -54,6 +55,7 @@ def test_defaults_apply_when_nothing_is_set():
         "MTL_PAUSE_TIMEOUT",
         "MTL_ABANDON_AFTER",
         "MTL_STALE_AFTER",
+        "MTL_POLL_SECONDS",
     } == DOCUMENTED
 
 
@@ -66,9 +68,10 @@ def test_every_variable_is_read():
         "MTL_PAUSE_TIMEOUT": "120",
         "MTL_ABANDON_AFTER": "900.5",
         "MTL_STALE_AFTER": "3",
+        "MTL_POLL_SECONDS": "2.5",
         "MTL_OTHER": "x",
     }
-    assert Limits.from_env(env) == Limits(4, 100, 2000, 30, 120.0, 900.5, 3.0)
+    assert Limits.from_env(env) == Limits(4, 100, 2000, 30, 120.0, 900.5, 3.0, 2.5)
     assert Limits.from_env({"MTL_MAX_EPOCHS": ""}) == Limits()  # empty means unset
 
 
@@ -200,3 +203,18 @@ def test_every_store_opener_honours_mtl_stale_after(tmp_path, monkeypatch):
     monkeypatch.delenv("MTL_STALE_AFTER")
     with RunStore(tmp_path / "runs.sqlite") as store:
         assert store.stale_after == 60.0
+
+
+def test_live_pages_poll_less_often_when_many_are_open():
+    """Updates cost the server about 0.1 s of CPU each: with many pages watching, each page's
+    interval grows so that all of them together take at most half a core."""
+    from mtl_core.limits import UPDATE_BUDGET, UPDATE_COST
+
+    limits = Limits.from_env({"MTL_POLL_SECONDS": "1.5"})
+    assert limits.poll_every(1) == limits.poll_every(5) == 1.5  # few pages: the operator's
+    for pages in (10, 30, 100):
+        every = limits.poll_every(pages)
+        assert every > 1.5
+        assert pages * UPDATE_COST / every <= UPDATE_BUDGET + 1e-9  # at most half a core
+    with pytest.raises(LimitError, match="MTL_POLL_SECONDS"):
+        Limits.from_env({"MTL_POLL_SECONDS": "0"})

@@ -286,6 +286,12 @@ class RunManager:
             with self._lock:
                 self._seen[owner] = time.monotonic()
 
+    def open_pages(self, within: float) -> int:
+        """Sessions whose page ran or ticked in the last ``within`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            return sum(now - t <= within for t in self._seen.values())
+
     def has_live(self, owner: str) -> bool:
         """Whether ``owner`` has runs queued or training in this server."""
         with self._lock:

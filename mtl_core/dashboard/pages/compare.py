@@ -23,7 +23,7 @@ from mtl_core.dashboard.groups import (
     paired_comparison,
     seed_groups,
 )
-from mtl_core.dashboard.pages.live import POLL_SECONDS, cached_metrics
+from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.pages.studies import follow_ups
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
@@ -171,7 +171,7 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
     )
     live = runs[runs.id.isin(chosen)].status.isin(LIVE).any()
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
+    @st.fragment(run_every=poll_every(manager) if live else None)
     def panel() -> None:
         now = manager.store.runs()
         now = now.set_index("id").loc[[i for i in chosen if i in set(now.id)]].reset_index()

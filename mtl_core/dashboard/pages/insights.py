@@ -31,7 +31,7 @@ from mtl_core.dashboard.pages.insight_tables import (
     weight_table,
     wide,
 )
-from mtl_core.dashboard.pages.live import POLL_SECONDS, cached_metrics
+from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.plot import chart
@@ -319,7 +319,7 @@ def insights_view(manager: RunManager, owner: str) -> None:
     run_id = choose_run(runs, owner)
     first = manager.store.get_run(run_id)
     large = bool(st.session_state.get(K.large, False))
-    polling = POLL_SECONDS if first["status"] in LIVE else None
+    polling = poll_every(manager) if first["status"] in LIVE else None
 
     @st.fragment(run_every=polling)
     def panel() -> None:

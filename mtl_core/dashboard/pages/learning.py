@@ -21,7 +21,7 @@ import streamlit as st
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.studies import learning_curve_figure
 from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
-from mtl_core.dashboard.pages.live import POLL_SECONDS
+from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
@@ -207,7 +207,7 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
     live = bool(members.status.isin(LIVE).any())
     large = bool(st.session_state.get(K.large, False))
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
+    @st.fragment(run_every=poll_every(manager) if live else None)
     def panel() -> None:
         runs = manager.store.runs()
         now = curve_runs(runs, config)

@@ -29,7 +29,6 @@ from mtl_core.execution import forkserver
 from mtl_core.store.runs import LIVE
 from mtl_core.studies.baselines import single_task_baselines
 
-POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 10.0
 
 
@@ -176,7 +175,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         st.session_state.pop(K.focus, None)
         st.info("That run no longer exists. Press **Train** to start one.")
         return
-    polling = POLL_SECONDS if first["status"] in LIVE else None
+    polling = poll_every(manager) if first["status"] in LIVE else None
 
     @st.fragment(run_every=polling)
     def panel() -> None:
@@ -221,6 +220,13 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     if first["status"] not in LIVE and first["summary"].get("main"):
         with st.expander("Where does it go wrong? (confusion matrix, misclassified images)"):
             mistakes_view(first)
+
+
+def poll_every(manager: RunManager) -> float:
+    """Seconds between a live page's updates: the operator's ``MTL_POLL_SECONDS``,
+    stretched when many pages are open (``Limits.poll_every``), so that the server keeps
+    serving clicks while a class watches its runs."""
+    return manager.limits.poll_every(manager.open_pages(within=2 * KEEPALIVE_SECONDS))
 
 
 def keepalive(manager: RunManager, owner: str) -> None:

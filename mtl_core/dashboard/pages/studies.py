@@ -30,7 +30,7 @@ from mtl_core.dashboard.groups import (
     group_label,
     is_single_task,
 )
-from mtl_core.dashboard.pages.live import POLL_SECONDS
+from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.identical import reuse_notes
@@ -180,7 +180,7 @@ def _regularisation(
     ids = [i for row in found for i in row]
     live = bool(runs[runs.id.isin(ids)].status.isin(LIVE).any())
 
-    @st.fragment(run_every=POLL_SECONDS if live else None)
+    @st.fragment(run_every=poll_every(manager) if live else None)
     def result() -> None:
         now = manager.store.runs()
         mine = now[now.id.isin(ids)]
