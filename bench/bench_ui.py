@@ -35,6 +35,7 @@ missed target.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -283,6 +284,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        time.sleep(0.5)  # what the shutdown started (a relaunched forkserver) goes too
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
         self._log.close()
 
 

@@ -379,3 +379,18 @@ def test_an_interrupted_run_is_re_run_from_its_stored_config(make_manager, make_
     run = manager.store.get_run(new)
     assert run["status"] == "completed" and run["config"] == config.to_dict()
     assert run["name"] == "crashed (re-run)" and manager.store.last_epoch(new) == 3
+
+
+def test_nothing_starts_a_process_once_the_server_is_stopping(monkeypatch):
+    """A process started while the server stops would relaunch the forkserver (killed with
+    the server's process group) and outlive the server, holding its console open."""
+    from mtl_core.errors import MtlError
+    from mtl_core.execution import forkserver, offload
+
+    monkeypatch.setattr(forkserver, "_closing", threading.Event())
+    forkserver.close()
+    started = []
+    monkeypatch.setattr(offload, "_helper", lambda: started.append(1))
+    with pytest.raises(MtlError, match="stopping"):
+        offload.call(print, "x")
+    assert not started

@@ -97,12 +97,12 @@ class RunManager:
             with self._lock:
                 pools = [] if self._closed.is_set() else [self._slots.pool(s) for s in self._slots]
             for pool in pools:
-                if self._closed.is_set():
+                if self._closed.is_set() or forkserver.closing():
                     return
                 try:
                     pool.submit(int, 0)
-                except RuntimeError:  # shut down meanwhile (the server stops)
-                    return
+                except (RuntimeError, OSError, EOFError, BrokenProcessPool):
+                    return  # shut down meanwhile (the server stops): a run would say why
 
         threading.Thread(target=start, name="mtl-warm", daemon=True).start()
 
@@ -192,7 +192,7 @@ class RunManager:
 
     def _dispatch(self) -> None:
         """Hand queued runs to free slots, oldest first (call with the lock held)."""
-        if not self._closed.is_set():
+        if not self._closed.is_set() and not forkserver.closing():
             self._slots.dispatch(self._queue, self._launch, self._refused)
 
     def _launch(self, slot: Slot, run_id: int) -> None:

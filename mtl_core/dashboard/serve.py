@@ -99,6 +99,7 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
     and the trainer (mtl_core/execution/forkserver.py), so the first page and click do not wait."""
     forkserver.start(ignore_sigint=False)
     yield None
+    forkserver.close()  # stopping: a page's script run must not start a process now
 
 
 def routes() -> list[Route]:

@@ -72,6 +72,18 @@ def start(ignore_sigint: bool) -> None:
 
 _ready = threading.Event()
 _watching = threading.Lock()
+_closing = threading.Event()
+
+
+def close() -> None:
+    """The server is stopping: no new process is to be started from now on. A process
+    started now would relaunch the forkserver (the stop's SIGTERM killed it with the
+    server's process group) and outlive the server, holding its console open."""
+    _closing.set()
+
+
+def closing() -> bool:
+    return _closing.is_set()
 
 
 def _nothing() -> None:
@@ -87,6 +99,8 @@ def _watch_ready() -> None:
             process = context().Process(target=_nothing, name="mtl-forkserver-probe")
             process.start()  # returns once the forkserver forked it: its preload is done
             process.join()
+        except (OSError, EOFError):  # the forkserver died (the server stops): nothing to say
+            pass
         finally:
             _ready.set()  # a failure here shows in the first real worker, not in a wait
 

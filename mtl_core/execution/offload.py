@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from mtl_core.errors import MtlError
 from mtl_core.execution import forkserver
 
 TIMEOUT = 300.0  # seconds: preparing a dataset the first time may parse CSV or IDX files
@@ -44,6 +45,8 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in the helper process (a module-level function, picklable by name);
     its exceptions are raised here, as they would be in-process."""
     global _pool
+    if forkserver.closing():
+        raise MtlError("the server is stopping; reload the page once it is back")
     for attempt in (1, 2):
         with _lock:
             pool = _helper()

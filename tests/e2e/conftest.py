@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -81,7 +82,12 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def stop_app(proc: subprocess.Popen) -> str:
-    """Stop the server and its worker processes (one process group); return its output."""
+    """Stop the server and its worker processes (one process group); return its output.
+
+    After the server exits, whatever is left of its group is killed too: a process started
+    while the server shut down (a forkserver relaunched after the SIGTERM killed the first
+    one) would otherwise hold the output pipe open and the read below would never end.
+    """
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -89,6 +95,9 @@ def stop_app(proc: subprocess.Popen) -> str:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+    time.sleep(0.5)  # a process the shutdown started joins the group meanwhile
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader
     return proc.stdout.read().decode(errors="replace")
 
 

@@ -19,10 +19,9 @@ LIVE_POINTS = """() => { const d = document.querySelector('.js-plotly-plot');
     return d && d.data && d.data.length ? d.data[0].x.length : 0; }"""
 # A fresh checkout: no virtualenv, data, caches, or runtime output (dashboard/static/, which
 # the old code wrote and .gitignore lists).
-NOT_COPIED = shutil.ignore_patterns(
+_NOT_COPIED_ANYWHERE = shutil.ignore_patterns(
     ".git",
     ".venv",
-    "data",
     "static",
     "__pycache__",
     "*.pyc",
@@ -31,6 +30,15 @@ NOT_COPIED = shutil.ignore_patterns(
     ".hypothesis",
     "screenshots",
 )
+
+
+def NOT_COPIED(folder: str, names: list[str]) -> set[str]:
+    """What a fresh checkout lacks; ``data/`` (the run store and caches) only at the top:
+    ``mtl_core/data`` is the package's data layer."""
+    ignored = set(_NOT_COPIED_ANYWHERE(folder, names))
+    if Path(folder).resolve() == ROOT.resolve():
+        ignored |= {"data"} & set(names)
+    return ignored
 
 
 def listing(root: Path) -> dict[str, tuple]:
