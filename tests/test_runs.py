@@ -394,3 +394,17 @@ def test_nothing_starts_a_process_once_the_server_is_stopping(monkeypatch):
     with pytest.raises(MtlError, match="stopping"):
         offload.call(print, "x")
     assert not started
+
+
+def test_a_helper_that_cannot_start_is_one_line_not_a_traceback(monkeypatch):
+    """The forkserver gone (a stopping server): the page gets an MtlError to show."""
+    from mtl_core.errors import MtlError
+    from mtl_core.execution import offload
+
+    class Gone:
+        def submit(self, *args):
+            raise EOFError("unexpected EOF")
+
+    monkeypatch.setattr(offload, "_helper", Gone)
+    with pytest.raises(MtlError, match="could not start a helper process"):
+        offload.call(print, "x")

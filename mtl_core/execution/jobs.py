@@ -42,7 +42,11 @@ def execute_run(
 def data_hash(config: RunConfig, data_dir: str | None) -> str | None:
     """``identity.data_hash_of`` in the helper process (``offload``): preparing data to hash
     it takes torch and scikit-learn, which the server does not import."""
+    from mtl_core.errors import MtlError
     from mtl_core.execution import offload
     from mtl_core.execution.identity import data_hash_of
 
-    return offload.call(data_hash_of, config, data_dir)
+    try:
+        return offload.call(data_hash_of, config, data_dir)
+    except MtlError:  # no helper (the server stops): unknown, so identical to no run
+        return None

@@ -51,13 +51,24 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
         with _lock:
             pool = _helper()
         try:
-            return pool.submit(fn, *args).result(timeout=TIMEOUT)
+            future = pool.submit(fn, *args)
+        except (OSError, EOFError, RuntimeError, BrokenProcessPool) as exc:
+            # No helper could be started: the forkserver is gone (the server stops) or the
+            # machine refuses a process. One line for the page, no traceback.
+            with _lock:
+                if _pool is pool:
+                    _pool = None
+            if attempt == 2 or forkserver.closing():
+                raise MtlError(f"could not start a helper process ({type(exc).__name__})") from exc
+            continue
+        try:
+            return future.result(timeout=TIMEOUT)
         except BrokenProcessPool:  # the helper died (killed, out of memory): one new try
             with _lock:
                 if _pool is pool:
                     _pool = None
             if attempt == 2:
-                raise
+                raise MtlError("the helper process died; reload the page") from None
     raise AssertionError("unreachable")
 
 
