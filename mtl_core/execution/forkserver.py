@@ -61,15 +61,23 @@ def start(ignore_sigint: bool) -> None:
     it runs. The first call decides whether its workers ignore SIGINT. The dashboard's
     call (``ignore_sigint=False``) also starts watching for the end of the preload
     (``ready``), so the page can say what a first run waits for."""
+    global _started
     context()
+    if _started:
+        # Started already: touch no signal. A batch calls this before every worker it
+        # starts, at the moment a run ends; a Ctrl-C landing in the SIG_IGN window below
+        # would be lost, and the batch would train on (tests/test_ctrl_c_stress.py).
+        return
     if ignore_sigint:
         with ignoring_sigint():
             forkserver.ensure_running()
     else:
         forkserver.ensure_running()
         _watch_ready()
+    _started = True
 
 
+_started = False  # this process's forkserver was started by ``start``
 _ready = threading.Event()
 _watching = threading.Lock()
 _closing = threading.Event()
