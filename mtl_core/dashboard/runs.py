@@ -263,7 +263,7 @@ class RunManager:
                 return
             if reason is not None and run_id in self._owners:  # still training here
                 self._reasons[run_id] = reason
-        self.store.request(run_id, action)
+        self.store.request(run_id, action, reason or "")
 
     def queued(self) -> list[int]:
         with self._lock:

@@ -13,32 +13,62 @@ for the worker, and so are passed along explicitly:
 - its folder and the project's settings (``MTL_*`` variables), fixed when the
   forkserver started: ``here()`` takes them in the parent, ``settle()`` applies them in
   the worker;
-- SIGINT's disposition. CLI batches start the forkserver with SIGINT ignored, so their
-  workers ignore the terminal's Ctrl-C from birth and the parent stops runs through the
-  store (mtl_core/execution/parallel.py). The dashboard starts it as is, so a Ctrl-C to the server's
-  process group interrupts its workers, which record their runs as interrupted.
+- SIGINT's disposition. A CLI batch's forkserver ignores SIGINT (``IGNORE_SIGINT``, its
+  first preload), so its workers ignore the terminal's Ctrl-C from birth and the parent
+  stops runs through the store (mtl_core/execution/parallel.py). The dashboard's forkserver
+  keeps it, so a Ctrl-C to the server's process group interrupts its workers, which
+  record their runs as interrupted.
+
+The parent never ignores SIGINT to start a forkserver: a Ctrl-C landing in such a window
+was lost, and the batch trained on (tests/test_ctrl_c_stress.py). Ignoring it in the
+parent would not even be enough to protect a child: another thread of the parent may
+take a process-directed signal. Instead the starting thread holds SIGINT (blocks it, so
+the new process is born with it blocked, and defers its own) until the start is done;
+the forkserver's first preload ignores and unblocks it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Iterator
-from multiprocessing import forkserver
+from multiprocessing import forkserver, resource_tracker
 from multiprocessing.context import BaseContext
 
 # Imported once in the forkserver: the worker's code, and what its first step imports.
 PRELOAD = ["mtl_core.execution.worker", "torch._dynamo"]
+IGNORE_SIGINT = "mtl_core.execution.sigint_ignored"  # a batch's forkserver: first preload
 
 
 def context() -> BaseContext:
     """The forkserver context, its server preloading ``PRELOAD`` (imports only)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    ctx.set_forkserver_preload([*_first, *PRELOAD])
     return ctx
+
+
+@contextlib.contextmanager
+def holding_sigint() -> Iterator[None]:
+    """Block SIGINT in this thread (processes started meanwhile are born with it blocked)
+    and defer a Ctrl-C that reaches this process meanwhile: it is raised, through the
+    handler that was in place, once the block is done. A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held here is caught now
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        signal.raise_signal(signal.SIGINT)
 
 
 @contextlib.contextmanager
@@ -61,23 +91,40 @@ def start(ignore_sigint: bool) -> None:
     it runs. The first call decides whether its workers ignore SIGINT. The dashboard's
     call (``ignore_sigint=False``) also starts watching for the end of the preload
     (``ready``), so the page can say what a first run waits for."""
-    global _started
-    context()
+    global _started, _first
     if _started:
         # Started already: touch no signal. A batch calls this before every worker it
-        # starts, at the moment a run ends; a Ctrl-C landing in the SIG_IGN window below
-        # would be lost, and the batch would train on (tests/test_ctrl_c_stress.py).
+        # starts, at the moment a run ends.
+        context()
         return
     if ignore_sigint:
-        with ignoring_sigint():
+        _first = [IGNORE_SIGINT]  # also for a forkserver relaunched later
+        context()
+        # The resource tracker's own start unblocks SIGINT when it is done: not inside.
+        resource_tracker.ensure_running()
+        with holding_sigint():
             forkserver.ensure_running()
     else:
+        context()
         forkserver.ensure_running()
         _watch_ready()
     _started = True
+    atexit.register(_end)
+
+
+def _end() -> None:
+    """At this process's exit, end its forkserver. One still importing its preload (a few
+    seconds, far more on a busy machine) looks for its parent's exit only once that is
+    done, and meanwhile holds the console's pipes open: a batch stopped by Ctrl-C seemed
+    to hang to whoever waited for its output (tests/test_ctrl_c_stress.py)."""
+    pid = forkserver._forkserver._forkserver_pid  # the one this process started, if any
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
 
 
 _started = False  # this process's forkserver was started by ``start``
+_first: list[str] = []  # preloaded before PRELOAD: [IGNORE_SIGINT] for a batch
 _ready = threading.Event()
 _watching = threading.Lock()
 _closing = threading.Event()

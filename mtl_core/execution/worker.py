@@ -19,7 +19,7 @@ import torch
 from mtl_core.config import from_dict
 from mtl_core.errors import MtlError
 from mtl_core.execution.forkserver import settle
-from mtl_core.execution.messages import INTERRUPTED
+from mtl_core.execution.messages import INTERRUPTED, STOPPED_BEFORE
 from mtl_core.limits import Limits
 from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
@@ -38,8 +38,8 @@ def pause_timeout_message(timeout: float) -> str:
 class StoreControl(RunControl):
     """A RunControl whose requests live in the run store (polled every 0.2 s at most).
 
-    With ``pause_timeout`` set, a pause longer than that turns into a stop request and
-    ``timed_out`` is set, so the caller can record why the run stopped.
+    With ``pause_timeout`` set, a pause longer than that turns into a stop request whose
+    reason says so (``timed_out`` is set too), so the run ends with that message.
     """
 
     def __init__(self, store: RunStore, run_id: int, pause_timeout: float | None = None) -> None:
@@ -57,8 +57,8 @@ class StoreControl(RunControl):
             self._polled = now
         return self._request
 
-    def stop(self) -> None:
-        self.store.request(self.run_id, "stop")
+    def stop(self, reason: str = "") -> None:
+        self.store.request(self.run_id, "stop", reason)
 
     def pause(self) -> None:
         self.store.request(self.run_id, "pause")
@@ -70,6 +70,9 @@ class StoreControl(RunControl):
     def stop_requested(self) -> bool:
         return self._poll() == "stop"
 
+    def stop_message(self, epoch: int) -> str:
+        return self.store.stop_reason(self.run_id) or super().stop_message(epoch)
+
     @property
     def paused(self) -> bool:
         return self._poll() == "pause"
@@ -79,7 +82,7 @@ class StoreControl(RunControl):
         while self.paused:
             if self.pause_timeout is not None and time.monotonic() - since > self.pause_timeout:
                 self.timed_out = True
-                self.stop()
+                self.stop(pause_timeout_message(self.pause_timeout))
                 self._request = "stop"
                 return
             tick()
@@ -139,8 +142,9 @@ def train_stored(
     store = RunStore(Path(store_path))
     try:
         if store.pending_request(run_id) == "stop":
-            store.finish(run_id, "stopped", "stopped before it started", {}, {})
-            return RunResult(run_id, "stopped", "stopped before it started", {})
+            message = store.stop_reason(run_id) or STOPPED_BEFORE
+            store.finish(run_id, "stopped", message, {}, {})
+            return RunResult(run_id, "stopped", message, {})
         if pause_timeout is None:
             pause_timeout = Limits.from_env().pause_timeout
         if not store.claim(run_id):  # no longer queued: it is not this worker's to train
@@ -150,9 +154,6 @@ def train_stored(
         result = train(
             from_dict(config), store=store, run_id=run_id, control=control, data_dir=data_dir
         )
-        if control.timed_out and result.status == "stopped":
-            result.message = pause_timeout_message(pause_timeout)
-            store.set_status(run_id, "stopped", result.message)
         return result
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM to the server's group
         with contextlib.suppress(Exception):

@@ -219,14 +219,32 @@ class RunStore:
             (run_id, name, json.dumps(meta or {}), json.dumps(list(data.shape)), data.tobytes()),
         )
 
-    def request(self, run_id: int, action: str) -> None:
-        """Ask the process training ``run_id`` to ``pause``, ``stop`` or resume (``""``)."""
+    def request(self, run_id: int, action: str, reason: str = "") -> None:
+        """Ask the process training ``run_id`` to ``pause``, ``stop`` or resume (``""``).
+
+        A stop's ``reason`` (a page closed, a pause timed out) is the message the run ends
+        with: the trainer records it itself (``stop_reason``), so no reader ever sees the
+        run stopped under a generic message first and the right one a moment later."""
         assert action in ("", "pause", "stop"), action
-        self._execute("UPDATE runs SET request = ? WHERE id = ?", (action, run_id))
+        if reason:
+            self._execute(  # an ended run keeps the message it ended with
+                "UPDATE runs SET request = ?, message = CASE WHEN status IN "
+                f"{LIVE} THEN ? ELSE message END WHERE id = ?",
+                (action, reason, run_id),
+            )
+        else:
+            self._execute("UPDATE runs SET request = ? WHERE id = ?", (action, run_id))
 
     def pending_request(self, run_id: int) -> str:
         row = self._execute("SELECT request FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row[0] if row else "stop"
+
+    def stop_reason(self, run_id: int) -> str:
+        """Why a live run was asked to stop ('' when no reason was given)."""
+        row = self._execute(
+            "SELECT message FROM runs WHERE id = ? AND request = 'stop'", (run_id,)
+        ).fetchone()
+        return row[0] if row else ""
 
     def rename(self, run_id: int, name: str) -> None:
         self._execute("UPDATE runs SET name = ? WHERE id = ?", (name.strip()[:200], run_id))

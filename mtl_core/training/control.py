@@ -37,6 +37,11 @@ class RunControl:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
+    def stop_message(self, epoch: int) -> str:
+        """The message a run stopped on request ends with (a control that knows why the
+        stop was asked for says so)."""
+        return f"stopped by request during epoch {epoch}"
+
     @property
     def paused(self) -> bool:
         return self._pause.is_set()

@@ -281,7 +281,7 @@ class _Loop(_Ending):
             tic, paused_before = time.monotonic(), self.paused_for
             objective = self._train_epoch()
             if objective is None:
-                return self.finish("stopped", f"stopped by request during epoch {epoch}")
+                return self.finish("stopped", self.control.stop_message(epoch))
             objective = float(objective)
             wall = time.monotonic() - tic - (self.paused_for - paused_before)
             rows = self._epoch_rows(epoch, objective, wall)
