@@ -49,23 +49,65 @@ def is_single_task(config: dict) -> bool:
     return len(config.get("tasks", [])) + len(config.get("aux", [])) == 1
 
 
-def group_label(runs: pd.DataFrame, ids: list[int]) -> str:
-    """The runs' common name without its seed part, or their config in short."""
+def group_name(runs: pd.DataFrame, ids: list[int]) -> str | None:
+    """The runs' common name without its seed part; None when they share none that says
+    something (no name, "run 12", or only a seed)."""
     names = [SEED_SUFFIX.sub("", str(n)) for n in runs.set_index("id").loc[ids, "name"]]
     if len(set(names)) == 1 and names[0] and not re.fullmatch(r"run \d+", names[0]):
         return names[0]
-    return short_config(runs.set_index("id").loc[ids[0], "config"])
+    return None
 
 
-def distinct_labels(labels: list[str]) -> list[str]:
-    """Drop the " · "-separated parts every label shares: "mnist-5k/plain · digit · single
-    · 300 imgs" next to "... · digit +parity · hard · ..." reads "digit · single"."""
-    parts = [label.split(" · ") for label in labels]
-    if len(parts) < 2:
-        return labels
-    common = set(parts[0]).intersection(*parts[1:])
+def group_label(runs: pd.DataFrame, ids: list[int]) -> str:
+    """The runs' common name without its seed part, or their config in short."""
+    return group_name(runs, ids) or short_config(runs.set_index("id").loc[ids[0], "config"])
+
+
+# Fields short_config shows, and the seeds (what a group's runs differ in).
+_SHOWN = {"dataset", "variant", "tasks", "aux", "sharing", "train_size", "seed", "data_seed"}
+
+
+def _full(config: dict) -> dict:
+    """The config with today's defaults filled in, so an old stored config does not seem
+    to differ from a new one in a field it predates."""
+    try:
+        return from_dict(config).to_dict()
+    except MtlError:
+        return config
+
+
+def _parts(config: dict) -> list[str]:
+    """``short_config``'s parts, with "single task" for a run of one task (whose sharing
+    field means nothing)."""
+    parts = short_config(config).split(" · ")
+    if is_single_task(config):
+        parts[2] = "single task"
+    return parts
+
+
+def config_labels(configs: list[dict]) -> list[str]:
+    """What sets each config apart from the others, in short: the parts of
+    ``short_config`` they do not all share, then every other field that differs
+    (``lr=0.003``). E.g. "digit +parity · hard · lr=0.003" beside "digit · single task"."""
+    full = [_full(c) for c in configs]
+    fields = sorted({k for c in full for k in c} - _SHOWN)
+    differ = [k for k in fields if len({repr(c.get(k)) for c in full}) > 1]
+    parts = [_parts(c) + [f"{k}={c.get(k)}" for k in differ] for c in full]
+    common = set(parts[0]).intersection(*parts[1:]) if len(parts) > 1 else set()
     short = [" · ".join(p for p in label if p not in common) for label in parts]
-    return short if all(short) and len(set(short)) == len(short) else labels
+    return [s or " · ".join(p) for s, p in zip(short, parts, strict=True)]
+
+
+def arm_labels(runs: pd.DataFrame, groups: list[list[int]]) -> list[str]:
+    """One label per group of runs drawn together, all different: the groups' own names
+    when each has one of its own, else what sets each group's config apart. A run's
+    name is not enough when another group's name hides a different setup (a batch named
+    "seed 2" beside "hard sharing, seed 2")."""
+    names = [group_name(runs, ids) for ids in groups]
+    if all(names) and len(set(names)) == len(names):
+        return names
+    by_id = runs.set_index("id")
+    return config_labels([by_id.loc[ids[0], "config"] for ids in groups])
 
 
 def band_frames(

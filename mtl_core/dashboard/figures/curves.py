@@ -67,6 +67,7 @@ def _add_band(
     log_y: bool,
     row: int,
     col: int,
+    group: str,
 ) -> None:
     """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
     low = y - sd
@@ -81,7 +82,7 @@ def _add_band(
             line={"width": 0},
             mode="lines",
             name=f"{label} ± sd",
-            legendgroup=label,
+            legendgroup=group,
             showlegend=False,
             hoverinfo="skip",
         ),
@@ -140,11 +141,16 @@ def curves_figure(
                 y = ema(part.value.to_numpy(dtype=float), smoothing)
                 curves[split] = (x, y)
                 label = f"{names.get(run, run)} · {split}" if by_run else f"{task} · {split}"
+                # Several runs: one legend entry per run (its training curve, named by the
+                # run alone), which shows or hides all its curves; the line style tells
+                # training from validation, as the caption says.
+                group = str(names.get(run, run)) if by_run else label
+                entry = by_run and ti == 0 and split == "train"
                 fill = None
                 band = (bands or {}).get(run)
                 if band is not None:
                     sd = _band_sd(band, task, split, metric, epochs)
-                    _add_band(fig, x, y, sd, tint, label, log_y, row, col)
+                    _add_band(fig, x, y, sd, tint, label, log_y, row, col, group)
                 elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
                 fig.add_trace(
@@ -152,9 +158,9 @@ def curves_figure(
                         x=x,
                         y=y,
                         mode="lines",
-                        name=label,
-                        legendgroup=label,
-                        showlegend=ti == 0 or not by_run,
+                        name=group if entry else label,
+                        legendgroup=group,
+                        showlegend=entry or not by_run,
                         line={"color": tint, "dash": dash, "width": line_width(large_fonts)},
                         fill=fill,
                         fillcolor=rgba(tint, 0.12) if fill else None,

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-# Okabe & Ito's colour-blind-safe palette.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+# Okabe & Ito's colour-blind-safe palette, then darker and duller colours after Paul Tol's
+# schemes (none too light for a white page): 16 curves before a colour comes back.
+PALETTE = (
+    *("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"),
+    *("#332288", "#999933", "#882255", "#117733", "#661100", "#44AA99", "#777777", "#EE99AA"),
+)
 
 
 def colour(i: int) -> str:

@@ -16,9 +16,8 @@ from mtl_core.analysis.overview import short_config
 from mtl_core.analysis.summary import best_epoch
 from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.groups import (
+    arm_labels,
     band_frames,
-    distinct_labels,
-    group_label,
     live_ids,
     paired_comparison,
     seed_groups,
@@ -118,19 +117,32 @@ def progress_note(runs: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
+def curve_names(
+    now: pd.DataFrame, groups: list[list[int]], names: dict[int, str], banded: bool
+) -> dict[int, str]:
+    """The legend's name of every curve, all different: each group's label (its own name,
+    or what sets its setup apart), then "(mean of K seeds)" for a band, or the seed for
+    a run drawn alone."""
+    names = dict(names)
+    seeds = dict(zip(now.id, (c.get("seed", 0) for c in now.config), strict=True))
+    for ids, label in zip(groups, arm_labels(now, groups), strict=True):
+        if banded and len(ids) >= 2:
+            names[ids[0]] = f"{label} (mean of {len(ids)} seeds)"
+        else:
+            names.update({i: label if len(ids) == 1 else f"{label}, seed {seeds[i]}" for i in ids})
+    return names
+
+
 def _bands(
-    frame: pd.DataFrame, now: pd.DataFrame, groups: list[list[int]], names: dict[int, str]
-) -> tuple[pd.DataFrame, dict, dict]:
-    """Replace each group of seeds by its mean curves; return the frame, bands and names."""
-    bands, names = {}, dict(names)
-    seeded = [ids for ids in groups if len(ids) >= 2]
-    labels = distinct_labels([group_label(now, ids) for ids in seeded])
-    for ids, label in zip(seeded, labels, strict=True):
+    frame: pd.DataFrame, now: pd.DataFrame, groups: list[list[int]]
+) -> tuple[pd.DataFrame, dict]:
+    """Replace each group of seeds by its mean curves; return the frame and the bands."""
+    bands = {}
+    for ids in [ids for ids in groups if len(ids) >= 2]:
         mean, stats = band_frames(frame, ids, live=bool(live_ids(now, ids)))
         frame = pd.concat([frame[~frame.run_id.isin(ids)], mean], ignore_index=True)
         bands[ids[0]] = stats
-        names[ids[0]] = f"{label} (mean of {len(ids)} seeds)"
-    return frame, bands, names
+    return frame, bands
 
 
 def comparison_line(now: pd.DataFrame, groups: list[list[int]]) -> None:
@@ -180,9 +192,8 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         )
         tasks = list(dict.fromkeys(t for cfg in now.config for t in cfg["tasks"]))
         groups = seed_groups(now)
-        drawn, bands, labels = frame, {}, names
-        if bands_on:
-            drawn, bands, labels = _bands(frame, now, groups, names)
+        drawn, bands = _bands(frame, now, groups) if bands_on else (frame, {})
+        labels = curve_names(now, groups, names, bands_on)
         best = {}
         for run_id in dict.fromkeys(drawn.run_id):
             for task in tasks:

@@ -1,0 +1,86 @@
+"""Compare at a glance: every curve's legend name differs from the others and says what
+sets its setup apart, one legend entry per run or group, and no colour comes back before
+sixteen curves. Found unreadable at nine runs: two groups of three seeds named after their
+batch ("seed 2") or their setup in short, which hid the one field that told them apart."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mtl_core.config import RunConfig
+from mtl_core.dashboard.figures.curves import curves_figure
+from mtl_core.dashboard.figures.style import colour
+from mtl_core.dashboard.groups import arm_labels, config_labels, seed_groups
+from mtl_core.dashboard.pages.compare import curve_names
+
+BASE = RunConfig.from_dict({"dataset": "digits", "train_size": 200, "width": 32, "depth": 1})
+HARD = BASE.replace(aux=["parity"]).to_dict()
+FAST = BASE.replace(aux=["parity"], lr=0.003).to_dict()
+SINGLE = BASE.to_dict()
+
+
+def runs_frame(rows: list[tuple[int, str, dict, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"id": i, "name": name, "config": {**config, "seed": seed}, "status": "completed"}
+            for i, name, config, seed in rows
+        ]
+    )
+
+
+NINE = runs_frame(
+    [(1 + 2 * s, f"hard sharing, seed {s}", HARD, s) for s in range(3)]
+    + [(2 + 2 * s, f"single task, seed {s}", SINGLE, s) for s in range(3)]
+    + [(7 + s, f"seed {s}", FAST, s) for s in range(3)]
+)
+
+
+def test_groups_whose_names_hide_their_setups_are_labelled_by_what_sets_them_apart():
+    groups = seed_groups(NINE)
+    assert sorted(map(sorted, groups)) == [[1, 3, 5], [2, 4, 6], [7, 8, 9]]
+    labels = dict(zip(map(min, groups), arm_labels(NINE, groups), strict=True))
+    assert labels == {
+        1: "digit +parity · hard · lr=0.001",
+        2: "digit · single task · lr=0.001",
+        7: "digit +parity · hard · lr=0.003",
+    }
+
+
+def test_groups_with_names_of_their_own_keep_them():
+    runs = NINE[NINE.id <= 6]
+    groups = seed_groups(runs)
+    assert sorted(arm_labels(runs, groups)) == ["hard sharing", "single task"]
+
+
+def test_a_field_an_old_config_lacks_is_not_a_difference():
+    old = {k: v for k, v in HARD.items() if k not in ("pieces", "shared_layers")}
+    assert config_labels([old, SINGLE]) == ["digit +parity · hard", "digit · single task"]
+
+
+def test_every_curve_name_differs_with_bands_and_without():
+    groups = seed_groups(NINE)
+    names = dict(zip(NINE.id, NINE.name, strict=True))
+    banded = curve_names(NINE, groups, names, banded=True)
+    means = [banded[min(g)] for g in groups]
+    assert len(set(means)) == 3 and all(n.endswith("(mean of 3 seeds)") for n in means)
+    alone = curve_names(NINE, groups, names, banded=False)
+    assert len(set(alone.values())) == 9
+    assert alone[8] == "digit +parity · hard · lr=0.003, seed 1"
+
+
+def test_one_legend_entry_per_run_and_no_colour_twice_up_to_sixteen_runs():
+    frame = pd.DataFrame(
+        [
+            (run, epoch, "digit", split, "loss", 1.0 / (epoch + 1 + run))
+            for run in range(16)
+            for epoch in range(3)
+            for split in ("train", "val")
+        ],
+        columns=["run_id", "epoch", "task", "split", "metric", "value"],
+    )
+    names = {run: f"run {run}" for run in range(16)}
+    fig = curves_figure(frame, tasks=["digit"], metric_of={}, run_names=names)
+    legend = [t for t in fig.data if t.showlegend]
+    assert [t.name for t in legend] == list(names.values())
+    assert len({t.line.color for t in legend}) == 16
+    assert len({colour(i) for i in range(16)}) == 16
