@@ -35,6 +35,7 @@ _API = {  # public name -> (module, its name there)
     "baseline_config": ("mtl_core.studies.tuned_baseline", "baseline_config"),
     "compare_arms": ("mtl_core.studies.comparison", "compare_arms"),
     "learning_curve": ("mtl_core.studies.learning_curve", "learning_curve"),
+    "sharing_depth": ("mtl_core.studies.sharing_depth", "sharing_depth"),
     "load_sweep": ("mtl_core.studies.sweep", "load_sweep"),
     "parse_sweep": ("mtl_core.studies.sweep", "parse_sweep"),
     "plan_sweep": ("mtl_core.studies.sweep_runner", "plan_sweep"),
@@ -62,6 +63,7 @@ __all__ = [  # the same names as _API (a test checks)
     "run_configs",
     "run_sweep",
     "seed_configs",
+    "sharing_depth",
     "train",
 ]
 
@@ -73,6 +75,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load l
     from mtl_core.studies.comparison import compare_arms
     from mtl_core.studies.learning_curve import learning_curve
     from mtl_core.studies.replicates import seed_configs
+    from mtl_core.studies.sharing_depth import sharing_depth
     from mtl_core.studies.sweep import load_sweep, parse_sweep
     from mtl_core.studies.sweep_runner import LocalBackend, plan_sweep
     from mtl_core.studies.sweep_runner import execute as run_sweep

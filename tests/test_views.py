@@ -59,6 +59,7 @@ def marks(at: AppTest, run_id: int) -> set[str]:
         V.insights: f"ins_conflict_{run_id}" in charts,
         V.compare: "compare_chart" in charts,
         V.learning: "learning_curve" in charts,
+        V.depth: "sharing_depth" in charts,
         V.sweeps: EMPTY in text,
         V.history: any(t.startswith("Select rows to show") for t in text),
         V.data: any("training images (of" in t for t in text),

@@ -1,4 +1,5 @@
-"""CLI commands that train batches: ``seeds``, ``compare`` and ``learning-curve``.
+"""CLI commands that train batches: ``seeds``, ``compare`` and ``learning-curve``
+(and it registers ``sharing-depth``, which lives in ``depth.py``).
 
 Each takes the ``train`` flags for its base config, trains through ``parallel`` (every
 run stored, so the dashboard shows the batch as it trains), shows progress on stderr and
@@ -13,54 +14,24 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 from collections.abc import Sequence
 
 import pandas as pd
 
-from mtl_core.cli.flags import add_train_flags, config_from_args
+from mtl_core.cli.batch_parts import _Bar, _batch_flags, _common, _failures, _pm, _reused
+from mtl_core.cli.batch_parts import _whole as _whole  # cli/sweep.py imports it from here
+from mtl_core.cli.depth import add_depth_command
+from mtl_core.cli.flags import config_from_args
 from mtl_core.config import RunConfig
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError
-from mtl_core.execution.identity import reuse_line, train_or_reuse
-from mtl_core.execution.parallel import Progress, check_workers, run_configs
-from mtl_core.paths import default_store_path
+from mtl_core.execution.identity import train_or_reuse
+from mtl_core.execution.parallel import run_configs
 from mtl_core.studies.comparison import compare_arms
 from mtl_core.studies.learning_curve import curve_arms, learning_curve, parse_sizes
-from mtl_core.studies.replicates import check_k, seed_configs, seed_name
+from mtl_core.studies.replicates import seed_configs, seed_name
 from mtl_core.studies.tuned_baseline import baseline_config, tune_baseline
 from mtl_core.training.results import RunResult
-
-
-def _whole(value: str, flag: str) -> int:
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ConfigError(flag, f"expected a whole number, got {value!r}") from None
-
-
-class _Bar:
-    """Runs done / running / failed on stderr, one bar per batch."""
-
-    def __init__(self, quiet: bool, what: str) -> None:
-        self.quiet, self.what, self.bar = quiet, what, None
-
-    def __call__(self, state: Progress) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=state.total, unit="run", desc=self.what, file=sys.stderr)
-        self.bar.n = state.done
-        self.bar.set_postfix_str(f"{state.running} running, {state.failed} failed")
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _batch(
@@ -77,20 +48,6 @@ def _batch(
         )
 
 
-def _reused(ids: Sequence[int], what: str) -> None:
-    line = reuse_line(ids, what)
-    if line:
-        print(line)
-
-
-def _failures(results: Sequence[RunResult]) -> bool:
-    """Print one stderr line per run that did not complete; True if a run failed."""
-    for r in results:
-        if r.status != "completed":
-            print(f"run {r.run_id}: {r.status} ({r.message})", file=sys.stderr)
-    return any(r.status == "failed" for r in results)
-
-
 def _mean_sd(values: Sequence[float], digits: int = 3) -> str:
     values = [v for v in values if not math.isnan(v)]
     if not values:
@@ -102,13 +59,6 @@ def _mean_sd(values: Sequence[float], digits: int = 3) -> str:
 
 def _main_value(result: RunResult, task: str, key: str) -> float:
     return result.summary.get("main", {}).get(task, {}).get(key, math.nan)
-
-
-def _common(args: argparse.Namespace, k_default: str) -> None:
-    """Check the batch flags (k, workers) and resolve the store: one line if wrong."""
-    args.k = check_k(_whole(args.k or k_default, "k"))
-    args.workers = check_workers(_whole(args.workers, "workers"))
-    args.store = str(args.store or default_store_path())
 
 
 # -- seeds ------------------------------------------------------------------------------
@@ -296,19 +246,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     return 0 if all(r.status == "completed" for r in curve.results) else 1
 
 
-def _pm(mean: float, sd: float) -> str:
-    if math.isnan(mean):
-        return "-"
-    return f"{mean:.3f}" if math.isnan(sd) else f"{mean:.3f} ± {sd:.3f}"
-
-
 # -- the parsers ------------------------------------------------------------------------
-
-
-def _batch_flags(p: argparse.ArgumentParser, k_default: str) -> None:
-    add_train_flags(p)
-    p.add_argument("--k", help=f"number of seeds, 1 to 10 (default {k_default})")
-    p.add_argument("--workers", default="2", help="worker processes (default 2: one per core)")
 
 
 def add_batch_commands(sub: argparse._SubParsersAction) -> None:
@@ -347,3 +285,4 @@ def add_batch_commands(sub: argparse._SubParsersAction) -> None:
         help="keep data_seed fixed (by default each seed also draws other images)",
     )
     p.set_defaults(func=cmd_learning_curve)
+    add_depth_command(sub)

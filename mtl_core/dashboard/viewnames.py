@@ -17,6 +17,7 @@ class V:
     insights = "Insights"
     compare = "Compare"
     learning = "Learning curve"
+    depth = "Sharing depth"
     sweeps = "Sweeps"
     history = "History"
     data = "Data"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.pages.compare import compare_view
+from mtl_core.dashboard.pages.depth import depth_view
 from mtl_core.dashboard.pages.history import history_view
 from mtl_core.dashboard.pages.insights import insights_view
 from mtl_core.dashboard.pages.learning import learning_view
@@ -47,6 +48,7 @@ VIEWS: tuple[View, ...] = (
     View(V.insights, lambda ctx: insights_view(ctx.manager, ctx.owner)),
     View(V.compare, lambda ctx: compare_view(ctx.manager, ctx.chart_options(), ctx.owner)),
     View(V.learning, lambda ctx: learning_view(ctx.manager, ctx.owner, ctx.config)),
+    View(V.depth, lambda ctx: depth_view(ctx.manager, ctx.owner, ctx.config)),
     View(V.sweeps, lambda ctx: sweeps_view(ctx.manager)),
     View(V.history, lambda ctx: history_view(ctx.manager, ctx.owner)),
     View(V.data, lambda ctx: data_view(ctx.config)),

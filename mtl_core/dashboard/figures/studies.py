@@ -1,8 +1,9 @@
-"""The studies' figures: a best validation metric against a study's axis, mean ± sd over seeds.
+"""The studies' figures: a best validation metric against a study's axis, mean over seeds.
 
-The learning curve (train size, one line per arm) and a sweep (any axis of its grid, one
-line per value of another). Why together: both summarise many finished runs by their
-best validation score, with a band where seeds meet. No ``st.*``.
+The learning curve (train size, one line per arm, ± sd), a sweep (any axis of its grid,
+one line per value of another, ± sd) and the sharing depth (K shared layers, one line
+per main task, 95% t-intervals as error bars). Why together: all summarise many finished
+runs by their best validation score, with a band or bars where seeds meet. No ``st.*``.
 """
 
 from __future__ import annotations
@@ -152,3 +153,85 @@ def sweep_figure(
     fig.update_xaxes(title_text=x_axis)
     fig.update_yaxes(title_text=f"best validation {metric}")
     return titled(fig, f"Sweep: best validation {metric} by {x_axis}", 460, large_fonts)
+
+
+DODGE = 0.08  # how far apart, in K, the points of two main tasks at one K are drawn
+
+
+def sharing_depth_figure(
+    table: pd.DataFrame,
+    runs: pd.DataFrame,
+    *,
+    max_k: int,
+    labels: dict[int, str],
+    metrics: dict[str, str],
+    large_fonts: bool = False,
+) -> go.Figure:
+    """Best validation metric against K shared layers: per main task, the mean over seeds
+    with its 95% t-interval as error bars, and every run as a faint marker. With several
+    main tasks, each task's points sit ``DODGE`` apart around their K, so no bar hides another.
+
+    ``table`` is ``mtl_core.studies.sharing_depth.depth_table``'s (k, task, n, val_mean,
+    val_low, val_high); ``runs`` has one row per run and task (k, task, run_id, seed,
+    best_val). ``labels`` names some K under its number ("single task", "all shared");
+    ``metrics`` gives each task's metric name.
+    """
+    fig = go.Figure()
+    groups = list(table.groupby("task", sort=False))
+    for i, (task, part) in enumerate(groups):
+        part = part.sort_values("k")
+        metric = metrics[task]
+        tint = colour(i)
+        mine = runs[(runs["task"] == task) & runs["best_val"].notna()]
+        shift = (i - (len(groups) - 1) / 2) * DODGE  # the tasks' bars side by side
+        fig.add_trace(
+            go.Scatter(
+                x=mine["k"].to_numpy(dtype=float) + shift,
+                y=mine["best_val"].to_numpy(dtype=float),
+                mode="markers",
+                name=f"{task} · runs",
+                legendgroup=task,
+                showlegend=False,
+                marker={"color": tint, "size": marker_size(5, large_fonts), "opacity": 0.35},
+                customdata=np.stack([mine["run_id"], mine["seed"]], axis=1) if len(mine) else None,
+                hovertemplate=f"{task}<br>run #%{{customdata[0]}}, seed %{{customdata[1]}}"
+                f"<br>{metric} %{{y:.4f}}<extra></extra>",
+            )
+        )
+        y = part["val_mean"].to_numpy(dtype=float)
+        low, high = part["val_low"].to_numpy(dtype=float), part["val_high"].to_numpy(dtype=float)
+        fig.add_trace(
+            go.Scatter(
+                x=part["k"].to_numpy(dtype=float) + shift,
+                y=y,
+                mode="lines+markers",
+                name=task,
+                legendgroup=task,
+                line={"color": tint, "width": line_width(large_fonts)},
+                marker={"size": marker_size(9, large_fonts)},
+                error_y={
+                    "type": "data",
+                    "array": np.nan_to_num(high - y),
+                    "arrayminus": np.nan_to_num(y - low),
+                    "color": tint,
+                    "thickness": line_width(large_fonts) * 0.75,
+                    "width": marker_size(6, large_fonts),
+                },
+                customdata=np.stack([low, high, part["n"], part["k"]], axis=1).astype(float),
+                hovertemplate=f"{task}<br>K = %{{customdata[3]}}<br>{metric} %{{y:.4f}}"
+                "<br>95% CI %{customdata[0]:.4f} to %{customdata[1]:.4f}"
+                "<br>%{customdata[2]} seeds<extra></extra>",
+            )
+        )
+    ticks = list(range(max_k + 1))
+    fig.update_xaxes(
+        title_text="shared layers K (the first K layers of the trunk)",
+        tickvals=ticks,
+        ticktext=[f"{k}<br>{labels[k]}" if k in labels else str(k) for k in ticks],
+        range=[-0.3, max_k + 0.3],
+        zeroline=False,  # K = 0 is a point, not an axis
+    )
+    names = {metrics[t] for t in table["task"]}
+    fig.update_yaxes(title_text=f"best validation {names.pop() if len(names) == 1 else 'metric'}")
+    tasks = ", ".join(dict.fromkeys(table["task"]))
+    return titled(fig, f"Sharing depth: {tasks}", 440, large_fonts)

@@ -1,0 +1,307 @@
+"""Sharing depth: the best validation metric against K, the number of shared layers.
+
+Hard sharing can stop after the first K layers of the trunk and branch per task from
+there (``shared_layers``, docs/methods.md). How deep should the tasks share? The study
+trains every K from 0 to all of the trunk's layers (``trunk_layers``: the dense layers,
+and the cnn's two conv blocks), each over the same seeds, and reports per K and main
+task the mean best validation metric with its 95% t-interval and the number of seeds.
+
+K = 0 is the matched single-task baseline of each main task
+(``studies.baselines.single_task_baselines``): at K = 0 nothing is shared, and under
+fixed or equal loss weighting hard sharing then trains each main task bit for bit like
+its baseline (tests/test_sharing_depth.py checks both; a weighting that moves the main
+task's weight over training need not agree). The baseline is valid whatever the setup
+combines (GradNorm and the aggregators need a shared layer), and a stored identical
+baseline (a learning curve's, a comparison's) counts. K = all is trained as
+``shared_layers = -1``, today's hard sharing, so the sidebar's hard-sharing runs are its
+runs too. Every run is reused when a completed identical one is stored
+(``mtl_core.execution.identity``): identical runs count once.
+
+Whether the best K differs from K = 0 is a paired question: the runs of two arms with
+the same (seed, data_seed) saw the same data and batch order, so the interval is the
+paired t-interval of their difference (``mtl_core.analysis.stats``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from mtl_core.analysis.stats import PairedDifference, paired_difference
+from mtl_core.config import RunConfig
+from mtl_core.data.tasks import get_task
+from mtl_core.errors import ConfigError
+from mtl_core.execution.identity import train_or_reuse
+from mtl_core.execution.parallel import Progress
+from mtl_core.models.counting import param_count, trunk_layers
+from mtl_core.studies.baselines import single_task_baselines
+from mtl_core.studies.replicates import seed_configs, seed_name
+from mtl_core.studies.tuned_baseline import best_val_metric
+from mtl_core.training.results import RunResult
+
+SINGLE = "single task"
+ALL_SHARED = "all shared"
+COLUMNS = ["k", "task", "seed", "data_seed", "run_id", "status", "best_val", "test"]
+# Why a mode cannot be studied, one line each (the CLI and the page say it as it is).
+NOT_STUDIED = {
+    "single": "single sharing shares no layer (it is the study's K = 0); use hard sharing",
+    "soft": "sharing depth applies to hard sharing only: soft sharing ties every layer of the "
+    "task trunks (tying only the first K is not done); use hard sharing",
+    "cross-stitch": "sharing depth applies to hard sharing only: cross-stitch mixes the task "
+    "trunks after every layer (mixing only the first K is not done); use hard sharing",
+}
+
+
+def check_depth(config: RunConfig) -> int:
+    """The largest K of ``config``'s trunk, or one ``ConfigError`` line saying why its
+    sharing depth cannot be studied."""
+    if len(config.all_tasks) < 2:
+        raise ConfigError(
+            "tasks",
+            "a single task has nothing to share: add an auxiliary task (such as parity) "
+            "or a second main task",
+        )
+    if config.sharing in NOT_STUDIED:
+        raise ConfigError("sharing", NOT_STUDIED[config.sharing])
+    return trunk_layers(config.backbone, config.depth)
+
+
+def depth_label(k: int, max_k: int) -> str:
+    """How K is named: "single task" at 0, "all shared" at the trunk's layer count."""
+    return SINGLE if k == 0 else ALL_SHARED if k == max_k else f"{k} shared"
+
+
+def depth_arms(config: RunConfig) -> dict[int, list[RunConfig]]:
+    """K -> the configs of that arm (before seeds): the single-task baselines at 0, the
+    config with ``shared_layers = K`` in between, and with -1 (all) at the top."""
+    max_k = check_depth(config)
+    arms: dict[int, list[RunConfig]] = {0: single_task_baselines(config)}
+    for k in range(1, max_k + 1):
+        arms[k] = [config.replace(shared_layers=-1 if k == max_k else k)]
+    return arms
+
+
+def depth_params(config: RunConfig) -> dict[int, int]:
+    """K -> trainable parameters of the model with K shared layers (at 0: every task's own
+    network, auxiliary tasks included, which is the model hard sharing builds at K = 0)."""
+    max_k = check_depth(config)
+    return {k: param_count(dataclasses.replace(config, shared_layers=k)) for k in range(max_k + 1)}
+
+
+def depth_jobs(config: RunConfig, k: int, vary_data: bool, name: str = "") -> list[tuple]:
+    """(K, run name, config) of every run of the study, K ascending, seeds within."""
+    max_k = check_depth(config)
+    jobs = []
+    for depth, arm in depth_arms(config).items():
+        label = " ".join(filter(None, [name, f"{depth_label(depth, max_k)} (K = {depth})"]))
+        for base in arm:
+            jobs += [
+                (depth, seed_name(label, c, vary_data), c) for c in seed_configs(base, k, vary_data)
+            ]
+    return jobs
+
+
+def normalised(config: dict, max_k: int) -> dict:
+    """A stored config with ``shared_layers = max_k`` written as -1: both share every layer
+    and train bit for bit alike (tests/test_branching.py), so they are one arm."""
+    if config.get("sharing", "hard") == "hard" and config.get("shared_layers", -1) == max_k:
+        return {**config, "shared_layers": -1}
+    return config
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-interval of ``values`` (NaN bounds for fewer than two): the interval of a
+    mean is the paired interval of the values against zeros, computed in one place."""
+    values = [float(v) for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan, math.nan
+    if len(values) == 1:
+        return values[0], math.nan, math.nan
+    d = paired_difference(values, [0.0] * len(values), level)
+    return d.mean, d.low, d.high
+
+
+def depth_table(runs: pd.DataFrame, params: dict[int, int]) -> pd.DataFrame:
+    """Per (K, task): parameters, n seeds, mean best validation metric and its 95%
+    t-interval (low, high), and the mean test metric; K ascending, tasks in order."""
+    rows = []
+    tasks = list(dict.fromkeys(runs["task"]))
+    for (k, task), part in runs.groupby(["k", "task"], sort=False):
+        values = [v for v in part["best_val"] if not math.isnan(v)]
+        mean, low, high = mean_interval(values)
+        rows.append(
+            {
+                "k": int(k),
+                "task": task,
+                "params": params.get(int(k), 0),
+                "n": len(values),
+                "val_mean": mean,
+                "val_low": low,
+                "val_high": high,
+                "test_mean": float(part["test"].mean()),
+            }
+        )
+    table = pd.DataFrame(
+        rows, columns=["k", "task", "params", "n", "val_mean", "val_low", "val_high", "test_mean"]
+    )
+    table["order"] = table["task"].map(tasks.index)
+    return table.sort_values(["k", "order"]).drop(columns="order").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class DepthVerdict:
+    """The best K of a task, and the best K > 0 against K = 0, paired by seed."""
+
+    task: str
+    best_k: int
+    best_mean: float
+    best_n: int
+    shared_k: int  # the best K > 0: the best K itself unless single task won
+    diff: PairedDifference | None  # shared_k − K = 0; None for fewer than 2 paired seeds
+    pairs: int
+
+    def sentence(self, max_k: int) -> str:
+        spec = get_task(self.task)
+        scale, unit = (100.0, " points") if spec.is_classification else (1.0, spec.metric_unit)
+        digits = 1 if scale >= 10 else 3
+        best = f"K = {self.best_k} ({depth_label(self.best_k, max_k)})"
+        text = (
+            f"{self.task}: {best} was best, best validation {spec.metric} "
+            f"{self.best_mean:.3f} over {self.best_n} seed{'s' if self.best_n != 1 else ''}"
+        )
+        if self.shared_k == 0:
+            return text + "; no shared depth has a finished run yet."
+        if self.diff is None and self.best_k == self.shared_k and self.pairs == 0:
+            return text + "; single task (K = 0) has no finished run paired with it yet."
+        if self.best_k == 0:
+            text += f"; the best shared depth, K = {self.shared_k},"
+        else:
+            text += "; it"
+        if self.diff is None:
+            return text + (
+                f" cannot be told from single task: {self.pairs} paired seed(s), a paired "
+                "interval needs 2 or more."
+            )
+        d = self.diff
+        text += (
+            f" differs from single task (K = 0) by {d.mean * scale:+.{digits}f}{unit}, "
+            f"95% CI {d.low * scale:.{digits}f} to {d.high * scale:.{digits}f}{unit} "
+            f"(paired t-interval over {d.n} seeds)"
+        )
+        if d.excludes_zero:
+            return text + ": the interval excludes 0, a clear difference."
+        return text + ": the interval includes 0, so these seeds show no clear difference."
+
+
+def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
+    """The best K of ``task`` by mean best validation metric, and the best K > 0 against
+    K = 0 over the (seed, data_seed) pairs both have; None without any finished value."""
+    mine = runs[(runs["task"] == task) & runs["best_val"].notna()]
+    if mine.empty:
+        return None
+    higher = get_task(task).higher_is_better
+    means = mine.groupby("k")["best_val"].mean()
+    best_k = int(means.idxmax() if higher else means.idxmin())
+    n = int((mine["k"] == best_k).sum())
+    shared = means.drop(index=0, errors="ignore")
+    if shared.empty or 0 not in means.index:
+        return DepthVerdict(task, best_k, float(means[best_k]), n, best_k, None, 0)
+    shared_k = best_k if best_k > 0 else int(shared.idxmax() if higher else shared.idxmin())
+
+    def by_seed(k: int) -> dict:
+        part = mine[mine["k"] == k]
+        return dict(
+            zip(zip(part["seed"], part["data_seed"], strict=True), part["best_val"], strict=True)
+        )
+
+    a, b = by_seed(shared_k), by_seed(0)
+    keys = sorted(set(a) & set(b))
+    diff = paired_difference([a[p] for p in keys], [b[p] for p in keys]) if len(keys) >= 2 else None
+    return DepthVerdict(task, best_k, float(means[best_k]), n, shared_k, diff, len(keys))
+
+
+@dataclass
+class SharingDepth:
+    """Every run of the study (``runs``: one row per run and main task) and what they say."""
+
+    tasks: tuple[str, ...]
+    max_k: int
+    params: dict[int, int]
+    runs: pd.DataFrame  # COLUMNS, plus reused
+    configs: list[RunConfig]
+    results: list[RunResult]
+    reused: list[int] = field(default_factory=list)  # ids of stored identical runs reused
+
+    def table(self) -> pd.DataFrame:
+        return depth_table(self.runs, self.params)
+
+    def verdicts(self) -> list[DepthVerdict]:
+        found = [depth_verdict(self.runs, task) for task in self.tasks]
+        return [v for v in found if v is not None]
+
+
+def result_rows(k: int, config: RunConfig, result: RunResult) -> list[dict]:
+    """One row per main task of the run: its best validation and test metric."""
+    rows = []
+    for task in config.tasks:
+        main = result.summary.get("main", {}).get(task, {})
+        rows.append(
+            {
+                "k": k,
+                "task": task,
+                "seed": config.seed,
+                "data_seed": config.data_seed,
+                "run_id": result.run_id,
+                "status": result.status,
+                "best_val": best_val_metric(result, task),
+                "test": main.get("test_metric", math.nan),
+            }
+        )
+    return rows
+
+
+def sharing_depth(
+    config: RunConfig,
+    k: int = 3,
+    *,
+    vary_data: bool = True,
+    workers: int = 2,
+    store_path: str | None = None,
+    owner: str = "",
+    name: str = "",
+    progress: Callable[[Progress], None] | None = None,
+    data_dir: str | None = None,
+) -> SharingDepth:
+    """Train every (K, seed) through ``parallel.run_configs`` (seeds in parallel on the
+    worker slots) and tabulate; a completed identical stored run is reused instead."""
+    max_k = check_depth(config)
+    jobs = depth_jobs(config, k, vary_data, name)
+    configs = [c for _, _, c in jobs]
+    results, reused = train_or_reuse(
+        configs,
+        [True] * len(configs),
+        workers=workers,
+        store_path=store_path,
+        names=[n for _, n, _ in jobs],
+        owner=owner,
+        progress=progress,
+        data_dir=data_dir,
+    )
+    rows = []
+    for (depth, _, c), result in zip(jobs, results, strict=True):
+        rows += [
+            {**row, "reused": result.run_id in reused} for row in result_rows(depth, c, result)
+        ]
+    return SharingDepth(
+        config.tasks,
+        max_k,
+        depth_params(config),
+        pd.DataFrame(rows, columns=[*COLUMNS, "reused"]),
+        configs,
+        results,
+        reused,
+    )
