@@ -106,7 +106,7 @@ def commands(fence: Fence) -> list[tuple[int, str]]:
     return out
 
 
-CLI_PREFIXES = (".venv/bin/python -m mtl_core ", "python -m mtl_core ")
+CLI_PREFIXES = (".venv/bin/python -m mtl_core ", "python -m mtl_core ", "mtl-curves ")
 
 
 def check_cli(argv: list[str]) -> None:

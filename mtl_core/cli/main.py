@@ -1,6 +1,7 @@
-"""Command line: ``python -m mtl_core train|tasks|list|show|export|download``, and the
-batch commands ``seeds|compare|learning-curve`` (``cli_batch.py``), ``insights|embed``
-(``cli_insights.py``) and ``sweep`` (``cli_sweep.py``).
+"""Command line: ``python -m mtl_core train|tasks|list|show|export|download`` (also
+``mtl-curves VERB`` when installed, ``entry.py``), and the batch commands
+``seeds|compare|learning-curve`` (``batch.py``), ``insights|embed`` (``insights.py``),
+``sweep`` (``sweep.py``) and ``dashboard`` (``dashboard.py``).
 
 Every user error ends in one line on stderr and exit status 2; nothing prints a traceback.
 """
@@ -175,9 +176,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def prog_name() -> str:
+    """``mtl-curves`` when started by the installed command, else ``python -m mtl_core``."""
+    return "mtl-curves" if Path(sys.argv[0]).stem == "mtl-curves" else "python -m mtl_core"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m mtl_core", description="Multi-task learning curves on MNIST-like data."
+        prog=prog_name(), description="Multi-task learning curves on MNIST-like data."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train one run and store its curves")
@@ -215,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mtl_core.cli.sweep import add_sweep_command
 
     add_sweep_command(sub)
+    from mtl_core.cli.dashboard import add_dashboard_command
+
+    add_dashboard_command(sub)
     return parser
 
 

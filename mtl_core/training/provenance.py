@@ -14,7 +14,7 @@ import subprocess
 
 import numpy as np
 
-from mtl_core.paths import PROJECT_ROOT
+from mtl_core.paths import PROJECT_ROOT, in_checkout
 
 CURVE_VERSION = 1
 """The version of the code's curves (see ``mtl_core.execution.identity``, which compares
@@ -25,7 +25,10 @@ recorded with an older version are then no longer identical to new ones."""
 
 @functools.cache
 def git_commit() -> str:
-    """The project's commit (with ``+dirty`` for local changes), or '' outside a checkout."""
+    """The project's commit (with ``+dirty`` for local changes), or '' outside a checkout
+    (an installed package may sit inside another project's git tree: not our commit)."""
+    if not in_checkout():
+        return ""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"],
