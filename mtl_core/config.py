@@ -77,6 +77,9 @@ class RunConfig:
     batch_size: int = 32
     epochs: int = 60
     early_stop: int = 0  # patience in epochs; 0 = off
+    # Inter-task affinity (TAG, training/affinity.py): measured every N steps of an epoch
+    # in hard-sharing runs of two or more tasks; 0 = off. It changes no curve.
+    affinity_every: int = 10
     seed: int = 0  # initial weights, batch order, dropout
     data_seed: int = 0  # split, subsample, variant draws
     threads: int = 1
@@ -347,6 +350,7 @@ def validate(config: RunConfig) -> None:
     _in_range("batch_size", config.batch_size, 1, 65536)
     _in_range("epochs", config.epochs, 1, 10000)
     _in_range("early_stop", config.early_stop, 0, 10000, " (0 turns it off)")
+    _in_range("affinity_every", config.affinity_every, 0, 10000, " (0 turns it off)")
     _in_range("seed", config.seed, 0, 2**31 - 1)
     _in_range("data_seed", config.data_seed, 0, 2**31 - 1)
     _in_range("threads", config.threads, 1, 256)

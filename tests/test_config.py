@@ -12,6 +12,7 @@ from mtl_core.config import DEFAULT, FIELDS, RunConfig, from_dict, from_json, va
 from mtl_core.errors import ConfigError
 
 NON_DEFAULT = {
+    "affinity_every": 5,
     "dataset": "digits",
     "variant": "rotated",
     "train_size": 123,

@@ -163,6 +163,7 @@ def ranges(capacity: int) -> dict[str, Range]:
     return {
         "train_size": Range(MIN_TRAIN_SIZE, capacity, **whole),
         "task_sizes": Range(1, capacity, **whole),
+        "affinity_every": Range(0, 10000, **whole),
         "aux_weight": Range(0, 1000),
         "aux_weights": Range(0, 1000),
         "shuffle_aux": Range(0, 1),

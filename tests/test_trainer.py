@@ -155,7 +155,7 @@ def test_label_budgets_keep_the_single_task_steps_and_main_batches(make_config, 
     """digit on 100 labels plus parity/magnitude on 1,000 takes exactly the steps of the
     digit-only baseline, on identical digit sub-batches; the auxiliary sub-batches come from
     their own larger pool and have the same sizes."""
-    common = {"epochs": 3, "batch_size": 32, "train_size": 100}
+    common = {"epochs": 3, "batch_size": 32, "train_size": 100, "affinity_every": 0}
     baseline_cfg = make_config(tasks=["digit"], task_sizes={"digit": 100}, **common)
     mtl_cfg = make_config(
         tasks=["digit"],

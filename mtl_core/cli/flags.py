@@ -45,6 +45,7 @@ _SIMPLE = [
     "batch_size",
     "epochs",
     "early_stop",
+    "affinity_every",
     "seed",
     "data_seed",
     "threads",
@@ -121,6 +122,17 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
         help="stop after this many epochs "
         "without a better validation loss and restore the best weights (default off)",
     )
+    p.add_argument(
+        "--affinity-every",
+        metavar="STEPS",
+        help="measure inter-task affinity (TAG) every this many steps of an epoch, in "
+        f"hard-sharing runs of two or more tasks (default {DEFAULT.affinity_every}; 0 is off)",
+    )
+    p.add_argument(
+        "--no-affinity",
+        action="store_true",
+        help="do not measure inter-task affinity (the same as --affinity-every 0)",
+    )
     p.add_argument("--store", help="SQLite run store (default data/runs.sqlite)")
     p.add_argument("--name", default="", help="a name for the run")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -170,6 +182,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         value = getattr(args, name)  # the declared hyperparameters' flags too
         if value is not None:
             data[name] = value
+    if getattr(args, "no_affinity", False):
+        if args.affinity_every not in (None, "0"):
+            raise ConfigError(
+                "affinity_every", "--no-affinity turns affinity off: drop --affinity-every"
+            )
+        data["affinity_every"] = 0
     dataset = data.get("dataset", DEFAULT.dataset)
     if args.train_size is not None:
         if args.train_size == "all":

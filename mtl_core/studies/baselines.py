@@ -33,6 +33,7 @@ MULTI_TASK_FIELDS = (
     "soft_penalty",
     "weighting",
     "aggregator",
+    "affinity_every",  # a measurement between tasks: a single-task run has none
     *(
         param.field
         for table in (catalog.SHARING, catalog.PENALTIES, catalog.WEIGHTINGS, catalog.AGGREGATORS)

@@ -14,8 +14,10 @@ from .drawn import assert_drawn, drawn_plots, numbers, stored, stored_array, the
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 HEATMAP_EPOCHS = """() => {
+    const title = (t) => (t && typeof t === 'object' ? t.text : t) || '';
     const plot = [...document.querySelectorAll('.js-plotly-plot')]
-        .find(d => d.data && d.data.length && d.data[0].type === 'heatmap');
+        .find(d => d.data && d.data.length && d.data[0].type === 'heatmap'
+              && title(d.layout && d.layout.title).startsWith('Gradient conflict'));
     return plot ? plot.data[0].x.length : 0;
 }"""
 EPOCHS = 120
@@ -51,7 +53,7 @@ def test_the_conflict_heatmap_grows_live_and_the_map_appears_at_the_end(app_serv
     run_id, frame = the_run(root)
 
     # The heatmap: one row (the only pair), whose cells are the stored cosines, by epoch.
-    heatmap = one_plot(page, lambda p: any(t["type"] == "heatmap" for t in p["traces"]))
+    heatmap = one_plot(page, lambda p: p["title"].startswith("Gradient conflict"))
     (cells,) = heatmap["traces"]
     cosines = stored(frame, "_conflict", "train", "cos:digit|parity")
     assert list(cosines.index) == list(range(EPOCHS + 1))

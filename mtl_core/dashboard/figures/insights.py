@@ -1,7 +1,7 @@
 """The Insights view's figures: what happens inside one run.
 
-Gradient conflict between tasks (a heatmap and lines of cosines), per-epoch lines (task
-weights, trunk distance), cross-stitch mixing weights and 2-D maps of the representation.
+Gradient conflict between tasks (a heatmap and lines of cosines), inter-task affinity
+(a source-by-target heatmap), per-epoch lines (task weights, trunk distance, affinity), cross-stitch mixing weights and 2-D maps of the representation.
 Why apart from the curves: these read per-epoch tables and sample maps, not the
 long-form metrics, and each is one titled chart. No ``st.*``.
 """
@@ -49,6 +49,59 @@ def conflict_heatmap(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Fi
     fig.update_yaxes(autorange="reversed", automargin=True)  # the first pair on top
     height = 200 + 40 * len(table)
     return titled(fig, "Gradient conflict on the shared trunk", height, large_fonts)
+
+
+def affinity_heatmap(
+    matrix: pd.DataFrame, *, aux: tuple[str, ...] = (), large_fonts: bool = False
+) -> go.Figure:
+    """Z(source → target) averaged over the epochs: rows are whose step, columns whose
+    loss. Blue: the step lowers that loss; red: it raises it. The diagonal (a task's own
+    step on its own loss, much larger) is written in its cell but left out of the colour
+    scale, which is symmetric about 0 and spans the largest other |Z|."""
+    z = matrix.to_numpy(dtype=float)
+    off = z.copy()
+    np.fill_diagonal(off, np.nan)
+    finite = np.abs(off[np.isfinite(off)])
+    reach = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    text = [
+        [
+            ("" if not np.isfinite(v) else f"{v:+.3g}" if i != j else f"({v:+.3g})")
+            for j, v in enumerate(row)
+        ]
+        for i, row in enumerate(z)
+    ]
+    label = [f"{t} (aux)" if t in aux else str(t) for t in matrix.index]
+    fig = go.Figure(
+        go.Heatmap(
+            z=off,
+            x=[f"{t}<br>(aux)" if t in aux else str(t) for t in matrix.columns],
+            y=label,
+            text=text,
+            texttemplate="%{text}",
+            zmin=-reach,
+            zmax=reach,
+            colorscale=DIVERGING,
+            colorbar={"title": {"text": "Z"}},
+            hovertemplate="a step on %{y}<br>changes %{x}'s loss by Z = %{z:+.4f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="whose loss (target)", tickangle=0, automargin=True)
+    fig.update_yaxes(title_text="whose step (source)", autorange="reversed", automargin=True)
+    height = 220 + 45 * len(matrix)
+    return titled(fig, "Inter-task affinity (TAG), mean over the epochs", height, large_fonts)
+
+
+def affinity_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:
+    """Affinity of each ordered pair over the epochs (columns ``source → target``)."""
+    fig = lines_figure(
+        table,
+        title="Affinity over the epochs",
+        y_title="Z (source → target)",
+        large_fonts=large_fonts,
+        height=max(340, 220 + 45 * len(table.columns) // 2),
+    )
+    fig.add_hline(y=0, line={"color": "#555", "width": 1, "dash": "dot"})
+    return fig
 
 
 def conflict_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:

@@ -34,6 +34,12 @@ def conflict_table(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     return table[columns].T
 
 
+def towards(table: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
+    """The columns ``source → target`` of an affinity evolution whose target is one of
+    ``targets`` (the main tasks: who helps them is the question)."""
+    return table[[c for c in table.columns if c.split(" → ")[1] in targets]]
+
+
 def pair_label(metric: str) -> str:
     return " ↔ ".join(parse_pair(metric))
 

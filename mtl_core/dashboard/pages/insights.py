@@ -1,4 +1,5 @@
-"""Insights: what happens inside one run: gradient conflict, task weights, trunks, features.
+"""Insights: what happens inside one run: gradient conflict, inter-task affinity, task
+weights, trunks, features.
 
 The view shows one run (by default the one this session trained or opened last; any
 stored run can be chosen). Like every view it reads the run store: while the run trains,
@@ -13,21 +14,26 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mtl_core.analysis.affinity import affinity_sentences, evolution, mean_affinity
 from mtl_core.analysis.conflict_text import conflict_sentences, parse_pair
 from mtl_core.analysis.overview import short_config
 from mtl_core.analysis.projection import project
 from mtl_core.dashboard.figures.insights import (
+    affinity_heatmap,
+    affinity_lines,
     conflict_heatmap,
     conflict_lines,
     lines_figure,
     projection_figure,
     stitch_figure,
 )
+from mtl_core.dashboard.pages.grouping import grouping_panel
 from mtl_core.dashboard.pages.insight_tables import (
     colour_values,
     conflict_table,
     pair_label,
     stitch_table,
+    towards,
     weight_table,
     wide,
 )
@@ -48,6 +54,11 @@ CAPTIONS = {
     "heatmap": "Each row is a pair of tasks, each column an epoch: blue means their gradients on "
     "the shared trunk point the same way (a step for one helps the other), red means they pull "
     "against each other, white means unrelated.",
+    "affinity": "Each cell: how much one step on the row task's gradient alone lowers (blue, "
+    "Z > 0) or raises (red) the column task's loss on the same batch, Z = 1 − loss after / "
+    "loss before (Fifty et al. 2021), averaged over the epochs. Read a column to see who "
+    "helps a task; the diagonal, in brackets, is a task's own step.",
+    "affinity_lines": "How the affinity towards each main task changes as training goes on.",
     "lines": "The same cosines as lines: above the dotted zero line the two tasks agree, below "
     "it a step that helps one hurts the other.",
     "distance": "The mean distance between the tasks' trunk weights: soft sharing's penalty "
@@ -109,6 +120,29 @@ def conflict_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
     epochs = [int(e) for e in table.columns]
     cosines = {parse_pair(m): [float(v) for v in row] for m, row in table.iterrows()}
     st.markdown("\n".join(f"- {line}" for line in conflict_sentences(cosines, epochs)))
+
+
+def affinity_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
+    st.markdown("##### Inter-task affinity")
+    config, tasks = run["config"], _tasks(run["config"])
+    if config.get("sharing") != "hard" or len(tasks) < 2:
+        st.caption("Affinity is measured on a shared trunk: hard sharing with two or more tasks.")
+        return
+    matrix = mean_affinity(frame, tasks)
+    if matrix.empty:
+        off = config.get("affinity_every", 10) == 0
+        st.caption("This run was trained with affinity off." if off else "No trained epoch yet.")
+        return
+    mains, aux = list(config["tasks"]), tuple(config.get("aux", []))
+    left, right = st.columns(2)
+    with left:
+        chart(affinity_heatmap(matrix, aux=aux, large_fonts=large), key=f"ins_aff_{run['id']}")
+        st.caption(CAPTIONS["affinity"])
+    with right:
+        lines = affinity_lines(towards(evolution(frame, tasks), mains), large_fonts=large)
+        chart(lines, key=f"ins_aff_lines_{run['id']}")
+        st.caption(CAPTIONS["affinity_lines"])
+    st.markdown("\n".join(f"- {line}" for line in affinity_sentences(matrix, mains)))
 
 
 def weight_title(config: dict) -> tuple[str, str]:
@@ -335,6 +369,7 @@ def insights_view(manager: RunManager, owner: str) -> None:
             f"{run['status']} · epoch {done}/{config['epochs']} · {short_config(config)} · {method}"
         )
         conflict_panel(run, frame, large)
+        affinity_panel(run, frame, large)
         st.markdown("##### Inside the training")
         left, right = st.columns(2)
         with left:
@@ -346,4 +381,5 @@ def insights_view(manager: RunManager, owner: str) -> None:
             st.rerun(scope="app")  # the run ended: draw the map, stop polling
 
     panel()
+    grouping_panel(manager, owner, run_id)
     representation_panel(manager, first, large)

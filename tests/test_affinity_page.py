@@ -1,0 +1,124 @@
+"""The Insights view's affinity panel (headless, streamlit.testing AppTest) and its figures:
+the heatmap holds the stored affinities averaged over the epochs, the lines their
+evolution towards the main tasks, the caption says who helps whom in words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+
+from mtl_core.analysis.affinity import affinity_sentences, evolution, mean_affinity
+from mtl_core.config import RunConfig
+from mtl_core.dashboard.figures.insights import affinity_heatmap
+from mtl_core.dashboard.pages.insight_tables import towards
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
+from tests.helpers.apptest import array, figures, open_app, texts
+
+TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3}
+RUNS = {
+    "hard": {"tasks": ["digit", "parity"], "aux": ["magnitude"]},
+    "off": {"aux": ["parity"], "affinity_every": 0},
+    "soft": {"aux": ["parity"], "sharing": "soft"},
+}
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    root = tmp_path_factory.mktemp("affinity_page")
+    path = root / "runs.sqlite"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MTL_DATA_ROOT", str(root))
+        mp.setenv("MTL_STORE", str(path))
+        st.cache_resource.clear()
+        with RunStore(path) as store:
+            ids = {
+                name: train(RunConfig.from_dict({**TINY, **c}), store=store, name=name).run_id
+                for name, c in RUNS.items()
+            }
+            frame = store.metrics(ids["hard"])
+        yield ids, frame
+        st.cache_resource.clear()
+
+
+def _store() -> RunStore:
+    import os
+
+    return RunStore(os.environ["MTL_STORE"])
+
+
+def open_insights(run_id: int):
+    at = open_app({"run": str(run_id)})
+    at.button_group(key="page_view").set_value("Insights").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_affinity_heatmap_lines_and_words_hold_the_stored_affinities(stored):
+    ids, frame = stored
+    tasks, mains = ["digit", "parity", "magnitude"], ["digit", "parity"]
+    at = open_insights(ids["hard"])
+    charts = figures(at)
+    heatmap = charts[f"ins_aff_{ids['hard']}"]["data"][0]
+    matrix = mean_affinity(frame, tasks)
+    assert heatmap["y"] == ["digit", "parity", "magnitude (aux)"]
+    z = array(heatmap["z"]).astype(float).reshape(3, 3)
+    expected = matrix.to_numpy()
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose(z[off], expected[off])
+    assert np.isnan(np.diag(z)).all()  # the diagonal is written, not coloured
+    assert heatmap["text"][0][0] == f"({expected[0, 0]:+.3g})"
+    lines = charts[f"ins_aff_lines_{ids['hard']}"]["data"]
+    table = towards(evolution(frame, tasks), mains)
+    assert [t["name"] for t in lines] == list(table.columns)
+    assert {name.split(" → ")[1] for name in table.columns} == set(mains)
+    for trace in lines:
+        np.testing.assert_allclose(array(trace["y"]), table[trace["name"]].to_numpy())
+    for sentence in affinity_sentences(matrix, mains):
+        assert sentence in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("run", "words"),
+    [("off", "trained with affinity off"), ("soft", "hard sharing with two or more tasks")],
+)
+def test_runs_without_affinity_say_why(stored, run, words):
+    ids, _ = stored
+    at = open_insights(ids[run])
+    assert words in texts(at)
+    assert f"ins_aff_{ids[run]}" not in figures(at)
+
+
+def test_the_heatmap_colour_scale_is_centred_and_spans_the_largest_other_value():
+    tasks = ["a", "b"]
+    matrix = pd.DataFrame([[0.9, -0.02], [0.01, 0.5]], index=tasks, columns=tasks)
+    heatmap = affinity_heatmap(matrix, aux=("b",)).data[0]
+    assert heatmap.zmin == -heatmap.zmax == -0.02
+    assert list(heatmap.y) == ["a", "b (aux)"]
+
+
+def test_one_click_starts_every_missing_run_of_the_grouping_comparison(stored):
+    """The hard run itself is the all-in-one arm's first seed: reused, not started again."""
+    from mtl_core.analysis.affinity_groups import select_networks
+    from mtl_core.studies.grouping import plan
+
+    ids, frame = stored
+    at = open_insights(ids["hard"])
+    at.number_input(key="grp_seeds").set_value(2).run()
+    button = at.button(key=f"grp_train_{ids['hard']}")
+    tasks, mains = ["digit", "parity", "magnitude"], ["digit", "parity"]
+    selection = select_networks(
+        mean_affinity(frame, tasks).to_dict(orient="index"), tasks, mains, 2
+    )
+    jobs = plan(RunConfig.from_dict({**TINY, **RUNS["hard"]}), selection, 2, True)
+    assert f"({len(jobs)} runs)" in button.label
+    with _store() as store:
+        before = len(store.runs())
+    button.click().run()
+    assert not at.exception, at.exception
+    with _store() as store:
+        started = store.runs()
+    assert len(started) - before == len(jobs) - 1
+    assert started.name.str.startswith(f"grouping of run {ids['hard']}: ").sum() == len(jobs) - 1
