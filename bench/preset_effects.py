@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.readme_blocks import replace_block  # noqa: E402
+from mtl_core.studies.claims import evidence_sentence, recorded_from  # noqa: E402
 from mtl_core.studies.presets import PRESETS, Claim, claim_difference, claim_holds, run_preset  # noqa: E402
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -71,16 +72,9 @@ def main() -> int:
                 f"{diff.high:+.4f}, p = {diff.p_value:.3g}"
             )
             if claim in preset.claims:
-                scale = 100 if claim.measure == "test_metric" else 1
-                what = {
-                    "test_metric": "accuracy points",
-                    "epochs_run": "epochs",
-                    "overfit_rise": "in validation loss",
-                }[claim.measure]
                 markdown.append(
                     f"- Claim, {'holds' if claim_holds(claim, diff) else 'FAILS'}: "
-                    f"{claim.text}: {diff.mean * scale:+.2f} {what}, 95% CI "
-                    f"{diff.low * scale:+.2f} to {diff.high * scale:+.2f}, p = {diff.p_value:.2g}."
+                    f"{claim.text}: {evidence_sentence(claim, recorded_from(claim, diff))}."
                 )
             rows.append(
                 {

@@ -1,4 +1,9 @@
-"""Classroom presets in the page: set every control, explain, run the comparison."""
+"""Classroom presets in the page: set every control, explain, run the comparison.
+
+Beside the explanation stand the preset's claims, each with the interval it was measured
+with and the seeds (``Recorded`` in mtl_core/studies/claims.py): a student sees what the
+lesson claims and how sure it is, not only the story.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import controls
-from mtl_core.studies.presets import PRESETS, arm_configs
+from mtl_core.studies.claims import evidence_sentence
+from mtl_core.studies.presets import PRESETS, Preset, arm_configs
 
 # Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
 # whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
@@ -70,6 +76,16 @@ def preset_picker():
     return sb.container()
 
 
+def claim_lines(preset: Preset) -> str:
+    """The preset's claims as a markdown list, each with its measured interval and seeds."""
+    lines = []
+    for claim in preset.claims:
+        seen = claim.recorded
+        evidence = evidence_sentence(claim, seen) if seen else "not measured yet"
+        lines.append(f"- **Claim:** {claim.text}. Measured: {evidence}.")
+    return "\n".join(lines)
+
+
 def preset_banner(manager: RunManager, owner: str) -> None:
     """The active preset's explanation and its one-click comparison."""
     name = st.session_state.get(K.preset)
@@ -78,6 +94,8 @@ def preset_banner(manager: RunManager, owner: str) -> None:
     preset = PRESETS[name]
     with st.container(border=True):
         st.markdown(f"**{name}.** {preset.explanation}")
+        if preset.claims:
+            st.markdown(claim_lines(preset))
         arms = ", ".join(preset.arms)
         if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
             seed = int(st.session_state.get(controls.key("seed"), 0))

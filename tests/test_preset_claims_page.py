@@ -1,0 +1,37 @@
+"""The page shows every claim of a preset with its interval and its seeds (AppTest, no
+browser): a student sees what the lesson claims and how sure it is, not only the story."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.studies.claims import evidence_sentence
+from mtl_core.studies.presets import PRESETS
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path_factory, monkeypatch):
+    root = tmp_path_factory.mktemp("dash")
+    monkeypatch.setenv("MTL_DATA_ROOT", str(root))
+    monkeypatch.setenv("MTL_STORE", str(root / "runs.sqlite"))
+
+
+def test_the_maxout_preset_shows_each_claim_with_its_interval_and_seeds():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.sidebar.selectbox(key="preset_choice").set_value("Maxout U-curve")
+    at.run()
+    at.sidebar.button(key="apply_preset").click()
+    at.run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    for claim in PRESETS["Maxout U-curve"].claims:
+        assert claim.text in shown
+        assert evidence_sentence(claim, claim.recorded) in shown
+    assert shown.count("95% CI") == 2 and shown.count("seeds 100-104") == 2
+    assert "fig. 7.3" in shown and "Goodfellow, Bengio & Courville" in shown
