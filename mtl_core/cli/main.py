@@ -1,6 +1,7 @@
 """Command line: ``python -m mtl_core train|tasks|list|show|export|download`` (also
 ``mtl-curves VERB`` when installed, ``entry.py``), and the batch commands
-``seeds|compare|learning-curve`` (``batch.py``), ``insights|embed`` (``insights.py``),
+``seeds|compare|learning-curve`` (``batch.py``), ``sharing-depth`` (``depth.py``),
+``insights|embed|affinity`` (``insights.py``),
 ``sweep`` (``sweep.py``) and ``dashboard`` (``dashboard.py``).
 
 Every user error ends in one line on stderr and exit status 2; nothing prints a traceback.
@@ -23,8 +24,9 @@ from mtl_core.cli.flags import add_train_flags, config_from_args
 from mtl_core.data.datasets import DATASETS
 from mtl_core.data.tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
 from mtl_core.data.variants import VARIANTS
-from mtl_core.errors import MtlError
+from mtl_core.errors import ConfigError, MtlError
 from mtl_core.store.runs import RunStore
+from mtl_core.store.schema import Status
 from mtl_core.training.control import RunControl
 from mtl_core.user_files import write_output
 
@@ -86,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.summary:
         print(_summary_table(result.summary).to_string(index=False))
     print(f"stored in {store.path}; see `python -m mtl_core show {result.run_id}`")
-    return 0 if result.status in ("completed", "stopped") else 1
+    return 0 if result.status in (Status.COMPLETED, Status.STOPPED) else 1
 
 
 def tasks_table() -> pd.DataFrame:
@@ -155,11 +157,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "script" and len(args.runs) != 1:
+        raise ConfigError("runs", "--format script writes one run: name one run id")
     with RunStore(args.store) as store:
         if args.format == "csv":
             path = store.export_csv(args.runs, args.out or "runs.csv")
-        else:
+        elif args.format == "json":
             path = store.export_json(args.runs, args.out or "runs.json")
+        else:
+            from mtl_core.store.script.export import write_script
+
+            path = write_script(store, args.runs[0], args.out or "run.py")
     print(f"wrote {path}")
     return 0
 
@@ -200,10 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=10, help="how many epochs to print")
     p.add_argument("--store")
     p.set_defaults(func=cmd_show)
-    p = sub.add_parser("export", help="curves of one or more runs to CSV or JSON")
+    p = sub.add_parser(
+        "export", help="curves of one or more runs to CSV or JSON, or one run as a script"
+    )
     p.add_argument("runs", type=int, nargs="+")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--out", help="output file (default runs.csv / runs.json)")
+    p.add_argument("--format", choices=["csv", "json", "script"], default="csv")
+    p.add_argument("--out", help="output file (default runs.csv / runs.json / run.py)")
     p.add_argument("--store")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("download", help="fetch mnist or fashion-mnist, checked by SHA-256")

