@@ -27,6 +27,7 @@ from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError
 from mtl_core.execution.identity import train_or_reuse
 from mtl_core.execution.parallel import run_configs
+from mtl_core.store.schema import Status
 from mtl_core.studies.comparison import compare_arms
 from mtl_core.studies.learning_curve import curve_arms, learning_curve, parse_sizes
 from mtl_core.studies.replicates import seed_configs, seed_name
@@ -105,7 +106,7 @@ def cmd_seeds(args: argparse.Namespace) -> int:
         )
     print(f"stored in {args.store}")
     _failures(results)
-    return 0 if all(r.status == "completed" for r in results) else 1
+    return 0 if all(r.status == Status.COMPLETED for r in results) else 1
 
 
 # -- compare ----------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         label_b="single task",
     )
     print(comparison.sentence())
-    code = 0 if all(r.status == "completed" for r in results) else 1
+    code = 0 if all(r.status == Status.COMPLETED for r in results) else 1
     if args.regularised:
         with _Bar(args.quiet, "tuning") as bar:
             tuned = tune_baseline(
@@ -243,7 +244,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     for comparison in curve.comparisons().values():
         print(comparison.sentence())
     print(f"stored in {args.store}")
-    return 0 if all(r.status == "completed" for r in curve.results) else 1
+    return 0 if all(r.status == Status.COMPLETED for r in curve.results) else 1
 
 
 # -- the parsers ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from mtl_core.errors import ConfigError
 from mtl_core.execution.identity import reuse_line
 from mtl_core.execution.parallel import Progress, check_workers
 from mtl_core.paths import default_store_path
+from mtl_core.store.schema import Status
 from mtl_core.studies.replicates import check_k
 from mtl_core.training.results import RunResult
 
@@ -62,9 +63,9 @@ def _reused(ids: Sequence[int], what: str) -> None:
 def _failures(results: Sequence[RunResult]) -> bool:
     """Print one stderr line per run that did not complete; True if a run failed."""
     for r in results:
-        if r.status != "completed":
+        if r.status != Status.COMPLETED:
             print(f"run {r.run_id}: {r.status} ({r.message})", file=sys.stderr)
-    return any(r.status == "failed" for r in results)
+    return any(r.status == Status.FAILED for r in results)
 
 
 def _common(args: argparse.Namespace, k_default: str) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 from mtl_core.cli.batch_parts import _Bar, _batch_flags, _common, _failures, _reused
 from mtl_core.cli.flags import config_from_args
 from mtl_core.data.tasks import get_task
+from mtl_core.store.schema import Status
 from mtl_core.studies.sharing_depth import check_depth, depth_label, sharing_depth
 
 
@@ -71,7 +72,7 @@ def cmd_sharing_depth(args: argparse.Namespace) -> int:
     for verdict in study.verdicts():
         print(verdict.sentence(max_k))
     print(f"stored in {args.store}")
-    return 0 if all(r.status == "completed" for r in study.results) else 1
+    return 0 if all(r.status == Status.COMPLETED for r in study.results) else 1
 
 
 def add_depth_command(sub: argparse._SubParsersAction) -> None:

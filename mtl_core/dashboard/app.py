@@ -158,7 +158,8 @@ def main() -> None:
         st.error(str(exc))
         return
     owner = session_token()
-    manager.seen(owner)
+    with st.sidebar:
+        keepalive(manager, owner)
     init_from_url()
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
@@ -196,7 +197,6 @@ def main() -> None:
     chosen = st.segmented_control("View", views.names(), key=K.view, label_visibility="collapsed")
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)
-    keepalive(manager, owner)
 
 
 def page() -> None:

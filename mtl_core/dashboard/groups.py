@@ -22,11 +22,12 @@ from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.execution.identity import dedupe
 from mtl_core.store.runs import LIVE
+from mtl_core.store.schema import Status
 from mtl_core.studies.comparison import Comparison, compare_arms
 from mtl_core.studies.learning_curve import SHARING_LABELS
 from mtl_core.studies.replicates import band_key
 
-FINISHED = ("completed",)  # runs whose summary holds a test result at the selected epoch
+FINISHED = (Status.COMPLETED,)  # runs whose summary holds a test result at the selected epoch
 SEED_SUFFIX = re.compile(r"[\s,·-]*seed \d+(, data seed \d+)?\s*$")
 
 
@@ -185,7 +186,9 @@ def live_ids(runs: pd.DataFrame, ids: Iterable[int]) -> list[int]:
 def stored_index(runs: pd.DataFrame) -> dict[str, int]:
     """Exact config -> the id of a stored run that trained it (or is training it), newest
     first; failed, stopped and interrupted runs do not count."""
-    usable = runs[~runs.status.isin(("failed", "stopped", "interrupted", "diverged"))]
+    usable = runs[
+        ~runs.status.isin((Status.FAILED, Status.STOPPED, Status.INTERRUPTED, Status.DIVERGED))
+    ]
     index: dict[str, int] = {}
     for run_id, config in zip(usable.id, usable.config, strict=True):
         index.setdefault(config_key(config), int(run_id))

@@ -48,6 +48,7 @@ from mtl_core.execution.scheduler import Slot, Slots, failure, no_worker
 from mtl_core.limits import LimitError, Limits
 from mtl_core.paths import default_store_path
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.store.schema import Status
 
 log = logging.getLogger("mtl_curves")
 
@@ -121,7 +122,9 @@ class RunManager:
         reason = self.refusal(config, owner)
         if reason is not None:
             raise LimitError(reason)
-        run_id = self.store.create_run(config.to_dict(), name=name, owner=owner, status="queued")
+        run_id = self.store.create_run(
+            config.to_dict(), name=name, owner=owner, status=Status.QUEUED
+        )
         with self._lock:
             self._configs[run_id] = config.to_dict()
             self._owners[run_id] = owner
@@ -205,7 +208,7 @@ class RunManager:
         """No process could be started for the run (memory, process limit)."""
         log.error("run %s: could not start a worker process", run_id, exc_info=exc)
         self._forget(run_id)
-        self.store.finish(run_id, "failed", no_worker(exc), {}, {})
+        self.store.finish(run_id, Status.FAILED, no_worker(exc), {}, {})
 
     def _forget(self, run_id: int) -> str | None:
         """Drop what the manager knew of a run that ended; return why it asked it to stop."""
@@ -230,10 +233,10 @@ class RunManager:
     ) -> None:
         run = self.store.get_run(run_id)
         if future.cancelled():
-            status, message = "stopped", reason or STOPPED_BEFORE
+            status, message = Status.STOPPED, reason or STOPPED_BEFORE
         elif exc is None:
-            if reason and run["status"] == "stopped":
-                self.store.set_status(run_id, "stopped", reason)
+            if reason and run["status"] == Status.STOPPED:
+                self.store.set_status(run_id, Status.STOPPED, reason)
             return
         else:  # its death, SIGINT or SIGTERM (the worker recorded those), or a bug
             status, message = failure(exc, DIED_KEPT, INTERRUPTED)
@@ -259,7 +262,7 @@ class RunManager:
             if action == "stop" and run_id in self._queue:
                 self._queue.remove(run_id)
                 self._forget(run_id)
-                self.store.finish(run_id, "stopped", reason or STOPPED_BEFORE, {}, {})
+                self.store.finish(run_id, Status.STOPPED, reason or STOPPED_BEFORE, {}, {})
                 return
             if reason is not None and run_id in self._owners:  # still training here
                 self._reasons[run_id] = reason
@@ -325,10 +328,10 @@ class RunManager:
         their running ones are watched until the heartbeat goes stale. Only queued runs
         from before runs recorded their process (no owner to ask) are ended here."""
         runs = self.store.runs()
-        unowned = runs.status.eq("queued") & runs.sweep.isna() & runs.process.eq("")
+        unowned = runs.status.eq(Status.QUEUED) & runs.sweep.isna() & runs.process.eq("")
         for run_id in runs.id[unowned]:
-            self.store.set_status(int(run_id), "interrupted", ORPHAN_QUEUED)
-        return {int(i) for i in runs.id[runs.status.isin(("running", "paused"))]}
+            self.store.set_status(int(run_id), Status.INTERRUPTED, ORPHAN_QUEUED)
+        return {int(i) for i in runs.id[runs.status.isin((Status.RUNNING, Status.PAUSED))]}
 
     def _mark_orphans(self) -> None:
         for run_id in list(self._foreign):
@@ -337,10 +340,10 @@ class RunManager:
             except StoreError:  # deleted meanwhile (the CLI can)
                 self._foreign.discard(run_id)
                 continue
-            if run["status"] not in ("running", "paused"):
+            if run["status"] not in (Status.RUNNING, Status.PAUSED):
                 self._foreign.discard(run_id)
             elif time.time() - run["heartbeat"] > self.store.stale_after:
-                self.store.set_status(run_id, "interrupted", ORPHAN_RUNNING)
+                self.store.set_status(run_id, Status.INTERRUPTED, ORPHAN_RUNNING)
                 self._foreign.discard(run_id)
 
     def _watch(self) -> None:

@@ -32,6 +32,7 @@ import pandas as pd
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.store.schema import Status
 from mtl_core.training.provenance import CURVE_VERSION
 
 # A run's ``curve_version`` (CURVE_VERSION, recorded by mtl_core/training/provenance.py)
@@ -43,7 +44,7 @@ from mtl_core.training.provenance import CURVE_VERSION
 # prepared) is identical to no other run.
 LEGACY_VERSION = 1
 
-REUSABLE = ("completed",)  # a stopped, diverged or failed run is not the run asked for
+REUSABLE = (Status.COMPLETED,)  # a stopped, diverged or failed run is not the run asked for
 
 
 def _config_dict(config: RunConfig | Mapping[str, Any]) -> dict[str, Any]:

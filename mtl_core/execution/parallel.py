@@ -45,6 +45,7 @@ from mtl_core.execution.scheduler import (
     no_worker,
 )
 from mtl_core.store.runs import RunStore
+from mtl_core.store.schema import Status
 from mtl_core.training.control import RunControl
 from mtl_core.training.results import RunResult
 
@@ -80,9 +81,9 @@ def _job(
     try:
         return train(from_dict(config), control=RunControl(stop=_stop_event), data_dir=data_dir)
     except MtlError as exc:
-        return RunResult(None, "failed", str(exc), {})
+        return RunResult(None, Status.FAILED, str(exc), {})
     except Exception as exc:
-        return RunResult(None, "failed", f"internal error: {exc!r}", {})
+        return RunResult(None, Status.FAILED, f"internal error: {exc!r}", {})
 
 
 class _Batch(Batch):
@@ -145,7 +146,7 @@ class _Batch(Batch):
         self.slots.dispatch(
             self.queue,
             self._launch,
-            lambda index, exc: self.record(index, "failed", no_worker(exc)),
+            lambda index, exc: self.record(index, Status.FAILED, no_worker(exc)),
             guard=deferring_sigint,
         )
         self.report()
@@ -159,12 +160,12 @@ class _Batch(Batch):
             self.end(index, future.result())
         elif not isinstance(exc, BrokenProcessPool):
             self.record(index, *failure(exc, DIED, BATCH_INTERRUPTED))
-        elif index in self.not_started and self._status(index) == "queued":
-            self.record(index, "stopped", NOT_STARTED)
+        elif index in self.not_started and self._status(index) == Status.QUEUED:
+            self.record(index, Status.STOPPED, NOT_STARTED)
         elif self.interrupted:  # its worker ended after a Ctrl-C
-            self.record(index, "interrupted", BATCH_INTERRUPTED)
+            self.record(index, Status.INTERRUPTED, BATCH_INTERRUPTED)
         else:
-            self.record(index, "failed", DIED)
+            self.record(index, Status.FAILED, DIED)
 
     def _wait_running(self) -> None:
         while self.running:
@@ -190,7 +191,7 @@ class _Batch(Batch):
             if self.store is not None:
                 for slot in list(self.running.values()):
                     self.store.request(self.run_ids[slot.job], "stop")
-                    if self._status(slot.job) == "queued":  # its worker is still warming up:
+                    if self._status(slot.job) == Status.QUEUED:  # its worker is still warming up:
                         self.not_started.add(slot.job)  # end it now rather than wait for that
                         self.slots.terminate(slot)
             self.drop_queued(NOT_STARTED)
@@ -204,14 +205,14 @@ class _Batch(Batch):
         for future, slot in list(self.running.items()):
             self.running.pop(future)
             index, slot.job = slot.job, None
-            self.record(index, "interrupted", BATCH_INTERRUPTED)
+            self.record(index, Status.INTERRUPTED, BATCH_INTERRUPTED)
 
     def close(self) -> None:
         for slot in self.slots:
             if slot.pool is not None:
                 slot.pool.shutdown(wait=True, cancel_futures=True)
         for index in self.unfinished():  # a bug here must not leave runs queued forever
-            self.record(index, "stopped", NOT_STARTED)
+            self.record(index, Status.STOPPED, NOT_STARTED)
 
 
 def check_data(configs: Sequence[RunConfig], data_dir: str | None = None) -> None:
@@ -276,12 +277,12 @@ def run_configs(
                             c.to_dict(),
                             name=names[i] if names else "",
                             owner=owner,
-                            status="queued",
+                            status=Status.QUEUED,
                         )
                     )
             except KeyboardInterrupt:  # Ctrl-C while storing the batch: none of it starts
                 for run_id in ids:
-                    store.finish(run_id, "stopped", NOT_STARTED, {}, {})
+                    store.finish(run_id, Status.STOPPED, NOT_STARTED, {}, {})
                 raise
         batch = _Batch(configs, workers, store, ids, data_dir, progress)
         try:

@@ -55,6 +55,7 @@ from mtl_core.execution.ray_task import _remote
 from mtl_core.execution.scheduler import Batch, Progress, on_sigint, status_of
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.store.schema import Status
 from mtl_core.training.results import RunResult
 from mtl_core.training.sink import WRITES
 
@@ -103,7 +104,7 @@ class _Driver(Batch):
             index = self.queue.popleft()
             run_id, config = self.run_ids[index], self.configs[index]
             if self._status(run_id) not in LIVE or self.store.pending_request(run_id) == "stop":
-                self.record(index, "stopped", STOPPED_BEFORE)
+                self.record(index, Status.STOPPED, STOPPED_BEFORE)
                 continue
             task = _remote().options(num_cpus=config.threads)
             self.running[task.remote(config.to_dict(), run_id, self.data_dir)] = _Task(
@@ -119,22 +120,22 @@ class _Driver(Batch):
             message = ray.get(next(generator))
         except StopIteration:
             del self.running[generator]
-            self.record(task.index, "failed", NO_RESULT)
+            self.record(task.index, Status.FAILED, NO_RESULT)
             return
         except ray.exceptions.RayTaskError as exc:  # raised in the task, outside train
             del self.running[generator]
             cause = getattr(exc, "cause", None)
-            self.record(task.index, "failed", INTERNAL.format(repr(cause or exc))[:300])
+            self.record(task.index, Status.FAILED, INTERNAL.format(repr(cause or exc))[:300])
             return
         except ray.exceptions.RayError as exc:  # its worker or node died
             del self.running[generator]
             died = DIED.format(epoch=task.epoch + 1)
-            self.record(task.index, "failed", f"{died} [{type(exc).__name__}]")
+            self.record(task.index, Status.FAILED, f"{died} [{type(exc).__name__}]")
             return
         kind = message[0]
         if kind == "hello":
             task.worker = message[1]
-            self.store.set_status(task.run_id, "running")
+            self.store.set_status(task.run_id, Status.RUNNING)
             self.report()
         elif kind == "store" and message[1] in WRITES:
             _, name, args, kwargs = message
@@ -147,7 +148,7 @@ class _Driver(Batch):
                     raise
                 ray.cancel(generator, force=True)  # deleted from the dashboard meanwhile
                 del self.running[generator]
-                self.record(task.index, "stopped", DELETED, write=False)
+                self.record(task.index, Status.STOPPED, DELETED, write=False)
                 return
             if name == "append_epoch":
                 task.epoch = args[0]
@@ -165,7 +166,7 @@ class _Driver(Batch):
             if self.store.pending_request(task.run_id) == "stop":
                 ray.cancel(generator, force=True)
                 del self.running[generator]
-                self.record(task.index, "stopped", STOPPED.format(epoch=task.epoch + 1))
+                self.record(task.index, Status.STOPPED, STOPPED.format(epoch=task.epoch + 1))
 
     def run(self) -> list[RunResult]:
         import ray
@@ -190,7 +191,7 @@ class _Driver(Batch):
         for generator, task in list(self.running.items()):
             ray.cancel(generator, force=True)
             del self.running[generator]
-            self.record(task.index, "stopped", message.replace("{epoch}", str(task.epoch + 1)))
+            self.record(task.index, Status.STOPPED, message.replace("{epoch}", str(task.epoch + 1)))
         self.drop_queued(NOT_STARTED)
 
 

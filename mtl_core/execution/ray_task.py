@@ -20,7 +20,7 @@ from typing import Any
 
 from mtl_core.config import from_dict
 from mtl_core.errors import MtlError
-from mtl_core.store.schema import Row
+from mtl_core.store.schema import Row, Status
 
 
 class RelaySink:
@@ -73,13 +73,13 @@ def _train_into(config: dict, run_id: int, data_dir: str | None, out: queue.Queu
         result = train(from_dict(config), store=relay, run_id=run_id, data_dir=data_dir)
         out.put(("result", result.status, result.message, result.summary))
     except MtlError as exc:  # config or data problems, raised before training starts
-        relay.finish(run_id, "failed", str(exc), {}, {})
-        out.put(("result", "failed", str(exc), {}))
+        relay.finish(run_id, Status.FAILED, str(exc), {}, {})
+        out.put(("result", Status.FAILED, str(exc), {}))
     except BaseException as exc:  # a bug: train has recorded it if its loop had started
         message = f"internal error: {exc!r}"
         if not relay.finished:
-            relay.finish(run_id, "failed", message, {}, {})
-        out.put(("result", "failed", message, {}))
+            relay.finish(run_id, Status.FAILED, message, {}, {})
+        out.put(("result", Status.FAILED, message, {}))
 
 
 def train_task(config: dict, run_id: int, data_dir: str | None) -> Iterator[tuple]:

@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from mtl_core.errors import StoreError
 from mtl_core.execution.messages import INTERNAL, NO_WORKER
-from mtl_core.store.schema import LIVE
+from mtl_core.store.schema import LIVE, Status
 from mtl_core.training.results import RunResult
 
 if TYPE_CHECKING:
     from mtl_core.store.runs import RunStore
 
-FAILED = ("failed", "interrupted")  # the ends a progress report counts as failures
+FAILED = (Status.FAILED, Status.INTERRUPTED)  # the ends a progress report counts as failures
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ def internal_error(exc: BaseException) -> str:
 def failure(exc: BaseException, died: str, interrupted: str) -> tuple[str, str]:
     """The status and message of a run whose worker's future raised ``exc``."""
     if isinstance(exc, BrokenProcessPool):  # the worker process died
-        return "failed", died
+        return Status.FAILED, died
     if isinstance(exc, KeyboardInterrupt | SystemExit):  # SIGINT or SIGTERM to the worker
-        return "interrupted", interrupted
-    return "failed", internal_error(exc)
+        return Status.INTERRUPTED, interrupted
+    return Status.FAILED, internal_error(exc)
 
 
 def no_worker(exc: BaseException) -> str:
@@ -281,7 +281,7 @@ class Batch:
     def drop_queued(self, message: str) -> None:
         """End every run still queued as ``stopped``, without starting it."""
         while self.queue:
-            self.record(self.queue.popleft(), "stopped", message)
+            self.record(self.queue.popleft(), Status.STOPPED, message)
 
     def unfinished(self) -> list[int]:
         return [i for i, r in enumerate(self.results) if r is None]

@@ -22,6 +22,7 @@ from mtl_core.execution.forkserver import settle
 from mtl_core.execution.messages import INTERRUPTED, STOPPED_BEFORE
 from mtl_core.limits import Limits
 from mtl_core.store.runs import RunStore
+from mtl_core.store.schema import Status
 from mtl_core.training.control import RunControl
 from mtl_core.training.trainer import RunResult, train
 
@@ -143,8 +144,8 @@ def train_stored(
     try:
         if store.pending_request(run_id) == "stop":
             message = store.stop_reason(run_id) or STOPPED_BEFORE
-            store.finish(run_id, "stopped", message, {}, {})
-            return RunResult(run_id, "stopped", message, {})
+            store.finish(run_id, Status.STOPPED, message, {}, {})
+            return RunResult(run_id, Status.STOPPED, message, {})
         if pause_timeout is None:
             pause_timeout = Limits.from_env().pause_timeout
         if not store.claim(run_id):  # no longer queued: it is not this worker's to train
@@ -157,14 +158,14 @@ def train_stored(
         return result
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C or SIGTERM to the server's group
         with contextlib.suppress(Exception):
-            store.finish(run_id, "interrupted", INTERRUPTED, {}, {})
+            store.finish(run_id, Status.INTERRUPTED, INTERRUPTED, {}, {})
         raise
     except MtlError as exc:
-        store.finish(run_id, "failed", str(exc), {}, {})
-        return RunResult(run_id, "failed", str(exc), {})
+        store.finish(run_id, Status.FAILED, str(exc), {}, {})
+        return RunResult(run_id, Status.FAILED, str(exc), {})
     except Exception as exc:
         message = f"internal error: {exc!r}"
-        store.finish(run_id, "failed", message, {}, {})
-        return RunResult(run_id, "failed", message, {})
+        store.finish(run_id, Status.FAILED, message, {}, {})
+        return RunResult(run_id, Status.FAILED, message, {})
     finally:
         store.close()

@@ -31,7 +31,7 @@ from mtl_core.paths import default_store_path
 from mtl_core.store.export import export_csv, export_json
 from mtl_core.store.liveness import is_dead, this_process
 from mtl_core.store.opening import open_store
-from mtl_core.store.schema import (  # noqa: F401  (LIVE, ORPHAN_QUEUED: imported from here)
+from mtl_core.store.schema import (
     LIVE,
     METRIC_COLUMNS,
     ORPHAN_QUEUED,
@@ -39,6 +39,7 @@ from mtl_core.store.schema import (  # noqa: F401  (LIVE, ORPHAN_QUEUED: importe
     STATUSES,
     TRAINING,
     Row,
+    Status,  # noqa: F401  (LIVE, ORPHAN_QUEUED: imported from here)
 )
 
 
@@ -120,7 +121,7 @@ class RunStore:
         name: str = "",
         provenance: dict | None = None,
         owner: str = "",
-        status: str = "running",
+        status: str = Status.RUNNING,
         sweep: int | None = None,
     ) -> int:
         now = time.time()
@@ -229,8 +230,8 @@ class RunStore:
         if reason:
             self._execute(  # an ended run keeps the message it ended with
                 "UPDATE runs SET request = ?, message = CASE WHEN status IN "
-                f"{LIVE} THEN ? ELSE message END WHERE id = ?",
-                (action, reason, run_id),
+                f"({', '.join('?' * len(LIVE))}) THEN ? ELSE message END WHERE id = ?",
+                (action, *LIVE, reason, run_id),
             )
         else:
             self._execute("UPDATE runs SET request = ? WHERE id = ?", (action, run_id))
@@ -272,17 +273,17 @@ class RunStore:
             if is_dead(process):
                 why = (
                     ORPHAN_QUEUED
-                    if status == "queued"
+                    if status == Status.QUEUED
                     else "the training process ended without finishing the run"
                 )
-            elif status != "queued" and heartbeat < cutoff:
+            elif status != Status.QUEUED and heartbeat < cutoff:
                 why = "the training process stopped without finishing (no heartbeat)"
             else:
                 continue
             self._execute(
                 "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ? AND status = ?",
                 (
-                    f"{why}; its finished epochs are kept" if status != "queued" else why,
+                    f"{why}; its finished epochs are kept" if status != Status.QUEUED else why,
                     run_id,
                     status,
                 ),

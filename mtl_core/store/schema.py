@@ -9,22 +9,30 @@ heavier than ``sqlite3``, so none of them pull in pandas or numpy for a constant
 from __future__ import annotations
 
 import sqlite3
+from enum import StrEnum
 
 from mtl_core.store import safety as store_file
 
 SCHEMA_VERSION = 1
-STATUSES = (
-    "queued",
-    "running",
-    "paused",
-    "completed",
-    "stopped",
-    "diverged",
-    "interrupted",
-    "failed",
-)
-LIVE = ("queued", "running", "paused")
-TRAINING = ("running", "paused")  # a process holds the run: its identity is recorded
+
+
+class Status(StrEnum):
+    """A run's status, as the store's ``status`` column holds it. Members are strings, so
+    they compare equal to what a store, a frame or an old file holds."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+STATUSES = tuple(Status)
+LIVE = (Status.QUEUED, Status.RUNNING, Status.PAUSED)
+TRAINING = (Status.RUNNING, Status.PAUSED)  # a process holds the run: its identity is recorded
 ORPHAN_QUEUED = "the process that queued this run ended before it started; re-run it from History"
 Row = tuple[str, str, str, float]  # task, split, metric, value
 

@@ -22,10 +22,11 @@ from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
 from mtl_core.execution.parallel import Progress, check_workers, run_configs
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.store.schema import Status
 from mtl_core.studies.sweep import SweepRun, SweepSpec, expand
 from mtl_core.training.results import RunResult
 
-KEEP = ("completed", "diverged")
+KEEP = (Status.COMPLETED, Status.DIVERGED)
 LEFT_RUNNING = "the sweep ended while this run trained; its finished epochs are kept"
 LEFT_QUEUED = "not started: the sweep ended before its turn"
 
@@ -128,7 +129,7 @@ def plan_sweep(
                 "changed?); drop --resume to start it as a new sweep",
             )
         runs = store.runs(sweep=plan.sweep_id).sort_values("id", ascending=False)
-    busy = runs.id[runs.status.isin(["running", "paused"])].tolist()
+    busy = runs.id[runs.status.isin([Status.RUNNING, Status.PAUSED])].tolist()
     if busy:
         raise ConfigError(
             "resume",
@@ -165,7 +166,9 @@ def execute(
             store.delete(plan.replaced)
         starting = plan.to_start
         run_ids = [
-            store.create_run(run.config.to_dict(), name=run.name, status="queued", sweep=sweep_id)
+            store.create_run(
+                run.config.to_dict(), name=run.name, status=Status.QUEUED, sweep=sweep_id
+            )
             for run in starting
         ]
     try:
@@ -174,8 +177,8 @@ def execute(
         with RunStore(store_path) as store:
             for run_id in run_ids:
                 status = store.get_run(run_id)["status"]
-                if status == "queued":
-                    store.finish(run_id, "stopped", LEFT_QUEUED, {}, {})
+                if status == Status.QUEUED:
+                    store.finish(run_id, Status.STOPPED, LEFT_QUEUED, {}, {})
                 elif status in LIVE:
-                    store.finish(run_id, "interrupted", LEFT_RUNNING, {}, {})
+                    store.finish(run_id, Status.INTERRUPTED, LEFT_RUNNING, {}, {})
     return sweep_id, results

@@ -27,6 +27,7 @@ from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError, MtlError
 from mtl_core.execution.identity import train_or_reuse
 from mtl_core.execution.parallel import Progress
+from mtl_core.store.schema import Status
 from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.replicates import seed_configs, seed_name
 from mtl_core.training.results import RunResult
@@ -170,7 +171,7 @@ def tune_baseline(
     )
     per_cell = [results[i * k : (i + 1) * k] for i in range(len(cells))]
     values = [
-        [best_val_metric(r, task) if r.status != "failed" else math.nan for r in row]
+        [best_val_metric(r, task) if r.status != Status.FAILED else math.nan for r in row]
         for row in per_cell
     ]
     table = validation_table(cells, values)

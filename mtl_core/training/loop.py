@@ -27,7 +27,8 @@ from mtl_core.methods.weighting import WEIGHTINGS
 from mtl_core.models.sharing import PENALTIES, SHARING, mean_trunk_distance
 from mtl_core.models.trunks import MultiTaskNet, build_model
 from mtl_core.seeds import derive_seed
-from mtl_core.store.schema import Row
+from mtl_core.store.schema import Row, Status
+from mtl_core.training.affinity import AffinityRecorder
 from mtl_core.training.conflict import pairwise_cosines, task_gradients
 from mtl_core.training.ending import _Ending
 from mtl_core.training.problem import _groups, _Problem, evaluate, probe_slice
@@ -114,6 +115,16 @@ class _Loop(_Ending):
             self.optimizer = torch.optim.Adam(groups, lr=config.lr)
         else:
             self.optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+        self.affinity = None  # inter-task affinity (TAG), measured on the shared trunk
+        if self.shared and config.affinity_every > 0:
+            self.affinity = AffinityRecorder(
+                config.all_tasks,
+                self.model,
+                self.shared,
+                self.optimizer,
+                self._batch_losses,
+                config.affinity_every,
+            )
         main_pool = max(self.problem.pool[t] for t in config.tasks)
         self.sizes = step_sizes(main_pool, config.batch_size)
         self.streams = {n: BatchStream(n, config.seed) for n in set(self.problem.pool.values())}
@@ -146,16 +157,18 @@ class _Loop(_Ending):
         running = {n: torch.zeros(()) for n in problem.tasks}
         objective_sum = torch.zeros(())
         self.agg_weights = None
-        for size in self.sizes:
+        for batch, size in enumerate(self.sizes):
             if self.control.paused:
                 since = time.monotonic()
-                self._set_status("paused")
+                self._set_status(Status.PAUSED)
                 self.control.wait_while_paused(self._beat)
-                self._set_status("running")
+                self._set_status(Status.RUNNING)
                 self.paused_for += time.monotonic() - since
             if self.control.stop_requested:
                 return None
             index = {n: stream.take(size) for n, stream in self.streams.items()}
+            if self.affinity is not None and self.affinity.wants(batch):
+                self.affinity.measure(index)  # before the step, on its batch; changes nothing
             losses, features = self._batch_losses(index)
             objective = self.weighting.combine(losses)
             if self.penalty_fn is not None and self.config.soft_lambda > 0:
@@ -218,6 +231,8 @@ class _Loop(_Ending):
         if self.shared:
             for (a, b), cos in self._gradient_cosines().items():
                 rows.append(("_conflict", "train", pair_metric(a, b), cos))
+        if self.affinity is not None and objective is not None:
+            rows += self.affinity.epoch_rows()
         rows += [("_stitch", "train", k, v) for k, v in self.model.mixing().items()]
         if objective is not None:
             rows.append(("_total", "train", "objective", objective))
@@ -281,13 +296,13 @@ class _Loop(_Ending):
             tic, paused_before = time.monotonic(), self.paused_for
             objective = self._train_epoch()
             if objective is None:
-                return self.finish("stopped", self.control.stop_message(epoch))
+                return self.finish(Status.STOPPED, self.control.stop_message(epoch))
             objective = float(objective)
             wall = time.monotonic() - tic - (self.paused_for - paused_before)
             rows = self._epoch_rows(epoch, objective, wall)
             if not (math.isfinite(objective) and _all_finite(rows)):
                 return self.finish(
-                    "diverged",
+                    Status.DIVERGED,
                     (
                         f"the loss became non-finite in epoch {epoch} (is lr={self.config.lr:g} too "
                         f"high?); curves stop at epoch {epoch - 1}, the last finite one"
@@ -300,7 +315,7 @@ class _Loop(_Ending):
             if patience and epoch - best_epoch(self.criterion) >= patience:
                 self.stopped_early_at = epoch
                 break
-        return self.finish("completed", "")
+        return self.finish(Status.COMPLETED, "")
 
     def _batch_losses(self, index: dict) -> tuple[dict, dict]:
         """Every task's loss on this step's batch (``index``: positions per label pool),

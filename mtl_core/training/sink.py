@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mtl_core.errors import StoreError
-from mtl_core.store.schema import METRIC_COLUMNS, RUN_COLUMNS, STATUSES, Row
+from mtl_core.store.schema import METRIC_COLUMNS, RUN_COLUMNS, STATUSES, Row, Status
 
 WRITES = (
     "append_epoch",
@@ -91,7 +91,7 @@ class MemorySink:
         name: str = "",
         provenance: dict | None = None,
         owner: str = "",
-        status: str = "running",
+        status: str = Status.RUNNING,
     ) -> int:
         run_id = max(self._runs, default=0) + 1
         now = time.time()

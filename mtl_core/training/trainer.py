@@ -10,7 +10,8 @@ set is touched once, at the end: each main task is scored at its best validation
 An epoch's rows are ``(task, split, metric, value)``: ``loss`` and the task's metric on
 ``train`` and ``val``; ``weight`` (the weight each task trained with; for an aggregator,
 its mean weight over the epoch's steps) and ``batch_loss``; ``_total``/``objective``;
-with a shared trunk, ``_conflict``/``cos:a|b`` (see ``conflict.py``); with cross-stitch,
+with a shared trunk, ``_conflict``/``cos:a|b`` (see ``conflict.py``) and, unless turned
+off, ``_affinity``/``aff:i>j`` (inter-task affinity, ``affinity.py``); with cross-stitch,
 ``_stitch``/``alpha:unit:to:from``; with several trunks, ``_model``/``trunk_distance``;
 ``_run``/``wall_time``, ``steps``, ``samples``. At the end, trunk features on validation
 images are stored as arrays (see ``representation.py``).
@@ -33,6 +34,7 @@ import torch
 from mtl_core.config import RunConfig, validate
 from mtl_core.data.splits import load_bundle
 from mtl_core.errors import ConfigError, MtlError
+from mtl_core.store.schema import Status
 from mtl_core.training.control import RunControl
 from mtl_core.training.loop import HEARTBEAT_EVERY, _build_model, _Loop
 from mtl_core.training.problem import (
@@ -101,11 +103,11 @@ def train(
     except Exception as exc:
         message = str(exc) if isinstance(exc, MtlError) else f"internal error: {exc!r}"
         if loop is not None:
-            result = loop.finish("failed", message)
+            result = loop.finish(Status.FAILED, message)
         else:
             if sink is not None:
-                sink.finish(run_id, "failed", message, {}, {})
-            result = RunResult(run_id, "failed", message, {})
+                sink.finish(run_id, Status.FAILED, message, {}, {})
+            result = RunResult(run_id, Status.FAILED, message, {})
         if isinstance(exc, MtlError):
             return result
         raise

@@ -16,7 +16,16 @@ from .conftest import free_port, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
-VIEWS = ["Live", "Insights", "Compare", "Learning curve", "Sharing depth", "Sweeps", "History", "Data"]
+VIEWS = [
+    "Live",
+    "Insights",
+    "Compare",
+    "Learning curve",
+    "Sharing depth",
+    "Sweeps",
+    "History",
+    "Data",
+]
 RSS_LIMIT_MB = 200  # the performance issue's target: Streamlit alone is about 160 MB
 
 

@@ -31,6 +31,7 @@ from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
+from mtl_core.store.schema import Status
 
 
 def epochs_run(frame: pd.DataFrame, run_id: int) -> int:
@@ -99,7 +100,7 @@ def progress_note(runs: pd.DataFrame) -> str:
     """E.g. "2 of 3 runs still training": a live or cut-short run must not pass for done."""
     total = len(runs)
     live = int(runs.status.isin(LIVE).sum())
-    ended = runs[~runs.status.isin(LIVE) & (runs.status != "completed")]
+    ended = runs[~runs.status.isin(LIVE) & (runs.status != Status.COMPLETED)]
     runs_word = "run" if total == 1 else "runs"
     parts = []
     if live:

@@ -27,6 +27,8 @@ from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.execution import forkserver
 from mtl_core.store.runs import LIVE
+from mtl_core.store.schema import Status
+from mtl_core.store.script.export import refusal, script_text
 from mtl_core.studies.baselines import single_task_baselines
 
 KEEPALIVE_SECONDS = 10.0
@@ -83,7 +85,7 @@ def _progress(run: dict, frame: pd.DataFrame) -> None:
 
 
 def _queued(manager: RunManager, run: dict) -> None:
-    if run["status"] != "queued":
+    if run["status"] != Status.QUEUED:
         return
     if run["id"] in manager.queued():
         st.info(
@@ -106,7 +108,7 @@ def _buttons(manager: RunManager, run: dict, owner: str) -> None:
         st.caption("Started from another browser session (or the CLI): only it can pause or stop.")
         return
     a, b, _ = st.columns([1, 1, 6])
-    if run["status"] == "paused":
+    if run["status"] == Status.PAUSED:
         if a.button("Resume", key=f"resume_{run['id']}"):
             manager.request(run["id"], owner, "")
     elif a.button("Pause", key=f"pause_{run['id']}"):
@@ -186,7 +188,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         _queued(manager, run)
         _buttons(manager, run, owner)
         if run["message"]:
-            (st.error if run["status"] in ("failed", "diverged") else st.info)(run["message"])
+            (st.error if run["status"] in (Status.FAILED, Status.DIVERGED) else st.info)(
+                run["message"]
+            )
         tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
         fig = curves_figure(
             frame.assign(run_id=run_id),
@@ -216,10 +220,32 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             st.rerun(scope="app")
 
     panel()
+    script_button(st, first, key=f"script_{run_id}")
     explainer(first)
     if first["status"] not in LIVE and first["summary"].get("main"):
         with st.expander("Where does it go wrong? (confusion matrix, misclassified images)"):
             mistakes_view(first)
+
+
+def script_button(where, run: dict, key: str) -> None:
+    """Download the run as one standalone PyTorch script (``store/script/``);
+    greyed out, with the reason as its help, for a run the script does not cover yet."""
+    try:
+        reason = refusal(from_dict(run["config"]))
+    except MtlError as exc:
+        reason = str(exc)
+    file_name = f"run-{run['id']}.py"
+    where.download_button(
+        "Download as a script (.py)",
+        lambda: script_text(run, file_name),
+        file_name=file_name,
+        mime="text/x-python",
+        key=key,
+        disabled=reason is not None,
+        help=reason
+        or f"one PyTorch file that trains this run again on the CPU: `python {file_name}` "
+        "writes curves.csv with the same numbers",
+    )
 
 
 def poll_every(manager: RunManager) -> float:
@@ -230,18 +256,21 @@ def poll_every(manager: RunManager) -> float:
 
 
 def keepalive(manager: RunManager, owner: str) -> None:
-    """Tell the manager this session's page is open, while it has runs queued or training.
+    """Tell the manager this session's page is open. Call it first in the page.
 
     The tick is driven by the browser: a closed tab stops it, so the manager's watchdog
     stops that tab's runs after MTL_ABANDON_AFTER; a hidden tab still ticks about once a
-    minute and keeps them.
+    minute and keeps them. It ticks whether or not the page has runs (a tick costs one
+    dictionary write), so its timer never changes between two runs of the page.
+
+    First in the page because its fragment writes where the script first drew it: drawn
+    last, a script run cut short by a click (a busy server: 10 pages on 2 cores) did not
+    reach it, the browser dropped its place, and the next tick blanked the page
+    ("Bad delta path index 5 (should be between [0, 4])", bench/bench_class.py).
     """
     manager.seen(owner)
-    every = None
-    if manager.has_live(owner):
-        every = min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3)
 
-    @st.fragment(run_every=every)
+    @st.fragment(run_every=min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3))
     def tick() -> None:
         manager.seen(owner)
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from mtl_core.dashboard.groups import best_val_metrics
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.store.schema import Status
 
 AVERAGED = "all (averaged)"
 AXIS = "axis:"  # prefix of the axis columns of ``sweep_frame``, so "seed" can be an axis
@@ -72,8 +73,11 @@ def grid_size(spec: dict) -> int:
 
 def status_counts(runs: pd.DataFrame) -> dict[str, int]:
     """completed, running (paused counts as running), failed, queued; then any others."""
-    status = runs.status.replace({"paused": "running"})
-    counts = {s: int((status == s).sum()) for s in ("completed", "running", "failed", "queued")}
+    status = runs.status.replace({Status.PAUSED: Status.RUNNING})
+    counts = {
+        s: int((status == s).sum())
+        for s in (Status.COMPLETED, Status.RUNNING, Status.FAILED, Status.QUEUED)
+    }
     for name, n in status.value_counts().items():
         counts.setdefault(str(name), int(n))
     return counts
