@@ -197,6 +197,9 @@ def main() -> None:
     chosen = st.segmented_control("View", views.names(), key=K.view, label_visibility="collapsed")
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)
+    # The keep-alive's timer restarts with every script run, so a run slower than its
+    # period (a busy server) lets no tick through: the page saying it drew is one more.
+    manager.seen(owner)
 
 
 def page() -> None:
