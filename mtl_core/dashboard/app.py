@@ -158,8 +158,7 @@ def main() -> None:
         st.error(str(exc))
         return
     owner = session_token()
-    with st.sidebar:
-        keepalive(manager, owner)
+    manager.seen(owner)
     init_from_url()
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
@@ -197,9 +196,7 @@ def main() -> None:
     chosen = st.segmented_control("View", views.names(), key=K.view, label_visibility="collapsed")
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)
-    # The keep-alive's timer restarts with every script run, so a run slower than its
-    # period (a busy server) lets no tick through: the page saying it drew is one more.
-    manager.seen(owner)
+    keepalive(manager, owner)
 
 
 def page() -> None:

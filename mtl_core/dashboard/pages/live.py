@@ -256,21 +256,18 @@ def poll_every(manager: RunManager) -> float:
 
 
 def keepalive(manager: RunManager, owner: str) -> None:
-    """Tell the manager this session's page is open. Call it first in the page.
+    """Tell the manager this session's page is open, while it has runs queued or training.
 
     The tick is driven by the browser: a closed tab stops it, so the manager's watchdog
     stops that tab's runs after MTL_ABANDON_AFTER; a hidden tab still ticks about once a
-    minute and keeps them. It ticks whether or not the page has runs (a tick costs one
-    dictionary write), so its timer never changes between two runs of the page.
-
-    First in the page because its fragment writes where the script first drew it: drawn
-    last, a script run cut short by a click (a busy server: 10 pages on 2 cores) did not
-    reach it, the browser dropped its place, and the next tick blanked the page
-    ("Bad delta path index 5 (should be between [0, 4])", bench/bench_class.py).
+    minute and keeps them.
     """
     manager.seen(owner)
+    every = None
+    if manager.has_live(owner):
+        every = min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3)
 
-    @st.fragment(run_every=min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3))
+    @st.fragment(run_every=every)
     def tick() -> None:
         manager.seen(owner)
 
