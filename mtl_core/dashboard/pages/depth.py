@@ -26,7 +26,7 @@ from mtl_core.dashboard.groups import FINISHED, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
-from mtl_core.dashboard.viewnames import V
+from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
@@ -227,15 +227,4 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
 
     panel()
     if len(members):
-        st.button(
-            "Open the study's runs in Compare",
-            key="sd_compare",
-            on_click=_open_compare,
-            args=(list(members.run_id),),
-            help="their curves over epochs, as seed bands",
-        )
-
-
-def _open_compare(ids: list[int]) -> None:
-    st.session_state[K.compare] = ids
-    st.session_state[K.view] = V.compare
+        open_in_compare(list(members.run_id), key="sd_compare", what="the study's runs")

@@ -24,7 +24,7 @@ from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
-from mtl_core.dashboard.viewnames import V
+from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.datasets import get_dataset
@@ -245,15 +245,4 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
 
     panel()
     if len(members):
-        st.button(
-            "Open the curve's runs in Compare",
-            key="lc_compare",
-            on_click=_open_compare,
-            args=(list(members.run_id),),
-            help="their curves over epochs, as seed bands",
-        )
-
-
-def _open_compare(ids: list[int]) -> None:
-    st.session_state[K.compare] = ids
-    st.session_state[K.view] = V.compare
+        open_in_compare(list(members.run_id), key="lc_compare", what="the curve's runs")
