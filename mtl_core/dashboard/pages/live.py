@@ -185,12 +185,18 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         frame = cached_metrics(manager, run_id, refresh=True)
         st.markdown(f"#### {run['name']}")
         _progress(run, frame)
-        _queued(manager, run)
-        _buttons(manager, run, owner)
-        if run["message"]:
-            (st.error if run["status"] in (Status.FAILED, Status.DIVERGED) else st.info)(
-                run["message"]
-            )
+        # Each part that comes and goes keeps its own slot: were the buttons to move up
+        # when the "starting" line goes, the browser would show the old Pause beside the
+        # new one until the fragment's run ends (and the chart would be drawn anew).
+        with st.empty():
+            _queued(manager, run)
+        with st.container():
+            _buttons(manager, run, owner)
+        with st.empty():
+            if run["message"]:
+                (st.error if run["status"] in (Status.FAILED, Status.DIVERGED) else st.info)(
+                    run["message"]
+                )
         tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
         fig = curves_figure(
             frame.assign(run_id=run_id),
