@@ -10,6 +10,8 @@ Streamlit's:
 - ``mtl/plotly.min.js``: Plotly.js for the live chart (mtl_core/dashboard/widgets/plot.py), straight from
   the installed ``plotly`` package. Nothing is copied, so the checkout may be read-only
   (with ``MTL_STORE`` and ``MTL_DATA_ROOT`` pointing to a writable place).
+- ``mtl/alive``: each open page's pulse (mtl_core/dashboard/pulse.py), which keeps its
+  runs from being stopped as abandoned.
 - the owner cookie (mtl_core/dashboard/state.py): a page load without one gets a new random token
   in an HttpOnly cookie. The browser sends it with the page's websocket, where
   ``st.context.cookies`` reads it, so a reload keeps control of the runs it started while
@@ -31,13 +33,14 @@ import plotly
 import streamlit as st
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
-from starlette.requests import HTTPConnection
-from starlette.responses import FileResponse
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit import config
 
-from mtl_core.dashboard import state
+from mtl_core.dashboard import pulse, state
+from mtl_core.dashboard.widgets.keepalive import ALIVE_ROUTE
 from mtl_core.execution import forkserver
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -102,9 +105,28 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
     forkserver.close()  # stopping: a page's script run must not start a process now
 
 
+async def alive(request: Request) -> Response:
+    """A page's pulse (mtl_core/dashboard/widgets/keepalive.py): its owner, from the cookie
+    or (a session without one) the body, is seen by the run managers (pulse.py)."""
+    owner = request.cookies.get(state.OWNER_COOKIE)
+    if not state.valid_token(owner):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        owner = body.get("owner") if isinstance(body, dict) else None
+    if not state.valid_token(owner):
+        return Response("no owner token", status_code=400)
+    pulse.beat(owner)
+    return Response(status_code=204)
+
+
 def routes() -> list[Route]:
     """The app's own routes, served next to Streamlit's."""
-    return [Route(f"{_base()}/{PLOTLY_ROUTE}", plotly_js, methods=["GET"])]
+    return [
+        Route(f"{_base()}/{PLOTLY_ROUTE}", plotly_js, methods=["GET"]),
+        Route(f"{_base()}/{ALIVE_ROUTE}", alive, methods=["POST"]),
+    ]
 
 
 def middleware() -> list[Middleware]:

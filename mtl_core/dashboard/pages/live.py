@@ -2,8 +2,8 @@
 
 A fragment redraws about once a second while the run is live, reading only the epochs
 it has not drawn yet from the run store; when the run ends it triggers one full rerun,
-which switches the polling off. A second, empty fragment keeps the session's runs alive
-while the page is open, whichever view it shows (see ``keepalive``).
+which switches the polling off. The page's pulse keeps the session's runs alive while
+the page is open, whichever view it shows (see ``keepalive``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets.explainer import explainer
 from mtl_core.dashboard.widgets.identical import remember_reuse
+from mtl_core.dashboard.widgets.keepalive import pulse_timer
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
@@ -181,6 +182,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
 
     @st.fragment(run_every=polling)
     def panel() -> None:
+        manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
         run = manager.store.get_run(run_id)
         frame = cached_metrics(manager, run_id, refresh=True)
         st.markdown(f"#### {run['name']}")
@@ -262,19 +264,10 @@ def poll_every(manager: RunManager) -> float:
 
 
 def keepalive(manager: RunManager, owner: str) -> None:
-    """Tell the manager this session's page is open, while it has runs queued or training.
-
-    The tick is driven by the browser: a closed tab stops it, so the manager's watchdog
-    stops that tab's runs after MTL_ABANDON_AFTER; a hidden tab still ticks about once a
-    minute and keeps them.
-    """
+    """Tell the manager this session's page is open: now, and from the browser's own timer
+    (widgets/keepalive.py, pulse.py) for as long as the tab stays open, whatever view it
+    shows and however long the server takes to answer. A closed tab stops the timer, so the
+    manager's watchdog stops that tab's runs after MTL_ABANDON_AFTER; a hidden tab still
+    ticks about once a minute and keeps them."""
     manager.seen(owner)
-    every = None
-    if manager.has_live(owner):
-        every = min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3)
-
-    @st.fragment(run_every=every)
-    def tick() -> None:
-        manager.seen(owner)
-
-    tick()
+    pulse_timer(owner, min(KEEPALIVE_SECONDS, manager.limits.abandon_after / 3))
