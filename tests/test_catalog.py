@@ -87,7 +87,13 @@ def test_the_sidebar_offers_exactly_the_declared_methods(tmp_path, monkeypatch):
                 at.session_state["c_weighting"] = "fixed"
             at.run()
             labels = {n.label: n for n in at.sidebar.number_input}
+            named = {s.label: s for s in at.sidebar.selectbox}
             for param in method.params:
+                if param.named:  # offered by name: every whole value of the range
+                    count = int((param.high - param.low) / param.step) + 1
+                    options = named[param.label].options
+                    assert len(options) == count and param.show(param.low) in options
+                    continue
                 widget = labels[param.label]
                 assert (widget.min, widget.max) == (param.low, param.high), param.field
             at.session_state[f"c_{kind}"] = DEFAULT.to_dict()[kind]

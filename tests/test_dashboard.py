@@ -64,6 +64,17 @@ def test_controls_map_to_the_config():
     assert not train_button(at).disabled
 
 
+def test_shared_layers_are_offered_as_all_or_a_count():
+    """-1 means every layer: the sidebar says "all", never "-1"."""
+    at = run_app()
+    box = at.sidebar.selectbox(key="c_shared_layers")
+    assert box.value == -1 and box.format_func(box.value) == "all"
+    assert box.options[:3] == ["all", "0", "1"]
+    box.set_value(1)
+    at.run()
+    assert url_config(at) == DEFAULT.replace(shared_layers=1)
+
+
 def test_an_invalid_combination_is_explained_and_disables_train():
     at = run_app()
     at.sidebar.radio(key="c_sharing").set_value("soft")  # soft sharing with a single task

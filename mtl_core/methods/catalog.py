@@ -31,6 +31,11 @@ class Param:
     step: float
     help: str
     arg: str = ""  # the implementation's keyword argument, if it takes one
+    named: tuple[tuple[int, str], ...] = ()  # whole values shown by a word (-1 -> "all")
+
+    def show(self, value: float) -> str:
+        """How the sidebar shows ``value``: its name if it has one."""
+        return dict(self.named).get(value, f"{value:g}")
 
     @property
     def flag(self) -> str:
@@ -72,7 +77,8 @@ SHARING = _table(
                 10,
                 1,
                 "the first K layers are shared, then a branch per task (the cnn's two "
-                "conv blocks count); -1 shares all, 0 none (single-task)",
+                "conv blocks count); all (-1) shares every layer, 0 none (single-task)",
+                named=((-1, "all"),),
             ),
         ),
     ),

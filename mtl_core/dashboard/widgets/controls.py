@@ -46,6 +46,15 @@ def _param_inputs(where, method: catalog.Method) -> None:
         for cell, param in zip(cells, pair, strict=True):
             whole = isinstance(getattr(DEFAULT, param.field), int)  # pieces, shared layers
             kind = int if whole else float
+            if param.named:  # a value with a name ("all" shared layers) is offered by it
+                cell.selectbox(
+                    param.label,
+                    list(range(int(param.low), int(param.high) + 1, int(param.step))),
+                    format_func=param.show,
+                    key=key(param.field),
+                    help=param.help,
+                )
+                continue
             cell.number_input(
                 param.label,
                 kind(param.low),
