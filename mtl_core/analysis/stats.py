@@ -1,4 +1,5 @@
-"""Paired comparisons over seeds: the difference, its 95% t-interval, and a paired t-test.
+"""Paired comparisons over seeds: the difference, its 95% t-interval, a paired t-test,
+and Holm's correction when one lesson tests several claims.
 
 Pairing by seed removes the variance that both configurations share (the same split,
 the same initial trunk), which is most of it at small training sizes.
@@ -48,3 +49,20 @@ def paired_difference(
     half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     p = 1.0 if sd == 0 and mean == 0 else (0.0 if sd == 0 else float(stats.ttest_rel(a, b).pvalue))
     return PairedDifference(mean, mean - half, mean + half, p, n)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down correction (Holm 1979): adjusted p-values, in the order given.
+
+    With m claims, the i-th smallest p is multiplied by m − i + 1 (i from 1), capped at 1,
+    and made monotone (never below the adjusted p of a smaller raw p). A claim "holds" at
+    level α when its adjusted p is below α; the chance that any true null among the m is
+    rejected then stays at most α, whatever the dependence between the tests.
+    """
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * float(pvalues[index])))
+        adjusted[index] = running
+    return adjusted

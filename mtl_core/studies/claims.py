@@ -11,6 +11,7 @@ tests can show that a curve without a U fails the claim.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from mtl_core.analysis.stats import PairedDifference, paired_difference
@@ -94,6 +95,20 @@ class ArmResult:
     summaries: list[dict]
     val_curves: list[list[float]]
     seeds: list[int] = field(default_factory=list)
+
+
+def arm_results(
+    runs: Iterable[tuple[str, int, dict, list[float]]], arms: Sequence[str]
+) -> dict[str, ArmResult]:
+    """``ArmResult`` per arm from (arm, seed, summary, validation loss curve) of each run,
+    in the order given: what ``claim_difference`` reads (the preset runner and the lesson
+    pages build it alike)."""
+    results = {arm: ArmResult([], []) for arm in arms}
+    for arm, seed, summary, val_curve in runs:
+        results[arm].summaries.append(summary)
+        results[arm].val_curves.append(list(val_curve))
+        results[arm].seeds.append(seed)
+    return results
 
 
 def measure(result_summary: dict, result_val: list[float], name: str, task: str) -> float:

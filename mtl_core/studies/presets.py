@@ -180,7 +180,12 @@ PRESETS: dict[str, Preset] = {
             "an l2 penalty (λ = 10,000) pulls the trunks together. It beats single-task "
             "learning, but here the looser tie gains less than hard sharing.",
             _HELPS.replace(sharing="soft", soft_lambda=10000.0),
-            {"soft sharing": {}, "hard sharing": {"sharing": "hard"}, "single task": _NO_AUX},
+            {  # the arms that do not use λ keep the default, so they are the same runs
+                # as in 'Sharing helps' and a lesson reuses them (execution/identity.py)
+                "soft sharing": {},
+                "hard sharing": {"sharing": "hard", "soft_lambda": _HELPS.soft_lambda},
+                "single task": {**_NO_AUX, "soft_lambda": _HELPS.soft_lambda},
+            },
             (
                 Claim(
                     "soft sharing beats single-task",
@@ -241,14 +246,16 @@ def run_preset(
             progress(jobs[state.ended][0])
 
     runs = run_configs([c for _, c in jobs], workers=workers, progress=report)
-    results: dict[str, ArmResult] = {label: ArmResult([], []) for label in wanted}
     for (label, config), run in zip(jobs, runs, strict=True):
         if run.status == Status.FAILED:
             raise MtlError(f"{preset.name}, {label}, seed {config.seed}: {run.message}")
-        results[label].summaries.append(run.summary)
-        results[label].val_curves.append(run.curve(config.tasks[0], "val", "loss"))
-        results[label].seeds.append(config.seed)
-    return results
+    return claims.arm_results(
+        (
+            (label, config.seed, run.summary, run.curve(config.tasks[0], "val", "loss"))
+            for (label, config), run in zip(jobs, runs, strict=True)
+        ),
+        wanted,
+    )
 
 
 def claim_difference(

@@ -1,0 +1,106 @@
+"""A lesson's handout: its result as one HTML file that opens offline, for slides and students.
+
+Why one self-contained file: a handout is opened later, on another machine, often without a
+network (a classroom projector, a student's laptop), so plotly.js is inlined rather than
+fetched, and nothing else is loaded. Everything it says comes from the lesson and its
+verdicts: the question, the setup, the arms, the seeds (with the link that runs them
+again), the date, the viewer's guess if one was recorded, the figure and each verdict
+sentence. Every text is HTML-escaped, since a guess or an arm name is free text. Pure
+functions, no ``st.*``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import datetime
+
+import plotly.graph_objects as go
+
+from mtl_core.studies.lessons import Lesson, Verdict, seeds_text
+
+# Outcome -> colour of its badge (Okabe & Ito: green, vermilion, grey).
+_BADGE = {"held": "#009E73", "did not hold": "#D55E00", "unclear": "#777777"}
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } .question { font-size: 1.25rem; margin-top: 0; }
+.meta { color: #555; } .verdict { margin: 0.6rem 0; }
+.badge { display: inline-block; color: #fff; border-radius: 0.3rem; padding: 0 0.45rem;
+         font-weight: 600; margin-right: 0.4rem; }
+code { background: #f3f3f3; padding: 0 0.2rem; }
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def lesson_link(lesson: Lesson, seeds: Sequence[int]) -> str:
+    """The query that opens the lesson on these seeds again: ``?lesson=...&seeds=...``."""
+    return f"?lesson={lesson.slug}&seeds={seeds_text(seeds)}"
+
+
+def _when(when: datetime) -> str:
+    zone = when.strftime(" %Z") if when.tzinfo is not None else ""
+    return when.strftime("%Y-%m-%d %H:%M") + zone
+
+
+def _verdict(v: Verdict) -> str:
+    colour = _BADGE.get(v.outcome, "#777777")
+    return (
+        f'<p class="verdict"><span class="badge" style="background:{colour}">'
+        f"{_e(v.outcome)}</span>{_e(v.sentence)}</p>"
+    )
+
+
+def handout_html(
+    lesson: Lesson,
+    figure: go.Figure,
+    verdicts: Sequence[Verdict],
+    seeds: Sequence[int],
+    when: datetime,
+    guess: str | None,
+) -> str:
+    """One self-contained HTML document: plotly.js inlined, no network, text escaped."""
+    plot = figure.to_html(
+        include_plotlyjs=True,
+        full_html=False,
+        config={"displaylogo": False, "responsive": True},
+    )
+    arms = "".join(f"<li>{_e(arm)}</li>" for arm in lesson.preset.arms)
+    guess_text = (
+        f"Guess before running: <strong>{_e(guess)}</strong>"
+        if guess
+        else "No guess was recorded before running."
+    )
+    claims = "".join(_verdict(v) for v in verdicts) or "<p>This lesson makes no claim.</p>"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{_e(lesson.title)}: lesson handout</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<h1>{_e(lesson.title)}</h1>
+<p class="question">{_e(lesson.question)}</p>
+<p class="meta">Run on {_e(_when(when))} over {len(seeds)} seeds:
+<code>{_e(seeds_text(seeds))}</code></p>
+<h2>Setup</h2>
+<p>{_e(lesson.setup)}</p>
+<p>Arms compared (every arm trained on the same seeds, paired):</p>
+<ul>{arms}</ul>
+<h2>Result</h2>
+{plot}
+<h2>Verdict</h2>
+<p>{guess_text}</p>
+{claims}
+<p class="meta">Each claim is a paired 95% t-test over the seeds above; with several claims
+the p-values are Holm-corrected. Fresh seeds may give another verdict: a lesson is an
+experiment. To run these seeds again, open the dashboard with
+<code>{_e(lesson_link(lesson, seeds))}</code>.</p>
+</body>
+</html>
+"""

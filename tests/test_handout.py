@@ -1,0 +1,81 @@
+"""The lesson handout: one HTML file that opens offline and says what the page said.
+
+Checked on a real lesson's declaration with constructed verdicts (no training): nothing is
+fetched from the network, plotly.js is inlined, every verdict sentence, the seeds, the
+date and the guess are in it, and text that looks like HTML is shown, not run.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+import plotly.graph_objects as go
+
+from mtl_core.dashboard.figures.handout import handout_html, lesson_link
+from mtl_core.studies.claims import ArmResult
+from mtl_core.studies.lessons import LESSONS, Lesson, verdicts
+
+SEEDS = (1234, 5678, 9012, 3456, 7890)
+WHEN = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+LESSON = LESSONS["sharing-helps"]
+
+
+def _arm(values: list[float]) -> ArmResult:
+    summaries = [{"main": {"digit": {"test_metric": v}}} for v in values]
+    return ArmResult(summaries, [[1.0, 0.5]] * len(values), list(SEEDS))
+
+
+RESULTS = {
+    "hard sharing": _arm([0.84, 0.82, 0.85, 0.83, 0.86]),
+    "single task": _arm([0.78, 0.77, 0.79, 0.78, 0.80]),
+    "shuffled control": _arm([0.80, 0.83, 0.81, 0.84, 0.82]),
+}
+
+
+def _figure(name: str = "hard sharing") -> go.Figure:
+    return go.Figure(go.Scatter(x=[0, 1, 2], y=[2.3, 1.0, 0.8], name=name))
+
+
+def _handout(lesson: Lesson = LESSON, guess: str | None = "helps", name: str = "hard sharing"):
+    found = verdicts(lesson, RESULTS)
+    return handout_html(lesson, _figure(name), found, SEEDS, WHEN, guess), found
+
+
+def test_the_handout_loads_nothing_from_the_network_and_inlines_plotly():
+    page, _ = _handout()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I), "a script is fetched"
+    assert not re.search(r"<link[^>]*\bhref\s*=", page, re.I), "a stylesheet is fetched"
+    assert not re.search(r"<(img|iframe)[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", page, re.I)
+    assert "Plotly.newPlot" in page and len(page) > 1_000_000  # the library itself is inside
+
+
+def test_the_handout_says_the_question_setup_arms_seeds_date_guess_and_every_verdict():
+    page, found = _handout()
+    assert len(found) == 2 and {v.outcome for v in found} == {"held", "unclear"}
+    for v in found:
+        assert html.escape(v.sentence) in page
+    for text in (LESSON.title, LESSON.question, LESSON.setup, *LESSON.preset.arms):
+        assert html.escape(text) in page
+    # the seeds are shown, and again in the link that runs them
+    assert "over 5 seeds" in page and page.count("1234-5678-9012-3456-7890") == 2
+    assert html.escape(lesson_link(LESSON, SEEDS)) in page
+    assert "2026-03-04 10:30" in page
+    assert "Guess before running: <strong>helps</strong>" in page
+    page, _ = _handout(guess=None)
+    assert "No guess was recorded" in page
+
+
+def test_text_that_looks_like_html_is_escaped():
+    evil = "<script>alert(1)</script>"
+    lesson = Lesson(
+        "sharing-helps", f"Title {evil}", f"Why {evil}?", f"Setup {evil}.", LESSON.preset
+    )
+    page, _ = _handout(lesson, guess=evil, name=evil)
+    assert evil not in page
+    # the title tag and heading, the question, the setup and the guess (the trace name is
+    # escaped by plotly inside its JSON)
+    assert page.count(html.escape(evil)) == 5
+    assert f"Guess before running: <strong>{html.escape(evil)}</strong>" in page
