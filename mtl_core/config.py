@@ -39,6 +39,9 @@ class RunConfig:
     train_size: int = 200
     task_sizes: dict[str, int] = field(default_factory=dict)  # label budget per task
     tasks: tuple[str, ...] = ("digit",)  # main tasks: the summary is computed on these
+    # A main task's loss weight under fixed weighting (linear scalarisation, docs/pareto.md);
+    # a task not named weighs 1, so configs saved before the field keep their meaning.
+    task_weights: dict[str, float] = field(default_factory=dict)
     aux: tuple[str, ...] = ()  # auxiliary tasks: they count in training only
     aux_weight: float = 1.0
     aux_weights: dict[str, float] = field(default_factory=dict)  # per-task override
@@ -99,7 +102,7 @@ class RunConfig:
 
     def weight_of(self, task: str) -> float:
         if task in self.tasks:
-            return 1.0
+            return self.task_weights.get(task, 1.0)
         return self.aux_weights.get(task, self.aux_weight)
 
     def shuffle_of(self, task: str) -> float:
@@ -124,6 +127,8 @@ class RunConfig:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+# The fields that map task names to a value, and so follow the tasks when they change.
+PER_TASK = ("task_sizes", "task_weights", "aux_weights", "aux_shuffle")
 DEFAULT = RunConfig()
 # Every field's range lies well within this: larger whole numbers are refused before
 # they reach float() or math.isfinite (which raise OverflowError beyond ~1.8e308).
@@ -278,6 +283,18 @@ def validate(config: RunConfig) -> None:
             )
     for name, weight in config.aux_weights.items():
         _in_range(f"aux_weights.{name}", weight, 0, 1000)
+    for name, weight in config.task_weights.items():
+        _check(
+            name in config.tasks,
+            "task_weights",
+            f"{name!r} is not one of this run's main tasks (auxiliary tasks take aux_weights)",
+        )
+        _in_range(f"task_weights.{name}", weight, 0, 1000)
+    _check(
+        any(config.weight_of(t) > 0 for t in config.tasks),
+        "task_weights",
+        "every main task weighs 0, so nothing trains them: give one a weight above 0",
+    )
     for name, fraction in config.aux_shuffle.items():
         _in_range(f"aux_shuffle.{name}", fraction, 0, 1)
     _in_range("aux_weight", config.aux_weight, 0, 1000)

@@ -18,6 +18,7 @@ NON_DEFAULT = {
     "train_size": 123,
     "task_sizes": {"digit": 50, "angle": 400},
     "tasks": ["digit", "bbox"],
+    "task_weights": {"bbox": 0.25},
     "aux": ["angle", "parity"],
     "aux_weight": 0.5,
     "aux_weights": {"parity": 2.0},
@@ -170,6 +171,8 @@ def test_unknown_fields_are_refused(name):
         ("task_sizes", [100]),
         ("task_sizes.digit", "many"),
         ("aux_weights.parity", True),
+        ("task_weights", [0.5]),
+        ("task_weights.digit", "heavy"),
     ],
 )
 def test_type_errors_name_the_field(field, value):
@@ -204,6 +207,12 @@ def test_type_errors_name_the_field(field, value):
         ({"task_sizes": {"digit": 3001}}, "task_sizes.digit"),
         ({"aux_weights": {"digit": 1.0}}, "aux_weights"),
         ({"aux": ["parity"], "aux_weights": {"parity": -1}}, "aux_weights.parity"),
+        ({"aux": ["parity"], "task_weights": {"parity": 1.0}}, "task_weights"),
+        ({"task_weights": {"nope": 1.0}}, "task_weights"),
+        ({"task_weights": {"digit": -0.1}}, "task_weights.digit"),
+        ({"task_weights": {"digit": 1001}}, "task_weights.digit"),
+        ({"task_weights": {"digit": float("nan")}}, "task_weights.digit"),
+        ({"tasks": ["digit", "parity"], "task_weights": {"digit": 0, "parity": 0}}, "task_weights"),
         ({"aux": ["parity"], "aux_shuffle": {"parity": 1.5}}, "aux_shuffle.parity"),
         ({"aux_weight": -0.5}, "aux_weight"),
         ({"shuffle_aux": 2}, "shuffle_aux"),
@@ -266,6 +275,24 @@ def test_defaults_and_overrides_of_per_task_values():
     assert [config.task_size(t) for t in config.all_tasks] == [100, 1000, 100]
     assert [config.weight_of(t) for t in config.all_tasks] == [1.0, 0.3, 2.0]
     assert [config.shuffle_of(t) for t in config.all_tasks] == [0.0, 1.0, 0.5]
+
+
+def test_main_task_weights_default_to_one_and_override_per_task():
+    """A main task not named in task_weights weighs 1 (so configs saved before the field
+    keep their meaning); a named one weighs its value, 0 included; auxiliary weights stay."""
+    config = from_dict(
+        {
+            "dataset": "digits",
+            "tasks": ["digit", "parity"],
+            "aux": ["magnitude"],
+            "aux_weight": 0.3,
+            "task_weights": {"parity": 0.0},
+        }
+    )
+    assert [config.weight_of(t) for t in config.all_tasks] == [1.0, 0.0, 0.3]
+    assert from_dict({"tasks": ["digit", "parity"]}).weight_of("parity") == 1.0
+    weighted = from_dict({"tasks": ["digit", "parity"], "task_weights": {"digit": 0.7}})
+    assert from_json(weighted.to_json()) == weighted
 
 
 @given(st.integers(min_value=-10, max_value=10_000))

@@ -75,6 +75,22 @@ def test_shared_layers_are_offered_as_all_or_a_count():
     assert url_config(at) == DEFAULT.replace(shared_layers=1)
 
 
+def test_main_task_weights_are_offered_with_two_main_tasks_and_reach_the_config():
+    at = run_app()
+    assert not [n for n in at.sidebar.number_input if n.key.startswith("c_task_weight_")]
+    at.sidebar.multiselect(key="c_tasks").set_value(["digit", "parity"])
+    at.run()
+    at.sidebar.number_input(key="c_task_weight_parity").set_value(0.25)
+    at.run()
+    weighted = DEFAULT.replace(tasks=["digit", "parity"], task_weights={"parity": 0.25})
+    assert url_config(at) == weighted
+    assert not train_button(at).disabled
+    # a link (or History's "load config") with weights sets the controls, which keep them
+    again = run_app(config_to_params(weighted))
+    assert again.sidebar.number_input(key="c_task_weight_parity").value == 0.25
+    assert url_config(again) == weighted
+
+
 def test_an_invalid_combination_is_explained_and_disables_train():
     at = run_app()
     at.sidebar.radio(key="c_sharing").set_value("soft")  # soft sharing with a single task

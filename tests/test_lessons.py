@@ -261,3 +261,23 @@ def test_lesson_results_reads_finished_runs_by_arm_and_seed(tmp_path):
     assert results["narrow"].val_curves[1] == pytest.approx(curve)  # last trained: seed 6
     (v,) = verdicts(lesson, results)
     assert v.diff is not None and v.diff.n == 3 and v.outcome in ("held", "did not hold", "unclear")
+
+
+def test_a_claim_with_a_measure_per_arm_names_both_in_its_sentence():
+    """Early stopping: arm A read at its best epoch, arm B with the weights it ends with."""
+    claim = Claim(
+        "A has the lower test loss", "A", "B", "test_loss", -1, measure_b="final_test_loss"
+    )
+
+    def arm(best: list[float], final: list[float]) -> ArmResult:
+        main = [{"test_loss": x, "final_test_loss": y} for x, y in zip(best, final, strict=True)]
+        return ArmResult([{"main": {"digit": m}} for m in main], [[1.0, 0.5]] * 5, list(SEEDS))
+
+    lower = [0.80, 0.82, 0.79, 0.85, 0.81]
+    # B's best-epoch loss equals A's: only its final loss, 0.2 higher, makes the claim hold
+    results = {"A": arm(lower, [9.0] * 5), "B": arm(lower, [x + 0.2 for x in lower])}
+    (v,) = verdicts(_lesson(claim, arms=("A", "B")), results)
+    assert v.outcome == "held" and v.diff.mean == pytest.approx(-0.2)
+    assert "Test loss at the validation-selected epoch (A) − test loss" in v.sentence
+    assert "test loss of the weights the run ends with (B)" in v.sentence
+    assert "-0.20 on average" in v.sentence  # a loss is shown to two decimals

@@ -78,6 +78,7 @@ TINY_CAP = {"soft_lambda": 1000.0, "stitch_lr": 100.0}  # tiny configs: fast to 
 FLAG = {name: "--" + name.replace("_", "-") for name in FIELDS} | {
     "task_sizes": "--task-size",
     "aux_weights": "--aux-weight",
+    "task_weights": "--task-weight",
     "aux_shuffle": "--shuffle-aux",
 }
 
@@ -166,6 +167,7 @@ def ranges(capacity: int) -> dict[str, Range]:
         "affinity_every": Range(0, 10000, **whole),
         "aux_weight": Range(0, 1000),
         "aux_weights": Range(0, 1000),
+        "task_weights": Range(0, 1000),
         "shuffle_aux": Range(0, 1),
         "aux_shuffle": Range(0, 1),
         "soft_lambda": Range(0, 1e6),
@@ -443,9 +445,18 @@ def bad_names(draw, role: str, full: dict, as_text: bool = False) -> Any:
     return ",".join(names) if as_text or draw(st.booleans()) else names
 
 
+def allowed_keys(name: str, full: dict) -> list[str]:
+    """The tasks a per-task mapping may name: every task's label budget, the main tasks'
+    weights, the auxiliary tasks' weights and shuffles."""
+    if name == "task_sizes":
+        return list(full["tasks"]) + list(full["aux"])
+    return list(full["tasks"]) if name == "task_weights" else list(full["aux"])
+
+
 def bad_mapping(draw, name: str, full: dict, rule: Range) -> tuple[Any, str]:
-    """A bad task_sizes / aux_weights / aux_shuffle and the field its error must name."""
-    allowed = list(full["tasks"]) + list(full["aux"]) if name == "task_sizes" else full["aux"]
+    """A bad task_sizes / aux_weights / aux_shuffle / task_weights and the field its error
+    must name."""
+    allowed = allowed_keys(name, full)
     current = dict(full[name])
     how = draw(st.sampled_from(["wrong type", "key", "value", "not a number"]))
     if how == "wrong type":
@@ -470,7 +481,7 @@ def bad_value(draw, name: str, full: dict) -> tuple[Any, str]:
     rule = ranges(DATASETS[full["dataset"]].train_capacity).get(name)
     if name in ("tasks", "aux"):
         return bad_names(draw, name, full), name
-    if name in ("task_sizes", "aux_weights", "aux_shuffle"):
+    if name in ("task_sizes", "aux_weights", "aux_shuffle", "task_weights"):
         return bad_mapping(draw, name, full, rule)
     if rule is not None:
         return draw(bad_number(rule)), name
@@ -487,6 +498,7 @@ def soft_with_one_task(full: dict) -> dict:
         "task_sizes": sizes,
         "aux_weights": {},
         "aux_shuffle": {},
+        "task_weights": {},
     }
 
 
@@ -666,8 +678,12 @@ def test_a_config_path_that_cannot_be_read_is_refused_in_one_line(capsys, tmp_pa
 
 def bad_pair_flag(draw, name: str, full: dict, rule: Range) -> tuple[str, str]:
     """A bad ``--task-size`` / ``--aux-weight`` / ``--shuffle-aux`` value; the field to name."""
-    flag_field = {"task_sizes": "task_sizes", "aux_weights": "aux_weight"}.get(name, "shuffle_aux")
-    allowed = list(full["tasks"]) + list(full["aux"]) if name == "task_sizes" else full["aux"]
+    flag_field = {
+        "task_sizes": "task_sizes",
+        "aux_weights": "aux_weight",
+        "task_weights": "task_weights",
+    }.get(name, "shuffle_aux")
+    allowed = allowed_keys(name, full)
     kind = int if rule.integer else float
     key_text = st.text(max_size=12).filter(lambda k: "=" not in k)
     not_number = st.one_of(
@@ -683,8 +699,9 @@ def bad_pair_flag(draw, name: str, full: dict, rule: Range) -> tuple[str, str]:
         return f"{key}={'5' if rule.integer else '0.5'}", name
     if how == "not a number":
         return f"{draw(key_text)}={draw(not_number)}", flag_field
-    # a bare number: --task-size needs TASK=N; the others take it as the shared value
-    if name == "task_sizes":
+    # a bare number: --task-size and --task-weight need TASK=N; the others take it as the
+    # shared value
+    if name in ("task_sizes", "task_weights"):
         return draw(st.integers(1, 100).map(str) | not_number), flag_field
     shared = ranges(1)[flag_field]
     text = out_of_range(shared).map(number_text) | not_number
@@ -695,7 +712,7 @@ def bad_flag(draw, name: str, full: dict) -> tuple[list[str], str, set[str], set
     """Flags that refuse ``name``; the field to name; the mapping keys and the fields of the
     valid config that the bad flag must not meet (a later flag would override it)."""
     rule = ranges(DATASETS[full["dataset"]].train_capacity).get(name)
-    if name in ("task_sizes", "aux_weights", "aux_shuffle"):
+    if name in ("task_sizes", "aux_weights", "aux_shuffle", "task_weights"):
         text, field = bad_pair_flag(draw, name, full, rule)
         key, sep, _ = text.partition("=")
         shared = {"aux_weights": "aux_weight", "aux_shuffle": "shuffle_aux"}.get(name)
@@ -870,7 +887,7 @@ def bad_url_text(draw, name: str, config: RunConfig) -> str:
         names[where:where] = [bad]
         text = ",".join(names)
         return text if name == "aux" else draw(st.sampled_from([text, "", " , ", "digit,digit"]))
-    if name in ("task_sizes", "aux_weights", "aux_shuffle"):
+    if name in ("task_sizes", "aux_weights", "aux_shuffle", "task_weights"):
         key = draw(st.sampled_from(list(TASKS)))
         rule = ranges(MAX_CAPACITY)[name]
         return draw(
@@ -903,6 +920,7 @@ DEPENDENT = {
     "task_sizes",
     "aux_weights",
     "aux_shuffle",
+    "task_weights",
     "sharing",
     "weighting",
     "aggregator",

@@ -55,11 +55,13 @@ def marks(at: AppTest, run_id: int) -> set[str]:
     charts = figures(at)
     text = [e.value for e in [*at.main.markdown, *at.main.caption, *at.main.info]]
     found = {
+        V.lessons: any(t.startswith("Each lesson asks one question") for t in text),
         V.live: "live_chart" in charts,
         V.insights: f"ins_conflict_{run_id}" in charts,
         V.compare: "compare_chart" in charts,
         V.learning: "learning_curve" in charts,
         V.depth: "sharing_depth" in charts,
+        V.pareto: any(t.startswith("No trade-off to study") or "weighs w and" in t for t in text),
         V.sweeps: EMPTY in text,
         V.history: any(t.startswith("Select rows to show") for t in text),
         V.data: any("training images (of" in t for t in text),

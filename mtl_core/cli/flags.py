@@ -85,6 +85,14 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", help="comma-separated main tasks (default digit)")
     p.add_argument("--aux", help="comma-separated auxiliary tasks (default none)")
     p.add_argument(
+        "--task-weight",
+        action="append",
+        default=[],
+        metavar="TASK=W",
+        help="loss weight of one main task under fixed weighting, 0 to 1000 (repeatable; "
+        "default 1): linear scalarisation, as the pareto study sweeps it",
+    )
+    p.add_argument(
         "--aux-weight",
         action="append",
         default=[],
@@ -202,6 +210,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         )
     if sizes:
         data["task_sizes"] = {**_mapping(data, "task_sizes"), **sizes}
+    shared_weight, weights = _pairs(args.task_weight, "task_weights", float)
+    if shared_weight is not None:
+        raise ConfigError(
+            "task_weights",
+            f"--task-weight takes TASK=W, got {shared_weight:g}; name the main task it weighs",
+        )
+    if weights:
+        data["task_weights"] = {**_mapping(data, "task_weights"), **weights}
     for flag, shared_key, per_key, kind in (
         ("aux_weight", "aux_weight", "aux_weights", float),
         ("shuffle_aux", "shuffle_aux", "aux_shuffle", float),

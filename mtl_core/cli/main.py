@@ -2,7 +2,7 @@
 ``mtl-curves VERB`` when installed, ``entry.py``), and the batch commands
 ``seeds|compare|learning-curve`` (``batch.py``), ``sharing-depth`` (``depth.py``),
 ``insights|embed|affinity`` (``insights.py``),
-``sweep`` (``sweep.py``) and ``dashboard`` (``dashboard.py``).
+``sweep`` (``sweep.py``), ``pareto`` (``pareto.py``) and ``dashboard`` (``dashboard.py``).
 
 Every user error ends in one line on stderr and exit status 2; nothing prints a traceback.
 """
@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mtl_core.cli.sweep import add_sweep_command
 
     add_sweep_command(sub)
+    from mtl_core.cli.pareto import add_pareto_command
+
+    add_pareto_command(sub)
     from mtl_core.cli.dashboard import add_dashboard_command
 
     add_dashboard_command(sub)

@@ -1,7 +1,9 @@
 """mtl-curves: watch multi-task learning curves grow, live.
 
 Wires the sections together; each lives in its own module, and the views the control
-offers are declared once, in ``views.py``. This is the page; start it through its
+offers are declared once, in ``views.py``. A session with no run yet opens on the lesson
+cards (a link ``?lesson=<slug>`` opens that lesson); Train stands at the top of the
+sidebar, and the chart options appear only once there is a run to draw. This is the page; start it through its
 launcher, ``make dashboard`` (``streamlit run dashboard/serve.py``), which serves
 Plotly.js and the owner cookie next to it.
 """
@@ -17,13 +19,21 @@ from mtl_core.dashboard import state, views
 from mtl_core.dashboard.pages.live import keepalive
 from mtl_core.dashboard.runs import RunManager, store_path
 from mtl_core.dashboard.state import K, session_token
-from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
+from mtl_core.dashboard.urlstate import (
+    config_to_params,
+    lesson_params,
+    link_lesson,
+    link_preset,
+    params_to_config,
+)
 from mtl_core.dashboard.viewnames import V
-from mtl_core.dashboard.widgets import controls
+from mtl_core.dashboard.widgets import control_state, controls
 from mtl_core.dashboard.widgets.identical import train_or_offer
+from mtl_core.dashboard.widgets.lesson_state import LK, open_lesson, open_slug
 from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
 from mtl_core.dashboard.widgets.share import share_button
 from mtl_core.errors import MtlError
+from mtl_core.studies.lessons import LESSONS
 from mtl_core.studies.replicates import seed_configs, seed_name
 
 
@@ -35,37 +45,68 @@ def get_manager() -> RunManager:
     return manager
 
 
-def init_from_url() -> None:
-    """Once per browser session: the controls start from the URL (or the defaults)."""
+def init_from_url(manager: RunManager, owner: str) -> None:
+    """Once per browser session: the controls start from the URL (or the defaults); a
+    lesson's link opens the lesson, and a session with no run yet opens on the lessons."""
     if st.session_state.get(K.initialised):
         return
     params = {name: st.query_params.get_all(name) for name in st.query_params}
     config, notes = params_to_config(params)
-    controls.load_into_state(config)
+    lesson, seeds, epochs, lesson_notes = link_lesson(params)
+    control_state.load_into_state(config)
     preset = link_preset(params)
     if preset is not None:
         st.session_state[K.preset] = st.session_state["preset_choice"] = preset
-    st.session_state[K.notes] = notes
-    st.session_state[K.view] = views.DEFAULT
+    st.session_state[K.notes] = notes + lesson_notes
+    fresh = K.focus not in st.session_state and manager.store.runs(owner).empty
+    st.session_state[K.view] = views.FIRST if fresh else views.DEFAULT
     st.session_state[K.initialised] = True
     run = st.query_params.get("run", "")
     if run.isdigit():
         st.session_state[K.focus] = int(run)
+        st.session_state[K.view] = views.DEFAULT
+    if lesson is not None or "lesson" in params:  # an unknown lesson: the lesson cards
+        st.session_state[K.view] = views.FIRST
+    if lesson is not None:
+        open_lesson(lesson, seeds)
+    if epochs is not None:  # kept for every lesson this session opens (the page says so)
+        st.session_state[LK.epochs] = epochs
 
 
 def sync_url(config) -> None:
-    """The address bar holds the setup (and the run shown), never the owner's token."""
+    """The address bar holds the setup (and the run shown), or the open lesson and its
+    seeds, never the owner's token."""
     wanted = config_to_params(config, st.session_state.get(K.preset))
     if K.focus in st.session_state:
         wanted["run"] = str(st.session_state[K.focus])
+    if st.session_state.get(K.view) == V.lessons and open_slug() in LESSONS:
+        wanted = lesson_params(
+            open_slug(), st.session_state.get(LK.seeds), st.session_state.get(LK.epochs)
+        )
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 
 
+CHART_DEFAULTS = {"view": "loss", "x_axis": "epoch", "log_y": False, "smoothing": 0.0}
+
+
+def something_to_draw() -> bool:
+    """A run is shown (Live), overlaid (Compare) or part of the open lesson's draw."""
+    return bool(
+        st.session_state.get(K.focus) is not None
+        or st.session_state.get(K.compare)
+        or st.session_state.get(LK.runs)
+    )
+
+
 def chart_options() -> dict:
     """The curves' display controls (ViewContext.chart_options): drawn by the views that plot
-    curves, and changing the display only."""
+    curves, once there is a run to draw, and changing the display only."""
     large = st.session_state.get(K.large, False)
+    if not something_to_draw():
+        kept = {name: st.session_state.get(name) for name in CHART_DEFAULTS}
+        chosen = {name: value for name, value in kept.items() if value is not None}
+        return {**CHART_DEFAULTS, **chosen, "large_fonts": large}
     if large:  # the projector's larger buttons need the whole row: smoothing goes below it
         a, b, c = st.columns([2, 3, 1.2])
         d = st.container()
@@ -112,20 +153,23 @@ def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -
         time.sleep(0.02)
 
 
-def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> None:
+def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot=None) -> None:
     """Train (K seeds), unless the config is invalid or over a server limit, or the session
-    is full. One run opens in Live; several open in Compare, drawn as a seed band."""
+    is full. One run opens in Live; several open in Compare, drawn as a seed band. The
+    button is drawn in ``slot`` (the top of the sidebar, where it is seen without
+    scrolling); the Seeds control stays at the end of the setup."""
+    slot = slot or st.sidebar
     refusal = manager.limits.refusal(config) if config is not None else None
     if refusal:
-        st.sidebar.error(refusal)
+        slot.error(refusal)
     k, vary_data = controls.seed_controls()
     full = manager.session_full(owner)
-    clicked = st.sidebar.button(
+    clicked = slot.button(
         "Train",
         type="primary",
         key="train",
         width="stretch",
-        help=full,
+        help=full or "train the setup below (Seeds, at the end of the sidebar, sets K)",
         disabled=config is None or bool(refusal or full),
     )
     if train_or_offer(manager, owner, config, k, vary_data, clicked):  # identical.py
@@ -147,7 +191,7 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None) -> N
         except MtlError as exc:
             st.sidebar.error(str(exc))
     if full:
-        st.sidebar.caption(f"Train is off: {full}.")
+        slot.caption(f"Train is off: {full}.")
 
 
 def main() -> None:
@@ -159,7 +203,7 @@ def main() -> None:
         return
     owner = session_token()
     manager.seen(owner)
-    init_from_url()
+    init_from_url(manager, owner)
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
             "This page was started without its launcher, so the live chart cannot "
@@ -177,11 +221,12 @@ def main() -> None:
             "Some of the link's settings were not usable, so their defaults stand:\n"
             + "\n".join(f"- {note}" for note in notes)
         )
+    train_slot = st.sidebar.container()
     share_slot = preset_picker()
     config, error = controls.sidebar()
     if error:
-        st.sidebar.error(error)
-    train_button(manager, owner, config)
+        train_slot.error(error)
+    train_button(manager, owner, config, train_slot)
     if config is not None:
         sync_url(config)
         with share_slot:

@@ -3,7 +3,9 @@
 Only fields that differ from the defaults go into the URL; with a classroom preset the
 link names it (``preset=``) and holds what differs from the preset's setup. Reading is
 forgiving: a malformed, repeated or hostile parameter is dropped (the default stands)
-with a visible note, never an error page. The URL never holds the owner's secret
+with a visible note, never an error page. A lesson's link is ``?lesson=<slug>``, with the
+seeds of its last draw (``&seeds=1234-5678-...``) so that it reproduces that draw, and
+optionally ``&epochs=N`` for short demonstration runs (``link_lesson``). The URL never holds the owner's secret
 (mtl_core/dashboard/state.py): ``session=`` from older links is ignored.
 """
 
@@ -12,16 +14,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from mtl_core.config import DEFAULT, FIELDS, RunConfig, from_dict
+from mtl_core.config import DEFAULT, FIELDS, PER_TASK, RunConfig, from_dict
 from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import valid_tasks
 from mtl_core.data.variants import VARIANTS
-from mtl_core.errors import ConfigError
+from mtl_core.errors import ConfigError, MtlError
+from mtl_core.studies.lessons import LESSONS, parse_seeds, seeds_text
 from mtl_core.studies.presets import PRESETS
 
 MAX_PARAM_LENGTH = 500
 MAX_NOTE_LENGTH = 240
-NON_CONFIG_PARAMS = ("session", "run", "preset")
+NON_CONFIG_PARAMS = ("session", "run", "preset", "lesson", "seeds")
+MAX_LESSON_EPOCHS = 1000
 MAIN_TASK_FALLBACK = ("digit", "class", "left")  # as the sidebar picks one (controls.py)
 
 
@@ -65,6 +69,58 @@ def link_preset(params: Mapping[str, str | Sequence[str]]) -> str | None:
     return values[0] if len(values) == 1 and values[0] in PRESETS else None
 
 
+def _single(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
+    """The parameter's one value (a repeated one is noted by ``params_to_config``)."""
+    value = params.get(name)
+    values = [value] if isinstance(value, str) else list(value or [])
+    return values[0] if len(values) == 1 else None
+
+
+def link_lesson(
+    params: Mapping[str, str | Sequence[str]],
+) -> tuple[str | None, tuple[int, ...] | None, int | None, list[str]]:
+    """The lesson a link opens, the seeds it reproduces and the epochs per run it sets for
+    lessons (or None each), and one note per unusable part: an unknown lesson opens the
+    landing view. ``epochs=N`` shortens the runs of any lesson opened from the link,
+    from a card too (short demonstrations, the browser tests); the page says so."""
+    slug = _single(params, "lesson")
+    notes: list[str] = []
+    epochs = None
+    text = _single(params, "epochs")
+    if text is not None:
+        if text.isdigit() and 1 <= int(text) <= MAX_LESSON_EPOCHS:
+            epochs = int(text)
+        elif slug is not None:  # without a lesson, params_to_config notes it
+            notes.append(
+                f"ignored URL parameter 'epochs' for the lesson: {text[:40]!r} is not "
+                f"a whole number from 1 to {MAX_LESSON_EPOCHS}"
+            )
+    if slug is None:
+        return None, None, epochs, notes
+    if slug not in LESSONS:
+        known = ", ".join(LESSONS)
+        notes.append(f"unknown lesson {slug[:40]!r}: pick one below ({known})")
+        return None, None, epochs, notes
+    seeds = None
+    text = _single(params, "seeds")
+    if text is not None:
+        try:
+            seeds = parse_seeds(text[:MAX_PARAM_LENGTH])
+        except MtlError as exc:
+            notes.append(f"ignored URL parameter 'seeds': {_short(str(exc))}")
+    return slug, seeds, epochs, notes
+
+
+def lesson_params(slug: str, seeds: Sequence[int] | None, epochs: int | None) -> dict[str, str]:
+    """A lesson's link: its slug, the seeds of the draw shown, the epochs the link set."""
+    out = {"lesson": slug}
+    if seeds:
+        out["seeds"] = seeds_text(seeds)
+    if epochs is not None:
+        out["epochs"] = str(epochs)
+    return out
+
+
 def _decode(name: str, text: str) -> object:
     default = getattr(DEFAULT, name)
     if isinstance(default, dict):
@@ -93,7 +149,7 @@ def _build(data: dict[str, object], base: RunConfig) -> RunConfig:
         if "aux" not in data:
             full["aux"] = [t for t in base.aux if t in valid and t not in full["tasks"]]
         tasks = set(full["tasks"]) | set(full["aux"])
-        for name in ("task_sizes", "aux_weights", "aux_shuffle"):
+        for name in PER_TASK:
             if name not in data:
                 full[name] = {k: v for k, v in getattr(base, name).items() if k in tasks}
     return from_dict(full)

@@ -13,11 +13,13 @@ from __future__ import annotations
 class V:
     """View names, as the segmented control shows them; their order is the registry's."""
 
+    lessons = "Lessons"
     live = "Live"
     insights = "Insights"
     compare = "Compare"
     learning = "Learning curve"
     depth = "Sharing depth"
+    pareto = "Trade-off"
     sweeps = "Sweeps"
     history = "History"
     data = "Data"

@@ -5,6 +5,8 @@ Why a registry: the view control offers the views in the order declared here, an
 view is one entry here and nothing else; the page test selects every declared view
 (tests/test_views.py). The pages keep their own signatures: each entry adapts the
 context to its page's function, so the Data view wraps ``pages.preview.data_view``.
+The Lessons view is the landing cards, or the lesson one of them opened
+(``widgets/lesson_state.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from mtl_core.dashboard.pages.compare import compare_view
 from mtl_core.dashboard.pages.depth import depth_view
 from mtl_core.dashboard.pages.history import history_view
 from mtl_core.dashboard.pages.insights import insights_view
+from mtl_core.dashboard.pages.landing import landing_view
 from mtl_core.dashboard.pages.learning import learning_view
+from mtl_core.dashboard.pages.lesson import lesson_view
 from mtl_core.dashboard.pages.live import live_view
+from mtl_core.dashboard.pages.pareto import pareto_view
 from mtl_core.dashboard.pages.preview import data_view
 from mtl_core.dashboard.pages.sweeps import sweeps_view
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.viewnames import V
+from mtl_core.dashboard.widgets.lesson_state import open_slug
+from mtl_core.studies.lessons import LESSONS
 
 
 @dataclass(frozen=True)
@@ -43,17 +50,28 @@ class View:
     render: Callable[[ViewContext], None]
 
 
+def lessons(ctx: ViewContext) -> None:
+    """The open lesson's page, or the cards that open one."""
+    if open_slug() in LESSONS:
+        lesson_view(ctx.manager, ctx.owner, ctx.chart_options)
+    else:
+        landing_view()
+
+
 VIEWS: tuple[View, ...] = (
+    View(V.lessons, lessons),
     View(V.live, lambda ctx: live_view(ctx.manager, ctx.owner, ctx.chart_options())),
     View(V.insights, lambda ctx: insights_view(ctx.manager, ctx.owner)),
     View(V.compare, lambda ctx: compare_view(ctx.manager, ctx.chart_options(), ctx.owner)),
     View(V.learning, lambda ctx: learning_view(ctx.manager, ctx.owner, ctx.config)),
     View(V.depth, lambda ctx: depth_view(ctx.manager, ctx.owner, ctx.config)),
+    View(V.pareto, lambda ctx: pareto_view(ctx.manager, ctx.owner, ctx.config)),
     View(V.sweeps, lambda ctx: sweeps_view(ctx.manager)),
     View(V.history, lambda ctx: history_view(ctx.manager, ctx.owner)),
     View(V.data, lambda ctx: data_view(ctx.config)),
 )
-DEFAULT = V.live  # the first view of a session, and the one drawn when none is selected
+DEFAULT = V.live  # the view drawn when none is selected, and the first of a session with runs
+FIRST = V.lessons  # the first view of a session with no run yet (app.init_from_url)
 
 
 def names() -> list[str]:

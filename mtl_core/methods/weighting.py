@@ -72,7 +72,8 @@ def _weighted_sum(weights: dict[str, float], losses: dict[str, torch.Tensor]) ->
 
 
 class FixedWeighting(Weighting):
-    """Σ_t w_t L_t with w = 1 for main tasks and the auxiliary weight for the others."""
+    """Σ_t w_t L_t: a main task weighs its ``task_weights`` entry (default 1), the others
+    their auxiliary weight."""
 
     def combine(self, losses):
         return _weighted_sum(self.fixed, losses)

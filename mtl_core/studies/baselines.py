@@ -27,6 +27,7 @@ MULTI_TASK_FIELDS = (
     "aux",
     "aux_weight",
     "aux_weights",
+    "task_weights",
     "shuffle_aux",
     "aux_shuffle",
     "sharing",

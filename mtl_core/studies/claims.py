@@ -1,7 +1,8 @@
 """A preset's claim and how it is judged: a measure per run, paired over seeds.
 
 A claim compares one measure between two arms of a preset (or one arm's measure with a
-bar) over the same seeds, and holds when the paired 95% t-interval excludes zero on the
+bar; or, with ``measure_b``, one measure of arm a with another of arm b in the same unit)
+over the same seeds, and holds when the paired 95% t-interval excludes zero on the
 claimed side; a claim marked ``every_seed`` must also hold on each seed. A claim must be
 able to fail: "the last validation loss is at or above its minimum" cannot, so the
 U-curve claims (``u_curve_claims``) ask for a final loss at least 10% above the minimum
@@ -22,10 +23,18 @@ from mtl_core.analysis.summary import best_epoch
 # loss curve, whose entry 0 is the untrained network (epoch 0).
 MEASURES: dict[str, tuple[str, str, float]] = {
     "test_metric": ("test accuracy at the validation-selected epoch", " accuracy points", 100),
+    "final_test_metric": (
+        "test accuracy of the weights the run ends with",
+        " accuracy points",
+        100,
+    ),
+    "test_loss": ("test loss at the validation-selected epoch", "", 1),
+    "final_test_loss": ("test loss of the weights the run ends with", "", 1),
     "val_rise": ("final validation loss above its minimum", "%", 100),
     "best_epoch_share": ("best validation epoch, as a share of the epochs trained", "%", 100),
     "epochs_run": ("epochs trained", " epochs", 1),
 }
+DIGITS = {"test_loss": 2, "final_test_loss": 2}  # decimals shown (1 for the others)
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,9 @@ class Claim:
     """``measure(arm a) − measure(arm b)`` (without b: ``measure(arm a) − bar``) has the
     sign ``direction`` (+1 or −1): its paired 95% t-interval over the seeds excludes zero
     on that side, and with ``every_seed`` each seed's difference has that sign too (or is
-    zero: "at least 10% above", "in the first half")."""
+    zero: "at least 10% above", "in the first half"). With ``measure_b``, arm b is read
+    with that measure instead (same unit): the early-stopped model at its best epoch
+    against the model trained to the end at its last."""
 
     text: str
     a: str
@@ -58,6 +69,30 @@ class Claim:
     bar: float = 0.0
     every_seed: bool = False
     recorded: Recorded | None = None
+    measure_b: str | None = None  # arm b's measure when it differs from arm a's
+
+    def __post_init__(self) -> None:
+        if self.measure_b is not None:
+            if self.b is None:
+                raise ValueError(f"{self.text}: measure_b needs an arm b")
+            if MEASURES[self.measure][1:] != MEASURES[self.measure_b][1:]:
+                raise ValueError(f"{self.text}: {self.measure} and {self.measure_b} differ in unit")
+
+    @property
+    def b_measure(self) -> str:
+        """The measure arm b is read with."""
+        return self.measure_b or self.measure
+
+
+def compared(claim: Claim) -> str:
+    """What the claim's difference is, in words: "test accuracy …, a − b", or with a
+    measure per arm, "test loss at … (a) − test loss of … (b)"."""
+    what = MEASURES[claim.measure][0]
+    if claim.b is None:
+        return what
+    if claim.b_measure == claim.measure:
+        return f"{what}, {claim.a} − {claim.b}"
+    return f"{what} ({claim.a}) − {MEASURES[claim.b_measure][0]} ({claim.b})"
 
 
 def u_curve_claims(arm: str, rise: Recorded, turn: Recorded) -> tuple[Claim, Claim]:
@@ -111,11 +146,22 @@ def arm_results(
     return results
 
 
+SUMMARY_MEASURES = ("test_metric", "final_test_metric", "test_loss", "final_test_loss")
+
+
+def has_measure(result_summary: dict, name: str, task: str) -> bool:
+    """Whether a stored run carries the measure: runs stored before the final test scores
+    were recorded lack ``final_test_*``."""
+    if name not in SUMMARY_MEASURES:
+        return True
+    return name in result_summary.get("main", {}).get(task, {})
+
+
 def measure(result_summary: dict, result_val: list[float], name: str, task: str) -> float:
     """One run's value of the measure ``name``; ``result_val`` is its validation loss
     curve from epoch 0 (the untrained network) to the last epoch trained."""
-    if name == "test_metric":
-        return result_summary["main"][task]["test_metric"]
+    if name in SUMMARY_MEASURES:
+        return result_summary["main"][task][name]
     if name == "val_rise":
         return result_val[-1] / min(result_val) - 1
     if name == "best_epoch_share":
@@ -140,15 +186,14 @@ class ClaimDifference(PairedDifference):
 def claim_difference(claim: Claim, task: str, results: dict[str, ArmResult]) -> ClaimDifference:
     """``measure(a) − measure(b)`` (or ``− bar``) on ``task``, paired by seed."""
 
-    def values(label: str) -> list[float]:
+    def values(label: str, name: str) -> list[float]:
         arm = results[label]
         return [
-            measure(s, v, claim.measure, task)
-            for s, v in zip(arm.summaries, arm.val_curves, strict=True)
+            measure(s, v, name, task) for s, v in zip(arm.summaries, arm.val_curves, strict=True)
         ]
 
-    a = values(claim.a)
-    b = values(claim.b) if claim.b else [claim.bar] * len(a)
+    a = values(claim.a, claim.measure)
+    b = values(claim.b, claim.b_measure) if claim.b else [claim.bar] * len(a)
     diff = paired_difference(a, b)
     per_seed = tuple(x - y for x, y in zip(a, b, strict=True))
     return ClaimDifference(**asdict(diff), per_seed=per_seed, seeds=tuple(results[claim.a].seeds))
@@ -184,17 +229,18 @@ def seed_list(seeds: tuple[int, ...]) -> str:
 def evidence_sentence(claim: Claim, seen: Recorded) -> str:
     """The claim's measured interval in words, with its seeds: what the page shows beside
     the claim and docs/lessons.md prints."""
-    what, unit, scale = MEASURES[claim.measure]
+    _, unit, scale = MEASURES[claim.measure]
+    what = compared(claim)
     if claim.b is None:  # one arm's value against the bar: say the value itself
         shift, sign = claim.bar, ""
         what += f" (claimed {'≥' if claim.direction > 0 else '≤'} {claim.bar * scale:g}{unit}"
         what += ", on every seed)" if claim.every_seed else ")"
     else:
         shift, sign = 0.0, "+"
-        what += f", {claim.a} − {claim.b}"
     mean, low, high = (scale * (v + shift) for v in (seen.mean, seen.low, seen.high))
+    sign += f".{DIGITS.get(claim.measure, 1)}"
     return (
-        f"{what}: mean {mean:{sign}.1f}{unit}, 95% CI {low:{sign}.1f} to {high:{sign}.1f}{unit} "
+        f"{what}: mean {mean:{sign}f}{unit}, 95% CI {low:{sign}f} to {high:{sign}f}{unit} "
         f"({'paired ' if claim.b else ''}t-interval over seeds {seed_list(seen.seeds)}; "
         f"{seen.shown_on} of {len(seen.seeds)} seeds show it)"
     )

@@ -23,12 +23,15 @@ from mtl_core.errors import ConfigError
 from mtl_core.store.runs import RunStore
 from mtl_core.store.schema import Status
 from mtl_core.studies.claims import (
+    DIGITS,
     MEASURES,
     ArmResult,
     Claim,
     ClaimDifference,
     arm_results,
     claim_holds,
+    compared,
+    has_measure,
 )
 from mtl_core.studies.presets import PRESETS, Preset, arm_configs, claim_difference
 
@@ -84,8 +87,22 @@ LESSONS: dict[str, Lesson] = {
             "keeps falling.",
             PRESETS["Overfitting 101"],
             minutes=0.3,
-            try_next=(TryNext("The maxout U", "overfitting"),),
+            try_next=(
+                TryNext("The maxout U", "overfitting"),
+                TryNext("Stop at the bottom", "early-stopping"),
+            ),
             kind="u-curve",
+        ),
+        Lesson(
+            "early-stopping",
+            "Early stopping",
+            "Is a network stopped early better on new digits than one trained to the end?",
+            "A network with 270,000 weights trains on 100 digits for up to 150 epochs. We "
+            "compare stopping once the validation loss has not improved for 10 epochs (best "
+            "weights restored) with training to the end and keeping the last weights.",
+            PRESETS["Early stopping"],
+            minutes=0.5,
+            try_next=(TryNext("Watch the U", "overfitting-mlp"),),
         ),
         Lesson(
             "sharing-helps",
@@ -228,7 +245,7 @@ class Verdict:
     sentence: str  # the paired sentence and the outcome in words
 
 
-def _paired(claim: Claim, results: dict[str, ArmResult]) -> str | None:
+def _paired(claim: Claim, results: dict[str, ArmResult], task: str) -> str | None:
     """Why the claim cannot be judged on ``results`` (None: it can)."""
     arms = [claim.a] + ([claim.b] if claim.b else [])
     for arm in arms:
@@ -239,6 +256,13 @@ def _paired(claim: Claim, results: dict[str, ArmResult]) -> str | None:
         return f"seed {min(missing)} lacks a finished run in one arm, so the seeds are not paired"
     if len(results[claim.a].seeds) < 2:
         return "fewer than 2 finished seeds"
+    for arm, name in [(claim.a, claim.measure)] + ([(claim.b, claim.b_measure)] if claim.b else []):
+        for seed, summary in zip(results[arm].seeds, results[arm].summaries, strict=True):
+            if not has_measure(summary, name, task):
+                return (
+                    f"the run of '{arm}' at seed {seed} was stored before its {name} was "
+                    "recorded: delete it and run again"
+                )
     return None
 
 
@@ -291,18 +315,19 @@ def _capital(text: str) -> str:
 def sentence(claim: Claim, diff: ClaimDifference, p_holm: float, m: int, result: str) -> str:
     """The claim, its paired difference with 95% CI, p (Holm-corrected when m > 1, saying
     so), the number of seeds, and the outcome in words."""
-    what, unit, scale = MEASURES[claim.measure]
+    _, unit, scale = MEASURES[claim.measure]
     if claim.b:
-        shift, sign, what = 0.0, "+", f"{what}, {claim.a} − {claim.b}"
+        shift, sign, what = 0.0, "+", compared(claim)
     else:  # one arm against the bar: show the value itself
-        shift, sign, what = claim.bar, "", f"{what} of {claim.a}"
+        shift, sign, what = claim.bar, "", f"{compared(claim)} of {claim.a}"
+    sign += f".{DIGITS.get(claim.measure, 1)}"
     mean, low, high = (scale * (v + shift) for v in (diff.mean, diff.low, diff.high))
     p = "p < 0.0001" if p_holm < 1e-4 else f"p = {p_holm:.2g}"
     p += f" (Holm-corrected over {m} claims)" if m > 1 else ""
     n = len(diff.per_seed)
     return (
-        f"{_capital(result)}: {claim.text}. {_capital(what)}: {mean:{sign}.1f}{unit} on "
-        f"average, 95% CI {low:{sign}.1f} to {high:{sign}.1f}{unit}, {p}; "
+        f"{_capital(result)}: {claim.text}. {_capital(what)}: {mean:{sign}f}{unit} on "
+        f"average, 95% CI {low:{sign}f} to {high:{sign}f}{unit}, {p}; "
         f"{'paired ' if claim.b else ''}over {n} seeds, {diff.shown_on(claim.direction)} of "
         f"{n} in the claimed direction. {_capital(_why(claim, diff, p_holm, result))}"
     )
@@ -314,7 +339,7 @@ def verdicts(lesson: Lesson, results: dict[str, ArmResult]) -> list[Verdict]:
     judged: dict[int, ClaimDifference] = {}
     missing: dict[int, str] = {}
     for i, claim in enumerate(lesson.preset.claims):
-        why = _paired(claim, results)
+        why = _paired(claim, results, lesson.preset.config.tasks[0])
         if why:
             missing[i] = why
         else:

@@ -5,8 +5,13 @@ is scored on the test set once, with the weights of its best validation epoch; t
 summary gathers those scores with the best epochs' train and validation numbers, the
 validation confusion matrix and some misclassified images; trunk features on kept
 validation images are stored as arrays (``representation.py``). An early-stopped run has
-its best weights restored. Apart from ``loop.py`` because nothing here trains: it reads
-the loop's state (``_Ending`` is mixed into ``_Loop``) and writes through its sink.
+its best weights restored. A completed run is also scored with the weights it ends with,
+those of its last trained epoch, before any restore (``final_test_metric``,
+``final_test_loss``): a model trained to the end is deployed with those, so the
+early-stopping lesson compares them with the early-stopped model's. Evaluation draws no
+random numbers, so neither score changes a curve. Apart from ``loop.py`` because nothing
+here trains: it reads the loop's state (``_Ending`` is mixed into ``_Loop``) and writes
+through its sink.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 import torch
 
 from mtl_core.analysis.summary import best_epoch, rising_since
-from mtl_core.store.schema import Row
+from mtl_core.store.schema import Row, Status
 from mtl_core.training.problem import evaluate, mistakes
 from mtl_core.training.representation import SAMPLES_ARRAY, kept_indices, trunk_features
 from mtl_core.training.results import RunResult
@@ -27,7 +32,12 @@ class _Ending:
     """The end of ``_Loop`` (``loop.py``), whose attributes these methods read."""
 
     def finish(self, status: str, message: str) -> RunResult:
+        # Only a completed run ends with the weights of an epoch it recorded: a stopped
+        # run is part-way through one, a diverged one holds non-finite weights.
+        final = self._final_scores() if self.criterion and status == Status.COMPLETED else {}
         summary, test_rows = self._summary() if self.criterion else ({}, {})
+        for t, scores in final.items():
+            summary["main"][t].update(scores)
         if self.stopped_early_at is not None:
             restored = best_epoch(self.criterion)
             self.model.load_state_dict(self.snapshots[restored])
@@ -42,6 +52,20 @@ class _Ending:
         for epoch, rows in test_rows.items():
             self.rows += [(epoch, *row) for row in rows]
         return RunResult(self.run_id, status, message, summary, self.rows)
+
+    def _final_scores(self) -> dict[str, dict[str, float]]:
+        """Each main task's test loss and metric with the weights the run ends with (the
+        last trained epoch's), before the best weights are restored or loaded."""
+        final = {}
+        for t in self.config.tasks:
+            rows = evaluate(self.model, self.problem, "test", only=[t])
+            test = {m: v for _, _, m, v in rows}
+            final[t] = {
+                "final_epoch": len(self.criterion) - 1,
+                "final_test_loss": test["loss"],
+                "final_test_metric": test[self.problem.tasks[t].metric],
+            }
+        return final
 
     def _summary(self) -> tuple[dict, dict[int, list[Row]]]:
         live_state = copy.deepcopy(self.model.state_dict())

@@ -3,7 +3,8 @@
 ``_Loop`` is what ``train`` (``trainer.py``) runs once the data is loaded and the run
 exists: epoch 0 is an evaluation before any update; each epoch trains over the main
 pool, evaluates, and commits its rows to the sink; the end scores each main task on the
-test set at its best validation epoch and stores trunk features. It writes only through
+test set at its best validation epoch (and, for a completed run, once with its last
+epoch's weights: ``final_test_*``, training/ending.py) and stores trunk features. It writes only through
 the ``RunSink`` calls (``sink.py``), and asks the model only what ``MultiTaskNet``
 declares (``shared_trunk``, ``stitch_parameters``, ``mixing``: ``models/trunks.py``).
 """

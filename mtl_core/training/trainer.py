@@ -5,7 +5,8 @@ before any update (epoch 0), then trains epoch by epoch. After every epoch it ev
 each task on its training pool and on the validation set (in eval mode, so the two are
 comparable), commits the epoch to its sink (``sink.py``: the run store, the Ray relay or
 an in-memory sink), and hands it to a callback. The test
-set is touched once, at the end: each main task is scored at its best validation epoch.
+set is touched only at the end: each main task is scored at its best validation epoch
+and, for a completed run, once with its last epoch's weights (``final_test_*``).
 
 An epoch's rows are ``(task, split, metric, value)``: ``loss`` and the task's metric on
 ``train`` and ``val``; ``weight`` (the weight each task trained with; for an aggregator,

@@ -28,7 +28,7 @@ from mtl_core.dashboard.pages.live import script_button
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
-from mtl_core.dashboard.widgets import controls
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
 
@@ -44,7 +44,7 @@ PICKED = "history_picked"  # projector mode: the run ids chosen in the multisele
 
 def _load_config(config: dict) -> None:
     try:
-        controls.load_into_state(from_dict(config))
+        control_state.load_into_state(from_dict(config))
     except MtlError as exc:
         st.session_state[K.notes] = [f"could not load that config ({exc})"]
 

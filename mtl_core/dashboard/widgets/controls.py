@@ -2,7 +2,8 @@
 
 Widgets are keyed ``c_<field>`` and read their value from session state only, so that a
 preset, a link or "load config" can set every control by writing session state before
-the widgets are drawn. ``sidebar()`` returns the config, or the error that disables Train.
+the widgets are drawn (control_state.py). ``sidebar()`` returns the config, or the error
+that disables Train.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from mtl_core.config import DEFAULT, RunConfig, from_dict
+from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.dashboard.widgets.control_state import config_from_state, key
 from mtl_core.dashboard.widgets.datasets_ui import dataset_status, download_button
 from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import TASKS, valid_tasks
@@ -64,23 +66,6 @@ def _param_inputs(where, method: catalog.Method) -> None:
                 key=key(param.field),
                 help=param.help,
             )
-
-
-def key(name: str) -> str:
-    return f"c_{name}"
-
-
-def load_into_state(config: RunConfig) -> None:
-    """Set every control to ``config`` (call before the widgets are drawn)."""
-    for name, value in config.to_dict().items():
-        if name in ("task_sizes", "aux_weights", "aux_shuffle", "aux"):
-            continue
-        st.session_state[key(name)] = list(value) if name == "tasks" else value
-    for task in TASKS:
-        st.session_state[key(f"aux_{task}")] = task in config.aux
-        st.session_state[key(f"weight_{task}")] = config.aux_weights.get(task, config.aux_weight)
-        st.session_state[key(f"shuffle_{task}")] = config.aux_shuffle.get(task, config.shuffle_aux)
-        st.session_state[key(f"size_{task}")] = config.task_sizes.get(task, 0)
 
 
 def _sizes(capacity: int) -> list[int]:
@@ -181,6 +166,16 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         key=key("tasks"),
         help="the tasks you care about: the summary is computed on these",
     )
+    if len(main) >= 2:
+        with sb.expander("Main-task weights"):
+            st.caption(
+                "Each main task's loss is multiplied by its weight (fixed weighting). "
+                "Trading one against the other traces the Pareto front (the Trade-off view)."
+            )
+            for task in main:
+                st.number_input(
+                    f"{task} weight", 0.0, 1000.0, step=0.1, key=key(f"task_weight_{task}")
+                )
 
     sb.subheader("Auxiliary tasks")
     sb.caption(
@@ -370,30 +365,3 @@ def seed_controls() -> tuple[int, bool]:
     )
     _keep_controls()
     return int(k), bool(vary)
-
-
-def config_from_state() -> RunConfig:
-    """The config the controls describe; raises ConfigError naming the bad field."""
-    s = st.session_state
-    aux = [t for t in TASKS if s.get(key(f"aux_{t}")) and t not in s[key("tasks")]]
-    data = {
-        name: s[key(name)]
-        for name in RunConfig.__dataclass_fields__
-        if key(name) in s and name not in ("aux", "task_sizes", "aux_weights", "aux_shuffle")
-    }
-    data["tasks"] = list(s[key("tasks")])
-    data["aux"] = aux
-    data["aux_weights"] = {
-        t: s[key(f"weight_{t}")]
-        for t in aux
-        if s.get(key(f"weight_{t}"), 1.0) != data.get("aux_weight", 1.0)
-    }
-    data["aux_shuffle"] = {
-        t: s[key(f"shuffle_{t}")]
-        for t in aux
-        if s.get(key(f"shuffle_{t}"), 0.0) != data.get("shuffle_aux", 0.0)
-    }
-    data["task_sizes"] = {
-        t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux] if s.get(key(f"size_{t}"), 0)
-    }
-    return from_dict(data)

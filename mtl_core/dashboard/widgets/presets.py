@@ -13,7 +13,7 @@ import streamlit as st
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
-from mtl_core.dashboard.widgets import controls
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.studies.claims import evidence_sentence
 from mtl_core.studies.presets import PRESETS, Preset, arm_configs
 
@@ -46,7 +46,7 @@ def data_table(table: pd.DataFrame, four_places: tuple[str, ...] = ()) -> None:
 
 
 def _apply(name: str) -> None:
-    controls.load_into_state(PRESETS[name].config)
+    control_state.load_into_state(PRESETS[name].config)
     st.session_state[K.preset] = name
 
 
@@ -98,7 +98,7 @@ def preset_banner(manager: RunManager, owner: str) -> None:
             st.markdown(claim_lines(preset))
         arms = ", ".join(preset.arms)
         if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
-            seed = int(st.session_state.get(controls.key("seed"), 0))
+            seed = int(st.session_state.get(control_state.key("seed"), 0))
             ids = [
                 manager.start(cfg, owner=owner, name=f"{name} · {label}")
                 for label, cfg in arm_configs(preset, seed).items()

@@ -47,6 +47,7 @@ KNOWN_FIELDS = frozenset(
         "aux",
         "aux_weight",
         "aux_weights",
+        "task_weights",
         "shuffle_aux",
         "aux_shuffle",
         "sharing",

@@ -1,0 +1,120 @@
+"""The Pareto figure: task 1's validation metric against task 2's, one point per arm.
+
+Why a figure of its own: the other studies draw a score against a setting; this one
+draws two scores against each other, so the setting (the task-1 weight w) becomes a
+label along a line. Each arm of ``mtl_core.studies.pareto`` is its mean point over seeds
+with the 95% t-interval of each coordinate as error bars, every run a faint marker; the
+ratios are joined in weight order, dominated arms are hollow and named so in the legend,
+the aggregators are diamonds, and each single-task score is a dashed reference line
+(a single-task run has no score for the other task). No ``st.*``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from mtl_core.dashboard.figures.style import colour, line_width, marker_size, titled
+
+RATIO, SINGLE, METHOD = "ratio", "single task", "method"  # studies.pareto's kinds
+
+
+def _bars(half: pd.Series, large: bool, tint: str) -> dict:
+    return {
+        "type": "data",
+        "array": np.nan_to_num(half.to_numpy(dtype=float)),
+        "color": tint,
+        "thickness": line_width(large) * 0.6,
+        "width": marker_size(4, large),
+    }
+
+
+def pareto_figure(
+    table: pd.DataFrame,
+    runs: pd.DataFrame,
+    *,
+    tasks: tuple[str, str],
+    metrics: tuple[str, str],
+    large_fonts: bool = False,
+) -> go.Figure:
+    """``table`` is ``studies.pareto.pareto_table``'s (arm, kind, w, n, m1_mean, m1_half,
+    m2_mean, m2_half, dominated); ``runs`` has one row per run (arm, kind, run_id, seed,
+    epoch, m1, m2). ``metrics`` names each task's metric."""
+    fig = go.Figure()
+    x_name, y_name = (f"{t} validation {m}" for t, m in zip(tasks, metrics, strict=True))
+    both = runs[(runs["kind"] != SINGLE) & runs["m1"].notna() & runs["m2"].notna()]
+    if len(both):
+        fig.add_trace(
+            go.Scatter(
+                x=both["m1"],
+                y=both["m2"],
+                mode="markers",
+                name="runs",
+                showlegend=False,
+                marker={"color": "#777777", "size": marker_size(5, large_fonts), "opacity": 0.3},
+                customdata=np.stack([both["run_id"], both["seed"], both["epoch"]], axis=1),
+                text=both["arm"],
+                hovertemplate="%{text}<br>run #%{customdata[0]}, seed %{customdata[1]}, "
+                f"epoch %{{customdata[2]}}<br>{tasks[0]} %{{x:.4f}}<br>{tasks[1]} %{{y:.4f}}"
+                "<extra></extra>",
+            )
+        )
+    ratios = table[table["kind"] == RATIO].sort_values("w")
+    tint = colour(0)
+    if len(ratios):
+        fig.add_trace(
+            go.Scatter(
+                x=ratios["m1_mean"],
+                y=ratios["m2_mean"],
+                mode="lines",
+                name="task weights",
+                line={"color": tint, "width": line_width(large_fonts), "dash": "dot"},
+                hoverinfo="skip",
+            )
+        )
+    for kind, symbol, shade in ((RATIO, "circle", tint), (METHOD, "diamond", colour(3))):
+        for dominated in (False, True):
+            part = table[(table["kind"] == kind) & (table["dominated"] == dominated)]
+            if part.empty:
+                continue
+            what = "task weights" if kind == RATIO else "aggregators"
+            fig.add_trace(
+                go.Scatter(
+                    x=part["m1_mean"],
+                    y=part["m2_mean"],
+                    mode="markers+text",
+                    name=f"{what}, {'dominated' if dominated else 'not dominated'}",
+                    text=part["arm"],
+                    textposition="top center",
+                    marker={
+                        "symbol": f"{symbol}-open" if dominated else symbol,
+                        "color": shade,
+                        "size": marker_size(11, large_fonts),
+                        "line": {"width": 2, "color": shade},
+                    },
+                    error_x=_bars(part["m1_half"], large_fonts, shade),
+                    error_y=_bars(part["m2_half"], large_fonts, shade),
+                    customdata=np.stack([part["n"], part["m1_half"], part["m2_half"]], axis=1),
+                    hovertemplate="%{text}<br>"
+                    f"{tasks[0]} %{{x:.4f}} ± %{{customdata[1]:.4f}}<br>"
+                    f"{tasks[1]} %{{y:.4f}} ± %{{customdata[2]:.4f}}<br>"
+                    "%{customdata[0]} seeds<extra></extra>",
+                )
+            )
+    for s in table[table["kind"] == SINGLE].itertuples():
+        for value, half, vertical in ((s.m1_mean, s.m1_half, True), (s.m2_mean, s.m2_half, False)):
+            if math.isnan(value):
+                continue
+            spread = "" if math.isnan(half) else f" ± {half:.3f}"
+            line = {"color": colour(2), "width": line_width(large_fonts) * 0.75, "dash": "dash"}
+            text = f"{s.arm}: {value:.3f}{spread}"
+            if vertical:
+                fig.add_vline(value, line=line, annotation_text=text)
+            else:
+                fig.add_hline(value, line=line, annotation_text=text)
+    fig.update_xaxes(title_text=x_name)
+    fig.update_yaxes(title_text=y_name)
+    return titled(fig, f"Trade-off: {tasks[0]} against {tasks[1]}", 520, large_fonts)

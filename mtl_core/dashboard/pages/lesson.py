@@ -1,0 +1,255 @@
+"""A lesson page: the question, a guess, one Run over fresh seeds, live curves, a verdict.
+
+Why a guided page: a lesson is an experiment, not a replay. Run trains every arm of the
+lesson over K fresh seeds (``fresh_seeds``), paired across arms, on the worker slots; the
+seeds are shown and kept in the link (``&seeds=``), so a reload or a shared link shows the
+same draw, its stored runs found again by identity (``RunManager.identical``) rather
+than trained twice. The curves grow live, one mean line and band per arm
+(figures/lesson.py); when every run has ended, each claim's verdict is the paired test's
+sentence with *held*, *did not hold* or *unclear* marked, beside the viewer's guess. A
+draw on which the effect does not show is reported as such. Try-next buttons open a
+variation on the same seeds (shared runs are reused) and the handout is one HTML file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.config import RunConfig
+from mtl_core.dashboard.figures.handout import handout_html
+from mtl_core.dashboard.figures.lesson import lesson_figure
+from mtl_core.dashboard.pages.live import cached_metrics, poll_every
+from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.urlstate import lesson_params
+from mtl_core.dashboard.widgets.lesson_state import GUESSES, LK, close_lesson, open_lesson
+from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.data.tasks import get_task
+from mtl_core.errors import MtlError
+from mtl_core.store.runs import LIVE
+from mtl_core.studies.lessons import (
+    LESSONS,
+    Lesson,
+    Verdict,
+    fresh_seeds,
+    lesson_configs,
+    lesson_results,
+    verdicts,
+)
+
+MIN_SEEDS, MAX_SEEDS = 3, 10
+OUTCOME_MARKS = {  # how each outcome reads at a glance (colour and sign, then the word)
+    "held": ":green-background[**✓ held**]",
+    "did not hold": ":red-background[**✗ did not hold**]",
+    "unclear": ":orange-background[**? unclear**]",
+}
+
+
+def plan(lesson: Lesson, seeds: tuple[int, ...], epochs: int | None) -> list[tuple[str, RunConfig]]:
+    """(arm, config) of every run of the draw, seed by seed, so the worker slots train all
+    arms side by side and each arm's band fills in together."""
+    by_arm = lesson_configs(lesson, seeds)
+    if epochs is not None:
+        by_arm = {arm: [c.replace(epochs=epochs) for c in cfgs] for arm, cfgs in by_arm.items()}
+    return [(arm, cfgs[i]) for i in range(len(seeds)) for arm, cfgs in by_arm.items()]
+
+
+def seeds_text(seeds: tuple[int, ...]) -> str:
+    return ", ".join(str(s) for s in seeds)
+
+
+def _by_arm(runs: list[tuple[str, RunConfig]], ids: list[int]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for (arm, _), run_id in zip(runs, ids, strict=True):
+        out.setdefault(arm, []).append(int(run_id))
+    return out
+
+
+def start(manager: RunManager, owner: str, lesson: Lesson, seeds: tuple[int, ...]) -> None:
+    """Start the draw's runs (stored identical ones are reused) and show them."""
+    runs = plan(lesson, seeds, st.session_state.get(LK.epochs))
+    names = [f"{lesson.title} · {arm} · seed {c.seed}" for arm, c in runs]
+    ids, reused = manager.start_missing([c for _, c in runs], owner=owner, names=names)
+    st.session_state[LK.seeds] = seeds
+    st.session_state[LK.runs] = _by_arm(runs, ids)
+    st.query_params.from_dict(  # the link reproduces this draw from now on
+        lesson_params(lesson.slug, seeds, st.session_state.get(LK.epochs))
+    )
+    if reused:
+        st.toast(f"{len(reused)} of {len(ids)} runs were stored already: reused, not retrained.")
+
+
+def find_stored(manager: RunManager, lesson: Lesson, seeds: tuple[int, ...]) -> int:
+    """Attach the draw's runs when every one of them is stored (or training); else return
+    how many are."""
+    runs = plan(lesson, seeds, st.session_state.get(LK.epochs))
+    found = manager.identical([c for _, c in runs])
+    if all(run_id is not None for run_id in found):
+        st.session_state[LK.runs] = _by_arm(runs, found)
+    return sum(run_id is not None for run_id in found)
+
+
+def header(lesson: Lesson) -> None:
+    st.button("← All lessons", key="lesson_back", on_click=close_lesson)
+    st.header(lesson.title)
+    st.markdown(f"#### {lesson.question}")
+    st.markdown(lesson.setup)
+    st.caption("Compares: " + " · ".join(f"**{arm}**" for arm in lesson.preset.arms))
+
+
+def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
+    """The guess, the number of seeds and Run (which the guess never blocks)."""
+    guess_col, seeds_col = st.columns([3, 2])
+    guess_col.radio(
+        "Your guess (optional): does it help, hurt, or can't you tell?",
+        GUESSES,
+        index=None,
+        key=LK.guess,
+        horizontal=True,
+        help="recorded before the run and shown beside the verdict; Run works without it",
+    )
+    key = f"{LK.seed_count}_{lesson.slug}"
+    if key not in st.session_state:
+        st.session_state[key] = min(max(lesson.default_seeds, MIN_SEEDS), MAX_SEEDS)
+    k = seeds_col.slider(
+        "Seeds per arm",
+        MIN_SEEDS,
+        MAX_SEEDS,
+        key=key,
+        help="each arm trains once per seed, the same seeds in every arm (paired); "
+        "more seeds, a narrower interval, a longer wait",
+    )
+    epochs = st.session_state.get(LK.epochs)
+    if epochs is not None:
+        st.caption(f"Short runs: {epochs} epochs each, as the link's `epochs={epochs}` asks.")
+    runs = len(lesson.preset.arms) * k
+    if st.button(
+        f"Run: {len(lesson.preset.arms)} arms × {k} fresh seeds ({runs} runs)",
+        type="primary",
+        key="lesson_run",
+        help="draws new seeds each time: a lesson is an experiment, not a replay",
+    ):
+        try:
+            start(manager, owner, lesson, fresh_seeds(k))
+        except MtlError as exc:  # a server limit refused the batch
+            st.error(str(exc))
+
+
+def pending_seeds(manager: RunManager, owner: str, lesson: Lesson) -> None:
+    """Seeds from a link or a try-next button: their stored runs, or a button to train the
+    missing ones."""
+    seeds = st.session_state.get(LK.seeds)
+    if not seeds or st.session_state.get(LK.runs):
+        return
+    stored = find_stored(manager, lesson, seeds)
+    if st.session_state.get(LK.runs):
+        return
+    total = len(seeds) * len(lesson.preset.arms)
+    st.info(f"Seeds {seeds_text(seeds)}: {stored} of {total} runs of this lesson are stored here.")
+    if st.button(f"Train the {total - stored} missing runs", key="lesson_missing"):
+        try:
+            start(manager, owner, lesson, seeds)
+        except MtlError as exc:
+            st.error(str(exc))
+
+
+def verdict_block(verdict: Verdict) -> None:
+    with st.container(border=True):
+        mark = OUTCOME_MARKS.get(verdict.outcome, f"**{verdict.outcome}**")
+        st.markdown(f"{mark} &nbsp; {verdict.sentence}")
+
+
+def verdict_section(
+    manager: RunManager, lesson: Lesson, runs: dict[str, list[int]], figure
+) -> None:
+    seeds = st.session_state.get(LK.seeds, ())
+    try:
+        found = verdicts(lesson, lesson_results(manager.store, lesson, runs))
+    except MtlError as exc:
+        st.warning(f"No verdict on this draw: {exc}")
+        return
+    st.subheader("Verdict")
+    guess = st.session_state.get(LK.guess)
+    left, right = st.columns([4, 1])
+    with left:
+        for verdict in found:
+            verdict_block(verdict)
+    right.metric("Your guess", guess or "none", help="recorded before the run")
+    st.caption(
+        f"On seeds {seeds_text(seeds)}. Another draw of seeds may land differently: "
+        "press Run again to see how often the claim holds."
+    )
+    html = handout_html(lesson, figure, found, seeds, datetime.now(UTC), guess)
+    st.download_button(
+        "Download the handout (HTML)",
+        html,
+        file_name=f"{lesson.slug}-{seeds[0] if seeds else 0}.html",
+        mime="text/html",
+        key="lesson_handout",
+        help="the figure, the verdict, the setup, the seeds and the date in one file "
+        "that opens offline",
+    )
+    if lesson.try_next:
+        st.markdown("**Try next**")
+        for column, nxt in zip(st.columns(len(lesson.try_next)), lesson.try_next, strict=True):
+            column.button(
+                nxt.label,
+                key=f"try_{nxt.lesson}",
+                on_click=open_lesson,
+                args=(nxt.lesson, seeds),
+                width="stretch",
+                help="the same seeds: runs the two lessons share are reused",
+            )
+
+
+def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
+    """Live curves by arm while the runs train, then the verdict."""
+    runs: dict[str, list[int]] = st.session_state[LK.runs]
+    ids = [i for arm_ids in runs.values() for i in arm_ids]
+    stored = manager.store.runs()
+    if not set(ids) <= set(stored.id):
+        st.session_state.pop(LK.runs, None)
+        st.info("Some runs of this draw were deleted: press Run to draw again.")
+        return
+    live = stored[stored.id.isin(ids)].status.isin(LIVE).any()
+    st.caption(f"Seeds: {seeds_text(st.session_state.get(LK.seeds, ()))}")
+    options = chart_options()
+    task = lesson.preset.config.tasks[0]
+    holder: dict = {}
+
+    @st.fragment(run_every=poll_every(manager) if live else None)
+    def panel() -> None:
+        now = manager.store.runs()
+        now = now[now.id.isin(ids)]
+        running = {int(i) for i in now.id[now.status.isin(LIVE)]}
+        done = len(set(ids)) - len(running)
+        st.progress(done / len(set(ids)), text=f"{done} of {len(set(ids))} runs finished")
+        frame = pd.concat([cached_metrics(manager, i, refresh=True) for i in ids])
+        fig = lesson_figure(
+            frame.reset_index(drop=True),
+            runs,
+            task=task,
+            metric=get_task(task).metric,
+            live=running,
+            options=options,
+        )
+        chart(fig, key="lesson_chart")
+        st.caption("Solid: training; dashed: validation; shaded: ± one standard deviation.")
+        holder["figure"] = fig
+        if live and not running:
+            st.rerun(scope="app")
+
+    panel()
+    if not live:
+        verdict_section(manager, lesson, runs, holder["figure"])
+
+
+def lesson_view(manager: RunManager, owner: str, chart_options) -> None:
+    lesson = LESSONS[st.session_state[LK.slug]]
+    header(lesson)
+    controls(manager, owner, lesson)
+    pending_seeds(manager, owner, lesson)
+    if st.session_state.get(LK.runs):
+        results(manager, lesson, chart_options)

@@ -1,0 +1,66 @@
+"""The sidebar's controls in session state: how each is keyed, and the config they hold.
+
+Every control is keyed ``c_<field>`` (per task: ``c_aux_<task>``, ``c_weight_<task>``,
+``c_shuffle_<task>``, ``c_size_<task>``, ``c_task_weight_<task>``) and reads its value from
+session state only. So a preset, a link, History's "load config" or a lesson sets every
+control by writing a config here before the widgets are drawn (``load_into_state``), and
+the page reads the setup back the same way (``config_from_state``); the widgets themselves
+are drawn by controls.py.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl_core.config import PER_TASK, RunConfig, from_dict
+from mtl_core.data.tasks import TASKS
+
+
+def key(name: str) -> str:
+    return f"c_{name}"
+
+
+def load_into_state(config: RunConfig) -> None:
+    """Set every control to ``config`` (call before the widgets are drawn)."""
+    for name, value in config.to_dict().items():
+        if name in (*PER_TASK, "aux"):
+            continue
+        st.session_state[key(name)] = list(value) if name == "tasks" else value
+    for task in TASKS:
+        st.session_state[key(f"aux_{task}")] = task in config.aux
+        st.session_state[key(f"weight_{task}")] = config.aux_weights.get(task, config.aux_weight)
+        st.session_state[key(f"shuffle_{task}")] = config.aux_shuffle.get(task, config.shuffle_aux)
+        st.session_state[key(f"size_{task}")] = config.task_sizes.get(task, 0)
+        st.session_state[key(f"task_weight_{task}")] = config.task_weights.get(task, 1.0)
+
+
+def config_from_state() -> RunConfig:
+    """The config the controls describe; raises ConfigError naming the bad field."""
+    s = st.session_state
+    aux = [t for t in TASKS if s.get(key(f"aux_{t}")) and t not in s[key("tasks")]]
+    data = {
+        name: s[key(name)]
+        for name in RunConfig.__dataclass_fields__
+        if key(name) in s and name not in (*PER_TASK, "aux")
+    }
+    data["tasks"] = list(s[key("tasks")])
+    data["aux"] = aux
+    data["aux_weights"] = {
+        t: s[key(f"weight_{t}")]
+        for t in aux
+        if s.get(key(f"weight_{t}"), 1.0) != data.get("aux_weight", 1.0)
+    }
+    data["aux_shuffle"] = {
+        t: s[key(f"shuffle_{t}")]
+        for t in aux
+        if s.get(key(f"shuffle_{t}"), 0.0) != data.get("shuffle_aux", 0.0)
+    }
+    data["task_weights"] = {
+        t: s[key(f"task_weight_{t}")]
+        for t in data["tasks"]
+        if len(data["tasks"]) >= 2 and s.get(key(f"task_weight_{t}"), 1.0) != 1.0
+    }
+    data["task_sizes"] = {
+        t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux] if s.get(key(f"size_{t}"), 0)
+    }
+    return from_dict(data)

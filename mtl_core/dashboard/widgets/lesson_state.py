@@ -1,0 +1,58 @@
+"""Which lesson the page shows, and the draw of seeds it shows it on.
+
+Why a module of its own: the landing view opens a lesson, the lesson page closes it or
+opens the next one, and ``app.py`` opens one from a link (``?lesson=<slug>&seeds=...``);
+all of them change the same few session-state keys, named here once. The switches are
+button callbacks, so they may set the view control's own key before it is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
+
+
+class LK:
+    """Session-state keys of the lesson page."""
+
+    slug = "lesson_slug"  # the lesson open in the Lessons view (none: the landing cards)
+    seeds = "lesson_seeds"  # the draw of seeds shown (a tuple), from Run, a link or try-next
+    runs = "lesson_runs"  # arm -> run ids of that draw, once they are started or found
+    epochs = "lesson_epochs"  # epochs per run set by the link (short demos and tests)
+    guess = "lesson_guess"  # the viewer's prediction (the radio's key)
+    seed_count = "lesson_k"  # the seeds slider
+
+
+GUESSES = ("helps", "hurts", "can't tell")
+
+
+def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
+    """Show lesson ``slug`` (on ``seeds``, when given: a link or a try-next button, whose
+    runs shared with the last lesson are reused); a fresh prediction each time."""
+    st.session_state[LK.slug] = slug
+    for key in (LK.runs, LK.guess, LK.seeds):
+        st.session_state.pop(key, None)
+    if seeds:
+        st.session_state[LK.seeds] = tuple(seeds)
+    st.session_state[K.view] = V.lessons
+
+
+def close_lesson() -> None:
+    """Back to the landing cards."""
+    for key in (LK.slug, LK.runs, LK.guess, LK.seeds):
+        st.session_state.pop(key, None)
+    st.session_state[K.view] = V.lessons
+
+
+def free_play() -> None:
+    """The sidebar's own page: set up any run and press Train."""
+    close_lesson()
+    st.session_state[K.view] = V.live
+
+
+def open_slug() -> str | None:
+    return st.session_state.get(LK.slug)

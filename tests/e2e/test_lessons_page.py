@@ -1,0 +1,124 @@
+"""Lessons in a real headless Chromium: from the first page to a verdict in two clicks.
+
+A fresh page shows the lesson cards; *Open* on "Sharing helps" and *Run* train every arm
+over three fresh seeds (``epochs=3`` in the link keeps the runs short, and the page says
+so), the curves grow one band per arm, and the verdict names each claim's outcome beside
+the guess. A lesson's link opens it directly (a u-curve lesson is run that way), and a
+link to an unknown lesson gets a one-line note above the cards. The stored runs are read
+back: as many as arms × seeds, on the seeds the link now carries, paired across arms.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.lessons import LESSONS, parse_seeds
+
+from .drawn import store_path
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+SHOTS = Path(__file__).parent / "screenshots"
+VIEWPORT = {"width": 1400, "height": 1700}
+VERDICT = re.compile(r"(✓ held|✗ did not hold|\? unclear)")
+
+
+def fewer_seeds(page, slug: str, k: int, default: int) -> None:
+    """Move the lesson's seeds slider from its default down to ``k`` with the keyboard."""
+    thumb = page.locator(f".st-key-lesson_k_{slug} input[type=range]").first
+    thumb.focus()
+    for _ in range(default - k):
+        thumb.press("ArrowLeft")
+    page.wait_for_function(
+        f"() => document.body.innerText.includes('× {k} fresh seeds')", timeout=20_000
+    )
+
+
+def run_to_verdict(page, slug: str, shot: str | None = None) -> tuple[int, ...]:
+    """Run the open lesson with three seeds; wait for its verdict; return the link's seeds."""
+    fewer_seeds(page, slug, 3, LESSONS[slug].default_seeds)
+    page.get_by_role("button", name=re.compile(r"^Run: ")).click()
+    page.wait_for_function("() => document.body.innerText.includes('runs finished')")
+    page.wait_for_function("() => location.search.includes('seeds=')", timeout=20_000)
+    if shot:  # a few epochs in: curves on the chart
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.mouse.move(0, 0)  # no tooltip in the picture
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / shot), full_page=True)
+    page.get_by_text("Verdict", exact=True).wait_for(timeout=240_000)
+    seeds = re.search(r"seeds=([0-9-]+)", page.url).group(1)
+    return parse_seeds(seeds)
+
+
+def stored_seeds(root: Path) -> dict[str, list[tuple[int, int, int]]]:
+    """Arm (from the run's name) -> (seed, data seed, epochs) of each stored run."""
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    with RunStore(store_path(root)) as store:
+        for run in store.runs().itertuples():
+            arm = run.name.split(" · ")[1]
+            c = run.config
+            out.setdefault(arm, []).append((c["seed"], c["data_seed"], c["epochs"]))
+    return out
+
+
+def test_open_a_lesson_from_the_cards_run_it_and_read_the_verdict(app_server, browser):
+    url, root = app_server
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(url + "/?epochs=3")
+    page.get_by_text("Pick a lesson", exact=True).wait_for(timeout=60_000)
+    for lesson in LESSONS.values():
+        page.get_by_text(lesson.question, exact=True).wait_for()
+    page.locator(".st-key-open_lesson_sharing-helps button").first.wait_for()
+    train = page.locator(".st-key-train button").first
+    train.wait_for()
+    box = train.bounding_box()
+    assert box["y"] + box["height"] <= VIEWPORT["height"] / 2  # Train without scrolling
+    assert page.get_by_text("Smoothing").count() == 0  # no chart options before a run
+    page.screenshot(path=str(SHOTS / "lessons_landing.png"), full_page=True)
+
+    page.locator(".st-key-open_lesson_sharing-helps button").first.click()  # click 1
+    page.get_by_role("heading", name="Sharing helps").wait_for()
+    page.get_by_text("Short runs: 3 epochs each").wait_for()
+    page.get_by_text("helps", exact=True).click()  # the guess (optional)
+    seeds = run_to_verdict(page, "sharing-helps", shot="lessons_running.png")  # click 2
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=30_000
+    )
+    page.mouse.move(0, 0)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 2300})  # down to try-next
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SHOTS / "lessons_verdict.png"), full_page=True)
+
+    body = page.inner_text("body")
+    claims = LESSONS["sharing-helps"].preset.claims
+    assert len(VERDICT.findall(body)) == len(claims), body[-3000:]
+    assert "Holm-corrected over 2 claims" in body
+    assert "Your guess" in body and "helps" in body
+    assert page.get_by_role("button", name="Download the handout (HTML)").is_visible()
+    assert "mtl_owner" not in page.url and "session" not in page.url
+    stored = stored_seeds(root)
+    assert set(stored) == set(LESSONS["sharing-helps"].preset.arms)
+    for runs in stored.values():  # paired: the link's seeds in every arm, 3 epochs each
+        assert sorted(runs) == sorted((s, s, 3) for s in seeds)
+
+
+def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
+    url, root = app_server
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(url + "/?lesson=overfitting-mlp&epochs=3")
+    page.get_by_role("heading", name=LESSONS["overfitting-mlp"].title).wait_for(timeout=60_000)
+    seeds = run_to_verdict(page, "overfitting-mlp")
+    body = page.inner_text("body")
+    assert len(VERDICT.findall(body)) == len(LESSONS["overfitting-mlp"].preset.claims)
+    assert sorted(stored_seeds(root)["single task"]) == sorted((s, s, 3) for s in seeds)
+
+
+def test_a_link_to_an_unknown_lesson_gets_a_note_and_the_cards(app_server, browser):
+    url, _ = app_server
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(url + "/?lesson=no-such-lesson")
+    page.get_by_text("Pick a lesson", exact=True).wait_for(timeout=60_000)
+    page.get_by_text("unknown lesson 'no-such-lesson'").wait_for()

@@ -1,0 +1,250 @@
+"""The lesson cards and a lesson page, headless (AppTest): open, guess, Run, verdict.
+
+A fresh session opens on the cards, with no chart options; one click opens a lesson,
+whose link carries its slug (never the owner's secret); Run starts every arm over K fresh
+seeds, paired, and writes them into the link, which reproduces the draw from the stored
+runs instead of training again; with the runs finished, each claim's verdict is shown
+with its outcome marked and the guess beside it. Runs stay queued (no worker processes),
+except the verdict's, which a tiny stand-in lesson on the bundled digits trains here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from mtl_core.config import RunConfig
+from mtl_core.dashboard import views
+from mtl_core.dashboard.figures.lesson import arm_frames
+from mtl_core.dashboard.pages.landing import HEADLINE
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.urlstate import link_lesson
+from mtl_core.dashboard.viewnames import V
+from mtl_core.dashboard.widgets.lesson_state import LK
+from mtl_core.dashboard.widgets.presets import PROJECTOR_CSS
+from mtl_core.store.runs import RunStore
+from mtl_core.studies.claims import Claim
+from mtl_core.studies.lessons import LESSONS, Lesson, TryNext, lesson_configs, parse_seeds
+from mtl_core.studies.presets import Preset
+from mtl_core.training.trainer import train
+from tests.helpers.apptest import figures, open_app, queue_only, use_store
+
+TINY = RunConfig.from_dict(
+    {
+        "dataset": "digits",
+        "train_size": 100,
+        "width": 16,
+        "depth": 1,
+        "epochs": 2,
+        "batch_size": 16,
+        "aux": ["parity"],
+    }
+)
+TINY_LESSON = Lesson(
+    "tiny-sharing",
+    "Tiny sharing",
+    "Does a parity head help on 100 digits?",
+    "Two sentences of setup. Hard sharing against the digit task alone.",
+    Preset(
+        "Tiny sharing",
+        "explanation",
+        TINY,
+        {"hard sharing": {}, "single task": {"aux": [], "sharing": "single"}},
+        (Claim("hard sharing beats single-task", "hard sharing", "single task", "test_metric"),),
+    ),
+    default_seeds=3,
+    try_next=(TryNext("Sharing helps, full size", "sharing-helps"),),
+)
+SEEDS = (1101, 2202, 3303)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    path = use_store(monkeypatch, tmp_path)
+    queue_only(monkeypatch)
+    monkeypatch.setitem(LESSONS, TINY_LESSON.slug, TINY_LESSON)
+    yield path
+    st.cache_resource.clear()
+
+
+def main_texts(at) -> str:
+    return "\n".join(e.value for e in [*at.main.markdown, *at.main.caption, *at.main.info])
+
+
+def link(at) -> dict[str, str]:
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def stored_runs(path) -> list[dict]:
+    with RunStore(path) as s:
+        return [s.get_run(int(i)) for i in sorted(s.runs().id)]  # in the order started
+
+
+def test_a_fresh_session_opens_on_a_card_per_lesson_and_free_play_without_chart_options(store):
+    at = open_app()
+    assert at.button_group(key=K.view).value == V.lessons == views.FIRST
+    assert HEADLINE in [h.value for h in at.main.subheader]
+    shown = main_texts(at)
+    for lesson in LESSONS.values():
+        assert lesson.title in shown and lesson.question in shown
+        assert at.button(key=f"open_lesson_{lesson.slug}").label == "Open"
+    assert "min here" in shown or "under a minute here" in shown
+    assert at.button(key="free_play").label == "Free play"
+    assert [s for s in at.slider if s.key == "smoothing"] == []  # nothing to draw yet
+    assert at.sidebar.button[0].key == "train"  # Train first in the sidebar: no scrolling
+
+
+def test_free_play_opens_the_live_view_with_chart_options_only_once_a_run_is_shown(store):
+    at = open_app()
+    at.button(key="free_play").click().run()
+    assert at.session_state[K.view] == V.live
+    assert LK.slug not in at.session_state
+    assert [s for s in at.slider if s.key == "smoothing"] == []  # no run: nothing to draw
+    at.sidebar.button(key="train").click().run()
+    assert at.session_state[K.view] == V.live
+    assert [s.key for s in at.slider if s.key == "smoothing"] == ["smoothing"]
+
+
+def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
+    at = open_app()
+    at.button(key="open_lesson_sharing-helps").click().run()
+    assert not at.exception, at.exception
+    lesson = LESSONS["sharing-helps"]
+    assert [h.value for h in at.main.header] == [lesson.title]
+    assert lesson.setup in main_texts(at)
+    assert link(at) == {"lesson": "sharing-helps"}
+    assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 5 fresh seeds")
+
+
+def test_a_lesson_link_opens_the_lesson_and_a_bad_slug_gets_a_note_and_the_cards(store):
+    at = open_app({"lesson": "sharing-hurts"})
+    assert [h.value for h in at.main.header] == [LESSONS["sharing-hurts"].title]
+    at = open_app({"lesson": "no-such-lesson"})
+    notes = [w.value for w in at.warning]
+    assert len(notes) == 1 and "unknown lesson 'no-such-lesson'" in notes[0]
+    assert notes[0].count("\n") == 1  # the heading line and one note
+    assert HEADLINE in [h.value for h in at.main.subheader]
+    assert at.main.header == [] or all(h.value != "Sharing hurts" for h in at.main.header)
+
+
+def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_link(store):
+    at = open_app({"lesson": TINY_LESSON.slug})
+    assert at.radio(key=LK.guess).value is None  # no guess: Run is not blocked
+    at.button(key="lesson_run").click().run()
+    assert not at.exception, at.exception
+    seeds = parse_seeds(link(at)["seeds"])
+    assert len(seeds) == TINY_LESSON.default_seeds == len(set(seeds))
+    runs = stored_runs(store)
+    assert len(runs) == len(TINY_LESSON.preset.arms) * len(seeds)
+    for arm in TINY_LESSON.preset.arms:
+        mine = [r for r in runs if f"· {arm} ·" in r["name"]]
+        assert sorted(r["config"]["seed"] for r in mine) == sorted(seeds)
+        assert all(r["config"]["data_seed"] == r["config"]["seed"] for r in mine)
+    assert set(at.session_state[LK.runs]) == set(TINY_LESSON.preset.arms)
+    arms = len(TINY_LESSON.preset.arms)  # started seed by seed: the slots train arms together
+    assert [r["config"]["seed"] for r in runs] == [s for s in seeds for _ in range(arms)]
+    at.button(key="lesson_run").click().run()  # a second Run: a new draw
+    again = parse_seeds(link(at)["seeds"])
+    assert set(again).isdisjoint(seeds)
+
+
+def test_the_link_with_seeds_reuses_the_stored_runs_instead_of_training_again(store):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    assert f"0 of {2 * len(SEEDS)} runs" in main_texts(at)
+    at.button(key="lesson_missing").click().run()
+    first = dict(at.session_state[LK.runs])
+    assert len(stored_runs(store)) == 2 * len(SEEDS)
+    reloaded = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    assert dict(reloaded.session_state[LK.runs]) == first  # found by identity
+    assert len(stored_runs(store)) == 2 * len(SEEDS)
+    assert "lesson_chart" in figures(reloaded)
+
+
+def test_a_bad_seeds_parameter_gets_a_note_and_the_lesson_still_opens(store):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "12-abc"})
+    notes = " ".join(w.value for w in at.warning)
+    assert "ignored URL parameter 'seeds'" in notes and "'abc' is not a whole number" in notes
+    assert [h.value for h in at.main.header] == [TINY_LESSON.title]
+
+
+def test_while_runs_train_an_arm_is_the_mean_of_the_seeds_reported_so_far():
+    rows = [
+        {"run_id": run, "epoch": e, "task": "digit", "split": "val", "metric": "loss", "value": v}
+        for run, base in ((1, 2.0), (2, 1.0))
+        for e, v in ((0, base), (1, base / 2))
+    ]
+    frame = pd.DataFrame(rows)
+    drawn, names, bands = arm_frames(frame, {"hard": [1, 2, 3], "single": [4, 5, 6]}, {1, 2})
+    assert names == {1: "hard (2 of 3 seeds)"}  # an arm with no epoch yet is left out
+    assert drawn.value.tolist() == [1.5, 0.75] and list(bands) == [1]
+
+
+@pytest.fixture
+def trained(store):
+    """The tiny lesson trained on SEEDS, in the store, as Run would have left it."""
+    with RunStore(store) as s:
+        for arm, configs in lesson_configs(TINY_LESSON, SEEDS).items():
+            for config in configs:
+                result = train(config, store=s, name=f"{TINY_LESSON.title} · {arm}")
+                assert result.status == "completed", result.message
+    return store
+
+
+def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout(trained):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    at.radio(key=LK.guess).set_value("helps").run()
+    assert not at.exception, at.exception
+    verdicts = [m.value for m in at.main.markdown if "hard sharing beats single-task" in m.value]
+    assert len(verdicts) == 1
+    marks = ("✓ held", "✗ did not hold", "? unclear")
+    assert sum(mark in verdicts[0] for mark in marks) == 1
+    assert "95% CI" in verdicts[0] and "paired over 3 seeds" in verdicts[0]
+    assert [m.value for m in at.main.metric] == ["helps"]
+    assert "On seeds 1101, 2202, 3303" in main_texts(at)
+    assert at.get("download_button")[0].proto.label == "Download the handout (HTML)"
+    assert at.button(key="try_sharing-helps").label == "Sharing helps, full size"
+    fig = figures(at)["lesson_chart"]
+    legend = [t["name"] for t in fig["data"] if t.get("showlegend")]
+    assert legend == list(TINY_LESSON.preset.arms)  # one entry per arm, short labels
+    colours = {t["line"]["color"] for t in fig["data"] if t.get("showlegend")}
+    assert len(colours) == len(legend)
+    assert fig["layout"]["legend"]["x"] > 1  # outside the plot
+
+
+def test_try_next_opens_the_next_lesson_on_the_same_seeds(trained):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    at.button(key="try_sharing-helps").click().run()
+    assert [h.value for h in at.main.header] == [LESSONS["sharing-helps"].title]
+    assert link(at)["seeds"] == "1101-2202-3303"
+
+
+def test_projector_mode_enlarges_the_lesson_page_and_its_chart(trained):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"}, **{K.large: True})
+    assert any(PROJECTOR_CSS in h.proto.body for h in at.get("html"))
+    fig = figures(at)["lesson_chart"]
+    assert fig["layout"]["font"]["size"] == 20
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "notes"),
+    [
+        (
+            {"lesson": "sharing-helps", "seeds": "11-22-33"},
+            ("sharing-helps", (11, 22, 33), None),
+            0,
+        ),
+        ({"lesson": "sharing-helps", "seeds": "1-1-2"}, ("sharing-helps", None, None), 1),
+        ({"lesson": "sharing-helps", "epochs": "0"}, ("sharing-helps", None, None), 1),
+        ({"lesson": ["sharing-helps", "sharing-hurts"]}, (None, None, None), 0),  # noted elsewhere
+        ({"lesson": "x" * 5000, "epochs": "3"}, (None, None, 3), 1),
+        ({"epochs": "3"}, (None, None, 3), 0),
+    ],
+)
+def test_a_lesson_link_is_read_forgivingly_with_a_one_line_note_per_bad_part(
+    params, expected, notes
+):
+    slug, seeds, epochs, found = link_lesson(params)
+    assert (slug, seeds, epochs) == expected
+    assert len(found) == notes
+    assert all("\n" not in note and len(note) < 400 for note in found)
