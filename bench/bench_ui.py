@@ -702,6 +702,17 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
     used, warm = {cold["worker_pid"]}, []
     for i in range(reps):
         try:
+            # Another seed each time, typed into the sidebar of the same page: the same
+            # setup again would be offered its stored run (widgets/identical.py).
+            seed = page.get_by_label("Seed", exact=True)
+            if not seed.is_visible():
+                page.get_by_text("Training", exact=True).click()
+            seed.fill(str(i + 1))
+            seed.press("Enter")
+            page.wait_for_function(
+                "s => location.search.includes('seed=' + s)", arg=str(i + 1), timeout=30_000
+            )
+            time.sleep(1.0)  # the rerun's redraw
             one = click_to_first_point(page, train, server, watch)
             wait_page_idle(page, one["run_id"])
         except Exception as exc:  # a timeout: record it, go on

@@ -19,13 +19,17 @@ Streamlit's:
 
 Code that must run once when the server starts (before the first page) belongs in its
 ``lifespan`` hook: it starts the workers' forkserver, which imports torch and the trainer
-while the first page loads (mtl_core/execution/forkserver.py).
+while the first page loads (mtl_core/execution/forkserver.py), and a thread imports the
+page's own modules, so the first page's script run does not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,6 +47,7 @@ from mtl_core.dashboard import pulse, state
 from mtl_core.dashboard.widgets.keepalive import ALIVE_ROUTE
 from mtl_core.execution import forkserver
 
+log = logging.getLogger(__name__)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PLOTLY_ROUTE = (
     "mtl/plotly.min.js"  # relative to the page (mtl_core/dashboard/widgets/plot.py loads it)
@@ -101,8 +106,19 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
     """At server start, before any page: the workers' forkserver starts importing torch
     and the trainer (mtl_core/execution/forkserver.py), so the first page and click do not wait."""
     forkserver.start(ignore_sigint=False)
+    threading.Thread(target=_import_page, name="mtl-page-import", daemon=True).start()
     yield None
     forkserver.close()  # stopping: a page's script run must not start a process now
+
+
+def _import_page() -> None:
+    """Import the page's modules (pandas, Plotly, the views) while no page is open yet, so
+    the first page's script run finds them imported (the page never imports torch:
+    tests/test_light_imports.py)."""
+    try:
+        importlib.import_module("mtl_core.dashboard.app")
+    except Exception:  # the page will import it again and show what is wrong
+        log.exception("importing the page ahead of its first run failed")
 
 
 async def alive(request: Request) -> Response:

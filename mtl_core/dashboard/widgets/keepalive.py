@@ -5,7 +5,8 @@ its element afterwards) a JavaScript timer that posts to the launcher's ``mtl/al
 route every few seconds; the route tells the run managers (mtl_core/dashboard/pulse.py
 says why a Streamlit fragment could not do this). The owner travels in its HttpOnly cookie;
 only a session without the cookie (a browser that refuses it) sends its per-session token
-in the body. A closed tab stops the timer and, after MTL_ABANDON_AFTER, its runs; a hidden
+in the body. It also starts loading Plotly.js a second after the page is drawn, so the
+first chart does not wait for it. A closed tab stops the timer and, after MTL_ABANDON_AFTER, its runs; a hidden
 tab's timer still fires about once a minute, and keeps them.
 """
 
@@ -15,13 +16,20 @@ import streamlit as st
 import streamlit.components.v2 as components
 
 from mtl_core.dashboard import state
+from mtl_core.dashboard.widgets.plot import PLOTLY_LOADER_JS
 
 ALIVE_ROUTE = "mtl/alive"  # relative to the page, like the Plotly route (serve.py)
+PLOTLY_AFTER = 1.0  # s after the page is drawn: Plotly.js loads then, not in its way
 
-_JS = """
+_JS = (
+    PLOTLY_LOADER_JS
+    + """
 export default function (component) {
   const { data } = component;
   const pulse = (window.__mtlPulse = window.__mtlPulse || {});
+  if (!pulse.plotly) {  // the first chart then need not wait for Plotly.js (3.5 MB)
+    pulse.plotly = setTimeout(() => loadPlotly().catch(() => {}), data.plotly_after_ms);
+  }
   pulse.body = JSON.stringify({ owner: data.owner });
   if (pulse.timer && pulse.every === data.every_ms) return;
   clearInterval(pulse.timer);
@@ -36,6 +44,7 @@ export default function (component) {
   pulse.timer = setInterval(beat, data.every_ms);
 }
 """
+)
 
 _pulse = components.component("mtl_curves.pulse", html="", js=_JS, isolate_styles=False)
 
@@ -49,5 +58,6 @@ def pulse_timer(owner: str, every: float) -> None:
             "route": ALIVE_ROUTE,
             "every_ms": int(every * 1000),
             "owner": "" if cookie else owner,
+            "plotly_after_ms": int(PLOTLY_AFTER * 1000),
         },
     )

@@ -14,9 +14,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit.components.v2 as components
 
-_JS = """
-const ZOOM = (window.__mtlZoom = window.__mtlZoom || {});
-
+# Plotly.js, loaded once per tab (the launcher serves it, serve.py): the chart waits for
+# it, and the page's pulse (keepalive.py) starts it early, so a first chart need not.
+PLOTLY_LOADER_JS = """
 function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__mtlPlotly) {
@@ -30,7 +30,14 @@ function loadPlotly() {
   }
   return window.__mtlPlotly;
 }
+"""
 
+_JS = (
+    """
+const ZOOM = (window.__mtlZoom = window.__mtlZoom || {});
+"""
+    + PLOTLY_LOADER_JS
+    + """
 export default function (component) {
   const { data, parentElement } = component;
   let div = parentElement.querySelector(".mtl-plot");
@@ -66,6 +73,7 @@ export default function (component) {
   });
 }
 """
+)
 
 _chart = components.component("mtl_curves.chart", html="", js=_JS, isolate_styles=False)
 
