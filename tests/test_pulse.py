@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.requests import Request
 
@@ -47,7 +48,11 @@ def post(cookie: str | None = None, body: object = None) -> int:
     async def receive() -> dict:
         return {"type": "http.request", "body": raw, "more_body": False}
 
-    return asyncio.run(serve.alive(Request(scope, receive))).status_code
+    # In a thread of its own: a test before may leave an event loop running in this one
+    # (Playwright's sync API, whose browser lives for the whole session).
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, serve.alive(Request(scope, receive))).result()
+    return response.status_code
 
 
 def test_the_route_is_served_next_to_the_page():
