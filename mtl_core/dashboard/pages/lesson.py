@@ -31,6 +31,8 @@ from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
 from mtl_core.studies.lessons import (
     LESSONS,
+    MAX_SEEDS,
+    MIN_SEEDS,
     Lesson,
     Verdict,
     fresh_seeds,
@@ -39,7 +41,6 @@ from mtl_core.studies.lessons import (
     verdicts,
 )
 
-MIN_SEEDS, MAX_SEEDS = 3, 10
 OUTCOME_MARKS = {  # how each outcome reads at a glance (colour and sign, then the word)
     "held": ":green-background[**✓ held**]",
     "did not hold": ":red-background[**✗ did not hold**]",
@@ -56,7 +57,8 @@ def plan(lesson: Lesson, seeds: tuple[int, ...], epochs: int | None) -> list[tup
     return [(arm, cfgs[i]) for i in range(len(seeds)) for arm, cfgs in by_arm.items()]
 
 
-def seeds_text(seeds: tuple[int, ...]) -> str:
+def seeds_shown(seeds: tuple[int, ...]) -> str:
+    """The seeds as the page shows them (the link keeps them as ``lessons.seeds_text``)."""
     return ", ".join(str(s) for s in seeds)
 
 
@@ -147,7 +149,7 @@ def pending_seeds(manager: RunManager, owner: str, lesson: Lesson) -> None:
     if st.session_state.get(LK.runs):
         return
     total = len(seeds) * len(lesson.preset.arms)
-    st.info(f"Seeds {seeds_text(seeds)}: {stored} of {total} runs of this lesson are stored here.")
+    st.info(f"Seeds {seeds_shown(seeds)}: {stored} of {total} runs of this lesson are stored here.")
     if st.button(f"Train the {total - stored} missing runs", key="lesson_missing"):
         try:
             start(manager, owner, lesson, seeds)
@@ -178,7 +180,7 @@ def verdict_section(
             verdict_block(verdict)
     right.metric("Your guess", guess or "none", help="recorded before the run")
     st.caption(
-        f"On seeds {seeds_text(seeds)}. Another draw of seeds may land differently: "
+        f"On seeds {seeds_shown(seeds)}. Another draw of seeds may land differently: "
         "press Run again to see how often the claim holds."
     )
     html = handout_html(lesson, figure, found, seeds, datetime.now(UTC), guess)
@@ -214,7 +216,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         st.info("Some runs of this draw were deleted: press Run to draw again.")
         return
     live = stored[stored.id.isin(ids)].status.isin(LIVE).any()
-    st.caption(f"Seeds: {seeds_text(st.session_state.get(LK.seeds, ()))}")
+    st.caption(f"Seeds: {seeds_shown(st.session_state.get(LK.seeds, ()))}")
     options = chart_options()
     task = lesson.preset.config.tasks[0]
     holder: dict = {}
