@@ -101,8 +101,51 @@ def stop_app(proc: subprocess.Popen) -> str:
     return proc.stdout.read().decode(errors="replace")
 
 
+FAILED_SHOTS = Path(__file__).parent / "screenshots" / "failed"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed browser test reports what its open pages showed (their text, and a
+    screenshot under screenshots/failed/): a timeout alone says only what did not appear,
+    and a run in CI leaves nothing else to look at."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+        browser = item.funcargs.get("browser")
+        for n, page in enumerate(pages_of(browser)):
+            with contextlib.suppress(Exception):
+                FAILED_SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(FAILED_SHOTS / f"{item.name}-{n}.png"), full_page=True)
+            with contextlib.suppress(Exception):
+                text = page.inner_text("body", timeout=5_000)
+                report.sections.append((f"open page {n}: {page.url}", text[-4000:]))
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Close every page a browser test opened once it ends (after its failure report): a page
+    left open keeps reconnecting to its stopped server for the rest of the session, and the
+    report of a later failure would show it."""
+    yield
+    if "browser" in request.fixturenames:
+        for page in pages_of(request.getfixturevalue("browser")):
+            with contextlib.suppress(Exception):
+                page.close()
+
+
+def pages_of(browser) -> list:
+    if browser is None:
+        return []
+    return [page for context in browser.contexts for page in context.pages]
+
+
 @pytest.fixture
-def app_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def app_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     proc = start_app(tmp_path, port)
     url = f"http://127.0.0.1:{port}"
@@ -111,6 +154,8 @@ def app_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield url, tmp_path
     finally:
         output = stop_app(proc)
+        if request.node.stash.get(FAILED, False):
+            print(f"--- the server's output (last 3000 characters) ---\n{output[-3000:]}")
         assert "Traceback" not in output, output[-3000:]
 
 
@@ -124,5 +169,31 @@ def browser():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield PatientBrowser(browser)
         browser.close()
+
+
+PAGE_TIMEOUT_MS = 90_000
+
+
+class PatientBrowser:
+    """The browser, whose new pages wait up to PAGE_TIMEOUT_MS for what a test looks for
+    (Playwright's default is 30 s). A fresh server's first page imports the page's modules
+    and draws dozens of widgets: on two cores kept busy by other work that took over 30 s
+    here, and the test would fail on the machine's load rather than on the page."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_page(self, **options):
+        page = self._browser.new_page(**options)
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        return page
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        return context
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)

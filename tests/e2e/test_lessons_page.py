@@ -10,10 +10,13 @@ back: as many as arms × seeds, on the seeds the link now carries, paired across
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS, parse_seeds
@@ -27,14 +30,24 @@ VERDICT = re.compile(r"(✓ held|✗ did not hold|\? unclear)")
 
 
 def fewer_seeds(page, slug: str, k: int, default: int) -> None:
-    """Move the lesson's seeds slider from its default down to ``k`` with the keyboard."""
+    """Move the lesson's seeds slider from its default down to ``k`` with the keyboard,
+    one step at a time, each step confirmed by the Run button's label: on a busy machine a
+    rerun can redraw the slider between two key presses and drop the second one."""
     thumb = page.locator(f".st-key-lesson_k_{slug} input[type=range]").first
-    thumb.focus()
-    for _ in range(default - k):
+    run = page.get_by_role("button", name=re.compile(r"^Run: "))
+    shown = default
+    deadline = time.monotonic() + 120
+    while shown > k:
+        assert time.monotonic() < deadline, f"the seeds slider stayed at {shown}, not {k}"
+        thumb.focus()
         thumb.press("ArrowLeft")
-    page.wait_for_function(
-        f"() => document.body.innerText.includes('× {k} fresh seeds')", timeout=20_000
-    )
+        with contextlib.suppress(PlaywrightTimeout):  # a dropped press: press again
+            page.wait_for_function(
+                f"() => !document.body.innerText.includes('× {shown} fresh seeds')",
+                timeout=10_000,
+            )
+        shown = int(re.search(r"× (\d+) fresh seeds", run.inner_text()).group(1))
+    assert shown == k, f"the seeds slider went past {k} to {shown}"
 
 
 def run_to_verdict(page, slug: str, shot: str | None = None) -> tuple[int, ...]:
