@@ -1,17 +1,20 @@
 """The README's screenshots, made reproducibly by a real dashboard in headless Chromium.
 
-    .venv/bin/python docs/screenshots.py                 # both
+    .venv/bin/python docs/screenshots.py                 # all of them
     .venv/bin/python docs/screenshots.py conflict        # only docs/conflict.png
 
 Starts the dashboard on a free port with a fresh temporary store (as tests/e2e do: Debian's
 chromium, the server stopped by its process group afterwards) and clicks through it as a
 user would, in the light theme at 1400×900. The runs are seeded, so the pictures come
-out the same each time (up to anti-aliasing). About a minute on two cores.
+out the same each time (up to anti-aliasing). A few minutes on two cores.
 
 - ``conflict.png``: Train digit + auxiliary parity and magnitude on mnist-5k with 300
   images, then the Insights view's gradient-conflict panel.
 - ``seed_bands.png``: the "Sharing helps" setup at 300 images over 4 seeds, then
   "Compare with single-task over 4 seeds": two seed bands and the paired sentence.
+- ``lesson.png``: the Early stopping lesson opened by its link on 3 fixed seeds with
+  100-epoch runs, its missing runs trained, down to the verdict (the whole page, 1400
+  wide): the early-stopped arm on top with its stops marked, then each claim's verdict.
 """
 
 from __future__ import annotations
@@ -88,7 +91,22 @@ def seed_bands(page, url: str) -> None:
     page.screenshot(path=str(DOCS / "seed_bands.png"))
 
 
-SHOTS = {"conflict": conflict, "seed_bands": seed_bands}
+LESSON_LINK = "/?lesson=early-stopping&seeds=1234-5678-9012&epochs=100"
+
+
+def lesson(page, url: str) -> None:
+    """Fixed seeds in the link (a Run would draw fresh ones), so the picture repeats."""
+    page.goto(url + LESSON_LINK)
+    page.get_by_role("button", name="Train the 6 missing runs").click(timeout=TIMEOUT)
+    page.get_by_text("Verdict", exact=True).wait_for(timeout=TIMEOUT)
+    _settle(page, 1)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 2000})  # down to try-next
+    page.mouse.move(1395, 5)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(DOCS / "lesson.png"), full_page=True)
+
+
+SHOTS = {"conflict": conflict, "seed_bands": seed_bands, "lesson": lesson}
 
 
 def main(names: list[str]) -> None:

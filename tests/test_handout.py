@@ -79,3 +79,15 @@ def test_text_that_looks_like_html_is_escaped():
     # escaped by plotly inside its JSON)
     assert page.count(html.escape(evil)) == 5
     assert f"Guess before running: <strong>{html.escape(evil)}</strong>" in page
+
+
+def test_each_verdict_line_names_its_outcome_once_in_its_badge_then_the_claim():
+    page, found = _handout()
+    lines = re.findall(r'<p class="verdict">(.*?)</p>', page, re.S)
+    assert len(lines) == len(found)
+    for line, v in zip(lines, found, strict=True):
+        badge = re.match(r'<span class="badge"[^>]*>([^<]*)</span>', line)
+        assert badge and html.unescape(badge.group(1)) == v.outcome
+        text = html.unescape(re.sub(r"<[^>]+>", " ", line)).lower()
+        assert text.count(v.outcome) == 1, text  # the badge's word, not again in the sentence
+        assert html.unescape(line[badge.end() :]).startswith(f"{v.claim.text}. ")

@@ -84,20 +84,25 @@ def test_a_clear_gain_in_the_claimed_direction_holds():
     (v,) = verdicts(_lesson(BEATS), {"A": _arm(A_BETTER), "B": _arm(B)})
     assert v.outcome == "held"
     assert v.diff is not None and v.diff.low > 0 and v.p_holm == v.diff.p_value
-    assert "held" in v.sentence and "95% CI" in v.sentence and "5 seeds" in v.sentence
+    assert v.sentence.startswith("A beats B. ")  # the claim first: the badge says "held"
+    assert "95% CI" in v.sentence and "5 seeds" in v.sentence
+    assert v.sentence.endswith("The whole interval lies above zero.")
     assert "Holm" not in v.sentence  # one claim: the raw p, and not called corrected
 
 
 def test_an_interval_on_the_other_side_did_not_hold():
     (v,) = verdicts(_lesson(BEATS), {"A": _arm(A_WORSE), "B": _arm(B)})
     assert v.outcome == "did not hold"
-    assert "did not hold" in v.sentence and "below zero" in v.sentence
+    assert v.sentence.endswith("The whole interval lies below zero.")
 
 
 def test_an_interval_across_zero_is_unclear():
     (v,) = verdicts(_lesson(BEATS), {"A": _arm(A_MIXED), "B": _arm(B)})
     assert v.diff.low < 0 < v.diff.high
-    assert v.outcome == "unclear" and "includes zero" in v.sentence
+    assert v.outcome == "unclear"
+    assert v.sentence.endswith(
+        "The interval includes zero: these seeds cannot tell; more seeds may."
+    )
 
 
 def test_a_claimed_loss_holds_when_the_arm_is_worse():
@@ -138,6 +143,28 @@ def test_a_claim_missing_a_run_is_unclear_and_says_why():
     assert "seed 15" in v.sentence
     (v,) = verdicts(_lesson(BEATS), {"B": _arm(B)})
     assert v.outcome == "unclear" and "no finished run of 'A'" in v.sentence
+
+
+def test_the_sentence_leaves_the_outcome_to_its_badge_so_the_line_names_it_once():
+    """The page and the handout show the outcome as a badge right before the sentence:
+    the sentence starts with the claim as declared (so "✓ held" + "a beats b. ..." read as
+    one line) and gives the reason, never the outcome word."""
+    turn = Claim("bottoms out early", "A", None, "best_epoch_share", -1, 0.5, every_seed=True)
+    early, late = [1.0, 0.2] + [0.3] * 9, [1.0] + [0.9] * 7 + [0.1, 0.2, 0.3]
+    cases = [
+        (_lesson(BEATS), {"A": _arm(A_BETTER), "B": _arm(B)}),
+        (_lesson(BEATS), {"A": _arm(A_WORSE), "B": _arm(B)}),
+        (_lesson(BEATS), {"A": _arm(A_MIXED), "B": _arm(B)}),
+        (_lesson(BEATS, BEATS_C), {"A": _arm(A_MARGINAL), "B": _arm(B), "C": _arm(B)}),
+        (_lesson(turn, arms=("A",)), {"A": _arm(B, [early] * 4 + [late])}),
+        (_lesson(BEATS), {"B": _arm(B)}),  # a missing arm
+    ]
+    found = [v for lesson, results in cases for v in verdicts(lesson, results)]
+    assert {v.outcome for v in found} == {"held", "did not hold", "unclear"}
+    for v in found:
+        assert v.sentence.startswith(v.claim.text + ". ")  # "✓ held" + "A beats B. …"
+        words = v.sentence.lower()
+        assert not any(word in words for word in ("held", "hold", "unclear")), v.sentence
 
 
 # -- seeds -----------------------------------------------------------------------------

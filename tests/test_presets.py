@@ -11,9 +11,9 @@ not here: their runs come from the same code as these, so a change that moves th
 these too, and this test fails on it. Slow: it trains the claimed arms of every preset
 (minutes on 2 cores). A config several presets share (Overfitting 101's single task is
 Early stopping's arm without early stopping; Sharing helps has the single-task arm of
-Auxiliary tasks and Hard vs soft sharing, and the latter's hard-sharing arm) is trained
-once per module and its run given to each: the runs are deterministic, so a second
-training would give the same numbers.
+Auxiliary tasks, Hard vs soft sharing, Where to branch and Just regularisation?, and the
+hard-sharing arm of the last three) is trained once per module and its run given to
+each: the runs are deterministic, so a second training would give the same numbers.
 """
 
 from __future__ import annotations

@@ -151,6 +151,34 @@ LESSONS: dict[str, Lesson] = {
             minutes=3.0,
             try_next=(TryNext("When sharing hurts", "sharing-hurts"),),
         ),
+        Lesson(
+            "where-to-branch",
+            "Where to branch",
+            "Must the tasks share the whole trunk, or is its first layer enough?",
+            "The 'sharing helps' data: 100 digit labels, 3,000 parity and magnitude labels, a "
+            "trunk of two layers. We compare sharing only the first layer (each task then has "
+            "its own second layer), sharing both, and the digit task alone.",
+            PRESETS["Where to branch"],
+            minutes=2.0,
+            try_next=(
+                TryNext("Is it just regularisation?", "just-regularisation"),
+                TryNext("Soft sharing instead", "hard-vs-soft"),
+            ),
+        ),
+        Lesson(
+            "just-regularisation",
+            "Is it just regularisation?",
+            "Do the extra tasks help only the way dropout or weight decay would?",
+            "The 'sharing helps' data, and the digit task alone with the dropout that did best "
+            "of six weight-decay and dropout settings. We compare hard sharing with this tuned "
+            "baseline and with the untuned one.",
+            PRESETS["Just regularisation?"],
+            minutes=1.5,
+            try_next=(
+                TryNext("Shuffle the extra labels", "sharing-helps"),
+                TryNext("Where to branch", "where-to-branch"),
+            ),
+        ),
     ]
 }
 
@@ -287,25 +315,26 @@ def _reference(claim: Claim) -> str:
 
 
 def _why(claim: Claim, diff: ClaimDifference, p_holm: float, result: str) -> str:
+    """The reason for the outcome, without naming it (the badge beside the sentence does)."""
     side = "above" if claim.direction > 0 else "below"
     other = "below" if claim.direction > 0 else "above"
     ref = _reference(claim)
     if result == "held":
-        return f"the claim held on these seeds: the whole interval lies {side} {ref}."
+        return f"the whole interval lies {side} {ref}."
     if result == "did not hold":
         wrong = len(diff.per_seed) - diff.shown_on(claim.direction)
         if claim.every_seed and wrong:
             return (
-                f"the claim did not hold on these seeds: {wrong} of {len(diff.per_seed)} "
-                f"seeds go the other way, and it claims every seed."
+                f"{wrong} of {len(diff.per_seed)} seeds go the other way, and the claim is "
+                "about every seed."
             )
-        return f"the claim did not hold on these seeds: the whole interval lies {other} {ref}."
+        return f"the whole interval lies {other} {ref}."
     if (diff.low > 0 if claim.direction > 0 else diff.high < 0) and p_holm >= LEVEL:
         return (
-            f"unclear on these seeds: the interval lies {side} {ref}, but after Holm's "
-            f"correction p is not below {LEVEL:g}; more seeds may tell."
+            f"the interval lies {side} {ref}, but after Holm's correction p is not below "
+            f"{LEVEL:g}; more seeds may tell."
         )
-    return f"unclear on these seeds: the interval includes {ref}; more seeds may tell."
+    return f"the interval includes {ref}: these seeds cannot tell; more seeds may."
 
 
 def _capital(text: str) -> str:
@@ -314,7 +343,9 @@ def _capital(text: str) -> str:
 
 def sentence(claim: Claim, diff: ClaimDifference, p_holm: float, m: int, result: str) -> str:
     """The claim, its paired difference with 95% CI, p (Holm-corrected when m > 1, saying
-    so), the number of seeds, and the outcome in words."""
+    so), the number of seeds, and the reason for the outcome. The outcome itself is not
+    in it: the page and the handout show it as a badge just before the claim, and the two
+    read as one line ("✓ held  hard sharing beats single-task. ...")."""
     _, unit, scale = MEASURES[claim.measure]
     if claim.b:
         shift, sign, what = 0.0, "+", compared(claim)
@@ -326,7 +357,7 @@ def sentence(claim: Claim, diff: ClaimDifference, p_holm: float, m: int, result:
     p += f" (Holm-corrected over {m} claims)" if m > 1 else ""
     n = len(diff.per_seed)
     return (
-        f"{_capital(result)}: {claim.text}. {_capital(what)}: {mean:{sign}f}{unit} on "
+        f"{claim.text}. {_capital(what)}: {mean:{sign}f}{unit} on "
         f"average, 95% CI {low:{sign}f} to {high:{sign}f}{unit}, {p}; "
         f"{'paired ' if claim.b else ''}over {n} seeds, {diff.shown_on(claim.direction)} of "
         f"{n} in the claimed direction. {_capital(_why(claim, diff, p_holm, result))}"
@@ -348,7 +379,7 @@ def verdicts(lesson: Lesson, results: dict[str, ArmResult]) -> list[Verdict]:
     out = []
     for i, claim in enumerate(lesson.preset.claims):
         if i in missing:
-            text = f"Unclear: {claim.text}. It cannot be judged: {missing[i]}."
+            text = f"{claim.text}. It cannot be judged: {missing[i]}."
             out.append(Verdict(claim, None, None, "unclear", text))
             continue
         diff, p = judged[i], adjusted[i]

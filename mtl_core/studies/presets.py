@@ -36,6 +36,10 @@ class Preset:
 _SMALL = RunConfig(train_size=100, epochs=60)
 _HELPS = _SMALL.replace(aux=["parity", "magnitude"], task_sizes={"parity": 3000, "magnitude": 3000})
 _NO_AUX = {"aux": [], "task_sizes": {}, "sharing": "single"}
+# The single-task baseline's regularisation, chosen on seeds 0-4 by mean validation accuracy
+# among weight decay 0, 1e-4, 1e-3 × dropout 0, 0.25, 0.5 (six of the nine cells trained;
+# docs/lessons.md, "Just regularisation?", gives every cell's numbers).
+_TUNED = {"weight_decay": 0.0, "dropout": 0.25}
 # Goodfellow, Bengio & Courville, Deep Learning (2016), fig. 7.3: a maxout network on
 # MNIST, whose validation loss falls, turns and climbs again (an asymmetric U). With 300
 # digits and 2 pieces per unit it turns within about 10 epochs; 50 epochs let the rise pass
@@ -207,6 +211,57 @@ PRESETS: dict[str, Preset] = {
                     "soft sharing",
                     "test_metric",
                     recorded=_seen(0.0248, 0.0087, 0.0409),
+                ),
+            ),
+        ),
+        Preset(
+            "Where to branch",
+            "The 'sharing helps' data, with the trunk's two layers shared to different "
+            "depths: both layers, or only the first (each task then has a second layer of its "
+            "own). Sharing only the first layer already beats the digit task alone; compare it "
+            "with sharing both to see what sharing deeper adds here.",
+            _HELPS.replace(shared_layers=1),
+            {  # "all shared" and "single task" are the runs of 'Sharing helps'
+                "first layer shared": {},
+                "all shared": {"shared_layers": -1},
+                "single task": {**_NO_AUX, "shared_layers": -1},
+            },
+            (
+                Claim(
+                    "sharing only the first layer beats single-task",
+                    "first layer shared",
+                    "single task",
+                    "test_metric",
+                    recorded=_seen(0.0486, 0.0323, 0.0649),
+                ),
+                Claim(
+                    "sharing both layers beats single-task",
+                    "all shared",
+                    "single task",
+                    "test_metric",
+                    recorded=_seen(0.051, 0.0306, 0.0714),
+                ),
+            ),
+        ),
+        Preset(
+            "Just regularisation?",
+            "The 'sharing helps' data, and a single-task network given its best chance: dropout "
+            "0.25, the best of six weight-decay and dropout settings on validation accuracy. "
+            "If the extra tasks only regularised the trunk, this baseline would catch up with "
+            "hard sharing.",
+            _HELPS,
+            {  # "hard sharing" and "single task" are the runs of 'Sharing helps'
+                "hard sharing": {},
+                "tuned single task": {**_NO_AUX, **_TUNED},
+                "single task": _NO_AUX,
+            },
+            (
+                Claim(
+                    "hard sharing beats the tuned single-task baseline",
+                    "hard sharing",
+                    "tuned single task",
+                    "test_metric",
+                    recorded=_seen(0.0588, 0.0465, 0.0711),
                 ),
             ),
         ),

@@ -62,6 +62,8 @@ def run_to_verdict(page, slug: str, shot: str | None = None) -> tuple[int, ...]:
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / shot), full_page=True)
     page.get_by_text("Verdict", exact=True).wait_for(timeout=240_000)
+    # the verdict section is drawn in parts: its last element, then read the page
+    page.get_by_role("button", name="Download the handout (HTML)").wait_for()
     seeds = re.search(r"seeds=([0-9-]+)", page.url).group(1)
     return parse_seeds(seeds)
 

@@ -20,7 +20,7 @@ import streamlit as st
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.handout import handout_html
-from mtl_core.dashboard.figures.lesson import lesson_figure
+from mtl_core.dashboard.figures.lesson import early_ends, lesson_figure
 from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.urlstate import lesson_params
@@ -126,9 +126,9 @@ def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
     epochs = st.session_state.get(LK.epochs)
     if epochs is not None:
         st.caption(f"Short runs: {epochs} epochs each, as the link's `epochs={epochs}` asks.")
-    runs = len(lesson.preset.arms) * k
+    arms = len(lesson.preset.arms)
     if st.button(
-        f"Run: {len(lesson.preset.arms)} arms × {k} fresh seeds ({runs} runs)",
+        f"Run: {arms} arm{'s' if arms > 1 else ''} × {k} fresh seeds ({arms * k} runs)",
         type="primary",
         key="lesson_run",
         help="draws new seeds each time: a lesson is an experiment, not a replay",
@@ -238,7 +238,10 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             options=options,
         )
         chart(fig, key="lesson_chart")
-        st.caption("Solid: training; dashed: validation; shaded: ± one standard deviation.")
+        caption = "Solid: training; dashed: validation; shaded: ± one standard deviation."
+        if early_ends(frame.reset_index(drop=True), runs, running):
+            caption += " Ticks: where each early-stopped run ended; dotted line: their mean."
+        st.caption(caption)
         holder["figure"] = fig
         if live and not running:
             st.rerun(scope="app")

@@ -1,0 +1,149 @@
+"""The lesson figure: an arm whose runs end early is drawn on top, with its stops marked.
+
+Checked on hand-built metrics frames (which runs end where is chosen exactly) and on tiny
+runs trained with early stopping on the bundled digits, whose marks must sit at the stop
+epochs the store recorded (``stopped_early_at`` of each run's summary): the early arm's
+traces come after every other arm's (Plotly draws later traces on top), the legend keeps
+the lesson's order of arms, each run that ended early has a tick on its arm's validation
+curve at its last epoch, and a dotted line stands at the arm's mean stop epoch, labelled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl_core.dashboard.figures.lesson import STOP_LINE, STOP_MARKER, early_ends, lesson_figure
+from mtl_core.store.runs import RunStore
+from mtl_core.training.trainer import train
+from tests.conftest import tiny_config
+
+ARMS = {"early stopping": [4, 5, 6], "no early stopping": [1, 2, 3]}
+LAST = {1: 10, 2: 10, 3: 10, 4: 4, 5: 6, 6: 7}  # run -> its last epoch
+
+
+def _frame(last: dict[int, int]) -> pd.DataFrame:
+    rows = [
+        {
+            "run_id": run,
+            "epoch": epoch,
+            "task": "digit",
+            "split": split,
+            "metric": "accuracy",
+            "value": 0.5 + 0.03 * epoch + 0.01 * run + (0.02 if split == "train" else 0.0),
+        }
+        for run, end in last.items()
+        for epoch in range(end + 1)
+        for split in ("train", "val")
+    ]
+    return pd.DataFrame(rows)
+
+
+def _figure(last=LAST, arms=ARMS, **kw):
+    return lesson_figure(_frame(last), arms, task="digit", metric="accuracy", **kw)
+
+
+def _lines(fig, group: str) -> list:
+    """The arm's mean lines (train and validation), without its bands."""
+    return [t for t in fig.data if t.legendgroup == group and t.mode == "lines" and not t.fill]
+
+
+def _ticks(fig) -> list:
+    return [t for t in fig.data if t.mode == "markers" and t.marker.symbol == STOP_MARKER]
+
+
+def _stop_lines(fig) -> list:
+    return [s for s in fig.layout.shapes if s.line.dash == STOP_LINE]
+
+
+def test_an_arm_that_ends_early_is_drawn_after_every_other_arm_so_on_top():
+    fig = _figure()
+    order = [t.legendgroup for t in fig.data]
+    last_full = max(i for i, g in enumerate(order) if g == "no early stopping")
+    first_early = min(i for i, g in enumerate(order) if g == "early stopping")
+    assert last_full < first_early  # bands and lines of the full arm first
+    assert len(_lines(fig, "early stopping")) == len(_lines(fig, "no early stopping")) == 2
+    bands = [t for t in fig.data if t.fill == "toself"]
+    assert [t.legendgroup for t in bands] == ["no early stopping"] * 2 + ["early stopping"] * 2
+
+
+def test_the_legend_keeps_the_lessons_order_of_arms_and_each_arm_its_colour():
+    fig = _figure()
+    entries = sorted((t for t in fig.data if t.showlegend), key=lambda t: t.legendrank or 1000)
+    assert [t.name for t in entries] == list(ARMS)
+    colours = {t.legendgroup: {x.line.color for x in _lines(fig, t.legendgroup)} for t in entries}
+    assert all(len(c) == 1 for c in colours.values())
+    assert colours["early stopping"] != colours["no early stopping"]
+    # the same colour as when nothing ends early: drawing on top does not repaint an arm
+    same = _figure({run: 10 for run in LAST})
+    assert {t.legendgroup: t.line.color for t in same.data if t.showlegend} == {
+        g: c.pop() for g, c in colours.items()
+    }
+
+
+def test_each_early_run_is_ticked_on_its_arms_validation_curve_at_its_last_epoch():
+    fig = _figure()
+    (ticks,) = _ticks(fig)
+    assert list(ticks.customdata) == [4, 6, 7] and ticks.legendgroup == "early stopping"
+    (val,) = [t for t in _lines(fig, "early stopping") if t.line.dash == "dash"]
+    on_curve = {int(e): (x, y) for e, x, y in zip(val.customdata, val.x, val.y, strict=True)}
+    assert list(zip(ticks.x, ticks.y, strict=True)) == [on_curve[e] for e in (4, 6, 7)]
+    assert ticks.marker.color == val.line.color
+
+
+def test_a_dotted_line_stands_at_the_mean_stop_epoch_and_says_so():
+    fig = _figure()
+    (line,) = _stop_lines(fig)
+    assert line.x0 == line.x1 == pytest.approx(np.mean([4, 6, 7]))
+    assert (line.yref, line.y0, line.y1) == ("y domain", 0, 1)
+    labels = [a.text for a in fig.layout.annotations if "stopped" in a.text]
+    assert labels == ["early stopping: stopped (mean epoch 5.7)"]
+    whole = _figure({**LAST, 4: 5, 5: 6, 6: 7})
+    assert [a.text for a in whole.layout.annotations if "stopped" in a.text] == [
+        "early stopping: stopped (mean epoch 6)"
+    ]
+
+
+def test_arms_that_train_to_the_end_or_still_train_are_left_alone():
+    fig = _figure({run: 10 for run in LAST})
+    assert _ticks(fig) == [] and _stop_lines(fig) == []
+    assert [t.legendgroup for t in fig.data if t.showlegend] == list(ARMS)
+    # a run of the early arm still trains: its arm may yet reach the end, nothing is marked
+    live = _figure(live={6})
+    assert _ticks(live) == [] and _stop_lines(live) == []
+    assert early_ends(_frame(LAST), ARMS, {6}) == {}
+    assert early_ends(_frame(LAST), ARMS, set()) == {"early stopping": [4, 6, 7]}
+
+
+def test_in_projector_mode_the_stop_marks_grow_with_the_rest():
+    small, large = _figure(), _figure(options={"large_fonts": True})
+    assert _ticks(large)[0].marker.size > _ticks(small)[0].marker.size
+    assert _stop_lines(large)[0].line.width > _stop_lines(small)[0].line.width
+    label = next(a for a in large.layout.annotations if "stopped" in a.text)
+    assert label.font.size == large.layout.font.size == 20
+
+
+def test_the_marks_of_tiny_early_stopped_runs_sit_at_their_stored_stop_epochs(tmp_path):
+    """Patience 1 at a high learning rate on 100 digits: seeds 1-3 stop before epoch 12."""
+    base = tiny_config(epochs=12, lr=0.03)
+    arms: dict[str, list[int]] = {"early stopping": [], "no early stopping": []}
+    stopped = []
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        for seed in (1, 2, 3):
+            for arm, patience in (("early stopping", 1), ("no early stopping", 0)):
+                config = base.replace(early_stop=patience, seed=seed, data_seed=seed)
+                result = train(config, sink=store)
+                assert result.status == "completed", result.message
+                arms[arm].append(result.run_id)
+                if patience:
+                    stopped.append(result.summary["stopped_early_at"])
+        frame = store.metrics([i for ids in arms.values() for i in ids])
+    assert all(s < 12 for s in stopped), stopped  # the setup stops early, or tests nothing
+    fig = lesson_figure(frame, arms, task="digit", metric="accuracy")
+    order = [t.legendgroup for t in fig.data if t.mode == "lines"]
+    assert order.index("early stopping") > len(order) - 1 - order[::-1].index("no early stopping")
+    (ticks,) = _ticks(fig)
+    assert list(ticks.customdata) == sorted(stopped)
+    (line,) = _stop_lines(fig)
+    assert line.x0 == pytest.approx(np.mean(stopped))
