@@ -5,12 +5,14 @@ the package needs to run and the ``ray`` and ``test`` extras: a pin changed in o
 and not the other fails here. The slow tests install the package, offline, into a fresh
 virtual environment whose other packages come from the one running the tests (a ``.pth``
 file adds its site-packages), then run the command from a folder outside the checkout
-with a temporary HOME: ``--help``, ``tasks``, a tiny ``train`` into the per-user store,
-and ``dashboard`` answering its health check on localhost only.
+with a temporary HOME: ``--help`` of the command and of every verb its parser declares,
+``tasks``, a tiny ``train`` into the per-user store, ``list``, and ``dashboard`` answering
+on localhost only with a page that draws in a headless browser.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -28,6 +30,7 @@ from mtl_core import paths
 from mtl_core.cli import dashboard
 from mtl_core.cli.main import build_parser, config_from_args, main
 from mtl_core.store.runs import RunStore
+from tests.helpers.served import LOOPBACK, listening_addresses, page_in_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -285,8 +288,21 @@ def run(command: list[str], cwd: Path, env: dict, timeout: float = 300):
     return proc
 
 
+def declared_verbs() -> list[str]:
+    """Every verb the CLI's parser declares, in its order (the parser is the declaration)."""
+    (sub,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices)
+
+
+def test_the_declared_verbs_include_the_late_comers():
+    """A check on ``declared_verbs`` itself: it reads the parser, not a typed list."""
+    assert {"train", "sharing-depth", "affinity", "pareto", "dashboard"} <= set(declared_verbs())
+
+
 @pytest.mark.slow
-def test_the_installed_command_runs_every_verb_away_from_the_checkout(installed):
+def test_the_installed_command_answers_help_for_every_verb_and_trains_away_from_the_checkout(
+    installed,
+):
     venv, elsewhere, env = installed
     command = str(venv / "bin" / "mtl-curves")
     proc = run(
@@ -300,10 +316,13 @@ def test_the_installed_command_runs_every_verb_away_from_the_checkout(installed)
     assert version == "2.13.0+cpu" and Path(where).is_relative_to(sysconfig.get_path("purelib"))
     proc = run([command, "--help"], elsewhere, env)
     assert proc.returncode == 0 and proc.stdout.startswith("usage: mtl-curves ")
-    for verb in ("train", "tasks", "list", "show", "export", "download", "insights", "embed"):
-        assert verb in proc.stdout
-    for verb in ("seeds", "compare", "learning-curve", "sweep", "dashboard"):
-        assert verb in proc.stdout
+    verbs = declared_verbs()
+    listed = re.search(r"\{([a-z,-]+)\}", proc.stdout)
+    assert listed and listed.group(1).split(",") == verbs, proc.stdout[:600]
+    for verb in verbs:
+        answer = run([command, verb, "--help"], elsewhere, env)
+        usage = f"usage: mtl-curves {verb} "
+        assert answer.returncode == 0 and answer.stdout.startswith(usage), (verb, answer.stderr)
     proc = run([command, "tasks"], elsewhere, env)
     assert proc.returncode == 0 and "parity" in proc.stdout
     proc = run([command, "train", *TINY_TRAIN, "--quiet"], elsewhere, env)
@@ -315,26 +334,13 @@ def test_the_installed_command_runs_every_verb_away_from_the_checkout(installed)
     assert not (elsewhere / "data").exists() and not list(elsewhere.iterdir())
 
 
-def listening_addresses(port: int) -> set[str]:
-    """The local addresses with a socket listening on ``port`` (Linux's /proc/net)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, hex_port = local.split(":")
-            if state == "0A" and int(hex_port, 16) == port:
-                found.add(address)
-    return found
-
-
-LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net")
-def test_the_installed_dashboard_answers_on_localhost_only(installed):
-    from tests.e2e.conftest import free_port, stop_app, wait_healthy
+def test_the_installed_dashboard_answers_on_localhost_only_and_its_page_draws(installed):
+    from tests.e2e.conftest import CHROMIUM, free_port, stop_app, wait_healthy
 
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed here: apt-get install chromium")
     venv, elsewhere, env = installed
     port = free_port()
     proc = subprocess.Popen(
@@ -352,6 +358,8 @@ def test_the_installed_dashboard_answers_on_localhost_only(installed):
             assert response.status == 200 and len(response.read()) > 1_000_000
         addresses = listening_addresses(port)
         assert addresses and addresses <= LOOPBACK, addresses
+        shown = page_in_chromium(url, elsewhere.parent / "installed-page.png")
+        assert shown == {"train": 1, "exceptions": 0, "went wrong": 0}, shown
     finally:
         output = stop_app(proc)
     assert "Traceback" not in output, output[-3000:]

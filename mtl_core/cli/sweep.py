@@ -79,8 +79,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.backend == "local":
         LocalBackend(2 if workers is None else workers)  # a bad --workers fails here
     else:
-        from mtl_core.execution.ray_backend import check_ray_workers
+        from mtl_core.execution.ray_backend import check_ray_workers, require_ray
 
+        require_ray()
         check_ray_workers(workers)
     store = str(args.store or default_store_path())
     store_file.classify(Path(store))  # a path that is not a run store: refused before asking

@@ -198,6 +198,20 @@ class _Driver(Batch):
 # -- the session ------------------------------------------------------------------------
 
 
+RAY_MISSING = (
+    'Ray is not installed here: pip install ".[ray]" (or pip install -r requirements.txt), '
+    "or use --backend local"
+)
+
+
+def require_ray() -> None:
+    """Refuse in one line when Ray is missing: ``pip install .`` leaves it out (an extra)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise ConfigError("backend", RAY_MISSING) from None
+
+
 def check_ray_workers(workers: int | None) -> int | None:
     if workers is not None and (
         isinstance(workers, bool)
@@ -221,6 +235,7 @@ class RayBackend:
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        require_ray()
         self.address, self.workers = address, check_ray_workers(workers)
         self.owned = False
         self.slots = 0

@@ -19,7 +19,7 @@ from typing import Any
 
 from mtl_core.config import DEFAULT, FIELDS, RunConfig, from_dict
 from mtl_core.data.datasets import get_dataset
-from mtl_core.data.tasks import LOOPS_OF_DIGIT, get_task
+from mtl_core.data.tasks import FASHION_GROUP_OF, LOOPS_OF_DIGIT, get_task
 from mtl_core.data.variants import VARIANT_HELP
 from mtl_core.errors import MtlError
 from mtl_core.models.counting import image_shape, trunk_layers
@@ -34,6 +34,8 @@ LABEL_TABLES: dict[str, tuple[int, ...]] = {
     "parity": tuple(d % 2 for d in range(10)),
     "magnitude": tuple(int(d >= 5) for d in range(10)),
     "loops": LOOPS_OF_DIGIT,
+    "class": tuple(range(10)),  # Fashion-MNIST
+    "group": FASHION_GROUP_OF,
 }
 # The config fields a script reads, or that change no curve it writes (what the run only
 # measured: affinity; where it trained). A field added later is refused when it is set.
@@ -120,7 +122,7 @@ def refusal(config: RunConfig) -> str | None:
     if config.dataset not in parts_data.LOADERS:
         return (
             f"dataset {config.dataset!r} is not exportable yet: scripts load "
-            f"{_names(list(parts_data.LOADERS))} (datasets that ship with a Python package)"
+            f"{_names(list(parts_data.LOADERS))} (the datasets whose loader a script writes out)"
         )
     for field, covered in COVERED.items():
         value = getattr(config, field)
@@ -197,7 +199,8 @@ def _setup(run: dict[str, Any], config: RunConfig) -> str:
         ("DATASET", config.dataset, spec.description),
         ("VARIANT", config.variant, VARIANT_HELP[config.variant]),
         ("VAL_SIZE", spec.val_size, "validation images, a stratified draw"),
-        ("TEST_SIZE", spec.test_size, "test images, a stratified draw"),
+        ("TEST_SIZE", spec.test_size, "test images, a stratified draw; 0: its own test set"),
+        *_idx_lines(config),
         ("TASKS", config.tasks, "main tasks: early stopping and test scores follow them"),
         ("AUX", config.aux, "auxiliary tasks: they count in training only"),
         ("ALL_TASKS", tasks, ""),
@@ -226,6 +229,17 @@ def _setup(run: dict[str, Any], config: RunConfig) -> str:
             out.append(f"# {note}")
         out.append(_assignment(name, value))
     return "\n".join(out) + "\n"
+
+
+def _idx_lines(config: RunConfig) -> list[tuple[str, Any, str]]:
+    """Where an IDX dataset's files are: the folder this machine's runs read them from."""
+    if parts_data.SOURCES[config.dataset] != parts_data.OWN_TEST:
+        return []
+    from mtl_core.data.download import find_idx_dir
+    from mtl_core.paths import data_root
+
+    folder = find_idx_dir(config.dataset) or data_root() / config.dataset
+    return [("IDX_DIR", str(folder), "the IDX files (.gz or unpacked); else ./DATASET/")]
 
 
 def _string(text: str) -> str:
@@ -274,6 +288,7 @@ def script_text(run: dict[str, Any], file_name: str = "run.py") -> str:
     """The script of a stored run (``run``: a record from ``get_run``)."""
     config = _config_of(run)
     package, import_line, loader = parts_data.LOADERS[config.dataset]
+    source = parts_data.SOURCES[config.dataset]
     note = ""
     if config.device != "cpu":
         note = (
@@ -293,7 +308,8 @@ def script_text(run: dict[str, Any], file_name: str = "run.py") -> str:
         loader_package=package,
         threads=config.threads,
         note=note,
-        loader_import=import_line,
+        loader_import=import_line + "\n" if import_line else "",
+        stdlib_import="import gzip\n" if source == parts_data.OWN_TEST else "",
     )
     # One blank line after the imports (as isort puts it before a comment), two elsewhere.
     return header.strip("\n") + "\n\n" + _joined([_setup(run, config), loader, *_body(config)])
@@ -313,6 +329,8 @@ def _body(config: RunConfig) -> list[str]:
             "\n            objective = objective + SOFT_LAMBDA * penalty(model)  # soft sharing"
         )
     data = parts_data.DATA.replace("{variant}", parts_data.APPLY_VARIANT if variant else "")
+    load_line, test_part = parts_data.SOURCES[config.dataset]
+    data = data.replace("{load_line}", load_line).replace("{test_part}", test_part)
     tasks = config.all_tasks
     image_tasks = [t for t in IMAGE_TASKS if t in tasks]
     masked = any(get_task(t).masks_input for t in tasks)

@@ -5,7 +5,10 @@ Each part is code as text (``export.py`` joins them). ``SEEDS`` repeats ``mtl_co
 numpy (a script imports no scikit-learn unless its dataset's loader is scikit-learn's);
 ``VARIANTS`` repeat ``data/variants.py`` and ``TARGET_FUNCTIONS`` the image targets of
 ``data/tasks.py``; ``DATA`` repeats ``_make_split`` and ``training/problem.py``'s inputs
-and targets; a ``LOADERS`` entry repeats its dataset's loader in ``data/datasets.py``.
+and targets; a ``LOADERS`` entry repeats its dataset's loader in ``data/datasets.py`` (for
+``mnist`` and ``fashion-mnist`` the IDX reading of ``data/idx.py``, with gzip and numpy),
+and ``SOURCES`` how ``prepare_data`` takes it: a pooled dataset's test set is drawn by the
+split, an IDX dataset's is its own ``t10k`` files.
 """
 
 HEADER = '''"""{title}
@@ -19,15 +22,14 @@ At {threads} torch thread(s), as the run used, its losses match the stored run's
 
 import copy
 import csv
-import hashlib
+{stdlib_import}import hashlib
 import math
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-{loader_import}
-from torch import nn
+{loader_import}from torch import nn
 '''
 
 SEEDS = '''
@@ -133,11 +135,16 @@ def shuffle_fraction(target, fraction, task):
 def prepare_data():
     """Inputs by (split, masked) and targets per split and task (training targets cut to
     the task's pool)."""
-    images, labels = load_images()
+    {load_line}
     train, val, test = split_indices(labels)
+    parts = {
+        "train": (images[train], labels[train]),
+        "val": (images[val], labels[val]),
+        "test": {test_part},
+    }
     inputs, targets = {}, {}
-    for split, index in (("train", train), ("val", val), ("test", test)):
-        x, y = tensors(images[index], labels[index])
+    for split, (split_images, split_labels) in parts.items():
+        x, y = tensors(split_images, split_labels)
 {variant}        inputs[(split, False)] = x{masked}
         targets[split] = {}
         for task in ALL_TASKS:
@@ -273,7 +280,58 @@ def variant(images, labels, gen):
 ''',
 }
 
-# dataset -> (the package its loader imports, the import line, the loader's code)
+_IDX = '''
+
+IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def read_idx(path):
+    """One IDX file (.gz or unpacked): 0, 0, type 8 (uint8), the number of dimensions,
+    then each size as a big-endian 32-bit integer, then the bytes."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def idx_file(name):
+    """The file in IDX_DIR, or else in a folder named like the dataset in the current one."""
+    for folder in (Path(IDX_DIR), Path(DATASET)):
+        for path in (folder / f"{name}.gz", folder / name):
+            if path.is_file():
+                return path
+    raise SystemExit(f"{name}(.gz) is missing: put the four IDX files of {DATASET} in {IDX_DIR}")
+
+
+def load_images():
+    """The 60,000 training images (split into train and validation) and the 10,000 test
+    images, in [0, 1], and their labels."""
+    arrays = [read_idx(idx_file(name)) for name in IDX_FILES]
+    images, labels, test_images, test_labels = arrays
+    return (
+        images.astype(np.float32) / 255.0,
+        labels.astype(np.int64),
+        test_images.astype(np.float32) / 255.0,
+        test_labels.astype(np.int64),
+    )
+'''
+# How prepare_data takes a loader's arrays: (the line that loads, the test part).
+POOLED = ("images, labels = load_images()", "(images[test], labels[test])")
+OWN_TEST = (
+    "images, labels, test_images, test_labels = load_images()  # its own test set",
+    "(test_images, test_labels)",
+)
+SOURCES = {"digits": POOLED, "mnist-5k": POOLED, "mnist": OWN_TEST, "fashion-mnist": OWN_TEST}
+
+# dataset -> (the package its loader imports, the import line, the loader's code); an IDX
+# loader imports gzip from the standard library and its code is _IDX, filled in by export.
 LOADERS = {
     "digits": (
         "scikit-learn",
@@ -298,4 +356,6 @@ def load_images():
     return images, y.astype(np.int64)
 ''',
     ),
+    "mnist": ("the IDX files in IDX_DIR", "", _IDX),
+    "fashion-mnist": ("the IDX files in IDX_DIR", "", _IDX),
 }
