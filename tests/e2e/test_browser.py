@@ -179,7 +179,7 @@ def test_zoom_survives_the_live_refresh(app_server, browser):
     # _fullData: the drawn traces, their x decoded (the figure may send typed arrays)
     points = """() => { const d = document.querySelector('.js-plotly-plot');
         return d && d._fullData && d._fullData.length ? d._fullData[0].x.length : 0; }"""
-    page.wait_for_function(f"({points})() >= 3", timeout=60_000)
+    page.wait_for_function(f"({points})() >= 3")
     # Drag a zoom box with the mouse, as a user would.
     box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.2)
@@ -191,8 +191,8 @@ def test_zoom_survives_the_live_refresh(app_server, browser):
     zoomed = page.evaluate(ranges)
     assert zoomed[2] is False
     before = page.evaluate(points)
-    page.wait_for_function(f"({points})() >= {before} + 3", timeout=60_000)  # several redraws
+    page.wait_for_function(f"({points})() >= {before} + 3")  # several redraws
     assert page.evaluate(ranges) == zoomed
     page.get_by_role("button", name="Stop").click()
-    page.wait_for_function("() => document.body.innerText.includes('stopped')", timeout=30_000)
+    page.wait_for_function("() => document.body.innerText.includes('stopped')")
     page.close()

@@ -70,7 +70,7 @@ def test_a_killed_server_loses_no_finished_epoch(tmp_path, browser):
         for page in pages:  # two students, one run each
             page.goto(f"{url}/?epochs=400&train_size=1000")
             page.get_by_role("button", name="Train", exact=True).click()
-            page.get_by_role("heading", name=re.compile(r"^run \d+$")).wait_for(timeout=30_000)
+            page.get_by_role("heading", name=re.compile(r"^run \d+$")).wait_for()
         wait_for(
             db,
             lambda: (
@@ -111,7 +111,6 @@ def test_a_killed_server_loses_no_finished_epoch(tmp_path, browser):
             f"""() => {{ const cells = ({CELLS})();
                 return {names!r}.every(n => cells.includes(n))
                     && cells.filter(c => c === 'interrupted').length === 2; }}""",
-            timeout=30_000,
         )
         messages = read(db, "SELECT message FROM runs")
         assert all("finished epochs are kept" in m for (m,) in messages), messages
@@ -137,10 +136,10 @@ def test_a_closed_tab_loses_its_runs_and_an_open_one_keeps_them(tmp_path, browse
         page.goto(f"{url}/?epochs=2000&train_size=1000")
         train = page.get_by_role("button", name="Train", exact=True)
         train.click()
-        page.get_by_role("heading", name="run 1").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="run 1").wait_for()
         train.click()  # the same setup again: Train offers the run, and a fresh copy
         page.get_by_role("button", name="Train a fresh copy").click()
-        page.get_by_text("queued: waiting for a free training slot").wait_for(timeout=30_000)
+        page.get_by_text("queued: waiting for a free training slot").wait_for()
         page.get_by_role("radio", name="History").click()
         wait_for(db, lambda: progress(db).get(1, ("", -1))[1] >= 1, 60, "the first run to train")
         time.sleep(12)  # twice the time-out, on a view without a live chart

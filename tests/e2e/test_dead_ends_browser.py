@@ -29,7 +29,7 @@ def test_history_shows_new_runs_and_status_changes_without_a_reload(app_server, 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     page.get_by_role("radio", name="History", exact=True).click()
-    page.get_by_text("No runs yet", exact=False).wait_for(timeout=30_000)
+    page.get_by_text("No runs yet", exact=False).wait_for()
     with RunStore(root / "runs.sqlite") as store:
         cli = store.create_run(DEFAULT.to_dict(), name="from the CLI")  # status: running
     wait_cell(page, "from the CLI")  # no reload, no click: the table re-read the store
@@ -41,15 +41,15 @@ def test_history_shows_new_runs_and_status_changes_without_a_reload(app_server, 
     # Select the run's row (the row marker, left of the first data row), as a user does.
     grid = page.locator("[data-testid=stDataFrame]").first.bounding_box()
     page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)
-    page.get_by_role("button", name="Show curves").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Show curves").wait_for()
     with RunStore(root / "runs.sqlite") as store:
         store.create_run(DEFAULT.to_dict(), name="newer run")  # newest first: it would be row 0
-    page.get_by_text("1 new run(s) since you selected rows", exact=False).wait_for(timeout=45_000)
+    page.get_by_text("1 new run(s) since you selected rows", exact=False).wait_for()
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "history_refresh.png"), full_page=True)
     assert "newer run" not in page.evaluate(CELLS)  # the selected row kept its place
     page.get_by_role("button", name="Show curves").click()
-    page.get_by_role("heading", name="from the CLI").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="from the CLI").wait_for()
     page.close()
 
 
@@ -78,10 +78,10 @@ def test_history_grows_in_projector_mode_and_runs_are_picked_by_name(app_server,
     page.get_by_role("combobox", name="Select runs").click()
     page.get_by_role("option", name="second run", exact=False).click()
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Show curves").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Show curves").wait_for()
     SHOTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 1600})
     page.screenshot(path=str(SHOTS / "history_projector.png"), full_page=True)
     page.get_by_role("button", name="Show curves").click()
-    page.get_by_role("heading", name="second run").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="second run").wait_for()
     page.close()

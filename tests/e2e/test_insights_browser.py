@@ -37,18 +37,18 @@ def test_the_conflict_heatmap_grows_live_and_the_map_appears_at_the_end(app_serv
     page.get_by_role("button", name="Train", exact=True).click()
     # Train opens the Live view; switch only once it shows the run (its Pause button), or
     # Train's own rerun could switch the view back to Live after our click.
-    page.get_by_role("button", name="Pause", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Pause", exact=True).wait_for()
     page.get_by_role("radio", name="Insights", exact=True).click()
-    page.wait_for_function(f"({HEATMAP_EPOCHS})() >= 3", timeout=60_000)
+    page.wait_for_function(f"({HEATMAP_EPOCHS})() >= 3")
     first = page.evaluate(HEATMAP_EPOCHS)
-    page.wait_for_function(f"({HEATMAP_EPOCHS})() >= {first} + 3", timeout=60_000)
+    page.wait_for_function(f"({HEATMAP_EPOCHS})() >= {first} + 3")
     assert page.get_by_text("The map appears when the run finishes").is_visible()
     page.wait_for_function(
         f"() => document.body.innerText.includes('completed · epoch {EPOCHS}/{EPOCHS}')",
         timeout=120_000,
     )
-    page.wait_for_function(f"({HEATMAP_EPOCHS})() === {EPOCHS + 1}", timeout=30_000)  # 0..120
-    page.get_by_text("PCA of the shared trunk's features", exact=False).wait_for(timeout=30_000)
+    page.wait_for_function(f"({HEATMAP_EPOCHS})() === {EPOCHS + 1}")  # 0..120
+    page.get_by_text("PCA of the shared trunk's features", exact=False).wait_for()
     assert page.get_by_text("digit and parity", exact=False).first.is_visible()
     run_id, frame = the_run(root)
 

@@ -103,15 +103,15 @@ def test_the_address_bar_and_the_share_link_never_give_control(app_server, brows
     page = teacher.new_page()
     page.goto(f"{url}/?epochs=400&train_size=1000&aux=parity")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
-    page.wait_for_function("() => location.search.includes('run=')", timeout=10_000)
+    page.get_by_role("button", name="Pause").wait_for()
+    page.wait_for_function("() => location.search.includes('run=')")
     secret = next(c["value"] for c in teacher.cookies() if c["name"] == "mtl_owner")
     address_bar = page.url
     assert secret not in address_bar and "session" not in address_bar
     assert "epochs=400" in address_bar and "aux=parity" in address_bar
 
     page.get_by_role("button", name="Copy share link").click()
-    page.get_by_text("Copied: the setup only").wait_for(timeout=10_000)
+    page.get_by_text("Copied: the setup only").wait_for()
     link = page.evaluate("navigator.clipboard.readText()")
     assert secret not in link and "session" not in link and "run=" not in link
     assert link.startswith(url) and "epochs=400" in link and "aux=parity" in link
@@ -119,20 +119,20 @@ def test_the_address_bar_and_the_share_link_never_give_control(app_server, brows
     student = browser.new_context(viewport={"width": 1400, "height": 1000})
     other = student.new_page()
     other.goto(address_bar)
-    other.get_by_text("Started from another browser session").wait_for(timeout=60_000)
+    other.get_by_text("Started from another browser session").wait_for()
     assert other.get_by_role("button", name="Pause").count() == 0
     assert other.get_by_role("button", name="Stop").count() == 0
     assert all(c["value"] != secret for c in student.cookies() if c["name"] == "mtl_owner")
     shared = student.new_page()
     shared.goto(link)  # the share link: the same setup
-    shared.get_by_role("button", name="Train", exact=True).wait_for(timeout=60_000)
+    shared.get_by_role("button", name="Train", exact=True).wait_for()
     assert "epochs=400" in shared.url and "aux=parity" in shared.url
     student.close()
 
     page.reload()  # the owner keeps control
-    page.get_by_role("button", name="Pause").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Pause").wait_for()
     page.get_by_role("button", name="Stop").click()
-    page.wait_for_function("() => document.body.innerText.includes('stopped')", timeout=30_000)
+    page.wait_for_function("() => document.body.innerText.includes('stopped')")
     teacher.close()
 
 
@@ -141,11 +141,11 @@ def test_unusable_link_parameters_get_one_short_note_each(app_server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}/?epochs=5&epochs=7&train_size=1e308&preset=Sharing%20helps")
     alert = page.get_by_text("Some of the link's settings were not usable")
-    alert.wait_for(timeout=60_000)
+    alert.wait_for()
     text = page.locator("[data-testid='stAlert']").filter(has=alert).inner_text()
     assert "'epochs': given 2 times ('5', '7'); keep one" in text
     assert "'train_size'" in text and "1e+308" in text
     assert not re.search(r"\d{17}", text)  # 1e308 printed 309 digits
-    page.get_by_text("Sharing helps.").wait_for(timeout=30_000)  # the preset's banner
+    page.get_by_text("Sharing helps.").wait_for()  # the preset's banner
     assert "preset=Sharing" in page.url and "epochs" not in page.url
     page.close()

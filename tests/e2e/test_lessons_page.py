@@ -55,9 +55,9 @@ def run_to_verdict(page, slug: str, shot: str | None = None) -> tuple[int, ...]:
     fewer_seeds(page, slug, 3, LESSONS[slug].default_seeds)
     page.get_by_role("button", name=re.compile(r"^Run: ")).click()
     page.wait_for_function("() => document.body.innerText.includes('runs finished')")
-    page.wait_for_function("() => location.search.includes('seeds=')", timeout=20_000)
+    page.wait_for_function("() => location.search.includes('seeds=')")
     if shot:  # a few epochs in: curves on the chart
-        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for()
         page.mouse.move(0, 0)  # no tooltip in the picture
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / shot), full_page=True)
@@ -83,7 +83,7 @@ def test_open_a_lesson_from_the_cards_run_it_and_read_the_verdict(app_server, br
     url, root = app_server
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(url + "/?epochs=3")
-    page.get_by_text("Pick a lesson", exact=True).wait_for(timeout=60_000)
+    page.get_by_text("Pick a lesson", exact=True).wait_for()
     for lesson in LESSONS.values():
         page.get_by_text(lesson.question, exact=True).wait_for()
     page.locator(".st-key-open_lesson_sharing-helps button").first.wait_for()
@@ -99,9 +99,7 @@ def test_open_a_lesson_from_the_cards_run_it_and_read_the_verdict(app_server, br
     page.get_by_text("Short runs: 3 epochs each").wait_for()
     page.get_by_text("helps", exact=True).click()  # the guess (optional)
     seeds = run_to_verdict(page, "sharing-helps", shot="lessons_running.png")  # click 2
-    page.wait_for_function(
-        "() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=30_000
-    )
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0")
     page.mouse.move(0, 0)
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 2300})  # down to try-next
     page.wait_for_timeout(1500)
@@ -124,7 +122,7 @@ def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
     url, root = app_server
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(url + "/?lesson=overfitting-mlp&epochs=3")
-    page.get_by_role("heading", name=LESSONS["overfitting-mlp"].title).wait_for(timeout=60_000)
+    page.get_by_role("heading", name=LESSONS["overfitting-mlp"].title).wait_for()
     seeds = run_to_verdict(page, "overfitting-mlp")
     body = page.inner_text("body")
     assert len(VERDICT.findall(body)) == len(LESSONS["overfitting-mlp"].preset.claims)
@@ -135,5 +133,5 @@ def test_a_link_to_an_unknown_lesson_gets_a_note_and_the_cards(app_server, brows
     url, _ = app_server
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(url + "/?lesson=no-such-lesson")
-    page.get_by_text("Pick a lesson", exact=True).wait_for(timeout=60_000)
+    page.get_by_text("Pick a lesson", exact=True).wait_for()
     page.get_by_text("unknown lesson 'no-such-lesson'").wait_for()

@@ -62,7 +62,7 @@ def test_the_server_process_never_imports_torch_or_sklearn(app_server_proc, brow
     for view in VIEWS:
         page.get_by_role("radio", name=view, exact=True).click()
         page.wait_for_timeout(1500)
-    page.get_by_role("img").first.wait_for(timeout=60_000)  # the Data view's images arrived
+    page.get_by_role("img").first.wait_for()  # the Data view's images arrived
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "light_server_data.png"), full_page=True)
     maps = mapped(proc.pid)

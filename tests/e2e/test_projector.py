@@ -172,7 +172,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     page.goto(f"{url}/?aux=parity,magnitude&epochs=6&seed={width}")
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function("() => document.body.innerText.includes('completed')", timeout=90_000)
-    page.locator("[data-testid=stMetricValue]").first.wait_for(timeout=30_000)
+    page.locator("[data-testid=stMetricValue]").first.wait_for()
     normal = page.evaluate(SIZES)
     legend_before = page.evaluate(
         "() => document.querySelector('.legend text').getBoundingClientRect().height"
