@@ -12,6 +12,7 @@ import logging
 import time
 
 import streamlit as st
+import streamlit.emojis  # noqa: F401  (see PAGE_ICON)
 
 from mtl_core.analysis.overview import short_config
 from mtl_core.config import RunConfig
@@ -194,8 +195,15 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         slot.caption(f"Train is off: {full}.")
 
 
+# An emoji: the first ``set_page_config`` of a process looks it up in Streamlit's emoji
+# table, whose import compiles a regex of every emoji. That import stands at the top of
+# this module, which the launcher imports at server start (mtl_core/dashboard/serve.py), so
+# the first page's script run does not compile it.
+PAGE_ICON = "📈"
+
+
 def main() -> None:
-    st.set_page_config(page_title="mtl-curves", page_icon="📈", layout="wide")
+    st.set_page_config(page_title="mtl-curves", page_icon=PAGE_ICON, layout="wide")
     try:
         manager = get_manager()
     except MtlError as exc:  # a malformed limit variable, a store that cannot be opened

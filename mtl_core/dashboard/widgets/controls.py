@@ -113,9 +113,11 @@ def _restore_lost_controls() -> None:
 
 
 def _keep_controls() -> None:
+    # One copy of session state, filtered here: each ``st.session_state[k]`` walks
+    # Streamlit's state layers, and there are about a hundred controls.
     st.session_state[SHADOW] = {
-        k: st.session_state[k]
-        for k in list(st.session_state)
+        k: v
+        for k, v in st.session_state.to_dict().items()
         if isinstance(k, str) and k.startswith("c_")
     }
 
