@@ -275,3 +275,32 @@ def test_live_compare_with_single_task_reuses_the_stored_baseline(fresh):
     warnings = "\n".join(w.value for w in at.warning)
     assert f"Run {single} used by this comparison was deleted" in warnings
     assert "Reused" not in texts(at)
+
+
+def sidebar_order(at) -> list[str]:
+    """The sidebar's elements top to bottom: a button by its key, an info box by its text,
+    a heading or widget by its label."""
+    out = []
+
+    def walk(node) -> None:
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for i in sorted(children):
+                walk(children[i])
+            return
+        out.append(str(getattr(node, "key", None) or getattr(node, "value", "")))
+
+    walk(at.sidebar)
+    return out
+
+
+def test_the_offer_is_drawn_right_under_train_where_the_click_was(fresh):
+    """Train sits at the top of the sidebar: an offer drawn at its end (below dozens of
+    controls) answered the click out of sight, and Train looked dead."""
+    at = page()
+    train_button(at).click().run()
+    train_button(at).click().run()
+    order = sidebar_order(at)
+    offer = next(i for i, e in enumerate(order) if "identical to this one" in e)
+    assert order.index("train") < offer < order.index("twin_show") < order.index("c_seed")
+    assert offer == order.index("train") + 1, order[: offer + 1]

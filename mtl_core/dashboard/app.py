@@ -173,7 +173,7 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         help=full or "train the setup below (Seeds, at the end of the sidebar, sets K)",
         disabled=config is None or bool(refusal or full),
     )
-    if train_or_offer(manager, owner, config, k, vary_data, clicked):  # identical.py
+    if train_or_offer(manager, owner, config, k, vary_data, clicked, slot):  # identical.py
         try:
             if k == 1:
                 run_id = manager.start(config, owner=owner)

@@ -100,13 +100,16 @@ def train_or_offer(
     k: int,
     vary_data: bool,
     clicked: bool,
+    where=None,
 ) -> bool:
     """Whether to train now: Train was ``clicked`` and no identical run is stored, or
     "Train a fresh copy" was pressed. When Train finds identical runs, it offers them
-    instead (drawn in the sidebar until answered, or until the setup changes)."""
+    instead, drawn in ``where`` (right under Train, so the answer to a click is where the
+    click was; the sidebar when not given) until answered, or until the setup changes."""
+    where = where or st.sidebar
     error = st.session_state.pop(OFFER + "_error", None)
     if error:
-        st.sidebar.error(error)
+        where.error(error)
     if st.session_state.pop(FRESH, False):  # "Train a fresh copy" (its callback ran first)
         return config is not None
     if config is None:
@@ -134,10 +137,10 @@ def train_or_offer(
     except MtlError:  # a stored run was deleted meanwhile: the next Train asks afresh
         st.session_state.pop(OFFER, None)
         return False
-    st.sidebar.info(text)
-    st.sidebar.caption(IDENTICAL)
+    where.info(text)
+    where.caption(IDENTICAL)
     several = len(found) > 1
-    a, b = st.sidebar.columns(2)
+    a = b = where  # one above the other: side by side, the sidebar cut their labels short
     a.button(
         "Show the stored runs" if several else "Show the stored run",
         key="twin_show",
