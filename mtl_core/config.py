@@ -75,7 +75,7 @@ class RunConfig:
     dropout: float = 0.0
     optimizer: str = "adam"
     lr: float = 1e-3
-    momentum: float = 0.9  # SGD only
+    momentum: float = 0.9  # SGD only (declared in methods/catalog.py)
     weight_decay: float = 0.0
     batch_size: int = 32
     epochs: int = 60
@@ -129,6 +129,7 @@ class RunConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
 # The fields that map task names to a value, and so follow the tasks when they change.
 PER_TASK = ("task_sizes", "task_weights", "aux_weights", "aux_shuffle")
+DEPTHS = (1, 8)  # dense layers in the trunk: the range a config and the sidebar allow
 DEFAULT = RunConfig()
 # Every field's range lies well within this: larger whole numbers are refused before
 # they reach float() or math.isfinite (which raise OverflowError beyond ~1.8e308).
@@ -304,7 +305,10 @@ def validate(config: RunConfig) -> None:
         what = kind.replace("_", " ").replace("sharing", "sharing mode")
         _check(name in table, kind, f"unknown {what} {name!r}; allowed: {', '.join(table)}")
     for param in catalog.params():  # and every hyperparameter is in its declared range
-        _in_range(param.field, getattr(config, param.field), param.low, param.high)
+        value = getattr(config, param.field)
+        ok = math.isfinite(value) and param.holds(value)
+        words = "at least {:g} and below {:g}" if param.high_open else "between {:g} and {:g}"
+        _check(ok, param.field, f"must be {words.format(param.low, param.high)}, got {value!r}")
     _check(
         config.sharing != "soft" or len(config.all_tasks) >= 2,
         "sharing",
@@ -332,7 +336,7 @@ def validate(config: RunConfig) -> None:
         f"{config.aggregator} replaces the loss weighting; use weighting=fixed or equal with it",
     )
     _in_range("width", config.width, 1, 4096)
-    _in_range("depth", config.depth, 1, 8)
+    _in_range("depth", config.depth, *DEPTHS)
     layers = trunk_layers(config.backbone, config.depth)
     _check(
         config.sharing != "hard" or config.shared_layers <= layers,
@@ -357,11 +361,6 @@ def validate(config: RunConfig) -> None:
         math.isfinite(config.lr) and 0 < config.lr <= 10,
         "lr",
         f"must be greater than 0 and at most 10, got {config.lr!r}",
-    )
-    _check(
-        0 <= config.momentum < 1,
-        "momentum",
-        f"must be in [0, 1), got {config.momentum!r}",
     )
     _in_range("weight_decay", config.weight_decay, 0, 10)
     _in_range("batch_size", config.batch_size, 1, 65536)

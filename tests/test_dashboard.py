@@ -23,7 +23,7 @@ def isolated_store(tmp_path_factory, monkeypatch):
 
 
 def run_app(params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     for name, value in (params or {}).items():
         at.query_params[name] = value
     at.run()
@@ -126,3 +126,13 @@ def test_a_hostile_url_falls_back_to_defaults_with_a_visible_note():
     text = " ".join(w.value for w in at.warning)
     for field in ("lr", "tasks", "epochs", "width", "unknown URL parameter"):
         assert field in text
+
+
+def test_a_link_with_the_deepest_trunk_a_config_allows_loads_into_the_sidebar():
+    """The Depth slider spans the range a config allows (config.DEPTHS): a link or a stored
+    run at depth 8 loads, where a slider that stopped at 4 refused it."""
+    from mtl_core.config import DEPTHS
+
+    at = run_app({"depth": str(DEPTHS[1])})
+    assert not at.exception, at.exception
+    assert at.sidebar.slider(key="c_depth").value == DEPTHS[1]

@@ -319,3 +319,45 @@ def test_nothing_outside_the_dashboard_imports_it():
             if imp.target == "mtl_core.dashboard" or imp.target.startswith("mtl_core.dashboard."):
                 offenders.append(f"{rel}:{imp.line} imports {imp.target}")
     assert not offenders, "imports of the dashboard from outside it:\n  " + "\n  ".join(offenders)
+
+
+def _imports_streamlit(path: Path) -> int | None:
+    """The line of ``path``'s first streamlit import (module-level or lazy), or None."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
+            continue
+        if any(name == "streamlit" or name.startswith("streamlit.") for name in names):
+            return node.lineno
+    return None
+
+
+def test_no_figure_module_imports_streamlit():
+    """Figures are pure functions of data frames (docs/architecture.md): no ``st.*``, not
+    even through a module of mtl_core they import, so they are tested without a page."""
+    edges: dict[str, set[str]] = {}
+    for imp in all_imports():  # importing a.b.c also runs the packages a and a.b
+        parts = imp.target.split(".")
+        prefixes = {".".join(parts[:end]) for end in range(1, len(parts) + 1)}
+        edges.setdefault(imp.source, set()).update(prefixes)
+    figures = [name for name in MODULES if name.startswith("mtl_core.dashboard.figures")]
+    assert figures, "no modules under mtl_core/dashboard/figures/"
+    offenders = []
+    for figure in figures:
+        chain, seen, todo = {figure: [figure]}, {figure}, [figure]
+        while todo:
+            name = todo.pop()
+            line = _imports_streamlit(MODULES[name])
+            if line is not None:
+                via = " -> ".join(chain[name])
+                offenders.append(f"{MODULES[name].relative_to(ROOT)}:{line} ({via})")
+                continue
+            for target in sorted(edges.get(name, ())):
+                if target in MODULES and target not in seen:
+                    seen.add(target)
+                    chain[target] = [*chain[name], target]
+                    todo.append(target)
+    assert not offenders, "figure code reaches streamlit:\n  " + "\n  ".join(offenders)

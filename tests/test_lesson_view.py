@@ -248,3 +248,23 @@ def test_a_lesson_link_is_read_forgivingly_with_a_one_line_note_per_bad_part(
     assert (slug, seeds, epochs) == expected
     assert len(found) == notes
     assert all("\n" not in note and len(note) < 400 for note in found)
+
+
+def test_opening_a_lesson_puts_its_setup_in_the_sidebar(store):
+    """The sidebar shows what the lesson trains (not the free-play setup left there), and
+    Free play goes on from it."""
+    at = open_app()
+    at.sidebar.select_slider(key="c_train_size").set_value(3000).run()
+    at.button(key="open_lesson_sharing-helps").click().run()
+    assert not at.exception, at.exception
+    config = LESSONS["sharing-helps"].preset.config
+    assert at.sidebar.select_slider(key="c_train_size").value == config.train_size
+    ticked = {
+        c.key.removeprefix("c_aux_")
+        for c in at.sidebar.checkbox
+        if c.key.startswith("c_aux_") and c.value
+    }
+    assert ticked == set(config.aux)
+    at.button(key="lesson_back").click().run()
+    at.button(key="free_play").click().run()
+    assert at.sidebar.select_slider(key="c_train_size").value == config.train_size

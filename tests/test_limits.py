@@ -142,7 +142,7 @@ def fresh_server(tmp_path, monkeypatch) -> Iterator[Path]:
 
 
 def run_app(params: dict[str, str], owner: str = "") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     for name, value in params.items():
         at.query_params[name] = value
     if (

@@ -344,7 +344,7 @@ def open_view(store, config: RunConfig) -> AppTest:
     script = VIEW_SCRIPT.replace("STORE", repr(str(store))).replace(
         "CONFIG", repr(config.to_json())
     )
-    at = AppTest.from_string(script, default_timeout=60)
+    at = AppTest.from_string(script, default_timeout=180)
     at.session_state["pf_ratios"] = 2
     at.run()
     assert not at.exception, at.exception

@@ -22,7 +22,7 @@ def isolated_store(tmp_path_factory, monkeypatch):
 
 
 def test_the_maxout_preset_shows_each_claim_with_its_interval_and_seeds():
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     at.sidebar.selectbox(key="preset_choice").set_value("Maxout U-curve")
     at.run()

@@ -74,7 +74,7 @@ CHOICES = {
     "variant": tuple(VARIANTS),
     **{kind: tuple(table) for kind, table in catalog.KINDS.items()},  # the declared methods
 }
-TINY_CAP = {"soft_lambda": 1000.0, "stitch_lr": 100.0}  # tiny configs: fast to train
+TINY_CAP = {"soft_lambda": 1000.0, "stitch_lr": 100.0, "momentum": 0.95}  # tiny: fast to train
 FLAG = {name: "--" + name.replace("_", "-") for name in FIELDS} | {
     "task_sizes": "--task-size",
     "aux_weights": "--aux-weight",
@@ -170,25 +170,21 @@ def ranges(capacity: int) -> dict[str, Range]:
         "task_weights": Range(0, 1000),
         "shuffle_aux": Range(0, 1),
         "aux_shuffle": Range(0, 1),
-        "soft_lambda": Range(0, 1e6),
-        "dwa_temperature": Range(0.01, 100),
-        "gradnorm_alpha": Range(0, 10),
-        "cagrad_c": Range(0, 10),
-        "nash_max_norm": Range(0, 100),
-        "gradvac_beta": Range(0, 1),
-        "fairgrad_alpha": Range(0, 10),
-        "excess_step": Range(0.001, 100),
-        "famo_lr": Range(0, 1),
-        "famo_decay": Range(0, 1),
-        "stitch_init": Range(0, 1),
-        "stitch_lr": Range(0, 1000),
-        "shared_layers": Range(-1, 10, **whole),  # and at most the trunk's layers
-        "pieces": Range(2, 8, **whole),
+        # every declared hyperparameter, as methods/catalog.py declares it (shared_layers
+        # also at most the trunk's layers)
+        **{
+            p.field: Range(
+                p.low,
+                p.high,
+                integer=isinstance(getattr(DEFAULT, p.field), int),
+                high_open=p.high_open,
+            )
+            for p in catalog.params()
+        },
         "width": Range(1, 4096, **whole),
         "depth": Range(1, 8, **whole),
         "dropout": Range(0, 1, high_open=True),
         "lr": Range(0, 10, low_open=True),
-        "momentum": Range(0, 1, high_open=True),
         "weight_decay": Range(0, 10),
         "batch_size": Range(1, 65536, **whole),
         "epochs": Range(1, 10000, **whole),
@@ -374,7 +370,11 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
             p.field: draw(
                 st.integers(int(p.low), int(p.high))
                 if isinstance(getattr(DEFAULT, p.field), int)  # a whole-number field
-                else floats(p.low, min(p.high, TINY_CAP.get(p.field, p.high)) if tiny else p.high)
+                else floats(
+                    p.low,
+                    min(p.high, TINY_CAP.get(p.field, p.high)) if tiny else p.high,
+                    exclude_max=p.high_open and not (tiny and p.field in TINY_CAP),
+                )
             )
             for p in catalog.params()
         },
@@ -384,7 +384,6 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
         "dropout": draw(floats(0, 0.5) if tiny else floats(0, 1, exclude_max=True)),
         "optimizer": optimizer,
         "lr": draw(lr),
-        "momentum": draw(floats(0, 0.95) if tiny else floats(0, 1, exclude_max=True)),
         "weight_decay": draw(floats(0, 1e-2) if tiny else floats(0, 10)),
         "batch_size": draw(st.integers(1, 256) if tiny else st.integers(1, 65536)),
         "epochs": 1 if tiny else draw(st.integers(1, 10000)),

@@ -368,3 +368,14 @@ def page_of_text(snippet: str) -> Path:
     holders = [p for p in PAGES if snippet in p.read_text()]
     assert len(holders) == 1, f"{snippet!r} should be in one page, is in {len(holders)}"
     return holders[0]
+
+
+def test_the_readme_dashboard_row_names_every_declared_view():
+    from mtl_core.dashboard.viewnames import every_name
+
+    row = next(line for line in README.splitlines() if "](docs/dashboard.md)" in line)
+    listed = re.search(r"every view \(([^)]*)\)", row)
+    assert listed, "README.md's dashboard row lists no views: 'every view (A, B, ...)'"
+    assert [v.strip() for v in listed.group(1).split(",")] == every_name(), (
+        "README.md's dashboard row must list the views of mtl_core/dashboard/viewnames.py, in order"
+    )

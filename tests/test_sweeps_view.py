@@ -92,7 +92,7 @@ def no_workers(monkeypatch):
 
 
 def open_sweeps() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     at.button_group(key="page_view").set_value("Sweeps").run()
     assert not at.exception, at.exception

@@ -56,16 +56,13 @@ _SIMPLE = [
 def _add_method_flags(p: argparse.ArgumentParser) -> None:
     """A flag per kind of method and per declared hyperparameter (methods/catalog.py)."""
     for kind, table in catalog.KINDS.items():
-        if kind == "optimizer":
-            continue  # among the training flags below
         lines = "; ".join(m.describe() for m in table.values())
         default = getattr(DEFAULT, kind)
         p.add_argument("--" + kind.replace("_", "-"), help=f"{lines} (default {default})")
     for param in catalog.params():
         default = getattr(DEFAULT, param.field)
-        p.add_argument(
-            param.flag, help=f"{param.help} ({param.low:g} to {param.high:g}; default {default:g})"
-        )
+        span = f"{param.low:g} to {'below ' if param.high_open else ''}{param.high:g}"
+        p.add_argument(param.flag, help=f"{param.help} ({span}; default {default:g})")
 
 
 def add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -111,9 +108,7 @@ def add_train_flags(p: argparse.ArgumentParser) -> None:
         "width",
         "depth",
         "dropout",
-        "optimizer",
         "lr",
-        "momentum",
         "weight_decay",
         "batch_size",
         "epochs",

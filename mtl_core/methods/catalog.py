@@ -32,10 +32,16 @@ class Param:
     help: str
     arg: str = ""  # the implementation's keyword argument, if it takes one
     named: tuple[tuple[int, str], ...] = ()  # whole values shown by a word (-1 -> "all")
+    high_open: bool = False  # ``high`` itself is refused (momentum: 0 <= m < 1)
 
     def show(self, value: float) -> str:
         """How the sidebar shows ``value``: its name if it has one."""
         return dict(self.named).get(value, f"{value:g}")
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` is in the declared range (config validation asks this)."""
+        below = value < self.high if self.high_open else value <= self.high
+        return self.low <= value and below
 
     @property
     def flag(self) -> str:
@@ -353,7 +359,22 @@ AGGREGATORS = _table(
 
 OPTIMIZERS = _table(
     Method("adam", "adaptive steps", "Kingma & Ba 2015"),
-    Method("sgd", "plain steps, with momentum"),
+    Method(
+        "sgd",
+        "plain steps, with momentum",
+        params=(
+            Param(
+                "momentum",
+                "momentum",
+                0.0,
+                1.0,
+                0.05,
+                "how much of the last step each step keeps; 0 is plain gradient descent",
+                "momentum",
+                high_open=True,
+            ),
+        ),
+    ),
 )
 
 # Each kind of method: the config field that names it, and its declarations.

@@ -175,9 +175,8 @@ class RunStore:
         """Mark a queued run as running in this process; False if it is no longer queued
         (stopped, or ended as orphaned because the process that queued it died)."""
         cur = self._execute(
-            "UPDATE runs SET status = 'running', process = ?, heartbeat = ? WHERE id = ?"
-            " AND status = 'queued'",
-            (this_process(), time.time(), run_id),
+            "UPDATE runs SET status = ?, process = ?, heartbeat = ? WHERE id = ? AND status = ?",
+            (Status.RUNNING, this_process(), time.time(), run_id, Status.QUEUED),
         )
         return cur.rowcount == 1
 
@@ -266,7 +265,8 @@ class RunStore:
         cutoff = time.time() - self.stale_after
         rows = self._execute(
             "SELECT id, status, heartbeat, process FROM runs"
-            " WHERE status IN ('queued', 'running', 'paused')"
+            f" WHERE status IN ({', '.join('?' * len(LIVE))})",
+            LIVE,
         ).fetchall()
         ended = []
         for run_id, status, heartbeat, process in rows:
@@ -280,13 +280,11 @@ class RunStore:
                 why = "the training process stopped without finishing (no heartbeat)"
             else:
                 continue
+            if status != Status.QUEUED:
+                why += "; its finished epochs are kept"
             self._execute(
-                "UPDATE runs SET status = 'interrupted', message = ? WHERE id = ? AND status = ?",
-                (
-                    f"{why}; its finished epochs are kept" if status != Status.QUEUED else why,
-                    run_id,
-                    status,
-                ),
+                "UPDATE runs SET status = ?, message = ? WHERE id = ? AND status = ?",
+                (Status.INTERRUPTED, why, run_id, status),
             )
             ended.append(run_id)
         return ended

@@ -24,6 +24,7 @@ from mtl_core.config import RunConfig
 from mtl_core.data.batching import BatchStream, step_sizes
 from mtl_core.data.splits import Bundle
 from mtl_core.methods import catalog
+from mtl_core.methods.optimizers import build_optimizer
 from mtl_core.methods.weighting import WEIGHTINGS
 from mtl_core.models.sharing import PENALTIES, SHARING, mean_trunk_distance
 from mtl_core.models.trunks import MultiTaskNet, build_model
@@ -112,10 +113,13 @@ class _Loop(_Ending):
             )
         if list(self.weighting.parameters()):
             groups.append({"params": list(self.weighting.parameters()), "weight_decay": 0.0})
-        if config.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(groups, lr=config.lr)
-        else:
-            self.optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+        declared = catalog.OPTIMIZERS[config.optimizer].params  # SGD's momentum
+        self.optimizer = build_optimizer(
+            config.optimizer,
+            groups,
+            config.lr,
+            **{p.arg: getattr(config, p.field) for p in declared},
+        )
         self.affinity = None  # inter-task affinity (TAG), measured on the shared trunk
         if self.shared and config.affinity_every > 0:
             self.affinity = AffinityRecorder(

@@ -41,11 +41,14 @@ def texts(at: AppTest) -> str:
 
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+# Seconds one script run of a page test may take. AppTest's own 60 s was exceeded on a
+# shared machine at load 19 (the view-control test); a page that hangs still fails.
+TIMEOUT = 180
 
 
 def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
     """The dashboard after its first run, with URL ``params`` and session ``state`` set."""
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for name, value in (params or {}).items():
         at.query_params[name] = value
     for name, value in state.items():

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.config import DEFAULT, DEPTHS, RunConfig
 from mtl_core.dashboard.widgets.control_state import config_from_state, key
 from mtl_core.dashboard.widgets.datasets_ui import dataset_status, download_button
 from mtl_core.data.datasets import DATASETS, get_dataset
@@ -269,7 +269,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         )
         _param_inputs(st, catalog.BACKBONES[backbone])
         st.select_slider("Width", WIDTHS, key=key("width"), help="units per dense layer")
-        st.slider("Depth", 1, 4, key=key("depth"), help="dense layers in the trunk")
+        st.slider("Depth", *DEPTHS, key=key("depth"), help="dense layers in the trunk")
         st.slider(
             "Dropout",
             0.0,
@@ -279,13 +279,14 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
             help="a regulariser: compare it with what sharing does",
         )
     with sb.expander("Training"):
-        st.radio(
+        optimizer = st.radio(
             "Optimizer",
             list(catalog.OPTIMIZERS),
             key=key("optimizer"),
             horizontal=True,
-            help="sgd uses momentum 0.9",
+            help="; ".join(m.describe() for m in catalog.OPTIMIZERS.values()),
         )
+        _param_inputs(st, catalog.OPTIMIZERS[optimizer])
         st.number_input(
             "Learning rate",
             1e-6,

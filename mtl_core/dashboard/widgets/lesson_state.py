@@ -14,6 +14,8 @@ import streamlit as st
 
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
+from mtl_core.dashboard.widgets import control_state
+from mtl_core.studies.lessons import LESSONS
 
 
 class LK:
@@ -32,7 +34,10 @@ GUESSES = ("helps", "hurts", "can't tell")
 
 def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     """Show lesson ``slug`` (on ``seeds``, when given: a link or a try-next button, whose
-    runs shared with the last lesson are reused); a fresh prediction each time."""
+    runs shared with the last lesson are reused); a fresh prediction each time. The
+    sidebar takes the lesson's setup, as *Apply preset* would: what it shows is what the
+    lesson trains, and Free play goes on from there."""
+    control_state.load_into_state(LESSONS[slug].preset.config)
     st.session_state[LK.slug] = slug
     for key in (LK.runs, LK.guess, LK.seeds):
         st.session_state.pop(key, None)
