@@ -4,6 +4,7 @@ by the installed command rather than by tests/e2e's fixtures."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -22,7 +23,16 @@ def listening_addresses(port: int) -> set[str]:
 def page_in_chromium(url: str, screenshot: Path | None = None) -> dict[str, int]:
     """Load the page in headless Chromium until its Train button is drawn; count the Train
     buttons, Streamlit's exception boxes and the page's own one-line bug report
-    ("Something went wrong", ``mtl_core/dashboard/app.py``) it shows then."""
+    ("Something went wrong", ``mtl_core/dashboard/app.py``) it shows then.
+
+    In a thread of its own: after a browser test, the session-wide browser of tests/e2e
+    keeps Playwright's event loop in the main thread, where a second sync Playwright
+    refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_page_in_chromium, url, screenshot).result()
+
+
+def _page_in_chromium(url: str, screenshot: Path | None) -> dict[str, int]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT_MS
