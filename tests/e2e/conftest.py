@@ -146,12 +146,20 @@ def pages_of(browser) -> list:
 
 @pytest.fixture
 def app_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    with served(request, tmp_path) as url:
+        yield url, tmp_path
+
+
+@contextlib.contextmanager
+def served(request: pytest.FixtureRequest, data_root: Path, env: dict | None = None):
+    """A dashboard on ``data_root`` (and ``env``) for one test: its URL; stopped after, its
+    output printed when the test failed, and no traceback allowed in it."""
     port = free_port()
-    proc = start_app(tmp_path, port)
+    proc = start_app(data_root, port, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
-        yield url, tmp_path
+        yield url
     finally:
         output = stop_app(proc)
         if request.node.stash.get(FAILED, False):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import FAILED, ROOT, free_port, start_app, stop_app, wait_healthy
+from tests.e2e.conftest import ROOT, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
@@ -112,17 +112,8 @@ def server_without_fashion(request: pytest.FixtureRequest, tmp_path: Path) -> It
         "TEST_NO_DEBIAN_FASHION": str(tmp_path / "no-debian-package"),
         "MTL_DATA_DIR": "",
     }
-    port = free_port()
-    proc = start_app(data, port, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with served(request, data, env) as url:
         yield url, data
-    finally:
-        output = stop_app(proc)
-        if request.node.stash.get(FAILED, False):
-            print(f"--- the server's output (last 3000 characters) ---\n{output[-3000:]}")
-        assert "Traceback" not in output, output[-3000:]
 
 
 def test_a_missing_dataset_turns_train_off_and_names_the_data_folder(
