@@ -118,12 +118,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 FAILED_SHOTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(FAILED_SHOTS / f"{item.name}-{n}.png"), full_page=True)
             with contextlib.suppress(Exception):
-                text = page.inner_text("body", timeout=5_000)
-                report.sections.append((f"open page {n}: {page.url}", text[-4000:]))
+                report.sections.append((f"open page {n}: {page.url}", main_text(page)))
     return report
 
 
 FAILED = pytest.StashKey[bool]()
+
+
+def main_text(page, limit: int = 2500) -> str:
+    """The main area's text, one line per element joined by " | ", its last ``limit``
+    characters: a CI log shows only the start of a long report, and the sidebar's labels
+    say nothing about what went wrong."""
+    main = page.locator("[data-testid=stMain]")
+    text = (main if main.count() else page.locator("body")).inner_text(timeout=5_000)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines)[-limit:]
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ from mtl_core.dashboard.pages.studies import follow_ups
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
@@ -184,8 +185,7 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
     )
     live = runs[runs.id.isin(chosen)].status.isin(LIVE).any()
 
-    @st.fragment(run_every=poll_every(manager) if live else None)
-    def panel() -> None:
+    def panel() -> bool:
         now = manager.store.runs()
         now = now.set_index("id").loc[[i for i in chosen if i in set(now.id)]].reset_index()
         frame = pd.concat(
@@ -227,9 +227,8 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         table = summary_table(now, frame)
         if len(table):
             data_table(table)
-        if live and not now.status.isin(LIVE).any():
-            st.rerun(scope="app")
+        return bool(now.status.isin(LIVE).any())
 
-    panel()
+    live_panel(panel, poll_every(manager) if live else None)
     groups = seed_groups(runs.set_index("id").loc[chosen].reset_index())
     follow_ups(manager, owner, runs, [ids for ids in groups if len(ids) >= 2])

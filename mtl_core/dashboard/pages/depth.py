@@ -28,6 +28,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError, MtlError
@@ -182,13 +183,12 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
     live = bool(members.status.isin(LIVE).any())
     large = bool(st.session_state.get(K.large, False))
 
-    @st.fragment(run_every=poll_every(manager) if live else None)
-    def panel() -> None:
+    def panel() -> bool:
         runs = manager.store.runs()
         now = depth_members(runs, config)
         if now.empty:
             st.info("No stored runs of this study yet: train its runs above.")
-            return
+            return False
         running = int(now.status.isin(LIVE).sum())
         if running:
             st.caption(
@@ -197,7 +197,7 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
         metrics = manager.store.metrics(list(now.run_id[now.status.isin(FINISHED)]))
         points = depth_points(runs, now, metrics, config)
         if points.empty:
-            return
+            return bool(running)
         table = depth_table(points, depth_params(config))
         chart(
             sharing_depth_figure(
@@ -222,9 +222,8 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
             shown_table(table, max_k),
             ("best val (mean)", "95% CI low", "95% CI high", "test (mean)"),
         )
-        if live and not running:
-            st.rerun(scope="app")
+        return bool(running)
 
-    panel()
+    live_panel(panel, poll_every(manager) if live else None)
     if len(members):
         open_in_compare(list(members.run_id), key="sd_compare", what="the study's runs")

@@ -18,6 +18,7 @@ from mtl_core.analysis.affinity_groups import select_networks
 from mtl_core.config import from_dict
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.errors import MtlError
 from mtl_core.store.schema import Status
 from mtl_core.studies.grouping import (
@@ -83,19 +84,17 @@ def grouping_panel(manager: RunManager, owner: str, run_id: int) -> None:
     found = _progress(manager, jobs)
     polling = poll_every(manager) if found is not None and found[1] else None
 
-    @st.fragment(run_every=polling)
-    def results() -> None:
+    def results() -> bool:
         found = _progress(manager, jobs)
         if found is None:
-            return
+            return False
         rows, pending = found
         if pending:
             st.caption(f"{len(jobs) - pending} of {len(jobs)} runs done; the table fills in.")
-        elif polling is not None:
-            st.rerun(scope="app")  # every run ended: draw once more, stop polling
         _results_table(GroupingStudy(rows, [], []), mains)
+        return bool(pending)
 
-    results()
+    live_panel(results, polling)
 
 
 def _results_table(study: GroupingStudy, mains: list[str]) -> None:

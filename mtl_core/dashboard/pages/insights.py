@@ -41,6 +41,7 @@ from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.execution import offload
 from mtl_core.methods import catalog
 from mtl_core.store.runs import LIVE, RunStore
@@ -355,8 +356,7 @@ def insights_view(manager: RunManager, owner: str) -> None:
     large = bool(st.session_state.get(K.large, False))
     polling = poll_every(manager) if first["status"] in LIVE else None
 
-    @st.fragment(run_every=polling)
-    def panel() -> None:
+    def panel() -> bool:
         run = manager.store.get_run(run_id)
         frame = cached_metrics(manager, run_id, refresh=True)
         wall = frame[(frame.task == "_run") & (frame.metric == "wall_time")]
@@ -377,9 +377,8 @@ def insights_view(manager: RunManager, owner: str) -> None:
         with right:
             trunks_panel(run, frame, large)
         stitch_panel(run, frame, large)
-        if polling is not None and run["status"] not in LIVE:
-            st.rerun(scope="app")  # the run ended: draw the map, stop polling
+        return run["status"] in LIVE  # once it ended: the map is drawn below
 
-    panel()
+    live_panel(panel, polling)
     grouping_panel(manager, owner, run_id)
     representation_panel(manager, first, large)

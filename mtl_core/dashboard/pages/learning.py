@@ -26,6 +26,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.datasets import get_dataset
 from mtl_core.data.tasks import get_task
@@ -207,8 +208,7 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
     live = bool(members.status.isin(LIVE).any())
     large = bool(st.session_state.get(K.large, False))
 
-    @st.fragment(run_every=poll_every(manager) if live else None)
-    def panel() -> None:
+    def panel() -> bool:
         runs = manager.store.runs()
         now = curve_runs(runs, config)
         for line in deleted_lines(config_text(config), now, runs.id):
@@ -221,7 +221,7 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
                 "No stored runs of this setup or its single-task baseline yet: train the "
                 "curve above (or press Train at a few sizes)."
             )
-            return
+            return False
         running = int(now.status.isin(LIVE).sum())
         if running:
             st.caption(
@@ -230,7 +230,7 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
         metrics = manager.store.metrics(list(now.run_id[now.status.isin(FINISHED)]))
         table = curve_points(runs, now, metrics, task)
         if table.empty:
-            return
+            return bool(running)
         metric = get_task(task).metric
         chart(
             learning_curve_figure(table, metric=metric, task=task, large_fonts=large),
@@ -240,9 +240,8 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
         for line in size_sentences(runs, now, task):
             st.markdown(f"- {line}")
         data_table(table)
-        if live and not running:
-            st.rerun(scope="app")
+        return bool(running)
 
-    panel()
+    live_panel(panel, poll_every(manager) if live else None)
     if len(members):
         open_in_compare(list(members.run_id), key="lc_compare", what="the curve's runs")

@@ -26,6 +26,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.urlstate import lesson_params
 from mtl_core.dashboard.widgets.lesson_state import GUESSES, LK, close_lesson, open_lesson
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
@@ -221,8 +222,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
     task = lesson.preset.config.tasks[0]
     holder: dict = {}
 
-    @st.fragment(run_every=poll_every(manager) if live else None)
-    def panel() -> None:
+    def panel() -> bool:
         now = manager.store.runs()
         now = now[now.id.isin(ids)]
         running = {int(i) for i in now.id[now.status.isin(LIVE)]}
@@ -243,10 +243,9 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             caption += " Ticks: where each early-stopped run ended; dotted line: their mean."
         st.caption(caption)
         holder["figure"] = fig
-        if live and not running:
-            st.rerun(scope="app")
+        return bool(running)
 
-    panel()
+    live_panel(panel, poll_every(manager) if live else None)
     if not live:
         verdict_section(manager, lesson, runs, holder["figure"])
 

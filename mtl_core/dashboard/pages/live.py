@@ -8,8 +8,6 @@ the page is open, whichever view it shows (see ``keepalive``).
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 import streamlit as st
 
@@ -24,6 +22,7 @@ from mtl_core.dashboard.widgets.explainer import explainer
 from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.keepalive import pulse_timer
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.execution import forkserver
@@ -180,8 +179,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         return
     polling = poll_every(manager) if first["status"] in LIVE else None
 
-    @st.fragment(run_every=polling)
-    def panel() -> None:
+    def panel() -> bool:
         manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
         run = manager.store.get_run(run_id)
         frame = cached_metrics(manager, run_id, refresh=True)
@@ -223,11 +221,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 st.error(str(exc))
             else:
                 st.rerun(scope="app")
-        if polling is not None and run["status"] not in LIVE:
-            time.sleep(0.05)
-            st.rerun(scope="app")
+        return run["status"] in LIVE
 
-    panel()
+    live_panel(panel, polling)
     script_button(st, first, key=f"script_{run_id}")
     explainer(first)
     if first["status"] not in LIVE and first["summary"].get("main"):

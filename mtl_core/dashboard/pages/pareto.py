@@ -24,6 +24,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError, MtlError
@@ -184,19 +185,18 @@ def pareto_view(manager: RunManager, owner: str, config: RunConfig | None) -> No
     live = bool(members.status.isin(LIVE).any())
     large = bool(st.session_state.get(K.large, False))
 
-    @st.fragment(run_every=poll_every(manager) if live else None)
-    def panel() -> None:
+    def panel() -> bool:
         now = pareto_members(manager.store.runs(), base, ratios, methods)
         if now.empty:
             st.info("No stored runs of this study yet: run it above.")
-            return
+            return False
         running = int(now.status.isin(LIVE).sum())
         if running:
             st.caption(f"{running} run(s) queued or training; points appear as they finish.")
         metrics = manager.store.metrics(list(now.run_id[now.status.isin(FINISHED)]))
         points = pareto_points(now, metrics, tasks)
         if points.empty:
-            return
+            return bool(running)
         table = pareto_table(points, tasks)
         names = (get_task(tasks[0]).metric, get_task(tasks[1]).metric)
         chart(
@@ -208,9 +208,8 @@ def pareto_view(manager: RunManager, owner: str, config: RunConfig | None) -> No
             shown_table(table, tasks),
             tuple(c for c in shown_table(table, tasks).columns if "(mean)" in c or "CI" in c),
         )
-        if live and not running:
-            st.rerun(scope="app")
+        return bool(running)
 
-    panel()
+    live_panel(panel, poll_every(manager) if live else None)
     if len(members):
         open_in_compare(list(members.run_id), key="pf_compare", what="the study's runs")

@@ -34,6 +34,7 @@ from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.identical import reuse_notes
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.execution.identity import deleted_notes, reuse_line
@@ -180,8 +181,7 @@ def _regularisation(
     ids = [i for row in found for i in row]
     live = bool(runs[runs.id.isin(ids)].status.isin(LIVE).any())
 
-    @st.fragment(run_every=poll_every(manager) if live else None)
-    def result() -> None:
+    def result() -> bool:
         now = manager.store.runs()
         mine = now[now.id.isin(ids)]
         done = int(mine.status.isin(FINISHED).sum())
@@ -189,7 +189,7 @@ def _regularisation(
             st.progress(
                 done / total, text=f"Tuned single-task baseline: {done} of {total} runs finished"
             )
-            return
+            return True
         try:
             tuned, sentence = tuned_result(now, manager.store.metrics(ids), group, found)
         except (MtlError, ValueError) as exc:
@@ -201,10 +201,9 @@ def _regularisation(
                 f"({tuned.cell_text()}: the best mean best-validation {get_task(tuned.task).metric} "
                 "over the seeds); the test set was used only for this comparison."
             )
-        if live:
-            st.rerun(scope="app")
+        return False
 
-    result()
+    live_panel(result, poll_every(manager) if live else None)
 
 
 def follow_ups(

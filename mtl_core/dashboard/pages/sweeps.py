@@ -39,6 +39,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
 from mtl_core.store.runs import LIVE, RunStore
@@ -252,8 +253,7 @@ def sweeps_view(manager: RunManager) -> None:
     live = any(r.status.isin(LIVE).any() for r in sweep_runs(store, sweeps, cache).values())
     large = bool(st.session_state.get(K.large, False))
 
-    @st.fragment(run_every=SWEEP_POLL_SECONDS if live else None)
-    def panel() -> None:
+    def panel() -> bool:
         now = store.sweeps()
         runs = sweep_runs(store, now, cache)
         labels = {
@@ -269,9 +269,8 @@ def sweeps_view(manager: RunManager) -> None:
         )
         spec = now.spec[now.id == sweep_id].iloc[0]
         sweep_panel(store, sweep_id, spec, runs[sweep_id], cache, large)
-        if live and not any(r.status.isin(LIVE).any() for r in runs.values()):
-            st.rerun(scope="app")  # the last run ended: draw once more, stop polling
+        return any(r.status.isin(LIVE).any() for r in runs.values())
 
-    panel()
+    live_panel(panel, SWEEP_POLL_SECONDS if live else None)
     if not live:
         _watch(store, _signature(sweeps))
