@@ -30,9 +30,28 @@ WEIGHTINGS = tuple(catalog.WEIGHTINGS)
 MIN_TRAIN_SIZE = 10
 
 
+def declared_hyperparameters(cls: type) -> type:
+    """Give ``cls`` a field per declared method hyperparameter, with its declared default
+    (an int field when that is a whole number): a new method's hyperparameter needs no
+    edit here, and configs saved before it existed read it with that default."""
+    for param in catalog.params():
+        if param.field in cls.__annotations__:
+            raise TypeError(f"{param.field} is declared in the catalog: not in RunConfig too")
+        kind = int if isinstance(param.default, int) else float
+        cls.__annotations__[param.field] = kind.__name__
+        setattr(cls, param.field, kind(param.default))
+    return cls
+
+
 @dataclass(frozen=True)
+@declared_hyperparameters
 class RunConfig:
-    """Everything that changes a curve. Defaults: the dashboard's first-click setup."""
+    """Everything that changes a curve. Defaults: the dashboard's first-click setup.
+
+    Every method hyperparameter (``soft_lambda``, ``shared_layers``, ``dwa_temperature``,
+    ``momentum``, ...) is a field too, added with its default from its declaration in
+    ``mtl_core/methods/`` (``declared_hyperparameters``).
+    """
 
     dataset: str = "mnist-5k"
     variant: str = "plain"
@@ -48,34 +67,15 @@ class RunConfig:
     shuffle_aux: float = 0.0  # fraction of auxiliary targets permuted (Caruana's control)
     aux_shuffle: dict[str, float] = field(default_factory=dict)  # per-task override
     sharing: str = "hard"
-    # Hard sharing: the first K layers are shared, then a branch per task. -1 means all:
-    # an int (not None) keeps JSON, CLI flags and number inputs plain, and -1 keeps its
-    # meaning when the depth changes; configs saved before the field read it as -1, today's
-    # hard sharing (docs/methods.md).
-    shared_layers: int = -1
     soft_penalty: str = "l2"
-    soft_lambda: float = 1000.0  # l2 is divided by the weight count: see the README
     weighting: str = "fixed"  # fixed | equal | uncertainty | dwa | gradnorm
-    dwa_temperature: float = 2.0  # Liu et al. 2019 use T = 2
-    gradnorm_alpha: float = 1.5  # Chen et al. 2018: asymmetry; 1.5 on NYUv2
     aggregator: str = "none"  # gradient aggregation on the shared trunk (hard sharing)
-    cagrad_c: float = 0.5  # CAGrad's radius; Liu et al. 2021 use 0.4-0.5
-    nash_max_norm: float = 1.0  # Nash-MTL's clipping of the update (Navon et al. 2022's code)
-    gradvac_beta: float = 0.5  # GradVac's EMA rate of the target similarity (torchjd's default)
-    fairgrad_alpha: float = 1.0  # FairGrad's α (Ban & Ji 2024); 1 is proportional fairness
-    excess_step: float = 1.0  # ExcessMTL's step size of the weight update (torchjd's default)
-    famo_lr: float = 0.025  # FAMO's learning rate of the logits (Liu et al. 2023's code)
-    famo_decay: float = 0.01  # FAMO's weight decay γ of the logits (Liu et al. 2023's code)
-    stitch_init: float = 0.9  # cross-stitch: initial weight of a column on itself
-    stitch_lr: float = 10.0  # cross-stitch: learning-rate multiplier of the mixing weights
     backbone: str = "mlp"
-    pieces: int = 2  # maxout: linear pieces per unit (Goodfellow et al. 2013)
     width: int = 256
     depth: int = 2
     dropout: float = 0.0
     optimizer: str = "adam"
     lr: float = 1e-3
-    momentum: float = 0.9  # SGD only (declared in methods/catalog.py)
     weight_decay: float = 0.0
     batch_size: int = 32
     epochs: int = 60

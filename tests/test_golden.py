@@ -203,8 +203,9 @@ def test_a_difference_is_named_by_cell_epoch_and_row_earliest_epoch_first():
 def test_a_newly_registered_method_without_a_cell_is_a_coverage_gap(monkeypatch):
     from mtl_core.data import variants
     from mtl_core.methods import aggregation, weighting
+    from mtl_core.methods.weightings.equal import EqualWeighting
 
-    monkeypatch.setitem(weighting.WEIGHTINGS, "new-weighting", weighting.EqualWeighting)
+    monkeypatch.setitem(weighting.WEIGHTINGS, "new-weighting", EqualWeighting)
     monkeypatch.setitem(aggregation.AGGREGATORS, "new-aggregator", lambda c: None)
     monkeypatch.setitem(variants.VARIANTS, "new-variant", variants.plain)
     assert cells.coverage_gaps() == [

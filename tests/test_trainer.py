@@ -17,7 +17,7 @@ from mtl_core.data.batching import BatchStream, step_sizes
 from mtl_core.data.splits import load_bundle
 from mtl_core.data.tasks import Task, get_task
 from mtl_core.errors import ConfigError
-from mtl_core.methods.weighting import UncertaintyWeighting
+from mtl_core.methods.weightings.uncertainty import UncertaintyWeighting
 from mtl_core.store.runs import RunStore
 from mtl_core.training.control import RunControl
 from mtl_core.training.loop import _Loop

@@ -8,7 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from mtl_core.methods.weighting import WEIGHTINGS, DynamicWeightAverage, EqualWeighting, GradNorm
+from mtl_core.methods.weighting import WEIGHTINGS
+from mtl_core.methods.weightings.dwa import DynamicWeightAverage
+from mtl_core.methods.weightings.equal import EqualWeighting
+from mtl_core.methods.weightings.gradnorm import GradNorm
 from mtl_core.training.trainer import train
 
 TASKS = ("digit", "parity", "loops")
@@ -139,7 +142,7 @@ def test_every_declared_weighting_is_implemented_and_nothing_else():
 
 def test_rlw_draws_softmax_normal_weights_from_the_run_seed():
     """RLW (Lin et al. 2021): each step λ = softmax(z), z ~ N(0, I), from the seed's stream."""
-    from mtl_core.methods.weighting import RandomLossWeighting
+    from mtl_core.methods.weightings.rlw import RandomLossWeighting
     from mtl_core.seeds import torch_generator
 
     losses = {t: torch.tensor(float(i + 1)) for i, t in enumerate(TASKS)}
@@ -159,7 +162,7 @@ def test_rlw_draws_softmax_normal_weights_from_the_run_seed():
 
 def test_scale_invariant_weighting_ignores_a_task_loss_scale():
     """Σ log L_t: scaling one task's loss by a constant leaves the gradient unchanged."""
-    from mtl_core.methods.weighting import ScaleInvariantWeighting
+    from mtl_core.methods.weightings.si import ScaleInvariantWeighting
 
     x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
 
@@ -184,7 +187,7 @@ def test_scale_invariant_weighting_ignores_a_task_loss_scale():
 
 def test_a_method_that_asks_sees_each_steps_batch_losses_before_and_after(make_config, monkeypatch):
     """The extension point for FAMO-like methods: the same batch, evaluated after the step."""
-    from mtl_core.methods.weighting import FixedWeighting
+    from mtl_core.methods.weightings.fixed import FixedWeighting
 
     seen = []
 
@@ -232,7 +235,7 @@ def test_famo_updates_its_logits_as_the_authors_do():
     """Two updates of ξ (the second with ξ ≠ 0, so the decay counts) against a hand
     computation; the weights are softmax(ξ), and the objective Σ z log L / c with
     c = Σ z / L weighs each loss by z_t / (c L_t)."""
-    from mtl_core.methods.weighting import FAMO
+    from mtl_core.methods.weightings.famo import FAMO
 
     given = [2.0, 1.0, 0.5]
     famo = FAMO(TASKS, FIXED, lr=0.1, decay=0.5)
@@ -261,7 +264,7 @@ def test_famo_updates_its_logits_as_the_authors_do():
 def test_famo_moves_weight_to_the_task_whose_loss_falls_slowest():
     """A task whose log-loss falls less per step gains weight; learning rate 0 keeps the
     weights equal."""
-    from mtl_core.methods.weighting import FAMO
+    from mtl_core.methods.weightings.famo import FAMO
 
     def after_steps(lr):
         famo = FAMO(TASKS, FIXED, lr=lr, decay=0.01)

@@ -2,7 +2,7 @@
 order and the loop.
 
 Code as text (``export.py`` joins the parts a run needs). ``WEIGHTINGS`` repeat
-``methods/weighting.py`` (one class per method, under one name: ``Weighting``),
+``methods/weightings/`` (one class per method, under one name: ``Weighting``),
 ``MEASURE`` repeats ``training/problem.py``'s ``evaluate``, ``SAMPLING`` repeats
 ``data/batching.py``, and ``MAIN`` repeats ``training/loop.py`` (the steps of an epoch,
 epoch 0 before any update, early stopping, the test set at each main task's best epoch).
