@@ -45,6 +45,11 @@ _TUNED = {"weight_decay": 0.0, "dropout": 0.25}
 # digits and 2 pieces per unit it turns within about 10 epochs; 50 epochs let the rise pass
 # 10% on every seed with a margin (docs/lessons.md: the choice and the time per run).
 _MAXOUT = RunConfig(train_size=300, epochs=50, sharing="single", backbone="maxout", pieces=2)
+# "Which tasks should share?": the digit beside two auxiliary tasks in one network, whose
+# affinity says which partner to keep. Chosen on seeds 0-4 among three pairs (parity and
+# bbox, magnitude and bbox, parity and recon): docs/lessons.md, "Which tasks should share?",
+# and bench/affinity_lesson.py.
+_TRIO = _SMALL.replace(aux=["magnitude", "bbox"], task_sizes={"magnitude": 3000, "bbox": 3000})
 
 
 def _seen(mean: float, low: float, high: float, shown_on: int = 5) -> Recorded:
@@ -262,6 +267,30 @@ PRESETS: dict[str, Preset] = {
                     "tuned single task",
                     "test_metric",
                     recorded=_seen(0.0588, 0.0465, 0.0711),
+                ),
+            ),
+        ),
+        Preset(
+            "Which tasks should share?",
+            "One network learns the digit (100 labels) with magnitude and bbox (3,000 labels "
+            "each), and its inter-task affinity ranks magnitude's steps above bbox's for the "
+            "digit's loss. Training the digit with magnitude, the partner affinity suggests, "
+            "beats training it with bbox; all three in one network are shown beside them.",
+            _TRIO,
+            {  # "single task" is the run of 'Sharing helps'
+                "all in one": {},
+                "digit + magnitude": {"aux": ["magnitude"], "task_sizes": {"magnitude": 3000}},
+                "digit + bbox": {"aux": ["bbox"], "task_sizes": {"bbox": 3000}},
+                "single task": _NO_AUX,
+            },
+            (
+                Claim(
+                    "the digit trained with magnitude, the partner affinity picks, beats "
+                    "the digit trained with bbox",
+                    "digit + magnitude",
+                    "digit + bbox",
+                    "test_metric",
+                    recorded=_seen(0.0394, 0.0242, 0.0546),
                 ),
             ),
         ),

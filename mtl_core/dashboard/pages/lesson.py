@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from mtl_core.analysis.partner import partner_ranking
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.handout import handout_html
 from mtl_core.dashboard.figures.lesson import early_ends, lesson_figure
@@ -164,6 +165,22 @@ def verdict_block(verdict: Verdict) -> None:
         st.markdown(f"{mark} &nbsp; {verdict.sentence}")
 
 
+def partner_line(manager: RunManager, lesson: Lesson, runs: dict[str, list[int]]) -> None:
+    """An affinity lesson: which partner the first arm's joint network ranked first, on
+    these seeds (``analysis/partner.py``), beside the verdict it predicts."""
+    joint = runs[next(iter(lesson.preset.arms))]
+    ranking = partner_ranking(
+        manager.store.metrics(joint),
+        joint,
+        lesson.preset.config.tasks[0],
+        list(lesson.preset.config.aux),
+    )
+    if ranking is None:
+        st.caption("The all-in-one runs recorded no affinity, so no partner is suggested.")
+    else:
+        st.markdown(ranking.sentence())
+
+
 def verdict_section(
     manager: RunManager, lesson: Lesson, runs: dict[str, list[int]], figure
 ) -> None:
@@ -180,6 +197,8 @@ def verdict_section(
         for verdict in found:
             verdict_block(verdict)
     right.metric("Your guess", guess or "none", help="recorded before the run")
+    if lesson.kind == "affinity":
+        partner_line(manager, lesson, runs)
     st.caption(
         f"On seeds {seeds_shown(seeds)}. Another draw of seeds may land differently: "
         "press Run again to see how often the claim holds."

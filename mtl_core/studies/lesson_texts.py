@@ -1,0 +1,20 @@
+"""The words of the longer lessons, kept apart so that ``lessons.py`` stays one page.
+
+A lesson's title, question and setup are read by a class (``lessons.py`` declares the
+lesson itself). The setup of "Which tasks should share?" quotes what inter-task affinity
+said in the tuning runs (seeds 0-4, bench/affinity_lesson.py, docs/lessons.md): the
+numbers live in the words, so they are kept here beside them.
+"""
+
+from __future__ import annotations
+
+# (title, question, setup)
+WHICH_TASKS = (
+    "Which tasks should share?",
+    "Can one network's inter-task affinity pick the partner a task should train with?",
+    "First one network learns the digit (100 labels) with magnitude and bbox (3,000 labels "
+    "each); its inter-task affinity ranked magnitude's steps above bbox's for the digit's "
+    "loss on every tuning seed (mean affinity +0.006 against −0.0005, seeds 0-4). We compare "
+    "training the digit with magnitude, the partner it suggests, and with bbox, beside that "
+    "all-in-one network and the digit task alone.",
+)
