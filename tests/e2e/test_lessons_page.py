@@ -1,9 +1,9 @@
 """Lessons in a real headless Chromium: from the first page to a verdict in two clicks.
 
 A fresh page shows the lesson cards; *Open* on "Sharing helps" and *Run* train every arm
-over three fresh seeds (``epochs=3`` in the link keeps the runs short, and the page says
-so), the curves grow one band per arm, and the verdict names each claim's outcome beside
-the guess. A lesson's link opens it directly (a u-curve lesson is run that way), and a
+at full size over the default five fresh seeds (about 40 s on a quiet machine, minutes on
+a busy one), the curves grow one band per arm, and the verdict names each claim's outcome
+beside the guess. A lesson's link opens it directly (a u-curve lesson is run that way), and a
 link to an unknown lesson gets a one-line note above the cards. The stored runs are read
 back: as many as arms × seeds, on the seeds the link now carries, paired across arms.
 """
@@ -50,9 +50,12 @@ def fewer_seeds(page, slug: str, k: int, default: int) -> None:
     assert shown == k, f"the seeds slider went past {k} to {shown}"
 
 
-def run_to_verdict(page, slug: str, shot: str | None = None) -> tuple[int, ...]:
-    """Run the open lesson with three seeds; wait for its verdict; return the link's seeds."""
-    fewer_seeds(page, slug, 3, LESSONS[slug].default_seeds)
+def run_to_verdict(
+    page, slug: str, shot: str | None = None, seeds: int = 3, wait: float = 240
+) -> tuple[int, ...]:
+    """Run the open lesson with ``seeds`` seeds; wait up to ``wait`` seconds for its verdict;
+    return the link's seeds."""
+    fewer_seeds(page, slug, seeds, LESSONS[slug].default_seeds)
     page.get_by_role("button", name=re.compile(r"^Run: ")).click()
     page.wait_for_function("() => document.body.innerText.includes('runs finished')")
     page.wait_for_function("() => location.search.includes('seeds=')")
@@ -61,7 +64,7 @@ def run_to_verdict(page, slug: str, shot: str | None = None) -> tuple[int, ...]:
         page.mouse.move(0, 0)  # no tooltip in the picture
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / shot), full_page=True)
-    page.get_by_text("Verdict", exact=True).wait_for(timeout=240_000)
+    page.get_by_text("Verdict", exact=True).wait_for(timeout=wait * 1000)
     # the verdict section is drawn in parts: its last element, then read the page
     page.get_by_role("button", name="Download the handout (HTML)").wait_for()
     seeds = re.search(r"seeds=([0-9-]+)", page.url).group(1)
@@ -79,10 +82,11 @@ def stored_seeds(root: Path) -> dict[str, list[tuple[int, int, int]]]:
     return out
 
 
-def test_open_a_lesson_from_the_cards_run_it_and_read_the_verdict(app_server, browser):
+def test_open_a_lesson_from_the_cards_run_it_full_size_and_read_the_verdict(app_server, browser):
+    """The newcomer's path at full size: the default seeds, runs of the lesson's own length."""
     url, root = app_server
     page = browser.new_page(viewport=VIEWPORT)
-    page.goto(url + "/?epochs=3")
+    page.goto(url + "/")
     page.get_by_text("Pick a lesson", exact=True).wait_for()
     for lesson in LESSONS.values():
         page.get_by_text(lesson.question, exact=True).wait_for()
@@ -96,9 +100,12 @@ def test_open_a_lesson_from_the_cards_run_it_and_read_the_verdict(app_server, br
 
     page.locator(".st-key-open_lesson_sharing-helps button").first.click()  # click 1
     page.get_by_role("heading", name="Sharing helps").wait_for()
-    page.get_by_text("Short runs: 3 epochs each").wait_for()
+    assert page.get_by_text("Short runs:").count() == 0
     page.get_by_text("helps", exact=True).click()  # the guess (optional)
-    seeds = run_to_verdict(page, "sharing-helps", shot="lessons_running.png")  # click 2
+    lesson = LESSONS["sharing-helps"]
+    seeds = run_to_verdict(  # click 2
+        page, "sharing-helps", "lessons_running.png", seeds=lesson.default_seeds, wait=600
+    )
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0")
     page.mouse.move(0, 0)
     page.set_viewport_size({"width": VIEWPORT["width"], "height": 2300})  # down to try-next
@@ -106,16 +113,19 @@ def test_open_a_lesson_from_the_cards_run_it_and_read_the_verdict(app_server, br
     page.screenshot(path=str(SHOTS / "lessons_verdict.png"), full_page=True)
 
     body = page.inner_text("body")
-    claims = LESSONS["sharing-helps"].preset.claims
-    assert len(VERDICT.findall(body)) == len(claims), body[-3000:]
+    claims = lesson.preset.claims
+    # full size, both claims held on every 5-seed subset of the held-out seeds 100-109
+    # (docs/lessons.md): a fresh draw that does not hold is rare, and the message names it
+    assert VERDICT.findall(body) == ["✓ held"] * len(claims), (seeds, body[-3000:])
     assert "Holm-corrected over 2 claims" in body
     assert "Your guess" in body and "helps" in body
     assert page.get_by_role("button", name="Download the handout (HTML)").is_visible()
     assert "mtl_owner" not in page.url and "session" not in page.url
     stored = stored_seeds(root)
-    assert set(stored) == set(LESSONS["sharing-helps"].preset.arms)
-    for runs in stored.values():  # paired: the link's seeds in every arm, 3 epochs each
-        assert sorted(runs) == sorted((s, s, 3) for s in seeds)
+    assert set(stored) == set(lesson.preset.arms)
+    epochs = lesson.preset.config.epochs
+    for runs in stored.values():  # paired: the link's seeds in every arm, full length
+        assert sorted(runs) == sorted((s, s, epochs) for s in seeds)
 
 
 def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
