@@ -4,7 +4,8 @@ A fresh page shows the lesson cards; *Open* on "Sharing helps" and *Run* train e
 at full size over the default five fresh seeds (about 40 s on a quiet machine, minutes on
 a busy one), the curves grow one band per arm, and the verdict names each claim's outcome
 beside the guess. A lesson's link opens it directly (a u-curve lesson is run that way), and a
-link to an unknown lesson gets a one-line note above the cards. The stored runs are read
+link to an unknown lesson gets a one-line note above the cards. An affinity lesson adds,
+beside its verdict, which partner the draw's all-in-one runs ranked first. The stored runs are read
 back: as many as arms × seeds, on the seeds the link now carries, paired across arms.
 """
 
@@ -137,6 +138,25 @@ def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
     body = page.inner_text("body")
     assert len(VERDICT.findall(body)) == len(LESSONS["overfitting-mlp"].preset.claims)
     assert sorted(stored_seeds(root)["single task"]) == sorted((s, s, 3) for s in seeds)
+
+
+def test_an_affinity_lesson_shows_which_partner_the_draw_ranked_first(app_server, browser):
+    url, root = app_server
+    lesson = LESSONS["which-tasks-share"]
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(url + "/")
+    page.locator(".st-key-open_lesson_which-tasks-share button").first.click()  # click 1
+    page.get_by_role("heading", name=lesson.title).wait_for()
+    page.wait_for_function("() => location.search.includes('lesson=which-tasks-share')")
+    # short runs from here: the ranking's sentence is the point of this test
+    page.goto(url + "/?lesson=which-tasks-share&epochs=3")
+    page.get_by_role("heading", name=lesson.title).wait_for()
+    seeds = run_to_verdict(page, "which-tasks-share")
+    body = page.inner_text("body")
+    assert len(VERDICT.findall(body)) == len(lesson.preset.claims)
+    ranked = re.search(r"ranked first for the digit task's loss on (\d) of (\d) seeds", body)
+    assert ranked and ranked.group(2) == str(len(seeds)), body[-2000:]
+    assert sorted(stored_seeds(root)["all in one"]) == sorted((s, s, 3) for s in seeds)
 
 
 def test_a_link_to_an_unknown_lesson_gets_a_note_and_the_cards(app_server, browser):
