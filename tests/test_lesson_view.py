@@ -115,6 +115,10 @@ def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
     assert lesson.setup in main_texts(at)
     assert link(at) == {"lesson": "sharing-helps"}
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 5 fresh seeds")
+    assert at.session_state["view"] == "metric"  # the chart shows what the verdict is about
+    at.button(key="lesson_back").click().run()
+    at.button(key="open_lesson_overfitting").click().run()  # a U-curve: its loss
+    assert at.session_state["view"] == "loss"
 
 
 def test_a_lesson_link_opens_the_lesson_and_a_bad_slug_gets_a_note_and_the_cards(store):
@@ -217,6 +221,14 @@ def test_try_next_opens_the_next_lesson_on_the_same_seeds(trained):
     at.button(key="try_sharing-helps").click().run()
     assert [h.value for h in at.main.header] == [LESSONS["sharing-helps"].title]
     assert link(at)["seeds"] == "1101-2202-3303"
+    # Run would draw as many fresh seeds as the draw has, not the lesson's default five
+    assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 3 fresh seeds")
+
+
+def test_no_guess_sets_nothing_beside_the_verdict(trained):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    assert any("hard sharing beats single-task" in m.value for m in at.main.markdown)
+    assert len(at.main.metric) == 0
 
 
 def test_projector_mode_enlarges_the_lesson_page_and_its_chart(trained):

@@ -46,9 +46,10 @@ def get_manager() -> RunManager:
     return manager
 
 
-def init_from_url(manager: RunManager, owner: str) -> None:
+def init_from_url() -> None:
     """Once per browser session: the controls start from the URL (or the defaults); a
-    lesson's link opens the lesson, and a session with no run yet opens on the lessons."""
+    lesson's link opens the lesson, a run's link (``run=``) opens Live on it, and anything
+    else opens on the lessons."""
     if st.session_state.get(K.initialised):
         return
     params = {name: st.query_params.get_all(name) for name in st.query_params}
@@ -59,8 +60,9 @@ def init_from_url(manager: RunManager, owner: str) -> None:
     if preset is not None:
         st.session_state[K.preset] = st.session_state["preset_choice"] = preset
     st.session_state[K.notes] = notes + lesson_notes
-    fresh = K.focus not in st.session_state and manager.store.runs(owner).empty
-    st.session_state[K.view] = views.FIRST if fresh else views.DEFAULT
+    # Every new session opens on the lessons, runs stored or not (a teacher who tried a
+    # lesson before class would otherwise meet an empty Live view); a link to a run opens it.
+    st.session_state[K.view] = views.DEFAULT if K.focus in st.session_state else views.FIRST
     st.session_state[K.initialised] = True
     run = st.query_params.get("run", "")
     if run.isdigit():
@@ -211,7 +213,7 @@ def main() -> None:
         return
     owner = session_token()
     manager.seen(owner)
-    init_from_url(manager, owner)
+    init_from_url()
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
             "This page was started without its launcher, so the live chart cannot "

@@ -70,8 +70,8 @@ VIEWS: tuple[View, ...] = (
     View(V.history, lambda ctx: history_view(ctx.manager, ctx.owner)),
     View(V.data, lambda ctx: data_view(ctx.config)),
 )
-DEFAULT = V.live  # the view drawn when none is selected, and the first of a session with runs
-FIRST = V.lessons  # the first view of a session with no run yet (app.init_from_url)
+DEFAULT = V.live  # the view drawn when none is selected, and the one a run's link opens
+FIRST = V.lessons  # the first view of every other new session (app.init_from_url)
 
 
 def names() -> list[str]:

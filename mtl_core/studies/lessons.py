@@ -24,21 +24,17 @@ from mtl_core.store.runs import RunStore
 from mtl_core.store.schema import Status
 from mtl_core.studies import lesson_texts
 from mtl_core.studies.claims import (
-    DIGITS,
-    MEASURES,
     ArmResult,
     Claim,
     ClaimDifference,
     arm_results,
-    claim_holds,
-    compared,
     has_measure,
 )
 from mtl_core.studies.presets import PRESETS, Preset, arm_configs, claim_difference
+from mtl_core.studies.verdict_words import outcome, sentence
 
 MIN_SEEDS, MAX_SEEDS = 3, 10  # the page offers K from 3 to 10
 SEED_LOW, SEED_HIGH = 1000, 99999  # fresh seeds: four or five digits, easy to read aloud
-LEVEL = 0.05  # a claim holds when its (Holm-corrected) p is below this
 KINDS = ("compare", "u-curve", "depth", "affinity")  # how the page draws a lesson
 OUTCOMES = ("held", "did not hold", "unclear")
 
@@ -302,76 +298,6 @@ def _paired(claim: Claim, results: dict[str, ArmResult], task: str) -> str | Non
                     "recorded: delete it and run again"
                 )
     return None
-
-
-def outcome(claim: Claim, diff: ClaimDifference, p_holm: float) -> str:
-    """ "held": the claim's test passes and the Holm-corrected p is below LEVEL; "did not
-    hold": the interval lies wholly on the other side of zero (or of the bar), or an
-    ``every_seed`` claim meets a seed that goes the other way; else "unclear"."""
-    if claim_holds(claim, diff) and p_holm < LEVEL:
-        return "held"
-    against = diff.high < 0 if claim.direction > 0 else diff.low > 0
-    if against or (claim.every_seed and diff.shown_on(claim.direction) < len(diff.per_seed)):
-        return "did not hold"
-    return "unclear"
-
-
-def _reference(claim: Claim) -> str:
-    """What the interval is compared with: zero (two arms) or the claim's bar."""
-    if claim.b:
-        return "zero"
-    _, unit, scale = MEASURES[claim.measure]
-    return f"the bar of {claim.bar * scale:g}{unit.strip()}"
-
-
-def _why(claim: Claim, diff: ClaimDifference, p_holm: float, result: str) -> str:
-    """The reason for the outcome, without naming it (the badge beside the sentence does)."""
-    side = "above" if claim.direction > 0 else "below"
-    other = "below" if claim.direction > 0 else "above"
-    ref = _reference(claim)
-    if result == "held":
-        return f"the whole interval lies {side} {ref}."
-    if result == "did not hold":
-        wrong = len(diff.per_seed) - diff.shown_on(claim.direction)
-        if claim.every_seed and wrong:
-            return (
-                f"{wrong} of {len(diff.per_seed)} seeds go the other way, and the claim is "
-                "about every seed."
-            )
-        return f"the whole interval lies {other} {ref}."
-    if (diff.low > 0 if claim.direction > 0 else diff.high < 0) and p_holm >= LEVEL:
-        return (
-            f"the interval lies {side} {ref}, but after Holm's correction p is not below "
-            f"{LEVEL:g}; more seeds may tell."
-        )
-    return f"the interval includes {ref}: these seeds cannot tell; more seeds may."
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def sentence(claim: Claim, diff: ClaimDifference, p_holm: float, m: int, result: str) -> str:
-    """The claim, its paired difference with 95% CI, p (Holm-corrected when m > 1, saying
-    so), the number of seeds, and the reason for the outcome. The outcome itself is not
-    in it: the page and the handout show it as a badge just before the claim, and the two
-    read as one line ("✓ held  hard sharing beats single-task. ...")."""
-    _, unit, scale = MEASURES[claim.measure]
-    if claim.b:
-        shift, sign, what = 0.0, "+", compared(claim)
-    else:  # one arm against the bar: show the value itself
-        shift, sign, what = claim.bar, "", f"{compared(claim)} of {claim.a}"
-    sign += f".{DIGITS.get(claim.measure, 1)}"
-    mean, low, high = (scale * (v + shift) for v in (diff.mean, diff.low, diff.high))
-    p = "p < 0.0001" if p_holm < 1e-4 else f"p = {p_holm:.2g}"
-    p += f" (Holm-corrected over {m} claims)" if m > 1 else ""
-    n = len(diff.per_seed)
-    return (
-        f"{claim.text}. {_capital(what)}: {mean:{sign}f}{unit} on "
-        f"average, 95% CI {low:{sign}f} to {high:{sign}f}{unit}, {p}; "
-        f"{'paired ' if claim.b else ''}over {n} seeds, {diff.shown_on(claim.direction)} of "
-        f"{n} in the claimed direction. {_capital(_why(claim, diff, p_holm, result))}"
-    )
 
 
 def verdicts(lesson: Lesson, results: dict[str, ArmResult]) -> list[Verdict]:

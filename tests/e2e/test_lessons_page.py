@@ -131,13 +131,23 @@ def test_open_a_lesson_from_the_cards_run_it_full_size_and_read_the_verdict(app_
 
 def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
     url, root = app_server
-    page = browser.new_page(viewport=VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT)  # one browser: its pages share the cookie
+    page = context.new_page()
     page.goto(url + "/?lesson=overfitting-mlp&epochs=3")
     page.get_by_role("heading", name=LESSONS["overfitting-mlp"].title).wait_for()
     seeds = run_to_verdict(page, "overfitting-mlp")
     body = page.inner_text("body")
     assert len(VERDICT.findall(body)) == len(LESSONS["overfitting-mlp"].preset.claims)
     assert sorted(stored_seeds(root)["single task"]) == sorted((s, s, 3) for s in seeds)
+    # the same browser (its owner cookie, its runs stored) comes back the next day: the
+    # address alone opens on the lessons, a run's link on that run
+    again = context.new_page()
+    again.goto(url + "/")
+    again.get_by_text("Pick a lesson", exact=True).wait_for()
+    with RunStore(store_path(root)) as store:
+        first = store.runs().iloc[0]
+    again.goto(url + f"/?run={first.id}")
+    again.get_by_role("heading", name=first["name"]).wait_for()
 
 
 def test_an_affinity_lesson_shows_which_partner_the_draw_ranked_first(app_server, browser):

@@ -37,9 +37,11 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def lesson_link(lesson: Lesson, seeds: Sequence[int]) -> str:
-    """The query that opens the lesson on these seeds again: ``?lesson=...&seeds=...``."""
-    return f"?lesson={lesson.slug}&seeds={seeds_text(seeds)}"
+def lesson_link(lesson: Lesson, seeds: Sequence[int], epochs: int | None = None) -> str:
+    """The query that opens the lesson on these seeds again: ``?lesson=...&seeds=...``
+    (and ``&epochs=N`` when the runs were shortened)."""
+    short = f"&epochs={epochs}" if epochs is not None else ""
+    return f"?lesson={lesson.slug}&seeds={seeds_text(seeds)}{short}"
 
 
 def _when(when: datetime) -> str:
@@ -62,8 +64,11 @@ def handout_html(
     seeds: Sequence[int],
     when: datetime,
     guess: str | None,
+    epochs: int | None = None,
 ) -> str:
-    """One self-contained HTML document: plotly.js inlined, no network, text escaped."""
+    """One self-contained HTML document: plotly.js inlined, no network, text escaped.
+    ``epochs``: the runs were shortened to that many epochs (a link's ``epochs=``), which
+    the handout says beside the setup and keeps in its link."""
     plot = figure.to_html(
         include_plotlyjs=True,
         full_html=False,
@@ -76,6 +81,12 @@ def handout_html(
         else "No guess was recorded before running."
     )
     claims = "".join(_verdict(v) for v in verdicts) or "<p>This lesson makes no claim.</p>"
+    short = (
+        f"<p><strong>Short runs: {epochs} epochs each</strong>, not the setup's full length "
+        "(the link's <code>epochs=</code>).</p>\n"
+        if epochs is not None
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -90,7 +101,7 @@ def handout_html(
 <code>{_e(seeds_text(seeds))}</code></p>
 <h2>Setup</h2>
 <p>{_e(lesson.setup)}</p>
-<p>Arms compared (every arm trained on the same seeds, paired):</p>
+{short}<p>Arms compared (every arm trained on the same seeds, paired):</p>
 <ul>{arms}</ul>
 <h2>Result</h2>
 {plot}
@@ -100,7 +111,7 @@ def handout_html(
 <p class="meta">Each claim is a paired 95% t-test over the seeds above; with several claims
 the p-values are Holm-corrected. Fresh seeds may give another verdict: a lesson is an
 experiment. To run these seeds again, open the dashboard with
-<code>{_e(lesson_link(lesson, seeds))}</code>.</p>
+<code>{_e(lesson_link(lesson, seeds, epochs))}</code>.</p>
 </body>
 </html>
 """

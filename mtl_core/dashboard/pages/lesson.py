@@ -196,14 +196,17 @@ def verdict_section(
     with left:
         for verdict in found:
             verdict_block(verdict)
-    right.metric("Your guess", guess or "none", help="recorded before the run")
+    if guess:  # no guess made: nothing to set beside the verdict
+        right.metric("Your guess", guess, help="recorded before the run")
     if lesson.kind == "affinity":
         partner_line(manager, lesson, runs)
     st.caption(
         f"On seeds {seeds_shown(seeds)}. Another draw of seeds may land differently: "
         "press Run again to see how often the claim holds."
     )
-    html = handout_html(lesson, figure, found, seeds, datetime.now(UTC), guess)
+    html = handout_html(
+        lesson, figure, found, seeds, datetime.now(UTC), guess, st.session_state.get(LK.epochs)
+    )
     st.download_button(
         "Download the handout (HTML)",
         html,

@@ -15,7 +15,7 @@ import streamlit as st
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
-from mtl_core.studies.lessons import LESSONS
+from mtl_core.studies.lessons import LESSONS, MAX_SEEDS, MIN_SEEDS, Lesson
 
 
 class LK:
@@ -30,20 +30,33 @@ class LK:
 
 
 GUESSES = ("helps", "hurts", "can't tell")
+CHART_SHOW = "view"  # the chart's Show control (loss or metric; app.CHART_DEFAULTS)
 
 
 def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     """Show lesson ``slug`` (on ``seeds``, when given: a link or a try-next button, whose
     runs shared with the last lesson are reused); a fresh prediction each time. The
     sidebar takes the lesson's setup, as *Apply preset* would: what it shows is what the
-    lesson trains, and Free play goes on from there."""
-    control_state.load_into_state(LESSONS[slug].preset.config)
+    lesson trains, and Free play goes on from there. The chart opens on what the verdict
+    is about (``chart_show``)."""
+    lesson = LESSONS[slug]
+    control_state.load_into_state(lesson.preset.config)
     st.session_state[LK.slug] = slug
     for key in (LK.runs, LK.guess, LK.seeds):
         st.session_state.pop(key, None)
     if seeds:
         st.session_state[LK.seeds] = tuple(seeds)
+        # the slider shows the draw's size, so Run draws as many fresh seeds again
+        st.session_state[f"{LK.seed_count}_{slug}"] = min(max(len(seeds), MIN_SEEDS), MAX_SEEDS)
+    st.session_state[CHART_SHOW] = chart_show(lesson)
     st.session_state[K.view] = V.lessons
+
+
+def chart_show(lesson: Lesson) -> str:
+    """What the lesson's chart shows first: the metric when every claim is about one
+    (test accuracy), else the loss (the U-curves, early stopping's test loss)."""
+    metric = all(c.measure.endswith("metric") for c in lesson.preset.claims)
+    return "metric" if metric else "loss"
 
 
 def close_lesson() -> None:
