@@ -113,6 +113,8 @@ def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
     lesson = LESSONS["sharing-helps"]
     assert [h.value for h in at.main.header] == [lesson.title]
     assert lesson.setup in main_texts(at)
+    judged = "The verdict judges: " + "; ".join(c.text for c in lesson.preset.claims)
+    assert judged in main_texts(at)
     assert link(at) == {"lesson": "sharing-helps"}
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 5 fresh seeds")
     assert at.session_state["view"] == "metric"  # the chart shows what the verdict is about
@@ -146,6 +148,8 @@ def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_lin
         assert sorted(r["config"]["seed"] for r in mine) == sorted(seeds)
         assert all(r["config"]["data_seed"] == r["config"]["seed"] for r in mine)
     assert set(at.session_state[LK.runs]) == set(TINY_LESSON.preset.arms)
+    # queued, no epoch stored yet: a line says what is coming, no bare chart
+    assert f"Starting {len(runs)} runs" in main_texts(at) and "lesson_chart" not in figures(at)
     arms = len(TINY_LESSON.preset.arms)  # started seed by seed: the slots train arms together
     assert [r["config"]["seed"] for r in runs] == [s for s in seeds for _ in range(arms)]
     at.button(key="lesson_run").click().run()  # a second Run: a new draw
@@ -162,7 +166,8 @@ def test_the_link_with_seeds_reuses_the_stored_runs_instead_of_training_again(st
     reloaded = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
     assert dict(reloaded.session_state[LK.runs]) == first  # found by identity
     assert len(stored_runs(store)) == 2 * len(SEEDS)
-    assert "lesson_chart" in figures(reloaded)
+    # the draw is shown: queued (no epoch stored yet), so its line rather than a chart
+    assert f"Starting {2 * len(SEEDS)} runs" in main_texts(reloaded)
 
 
 def test_a_bad_seeds_parameter_gets_a_note_and_the_lesson_still_opens(store):

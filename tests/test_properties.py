@@ -74,7 +74,7 @@ CHOICES = {
     "variant": tuple(VARIANTS),
     **{kind: tuple(table) for kind, table in catalog.KINDS.items()},  # the declared methods
 }
-TINY_CAP = {"soft_lambda": 1000.0, "stitch_lr": 100.0, "momentum": 0.95}  # tiny: fast to train
+TINY_CAP = {"soft_lambda": 1000.0, "stitch_lr": 100.0, "momentum": 0.9}  # tiny: fast to train
 FLAG = {name: "--" + name.replace("_", "-") for name in FIELDS} | {
     "task_sizes": "--task-size",
     "aux_weights": "--aux-weight",
@@ -340,10 +340,9 @@ def valid_dicts(draw, datasets: tuple[str, ...] = tuple(DATASETS), tiny: bool = 
     top = 200 if tiny else spec.train_capacity
     optimizer = draw(st.sampled_from(OPTIMIZERS))
     weight = floats(0, 10) if tiny else floats(0, 1000)
-    if tiny:
-        lr = floats(1e-4, 1e-2) if optimizer == "adam" else floats(1e-4, 0.1)
-    else:
-        lr = floats(0, 10, exclude_min=True)
+    # tiny: sgd at lr 0.0625 with momentum 0.75 and batches of one image diverged in one
+    # epoch (a correct "diverged", not a bug), so tiny configs keep sgd's steps as adam's
+    lr = floats(1e-4, 1e-2) if tiny else floats(0, 10, exclude_min=True)
     sharing = draw(st.sampled_from(SHARING_MODES if count >= 2 else ("single", "hard")))
     shared_trunk = sharing == "hard" and count >= 2  # what gradnorm and aggregators need
     weightings = [w for w in WEIGHTINGS if w != "gradnorm" or shared_trunk]

@@ -173,6 +173,9 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function("() => document.body.innerText.includes('completed')", timeout=90_000)
     page.locator("[data-testid=stMetricValue]").first.wait_for()
+    # the expander comes with the full rerun after the run ended, a moment after the
+    # status line and the cards the live panel drew: every part measured must be there
+    page.locator("[data-testid=stExpander] summary p").first.wait_for()
     normal = page.evaluate(SIZES)
     legend_before = page.evaluate(
         "() => document.querySelector('.legend text').getBoundingClientRect().height"

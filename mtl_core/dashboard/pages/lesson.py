@@ -101,6 +101,8 @@ def header(lesson: Lesson) -> None:
     st.markdown(f"#### {lesson.question}")
     st.markdown(lesson.setup)
     st.caption("Compares: " + " · ".join(f"**{arm}**" for arm in lesson.preset.arms))
+    if lesson.preset.claims:  # the other arms are shown for context, not judged
+        st.caption("The verdict judges: " + "; ".join(c.text for c in lesson.preset.claims))
 
 
 def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
@@ -251,6 +253,12 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         done = len(set(ids)) - len(running)
         st.progress(done / len(set(ids)), text=f"{done} of {len(set(ids))} runs finished")
         frame = pd.concat([cached_metrics(manager, i, refresh=True) for i in ids])
+        if frame.empty and running:  # no epoch yet: say what is coming, not bare axes
+            st.info(
+                f"Starting {len(set(ids))} runs: the curves appear as each run stores its "
+                "first epoch."
+            )
+            return True
         fig = lesson_figure(
             frame.reset_index(drop=True),
             runs,
