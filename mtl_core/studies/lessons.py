@@ -58,8 +58,8 @@ class Lesson:
     kind: str = "compare"  # "compare" | "u-curve" | "depth" | "affinity"
 
 
-# Landing order. ``minutes``: one run of every arm at seed 0, timed on one thread on this
-# machine (docs/lessons.md, "How long a Run takes"), times K seeds, over 2 worker slots.
+# Landing order. ``minutes``: Run to verdict at the default seeds on this machine, quiet,
+# by bench/lesson_time.py (docs/lessons.md, "How long a Run takes").
 LESSONS: dict[str, Lesson] = {
     lesson.slug: lesson
     for lesson in [
@@ -109,7 +109,7 @@ LESSONS: dict[str, Lesson] = {
             "We compare a shared trunk (hard sharing) with the digit task alone and with a "
             "shuffled control whose extra labels are permuted.",
             PRESETS["Sharing helps"],
-            minutes=2.0,
+            minutes=1.0,
             try_next=(
                 TryNext("Soft sharing instead", "hard-vs-soft"),
                 TryNext("Other auxiliary tasks", "auxiliary-tasks"),
@@ -123,7 +123,7 @@ LESSONS: dict[str, Lesson] = {
             "weighted 3×, so they bring no new information. We compare hard sharing with "
             "the digit task alone.",
             PRESETS["Sharing hurts"],
-            minutes=1.0,
+            minutes=0.5,
             try_next=(TryNext("Plenty of auxiliary labels", "sharing-helps"),),
         ),
         Lesson(
@@ -135,7 +135,7 @@ LESSONS: dict[str, Lesson] = {
             "with the digit task alone and with its shuffled control.",
             PRESETS["Auxiliary tasks"],
             default_seeds=6,  # at 5, about a quarter of draws is unclear (docs/lessons.md)
-            minutes=7.0,
+            minutes=3.0,
             try_next=(TryNext("Parity and magnitude", "sharing-helps"),),
         ),
         Lesson(
@@ -146,7 +146,7 @@ LESSONS: dict[str, Lesson] = {
             "ties the trunks. We compare soft sharing with hard sharing and with the digit "
             "task alone.",
             PRESETS["Hard vs soft sharing"],
-            minutes=3.0,
+            minutes=1.0,
             try_next=(TryNext("When sharing hurts", "sharing-hurts"),),
         ),
         Lesson(
@@ -157,7 +157,7 @@ LESSONS: dict[str, Lesson] = {
             "trunk of two layers. We compare sharing only the first layer (each task then has "
             "its own second layer), sharing both, and the digit task alone.",
             PRESETS["Where to branch"],
-            minutes=2.0,
+            minutes=1.0,
             try_next=(
                 TryNext("Is it just regularisation?", "just-regularisation"),
                 TryNext("Soft sharing instead", "hard-vs-soft"),
@@ -171,7 +171,7 @@ LESSONS: dict[str, Lesson] = {
             "of six weight-decay and dropout settings. We compare hard sharing with this tuned "
             "baseline and with the untuned one.",
             PRESETS["Just regularisation?"],
-            minutes=1.5,
+            minutes=0.5,
             try_next=(
                 TryNext("Shuffle the extra labels", "sharing-helps"),
                 TryNext("Where to branch", "where-to-branch"),
