@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import plotly.graph_objects as go
 
-from mtl_core.dashboard.figures.handout import handout_html, lesson_link
+from mtl_core.dashboard.figures.handout import handout_html, lesson_link, method_words
 from mtl_core.studies.claims import ArmResult
 from mtl_core.studies.lessons import LESSONS, Lesson, verdicts
 
@@ -100,3 +100,14 @@ def test_a_handout_of_short_runs_says_so_and_its_link_keeps_them_short():
     assert html.escape(lesson_link(LESSON, SEEDS, 3)) in page and "&amp;epochs=3" in page
     page, _ = _handout()
     assert "Short runs" not in page and "epochs=" not in page
+
+
+def test_the_handout_names_a_one_arm_claims_test_as_one_sample_not_paired():
+    u_curve = LESSONS["overfitting"]  # one arm: its claims test the arm against a bar
+    assert all(c.b is None for c in u_curve.preset.claims)
+    words = method_words(u_curve)
+    assert "one-sample" in words and "paired" not in words and "Holm" in words
+    page = handout_html(u_curve, _figure("maxout"), [], SEEDS, WHEN, None)
+    assert html.escape(words) in page and "Arms compared" not in page
+    assert "paired 95% t-test" in method_words(LESSON) and "one-sample" not in method_words(LESSON)
+    assert "Holm" not in method_words(LESSONS["early-stopping"])  # one claim: nothing to correct

@@ -14,8 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl_core.dashboard.figures.lesson import STOP_LINE, STOP_MARKER, early_ends, lesson_figure
+from mtl_core.dashboard.figures.lesson import (
+    ROLE_COLOURS,
+    STOP_LINE,
+    STOP_MARKER,
+    arm_colours,
+    early_ends,
+    legend_room,
+    lesson_figure,
+    lighter,
+)
 from mtl_core.store.runs import RunStore
+from mtl_core.studies.lessons import LESSONS
 from mtl_core.training.trainer import train
 from tests.conftest import tiny_config
 
@@ -147,3 +157,42 @@ def test_the_marks_of_tiny_early_stopped_runs_sit_at_their_stored_stop_epochs(tm
     assert list(ticks.customdata) == sorted(stopped)
     (line,) = _stop_lines(fig)
     assert line.x0 == pytest.approx(np.mean(stopped))
+
+
+def test_an_arm_keeps_its_colour_by_role_from_lesson_to_lesson_and_a_control_its_arms_hue():
+    colours = {slug: arm_colours(lesson.preset) for slug, lesson in LESSONS.items()}
+    for slug, of in colours.items():
+        assert len(set(of.values())) == len(of), slug  # never two arms alike in a lesson
+        for arm in ("single task", "hard sharing"):
+            if arm in of:
+                assert of[arm] == ROLE_COLOURS[arm], (slug, arm)
+    aux = colours["auxiliary-tasks"]
+    for task in ("bbox", "quadrant", "loops", "recon"):
+        assert aux[f"+{task} shuffled"] == lighter(aux[f"+{task}"]), task
+    assert colours["sharing-helps"]["shuffled control"] == lighter(ROLE_COLOURS["hard sharing"])
+    # the figure draws each arm in that colour, whatever its place in the list
+    arms = {"single task": [1, 2, 3], "hard sharing": [4, 5, 6]}
+    fig = _figure(arms=arms, colours=colours["sharing-hurts"])
+    assert {g: {t.line.color for t in _lines(fig, g)} for g in arms} == {
+        g: {ROLE_COLOURS[g]} for g in arms
+    }
+
+
+def test_a_lesson_of_one_arm_names_its_curves_by_the_arm_not_the_task():
+    fig = _figure(arms={"maxout": [1, 2, 3]}, colours={"maxout": "#E69F00"})
+    assert [t.name for t in fig.data if t.showlegend] == ["maxout"]
+    assert {t.line.color for t in _lines(fig, "maxout")} == {"#E69F00"}
+
+
+def test_short_runs_get_one_x_tick_per_epoch_and_long_runs_automatic_ticks():
+    assert _figure().layout.xaxis.dtick == 1  # 10 epochs: never a tick at 2.5
+    assert _figure({run: 40 for run in LAST}).layout.xaxis.dtick is None
+
+
+def test_the_legend_has_room_for_its_longest_name_on_a_projector():
+    names = ["+quadrant shuffled", "hard sharing"]
+    assert legend_room(names, True) > legend_room(names, False) > legend_room(["a"], False)
+    arms = {"+quadrant shuffled": [1, 2, 3], "b": [4, 5, 6]}
+    fig = _figure(arms=arms, options={"large_fonts": True})
+    # 18 characters of 20 px: at least 0.6 em each beyond the line sample
+    assert fig.layout.margin.r >= 18 * 0.6 * 20 + 60

@@ -18,6 +18,7 @@ from mtl_core.config import RunConfig
 from mtl_core.dashboard import views
 from mtl_core.dashboard.figures.lesson import arm_frames
 from mtl_core.dashboard.pages.landing import HEADLINE
+from mtl_core.dashboard.pages.lesson import GUESS_LABEL
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import link_lesson
 from mtl_core.dashboard.viewnames import V
@@ -209,7 +210,9 @@ def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout
     marks = ("✓ held", "✗ did not hold", "? unclear")
     assert sum(mark in verdicts[0] for mark in marks) == 1
     assert "95% CI" in verdicts[0] and "paired over 3 seeds" in verdicts[0]
-    assert [m.value for m in at.main.metric] == ["helps"]
+    assert [m.value for m in at.main.markdown if GUESS_LABEL in m.value] == [
+        f"{GUESS_LABEL}\n\n**helps**"
+    ]
     assert "On seeds 1101, 2202, 3303" in main_texts(at)
     assert at.get("download_button")[0].proto.label == "Download the handout (HTML)"
     assert at.button(key="try_sharing-helps").label == "Sharing helps, full size"
@@ -230,10 +233,18 @@ def test_try_next_opens_the_next_lesson_on_the_same_seeds(trained):
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 3 fresh seeds")
 
 
+def test_the_guess_offers_the_open_lessons_own_answers(store):
+    at = open_app({"lesson": "hard-vs-soft"})
+    assert at.radio(key=LK.guess).options == list(LESSONS["hard-vs-soft"].guesses)
+    at.radio(key=LK.guess).set_value("soft is better").run()
+    at = open_app({"lesson": "overfitting"})
+    assert at.radio(key=LK.guess).options == list(LESSONS["overfitting"].guesses)
+
+
 def test_no_guess_sets_nothing_beside_the_verdict(trained):
     at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
     assert any("hard sharing beats single-task" in m.value for m in at.main.markdown)
-    assert len(at.main.metric) == 0
+    assert not [m.value for m in at.main.markdown if GUESS_LABEL in m.value]
 
 
 def test_projector_mode_enlarges_the_lesson_page_and_its_chart(trained):

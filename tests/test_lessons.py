@@ -8,6 +8,7 @@ tiny runs on the bundled digits to read them back through a real store.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from pathlib import Path
@@ -227,6 +228,19 @@ def test_every_lesson_is_complete_and_its_claims_name_its_arms():
         assert lesson.minutes > 0
         for claim in lesson.preset.claims:
             assert claim.a in lesson.preset.arms and (claim.b in lesson.preset.arms or not claim.b)
+
+
+def test_a_lesson_offers_guesses_that_answer_its_own_question_and_refuses_bad_ones():
+    # "Hard or soft?" is not answered by "helps": the lessons that ask another kind of
+    # question declare their own answers, and every list ends with "can't tell"
+    for lesson in LESSONS.values():
+        assert lesson.guesses[-1] == "can't tell" and len(set(lesson.guesses)) >= 3
+    assert LESSONS["hard-vs-soft"].guesses[:2] == ("hard is better", "soft is better")
+    assert LESSONS["sharing-helps"].guesses == ("helps", "hurts", "can't tell")
+    base = LESSONS["sharing-helps"]
+    for bad in [("helps", "hurts"), ("helps", "helps", "can't tell"), ("a", "b", "c")]:
+        with pytest.raises(ValueError, match="guess"):
+            dataclasses.replace(base, guesses=bad)
 
 
 def test_docs_list_every_lesson_and_no_other():

@@ -11,7 +11,7 @@ from __future__ import annotations
 # (title, question, setup)
 WHICH_TASKS = (
     "Which tasks should share?",
-    "Can one network's inter-task affinity pick the partner a task should train with?",
+    "Can one network, trained on every task, tell which partner helps the digit most?",
     "First one network learns the digit (100 labels) with magnitude and bbox (3,000 labels "
     "each); its inter-task affinity ranked magnitude's steps above bbox's for the digit's "
     "loss on every tuning seed (mean affinity +0.006 against −0.0005, seeds 0-4). We compare "

@@ -37,6 +37,7 @@ MIN_SEEDS, MAX_SEEDS = 3, 10  # the page offers K from 3 to 10
 SEED_LOW, SEED_HIGH = 1000, 99999  # fresh seeds: four or five digits, easy to read aloud
 KINDS = ("compare", "u-curve", "depth", "affinity")  # how the page draws a lesson
 OUTCOMES = ("held", "did not hold", "unclear")
+GUESSES = ("helps", "hurts", "can't tell")  # a lesson's default answers to its question
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,16 @@ class Lesson:
     minutes: float = 1.0  # about how long a Run takes here at default K (docs/lessons.md)
     try_next: tuple[TryNext, ...] = ()
     kind: str = "compare"  # "compare" | "u-curve" | "depth" | "affinity"
+    # The answers a viewer may guess before running, in the question's own words; the
+    # last one is always the honest "can't tell". "Hard or soft?" is not answered by
+    # "helps" or "hurts".
+    guesses: tuple[str, ...] = GUESSES
+
+    def __post_init__(self) -> None:
+        if len(set(self.guesses)) != len(self.guesses) or len(self.guesses) < 3:
+            raise ValueError(f"{self.slug}: at least three distinct guesses, 'can't tell' last")
+        if self.guesses[-1] != GUESSES[-1]:
+            raise ValueError(f"{self.slug}: the last guess must be {GUESSES[-1]!r}")
 
 
 # Landing order. ``minutes``: Run to verdict at the default seeds on this machine, quiet,
@@ -74,6 +85,7 @@ LESSONS: dict[str, Lesson] = {
             minutes=0.5,
             try_next=(TryNext("A bigger net on 100 digits", "overfitting-mlp"),),
             kind="u-curve",
+            guesses=("it keeps getting better", "it gets worse after a while", "can't tell"),
         ),
         Lesson(
             "overfitting-mlp",
@@ -89,6 +101,7 @@ LESSONS: dict[str, Lesson] = {
                 TryNext("Stop at the bottom", "early-stopping"),
             ),
             kind="u-curve",
+            guesses=("it keeps getting better", "it gets worse on new digits", "can't tell"),
         ),
         Lesson(
             "early-stopping",
@@ -100,6 +113,7 @@ LESSONS: dict[str, Lesson] = {
             PRESETS["Early stopping"],
             minutes=0.5,
             try_next=(TryNext("Watch the U", "overfitting-mlp"),),
+            guesses=("stopped early is better", "trained to the end is better", "can't tell"),
         ),
         Lesson(
             "sharing-helps",
@@ -137,6 +151,7 @@ LESSONS: dict[str, Lesson] = {
             default_seeds=6,  # at 5, about a quarter of draws is unclear (docs/lessons.md)
             minutes=3.0,
             try_next=(TryNext("Parity and magnitude", "sharing-helps"),),
+            guesses=("any extra task helps", "only some kinds help", "none helps", "can't tell"),
         ),
         Lesson(
             "hard-vs-soft",
@@ -148,6 +163,7 @@ LESSONS: dict[str, Lesson] = {
             PRESETS["Hard vs soft sharing"],
             minutes=1.0,
             try_next=(TryNext("When sharing hurts", "sharing-hurts"),),
+            guesses=("hard is better", "soft is better", "can't tell"),
         ),
         Lesson(
             "where-to-branch",
@@ -162,6 +178,7 @@ LESSONS: dict[str, Lesson] = {
                 TryNext("Is it just regularisation?", "just-regularisation"),
                 TryNext("Soft sharing instead", "hard-vs-soft"),
             ),
+            guesses=("the first layer is enough", "the whole trunk is needed", "can't tell"),
         ),
         Lesson(
             "just-regularisation",
@@ -176,6 +193,7 @@ LESSONS: dict[str, Lesson] = {
                 TryNext("Shuffle the extra labels", "sharing-helps"),
                 TryNext("Where to branch", "where-to-branch"),
             ),
+            guesses=("it is just regularisation", "the extra tasks do more", "can't tell"),
         ),
         Lesson(
             "which-tasks-share",
@@ -184,6 +202,7 @@ LESSONS: dict[str, Lesson] = {
             minutes=1.0,
             kind="affinity",
             try_next=(TryNext("Other auxiliary tasks", "auxiliary-tasks"),),
+            guesses=("yes, its pick helps more", "no, its pick does no better", "can't tell"),
         ),
     ]
 }

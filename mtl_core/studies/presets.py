@@ -306,6 +306,20 @@ def arm_configs(preset: Preset, seed: int) -> dict[str, RunConfig]:
     }
 
 
+def control_of(preset: Preset) -> dict[str, str]:
+    """Shuffled control -> the arm it controls: the arm whose changes are the control's
+    without ``shuffle_aux`` (read from the arms, so a new control needs no second name)."""
+    out = {}
+    for label, changes in preset.arms.items():
+        if not changes.get("shuffle_aux"):
+            continue
+        plain = {k: v for k, v in changes.items() if k != "shuffle_aux"}
+        base = next((arm for arm, other in preset.arms.items() if other == plain), None)
+        if base is not None:
+            out[label] = base
+    return out
+
+
 def claimed_arms(preset: Preset) -> list[str]:
     """The arms the preset's claims compare (the others are shown, not claimed)."""
     named = {c.a for c in preset.claims} | {c.b for c in preset.claims if c.b}

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from mtl_core.dashboard.figures.lesson import ROLE_COLOURS, arm_colours
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS, parse_seeds
 
@@ -175,3 +176,48 @@ def test_a_link_to_an_unknown_lesson_gets_a_note_and_the_cards(app_server, brows
     page.goto(url + "/?lesson=no-such-lesson")
     page.get_by_text("Pick a lesson", exact=True).wait_for()
     page.get_by_text("unknown lesson 'no-such-lesson'").wait_for()
+
+
+# Each legend entry: its text, where the text ends, the chart's right edge and the entry's
+# line colour. An entry cut at the chart's edge ("hard sharin") ends past it.
+LEGEND_EDGE = """() => { const plot = document.querySelector('.js-plotly-plot .main-svg');
+    const edge = plot.getBoundingClientRect().right;
+    return [...document.querySelectorAll('.js-plotly-plot .legend .traces')].map(e => [
+      e.querySelector('.legendtext').textContent,
+      e.querySelector('.legendtext').getBoundingClientRect().right, edge,
+      e.querySelector('.legendlines path').style.stroke]); }"""
+
+
+def _rgb(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def test_in_projector_mode_the_lesson_legend_is_whole_and_each_arm_keeps_its_colour(
+    app_server, browser
+):
+    url, _ = app_server
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(url + "/?lesson=sharing-helps&epochs=2")
+    page.get_by_role("heading", name="Sharing helps").wait_for()
+    run_to_verdict(page, "sharing-helps")
+    page.get_by_text("Projector mode (large fonts)").click()
+    page.wait_for_function(
+        "() => parseFloat(getComputedStyle(document.documentElement).fontSize) > 16"
+    )
+    page.wait_for_function(  # the chart redrawn with the projector's legend font
+        "() => [...document.querySelectorAll('.legendtext')].some("
+        "t => parseFloat(t.style.fontSize) >= 20)"
+    )
+    page.wait_for_timeout(1000)
+    entries = page.evaluate(LEGEND_EDGE)
+    colours = arm_colours(LESSONS["sharing-helps"].preset)
+    assert [(name, stroke) for name, _, _, stroke in entries] == [
+        (arm, _rgb(c)) for arm, c in colours.items()
+    ]
+    assert colours["single task"] == ROLE_COLOURS["single task"]
+    for name, right, edge, _ in entries:
+        assert right <= edge, f"'{name}' ends at {right:.0f} px, past the chart's edge {edge:.0f}"
+    page.mouse.move(0, 0)
+    page.get_by_text("Solid: training").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "lesson_projector.png"))

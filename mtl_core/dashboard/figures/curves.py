@@ -24,6 +24,7 @@ from mtl_core.dashboard.figures.style import (
     style,
 )
 
+FEW_EPOCHS = 10  # up to this many epochs, one tick per epoch (auto ticks would halve them)
 X_AXES = {"epoch": "epoch", "steps": "optimiser steps", "samples": "samples seen"}
 
 
@@ -68,6 +69,7 @@ def _add_band(
     row: int,
     col: int,
     group: str,
+    alpha: float,
 ) -> None:
     """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
     low = y - sd
@@ -78,7 +80,7 @@ def _add_band(
             x=np.concatenate([x, x[::-1]]),
             y=np.concatenate([y + sd, low[::-1]]),
             fill="toself",
-            fillcolor=rgba(tint, 0.25),
+            fillcolor=rgba(tint, alpha),
             line={"width": 0},
             mode="lines",
             name=f"{label} ± sd",
@@ -105,14 +107,20 @@ def curves_figure(
     large_fonts: bool = False,
     height: int = 420,
     bands: dict[int, pd.DataFrame] | None = None,
+    colours: dict[int, str] | None = None,
+    by_run: bool | None = None,
+    band_alpha: float = 0.25,
 ) -> go.Figure:
     """Curves of every run in ``frame``: coloured by task for one run, by run for several.
 
     A run id in ``bands`` is a group of seeds: its curves in ``frame`` are the means, and
     ``bands[id]`` (epoch, task, split, metric, sd) draws a ± one standard deviation band.
+    ``colours`` fixes a run's colour (a lesson's arm keeps its colour from lesson to
+    lesson); ``band_alpha``, the bands' opacity (fainter when many overlap); ``by_run`` names and colours the curves by run even when there is one (a
+    lesson of one arm), instead of by task.
     """
     runs = list(dict.fromkeys(frame.run_id)) if len(frame) else []
-    by_run = len(runs) > 1
+    by_run = len(runs) > 1 if by_run is None else by_run
     names = run_names or {r: f"run {r}" for r in runs}
     cols = max(1, min(len(tasks), 3))
     rows_n = max(1, math.ceil(len(tasks) / cols))
@@ -128,7 +136,7 @@ def curves_figure(
         row, col = ti // cols + 1, ti % cols + 1
         metric = "loss" if view == "loss" else metric_of.get(task, "accuracy")
         for ri, run in enumerate(runs):
-            tint = colour(ri if by_run else ti)
+            tint = (colours or {}).get(run) or colour(ri if by_run else ti)
             sel = frame[(frame.run_id == run) & (frame.task == task) & (frame.metric == metric)]
             xmap = _x_map(frame, run, x_axis)
             curves = {}
@@ -150,7 +158,7 @@ def curves_figure(
                 band = (bands or {}).get(run)
                 if band is not None:
                     sd = _band_sd(band, task, split, metric, epochs)
-                    _add_band(fig, x, y, sd, tint, label, log_y, row, col, group)
+                    _add_band(fig, x, y, sd, tint, label, log_y, row, col, group, band_alpha)
                 elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
                 fig.add_trace(
@@ -194,6 +202,8 @@ def curves_figure(
                         col=col,
                     )
         fig.update_xaxes(title_text=X_AXES[x_axis], row=row, col=col)
+        if x_axis == "epoch" and len(frame) and frame.epoch.max() <= FEW_EPOCHS:
+            fig.update_xaxes(dtick=1, row=row, col=col)  # no tick at half an epoch
         if log_y:
             fig.update_yaxes(type="log", row=row, col=col)
     height = scaled_height(height, large_fonts)

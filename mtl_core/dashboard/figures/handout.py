@@ -57,6 +57,23 @@ def _verdict(v: Verdict) -> str:
     )
 
 
+def method_words(lesson: Lesson) -> str:
+    """How the claims were tested: a claim between two arms is a paired t-test (arm a
+    minus arm b, seed by seed); a claim on one arm tests its measure against the claim's
+    bar (a one-sample t-test), which "paired" would misname."""
+    claims = lesson.preset.claims
+    kinds = []
+    if any(c.b for c in claims):
+        kinds.append("a claim between two arms is a paired 95% t-test over the seeds above")
+    if any(not c.b for c in claims):
+        kinds.append(
+            "a claim on one arm is a one-sample 95% t-test of its measure against the "
+            "claim's bar over the seeds above"
+        )
+    holm = " With several claims the p-values are Holm-corrected." if len(claims) > 1 else ""
+    return "; ".join(kinds).capitalize() + "." + holm if kinds else ""
+
+
 def handout_html(
     lesson: Lesson,
     figure: go.Figure,
@@ -75,6 +92,11 @@ def handout_html(
         config={"displaylogo": False, "responsive": True},
     )
     arms = "".join(f"<li>{_e(arm)}</li>" for arm in lesson.preset.arms)
+    arms_intro = (
+        "Arms compared (every arm trained on the same seeds, paired):"
+        if len(lesson.preset.arms) > 1
+        else "One arm, trained once per seed:"
+    )
     guess_text = (
         f"Guess before running: <strong>{_e(guess)}</strong>"
         if guess
@@ -101,15 +123,14 @@ def handout_html(
 <code>{_e(seeds_text(seeds))}</code></p>
 <h2>Setup</h2>
 <p>{_e(lesson.setup)}</p>
-{short}<p>Arms compared (every arm trained on the same seeds, paired):</p>
+{short}<p>{arms_intro}</p>
 <ul>{arms}</ul>
 <h2>Result</h2>
 {plot}
 <h2>Verdict</h2>
 <p>{guess_text}</p>
 {claims}
-<p class="meta">Each claim is a paired 95% t-test over the seeds above; with several claims
-the p-values are Holm-corrected. Fresh seeds may give another verdict: a lesson is an
+<p class="meta">{_e(method_words(lesson))} Fresh seeds may give another verdict: a lesson is an
 experiment. To run these seeds again, open the dashboard with
 <code>{_e(lesson_link(lesson, seeds, epochs))}</code>.</p>
 </body>

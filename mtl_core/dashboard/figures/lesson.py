@@ -9,6 +9,9 @@ says how many). An arm whose runs end early (early stopping, or a run that ended
 the others) would hide under the band of an arm that trains to the end, so it is drawn
 on top, keeping its colour and its place in the legend, and its stops are marked: a
 tick on its curve where each seed ended and a dotted line, labelled, at their mean.
+Colours follow an arm's role, not its place in the list: the single task is black and
+hard sharing blue in every lesson (a class learns them once), a shuffled control takes
+its arm's colour, lighter, and the other arms take the palette's next colours in order.
 Pure Plotly over the metrics frame, no ``st.*``.
 """
 
@@ -19,11 +22,41 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mtl_core.dashboard.figures.curves import curves_figure
-from mtl_core.dashboard.figures.style import font_size, line_width, marker_size
+from mtl_core.dashboard.figures.style import PALETTE, font_size, line_width, marker_size
 from mtl_core.dashboard.groups import band_frames
+from mtl_core.studies.presets import Preset, control_of
 
 STOP_LINE = "dot"  # the dotted line at an arm's mean stop epoch
 STOP_MARKER = "line-ns-open"  # a short vertical tick on the curve where a seed ended
+# the same in every lesson ("all shared" is hard sharing under its where-to-branch name)
+ROLE_COLOURS = {"single task": "#000000", "hard sharing": "#0072B2", "all shared": "#0072B2"}
+TOO_LIGHT = {"#F0E442", "#EE99AA"}  # yellow and pink: lightened for a control, unreadable
+# The other arms: orange, green, purple and vermilion first (orange beside vermilion
+# read as one colour in a lesson of four auxiliary tasks), then the rest of the palette.
+FIRST = ("#E69F00", "#009E73", "#CC79A7", "#D55E00")
+ARM_PALETTE = tuple(
+    c for c in dict.fromkeys((*FIRST, *PALETTE)) if c not in {*ROLE_COLOURS.values(), *TOO_LIGHT}
+)
+BAND_ALPHA = {4: 0.25, 99: 0.12}  # up to N arms: the bands' opacity (fainter when many)
+CONTROL_LIGHTER = 0.5  # a control's colour: its arm's, halfway to white
+
+
+def lighter(hex_colour: str, t: float = CONTROL_LIGHTER) -> str:
+    rgb = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(v + (255 - v) * t):02X}" for v in rgb)
+
+
+def arm_colours(preset: Preset) -> dict[str, str]:
+    """Arm label -> colour: by role (``ROLE_COLOURS``), a control in its arm's colour made
+    lighter, the rest in the order of the arms."""
+    controls = control_of(preset)
+    out = {arm: ROLE_COLOURS[arm] for arm in preset.arms if arm in ROLE_COLOURS}
+    rest = iter(ARM_PALETTE)
+    for arm in preset.arms:
+        if arm not in out and arm not in controls:
+            out[arm] = next(rest)
+    out.update({arm: lighter(out[base]) for arm, base in controls.items()})
+    return {arm: out[arm] for arm in preset.arms}
 
 
 def arm_frames(
@@ -147,14 +180,26 @@ def lesson_figure(
     metric: str,
     live: set[int] = frozenset(),
     options: dict | None = None,
+    colours: dict[str, str] | None = None,
 ) -> go.Figure:
     """The main task's curves of every arm (train solid, validation dashed), with a band
-    of ± one standard deviation over its seeds; the legend to the right of the plot. The
-    arms that ended early are drawn last (on top), with their stops marked."""
+    of ± one standard deviation over its seeds, named and coloured by arm (``colours``:
+    arm label -> colour, ``arm_colours``) even when there is one arm; the legend to the
+    right of the plot. The arms that ended early are drawn last (on top), with their
+    stops marked."""
     drawn, names, bands = arm_frames(frame, arms, set(live))
     options = {"view": "metric", **(options or {})}
+    first = {label: next((i for i in ids if i in names), None) for label, ids in arms.items()}
     fig = curves_figure(
-        drawn, tasks=[task], metric_of={task: metric}, run_names=names, bands=bands, **options
+        drawn,
+        tasks=[task],
+        metric_of={task: metric},
+        run_names=names,
+        bands=bands,
+        colours={first[a]: c for a, c in (colours or {}).items() if first.get(a) is not None},
+        by_run=True,
+        band_alpha=next(a for n, a in BAND_ALPHA.items() if len(arms) <= n),
+        **options,
     )
     groups = {label: names[i] for label, ids in arms.items() for i in ids if i in names}
     rank = {group: n for n, group in enumerate(groups.values(), start=1)}
@@ -167,8 +212,18 @@ def lesson_figure(
     longest = int(frame.epoch.max()) if len(frame) else 0
     for k, (group, ends) in enumerate(early.items()):
         _mark_stops(fig, group, ends, longest, k, bool(options.get("large_fonts")))
+    large = bool(options.get("large_fonts"))
     fig.update_layout(
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
-        margin={"r": 10},
+        margin={"r": legend_room(list(names.values()), large)},
     )
     return fig
+
+
+def legend_room(names: list[str], large: bool) -> int:
+    """Pixels right of the plot for the legend's longest name. Plotly grows the margin
+    for a legend from text it measures once, which fell short in projector mode ("hard
+    sharin" cut at the edge): this sets enough room from the names themselves (a wide
+    glyph is about 0.6 of the font size, the line sample and gaps about 60 px)."""
+    longest = max((len(n) for n in names), default=0)
+    return round(longest * 0.6 * font_size(large) + 60)

@@ -21,11 +21,11 @@ import streamlit as st
 from mtl_core.analysis.partner import partner_ranking
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.handout import handout_html
-from mtl_core.dashboard.figures.lesson import early_ends, lesson_figure
+from mtl_core.dashboard.figures.lesson import arm_colours, early_ends, lesson_figure
 from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.urlstate import lesson_params
-from mtl_core.dashboard.widgets.lesson_state import GUESSES, LK, close_lesson, open_lesson
+from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, open_lesson
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
@@ -105,12 +105,15 @@ def header(lesson: Lesson) -> None:
         st.caption("The verdict judges: " + "; ".join(c.text for c in lesson.preset.claims))
 
 
+GUESS_LABEL = "Your guess, before running:"
+
+
 def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
     """The guess, the number of seeds and Run (which the guess never blocks)."""
     guess_col, seeds_col = st.columns([3, 2])
     guess_col.radio(
-        "Your guess (optional): does it help, hurt, or can't you tell?",
-        GUESSES,
+        "Your guess before running (optional)",
+        lesson.guesses,
         index=None,
         key=LK.guess,
         horizontal=True,
@@ -199,7 +202,9 @@ def verdict_section(
         for verdict in found:
             verdict_block(verdict)
     if guess:  # no guess made: nothing to set beside the verdict
-        right.metric("Your guess", guess, help="recorded before the run")
+        # markdown, not st.metric: a guess in the question's words ("it gets worse
+        # after a while") would be cut short in a metric's one line
+        right.container(border=True).markdown(f"{GUESS_LABEL}\n\n**{guess}**")
     if lesson.kind == "affinity":
         partner_line(manager, lesson, runs)
     st.caption(
@@ -266,6 +271,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             metric=get_task(task).metric,
             live=running,
             options=options,
+            colours=arm_colours(lesson.preset),
         )
         chart(fig, key="lesson_chart")
         caption = "Solid: training; dashed: validation; shaded: ± one standard deviation."

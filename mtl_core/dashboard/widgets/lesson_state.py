@@ -29,7 +29,6 @@ class LK:
     seed_count = "lesson_k"  # the seeds slider
 
 
-GUESSES = ("helps", "hurts", "can't tell")
 CHART_SHOW = "view"  # the chart's Show control (loss or metric; app.CHART_DEFAULTS)
 
 
