@@ -102,9 +102,17 @@ def test_free_play_opens_the_live_view_with_chart_options_only_once_a_run_is_sho
     assert at.session_state[K.view] == V.live
     assert LK.slug not in at.session_state
     assert [s for s in at.slider if s.key == "smoothing"] == []  # no run: nothing to draw
+    assert at.sidebar.button(key="train").proto.type == "primary"  # free play: Train leads
     at.sidebar.button(key="train").click().run()
     assert at.session_state[K.view] == V.live
     assert [s.key for s in at.slider if s.key == "smoothing"] == ["smoothing"]
+
+
+def test_on_the_lessons_train_steps_back_so_the_lessons_run_is_the_one_red_button(store):
+    at = open_app({"lesson": "sharing-hurts"})
+    assert at.sidebar.button(key="train").proto.type == "secondary"
+    assert at.button(key="lesson_run").proto.type == "primary"
+    assert "free play" in at.sidebar.button(key="train").proto.help
 
 
 def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):

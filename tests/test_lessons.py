@@ -243,6 +243,13 @@ def test_a_lesson_offers_guesses_that_answer_its_own_question_and_refuses_bad_on
             dataclasses.replace(base, guesses=bad)
 
 
+def test_the_regularisation_lesson_names_the_tuned_setting_it_trains():
+    lesson = LESSONS["just-regularisation"]
+    tuned = lesson.preset.arms["tuned single task"]
+    assert f"dropout {tuned['dropout']:g}" in lesson.setup
+    assert ("no weight decay" if tuned["weight_decay"] == 0 else "weight decay") in lesson.setup
+
+
 def test_docs_list_every_lesson_and_no_other():
     page = (Path(__file__).resolve().parents[1] / "docs" / "lessons.md").read_text()
     listed = re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]+) \|", page, re.M)

@@ -17,7 +17,7 @@ import pytest
 from mtl_core.errors import StoreError
 from mtl_core.paths import PROJECT_ROOT
 from mtl_core.store.runs import RunStore
-from mtl_core.store.schema import METRIC_COLUMNS
+from mtl_core.store.schema import METRIC_COLUMNS, METRIC_DTYPES
 
 
 def epoch_rows(epoch: int, scale: float = 1.0) -> list[tuple[str, str, str, float]]:
@@ -84,6 +84,17 @@ def test_metrics_since_epoch_and_of_several_runs(store):
     store.append_epoch(a, 3, [("digit", "val", "loss", 9.0)])  # rewriting an epoch replaces
     again = store.metrics(a, since_epoch=2)
     assert again[(again.metric == "loss") & (again.split == "val")]["value"].item() == 9.0
+
+
+def test_metrics_keep_their_types_when_no_row_is_new_so_appended_curves_stay_numeric(store):
+    # A live page appends each tick's new rows to a run's curves; an untyped empty frame
+    # made ``value`` an object column, and pandas then averaged bands row by row in Python
+    a = store.create_run({})
+    store.append_epoch(a, 0, epoch_rows(0))
+    for nothing in (store.metrics(a, since_epoch=0), store.metrics([])):
+        assert nothing.empty and dict(nothing.dtypes.astype(str)) == METRIC_DTYPES
+    curves = pd.concat([store.metrics(a), store.metrics(a, since_epoch=0)], ignore_index=True)
+    assert curves["value"].dtype == "float64" and curves["epoch"].dtype == "int64"
 
 
 def test_runs_are_listed_newest_first_and_filter_by_owner(store):

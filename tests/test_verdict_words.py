@@ -38,3 +38,13 @@ def test_a_difference_that_rounds_to_zero_is_not_printed_negative():
     text = sentence(BAR, d, d.p_value, 1, outcome(BAR, d, d.p_value))
     assert "-0.0" not in text and "−0.0" not in text
     assert "0.0% on average" in text
+
+
+def test_a_one_arm_claim_names_its_arm_first_and_says_its_value_not_paired():
+    # "best validation epoch, as a share of the epochs trained of maxout" read as if the
+    # epochs belonged to maxout's share: the arm comes first, as its owner
+    claim = Claim("it turns early", "maxout", None, "best_epoch_share", direction=-1, bar=0.5)
+    d = diff((-0.3, -0.25, -0.28), -0.33, -0.22, p=0.001)
+    text = sentence(claim, d, d.p_value, 1, outcome(claim, d, d.p_value))
+    assert "Maxout's best validation epoch, as a share of the epochs trained: 22" in text
+    assert "paired" not in text and "of maxout" not in text

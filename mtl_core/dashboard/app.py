@@ -167,12 +167,17 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         slot.error(refusal)
     k, vary_data = controls.seed_controls()
     full = manager.session_full(owner)
+    # On the lessons, the page's own Run is the action: Train (free play) stays in reach
+    # but does not outshine it
+    lessons = st.session_state.get(K.view) == V.lessons
     clicked = slot.button(
         "Train",
-        type="primary",
+        type="secondary" if lessons else "primary",
         key="train",
         width="stretch",
-        help=full or "train the setup below (Seeds, at the end of the sidebar, sets K)",
+        help=full
+        or ("free play: " if lessons else "")
+        + "train the setup below (Seeds, at the end of the sidebar, sets K)",
         disabled=config is None or bool(refusal or full),
     )
     if train_or_offer(manager, owner, config, k, vary_data, clicked, slot):  # identical.py

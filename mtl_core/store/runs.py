@@ -40,6 +40,7 @@ from mtl_core.store.schema import (
     TRAINING,
     Row,
     Status,  # noqa: F401  (LIVE, ORPHAN_QUEUED: imported from here)
+    metric_frame,
 )
 
 
@@ -354,14 +355,14 @@ class RunStore:
         """Long-form metrics of the runs, for epochs after ``since_epoch``."""
         ids = [int(run_ids)] if isinstance(run_ids, int) else [int(i) for i in run_ids]
         if not ids:
-            return pd.DataFrame(columns=METRIC_COLUMNS)
+            return metric_frame([])
         marks = ",".join("?" * len(ids))
         rows = self._execute(
             f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id IN ({marks})"
             " AND epoch > ? ORDER BY run_id, epoch, task, split, metric",
             (*ids, since_epoch),
         ).fetchall()
-        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+        return metric_frame(rows)
 
     def array_names(self, run_id: int) -> list[str]:
         rows = self._execute("SELECT name FROM arrays WHERE run_id = ? ORDER BY name", (run_id,))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from enum import StrEnum
 
+import pandas as pd
+
 from mtl_core.store import safety as store_file
 
 SCHEMA_VERSION = 1
@@ -90,7 +92,24 @@ RUN_COLUMNS = (
     "sweep",
     "process",
 )
-METRIC_COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
+# A metric row's columns and their types. A frame of no rows is typed too: an untyped
+# empty frame (all ``object``) concatenated onto a run's curves turned ``value`` into
+# ``object``, and every live redraw's band means then ran in Python, row by row (most of
+# a lesson page's server time, found with py-spy).
+METRIC_DTYPES = {
+    "run_id": "int64",
+    "epoch": "int64",
+    "task": "str",
+    "split": "str",
+    "metric": "str",
+    "value": "float64",
+}
+METRIC_COLUMNS = list(METRIC_DTYPES)
+
+
+def metric_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Metric rows (in ``METRIC_COLUMNS`` order) as a frame with ``METRIC_DTYPES``."""
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS).astype(METRIC_DTYPES)
 
 
 def _initialise(conn: sqlite3.Connection) -> None:

@@ -79,7 +79,7 @@ def sentence(claim: Claim, diff: ClaimDifference, p_holm: float, m: int, result:
     if claim.b:
         shift, sign, what = 0.0, "+", compared(claim)
     else:  # one arm against the bar: show the value itself
-        shift, sign, what = claim.bar, "", f"{compared(claim)} of {claim.a}"
+        shift, sign, what = claim.bar, "", f"{claim.a}'s {compared(claim)}"
     digits = DIGITS.get(claim.measure, 1)
     sign += f".{digits}"  # below: rounded first, so that no "-0.0" is shown
     mean, low, high = (

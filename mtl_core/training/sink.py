@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mtl_core.errors import StoreError
-from mtl_core.store.schema import METRIC_COLUMNS, RUN_COLUMNS, STATUSES, Row, Status
+from mtl_core.store.schema import RUN_COLUMNS, STATUSES, Row, Status, metric_frame
 
 WRITES = (
     "append_epoch",
@@ -173,7 +173,6 @@ class MemorySink:
         """Long-form metrics in the store's format (``RunStore.metrics``): one row per
         (run_id, epoch, task, split, metric), sorted so; of every run when ``run_ids`` is
         None. A row written twice keeps its last value, as the store's upsert does."""
-        import pandas as pd
 
         if run_ids is None:
             ids = set(self._runs)
@@ -184,7 +183,7 @@ class MemorySink:
             if run_id in ids and epoch > since_epoch:
                 latest[(run_id, epoch, *key)] = value
         rows = [(*key, value) for key, value in sorted(latest.items())]
-        return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+        return metric_frame(rows)
 
     def array_names(self, run_id: int) -> list[str]:
         return sorted(name for i, name in self.arrays if i == run_id)

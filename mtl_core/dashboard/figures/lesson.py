@@ -65,8 +65,9 @@ def arm_frames(
     """Each arm's mean curves (under its first reporting run's id), its legend name and
     its band; an arm with no reported epoch yet is left out."""
     means, names, bands = [], {}, {}
+    reported = set(frame.run_id)
     for label, ids in arms.items():
-        seen = [i for i in dict.fromkeys(ids) if i in set(frame.run_id)]
+        seen = [i for i in dict.fromkeys(ids) if i in reported]
         if not seen:
             continue
         if len(seen) == 1:

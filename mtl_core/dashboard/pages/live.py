@@ -42,7 +42,8 @@ def cached_metrics(manager: RunManager, run_id: int, refresh: bool) -> pd.DataFr
         since = -1 if frame is None or frame.empty else int(frame.epoch.max())
         new = manager.store.metrics(run_id, since_epoch=since)
         new = new[new.split != "test"]
-        frame = new if frame is None else pd.concat([frame, new], ignore_index=True)
+        if frame is None or len(new):  # most ticks bring nothing new for a finished run
+            frame = new if frame is None else pd.concat([frame, new], ignore_index=True)
         cache[run_id] = frame
     return frame
 
