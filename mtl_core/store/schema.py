@@ -105,11 +105,18 @@ METRIC_DTYPES = {
     "value": "float64",
 }
 METRIC_COLUMNS = list(METRIC_DTYPES)
+_EMPTY = pd.DataFrame(columns=METRIC_COLUMNS).astype(METRIC_DTYPES)
 
 
 def metric_frame(rows: list[tuple]) -> pd.DataFrame:
-    """Metric rows (in ``METRIC_COLUMNS`` order) as a frame with ``METRIC_DTYPES``."""
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS).astype(METRIC_DTYPES)
+    """Metric rows (in ``METRIC_COLUMNS`` order) as a frame with ``METRIC_DTYPES``. Rows
+    carry their types (SQLite's REAL is a float); converting them all again cost a live
+    page more than reading them, so only the empty frame and a stray column convert."""
+    if not rows:
+        return _EMPTY.copy()
+    frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    wrong = {c: t for c, t in METRIC_DTYPES.items() if str(frame[c].dtype) != t}
+    return frame.astype(wrong) if wrong else frame
 
 
 def _initialise(conn: sqlite3.Connection) -> None:

@@ -188,8 +188,9 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
     def panel() -> bool:
         now = manager.store.runs()
         now = now.set_index("id").loc[[i for i in chosen if i in set(now.id)]].reset_index()
+        going = set(now.id[now.status.isin(LIVE)])
         frame = pd.concat(
-            [cached_metrics(manager, i, refresh=True) for i in chosen], ignore_index=True
+            [cached_metrics(manager, i, live=i in going) for i in chosen], ignore_index=True
         )
         tasks = list(dict.fromkeys(t for cfg in now.config for t in cfg["tasks"]))
         groups = seed_groups(now)

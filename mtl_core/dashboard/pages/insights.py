@@ -358,7 +358,7 @@ def insights_view(manager: RunManager, owner: str) -> None:
 
     def panel() -> bool:
         run = manager.store.get_run(run_id)
-        frame = cached_metrics(manager, run_id, refresh=True)
+        frame = cached_metrics(manager, run_id, live=run["status"] in LIVE)
         wall = frame[(frame.task == "_run") & (frame.metric == "wall_time")]
         done = int(wall.epoch.max()) if len(wall) else 0
         config = run["config"]

@@ -257,7 +257,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         running = {int(i) for i in now.id[now.status.isin(LIVE)]}
         done = len(set(ids)) - len(running)
         st.progress(done / len(set(ids)), text=f"{done} of {len(set(ids))} runs finished")
-        frame = pd.concat([cached_metrics(manager, i, refresh=True) for i in ids])
+        frame = pd.concat([cached_metrics(manager, i, live=i in running) for i in ids])
         if frame.empty and running:  # no epoch yet: say what is coming, not bare axes
             st.info(
                 f"Starting {len(set(ids))} runs: the curves appear as each run stores its "

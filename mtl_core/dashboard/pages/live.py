@@ -34,17 +34,22 @@ from mtl_core.studies.baselines import single_task_baselines
 KEEPALIVE_SECONDS = 10.0
 
 
-def cached_metrics(manager: RunManager, run_id: int, refresh: bool) -> pd.DataFrame:
-    """Metrics of a run, fetched incrementally: only epochs after the last one seen."""
+def cached_metrics(manager: RunManager, run_id: int, live: bool) -> pd.DataFrame:
+    """Metrics of a run, fetched incrementally: only epochs after the last one seen.
+
+    ``live``: the run was queued or training when the caller last read its status. A run
+    that had ended then has all its epochs stored, so one fetch after that is its last:
+    a page watching 15 runs of a lesson no longer asks the store about the 14 that ended
+    on every tick."""
     cache = st.session_state.setdefault(K.curves, {})
-    frame = cache.get(run_id)
-    if frame is None or refresh:
+    frame, final = cache.get(run_id, (None, False))
+    if frame is None or not final:
         since = -1 if frame is None or frame.empty else int(frame.epoch.max())
         new = manager.store.metrics(run_id, since_epoch=since)
         new = new[new.split != "test"]
-        if frame is None or len(new):  # most ticks bring nothing new for a finished run
+        if frame is None or len(new):  # most ticks bring nothing new
             frame = new if frame is None else pd.concat([frame, new], ignore_index=True)
-        cache[run_id] = frame
+        cache[run_id] = (frame, not live)
     return frame
 
 
@@ -183,7 +188,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     def panel() -> bool:
         manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
         run = manager.store.get_run(run_id)
-        frame = cached_metrics(manager, run_id, refresh=True)
+        frame = cached_metrics(manager, run_id, live=run["status"] in LIVE)
         st.markdown(f"#### {run['name']}")
         _progress(run, frame)
         # Each part that comes and goes keeps its own slot: were the buttons to move up
