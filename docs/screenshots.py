@@ -106,7 +106,39 @@ def lesson(page, url: str) -> None:
     page.screenshot(path=str(DOCS / "lesson.png"), full_page=True)
 
 
-SHOTS = {"conflict": conflict, "seed_bands": seed_bands, "lesson": lesson}
+def lessons_landing(page, url: str) -> None:
+    """The first page a newcomer sees: a card per lesson, free play beside them."""
+    page.goto(url + "/")
+    page.get_by_text("Pick a lesson", exact=True).wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(DOCS / "lessons_landing.png"), full_page=True)
+
+
+SHARING_LINK = "/?lesson=sharing-helps&seeds=1234-5678-9012-3456-7890"
+
+
+def lesson_sharing(page, url: str) -> None:
+    """Sharing helps at full size on five fixed seeds: the arms in their role colours,
+    the guess beside the two verdicts, try-next."""
+    page.goto(url + SHARING_LINK)
+    page.get_by_role("heading", name="Sharing helps").wait_for(timeout=TIMEOUT)
+    page.get_by_text("helps", exact=True).click()
+    page.get_by_role("button", name="Train the 15 missing runs").click(timeout=TIMEOUT)
+    page.get_by_text("Verdict", exact=True).wait_for(timeout=TIMEOUT)
+    _settle(page, 1)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 2300})  # down to try-next
+    page.mouse.move(1395, 5)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(DOCS / "lesson_sharing.png"), full_page=True)
+
+
+SHOTS = {
+    "conflict": conflict,
+    "seed_bands": seed_bands,
+    "lesson": lesson,
+    "lessons_landing": lessons_landing,
+    "lesson_sharing": lesson_sharing,
+}
 
 
 def main(names: list[str]) -> None:
