@@ -96,7 +96,7 @@ def test_each_verdict_line_names_its_outcome_once_in_its_badge_then_the_claim():
 def test_a_handout_of_short_runs_says_so_and_its_link_keeps_them_short():
     found = verdicts(LESSON, RESULTS)
     page = handout_html(LESSON, _figure(), found, SEEDS, WHEN, None, epochs=3)
-    assert "Short runs: 3 epochs each" in page
+    assert "Short runs: 3 epochs each" in page and "<code>epochs=3</code>" in page
     assert html.escape(lesson_link(LESSON, SEEDS, 3)) in page and "&amp;epochs=3" in page
     page, _ = _handout()
     assert "Short runs" not in page and "epochs=" not in page

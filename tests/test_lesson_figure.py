@@ -196,3 +196,11 @@ def test_the_legend_has_room_for_its_longest_name_on_a_projector():
     fig = _figure(arms=arms, options={"large_fonts": True})
     # 18 characters of 20 px: at least 0.6 em each beyond the line sample
     assert fig.layout.margin.r >= 18 * 0.6 * 20 + 60
+
+
+def test_an_unbanded_arm_is_drawn_as_its_mean_line_alone():
+    arms = {"hard sharing": [1, 2, 3], "shuffled control": [4, 5, 6]}
+    fig = _figure(arms=arms, unbanded=frozenset({"shuffled control"}))
+    bands = {t.legendgroup for t in fig.data if t.fill == "toself"}
+    assert bands == {"hard sharing"}
+    assert len(_lines(fig, "shuffled control")) == 2  # its train and validation means

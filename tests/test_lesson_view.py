@@ -145,7 +145,7 @@ def test_a_lesson_link_opens_the_lesson_and_a_bad_slug_gets_a_note_and_the_cards
 
 def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_link(store):
     at = open_app({"lesson": TINY_LESSON.slug})
-    assert at.radio(key=LK.guess).value is None  # no guess: Run is not blocked
+    assert guess(at).value is None  # no guess: Run is not blocked
     at.button(key="lesson_run").click().run()
     assert not at.exception, at.exception
     seeds = parse_seeds(link(at)["seeds"])
@@ -211,7 +211,7 @@ def trained(store):
 
 def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout(trained):
     at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
-    at.radio(key=LK.guess).set_value("helps").run()
+    guess(at).set_value("helps").run()
     assert not at.exception, at.exception
     verdicts = [m.value for m in at.main.markdown if "hard sharing beats single-task" in m.value]
     assert len(verdicts) == 1
@@ -241,12 +241,27 @@ def test_try_next_opens_the_next_lesson_on_the_same_seeds(trained):
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 3 fresh seeds")
 
 
+def guess(at):
+    """The lesson's guess radio (its key changes each time a lesson opens)."""
+    (radio,) = [r for r in at.radio if r.key and r.key.startswith(LK.guess)]
+    return radio
+
+
+def test_a_guess_never_follows_the_class_into_the_next_lesson(trained):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    guess(at).set_value("can't tell").run()  # an answer every lesson offers
+    first = guess(at).key
+    at.button(key="try_sharing-helps").click().run()
+    assert guess(at).key != first and guess(at).value is None
+    assert not [m.value for m in at.main.markdown if GUESS_LABEL in m.value]
+
+
 def test_the_guess_offers_the_open_lessons_own_answers(store):
     at = open_app({"lesson": "hard-vs-soft"})
-    assert at.radio(key=LK.guess).options == list(LESSONS["hard-vs-soft"].guesses)
-    at.radio(key=LK.guess).set_value("soft is better").run()
+    assert guess(at).options == list(LESSONS["hard-vs-soft"].guesses)
+    guess(at).set_value("soft is better").run()
     at = open_app({"lesson": "overfitting"})
-    assert at.radio(key=LK.guess).options == list(LESSONS["overfitting"].guesses)
+    assert guess(at).options == list(LESSONS["overfitting"].guesses)
 
 
 def test_no_guess_sets_nothing_beside_the_verdict(trained):

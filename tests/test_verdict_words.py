@@ -48,3 +48,11 @@ def test_a_one_arm_claim_names_its_arm_first_and_says_its_value_not_paired():
     text = sentence(claim, d, d.p_value, 1, outcome(claim, d, d.p_value))
     assert "Maxout's best validation epoch, as a share of the epochs trained: 22" in text
     assert "paired" not in text and "of maxout" not in text
+
+
+def test_twin_runs_are_not_told_that_more_seeds_may_tell():
+    # early stopping that never triggered trains the same model as training to the end
+    d = diff((0.0, 0.0, 0.0), 0.0, 0.0, p=1.0)
+    text = sentence(PAIR, d, d.p_value, 1, outcome(PAIR, d, d.p_value))
+    assert outcome(PAIR, d, d.p_value) == "unclear"
+    assert "nothing tells them apart" in text and "more seeds may" not in text

@@ -32,10 +32,11 @@ class PartnerRanking:
         best, *others = self.means
         rest = "; ".join(f"{o} {self.means[o]:+.4f}" for o in others)
         return (
-            f"Affinity in the all-in-one network, on these seeds: **{best}** ranked first "
-            f"for the {self.target} task's loss on {self.firsts} of {self.seeds} seeds "
-            f"(mean {self.means[best]:+.4f}; {rest}). That is the partner it suggests; the "
-            "verdict above says whether training with it won."
+            f"Affinity in the all-in-one network, on these seeds (how much a training step on "
+            f"a task lowered the {self.target} task's loss): **{best}** ranked first on "
+            f"{self.firsts} of {self.seeds} seeds (mean {self.means[best]:+.4f}; {rest}). "
+            "That is the partner it suggests; the verdict above says whether training with "
+            "it won."
         )
 
 

@@ -151,7 +151,8 @@ LESSONS: dict[str, Lesson] = {
             default_seeds=6,  # at 5, about a quarter of draws is unclear (docs/lessons.md)
             minutes=3.0,
             try_next=(TryNext("Parity and magnitude", "sharing-helps"),),
-            guesses=("any extra task helps", "only some kinds help", "none helps", "can't tell"),
+            # the claims judge loops (the other arms are drawn for discussion)
+            guesses=("loops helps, through its labels", "loops does not help", "can't tell"),
         ),
         Lesson(
             "hard-vs-soft",
@@ -178,7 +179,12 @@ LESSONS: dict[str, Lesson] = {
                 TryNext("Is it just regularisation?", "just-regularisation"),
                 TryNext("Soft sharing instead", "hard-vs-soft"),
             ),
-            guesses=("the first layer is enough", "the whole trunk is needed", "can't tell"),
+            # what the claims can answer: each depth against the digit task alone
+            guesses=(
+                "the first layer is enough to help",
+                "only the whole trunk helps",
+                "can't tell",
+            ),
         ),
         Lesson(
             "just-regularisation",

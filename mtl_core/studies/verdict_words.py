@@ -63,6 +63,11 @@ def _why(claim: Claim, diff: ClaimDifference, p_holm: float, result: str) -> str
             f"the interval lies {side} {ref}, but after Holm's correction p is not below "
             f"{LEVEL:g}; more seeds may tell."
         )
+    if set(diff.per_seed) == {0.0}:  # e.g. early stopping that never triggered: twin runs
+        return (
+            "every seed gave exactly the same result in both, so nothing tells them apart; "
+            "more seeds of the same runs would not either."
+        )
     return f"the interval includes {ref}: these seeds cannot tell; more seeds may."
 
 

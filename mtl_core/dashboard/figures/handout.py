@@ -105,7 +105,7 @@ def handout_html(
     claims = "".join(_verdict(v) for v in verdicts) or "<p>This lesson makes no claim.</p>"
     short = (
         f"<p><strong>Short runs: {epochs} epochs each</strong>, not the setup's full length "
-        "(the link's <code>epochs=</code>).</p>\n"
+        f"(the link's <code>epochs={epochs}</code>).</p>\n"
         if epochs is not None
         else ""
     )

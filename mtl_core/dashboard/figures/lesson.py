@@ -11,7 +11,8 @@ on top, keeping its colour and its place in the legend, and its stops are marked
 tick on its curve where each seed ended and a dotted line, labelled, at their mean.
 Colours follow an arm's role, not its place in the list: the single task is black and
 hard sharing blue in every lesson (a class learns them once), a shuffled control takes
-its arm's colour, lighter, and the other arms take the palette's next colours in order.
+its arm's colour, lighter and without a band (its band blurred into its arm's), and the
+other arms take the palette's next colours in order.
 Pure Plotly over the metrics frame, no ``st.*``.
 """
 
@@ -31,9 +32,9 @@ STOP_MARKER = "line-ns-open"  # a short vertical tick on the curve where a seed 
 # the same in every lesson ("all shared" is hard sharing under its where-to-branch name)
 ROLE_COLOURS = {"single task": "#000000", "hard sharing": "#0072B2", "all shared": "#0072B2"}
 TOO_LIGHT = {"#F0E442", "#EE99AA"}  # yellow and pink: lightened for a control, unreadable
-# The other arms: orange, green, purple and vermilion first (orange beside vermilion
-# read as one colour in a lesson of four auxiliary tasks), then the rest of the palette.
-FIRST = ("#E69F00", "#009E73", "#CC79A7", "#D55E00")
+# The other arms: orange, green, purple and sky blue first (orange beside vermilion read
+# as one colour in a lesson of four auxiliary tasks), then the rest of the palette.
+FIRST = ("#E69F00", "#009E73", "#CC79A7", "#56B4E9")
 ARM_PALETTE = tuple(
     c for c in dict.fromkeys((*FIRST, *PALETTE)) if c not in {*ROLE_COLOURS.values(), *TOO_LIGHT}
 )
@@ -182,13 +183,18 @@ def lesson_figure(
     live: set[int] = frozenset(),
     options: dict | None = None,
     colours: dict[str, str] | None = None,
+    unbanded: frozenset[str] = frozenset(),
 ) -> go.Figure:
     """The main task's curves of every arm (train solid, validation dashed), with a band
     of ± one standard deviation over its seeds, named and coloured by arm (``colours``:
     arm label -> colour, ``arm_colours``) even when there is one arm; the legend to the
     right of the plot. The arms that ended early are drawn last (on top), with their
-    stops marked."""
+    stops marked. The arms in ``unbanded`` (the shuffled controls, drawn in a lighter
+    shade of their arm) get their mean line alone: their band blurred into their arm's."""
     drawn, names, bands = arm_frames(frame, arms, set(live))
+    for label in unbanded:
+        for i in arms.get(label, []):
+            bands.pop(i, None)
     options = {"view": "metric", **(options or {})}
     first = {label: next((i for i in ids if i in names), None) for label, ids in arms.items()}
     fig = curves_figure(

@@ -25,7 +25,7 @@ from mtl_core.dashboard.figures.lesson import arm_colours, early_ends, lesson_fi
 from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.urlstate import lesson_params
-from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, open_lesson
+from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, guess_key, open_lesson
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
@@ -42,6 +42,7 @@ from mtl_core.studies.lessons import (
     lesson_results,
     verdicts,
 )
+from mtl_core.studies.presets import control_of
 
 OUTCOME_MARKS = {  # how each outcome reads at a glance (colour and sign, then the word)
     "held": ":green-background[**✓ held**]",
@@ -115,7 +116,7 @@ def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
         "Your guess before running (optional)",
         lesson.guesses,
         index=None,
-        key=LK.guess,
+        key=guess_key(),
         horizontal=True,
         help="recorded before the run and shown beside the verdict; Run works without it",
     )
@@ -196,7 +197,7 @@ def verdict_section(
         st.warning(f"No verdict on this draw: {exc}")
         return
     st.subheader("Verdict")
-    guess = st.session_state.get(LK.guess)
+    guess = st.session_state.get(guess_key())
     left, right = st.columns([4, 1])
     with left:
         for verdict in found:
@@ -272,9 +273,12 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             live=running,
             options=options,
             colours=arm_colours(lesson.preset),
+            unbanded=frozenset(control_of(lesson.preset)),
         )
         chart(fig, key="lesson_chart")
         caption = "Solid: training; dashed: validation; shaded: ± one standard deviation."
+        if control_of(lesson.preset):
+            caption += " A shuffled control: its arm's colour, lighter, without a band."
         if early_ends(frame.reset_index(drop=True), runs, running):
             caption += " Ticks: where each early-stopped run ended; dotted line: their mean."
         st.caption(caption)

@@ -25,7 +25,8 @@ class LK:
     seeds = "lesson_seeds"  # the draw of seeds shown (a tuple), from Run, a link or try-next
     runs = "lesson_runs"  # arm -> run ids of that draw, once they are started or found
     epochs = "lesson_epochs"  # epochs per run set by the link (short demos and tests)
-    guess = "lesson_guess"  # the viewer's prediction (the radio's key)
+    guess = "lesson_guess"  # the viewer's prediction: the radio's key, with ``opened``
+    opened = "lesson_opened"  # how many times a lesson was opened this session
     seed_count = "lesson_k"  # the seeds slider
 
 
@@ -41,14 +42,22 @@ def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     lesson = LESSONS[slug]
     control_state.load_into_state(lesson.preset.config)
     st.session_state[LK.slug] = slug
-    for key in (LK.runs, LK.guess, LK.seeds):
+    for key in (LK.runs, guess_key(), LK.seeds):
         st.session_state.pop(key, None)
+    st.session_state[LK.opened] = st.session_state.get(LK.opened, 0) + 1
     if seeds:
         st.session_state[LK.seeds] = tuple(seeds)
         # the slider shows the draw's size, so Run draws as many fresh seeds again
         st.session_state[f"{LK.seed_count}_{slug}"] = min(max(len(seeds), MIN_SEEDS), MAX_SEEDS)
     st.session_state[CHART_SHOW] = chart_show(lesson)
     st.session_state[K.view] = V.lessons
+
+
+def guess_key() -> str:
+    """The guess radio's key, new each time a lesson opens: the browser keeps a radio's
+    last choice under its key, so with one key a guess ("can't tell" is in every lesson)
+    came back selected in the next lesson, and stood beside a verdict nobody guessed."""
+    return f"{LK.guess}_{st.session_state.get(LK.opened, 0)}"
 
 
 def chart_show(lesson: Lesson) -> str:
@@ -60,8 +69,9 @@ def chart_show(lesson: Lesson) -> str:
 
 def close_lesson() -> None:
     """Back to the landing cards."""
-    for key in (LK.slug, LK.runs, LK.guess, LK.seeds):
+    for key in (LK.slug, LK.runs, guess_key(), LK.seeds):
         st.session_state.pop(key, None)
+    st.session_state[LK.opened] = st.session_state.get(LK.opened, 0) + 1
     st.session_state[K.view] = V.lessons
 
 
