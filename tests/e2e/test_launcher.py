@@ -15,8 +15,10 @@ from .conftest import ROOT, free_port, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
+# _fullData: the drawn traces, their x decoded (the figure sends numeric arrays typed, as
+# {dtype, bdata}, so ``data[0].x`` has no length)
 LIVE_POINTS = """() => { const d = document.querySelector('.js-plotly-plot');
-    return d && d.data && d.data.length ? d.data[0].x.length : 0; }"""
+    return d && d._fullData && d._fullData.length ? d._fullData[0].x.length : 0; }"""
 # A fresh checkout: no virtualenv, data, caches, or runtime output (dashboard/static/, which
 # the old code wrote and .gitignore lists).
 _NOT_COPIED_ANYWHERE = shutil.ignore_patterns(
