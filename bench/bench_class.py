@@ -377,24 +377,24 @@ def model(result: dict, max_runs: int, cpus: int) -> list[str]:
     """The measured per-session costs, scaled to 30 and 100 students.
 
     Streamlit serves every page from one Python process: its reruns share one interpreter
-    lock, so the server gets about one core whatever the machine has. Each live page's
-    fragment reruns every ``poll_every`` seconds (MTL_POLL_SECONDS, 1 s, stretched to about
-    open pages / 5 s: mtl_core/limits.py), so the server's CPU per watching page scales
-    with 1 / poll.
+    lock, so the server gets about one core whatever the machine has. A live page's chart
+    asks for new epochs every MTL_POLL_SECONDS (1 s; a small read, mtl_core/dashboard/feed.py)
+    and the rest of its panel reruns every third interval, stretched to about open pages /
+    5 s (mtl_core/limits.py), so the server's CPU per second of a watching page, measured
+    here at 10 pages, is what each more student adds (an upper bound: page loads, widget
+    reruns and clicks are counted in it too).
     """
     mem, cpu, runs = result["memory"], result["cpu"], result["runs"]
     base = mem["after_first_page_mb"]
     per_mb = max(mem["growth_per_session_mb"], 0.0)
-    # one live tick per watching page per second: the server CPU per chart redraw the pages
-    # saw (an upper bound: page loads, widget reruns and clicks are counted in it too)
-    per_cpu = cpu["server_cpu_per_tick_s"] or cpu["server_cpu_per_watching_page_s_per_s"] or 0.0
+    per_cpu = cpu["server_cpu_per_watching_page_s_per_s"] or cpu["server_cpu_per_tick_s"] or 0.0
     train_s = runs["train_s_median"] or 0.0
     slot_mb = mem["workers_peak_pss_mb"] / max_runs  # with the forkserver: an upper bound
     lines = [
         f"measured: server {base:.0f} MB after the first page + {per_mb:.1f} MB per session;"
-        f" server CPU {per_cpu:.3f} s per live tick, i.e. core per page watching a live run"
-        f" at the 1 s poll (the per page-second figure, lower when polls fall behind, was"
-        f" {cpu['server_cpu_per_watching_page_s_per_s'] or 0:.3f}); a run of"
+        f" server CPU {per_cpu:.3f} core per page watching a live run (its chart's 1 s"
+        f" asks and its panel's reruns; {cpu['server_cpu_per_tick_s'] or 0:.3f} s per chart"
+        " update seen); a run of"
         f" {result['epochs']} epochs trained {train_s:.1f} s (median) with {max_runs} at once"
         f" on {cpus} shared cores (load average {result['loadavg_start'][0]:.1f} at the start);"
         f" workers <= {slot_mb:.0f} MB (PSS) per training slot",
@@ -429,9 +429,8 @@ def model(result: dict, max_runs: int, cpus: int) -> list[str]:
     if per_cpu > 0:
         pages = 0.8 / per_cpu
         lines.append(
-            f"one server process keeps up with ~{pages:.0f} pages watching a live run at the 1 s"
-            f" poll; 100 would need the poll at ~{max(1.0, 100 / pages):.1f} s (a code change in"
-            " live.py) or less work per poll"
+            f"one server process keeps up with ~{pages:.0f} pages watching a live run at"
+            f" these rates; 100 would need MTL_POLL_SECONDS ~{max(1.0, 100 / pages):.1f} s"
         )
     return lines
 

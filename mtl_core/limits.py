@@ -19,10 +19,14 @@ variables take the default.
     A run whose page has not been seen for this long (the tab was closed) is stopped.
     Browsers slow a hidden tab's timers to about once a minute, so keep it well above 60.
 ``MTL_POLL_SECONDS`` (seconds, default 1)
-    How often a page watching a live run asks for new epochs, with few pages open. Each
-    update costs the server about 0.1 s of CPU (bench/bench_class.py), so with more pages
-    watching the interval grows (``poll_every``): about one update per page every
-    ``open pages / 5`` seconds, keeping the server's updates under half a core.
+    How often a live chart asks for its run's new epochs (a small read:
+    mtl_core/dashboard/feed.py), and how often a page watching a live run redraws the
+    rest of its panel, with few pages open. A panel redraw costs the server about 0.1 s of
+    CPU and a browser about 0.2 s (bench/bench_class.py, bench/bench_live_page.py), so with
+    more pages watching its interval grows (``poll_every``): about one per page every
+    ``open pages / 5`` seconds, keeping the server's redraws under half a core; the Live
+    view's panel then redraws every ``PANEL_EVERY``-th interval (``live_panel_every``)
+    while its chart keeps asking every ``MTL_POLL_SECONDS``.
 ``MTL_STALE_AFTER`` (seconds, default 60)
     A run that says ``running`` without a heartbeat for this long is marked
     ``interrupted`` by the dashboard (its process died). Keep it above 5 s, the
@@ -45,6 +49,7 @@ class LimitError(MtlError):
 
 UPDATE_COST = 0.1  # s of server CPU per live-page update (measured: bench/bench_class.py)
 UPDATE_BUDGET = 0.5  # of one core, for live updates: the rest serves clicks and page loads
+PANEL_EVERY = 3  # a crowd's Live panels redraw every 3rd interval (their charts feed themselves)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,14 @@ class Limits:
         operator's interval, stretched so that updates (about 0.1 s of server CPU each)
         take at most half of the server's core."""
         return max(self.poll_seconds, UPDATE_COST * open_pages / UPDATE_BUDGET)
+
+    def live_panel_every(self, open_pages: int) -> float:
+        """Seconds between redraws of the Live view's panel (progress, buttons, cards; its
+        chart asks for new epochs itself every ``poll_seconds``). With few pages the panel
+        keeps the chart's pace, since a slower one's progress line trails the chart; once
+        ``poll_every`` stretches the updates (a crowd), every ``PANEL_EVERY``-th of them."""
+        every = self.poll_every(open_pages)
+        return every * PANEL_EVERY if every > self.poll_seconds else every
 
     def refusal(self, config: RunConfig) -> str | None:
         """One line naming the first field over a limit (and the limit), or None."""

@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard import pulse
+from mtl_core.dashboard import feed, pulse
 from mtl_core.errors import StoreError
 from mtl_core.execution import forkserver, offload
 from mtl_core.execution.identity import REUSABLE, Twins
@@ -75,6 +75,7 @@ class RunManager:
         self._reasons: dict[int, str] = {}  # why the manager asked a run to stop
         self._seen: dict[str, float] = {}  # owner -> last time.monotonic() their page ticked
         pulse.listen(self)  # the open pages' browsers tick here (pulse.py)
+        feed.serve_from(self.store)  # and their live charts read new epochs (feed.py)
         self._closed = threading.Event()
         forkserver.start(ignore_sigint=False)  # imports torch in the background from now on
         self._foreign = self._adopt_leftovers()

@@ -12,6 +12,8 @@ Streamlit's:
   (with ``MTL_STORE`` and ``MTL_DATA_ROOT`` pointing to a writable place).
 - ``mtl/alive``: each open page's pulse (mtl_core/dashboard/pulse.py), which keeps its
   runs from being stopped as abandoned.
+- ``mtl/points?run=ID&after=EPOCH``: a live chart's new epochs (mtl_core/dashboard/feed.py),
+  read by the chart itself between the page's slower redraws.
 - the owner cookie (mtl_core/dashboard/state.py): a page load without one gets a new random token
   in an HttpOnly cookie. The browser sends it with the page's websocket, where
   ``st.context.cookies`` reads it, so a reload keeps control of the runs it started while
@@ -35,15 +37,16 @@ from pathlib import Path
 
 import plotly
 import streamlit as st
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit import config
 
-from mtl_core.dashboard import pulse, state
+from mtl_core.dashboard import feed, pulse, state
 from mtl_core.dashboard.widgets.keepalive import ALIVE_ROUTE
 from mtl_core.execution import forkserver
 
@@ -137,11 +140,25 @@ async def alive(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def points(request: Request) -> Response:
+    """A live chart's new epochs (feed.py); read in a thread, off the server's event loop."""
+    try:
+        run_id = int(request.query_params["run"])
+        after = int(request.query_params.get("after", "-1"))
+    except (KeyError, ValueError):
+        return Response("run and after must be whole numbers: ?run=ID&after=EPOCH", 400)
+    body = await run_in_threadpool(feed.points_for, run_id, after)
+    if body is None:
+        return Response(f"no run {run_id} in this server's store", status_code=404)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
 def routes() -> list[Route]:
     """The app's own routes, served next to Streamlit's."""
     return [
         Route(f"{_base()}/{PLOTLY_ROUTE}", plotly_js, methods=["GET"]),
         Route(f"{_base()}/{ALIVE_ROUTE}", alive, methods=["POST"]),
+        Route(f"{_base()}/{feed.FEED_ROUTE}", points, methods=["GET"]),
     ]
 
 

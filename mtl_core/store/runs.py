@@ -292,15 +292,19 @@ class RunStore:
 
     # -- reading -----------------------------------------------------------------------
 
+    def _row(self, run_id: int, columns: Sequence[str]) -> tuple:
+        sql = f"SELECT {', '.join(columns)} FROM runs WHERE id = ?"
+        if row := self._execute(sql, (int(run_id),)).fetchone():
+            return row
+        hint = "see `python -m mtl_core list`"
+        raise StoreError(f"no run with id {run_id} in {self.path}; {hint}")
+
+    def status(self, run_id: int) -> str:
+        """The run's status alone: what a live chart asks about every second (feed.py)."""
+        return self._row(run_id, ["status"])[0]
+
     def get_run(self, run_id: int) -> dict[str, Any]:
-        row = self._execute(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE id = ?", (int(run_id),)
-        ).fetchone()
-        if row is None:
-            raise StoreError(
-                f"no run with id {run_id} in {self.path}; see `python -m mtl_core list`"
-            )
-        run = dict(zip(RUN_COLUMNS, row, strict=True))
+        run = dict(zip(RUN_COLUMNS, self._row(run_id, RUN_COLUMNS), strict=True))
         for key in ("config", "provenance", "summary"):
             run[key] = json.loads(run[key])
         return run
@@ -308,11 +312,8 @@ class RunStore:
     def create_sweep(self, name: str, spec: dict[str, Any]) -> int:
         """A sweep groups runs (``create_run(..., sweep=id)``); ``spec`` is its sweep file,
         stored in the file's order (the dashboard shows the axes in that order)."""
-        cur = self._execute(
-            "INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)",
-            (name, time.time(), json.dumps(spec)),
-        )
-        return int(cur.lastrowid)
+        sql = "INSERT INTO sweeps (name, created, spec) VALUES (?, ?, ?)"
+        return int(self._execute(sql, (name, time.time(), json.dumps(spec))).lastrowid)
 
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep, newest first: id, name, created, spec (parsed), runs."""
@@ -381,10 +382,8 @@ class RunStore:
         return array.reshape(shape), json.loads(row[0])
 
     def last_epoch(self, run_id: int) -> int:
-        row = self._execute(
-            "SELECT max(epoch) FROM metrics WHERE run_id = ? AND split != 'test'",
-            (run_id,),
-        ).fetchone()
+        sql = "SELECT max(epoch) FROM metrics WHERE run_id = ? AND split != 'test'"
+        row = self._execute(sql, (run_id,)).fetchone()
         return -1 if row[0] is None else int(row[0])
 
     def integrity_ok(self) -> bool:

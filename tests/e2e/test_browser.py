@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .drawn import assert_drawn, live_chart, settle, stored, the_run, trace
+from .drawn import DRAWN, assert_drawn, live_chart, settle, stored, the_run, trace
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
@@ -194,5 +194,51 @@ def test_zoom_survives_the_live_refresh(app_server, browser):
     page.wait_for_function(f"({points})() >= {before} + 3")  # several redraws
     assert page.evaluate(ranges) == zoomed
     page.get_by_role("button", name="Stop").click()
+    page.wait_for_function("() => document.body.innerText.includes('stopped')")
+    page.close()
+
+
+def test_the_live_chart_appends_the_stored_epochs_itself(app_server, browser):
+    """While a run trains, the chart asks the server for its new epochs (mtl/points,
+    mtl_core/dashboard/feed.py) and appends them between the page's redraws: every drawn
+    point, the appended ones too, is the stored loss, smoothed as the slider says and
+    placed at its stored step count, and the star stays on the lowest stored validation
+    loss drawn so far."""
+    url, root = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # Long, and learning slowly: the lowest validation loss keeps moving while the chart
+    # feeds itself, so the star must move with it.
+    page.goto(f"{url}/?aux=parity&epochs=5000&train_size=1000&lr=0.0001")
+    page.get_by_role("button", name="Train", exact=True).click()
+    slider = page.get_by_role("slider", name="Smoothing")
+    slider.wait_for()
+    slider.focus()
+    for _ in range(12):  # 12 steps of 0.05
+        slider.press("ArrowRight")
+    page.get_by_role("radiogroup", name="x-axis").get_by_role("radio", name="steps").click()
+    # __mtlFed: points the feed appended since the chart was last drawn whole
+    fed = """() => { const d = document.querySelector('.js-plotly-plot');
+        return d && d.layout.xaxis.title.text === 'optimiser steps' ? d.__mtlFed || 0 : 0; }"""
+    page.wait_for_function(f"({fed})() >= 20", timeout=60_000)
+    plots, appended = page.evaluate(f"() => [({DRAWN})(), ({fed})()]")  # one moment
+    (chart,) = [p for p in plots if any(t["name"] == "digit · train" for t in p["traces"])]
+    page.get_by_role("button", name="Stop").click()
+    _, frame = the_run(root)
+    steps = stored(frame, "_run", "train", "steps")
+    for task in TASKS:
+        for split in ("train", "val"):
+            drawn = trace(chart, f"{task} · {split}")
+            n = len(drawn["y"])
+            assert n > 5, f"{task} · {split}: {n} points"
+            losses = stored(frame, task, split, "loss").to_numpy()[:n]
+            assert_drawn(drawn["y"], debiased_ema(losses, 0.6), f"{task} · {split}: smoothed")
+            assert_drawn(drawn["x"], steps.to_numpy()[:n], f"{task} · {split}: steps")
+    n = len(trace(chart, "digit · val")["y"])
+    epoch, loss = best_of(frame[frame.epoch < n], "digit")
+    whole = n - appended // len(CURVES)  # epochs the chart held when last drawn whole
+    assert epoch >= whole, f"the best epoch {epoch} came before the feed's epochs {whole}..{n - 1}"
+    (star,) = stars(chart)
+    assert_drawn(star["x"], [steps.loc[epoch]], "star: steps at the best epoch drawn")
+    assert_drawn(star["y"], [loss], "star: lowest stored validation loss drawn")
     page.wait_for_function("() => document.body.innerText.includes('stopped')")
     page.close()

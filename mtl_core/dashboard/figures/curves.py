@@ -110,6 +110,7 @@ def curves_figure(
     colours: dict[int, str] | None = None,
     by_run: bool | None = None,
     band_alpha: float = 0.25,
+    feed: bool = False,
 ) -> go.Figure:
     """Curves of every run in ``frame``: coloured by task for one run, by run for several.
 
@@ -117,9 +118,14 @@ def curves_figure(
     ``bands[id]`` (epoch, task, split, metric, sd) draws a ± one standard deviation band.
     ``colours`` fixes a run's colour (a lesson's arm keeps its colour from lesson to
     lesson); ``band_alpha``, the bands' opacity (fainter when many overlap); ``by_run`` names and colours the curves by run even when there is one (a
-    lesson of one arm), instead of by task.
+    lesson of one arm), instead of by task. ``feed``: the live chart appends new epochs
+    itself (widgets/plot.py): every curve of the runs in ``run_names`` is drawn, even
+    before its first epoch, and says which it is (``meta``: its task, split, metric and
+    smoothing; a star, its task, the metric shown and the best epoch and loss).
     """
     runs = list(dict.fromkeys(frame.run_id)) if len(frame) else []
+    if feed and not runs:
+        runs = list(run_names or {})
     by_run = len(runs) > 1 if by_run is None else by_run
     names = run_names or {r: f"run {r}" for r in runs}
     cols = max(1, min(len(tasks), 3))
@@ -142,7 +148,7 @@ def curves_figure(
             curves = {}
             for split, dash in (("train", "solid"), ("val", "dash")):
                 part = sel[sel.split == split].sort_values("epoch")
-                if part.empty:
+                if part.empty and not feed:
                     continue
                 epochs = part.epoch.to_numpy()
                 x = epochs if xmap is None else np.array([xmap.get(int(e), np.nan) for e in epochs])
@@ -174,6 +180,9 @@ def curves_figure(
                         fillcolor=rgba(tint, 0.12) if fill else None,
                         customdata=epochs,
                         hovertemplate=f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
+                        meta={"feed": [task, split, metric], "smoothing": smoothing}
+                        if feed
+                        else None,
                     ),
                     row=row,
                     col=col,
@@ -183,6 +192,10 @@ def curves_figure(
                 part = sel[(sel.split == "val") & (sel.epoch == epoch)]
                 if len(part):
                     xb = epoch if xmap is None else xmap.get(epoch, np.nan)
+                    losses = frame[
+                        (frame.run_id == run) & (frame.task == task) & (frame.split == "val")
+                    ]
+                    loss = losses[(losses.metric == "loss") & (losses.epoch == epoch)].value
                     fig.add_trace(
                         go.Scatter(
                             x=[xb],
@@ -197,6 +210,9 @@ def curves_figure(
                             name=f"best epoch {epoch}",
                             showlegend=False,
                             hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
+                            meta={"star": [task, metric], "best": [epoch, float(loss.iloc[0])]}
+                            if feed and len(loss)
+                            else None,
                         ),
                         row=row,
                         col=col,

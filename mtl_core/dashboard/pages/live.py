@@ -1,8 +1,12 @@
 """The live view: progress, pause/stop, curves and summary cards of the focused run.
 
-A fragment redraws about once a second while the run is live, reading only the epochs
-it has not drawn yet from the run store; when the run ends it triggers one full rerun,
-which switches the polling off. The page's pulse keeps the session's runs alive while
+While the run is live, its chart appends new epochs itself every ``MTL_POLL_SECONDS``
+(1 s), read from the launcher's route (mtl_core/dashboard/feed.py says why), and the rest
+of the panel (progress, buttons, cards) redraws as a fragment, reading only the epochs it
+has not read yet and no longer rebuilding or re-sending the chart: at the chart's pace
+with few pages open (a slower panel's progress line trailed the chart by seconds), every
+third interval when many are (``Limits.live_panel_every``). When the run ends the panel
+triggers one full rerun, which switches the polling off. The page's pulse keeps the session's runs alive while
 the page is open, whichever view it shows (see ``keepalive``).
 """
 
@@ -21,7 +25,7 @@ from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets.explainer import explainer
 from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.keepalive import pulse_timer
-from mtl_core.dashboard.widgets.plot import chart
+from mtl_core.dashboard.widgets.plot import chart, live_feed
 from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
@@ -183,7 +187,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         st.session_state.pop(K.focus, None)
         st.info("That run no longer exists. Press **Train** to start one.")
         return
-    polling = poll_every(manager) if first["status"] in LIVE else None
+    pages = manager.open_pages(within=2 * KEEPALIVE_SECONDS)
+    polling = manager.limits.live_panel_every(pages) if first["status"] in LIVE else None
+    drawn: dict[str, int] = {}  # the chart's height, once this script run has drawn it
 
     def panel() -> bool:
         manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
@@ -204,15 +210,22 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                     run["message"]
                 )
         tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
-        fig = curves_figure(
-            frame.assign(run_id=run_id),
-            tasks=tasks,
-            metric_of={t: get_task(t).metric for t in tasks},
-            best=best_epochs(frame, run_id, run["config"]["tasks"]),
-            run_names={run_id: run["name"]},
-            **options,
-        )
-        chart(fig, key="live_chart")
+        live = run["status"] in LIVE
+        feed = live_feed(run_id, manager.limits.poll_seconds, options["x_axis"]) if live else None
+        if live and drawn:  # a fragment rerun: the chart feeds itself (feed.py)
+            chart(None, key="live_chart", feed=feed, height=drawn["height"])
+        else:
+            fig = curves_figure(
+                frame.assign(run_id=run_id),
+                tasks=tasks,
+                metric_of={t: get_task(t).metric for t in tasks},
+                best=best_epochs(frame, run_id, run["config"]["tasks"]),
+                run_names={run_id: run["name"]},
+                feed=live,
+                **options,
+            )
+            chart(fig, key="live_chart", feed=feed)
+            drawn["height"] = int(fig.layout.height or 420)
         summary_cards(run, frame)
         can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
         if can_compare and st.button(
@@ -227,7 +240,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 st.error(str(exc))
             else:
                 st.rerun(scope="app")
-        return run["status"] in LIVE
+        return live
 
     live_panel(panel, polling)
     script_button(st, first, key=f"script_{run_id}")

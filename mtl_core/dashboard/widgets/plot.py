@@ -14,6 +14,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit.components.v2 as components
 
+from mtl_core.dashboard.feed import FEED_ROUTE
+from mtl_core.dashboard.figures.curves import FEW_EPOCHS
+
+FIRST_POINT_POLL = 0.1  # s between a fed chart's asks while its training run has no point
+
 # Plotly.js, loaded once per tab (the launcher serves it, serve.py): the chart waits for
 # it, and the page's pulse (keepalive.py) starts it early, so a first chart need not.
 PLOTLY_LOADER_JS = """
@@ -32,11 +37,138 @@ function loadPlotly() {
 }
 """
 
+# A live chart's feed (mtl_core/dashboard/feed.py): between the page's redraws, the chart
+# asks the launcher's route for the epochs after the last one it drew and appends them to
+# the curves whose ``meta.feed`` names them (task, split, metric), continuing their
+# smoothing (an exponential average after n points weighs 1 - s^n), and moves a task's
+# star (``meta.star``) to a new lowest validation loss. Ticks keep their pace (the next
+# one is due ``every`` after the last began, not after it ended), quicker while a training
+# run has drawn nothing yet. It stops when the run is
+# no longer live, when the page draws the chart anew, and when the element goes.
+# ``div.__mtlFed`` counts the points it appended (the browser tests read it).
+FEED_JS = """
+const TYPED = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array,
+                i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array };
+function plainArray(v) {  // plotly.py sends numeric arrays as {dtype, bdata}: extendTraces needs arrays
+  if (!v || !v.bdata || !TYPED[v.dtype]) return v;
+  const bin = atob(v.bdata);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return Array.from(new TYPED[v.dtype](bytes.buffer));
+}
+function fed(fig) {
+  for (const tr of fig.data) {
+    if (!tr.meta || !(tr.meta.feed || tr.meta.star)) continue;
+    for (const k of ["x", "y", "customdata"]) tr[k] = plainArray(tr[k]) || [];
+  }
+}
+function xOf(curves, axis, epoch) {
+  if (axis === "epoch") return epoch;
+  if (epoch === 0) return 0;
+  for (const split of Object.values((curves || {})._run || {})) {
+    const got = split[axis];
+    if (got) { const k = got[0].indexOf(epoch); if (k >= 0) return got[1][k]; }
+  }
+  return null;
+}
+function curveOf(curves, task, split, metric) {
+  return ((curves[task] || {})[split] || {})[metric];
+}
+function moveStar(tr, curves, axis) {  // the first lowest validation loss, as the page finds it
+  const [task, shown] = tr.meta.star;
+  const losses = curveOf(curves, task, "val", "loss");
+  if (!losses) return;
+  let [epoch, best] = tr.meta.best;
+  losses[0].forEach((e, k) => {
+    const v = losses[1][k];
+    if (v !== null && (best === null || v < best)) { epoch = e; best = v; }
+  });
+  if (epoch === tr.meta.best[0]) return;
+  const values = curveOf(curves, task, "val", shown);
+  const k = values ? values[0].indexOf(epoch) : -1;
+  if (k < 0) return;
+  tr.meta.best = [epoch, best];
+  tr.x = [xOf(curves, axis, epoch)];
+  tr.y = [values[1][k]];
+  tr.name = "best epoch " + epoch;
+  tr.hovertemplate = tr.hovertemplate.replace(/epoch [0-9]+/, "epoch " + epoch);
+}
+function startFeed(Plotly, div, feed) {
+  const me = (div.__mtlFeed = { stopped: false });
+  const url = new URL(feed.route, document.baseURI);
+  const step = async () => {
+    const began = performance.now();
+    if (me.stopped) return;
+    const traces = (div.data || []).map((tr, i) => [tr, i]).filter(([tr]) => tr.meta && tr.meta.feed);
+    const lastOf = (tr) => (tr.customdata.length ? tr.customdata[tr.customdata.length - 1] : -1);
+    const after = Math.min(...traces.map(([tr]) => lastOf(tr)));
+    let body = null;
+    try {
+      url.search = new URLSearchParams({ run: feed.run, after: after }).toString();
+      const res = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+      if (res.ok) body = await res.json();
+      else if (res.status === 404 || res.status === 400) me.stopped = true;
+    } catch (e) { /* the server restarts or the network hiccups: try again later */ }
+    if (me.stopped || div.__mtlFeed !== me) return;
+    if (body) {
+      const upd = { x: [], y: [], customdata: [] };
+      const which = [];
+      let top = -1;
+      for (const [tr, i] of traces) {
+        const got = curveOf(body.curves, ...tr.meta.feed);
+        if (!got) continue;
+        const s = tr.meta.smoothing || 0;
+        const n = tr.customdata.length;
+        let weight = 1 - Math.pow(s, n);
+        let avg = n ? tr.y[n - 1] * weight : 0;
+        const last = lastOf(tr);
+        const xs = [], ys = [], cs = [];
+        got[0].forEach((epoch, k) => {
+          if (epoch <= last) return;
+          let v = got[1][k];
+          if (s > 0 && v !== null) {
+            avg = s * avg + (1 - s) * v;
+            weight = s * weight + (1 - s);
+            v = avg / weight;
+          }
+          xs.push(xOf(body.curves, feed.x_axis, epoch)); ys.push(v); cs.push(epoch);
+          top = Math.max(top, epoch);
+        });
+        if (cs.length) { upd.x.push(xs); upd.y.push(ys); upd.customdata.push(cs); which.push(i); }
+      }
+      if (which.length) {
+        for (const tr of div.data) if (tr.meta && tr.meta.star) moveStar(tr, body.curves, feed.x_axis);
+        div.__mtlFed = (div.__mtlFed || 0) + upd.x.reduce((n, xs) => n + xs.length, 0);
+        await Plotly.extendTraces(div, upd, which);
+        if (top > feed.few_epochs) {  // one tick per epoch only while there are few
+          const relax = {};
+          for (const [name, axis] of Object.entries(div.layout)) {
+            if (/^xaxis\\d*$/.test(name) && axis && axis.dtick === 1) relax[name + ".dtick"] = null;
+          }
+          if (Object.keys(relax).length) await Plotly.relayout(div, relax);
+        }
+      }
+      if (!body.live) { me.stopped = true; return; }
+    }
+    // A run that trains but has drawn nothing yet is asked again soon: its first point
+    // is the one a user waits for after pressing Train.
+    const waiting = body && body.status === "running" && empty();
+    const every = waiting ? feed.first_ms : feed.every_ms;
+    if (!me.stopped) me.timer = setTimeout(step, Math.max(0, every - (performance.now() - began)));
+  };
+  const empty = () => (div.data || []).every((tr) => !(tr.meta && tr.meta.feed) || !tr.customdata.length);
+  me.timer = setTimeout(step, empty() ? feed.first_ms : feed.every_ms);
+  return () => { me.stopped = true; clearTimeout(me.timer); };
+}
+"""
+
 _JS = (
     """
 const ZOOM = (window.__mtlZoom = window.__mtlZoom || {});
+const FIGS = (window.__mtlFigs = window.__mtlFigs || {});  // a fed chart's figure, per key
 """
     + PLOTLY_LOADER_JS
+    + FEED_JS
     + """
 export default function (component) {
   const { data, parentElement } = component;
@@ -46,15 +178,27 @@ export default function (component) {
     div.className = "mtl-plot";
     parentElement.appendChild(div);
   }
-  const fig = JSON.parse(data.figure);
+  let fig = FIGS[data.key];
+  if (data.figure !== null) {
+    fig = JSON.parse(data.figure);
+    if (data.feed) { fed(fig); FIGS[data.key] = fig; } else delete FIGS[data.key];
+  } else if (div.__mtlFig === fig && div.__mtlFeed && !div.__mtlFeed.stopped) {
+    return () => {};  // the same figure, still fed: nothing to redraw
+  }
+  if (!fig) return () => {};
+  if (div.__mtlFeed) { div.__mtlFeed.stopped = true; clearTimeout(div.__mtlFeed.timer); }
   const saved = ZOOM[data.key] || {};
   Object.assign(fig.layout, saved);
+  let stop = () => {};
+  let gone = false;
   loadPlotly().catch(() => {
     div.textContent = "The chart library (Plotly.js) did not load: start the dashboard " +
       "with `make dashboard` (streamlit run dashboard/serve.py), then reload the page.";
     return new Promise(() => {});
   }).then((Plotly) => {
     Plotly.react(div, fig.data, fig.layout, data.config).then(() => {
+      div.__mtlFig = fig;
+      if (data.feed && !gone) stop = startFeed(Plotly, div, data.feed);
       if (div.__mtlListening) return;
       div.__mtlListening = true;
       div.on("plotly_relayout", (ev) => {
@@ -71,6 +215,7 @@ export default function (component) {
       });
     });
   });
+  return () => { gone = true; stop(); };
 }
 """
 )
@@ -78,8 +223,13 @@ export default function (component) {
 _chart = components.component("mtl_curves.chart", html="", js=_JS, isolate_styles=False)
 
 
-def chart(fig: go.Figure, key: str) -> None:
-    """Draw ``fig``; the user's zoom on it survives redraws with the same ``key``."""
+def chart(fig: go.Figure | None, key: str, feed: dict | None = None, height: int = 420) -> None:
+    """Draw ``fig``; the user's zoom on it survives redraws with the same ``key``.
+
+    ``feed`` (``live_feed``): the chart appends the run's new epochs itself (its curves say
+    which they are: ``curves_figure(feed=True)``). A fed chart may then be drawn again with
+    ``fig`` None and its ``height``: it keeps the figure it holds, and keeps feeding it, so
+    a page's redraw need neither rebuild nor re-send it."""
     config = {
         "displaylogo": False,
         "responsive": True,
@@ -87,6 +237,25 @@ def chart(fig: go.Figure, key: str) -> None:
     }
     _chart(
         key=key,
-        data={"figure": fig.to_json(), "key": key, "config": config},
-        height=int(fig.layout.height or 420),
+        data={
+            "figure": None if fig is None else fig.to_json(),
+            "key": key,
+            "config": config,
+            "feed": feed,
+        },
+        height=height if fig is None else int(fig.layout.height or 420),
     )
+
+
+def live_feed(run_id: int, every: float, x_axis: str) -> dict:
+    """What a live chart needs to read its run's new epochs: the route, the run, how often
+    (seconds; every FIRST_POINT_POLL until a training run's first point) and the x axis
+    the figure uses."""
+    return {
+        "route": FEED_ROUTE,
+        "run": int(run_id),
+        "every_ms": round(every * 1000),
+        "first_ms": round(min(every, FIRST_POINT_POLL) * 1000),
+        "x_axis": x_axis,
+        "few_epochs": FEW_EPOCHS,
+    }
