@@ -274,6 +274,7 @@ async def student(browser, url: str, i: int, args, sampler: Sampler) -> dict:
                 " (document.querySelector('[data-testid=\"stMain\"]') || document.body)"
                 ".innerText.slice(0, 400)]"
             )
+            out["stuck_url"] = page.url  # the setup and the run the page last recorded
             await page.screenshot(path=str(OUT_PATH.parent / f"bench_class_stuck_page{i}.png"))
         await asyncio.sleep(0.5)
         out["points"] = await page.evaluate("window.__class.points")
@@ -665,8 +666,8 @@ def main() -> int:
     for p in pages:
         if p.get("stuck_page") is not None:
             print(
-                f"  page {p['page']} never drew its last epoch; stale elements and text then:"
-                f" {p['stuck_page']!r}"
+                f"  page {p['page']} never drew its last epoch; its address then:"
+                f" {p.get('stuck_url')}; stale elements and text then: {p['stuck_page']!r}"
             )
         for t, kind, text in p.get("browser_errors", []):
             print(f"  page {p['page']} browser {kind} at +{t - run['t_first']:.1f} s: {text[:160]}")

@@ -13,6 +13,7 @@ from mtl_core.analysis.affinity import affinity_sentences, evolution, mean_affin
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.insights import affinity_heatmap
 from mtl_core.dashboard.pages.insight_tables import towards
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import array, figures, open_app, texts
@@ -51,7 +52,7 @@ def _store() -> RunStore:
 
 def open_insights(run_id: int):
     at = open_app({"run": str(run_id)})
-    at.button_group(key="page_view").set_value("Insights").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Insights").run()
     assert not at.exception, at.exception
     return at
 

@@ -8,6 +8,7 @@ import json
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.replicates import seed_configs
 from mtl_core.training.trainer import train
@@ -67,7 +68,7 @@ def test_compare_offers_both_follow_ups_for_aggregator_runs_and_starts_valid_bas
             train(c, store=store, owner=TOKEN).run_id for c in seed_configs(RUN, 2, vary_data=True)
         ]
     at = open_app(**{K.owner: TOKEN, K.compare: ids})
-    at.button_group(key=K.view).set_value("Compare").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
     assert not at.exception, at.exception
     at.button(key=f"single_{ids[0]}").click().run()
     assert not at.exception, at.exception

@@ -18,6 +18,7 @@ import mtl_core.data.download as download_module
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.dashboard.pages.compare import progress_note, summary_table
 from mtl_core.dashboard.widgets import datasets_ui
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.data.download import FILES
 from mtl_core.errors import DataError
 from mtl_core.store.runs import RunStore
@@ -49,7 +50,7 @@ def select_rows(at: AppTest, rows: list[int]) -> AppTest:
 
 
 def history(at: AppTest) -> AppTest:
-    at.button_group(key="page_view").set_value("History").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("History").run()
     assert not at.exception, at.exception
     return at
 
@@ -228,7 +229,7 @@ def test_compare_says_which_runs_are_still_training(store):
         queued = s.create_run(TINY.to_dict(), name="waiting")
         s.set_status(queued, "queued")
     at.session_state["compare_runs"] = [done, running, queued]
-    at.button_group(key="page_view").set_value("Compare").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
     assert not at.exception, at.exception
     assert "2 of 3 runs still training" in " ".join(i.value for i in at.info)
     table = next(d.value for d in at.dataframe if "epochs run" in d.value.columns)
@@ -299,7 +300,7 @@ def test_projector_mode_draws_the_compare_table_in_rem_so_it_grows(store):
         done = train(TINY, store=s, name="finished").run_id
         running = _live_run(s, "half way", 3)
     at.session_state["compare_runs"] = [done, running]
-    at.button_group(key="page_view").set_value("Compare").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
     desk = next(d.value for d in at.dataframe if "epochs run" in d.value.columns)
     at.toggle(key="large_fonts").set_value(True).run()
     assert not at.exception, at.exception

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from mtl_core.analysis.conflict_text import conflict_sentences
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import array, figures, open_app, texts, train_button, url_config
@@ -58,7 +59,7 @@ def stored(tmp_path_factory):
 
 def open_insights(run_id: int) -> AppTest:
     at = open_app({"run": str(run_id)})
-    at.button_group(key="page_view").set_value("Insights").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Insights").run()
     assert not at.exception, at.exception
     return at
 

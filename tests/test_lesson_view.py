@@ -24,6 +24,7 @@ from mtl_core.dashboard.urlstate import link_lesson
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets.lesson_state import LK
 from mtl_core.dashboard.widgets.presets import PROJECTOR_CSS
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.claims import Claim
 from mtl_core.studies.lessons import LESSONS, Lesson, TryNext, lesson_configs, parse_seeds
@@ -84,7 +85,7 @@ def stored_runs(path) -> list[dict]:
 
 def test_a_fresh_session_opens_on_a_card_per_lesson_and_free_play_without_chart_options(store):
     at = open_app()
-    assert at.button_group(key=K.view).value == V.lessons == views.FIRST
+    assert at.button_group(key=picker_key(at.session_state)).value == V.lessons == views.FIRST
     assert HEADLINE in [h.value for h in at.main.subheader]
     shown = main_texts(at)
     for lesson in LESSONS.values():

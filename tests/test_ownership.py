@@ -12,6 +12,7 @@ from __future__ import annotations
 from mtl_core.dashboard.pages.history import CHOSEN, TABLE
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from tests.conftest import tiny_config
 from tests.helpers.apptest import open_app
@@ -81,7 +82,7 @@ def test_history_renames_and_deletes_only_the_sessions_own_runs(fresh):
         mine = store.create_run(CONFIG, name="mine", owner=MINE, status="completed")
         theirs = store.create_run(CONFIG, name="theirs", owner=OTHER, status="completed")
     at = open_app(**{K.owner: MINE})
-    at.button_group(key="page_view").set_value("History").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("History").run()
     at = history_with(at, [0])  # theirs alone: no rename form, no delete
     assert at.session_state[CHOSEN][0] == [theirs]
     assert "Renaming and deleting are for the session that started a run." in [
@@ -105,7 +106,7 @@ def test_history_renames_the_sessions_own_run(fresh):
     with RunStore(fresh) as store:
         mine = store.create_run(CONFIG, name="mine", owner=MINE, status="completed")
     at = open_app(**{K.owner: MINE})
-    at.button_group(key="page_view").set_value("History").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("History").run()
     at = history_with(at, [0])
     at.text_input[0].input("renamed")
     next(b for b in at.button if b.label == "Rename").click().run()

@@ -13,6 +13,7 @@ import pytest
 from mtl_core.cli.main import main
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.learning_curve import learning_curve
@@ -199,7 +200,7 @@ def paired(fresh):
 def test_compare_with_single_task_reuses_runs_without_rights_and_notes_a_deletion(paired):
     path, ids = paired
     at = page(compare_runs=ids["multi"])
-    at.button_group(key="page_view").set_value("Compare").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
     at.button(key=f"single_{ids['multi'][0]}").click().run()
     assert not at.exception, at.exception
     assert len(stored_runs(path)) == 5  # nothing trained: the baselines are stored
@@ -225,7 +226,7 @@ def test_compare_with_single_task_reuses_runs_without_rights_and_notes_a_deletio
 def test_the_learning_curve_counts_identical_runs_once(paired):
     path, ids = paired
     at = page()
-    at.button_group(key="page_view").set_value("Learning curve").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Learning curve").run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table["arm"]) == ["single task", "hard sharing"]

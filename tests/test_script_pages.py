@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mtl_core.dashboard.pages.history import TABLE
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from tests.conftest import tiny_config
 from tests.helpers.apptest import open_app
@@ -37,7 +38,7 @@ def test_the_live_view_draws_the_script_button_for_its_run(fresh):
 def test_the_history_view_draws_the_script_button_for_the_selected_run(fresh):
     stored(fresh)
     at = open_app(**{K.owner: OWNER})
-    at.button_group(key=K.view).set_value("History").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("History").run()
     assert script_buttons(at) == []  # nothing selected yet
     at.session_state[TABLE] = {"selection": {"rows": [0], "columns": []}}
     at.run()

@@ -19,6 +19,7 @@ from mtl_core.config import RunConfig
 from mtl_core.dashboard.groups import band_frames, paired_comparison, seed_groups
 from mtl_core.dashboard.pages.studies import grid_configs
 from mtl_core.dashboard.urlstate import config_to_params
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.comparison import compare_arms
@@ -94,7 +95,7 @@ def no_workers(monkeypatch):
 
 
 def show(at: AppTest, view: str) -> AppTest:
-    at.button_group(key="page_view").set_value(view).run()
+    at.button_group(key=picker_key(at.session_state)).set_value(view).run()
     assert not at.exception, at.exception
     return at
 

@@ -21,6 +21,7 @@ from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.studies import DODGE, sharing_depth_figure
 from mtl_core.dashboard.pages.depth import depth_members
 from mtl_core.dashboard.urlstate import config_to_params
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.errors import ConfigError
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
@@ -279,7 +280,7 @@ def stored(tmp_path_factory):
 def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored):
     path, results = stored
     at = open_app(config_to_params(PAGE))
-    at.button_group(key="page_view").set_value("Sharing depth").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Sharing depth").run()
     assert not at.exception, at.exception
     fig = figures(at)["sharing_depth"]
     line = next(t for t in fig["data"] if t["name"] == "digit")
@@ -324,7 +325,7 @@ def test_the_form_starts_only_the_missing_runs(fresh):
         for _, _, config in depth_jobs(PAGE, 1, vary_data=True):
             train(config, store=store)
     at = open_app(config_to_params(PAGE))
-    at.button_group(key="page_view").set_value("Sharing depth").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Sharing depth").run()
     at.number_input(key="sd_seeds").set_value(2)
     next(b for b in at.button if b.label.startswith("Train the missing runs")).click().run()
     assert not at.exception, at.exception
@@ -339,7 +340,7 @@ def test_the_form_starts_only_the_missing_runs(fresh):
 
 def test_the_view_says_in_one_line_why_a_setup_cannot_be_studied(stored):
     at = open_app(config_to_params(PAGE.replace(sharing="soft")))
-    at.button_group(key="page_view").set_value("Sharing depth").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Sharing depth").run()
     assert not at.exception, at.exception
     assert [e.value for e in at.info if "sharing depth" in e.value] == [
         "No sharing depth to study for this setup: sharing depth applies to hard sharing "

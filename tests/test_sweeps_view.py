@@ -28,6 +28,7 @@ from mtl_core.dashboard.pages.sweep_table import (
 from mtl_core.dashboard.pages.sweeps import EXAMPLE
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import APP, array, figures, queue_only, texts, use_store
@@ -94,7 +95,7 @@ def no_workers(monkeypatch):
 def open_sweeps() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.button_group(key="page_view").set_value("Sweeps").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Sweeps").run()
     assert not at.exception, at.exception
     return at
 
@@ -234,7 +235,7 @@ def test_the_table_opens_a_run_in_insights_or_live(stored):
     assert at.session_state[K.focus] == run_id
     assert at.session_state[K.view] == "Insights"
     assert at.selectbox(key="insight_select").value == run_id
-    at.button_group(key="page_view").set_value("Sweeps").run()
+    at.button_group(key=picker_key(at.session_state)).set_value("Sweeps").run()
     at.selectbox(key=f"sw_open_{sweep}").set_value(ids[("single", 60, 0)]).run()
     at.button(key="sw_live").click().run()
     assert (at.session_state[K.focus], at.session_state[K.view]) == (ids[("single", 60, 0)], "Live")

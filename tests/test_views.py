@@ -17,6 +17,7 @@ from mtl_core.dashboard.pages.sweeps import EMPTY
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import config_to_params
 from mtl_core.dashboard.viewnames import V, every_name
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import figures, open_app, queue_only, use_store
@@ -80,7 +81,7 @@ def test_every_view_name_has_exactly_one_declared_view():
 
 def test_the_view_control_offers_exactly_the_declared_views_in_order(run_id):
     at = open_page(run_id)
-    control = at.button_group(key=K.view)
+    control = at.button_group(key=picker_key(at.session_state))
     assert control.options == views.names()
     assert control.value == views.DEFAULT
 
@@ -88,7 +89,7 @@ def test_the_view_control_offers_exactly_the_declared_views_in_order(run_id):
 @pytest.mark.parametrize("name", views.names())
 def test_every_declared_view_can_be_selected_and_draws_itself(run_id, name):
     at = open_page(run_id)
-    at.button_group(key=K.view).set_value(name).run()
+    at.button_group(key=picker_key(at.session_state)).set_value(name).run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == []  # app.page shows a failing view as an error
     assert marks(at, run_id) == {name}

@@ -9,6 +9,7 @@ Plotly.js and the owner cookie next to it.
 """
 
 import logging
+import secrets
 import time
 
 import streamlit as st
@@ -33,6 +34,7 @@ from mtl_core.dashboard.widgets.identical import train_or_offer
 from mtl_core.dashboard.widgets.lesson_state import LK, open_lesson, open_slug
 from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
 from mtl_core.dashboard.widgets.share import share_button
+from mtl_core.dashboard.widgets.view_picker import view_picker
 from mtl_core.errors import MtlError
 from mtl_core.studies.lessons import LESSONS
 from mtl_core.studies.replicates import seed_configs, seed_name
@@ -156,6 +158,29 @@ def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -
         time.sleep(0.02)
 
 
+def show_started(manager: RunManager) -> int | None:
+    """Show what this session's last Train click started: one run in Live, several in
+    Compare; the run focused, or None.
+
+    Called by the click's own script run and again at the start of every later one: a
+    script run is cut short at its next read of the session state once the browser sends
+    another request (a click, a keystroke), and a run started just before that was
+    training while the page, which had not recorded it, stayed on Lessons (3 of 40 pages
+    in the classroom benchmark; tests/e2e/test_browser.py). The click's token was stored
+    before the start, so the next script run finds the runs the manager started for it."""
+    token = st.session_state.get(K.starting)
+    if token is None:
+        return None
+    ids = manager.started(token)
+    if ids:
+        st.session_state[K.focus] = ids[0]
+        if len(ids) > 1:
+            st.session_state[K.compare] = ids
+        st.session_state[K.view] = V.live if len(ids) == 1 else V.compare
+    st.session_state.pop(K.starting, None)
+    return ids[0] if ids else None
+
+
 def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot=None) -> None:
     """Train (K seeds), unless the config is invalid or over a server limit, or the session
     is full. One run opens in Live; several open in Compare, drawn as a seed band. The
@@ -181,23 +206,20 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         disabled=config is None or bool(refusal or full),
     )
     if train_or_offer(manager, owner, config, k, vary_data, clicked, slot):  # identical.py
+        # The click's token goes into the session before any run starts (see show_started)
+        token = st.session_state[K.starting] = secrets.token_hex(8)
         try:
             if k == 1:
-                run_id = manager.start(config, owner=owner)
-                st.session_state[K.focus] = run_id
-                st.session_state[K.view] = V.live
-                wait_for_first_epoch(manager, run_id)
+                manager.start(config, owner=owner, token=token)
             else:
                 configs = seed_configs(config, k, vary_data)
                 label = short_config(config.to_dict())
-                ids = manager.start_many(
-                    configs, owner=owner, names=[seed_name(label, c, vary_data) for c in configs]
-                )
-                st.session_state[K.focus] = ids[0]
-                st.session_state[K.compare] = ids
-                st.session_state[K.view] = V.compare
+                names = [seed_name(label, c, vary_data) for c in configs]
+                manager.start_many(configs, owner=owner, names=names, token=token)
         except MtlError as exc:
             st.sidebar.error(str(exc))
+        if (run_id := show_started(manager)) is not None and k == 1:
+            wait_for_first_epoch(manager, run_id)
     if full:
         slot.caption(f"Train is off: {full}.")
 
@@ -219,6 +241,7 @@ def main() -> None:
     owner = session_token()
     manager.seen(owner)
     init_from_url()
+    show_started(manager)  # a Train click whose script run was cut short
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
             "This page was started without its launcher, so the live chart cannot "
@@ -253,7 +276,7 @@ def main() -> None:
         preset_banner(manager, owner)
     except MtlError as exc:  # a server limit refused one of the comparison's runs
         st.error(str(exc))
-    chosen = st.segmented_control("View", views.names(), key=K.view, label_visibility="collapsed")
+    chosen = view_picker()
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)
     keepalive(manager, owner)

@@ -73,6 +73,7 @@ class RunManager:
         self._configs: dict[int, dict] = {}
         self._owners: dict[int, str] = {}
         self._reasons: dict[int, str] = {}  # why the manager asked a run to stop
+        self._started: dict[str, list[int]] = {}  # a page's Train click -> the runs it started
         self._seen: dict[str, float] = {}  # owner -> last time.monotonic() their page ticked
         pulse.listen(self)  # the open pages' browsers tick here (pulse.py)
         feed.serve_from(self.store)  # and their live charts read new epochs (feed.py)
@@ -120,8 +121,9 @@ class RunManager:
         """Why this server would refuse the run (a limit, one line), or None."""
         return self.limits.refusal(config) or self.session_full(owner)
 
-    def start(self, config: RunConfig, *, owner: str, name: str = "") -> int:
-        """Store the run as queued and train it as soon as a slot is free."""
+    def start(self, config: RunConfig, *, owner: str, name: str = "", token: str = "") -> int:
+        """Store the run as queued and train it as soon as a slot is free; ``token`` (a
+        page's click) finds it again through ``started``."""
         reason = self.refusal(config, owner)
         if reason is not None:
             raise LimitError(reason)
@@ -134,11 +136,23 @@ class RunManager:
             if owner:
                 self._seen[owner] = time.monotonic()
             self._queue.append(run_id)
+            if token:
+                self._started.setdefault(token, []).append(run_id)
             self._dispatch()
         return run_id
 
+    def started(self, token: str) -> list[int]:
+        """The runs started with ``token``, in order."""
+        with self._lock:
+            return list(self._started.get(token, []))
+
     def start_many(
-        self, configs: list[RunConfig], *, owner: str, names: list[str] | None = None
+        self,
+        configs: list[RunConfig],
+        *,
+        owner: str,
+        names: list[str] | None = None,
+        token: str = "",
     ) -> list[int]:
         """Start a batch (seeds, baselines, a grid): all of it, or, if a server limit
         refuses any run, none of it (LimitError). Runs beyond the slots wait queued."""
@@ -156,7 +170,10 @@ class RunManager:
                     "some in History, or use fewer seeds"
                 )
         names = names or [""] * len(configs)
-        return [self.start(c, owner=owner, name=n) for c, n in zip(configs, names, strict=True)]
+        return [
+            self.start(c, owner=owner, name=n, token=token)
+            for c, n in zip(configs, names, strict=True)
+        ]
 
     def identical(
         self, configs: list[RunConfig], *, live: bool = True, owner: str | None = None

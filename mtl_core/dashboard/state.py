@@ -22,8 +22,10 @@ class K:
     notes = "url_notes"  # what was dropped from a malformed URL
     compare = "compare_runs"
     pending_compare = "pending_compare"  # runs to add to the comparison on the next run
-    view = "page_view"
+    view = "page_view"  # the view shown (a plain key: widgets/view_picker.py says why)
+    view_gen = "page_view_gen"  # the view picker's key generation
     pending_view = "pending_view"  # set inside a fragment, applied on the next full run
+    starting = "train_token"  # a Train click's token, until its runs are shown (app.py)
     preset = "preset"
     large = "large_fonts"
     insight = "insight_run"  # the run the Insights view shows

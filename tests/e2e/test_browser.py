@@ -242,3 +242,31 @@ def test_the_live_chart_appends_the_stored_epochs_itself(app_server, browser):
     assert_drawn(star["y"], [loss], "star: lowest stored validation loss drawn")
     page.wait_for_function("() => document.body.innerText.includes('stopped')")
     page.close()
+
+
+@pytest.mark.parametrize("after", [0.2, 1.5])
+def test_a_change_right_after_train_still_opens_the_run(app_server, browser, after):
+    """Train, then at once another sidebar change (a student who keeps typing), on a fresh
+    server, where the click's script run takes seconds. The change's request cuts that
+    run short: at 0.2 s right after the run started, before the page recorded it; at
+    1.5 s after it had chosen the Live view but before the browser had the new picker,
+    whose old value came back with the request. The page stayed on Lessons while its run
+    trained unseen (always at 0.2 s; about every other time at 1.5 s). It opens the run."""
+    url, root = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?epochs=200")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    data_seed = sidebar.get_by_label("Data seed", exact=True)
+    if not data_seed.is_visible():
+        sidebar.get_by_text("Training", exact=True).click()
+    data_seed.wait_for(state="visible")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_timeout(after * 1000)
+    data_seed.fill("123")
+    data_seed.press("Enter")
+    page.wait_for_function(
+        "() => /(running|completed) · epoch/.test(document.body.innerText)", timeout=60_000
+    )
+    run_id, _ = the_run(root)
+    assert page.get_by_role("heading", name=f"run {run_id}").is_visible()
+    page.close()

@@ -158,11 +158,17 @@ def test_projector_mode_enlarges_every_part_of_the_figures():
         assert all(w2 >= 1.5 * w1 for w1, w2 in widths), name
 
 
-SIZES = """() => { const px = s => parseFloat(getComputedStyle(document.querySelector(s)).fontSize);
-    return {root: px('html'), sidebar: px('[data-testid=stSidebar] [data-testid=stWidgetLabel] p'),
-            title: px('h1'), metric: px('[data-testid=stMetricValue]'),
-            expander: px('[data-testid=stExpander] summary p'),
-            sidebarWidth: document.querySelector('[data-testid=stSidebar]').offsetWidth}; }"""
+# The parts' font sizes, read in one go once every part is in the page (null before: a
+# script run's redraw may replace an element between a wait for it and the reading).
+SIZES = """() => { const parts = {root: 'html',
+      sidebar: '[data-testid=stSidebar] [data-testid=stWidgetLabel] p', title: 'h1',
+      metric: '[data-testid=stMetricValue]', expander: '[data-testid=stExpander] summary p'};
+    const found = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, document.querySelector(s)]));
+    if (Object.values(found).some((el) => !el)) return null;
+    const out = Object.fromEntries(Object.entries(found).map(
+      ([k, el]) => [k, parseFloat(getComputedStyle(el).fontSize)]));
+    out.sidebarWidth = document.querySelector('[data-testid=stSidebar]').offsetWidth;
+    return out; }"""
 
 
 @pytest.mark.parametrize("width", [1280, 1920])
@@ -176,7 +182,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     # the expander comes with the full rerun after the run ended, a moment after the
     # status line and the cards the live panel drew: every part measured must be there
     page.locator("[data-testid=stExpander] summary p").first.wait_for()
-    normal = page.evaluate(SIZES)
+    normal = page.wait_for_function(SIZES).json_value()
     legend_before = page.evaluate(
         "() => document.querySelector('.legend text').getBoundingClientRect().height"
     )
@@ -185,7 +191,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
         "() => parseFloat(getComputedStyle(document.documentElement).fontSize) > 16"
     )
     page.wait_for_timeout(2000)  # the chart redraws with the projector's figure
-    large = page.evaluate(SIZES)
+    large = page.wait_for_function(SIZES).json_value()
     for part in ("root", "sidebar", "title", "metric", "expander", "sidebarWidth"):
         assert large[part] >= 1.2 * normal[part], (part, normal[part], large[part])
     legend_after = page.evaluate(
