@@ -117,3 +117,21 @@ def test_a_fed_figure_draws_every_curve_before_the_first_epoch_and_names_it():
         ["parity", "val", "accuracy"],
     ]
     assert all(t.meta is None for t in curves_figure(frame, **common).data)
+
+
+def test_a_fed_figure_has_a_star_to_move_before_the_first_epoch():
+    """The chart moves a task's star as new lowest validation losses arrive; drawn before
+    the run's first epoch (a cold first click), the star must already be there, empty."""
+    empty = pd.DataFrame(columns=["run_id", "epoch", "task", "split", "metric", "value"])
+    fig = curves_figure(
+        empty,
+        tasks=["digit", "parity"],
+        metric_of={"digit": "accuracy", "parity": "accuracy"},
+        best={(7, "digit"): None},
+        run_names={7: "run 7"},
+        feed=True,
+    )
+    stars = [t for t in fig.data if t.marker.symbol == "star"]
+    assert [(t.meta, len(t.x)) for t in stars] == [
+        ({"star": ["digit", "loss"], "best": [None, None]}, 0)
+    ]

@@ -187,36 +187,40 @@ def curves_figure(
                     row=row,
                     col=col,
                 )
+            # The star: the best epoch's point; with ``feed``, a task named in ``best``
+            # before its first epoch gets an empty one, for the chart to move (plot.py)
             epoch = (best or {}).get((run, task))
+            point = None
             if epoch is not None and "val" in curves:
                 part = sel[(sel.split == "val") & (sel.epoch == epoch)]
-                if len(part):
+                losses = frame[(frame.run_id == run) & (frame.task == task)]
+                loss = losses[(losses.split == "val") & (losses.metric == "loss")]
+                loss = loss[loss.epoch == epoch].value
+                if len(part) and len(loss):
                     xb = epoch if xmap is None else xmap.get(epoch, np.nan)
-                    losses = frame[
-                        (frame.run_id == run) & (frame.task == task) & (frame.split == "val")
-                    ]
-                    loss = losses[(losses.metric == "loss") & (losses.epoch == epoch)].value
-                    fig.add_trace(
-                        go.Scatter(
-                            x=[xb],
-                            y=[float(part.value.iloc[0])],
-                            mode="markers",
-                            marker={
-                                "symbol": "star",
-                                "size": marker_size(14, large_fonts),
-                                "color": tint,
-                                "line": {"color": "white", "width": 1},
-                            },
-                            name=f"best epoch {epoch}",
-                            showlegend=False,
-                            hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
-                            meta={"star": [task, metric], "best": [epoch, float(loss.iloc[0])]}
-                            if feed and len(loss)
-                            else None,
-                        ),
-                        row=row,
-                        col=col,
-                    )
+                    point = ([xb], [float(part.value.iloc[0])], [epoch, float(loss.iloc[0])])
+            if point is None and feed and (run, task) in (best or {}):
+                point = ([], [], [None, None])
+            if point is not None:
+                fig.add_trace(
+                    go.Scatter(
+                        x=point[0],
+                        y=point[1],
+                        mode="markers",
+                        marker={
+                            "symbol": "star",
+                            "size": marker_size(14, large_fonts),
+                            "color": tint,
+                            "line": {"color": "white", "width": 1},
+                        },
+                        name=f"best epoch {epoch}",
+                        showlegend=False,
+                        hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
+                        meta={"star": [task, metric], "best": point[2]} if feed else None,
+                    ),
+                    row=row,
+                    col=col,
+                )
         fig.update_xaxes(title_text=X_AXES[x_axis], row=row, col=col)
         if x_axis == "epoch" and len(frame) and frame.epoch.max() <= FEW_EPOCHS:
             fig.update_xaxes(dtick=1, row=row, col=col)  # no tick at half an epoch

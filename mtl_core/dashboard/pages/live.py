@@ -219,7 +219,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 frame.assign(run_id=run_id),
                 tasks=tasks,
                 metric_of={t: get_task(t).metric for t in tasks},
-                best=best_epochs(frame, run_id, run["config"]["tasks"]),
+                # with the feed, every main task gets a star (empty before its first epoch)
+                best={(run_id, t): None for t in run["config"]["tasks"] if live}
+                | best_epochs(frame, run_id, run["config"]["tasks"]),
                 run_names={run_id: run["name"]},
                 feed=live,
                 **options,

@@ -91,7 +91,7 @@ function moveStar(tr, curves, axis) {  // the first lowest validation loss, as t
   tr.x = [xOf(curves, axis, epoch)];
   tr.y = [values[1][k]];
   tr.name = "best epoch " + epoch;
-  tr.hovertemplate = tr.hovertemplate.replace(/epoch [0-9]+/, "epoch " + epoch);
+  tr.hovertemplate = tr.hovertemplate.replace(/epoch [0-9A-Za-z]+/, "epoch " + epoch);
 }
 function startFeed(Plotly, div, feed) {
   const me = (div.__mtlFeed = { stopped: false });
