@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -71,8 +72,12 @@ def test_a_diverged_value_travels_as_null_in_valid_json(store):
 
 
 def _get(query: str) -> tuple[int, bytes]:
+    """The route's answer, awaited in a thread of its own: in the whole suite the browser
+    tests' Playwright keeps an event loop running in the main thread."""
     scope = {"type": "http", "method": "GET", "path": "/mtl/points", "headers": []}
-    response = asyncio.run(serve.points(Request({**scope, "query_string": query.encode()})))
+    request = Request({**scope, "query_string": query.encode()})
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, serve.points(request)).result()
     return response.status_code, response.body
 
 
