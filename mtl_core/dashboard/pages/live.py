@@ -187,7 +187,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         st.session_state.pop(K.focus, None)
         st.info("That run no longer exists. Press **Train** to start one.")
         return
-    pages = manager.open_pages(within=2 * KEEPALIVE_SECONDS)
+    pages = open_pages(manager)
     polling = manager.limits.live_panel_every(pages) if first["status"] in LIVE else None
     drawn: dict[str, int] = {}  # the chart's height, once this script run has drawn it
 
@@ -277,7 +277,12 @@ def poll_every(manager: RunManager) -> float:
     """Seconds between a live page's updates: the operator's ``MTL_POLL_SECONDS``,
     stretched when many pages are open (``Limits.poll_every``), so that the server keeps
     serving clicks while a class watches its runs."""
-    return manager.limits.poll_every(manager.open_pages(within=2 * KEEPALIVE_SECONDS))
+    return manager.limits.poll_every(open_pages(manager))
+
+
+def open_pages(manager: RunManager) -> int:
+    """Pages whose pulse or script run the server heard within two pulse intervals."""
+    return manager.open_pages(within=2 * KEEPALIVE_SECONDS)
 
 
 def keepalive(manager: RunManager, owner: str) -> None:
