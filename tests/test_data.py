@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from mtl_core.data import splits as data
 from mtl_core.data.datasets import DATASETS, RawData, _cached_npz, load_raw
-from mtl_core.data.splits import load_bundle, nested_order, split_indices
+from mtl_core.data.splits import load_bundle, split_indices
+from mtl_core.data.stratify import nested_order
 from mtl_core.data.variants import MAX_ANGLE, multi
 from mtl_core.errors import DataError
 from mtl_core.training.trainer import _Problem

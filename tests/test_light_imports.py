@@ -30,3 +30,28 @@ def test_loading_the_page_imports_no_heavy_library(module):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [], f"{module} imports them"
+
+
+def test_a_worker_trains_without_scikit_learn_scipy_or_pandas(tmp_path):
+    """What a worker imports before its first run (the forkserver's preload,
+    mtl_core/execution/forkserver.py) and what a run imports are a cold first click's wait:
+    scikit-learn alone took 1.1 s of it (the split now draws in numpy,
+    mtl_core/data/stratify.py), pandas 0.4 s (the store makes frames only for readers)."""
+    code = (
+        "import json, sys\n"
+        "from mtl_core.execution import forkserver\n"
+        "for name in forkserver.PRELOAD: __import__(name)\n"
+        "from mtl_core.execution.worker import warm_up\n"
+        "from mtl_core.config import RunConfig\n"
+        "from mtl_core.store.runs import RunStore\n"
+        "from mtl_core.training.trainer import train\n"
+        "warm_up()\n"
+        f"store = RunStore({str(tmp_path / 'runs.db')!r})\n"
+        "result = train(RunConfig(epochs=2, train_size=200), store=store)\n"
+        "assert result.status == 'completed', result.message\n"
+        "print(json.dumps([m for m in ('sklearn', 'scipy', 'pandas') if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

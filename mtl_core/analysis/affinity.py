@@ -6,12 +6,16 @@ The affinity of task i onto task j (Fifty et al. 2021, "Efficiently Identifying 
 Groupings for Multi-Task Learning") is ``Z(i→j) = 1 − L_j(θ after a step on i alone) /
 L_j(θ)``: positive when a step on i's gradient lowers j's loss, negative when it raises
 it. It is asymmetric: i may help j while j hurts i. Torch-free, so the CLI and the
-dashboard's server read stored affinities without torch.
+dashboard's server read stored affinities without torch; pandas is imported by the
+functions that make frames, so the trainer (which needs only the names) does not load it.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PSEUDO_TASK = "_affinity"  # the store's task name of affinity rows (split ``train``)
 PREFIX = "aff:"
@@ -33,6 +37,8 @@ def affinity_frames(frame: pd.DataFrame, tasks: list[str]) -> dict[int, pd.DataF
     """Per trained epoch, the matrix of that epoch's mean affinities: rows are the source
     (whose step), columns the target (whose loss), both in ``tasks``' order; a pair the
     epoch could not measure (its loss was already near 0) is NaN."""
+    import pandas as pd
+
     rows = frame[(frame.task == PSEUDO_TASK) & frame.metric.str.startswith(PREFIX)]
     out: dict[int, pd.DataFrame] = {}
     for epoch, part in rows.groupby("epoch"):
@@ -49,6 +55,8 @@ def mean_affinity(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     """The matrix averaged over the trained epochs (each epoch counts once; an epoch
     that could not measure a pair is left out of that pair's mean). Empty when the run
     recorded no affinity."""
+    import pandas as pd
+
     frames = affinity_frames(frame, tasks)
     if not frames:
         return pd.DataFrame()
@@ -59,6 +67,8 @@ def mean_affinity(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
 def evolution(frame: pd.DataFrame, tasks: list[str]) -> pd.DataFrame:
     """The off-diagonal affinities over the epochs: index epoch, one column per ordered
     pair named ``source → target``, in the tasks' order."""
+    import pandas as pd
+
     frames = affinity_frames(frame, tasks)
     pairs = [(s, t) for s in tasks for t in tasks if s != t]
     data = {f"{s} → {t}": [frames[e].loc[s, t] for e in frames] for s, t in pairs}

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from mtl_core.data.datasets import get_dataset, load_raw
+from mtl_core.data.stratify import nested_order, stratified_split
 from mtl_core.data.tasks import Split
 from mtl_core.data.variants import apply_variant
 from mtl_core.seeds import derive_seed, numpy_rng, torch_generator
@@ -50,20 +50,6 @@ class Bundle:
         return digest.hexdigest()
 
 
-def nested_order(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A permutation whose every prefix is (nearly) stratified by class.
-
-    Each class is shuffled; its i-th member gets the position (i + u) / count_c, with a
-    random u in [0, 1); sorting by position interleaves the classes in proportion.
-    """
-    position = np.empty(len(labels))
-    for cls in np.unique(labels):
-        members = np.flatnonzero(labels == cls)
-        rng.shuffle(members)
-        position[members] = (np.arange(len(members)) + rng.random(len(members))) / len(members)
-    return np.argsort(position, kind="stable")
-
-
 def split_indices(
     labels: np.ndarray, val_size: int, test_size: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,12 +57,10 @@ def split_indices(
     state = derive_seed(seed, "split") % 2**32
     idx = np.arange(len(labels))
     if test_size:
-        idx, test = train_test_split(idx, test_size=test_size, stratify=labels, random_state=state)
+        idx, test = stratified_split(idx, labels, test_size, state)
     else:
         test = np.array([], dtype=np.int64)
-    train, val = train_test_split(
-        idx, test_size=val_size, stratify=labels[idx], random_state=state + 1
-    )
+    train, val = stratified_split(idx, labels[idx], val_size, state + 1)
     order = nested_order(labels[train], numpy_rng(seed, "nested-order"))
     return train[order], np.sort(val), np.sort(test)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mtl_core.user_files import write_output
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class RunReader(Protocol):

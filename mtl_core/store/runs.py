@@ -21,10 +21,9 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from mtl_core.errors import StoreError
 from mtl_core.paths import default_store_path
@@ -40,8 +39,12 @@ from mtl_core.store.schema import (
     TRAINING,
     Row,
     Status,  # noqa: F401  (LIVE, ORPHAN_QUEUED: imported from here)
+    frame,
     metric_frame,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class _Result:
@@ -321,9 +324,7 @@ class RunStore:
             "SELECT s.id, s.name, s.created, s.spec, count(r.id) FROM sweeps s"
             " LEFT JOIN runs r ON r.sweep = s.id GROUP BY s.id ORDER BY s.id DESC"
         ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "name", "created", "spec", "runs"])
-        frame["spec"] = frame["spec"].map(json.loads)
-        return frame
+        return frame(rows, ["id", "name", "created", "spec", "runs"], parsed=("spec",))
 
     def get_sweep(self, sweep_id: int) -> dict[str, Any]:
         row = self._execute(
@@ -347,10 +348,7 @@ class RunStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._execute(sql + " ORDER BY id DESC", params).fetchall()
-        frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-        for key in ("config", "provenance", "summary"):
-            frame[key] = frame[key].map(json.loads)
-        return frame
+        return frame(rows, list(RUN_COLUMNS), parsed=("config", "provenance", "summary"))
 
     def metrics(self, run_ids: int | Iterable[int], since_epoch: int = -1) -> pd.DataFrame:
         """Long-form metrics of the runs, for epochs after ``since_epoch``."""

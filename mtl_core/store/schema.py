@@ -8,12 +8,16 @@ heavier than ``sqlite3``, so none of them pull in pandas or numpy for a constant
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from enum import StrEnum
-
-import pandas as pd
+from functools import cache
+from typing import TYPE_CHECKING
 
 from mtl_core.store import safety as store_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 
@@ -105,15 +109,34 @@ METRIC_DTYPES = {
     "value": "float64",
 }
 METRIC_COLUMNS = list(METRIC_DTYPES)
-_EMPTY = pd.DataFrame(columns=METRIC_COLUMNS).astype(METRIC_DTYPES)
+
+
+@cache
+def _empty() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=METRIC_COLUMNS).astype(METRIC_DTYPES)
+
+
+def frame(rows: list[tuple], columns: list[str], parsed: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows as a frame, the ``parsed`` columns' JSON decoded (pandas is imported here, on
+    first use: see the docstring)."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows, columns=columns)
+    for key in parsed:
+        table[key] = table[key].map(json.loads)
+    return table
 
 
 def metric_frame(rows: list[tuple]) -> pd.DataFrame:
     """Metric rows (in ``METRIC_COLUMNS`` order) as a frame with ``METRIC_DTYPES``. Rows
     carry their types (SQLite's REAL is a float); converting them all again cost a live
     page more than reading them, so only the empty frame and a stray column convert."""
+    import pandas as pd
+
     if not rows:
-        return _EMPTY.copy()
+        return _empty().copy()
     frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
     wrong = {c: t for c, t in METRIC_DTYPES.items() if str(frame[c].dtype) != t}
     return frame.astype(wrong) if wrong else frame

@@ -1,8 +1,9 @@
 """The data parts of an exported script: header, seeded streams, split, variants, targets.
 
 Each part is code as text (``export.py`` joins them). ``SEEDS`` repeats ``mtl_core/seeds.py``;
-``SPLIT`` repeats ``data/splits.py`` with scikit-learn's stratified split written out in
-numpy (a script imports no scikit-learn unless its dataset's loader is scikit-learn's);
+``SPLIT`` copies the source of ``data/stratify.py`` (scikit-learn's stratified split
+written out in numpy: a script imports no scikit-learn unless its dataset's loader is
+scikit-learn's) and repeats ``data/splits.py``'s ``split_indices``;
 ``VARIANTS`` repeat ``data/variants.py`` and ``TARGET_FUNCTIONS`` the image targets of
 ``data/tasks.py``; ``DATA`` repeats ``_make_split`` and ``training/problem.py``'s inputs
 and targets; a ``LOADERS`` entry repeats its dataset's loader in ``data/datasets.py`` (for
@@ -10,6 +11,10 @@ and targets; a ``LOADERS`` entry repeats its dataset's loader in ``data/datasets
 and ``SOURCES`` how ``prepare_data`` takes it: a pooled dataset's test set is drawn by the
 split, an IDX dataset's is its own ``t10k`` files.
 """
+
+import inspect
+
+from mtl_core.data import stratify
 
 HEADER = '''"""{title}
 
@@ -47,56 +52,17 @@ def torch_generator(seed, *names):
 
 '''
 
-SPLIT = '''
+SPLIT = (
+    """
 # -- the split: stratified train / validation / test, train in nested order ----------------
 
 
-def approximate_mode(class_counts, n_draws, rng):
-    """Per-class sample counts proportional to the class sizes (scikit-learn's rule)."""
-    continuous = class_counts / class_counts.sum() * n_draws
-    floored = np.floor(continuous)
-    need_to_add = int(n_draws - floored.sum())
-    if need_to_add > 0:
-        remainder = continuous - floored
-        for value in np.sort(np.unique(remainder))[::-1]:
-            (inds,) = np.where(remainder == value)
-            add_now = min(len(inds), need_to_add)
-            inds = rng.choice(inds, size=add_now, replace=False)
-            floored[inds] += 1
-            need_to_add -= add_now
-            if need_to_add == 0:
-                break
-    return floored.astype(int)
-
-
-def stratified_split(idx, labels, test_size, state):
-    """Split ``idx`` into (rest, test) stratified by ``labels``, as scikit-learn's
-    train_test_split(idx, test_size=..., stratify=labels, random_state=state) does."""
-    rng = np.random.RandomState(state)
-    n_test = test_size
-    n_train = len(labels) - n_test
-    classes, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
-    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
-    n_i = approximate_mode(class_counts, n_train, rng)
-    t_i = approximate_mode(class_counts - n_i, n_test, rng)
-    train, test = [], []
-    for i in range(len(classes)):
-        members = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
-        train.extend(members[: n_i[i]])
-        test.extend(members[n_i[i] : n_i[i] + t_i[i]])
-    return idx[rng.permutation(train)], idx[rng.permutation(test)]
-
-
-def nested_order(labels, rng):
-    """A permutation whose every prefix is (nearly) stratified by class: a task's labelled
-    pool of n images is the first n of the training split."""
-    position = np.empty(len(labels))
-    for cls in np.unique(labels):
-        members = np.flatnonzero(labels == cls)
-        rng.shuffle(members)
-        position[members] = (np.arange(len(members)) + rng.random(len(members))) / len(members)
-    return np.argsort(position, kind="stable")
-
+"""
+    + "\n\n".join(
+        inspect.getsource(f)
+        for f in (stratify.approximate_mode, stratify.stratified_split, stratify.nested_order)
+    )
+    + """
 
 def split_indices(labels):
     state = derive_seed(DATA_SEED, "split") % 2**32
@@ -110,7 +76,8 @@ def split_indices(labels):
     order = nested_order(labels[train], rng)
     return train[order], np.sort(val), np.sort(test)
 
-'''
+"""
+)
 
 DATA = '''
 # -- the data: inputs per split, targets per split and task ---------------------------------
