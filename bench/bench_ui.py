@@ -10,7 +10,9 @@ the three targets of the dashboard:
    default setup. The first click after the server starts is reported on its own
    (target <= 1 s); then ``--reps`` clicks on a warm server, each after the previous run
    has completed (target: warm median <= 0.2 s). Then the server's RSS (its own process,
-   workers apart) after those page loads and runs: target <= 200 MB.
+   workers apart) after those page loads and runs: target <= 200 MB. Then the floor: the
+   same page loads of a bare Streamlit page (only the Train button), which no page of the
+   dashboard can beat on this machine.
 2. throughput with the page open: the default config with ``--epochs`` epochs, trained
    headless by the CLI, from the dashboard with the page open and polling, and (the
    control) from the dashboard with the page closed after the click, in turn, ``--rounds``
@@ -768,6 +770,41 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
     }
 
 
+BARE_PAGE = '''"""The floor of bench_ui.py: a page with nothing but the Train button and the title."""
+import streamlit as st
+
+st.sidebar.button("Train", type="primary", width="stretch")
+st.title("Multi-task learning curves")
+'''
+
+
+def bench_floor(browser, tmp: Path, loads: int = 3) -> dict:
+    """Streamlit's own page load on this machine: the same measure (a fresh browser
+    context, to Train visible) on a page with nothing but the Train button, served with
+    the project's Streamlit settings. No page of the dashboard loads faster; the distance
+    to it is what the dashboard's own elements cost."""
+    tree = tmp / "bare"
+    (tree / "dashboard").mkdir(parents=True)
+    shutil.copytree(ROOT / ".streamlit", tree / ".streamlit")
+    (tree / "dashboard" / "serve.py").write_text(BARE_PAGE)
+    server = Server(tmp / "bare-data", tree)
+    times = []
+    try:
+        server.wait_healthy()
+        for _ in range(1 + loads):
+            tic = time.monotonic()
+            page, _ = open_page(browser, f"{server.url}/")
+            times.append(round(time.monotonic() - tic, 3))
+            page.close()
+    finally:
+        server.stop()
+    print(
+        f"  Streamlit's own floor here (a page with only the Train button): first page"
+        f" {times[0]:.2f} s, later page loads {', '.join(f'{t:.2f}' for t in times[1:])} s"
+    )
+    return {"first_page_s": times[0], "later_page_loads_s": times[1:]}
+
+
 def bench_throughput(browser, server: Server, data_root: Path, epochs: int, rounds: int) -> dict:
     print(
         f"\n2. throughput: default config, {epochs} epochs, threads=1, epochs/s over the"
@@ -926,6 +963,7 @@ def main() -> int:
             try:
                 result["latency"] = bench_latency(browser, server, watch, args.reps)
                 note_memory("after the clicks")
+                result["floor"] = bench_floor(browser, tmp)
                 server_mb = result["memory_timeline"][-1].get("server_mb")
                 result["server_rss"] = {
                     "after_clicks_mb": server_mb,

@@ -7,9 +7,13 @@ line stays in that file) and serves with uvicorn, honouring ``.streamlit/config.
 the command-line flags. Its parts live here, so that the app serves its own routes next to
 Streamlit's:
 
-- ``mtl/plotly.min.js``: Plotly.js for the live chart (mtl_core/dashboard/widgets/plot.py), straight from
-  the installed ``plotly`` package. Nothing is copied, so the checkout may be read-only
-  (with ``MTL_STORE`` and ``MTL_DATA_ROOT`` pointing to a writable place).
+- ``mtl/plotly.min.js``: Plotly.js for the charts (mtl_core/dashboard/widgets/plot.py):
+  the cartesian bundle in ``static/`` (its README says where it comes from), a third of
+  the full bundle that the ``plotly`` package ships, with every trace type the charts
+  draw (tests/test_plotly_bundle.py). A browser's first chart waited for the full bundle
+  to load and compile: a cold first click drew its first point 0.5-1 s later. Nothing is
+  written, so the checkout may be read-only (with ``MTL_STORE`` and ``MTL_DATA_ROOT``
+  pointing to a writable place).
 - ``mtl/alive``: each open page's pulse (mtl_core/dashboard/pulse.py), which keeps its
   runs from being stopped as abandoned.
 - ``mtl/points?run=ID&after=EPOCH``: a live chart's new epochs (mtl_core/dashboard/feed.py),
@@ -35,7 +39,6 @@ import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import plotly
 import streamlit as st
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -51,7 +54,7 @@ from mtl_core.dashboard.widgets.keepalive import ALIVE_ROUTE
 from mtl_core.execution import forkserver
 
 log = logging.getLogger(__name__)
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_JS = Path(__file__).parent / "static" / "plotly-cartesian.min.js"
 PLOTLY_ROUTE = (
     "mtl/plotly.min.js"  # relative to the page (mtl_core/dashboard/widgets/plot.py loads it)
 )

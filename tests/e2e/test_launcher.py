@@ -24,7 +24,6 @@ LIVE_POINTS = """() => { const d = document.querySelector('.js-plotly-plot');
 _NOT_COPIED_ANYWHERE = shutil.ignore_patterns(
     ".git",
     ".venv",
-    "static",
     "__pycache__",
     "*.pyc",
     ".ruff_cache",
@@ -36,10 +35,13 @@ _NOT_COPIED_ANYWHERE = shutil.ignore_patterns(
 
 def NOT_COPIED(folder: str, names: list[str]) -> set[str]:
     """What a fresh checkout lacks; ``data/`` (the run store and caches) only at the top:
-    ``mtl_core/data`` is the package's data layer."""
+    ``mtl_core/data`` is the package's data layer; ``static/`` only in ``dashboard/``:
+    ``mtl_core/dashboard/static`` holds the charts' Plotly.js."""
     ignored = set(_NOT_COPIED_ANYWHERE(folder, names))
     if Path(folder).resolve() == ROOT.resolve():
         ignored |= {"data"} & set(names)
+    if Path(folder).resolve() == (ROOT / "dashboard").resolve():
+        ignored |= {"static"} & set(names)
     return ignored
 
 
@@ -64,7 +66,7 @@ def set_writable(root: Path, writable: bool) -> None:
 
 
 def test_the_dashboard_runs_from_a_read_only_checkout(tmp_path, browser):
-    """Plotly.js comes from the plotly package through the launcher's own route: nothing
+    """Plotly.js comes from the package's static folder through the launcher's own route: nothing
     is written into the checkout, and Streamlit finds no missing static folder to report."""
     checkout = tmp_path / "checkout"
     shutil.copytree(ROOT, checkout, ignore=NOT_COPIED)

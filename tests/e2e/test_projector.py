@@ -1,7 +1,6 @@
 """Projector mode in a real headless Chromium: the whole page grows, legends stay clear.
 
-The figures are drawn by the Plotly.js the dashboard serves (the plotly package's own
-copy), at chart widths the page gives them on 1280- and 1920-pixel screens; the page test
+The figures are drawn by the Plotly.js the dashboard serves (its cartesian bundle), at chart widths the page gives them on 1280- and 1920-pixel screens; the page test
 runs the dashboard itself and saves a full-page screenshot per width.
 """
 
@@ -12,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly
 import pytest
 
 from mtl_core.dashboard.figures import curves, insights, studies
+from mtl_core.dashboard.serve import PLOTLY_JS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 TASKS = ["digit", "parity", "magnitude"]
 
 # The legend's box and every axis title's (x, x2, ..., y, y2, ...) and the figure title's box.
