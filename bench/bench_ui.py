@@ -71,8 +71,10 @@ MEMORY_EPOCHS = 300
 LIVE = ("queued", "running", "paused")
 
 # Installed before any page script: timestamps (ms since the epoch, like time.time()*1000)
-# of the click, of every WebSocket message sent and received, of the new run's heading and
-# of its first plotted point. Elements that Streamlit marks stale (left over from an older
+# of the click, of every WebSocket message sent and received, of every request of a live
+# chart's feed (mtl/points: asked, answered, epochs in the answer), of Plotly.js becoming
+# ready (when that was after the click), of the new run's heading and of its first
+# plotted point. Elements that Streamlit marks stale (left over from an older
 # script run) and the chart data present before the click do not count.
 PAGE_PROBE = """
 (() => {
@@ -80,7 +82,28 @@ PAGE_PROBE = """
   const B = (window.__bench = { expect: null, roots: [document] });
   B.arm = (name) => {
     Object.assign(B, { expect: name, oldData: B.plots().map((d) => d.data), click: null,
-                       heading: null, first: null, points: 0, sends: [], recvs: [] });
+                       heading: null, first: null, points: 0, sends: [], recvs: [],
+                       feeds: [], plotly: window.Plotly ? "before" : null });
+  };
+  const epochs = (body) => {  // epochs in a feed answer: curves[task][split][metric] = [x, y]
+    let n = 0;
+    for (const splits of Object.values(body.curves || {}))
+      for (const metrics of Object.values(splits))
+        for (const xy of Object.values(metrics)) n = Math.max(n, (xy[0] || []).length);
+    return n;
+  };
+  const nativeFetch = window.fetch;
+  window.fetch = function (input, init) {
+    const url = String((input && input.url) || input);
+    const entry = B.expect && !B.first && url.includes("mtl/points") ? [now(), null, 0] : null;
+    if (entry) B.feeds.push(entry);
+    const reply = nativeFetch.call(this, input, init);
+    if (entry) {
+      reply.then((r) => r.clone().json())
+        .then((body) => { entry[1] = now(); entry[2] = epochs(body); })
+        .catch(() => { entry[1] = now(); });
+    }
+    return reply;
   };
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
@@ -123,6 +146,7 @@ PAGE_PROBE = """
   B.check = () => {
     if (!B.expect || B.first) return;
     const t = now();
+    if (!B.plotly && window.Plotly) B.plotly = t;
     if (!B.heading) {
       for (const h of all("h1, h2, h3, h4, h5, h6")) {
         if (h.textContent.trim() === B.expect && fresh(h)) { B.heading = t; break; }
@@ -415,7 +439,8 @@ def click_to_first_point(page, train, server: Server, watch: StoreWatch) -> dict
     page.wait_for_function("() => window.__bench.first !== null", timeout=120_000, polling=50)
     probe = page.evaluate(
         "() => { const B = window.__bench; return {click: B.click, heading: B.heading,"
-        " first: B.first, points: B.points, sends: B.sends, recvs: B.recvs}; }"
+        " first: B.first, points: B.points, sends: B.sends, recvs: B.recvs,"
+        " feeds: B.feeds, plotly: B.plotly}; }"
     )
     done = wait_run_done(server.store, run_id, timeout=300)
     watch.run_id = None
@@ -428,6 +453,15 @@ def click_to_first_point(page, train, server: Server, watch: StoreWatch) -> dict
     tick = max((t for t in sends if t <= first), default=None)
     by_click = bool(sends) and tick == sends[0]
     received = max((t / 1000 for t, _ in probe["recvs"] if t / 1000 <= first), default=None)
+    # The chart's feed brought the point when an answer with epochs came after the last
+    # WebSocket message before the draw.
+    fed = [
+        (asked / 1000, answered / 1000)
+        for asked, answered, n in probe["feeds"]
+        if answered is not None and n > 0 and answered / 1000 <= first
+    ]
+    by_feed = bool(fed) and (received is None or fed[0][1] >= received)
+    plotly = probe["plotly"]
     seen = dict(watch.seen)
 
     def after(t: float | None) -> float | None:
@@ -444,11 +478,18 @@ def click_to_first_point(page, train, server: Server, watch: StoreWatch) -> dict
             "worker_running": after(seen.get("running")),
             "epoch0_committed": after(seen.get("epoch0")),
             "heading_drawn": after(probe["heading"] and probe["heading"] / 1000),
-            "poll_sent": None if by_click else after(tick),
+            "poll_sent": None if by_click or by_feed else after(tick),
             "last_message_before_draw": after(received),
+            "feed_asked": after(fed[0][0]) if by_feed else None,
+            "feed_answered": after(fed[0][1]) if by_feed else None,
+            "plotly_ready": None if plotly in (None, "before") else after(plotly / 1000),
             "first_point_drawn": round(first - click, 4),
         },
-        "first_point_from": "the click's rerun" if by_click else "a fragment poll",
+        "first_point_from": "the chart's feed"
+        if by_feed
+        else "the click's rerun"
+        if by_click
+        else "a fragment poll",
         "messages_sent": len(sends),
     }
 
@@ -456,11 +497,14 @@ def click_to_first_point(page, train, server: Server, watch: StoreWatch) -> dict
 def split(timeline: dict) -> dict:
     """Where the time goes: consecutive stretches of one click's timeline (None: n/a).
 
-    The point arrives with a poll of the fragment, or (if epoch 0 was stored in time)
-    with the rerun the click itself started; the server's reply is taken as the last
-    WebSocket message before the point was drawn.
+    The point arrives with the rerun the click itself started (epoch 0 was stored in
+    time), with a later poll of the fragment, or through the chart's own feed (the
+    launcher's mtl/points route, which a live chart asks every 0.1 s until its first
+    point). A WebSocket reply is taken as the last message before the point was drawn.
+    When Plotly.js became ready only after the click, that moment is a stretch of its own.
     """
     t = timeline
+    fed = t.get("feed_answered") is not None
     asked = t["poll_sent"] if t["poll_sent"] is not None else t["epoch0_committed"]
     stages = [
         ("click -> run created (script rerun up to manager.start)", 0.0, t["created"]),
@@ -470,15 +514,27 @@ def split(timeline: dict) -> dict:
             t["worker_running"],
             t["epoch0_committed"],
         ),
+        ("click -> Plotly.js ready (loaded after the click)", 0.0, t.get("plotly_ready")),
         ("epoch 0 committed -> the page polls the fragment", t["epoch0_committed"], t["poll_sent"]),
         (
             "poll sent (or epoch 0 stored) -> reply received (server rerun)",
-            asked,
+            None if fed else asked,
             t["last_message_before_draw"],
         ),
         (
             "reply received -> first point drawn (browser)",
-            t["last_message_before_draw"],
+            None if fed else t["last_message_before_draw"],
+            t["first_point_drawn"],
+        ),
+        (
+            "epoch 0 committed -> the chart asks its feed",
+            t["epoch0_committed"],
+            t.get("feed_asked"),
+        ),
+        ("the feed asked -> answered (mtl/points)", t.get("feed_asked"), t.get("feed_answered")),
+        (
+            "the feed answered -> first point drawn (browser)",
+            t.get("feed_answered"),
             t["first_point_drawn"],
         ),
     ]
@@ -667,8 +723,10 @@ def seconds(value: float | None) -> str:
 
 
 def print_split(parts: dict) -> None:
+    """The stretches that apply (a point comes one way: the others are None)."""
     for name, value in parts.items():
-        print(f"      {name:<68} {seconds(value)}")
+        if value is not None:
+            print(f"      {name:<68} {seconds(value)}")
 
 
 def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict:
@@ -727,7 +785,9 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
         warm.append(one)
         t = one["timeline"]
         came = (
-            f"the page polled at {t['poll_sent']:.3f} s"
+            f"the chart's feed answered at {t['feed_answered']:.3f} s"
+            if t.get("feed_answered") is not None
+            else f"the page polled at {t['poll_sent']:.3f} s"
             if t["poll_sent"] is not None
             else "drawn by the click's own rerun"
         )
@@ -741,7 +801,7 @@ def bench_latency(browser, server: Server, watch: StoreWatch, reps: int) -> dict
     median = statistics.median(latencies) if latencies else float("inf")
     parts = [split(w["timeline"]) for w in warm if "timeline" in w]
     median_split = {}
-    for name in parts[0] if parts else {}:
+    for name in dict.fromkeys(name for p in parts for name in p):
         values = [p[name] for p in parts if p[name] is not None]
         median_split[name] = statistics.median(values) if values else None
     ok = median <= TARGET_LATENCY and cold_ok and later_ok

@@ -14,6 +14,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
+from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.studies.claims import evidence_sentence
 from mtl_core.studies.presets import PRESETS, Preset, arm_configs
 
@@ -99,10 +100,18 @@ def preset_banner(manager: RunManager, owner: str) -> None:
         arms = ", ".join(preset.arms)
         if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
             seed = int(st.session_state.get(control_state.key("seed"), 0))
-            ids = [
-                manager.start(cfg, owner=owner, name=f"{name} · {label}")
-                for label, cfg in arm_configs(preset, seed).items()
-            ]
+            configs = arm_configs(preset, seed)
+            # Identical runs stored or training are reused (and the comparison says so):
+            # a second click, after a script run that a quick change had cut short before
+            # it opened the comparison, trained every arm again (as a lesson's Run and
+            # Compare with single-task never did), and a limit that refused one arm
+            # left the others started.
+            ids, reused = manager.start_missing(
+                list(configs.values()),
+                owner=owner,
+                names=[f"{name} · {label}" for label in configs],
+            )
+            remember_reuse(ids, reused, what="run")
             st.session_state[K.compare] = ids
             st.session_state[K.focus] = ids[0]
             st.session_state[K.pending_view] = V.compare
