@@ -12,6 +12,7 @@ the page is open, whichever view it shows (see ``keepalive``).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -57,37 +58,65 @@ def cached_metrics(manager: RunManager, run_id: int, live: bool) -> pd.DataFrame
     return frame
 
 
-def curve(frame: pd.DataFrame, task: str, split: str, metric: str) -> pd.Series:
-    sel = frame[(frame.task == task) & (frame.split == split) & (frame.metric == metric)]
-    return sel.sort_values("epoch").set_index("epoch").value
+class Curves:
+    """A run's metric frame read curve by curve, by (task, split, metric). A live tick
+    reads several curves of one frame (the progress line, the time estimate, two per
+    card); cutting each out with pandas (three column filters, a sort, a new index) was a
+    third of a live page's server time per tick (py-spy). The columns are taken out of
+    the frame once, and each curve is cut out with numpy when first asked: about 0.9 ms
+    for the four curves of a one-task tick, against 7-8 ms (150 epochs, three tasks)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._columns: tuple[np.ndarray, ...] | None = None
+        self._cut: dict[tuple[str, str, str], pd.Series] = {}
+
+    def __call__(self, task: str, split: str, metric: str) -> pd.Series:
+        """The curve's values indexed by epoch, in epoch order (empty when not stored)."""
+        key = (task, split, metric)
+        if key not in self._cut:
+            if self._columns is None:
+                f = self.frame
+                self._columns = (
+                    *(f[c].to_numpy(object) for c in ("task", "split", "metric")),
+                    f.epoch.to_numpy(),
+                    f.value.to_numpy(),
+                )
+            tasks, splits, metrics, epochs, values = self._columns
+            mine = (tasks == task) & (splits == split) & (metrics == metric)
+            order = np.argsort(epochs[mine], kind="stable")
+            index = pd.Index(epochs[mine][order], name="epoch")
+            self._cut[key] = pd.Series(values[mine][order], index=index, name="value")
+        return self._cut[key]
 
 
-def best_epochs(frame: pd.DataFrame, run_id: int, tasks: list[str]) -> dict[tuple[int, str], int]:
+def best_epochs(curves: Curves, run_id: int, tasks: list[str]) -> dict[tuple[int, str], int]:
     out = {}
     for task in tasks:
-        val = curve(frame, task, "val", "loss")
+        val = curves(task, "val", "loss")
         if len(val):
             out[(run_id, task)] = int(val.index[best_epoch(val.tolist())])
     return out
 
 
-def eta_seconds(frame: pd.DataFrame, planned: int) -> tuple[float, float | None]:
+def eta_seconds(curves: Curves | pd.DataFrame, planned: int) -> tuple[float, float | None]:
     """Training time so far and the estimated time left (None before the first epoch).
 
     Both come from the stored per-epoch wall times, which leave out time spent paused, so
     a pause neither adds to the elapsed time nor stretches the estimate.
     """
-    wall = curve(frame, "_run", "train", "wall_time")
+    curves = curves if isinstance(curves, Curves) else Curves(curves)
+    wall = curves("_run", "train", "wall_time")
     done = int(wall.index.max()) if len(wall) else 0
     elapsed = float(wall.sum())
     return elapsed, elapsed / done * (planned - done) if done else None
 
 
-def _progress(run: dict, frame: pd.DataFrame) -> None:
+def _progress(run: dict, curves: Curves) -> None:
     planned = int(run["config"]["epochs"])
-    wall = curve(frame, "_run", "train", "wall_time")
+    wall = curves("_run", "train", "wall_time")
     done = int(wall.index.max()) if len(wall) else 0
-    elapsed, eta = eta_seconds(frame, planned)
+    elapsed, eta = eta_seconds(curves, planned)
     text = f"{run['status']} · epoch {done}/{planned} · {elapsed:.1f} s"
     if run["status"] in LIVE and eta is not None:
         text += f" · about {eta:.0f} s left"
@@ -139,17 +168,17 @@ def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
     remember_reuse([run_id, *ids], reused)
 
 
-def summary_cards(run: dict, frame: pd.DataFrame) -> None:
+def summary_cards(run: dict, curves: Curves) -> None:
     """Per main task: best validation loss and epoch, test metric there, gap, overfitting."""
     summary = run["summary"].get("main", {})
     params = run["provenance"].get("param_count")
     for task in run["config"]["tasks"]:
         metric = get_task(task).metric
-        val = curve(frame, task, "val", "loss")
+        val = curves(task, "val", "loss")
         if not len(val):
             continue
         best = int(val.index[best_epoch(val.tolist())])
-        train = curve(frame, task, "train", "loss")
+        train = curves(task, "train", "loss")
         gap = float(val.loc[best] - train.loc[best]) if best in train.index else float("nan")
         with st.container(border=True):
             a, b, c, d = st.columns(4)
@@ -195,8 +224,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
         run = manager.store.get_run(run_id)
         frame = cached_metrics(manager, run_id, live=run["status"] in LIVE)
+        curves = Curves(frame)
         st.markdown(f"#### {run['name']}")
-        _progress(run, frame)
+        _progress(run, curves)
         # Each part that comes and goes keeps its own slot: were the buttons to move up
         # when the "starting" line goes, the browser would show the old Pause beside the
         # new one until the fragment's run ends (and the chart would be drawn anew).
@@ -221,14 +251,14 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 metric_of={t: get_task(t).metric for t in tasks},
                 # with the feed, every main task gets a star (empty before its first epoch)
                 best={(run_id, t): None for t in run["config"]["tasks"] if live}
-                | best_epochs(frame, run_id, run["config"]["tasks"]),
+                | best_epochs(curves, run_id, run["config"]["tasks"]),
                 run_names={run_id: run["name"]},
                 feed=live,
                 **options,
             )
             chart(fig, key="live_chart", feed=feed)
             drawn["height"] = int(fig.layout.height or 420)
-        summary_cards(run, frame)
+        summary_cards(run, curves)
         can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
         if can_compare and st.button(
             "Compare with single-task",
