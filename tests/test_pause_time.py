@@ -111,7 +111,7 @@ def test_the_time_left_estimate_of_the_live_view_uses_the_stored_wall_times(paus
     """The dashboard's progress bar adds the stored wall times: paused time stays out."""
     import pandas as pd
 
-    from mtl_core.dashboard.pages.live import eta_seconds
+    from mtl_core.dashboard.pages.live import Curves, eta_seconds
 
     _, _, _, wall, _ = paused_run
     frame = pd.DataFrame(
@@ -123,6 +123,6 @@ def test_the_time_left_estimate_of_the_live_view_uses_the_stored_wall_times(paus
             "value": list(wall.values()),
         }
     )
-    elapsed, left = eta_seconds(frame, planned=6)
+    elapsed, left = eta_seconds(Curves(frame), planned=6)
     assert elapsed == pytest.approx(sum(wall.values())) and elapsed < PAUSE / 3
     assert left == pytest.approx(elapsed)  # 3 of 6 epochs done: as long again

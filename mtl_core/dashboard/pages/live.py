@@ -99,13 +99,12 @@ def best_epochs(curves: Curves, run_id: int, tasks: list[str]) -> dict[tuple[int
     return out
 
 
-def eta_seconds(curves: Curves | pd.DataFrame, planned: int) -> tuple[float, float | None]:
+def eta_seconds(curves: Curves, planned: int) -> tuple[float, float | None]:
     """Training time so far and the estimated time left (None before the first epoch).
 
     Both come from the stored per-epoch wall times, which leave out time spent paused, so
     a pause neither adds to the elapsed time nor stretches the estimate.
     """
-    curves = curves if isinstance(curves, Curves) else Curves(curves)
     wall = curves("_run", "train", "wall_time")
     done = int(wall.index.max()) if len(wall) else 0
     elapsed = float(wall.sum())
