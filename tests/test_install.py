@@ -117,6 +117,27 @@ def test_the_dashboard_verb_passes_the_settings_of_streamlit_config_toml():
     assert command[1:6] == ["-P", "-m", "streamlit", "run", str(ROOT / "dashboard" / "serve.py")]
 
 
+def test_a_click_during_a_script_run_is_handled_by_the_same_runner():
+    """With fast reruns, a click during a script run starts a second runner while the first
+    one finishes, and both write the session's widget state, each under its own lock: a CI
+    run's server crashed on it (``RuntimeError: dictionary changed size during iteration``
+    in ``SessionState._compact_state``). Streamlit itself, reading the checkout's settings,
+    must have them off, and so must the installed verb's flags."""
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from streamlit import config; print(config.get_option('runner.fastReruns'))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert read.stdout.strip() == "False", read.stderr[-2000:]
+    assert dashboard.STREAMLIT_SETTINGS["runner.fastReruns"] == "false"
+
+
 def test_a_port_in_use_is_refused_in_one_line(capsys, monkeypatch):
     def started(*args):
         raise AssertionError("the server was started on a port in use")

@@ -6,8 +6,8 @@ has no such folder in reach, so this verb passes every setting of that file as a
 (``STREAMLIT_SETTINGS``; tests/test_install.py checks the two agree) and finds the
 launcher where the package put it: ``mtl_core/_launch/dashboard/`` in an installed wheel
 (pyproject.toml ships the checkout's ``dashboard/`` folder there), ``dashboard/`` in a
-checkout. The launcher serves Plotly.js from the installed ``plotly`` package, so nothing
-else needs to be found.
+checkout. The launcher serves the Plotly.js bundle shipped in the package
+(``mtl_core/dashboard/static/``), so nothing else needs to be found.
 
 The verb replaces its own process with Streamlit's (``exec``; a child process elsewhere),
 so Ctrl-C and a stop signal reach the server as with ``make dashboard``. The CLI never
@@ -39,6 +39,7 @@ STREAMLIT_SETTINGS: dict[str, str] = {
     "client.toolbarMode": "minimal",
     "client.showErrorDetails": "none",
     "runner.postScriptGC": "false",
+    "runner.fastReruns": "false",
 }
 
 
