@@ -24,9 +24,10 @@ variables take the default.
     rest of its panel, with few pages open. A panel redraw costs the server about 0.1 s of
     CPU and a browser about 0.2 s (bench/bench_class.py, bench/bench_live_page.py), so with
     more pages watching its interval grows (``poll_every``): about one per page every
-    ``open pages / 5`` seconds, keeping the server's redraws under half a core; the Live
-    view's panel then redraws every ``PANEL_EVERY``-th interval (``live_panel_every``)
-    while its chart keeps asking every ``MTL_POLL_SECONDS``.
+    ``open pages / 5`` seconds, keeping the server's redraws under half a core. The Live
+    view's panel redraws every ``PANEL_EVERY``-th interval (``live_panel_every``): its
+    chart and the progress line above it keep asking every ``MTL_POLL_SECONDS``, and a
+    change of the run's status redraws the panel at once.
 ``MTL_STALE_AFTER`` (seconds, default 60)
     A run that says ``running`` without a heartbeat for this long is marked
     ``interrupted`` by the dashboard (its process died). Keep it above 5 s, the
@@ -49,7 +50,7 @@ class LimitError(MtlError):
 
 UPDATE_COST = 0.1  # s of server CPU per live-page update (measured: bench/bench_class.py)
 UPDATE_BUDGET = 0.5  # of one core, for live updates: the rest serves clicks and page loads
-PANEL_EVERY = 3  # a crowd's Live panels redraw every 3rd interval (their charts feed themselves)
+PANEL_EVERY = 3  # Live panels redraw every 3rd interval (chart and progress feed themselves)
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,12 @@ class Limits:
         return max(self.poll_seconds, UPDATE_COST * open_pages / UPDATE_BUDGET)
 
     def live_panel_every(self, open_pages: int) -> float:
-        """Seconds between redraws of the Live view's panel (progress, buttons, cards; its
-        chart asks for new epochs itself every ``poll_seconds``). With few pages the panel
-        keeps the chart's pace, since a slower one's progress line trails the chart; once
-        ``poll_every`` stretches the updates (a crowd), every ``PANEL_EVERY``-th of them."""
-        every = self.poll_every(open_pages)
-        return every * PANEL_EVERY if every > self.poll_seconds else every
+        """Seconds between redraws of the Live view's panel (buttons, message, cards):
+        every ``PANEL_EVERY``-th of the updates (``poll_every``). Its chart and the
+        progress line above it move on every ``poll_seconds`` themselves, and the chart
+        redraws the panel at once when the run's status changes, so the slower pace
+        delays only the cards; each redraw spared saves a browser about 0.2 s."""
+        return self.poll_every(open_pages) * PANEL_EVERY
 
     def refusal(self, config: RunConfig) -> str | None:
         """One line naming the first field over a limit (and the limit), or None."""

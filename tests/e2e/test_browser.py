@@ -7,6 +7,7 @@ wrong run, shifts a curve, mis-smooths or mis-places an axis or the star fails h
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -219,7 +220,9 @@ def test_the_live_chart_appends_the_stored_epochs_itself(app_server, browser):
     # __mtlFed: points the feed appended since the chart was last drawn whole
     fed = """() => { const d = document.querySelector('.js-plotly-plot');
         return d && d.layout.xaxis.title.text === 'optimiser steps' ? d.__mtlFed || 0 : 0; }"""
-    page.wait_for_function(f"({fed})() >= 20", timeout=60_000)
+    # 6 epochs of each of the 4 curves: more than 5 drawn even when the chart was drawn
+    # whole before the run's first epoch (a busy machine) and fed every point since
+    page.wait_for_function(f"({fed})() >= 24", timeout=60_000)
     plots, appended = page.evaluate(f"() => [({DRAWN})(), ({fed})()]")  # one moment
     (chart,) = [p for p in plots if any(t["name"] == "digit · train" for t in p["traces"])]
     page.get_by_role("button", name="Stop").click()
@@ -241,6 +244,53 @@ def test_the_live_chart_appends_the_stored_epochs_itself(app_server, browser):
     assert_drawn(star["x"], [steps.loc[epoch]], "star: steps at the best epoch drawn")
     assert_drawn(star["y"], [loss], "star: lowest stored validation loss drawn")
     page.wait_for_function("() => document.body.innerText.includes('stopped')")
+    page.close()
+
+
+PROGRESS = re.compile(r"running · epoch (\d+)/(\d+) · ([\d.]+) s(?: · about (\d+) s left)?")
+
+
+def test_the_progress_line_keeps_up_with_the_chart_and_says_the_stored_times(app_server, browser):
+    """The progress line moves on with each of the chart's feed answers, not with the
+    slower panel around it: at every look it names an epoch at least as late as the last
+    one drawn, and it moved on at least every 1.5 s. Its time is the sum of the stored
+    wall times up to that epoch, and its estimate that mean epoch time times the epochs
+    still to go."""
+    url, root = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?epochs=5000")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(
+        "() => /running · epoch [1-9]/.test(document.body.innerText)", timeout=60_000
+    )
+    look = """() => {
+        const d = document.querySelector('.js-plotly-plot');
+        const last = Math.max(-1, ...(d && d.data ? d.data : [])
+            .filter((t) => t.meta && t.meta.feed && t.customdata.length)
+            .map((t) => t.customdata[t.customdata.length - 1]));
+        return [document.querySelector('.mtl-progress-text').textContent, last]; }"""
+    looks = []
+    for _ in range(24):
+        looks.append(page.evaluate(look))
+        page.wait_for_timeout(250)
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_function("() => document.body.innerText.includes('stopped · epoch')")
+    _, frame = the_run(root)
+    wall = stored(frame, "_run", "train", "wall_time")
+    seen = []
+    for text, last in looks:
+        match = PROGRESS.fullmatch(text)
+        assert match, text
+        done, planned, elapsed = int(match[1]), int(match[2]), float(match[3])
+        assert done >= last, f"{text!r} trails the chart, drawn up to epoch {last}"
+        so_far = float(wall[wall.index <= done].sum())
+        assert elapsed == pytest.approx(so_far, abs=0.051), text
+        assert int(match[4]) == pytest.approx(so_far / done * (planned - done), abs=0.51), text
+        seen.append(done)
+    assert planned == 5000 and seen == sorted(seen)
+    moves = [k for k in range(1, len(seen)) if seen[k] > seen[k - 1]]
+    gaps = np.diff([0, *moves, len(seen) - 1])
+    assert gaps.max() * 0.25 <= 1.5, f"the line stood still for {gaps.max() * 0.25} s: {seen}"
     page.close()
 
 

@@ -1,13 +1,14 @@
 """The live view: progress, pause/stop, curves and summary cards of the focused run.
 
 While the run is live, its chart appends new epochs itself every ``MTL_POLL_SECONDS``
-(1 s), read from the launcher's route (mtl_core/dashboard/feed.py says why), and the rest
-of the panel (progress, buttons, cards) redraws as a fragment, reading only the epochs it
-has not read yet and no longer rebuilding or re-sending the chart: at the chart's pace
-with few pages open (a slower panel's progress line trailed the chart by seconds), every
-third interval when many are (``Limits.live_panel_every``). When the run ends the panel
-triggers one full rerun, which switches the polling off. The page's pulse keeps the session's runs alive while
-the page is open, whichever view it shows (see ``keepalive``).
+(1 s), read from the launcher's route (mtl_core/dashboard/feed.py says why), and the
+progress line above it moves on with each of the chart's answers (widgets/progress.py).
+The rest of the panel (buttons, message, cards) redraws as a fragment at a slower pace
+(``Limits.live_panel_every``), reading only the epochs it has not read yet and neither
+rebuilding nor re-sending the chart; and at once when the chart's feed sees the run's
+status change (it started, paused or ended). When the run ends the panel triggers one
+full rerun, which switches the polling off. The page's pulse keeps the session's runs
+alive while the page is open, whichever view it shows (see ``keepalive``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.keepalive import pulse_timer
 from mtl_core.dashboard.widgets.plot import chart, live_feed
 from mtl_core.dashboard.widgets.polling import live_panel
+from mtl_core.dashboard.widgets.progress import progress_line
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.execution import forkserver
@@ -99,27 +101,12 @@ def best_epochs(curves: Curves, run_id: int, tasks: list[str]) -> dict[tuple[int
     return out
 
 
-def eta_seconds(curves: Curves, planned: int) -> tuple[float, float | None]:
-    """Training time so far and the estimated time left (None before the first epoch).
-
-    Both come from the stored per-epoch wall times, which leave out time spent paused, so
-    a pause neither adds to the elapsed time nor stretches the estimate.
-    """
+def clock(curves: Curves) -> tuple[int, float]:
+    """The last epoch trained and the training time so far: the sum of the stored
+    per-epoch wall times, which leave out time spent paused (the progress line's estimate
+    of the time left, widgets/progress.py, then leaves it out too)."""
     wall = curves("_run", "train", "wall_time")
-    done = int(wall.index.max()) if len(wall) else 0
-    elapsed = float(wall.sum())
-    return elapsed, elapsed / done * (planned - done) if done else None
-
-
-def _progress(run: dict, curves: Curves) -> None:
-    planned = int(run["config"]["epochs"])
-    wall = curves("_run", "train", "wall_time")
-    done = int(wall.index.max()) if len(wall) else 0
-    elapsed, eta = eta_seconds(curves, planned)
-    text = f"{run['status']} · epoch {done}/{planned} · {elapsed:.1f} s"
-    if run["status"] in LIVE and eta is not None:
-        text += f" · about {eta:.0f} s left"
-    st.progress(min(1.0, done / planned), text=text)
+    return (int(wall.index.max()) if len(wall) else 0), float(wall.sum())
 
 
 def _queued(manager: RunManager, run: dict) -> None:
@@ -225,7 +212,8 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         frame = cached_metrics(manager, run_id, live=run["status"] in LIVE)
         curves = Curves(frame)
         st.markdown(f"#### {run['name']}")
-        _progress(run, curves)
+        done, elapsed = clock(curves)
+        progress_line(run_id, run["status"], done, int(run["config"]["epochs"]), elapsed)
         # Each part that comes and goes keeps its own slot: were the buttons to move up
         # when the "starting" line goes, the browser would show the old Pause beside the
         # new one until the fragment's run ends (and the chart would be drawn anew).
@@ -240,7 +228,8 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 )
         tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
         live = run["status"] in LIVE
-        feed = live_feed(run_id, manager.limits.poll_seconds, options["x_axis"]) if live else None
+        every = manager.limits.poll_seconds
+        feed = live_feed(run_id, run["status"], every, options["x_axis"]) if live else None
         if live and drawn:  # a fragment rerun: the chart feeds itself (feed.py)
             chart(None, key="live_chart", feed=feed, height=drawn["height"])
         else:

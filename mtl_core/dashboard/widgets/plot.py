@@ -5,8 +5,8 @@ scratch, so every live refresh reset the zoom, whatever ``layout.uirevision`` sa
 (checked in a browser: tests/e2e). This small component draws with ``Plotly.react`` into
 a div it keeps, and remembers the axis ranges the user chose (per chart key, in the
 page), so a redraw with new epochs keeps them until a double-click resets the view.
-Plotly.js is the copy shipped inside the ``plotly`` package, served by the launcher's own
-route (dashboard/serve.py): nothing is written into the checkout.
+Plotly.js is the page's own cartesian bundle (``mtl_core/dashboard/static/``), served by
+the launcher's own route (dashboard/serve.py): nothing is written into the checkout.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import streamlit.components.v2 as components
 
 from mtl_core.dashboard.feed import FEED_ROUTE
 from mtl_core.dashboard.figures.curves import FEW_EPOCHS
+from mtl_core.dashboard.widgets.progress import FEED_EVENT
 
 FIRST_POINT_POLL = 0.1  # s between a fed chart's asks while its training run has no point
 
@@ -44,8 +45,11 @@ function loadPlotly() {
 # star (``meta.star``) to a new lowest validation loss. Ticks keep their pace (the next
 # one is due ``every`` after the last began, not after it ended), quicker while a training
 # run has drawn nothing yet. It stops when the run is
-# no longer live, when the page draws the chart anew, and when the element goes.
-# ``div.__mtlFed`` counts the points it appended (the browser tests read it).
+# no longer live, when the page draws the chart anew, and when the element goes. Each
+# answer goes to the page as a FEED_EVENT (the progress line moves on with it,
+# widgets/progress.py); one whose status is not the one the page drew triggers the panel
+# around the chart to redraw (``_redraw``). ``div.__mtlFed`` counts the points it appended
+# (the browser tests read it).
 FEED_JS = """
 const TYPED = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array,
                 i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array };
@@ -111,6 +115,11 @@ function startFeed(Plotly, div, feed) {
     } catch (e) { /* the server restarts or the network hiccups: try again later */ }
     if (me.stopped || div.__mtlFeed !== me) return;
     if (body) {
+      window.dispatchEvent(new CustomEvent(FEED_EVENT, { detail: { run: feed.run, body } }));
+      if (body.status !== div.__mtlStatus && me.told !== body.status) {
+        me.told = body.status;  // the page drew another status: its panel redraws now
+        div.__mtlTrigger("status", body.status);
+      }
       const upd = { x: [], y: [], customdata: [] };
       const which = [];
       let top = -1;
@@ -163,7 +172,8 @@ function startFeed(Plotly, div, feed) {
 """
 
 _JS = (
-    """
+    f"const FEED_EVENT = {FEED_EVENT!r};"
+    + """
 const ZOOM = (window.__mtlZoom = window.__mtlZoom || {});
 const FIGS = (window.__mtlFigs = window.__mtlFigs || {});  // a fed chart's figure, per key
 """
@@ -178,6 +188,8 @@ export default function (component) {
     div.className = "mtl-plot";
     parentElement.appendChild(div);
   }
+  div.__mtlTrigger = component.setTriggerValue;
+  if (data.feed) div.__mtlStatus = data.feed.status;
   let fig = FIGS[data.key];
   if (data.figure !== null) {
     fig = JSON.parse(data.figure);
@@ -244,16 +256,25 @@ def chart(fig: go.Figure | None, key: str, feed: dict | None = None, height: int
             "feed": feed,
         },
         height=height if fig is None else int(fig.layout.height or 420),
+        on_status_change=_redraw,
     )
 
 
-def live_feed(run_id: int, every: float, x_axis: str) -> dict:
-    """What a live chart needs to read its run's new epochs: the route, the run, how often
+def _redraw() -> None:
+    """The fed chart saw its run's status change (it started, paused or ended): the
+    trigger alone reruns the panel around the chart (a fragment) at once, which then draws
+    the new status, its buttons and, once the run has ended, the whole page."""
+
+
+def live_feed(run_id: int, status: str, every: float, x_axis: str) -> dict:
+    """What a live chart needs to read its run's new epochs: the route, the run and the
+    status the page drew (another one in the feed's answer redraws the panel), how often
     (seconds; every FIRST_POINT_POLL until a training run's first point) and the x axis
     the figure uses."""
     return {
         "route": FEED_ROUTE,
         "run": int(run_id),
+        "status": str(status),
         "every_ms": round(every * 1000),
         "first_ms": round(min(every, FIRST_POINT_POLL) * 1000),
         "x_axis": x_axis,

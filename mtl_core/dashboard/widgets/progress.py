@@ -1,0 +1,101 @@
+"""A run's progress line that keeps up with its live chart between the page's redraws.
+
+Why: the Live view's chart appends each new epoch itself (its feed, ``widgets/plot.py``),
+but the line above it ("running · epoch 23/150 · 4.1 s · about 22 s left") was a
+``st.progress`` redrawn only with the panel around it, so it trailed the chart by up to
+a panel interval; and redrawing that panel every second is what a crowd of pages cannot
+afford (each redraw cost the browser about 0.2 s, feed.py). This line is drawn from the
+numbers the page read (``progress_line``) and then moved on by the chart's feed: each
+answer the feed gets is passed to the page as a ``mtl-feed`` event, and the line adds the
+wall times of the epochs it had not counted yet. The panel can then redraw at its own,
+slower pace (``Limits.live_panel_every``).
+
+The text and the time-left estimate are written here once, in the browser: the elapsed
+time is the sum of the stored per-epoch wall times (a pause adds nothing), the estimate
+the mean epoch time times the epochs still to go, shown while the run is live.
+"""
+
+from __future__ import annotations
+
+import streamlit.components.v2 as components
+
+from mtl_core.store.schema import LIVE
+
+FEED_EVENT = "mtl-feed"  # the chart's feed announces each answer (widgets/plot.py)
+
+_JS = (
+    f"const FEED_EVENT = {FEED_EVENT!r};"
+    + """
+function text(p) {
+  let t = `${p.status} · epoch ${p.done}/${p.planned} · ${p.elapsed.toFixed(1)} s`;
+  if (p.live.includes(p.status) && p.done > 0) {
+    t += ` · about ${(p.elapsed / p.done * (p.planned - p.done)).toFixed(0)} s left`;
+  }
+  return t;
+}
+export default function (component) {
+  const { data, parentElement } = component;
+  let el = parentElement.querySelector(".mtl-progress");
+  if (!el) {
+    el = document.createElement("div");
+    el.className = "mtl-progress";
+    el.innerHTML = '<p class="mtl-progress-text"></p><div class="mtl-progress-track">' +
+      '<div class="mtl-progress-bar"></div></div>';
+    parentElement.appendChild(el);
+  }
+  // The page's numbers, unless the feed has already shown later epochs of the same run.
+  const p = el.__mtl && el.__mtl.run === data.run && el.__mtl.done > data.done
+    ? el.__mtl : (el.__mtl = { ...data });
+  p.planned = data.planned;
+  const draw = () => {
+    el.querySelector(".mtl-progress-text").textContent = text(p);
+    const share = p.planned ? Math.min(1, p.done / p.planned) : 0;
+    el.querySelector(".mtl-progress-bar").style.width = (100 * share).toFixed(2) + "%";
+  };
+  const fed = (ev) => {
+    if (ev.detail.run !== p.run) return;
+    const wall = ((ev.detail.body.curves._run || {}).train || {}).wall_time;
+    if (wall) {
+      wall[0].forEach((epoch, k) => {
+        if (epoch <= p.done) return;
+        p.elapsed += wall[1][k] || 0;
+        p.done = epoch;
+      });
+    }
+    p.status = ev.detail.body.status;
+    draw();
+  };
+  window.addEventListener(FEED_EVENT, fed);
+  draw();
+  return () => window.removeEventListener(FEED_EVENT, fed);
+}
+"""
+)
+
+_CSS = """
+.mtl-progress-text { margin: 0 0 0.35rem 0; font-family: var(--st-font); font-size: 0.875rem;
+  color: var(--st-text-color); }
+.mtl-progress-track { height: 0.5rem; border-radius: 0.25rem; overflow: hidden;
+  background: var(--st-secondary-background-color, #f0f2f6); }
+.mtl-progress-bar { height: 100%; background: var(--st-blue-color, #0068c9); }
+"""
+
+_progress = components.component(
+    "mtl_curves.progress", html="", css=_CSS, js=_JS, isolate_styles=False
+)
+
+
+def progress_line(run_id: int, status: str, done: int, planned: int, elapsed: float) -> None:
+    """Draw the run's progress: ``done`` of ``planned`` epochs, ``elapsed`` seconds of
+    training (the stored wall times), moved on by the run's live chart if it has one."""
+    _progress(
+        key=f"progress_{run_id}",
+        data={
+            "run": int(run_id),
+            "status": str(status),
+            "done": int(done),
+            "planned": int(planned),
+            "elapsed": float(elapsed),
+            "live": [str(s) for s in LIVE],
+        },
+    )
