@@ -39,8 +39,8 @@ export default function (component) {
   if (!el) {
     el = document.createElement("div");
     el.className = "mtl-progress";
-    el.innerHTML = '<p class="mtl-progress-text"></p><div class="mtl-progress-track">' +
-      '<div class="mtl-progress-bar"></div></div>';
+    el.innerHTML = '<p class="mtl-progress-text"></p><div class="mtl-progress-track" ' +
+      'role="progressbar" aria-valuemin="0"><div class="mtl-progress-bar"></div></div>';
     parentElement.appendChild(el);
   }
   // The page's numbers, unless the feed has already shown later epochs of the same run.
@@ -48,7 +48,12 @@ export default function (component) {
     ? el.__mtl : (el.__mtl = { ...data });
   p.planned = data.planned;
   const draw = () => {
-    el.querySelector(".mtl-progress-text").textContent = text(p);
+    const line = text(p);
+    el.querySelector(".mtl-progress-text").textContent = line;
+    const track = el.querySelector(".mtl-progress-track");
+    track.setAttribute("aria-valuemax", String(p.planned));
+    track.setAttribute("aria-valuenow", String(Math.min(p.done, p.planned)));
+    track.setAttribute("aria-valuetext", line);
     const share = p.planned ? Math.min(1, p.done / p.planned) : 0;
     el.querySelector(".mtl-progress-bar").style.width = (100 * share).toFixed(2) + "%";
   };
