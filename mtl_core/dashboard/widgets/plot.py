@@ -16,9 +16,9 @@ import streamlit.components.v2 as components
 
 from mtl_core.dashboard.feed import FEED_ROUTE
 from mtl_core.dashboard.figures.curves import FEW_EPOCHS
-from mtl_core.dashboard.widgets.progress import FEED_EVENT
 
 FIRST_POINT_POLL = 0.1  # s between a fed chart's asks while its training run has no point
+FEED_EVENT = "mtl-feed"  # the page event carrying each of the feed's answers (progress.py)
 
 # Plotly.js, loaded once per tab (the launcher serves it, serve.py): the chart waits for
 # it, and the page's pulse (keepalive.py) starts it early, so a first chart need not.

@@ -6,9 +6,9 @@ but the line above it ("running · epoch 23/150 · 4.1 s · about 22 s left") wa
 a panel interval; and redrawing that panel every second is what a crowd of pages cannot
 afford (each redraw cost the browser about 0.2 s, feed.py). This line is drawn from the
 numbers the page read (``progress_line``) and then moved on by the chart's feed: each
-answer the feed gets is passed to the page as a ``mtl-feed`` event, and the line adds the
-wall times of the epochs it had not counted yet. The panel can then redraw at its own,
-slower pace (``Limits.live_panel_every``).
+answer the feed gets is passed to the page as an event (``FEED_EVENT``, declared by the
+chart that sends it), and the line adds the wall times of the epochs it had not counted
+yet. The panel can then redraw at its own, slower pace (``Limits.live_panel_every``).
 
 The text and the time-left estimate are written here once, in the browser: the elapsed
 time is the sum of the stored per-epoch wall times (a pause adds nothing), the estimate
@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import streamlit.components.v2 as components
 
+from mtl_core.dashboard.widgets.plot import FEED_EVENT
 from mtl_core.store.schema import LIVE
-
-FEED_EVENT = "mtl-feed"  # the chart's feed announces each answer (widgets/plot.py)
 
 _JS = (
     f"const FEED_EVENT = {FEED_EVENT!r};"
