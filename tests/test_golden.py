@@ -184,6 +184,13 @@ def test_fashion_mnist_splits_match_their_golden_fingerprints():
 # -- the tools themselves -------------------------------------------------------------------
 
 
+def test_golden_runs_pin_the_blas_kernels_numpy_chose_by_cpu_model(offline_now):
+    """Nash-MTL's solve runs in numpy's OpenBLAS, whose kernels follow the CPU model: a
+    golden run that did not pin them could differ on a machine of the same torch family."""
+    pinned = cells.BLAS_KERNELS["OPENBLAS_CORETYPE"]
+    assert offline_now["environment"]["openblas_kernels"] == pinned
+
+
 def test_a_difference_is_named_by_cell_epoch_and_row_earliest_epoch_first():
     golden = stored(cells.CURVES_FILE)["cells"]
     changed = copy.deepcopy(golden)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,33 @@ def cpu_capability() -> str:
 
 
 CURVES_FILE = HERE / f"curves-{cpu_capability()}.json"
+
+# numpy's OpenBLAS picks its kernels by CPU model, not by the family above. On an AMD EPYC
+# whose OpenBLAS chose its SkylakeX kernels, Nash-MTL's bargaining solve (cvxpy and ECOS,
+# in numpy) left other last bits in the run's features than on the machine that wrote the
+# AVX512 goldens, which ran Haswell-class kernels (Haswell and Zen reproduced every bit
+# there). Golden runs pin those kernels: they run in a fresh process, and OpenBLAS reads
+# the variable when it loads. Every AVX2 or AVX512 CPU runs Haswell kernels.
+BLAS_KERNELS = {"OPENBLAS_CORETYPE": "Haswell"}
+
+
+def pinned_environ() -> dict[str, str]:
+    """The environment a golden run's process starts with: this one, BLAS kernels pinned."""
+    return {**os.environ, **BLAS_KERNELS}
+
+
+def blas_kernels() -> str:
+    """The kernels numpy's OpenBLAS chose in this process (shown when records differ)."""
+    import threadpoolctl
+
+    chosen = {
+        lib.get("architecture", "?")
+        for lib in threadpoolctl.threadpool_info()
+        if lib.get("internal_api") == "openblas"
+    }
+    return "+".join(sorted(chosen)) or "none"
+
+
 SPLITS_FILE = HERE / "splits.json"  # numpy and integer work: the same on every family
 
 # Timing measures the machine, not the run: these stored numbers are left out.
@@ -488,4 +516,5 @@ def environment() -> dict[str, str]:
         "numpy": numpy.__version__,
         "scikit-learn": sklearn.__version__,
         "cpu_capability": cpu_capability(),
+        "openblas_kernels": blas_kernels(),
     }
