@@ -35,6 +35,18 @@ def _pytest_main_module() -> Iterator[None]:
     sys.modules["__main__"] = _MAIN
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_left_as_found() -> Iterator[None]:
+    """Every test leaves Ctrl-C as it found it. Code that takes SIGINT and returns without
+    giving it back leaves its caller's Ctrl-C calling into a finished run (``cmd_train``
+    did so when it refused a store), and a later test that sends a Ctrl-C sees nothing."""
+    yield
+    handler = signal.getsignal(signal.SIGINT)
+    if handler is not signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        pytest.fail(f"the test left SIGINT handled by {handler!r}")
+
+
 # One torch thread, as the trainer sets for its runs: with two threads on two busy cores,
 # tiny convolutions run 50× slower, and model-only tests would depend on test order.
 torch.set_num_threads(1)

@@ -59,8 +59,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save_config:
         write_output(args.save_config, config.to_json() + "\n", "save-config")
     control = RunControl()
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
-    bar = tqdm(total=config.epochs, unit="epoch", disable=args.quiet, file=sys.stderr)
     main = config.tasks[0]
 
     def on_epoch(event) -> None:
@@ -69,7 +67,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if event.epoch:
             bar.update(1)
 
-    with RunStore(args.store) as store:
+    with RunStore(args.store) as store:  # a refused store raises before Ctrl-C is taken
+        previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+        bar = tqdm(total=config.epochs, unit="epoch", disable=args.quiet, file=sys.stderr)
         try:
             result = train(
                 config,
