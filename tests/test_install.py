@@ -35,7 +35,15 @@ from tests.helpers.served import LOOPBACK, listening_addresses, page_in_chromium
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
-TEST_TOOLS = {"pytest", "pytest-timeout", "hypothesis", "playwright", "ruff", "nbclient"}
+TEST_TOOLS = {
+    "pytest",
+    "pytest-timeout",
+    "pytest-xdist",
+    "hypothesis",
+    "playwright",
+    "ruff",
+    "nbclient",
+}
 TEST_TOOLS |= {"ipykernel"}
 TINY_TRAIN = [
     "--dataset",
