@@ -47,10 +47,10 @@ CURVES_FILE = HERE / f"curves-{cpu_capability()}.json"
 
 # numpy's OpenBLAS picks its kernels by CPU model, not by the family above. On an AMD EPYC
 # whose OpenBLAS chose its SkylakeX kernels, Nash-MTL's bargaining solve (cvxpy and ECOS,
-# in numpy) left other last bits in the run's features than on the machine that wrote the
-# AVX512 goldens, which ran Haswell-class kernels (Haswell and Zen reproduced every bit
-# there). Golden runs pin those kernels: they run in a fresh process, and OpenBLAS reads
-# the variable when it loads. Every AVX2 or AVX512 CPU runs Haswell kernels.
+# in numpy) left other last bits in the run's features than the AVX512 goldens hold; with
+# Haswell (or Zen) kernels that machine reproduced every golden bit. Golden runs pin those
+# kernels: they run in a fresh process, and OpenBLAS reads the variable when it loads.
+# Every AVX2 or AVX512 CPU can run Haswell kernels.
 BLAS_KERNELS = {"OPENBLAS_CORETYPE": "Haswell"}
 
 
