@@ -171,6 +171,16 @@ def test_the_run_selectbox_switches_runs(stored):
     assert at.selectbox(key="insight_select").value == ids["single"]
 
 
+def test_the_run_picker_leaves_the_status_to_the_panel_that_refreshes(stored):
+    """The picker is drawn once per script run while the panel under it redraws as the run
+    trains: a status in its labels said "queued" beside a panel that said "running"."""
+    _, ids = stored
+    at = open_insights(ids["hard"])
+    options = at.selectbox(key="insight_select").options
+    assert sorted(options) == sorted(f"{name} (#{i})" for name, i in ids.items())
+    assert any(c.value.startswith("completed · epoch ") for c in at.caption)
+
+
 # -- the new sidebar controls ---------------------------------------------------------------
 
 

@@ -325,7 +325,6 @@ def choose_run(runs: pd.DataFrame, owner: str) -> int:
     """The run to show: the user's choice, which follows the session's focused (or latest)
     run whenever that changes."""
     names = {int(i): n for i, n in zip(runs.id, runs.name, strict=True)}
-    status = {int(i): s for i, s in zip(runs.id, runs.status, strict=True)}
     mine = [int(i) for i in runs.id[runs.owner == owner]]
     focus = st.session_state.get(K.focus)
     preferred = focus if focus in names else (mine[0] if mine else None)
@@ -341,7 +340,9 @@ def choose_run(runs: pd.DataFrame, owner: str) -> int:
         list(names),
         key=SELECT,
         on_change=_keep_choice,
-        format_func=lambda i: f"{names[i]} (#{i}, {status[i]})",
+        # no status in the labels: drawn once per script run, it said "queued" while the
+        # panel below, which refreshes, said "running"; the panel's line says it
+        format_func=lambda i: f"{names[i]} (#{i})",
         help="by default the run you trained or opened last",
     )
 
