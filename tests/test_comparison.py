@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from mtl_core.analysis.stats import paired_difference
 from mtl_core.cli.main import main
 from mtl_core.errors import ConfigError, MtlError
 from mtl_core.store.runs import RunStore
@@ -137,3 +139,20 @@ def test_compare_an_aggregator_run_with_its_baseline_through_the_cli(capsys, tmp
     assert sorted(c["seed"] for c in single) == [0, 1]
     for config in single:
         assert {k: config[k] for k in PCGRAD_BASELINE} == PCGRAD_BASELINE
+
+
+def test_a_difference_constant_up_to_rounding_is_tested_without_a_warning():
+    """Seeds whose differences are equal up to the last bits (a constant difference): the
+    p-value is the paired t-test's, and no "precision loss" warning reaches the server's
+    log (scipy's ttest_rel gives the same p with that warning)."""
+    a = [0.81, 0.83, 0.79, 0.8]
+    b = [0.71, 0.73, 0.69, 0.7]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = paired_difference(a, b)
+    with warnings.catch_warnings(record=True) as scipy_said:
+        warnings.simplefilter("always")
+        expected = stats.ttest_rel(a, b).pvalue
+    assert [str(w.message) for w in scipy_said if "Precision loss" in str(w.message)]
+    assert result.p_value == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    assert isinstance(result.p_value, float)

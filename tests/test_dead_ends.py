@@ -308,3 +308,26 @@ def test_projector_mode_draws_the_compare_table_in_rem_so_it_grows(store):
     shown = next(t.value for t in at.table if "epochs run" in t.value.columns)
     assert list(shown["run"]) == list(desk["run"])
     assert list(shown["epochs run"]) == list(desk["epochs run"])
+
+
+def test_a_test_score_not_known_yet_shows_a_dash_at_a_desk_and_on_a_projector(store):
+    """A running run is scored on its test set only at the end: its cell in Compare's
+    table reads "—" (Streamlit's dataframe would print "None"), as in projector mode, and
+    History's table does the same."""
+    at = open_app()
+    with RunStore(store) as s:
+        done = train(TINY, store=s, name="finished").run_id
+        running = _live_run(s, "half way", 3)
+    at.session_state["compare_runs"] = [done, running]
+    at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
+    desk = next(d for d in at.dataframe if "epochs run" in d.value.columns)
+    test_column = next(c for c in desk.value.columns if c.startswith("test "))
+    assert desk.value[test_column].isna().tolist() == [False, True]  # the case at hand
+    assert desk.proto.placeholder == "—"
+    at.toggle(key="large_fonts").set_value(True).run()
+    assert not at.exception, at.exception
+    projector = next(t for t in at.table if "epochs run" in t.value.columns)
+    assert "—".encode() in projector.proto.SerializeToString()  # the styler's shown values
+    at.toggle(key="large_fonts").set_value(False).run()
+    (runs,) = history(at).dataframe  # History's table, where a running run has gaps too
+    assert runs.proto.placeholder == "—"

@@ -23,6 +23,7 @@ from mtl_core.dashboard.figures.lesson import (
     legend_room,
     lesson_figure,
     lighter,
+    marks_stops,
 )
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS
@@ -204,3 +205,12 @@ def test_an_unbanded_arm_is_drawn_as_its_mean_line_alone():
     bands = {t.legendgroup for t in fig.data if t.fill == "toself"}
     assert bands == {"hard sharing"}
     assert len(_lines(fig, "shuffled control")) == 2  # its train and validation means
+
+
+def test_the_caption_explains_stop_marks_exactly_when_the_figure_draws_them():
+    """The lesson page adds "Ticks: where each early-stopped run ended" to its caption when
+    ``marks_stops`` says the figure drew them: not while the early arm still trains, nor
+    when every run went to the end."""
+    assert marks_stops(_figure())
+    assert not marks_stops(_figure(live={5}))  # one of the early arm's runs still trains
+    assert not marks_stops(_figure(last={run: 10 for run in LAST}))

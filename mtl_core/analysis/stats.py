@@ -46,8 +46,16 @@ def paired_difference(
     sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
     from scipy import stats  # here, not at the top: the page's server loads it on use
 
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
-    p = 1.0 if sd == 0 and mean == 0 else (0.0 if sd == 0 else float(stats.ttest_rel(a, b).pvalue))
+    se = sd / math.sqrt(n)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * se
+    # The paired t-test from the same mean and sd (what ttest_rel computes): ttest_rel
+    # recomputes the moments and warns of "precision loss" when the seeds' differences are
+    # equal up to rounding (a constant difference), which it then reports all the same.
+    p = (
+        1.0
+        if sd == 0 and mean == 0
+        else (0.0 if sd == 0 else float(2 * stats.t.sf(abs(mean) / se, n - 1)))
+    )
     return PairedDifference(mean, mean - half, mean + half, p, n)
 
 

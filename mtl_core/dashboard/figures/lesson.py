@@ -28,6 +28,7 @@ from mtl_core.dashboard.groups import band_frames
 from mtl_core.studies.presets import Preset, control_of
 
 STOP_LINE = "dot"  # the dotted line at an arm's mean stop epoch
+STOP_NAME = " · mean stop"  # that line's name, after its arm's
 STOP_MARKER = "line-ns-open"  # a short vertical tick on the curve where a seed ended
 # the same in every lesson ("all shared" is hard sharing under its where-to-branch name)
 ROLE_COLOURS = {"single task": "#000000", "hard sharing": "#0072B2", "all shared": "#0072B2"}
@@ -157,7 +158,7 @@ def _mark_stops(
         y1=1,
         yref="y domain",
         line={"color": tint, "dash": STOP_LINE, "width": line_width(large) * 0.75},
-        name=f"{group} · mean stop",
+        name=f"{group}{STOP_NAME}",
     )
     fig.add_annotation(
         x=where,
@@ -172,6 +173,12 @@ def _mark_stops(
         bgcolor="rgba(255,255,255,0.8)",
         font={"color": tint, "size": font_size(large)},
     )
+
+
+def marks_stops(fig: go.Figure) -> bool:
+    """Whether a ``lesson_figure`` marks where early-stopped runs ended (its caption then
+    says how to read the marks): read from the figure, which found the early arms once."""
+    return any((shape.name or "").endswith(STOP_NAME) for shape in fig.layout.shapes)
 
 
 def lesson_figure(

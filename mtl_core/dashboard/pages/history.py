@@ -29,6 +29,7 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
+from mtl_core.dashboard.widgets.presets import MISSING
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
 
@@ -110,7 +111,7 @@ def _picked(table: pd.DataFrame) -> list[int]:
         format_func=lambda i: f"#{i} {names[i]}",
         placeholder="choose runs to show, compare, reload, download, rename or delete",
     )
-    st.table(table.style.hide(axis="index").format(precision=4, na_rep="—"))
+    st.table(table.style.hide(axis="index").format(precision=4, na_rep=MISSING))
     return [int(i) for i in chosen]
 
 
@@ -136,6 +137,7 @@ def _table(manager: RunManager, owner: str, live_before: bool) -> None:
                 width="stretch",
                 selection_mode="multi-row",
                 key=_table_key(),
+                placeholder=MISSING,
             )
             chosen = [int(table.id.iloc[i]) for i in event.selection.rows if i < len(table)]
         if note:

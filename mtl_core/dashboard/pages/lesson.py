@@ -21,7 +21,7 @@ import streamlit as st
 from mtl_core.analysis.partner import partner_ranking
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.handout import handout_html
-from mtl_core.dashboard.figures.lesson import arm_colours, early_ends, lesson_figure
+from mtl_core.dashboard.figures.lesson import arm_colours, lesson_figure, marks_stops
 from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.urlstate import lesson_params
@@ -279,7 +279,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         caption = "Solid: training; dashed: validation; shaded: ± one standard deviation."
         if control_of(lesson.preset):
             caption += " A shuffled control: its arm's colour, lighter, without a band."
-        if early_ends(frame.reset_index(drop=True), runs, running):
+        if marks_stops(fig):
             caption += " Ticks: where each early-stopped run ended; dotted line: their mean."
         st.caption(caption)
         holder["figure"] = fig

@@ -34,15 +34,24 @@ section[data-testid="stSidebar"] { width: 400px !important; min-width: 400px !im
 </style>"""
 
 
+# A value not known yet (a running run's test score, scored once at the end), in every
+# table: Streamlit's dataframe would print "None" there.
+MISSING = "—"
+
+
 def data_table(table: pd.DataFrame, four_places: tuple[str, ...] = ()) -> None:
     """A read-only table: interactive at a desk, in rem (so it grows) on a projector;
     the ``four_places`` columns shown with four decimals."""
     if st.session_state.get(K.large):
-        st.table(table.style.hide(axis="index").format(precision=4, na_rep="—"))
+        st.table(table.style.hide(axis="index").format(precision=4, na_rep=MISSING))
         return
     number = st.column_config.NumberColumn(format="%.4f")
     st.dataframe(
-        table, hide_index=True, width="stretch", column_config=dict.fromkeys(four_places, number)
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config=dict.fromkeys(four_places, number),
+        placeholder=MISSING,
     )
 
 
