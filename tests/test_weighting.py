@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
 import torch
 from torch import nn
 
+from mtl_core.methods import catalog
 from mtl_core.methods.weighting import WEIGHTINGS
 from mtl_core.methods.weightings.dwa import DynamicWeightAverage
 from mtl_core.methods.weightings.equal import EqualWeighting
@@ -16,6 +18,39 @@ from mtl_core.training.trainer import train
 
 TASKS = ("digit", "parity", "loops")
 FIXED = {"digit": 1.0, "parity": 3.0, "loops": 0.5}
+
+
+def test_a_weightings_hyperparameters_take_their_default_from_the_declaration_alone():
+    """Each declared hyperparameter is a keyword-only argument of its class without a
+    default of its own: a second default could drift from the declared one, which the
+    config, the sidebar and the CLI use."""
+    checked = 0
+    for name, declared in catalog.WEIGHTINGS.items():
+        parameters = inspect.signature(WEIGHTINGS[name].__init__).parameters
+        for param in declared.params:
+            argument = parameters[param.arg]
+            assert argument.kind is inspect.Parameter.KEYWORD_ONLY, (name, param.arg)
+            assert argument.default is inspect.Parameter.empty, (name, param.arg)
+            checked += 1
+    assert checked >= 4  # DWA's temperature, GradNorm's alpha, FAMO's two
+
+
+def test_an_aggregators_hyperparameters_take_their_default_from_the_declaration_alone():
+    """The same for the gradient aggregators' builders: a keyword without a default, which
+    ``build_aggregator`` fills from the declaration when it is not given."""
+    from mtl_core.methods.aggregation import AGGREGATORS
+
+    checked = 0
+    for name, declared in catalog.AGGREGATORS.items():
+        if name == "none":
+            continue
+        parameters = inspect.signature(AGGREGATORS[name]).parameters
+        for param in declared.params:
+            argument = parameters[param.arg]
+            assert argument.kind is inspect.Parameter.KEYWORD_ONLY, (name, param.arg)
+            assert argument.default is inspect.Parameter.empty, (name, param.arg)
+            checked += 1
+    assert checked >= 5  # CAGrad, Nash-MTL, GradVac, FairGrad, ExcessMTL
 
 
 def test_equal_weighting_ignores_the_auxiliary_weights():

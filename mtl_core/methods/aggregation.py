@@ -40,35 +40,39 @@ from torchjd.aggregation import (
 from torchjd.autojac import jac_to_grad, mtl_backward
 
 from mtl_core.errors import MtlError
+from mtl_core.methods import catalog
 
-# name -> builder(n_tasks, **declared hyperparameters); the names are catalog.AGGREGATORS'.
+# name -> builder(n_tasks, **declared hyperparameters); the names are catalog.AGGREGATORS',
+# whose declarations hold the hyperparameters' defaults (build_aggregator fills them in).
 AGGREGATORS: dict[str, Callable[..., Aggregator]] = {
     "mgda": lambda n: MGDA(),
     "pcgrad": lambda n: PCGrad(),
     "upgrad": lambda n: UPGrad(),
-    "cagrad": lambda n, c=0.5: CAGrad(c=c),
+    "cagrad": lambda n, *, c: CAGrad(c=c),
     # Nash-MTL solves its bargaining problem with cvxpy's ECOS solver (requirements.txt).
-    "nashmtl": lambda n, max_norm=1.0: NashMTL(n_tasks=n, max_norm=max_norm),
+    "nashmtl": lambda n, *, max_norm: NashMTL(n_tasks=n, max_norm=max_norm),
     "alignedmtl": lambda n: AlignedMTL(),
     "imtlg": lambda n: IMTLG(),
-    "gradvac": lambda n, beta=0.5: GradVac(beta=beta),
+    "gradvac": lambda n, *, beta: GradVac(beta=beta),
     "graddrop": lambda n: GradDrop(),
     "dualproj": lambda n: DualProj(),
-    "fairgrad": lambda n, alpha=1.0: FairGrad(alpha=alpha),
+    "fairgrad": lambda n, *, alpha: FairGrad(alpha=alpha),
     "config": lambda n: ConFIG(),
-    "excessmtl": lambda n, robust_step_size=1.0: ExcessMTL(robust_step_size=robust_step_size),
+    "excessmtl": lambda n, *, robust_step_size: ExcessMTL(robust_step_size=robust_step_size),
     "rgw": lambda n: Random(),
 }
 
 
 def build_aggregator(name: str, n_tasks: int = 2, **params: float) -> Aggregator | None:
     """The aggregator ``name`` for ``n_tasks`` rows, with its declared hyperparameters
-    (keyword arguments named by each ``Param.arg`` in catalog.py). A solver torchjd needs
-    but cannot find is refused in one line, with the fix."""
+    (keyword arguments named by each ``Param.arg`` in catalog.py; one not given takes its
+    declared default). A solver torchjd needs but cannot find is refused in one line, with
+    the fix."""
     if name == "none":
         return None
+    declared = {param.arg: param.default for param in catalog.AGGREGATORS[name].params}
     try:
-        return AGGREGATORS[name](n_tasks, **params)
+        return AGGREGATORS[name](n_tasks, **(declared | params))
     except ImportError as exc:  # torchjd checks its optional solvers when it is built
         raise MtlError(
             f"aggregator {name} needs a solver that is not installed ({exc}); install the "

@@ -29,8 +29,9 @@ class Weighting(nn.Module):
         seed: int = 0,
     ) -> None:
         """``shared``: the last shared parameter (GradNorm); ``seed``: the run's seed, for
-        methods that draw (RLW). A method's own hyperparameters (declared in catalog.py)
-        are keyword arguments of its class."""
+        methods that draw (RLW). A method's own hyperparameters (declared in its module's
+        ``METHOD``) are keyword-only arguments of its class, without defaults: the trainer
+        passes the config's value, whose default is the declaration's."""
         super().__init__()
         self.tasks = tasks
         self.fixed = {t: float(fixed[t]) for t in tasks}

@@ -41,7 +41,7 @@ class DynamicWeightAverage(Weighting):
     auxiliary weights are not used.
     """
 
-    def __init__(self, tasks, fixed, *, temperature: float = 2.0, **options):
+    def __init__(self, tasks, fixed, *, temperature: float, **options):
         super().__init__(tasks, fixed, **options)
         self.temperature = temperature
         self.history: list[dict[str, float]] = []

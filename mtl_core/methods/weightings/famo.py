@@ -60,7 +60,7 @@ class FAMO(Weighting):
 
     EPS = 1e-8
 
-    def __init__(self, tasks, fixed, *, lr: float = 0.025, decay: float = 0.01, **options):
+    def __init__(self, tasks, fixed, *, lr: float, decay: float, **options):
         super().__init__(tasks, fixed, **options)
         # A buffer, not an nn.Parameter: ξ trains on FAMO's own update, never on the model's
         # loss. Its optimiser is made at the first update, after ``.to(device)``.

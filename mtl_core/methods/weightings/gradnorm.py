@@ -43,7 +43,7 @@ class GradNorm(Weighting):
     After every step the weights are renormalised to sum to the number of tasks.
     """
 
-    def __init__(self, tasks, fixed, *, alpha: float = 1.5, shared=None, **options):
+    def __init__(self, tasks, fixed, *, alpha: float, shared=None, **options):
         super().__init__(tasks, fixed, **options)
         if shared is None:
             raise ValueError("GradNorm needs the last shared layer's weight")
