@@ -37,12 +37,10 @@ missed target.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -50,16 +48,21 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    start_app,
+    stop_app,
+    wait_healthy,
+)
 
 OUT_PATH = ROOT / "bench" / "out" / "bench_ui.json"
-DATA_CACHE = ROOT / "data" / "cache" / "mnist-5k.npz"
 TARGET_LATENCY = 0.2  # s, warm median (click on Train -> first plotted epoch)
 TARGET_COLD = 1.0  # s, the first click on a fresh server
 TARGET_FIRST_PAGE = 1.5  # s, fresh server: page opened -> Train visible
@@ -237,14 +240,13 @@ def snapshot(tree: Path, into: Path) -> Path:
 
 
 class Server:
-    """``streamlit run dashboard/serve.py`` of ``tree`` on a free port, output to a log file."""
+    """``streamlit run dashboard/serve.py`` of ``tree`` on a free port, output to a log file
+    (started and stopped as the browser tests do: tests/e2e/conftest.py)."""
 
     def __init__(self, data_root: Path, tree: Path) -> None:
         self.tree = tree
         self.data_root = data_root
-        (data_root / "cache").mkdir(parents=True, exist_ok=True)
-        if DATA_CACHE.exists():  # the prepared arrays: the CSV parse is not what we measure
-            shutil.copy(DATA_CACHE, data_root / "cache" / DATA_CACHE.name)
+        data_root.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.store = data_root / "runs.sqlite"
@@ -253,42 +255,11 @@ class Server:
         entry = tree / "dashboard" / "serve.py"  # the launcher (make dashboard)
         if not entry.exists():  # a tree from before the launcher
             entry = tree / "dashboard" / "app.py"
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(entry),
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=tree,
-            env={**os.environ, "MTL_DATA_ROOT": str(data_root)},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.proc = start_app(data_root, self.port, root=tree, output=self._log, entry=entry)
         self.pid = self.proc.pid
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited:\n{self.log()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError("streamlit did not become healthy")
+        wait_healthy(self.url, self.proc, timeout, log=self.log)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -303,16 +274,7 @@ class Server:
         }
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.pid, signal.SIGTERM)  # its own session: server and workers only
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        time.sleep(0.5)  # what the shutdown started (a relaunched forkserver) goes too
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
+        stop_app(self.proc)  # its own session: server and workers only
         self._log.close()
 
 

@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -35,9 +36,18 @@ def free_port() -> int:
 
 
 def start_app(
-    data_root: Path, port: int, env: dict | None = None, root: Path = ROOT
+    data_root: Path,
+    port: int,
+    env: dict | None = None,
+    root: Path = ROOT,
+    *,
+    output: int | IO[bytes] = subprocess.PIPE,
+    entry: Path | None = None,
 ) -> subprocess.Popen:
-    """The dashboard through its launcher (``make dashboard``), from the checkout ``root``."""
+    """The dashboard through its launcher (``make dashboard``), from the checkout ``root``,
+    in a process group of its own (``stop_app`` stops it with its workers); its output
+    goes to ``output`` (a pipe that ``stop_app`` returns, or an open log file). ``entry``:
+    another script to serve (a benchmark's tree from before the launcher)."""
     environment = {**os.environ, "MTL_DATA_ROOT": str(data_root), **(env or {})}
     cache = ROOT / "data" / "cache" / "mnist-5k.npz"
     if cache.exists():  # share the prepared arrays: the CSV parse is not what we test
@@ -49,7 +59,7 @@ def start_app(
             "-m",
             "streamlit",
             "run",
-            str(root / "dashboard" / "serve.py"),
+            str(entry or root / "dashboard" / "serve.py"),
             "--server.port",
             str(port),
             "--server.address",
@@ -61,17 +71,22 @@ def start_app(
         ],
         cwd=root,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_healthy(
+    url: str, proc: subprocess.Popen, timeout: float = 60, log: Callable[[], str] | None = None
+) -> None:
+    """Wait for the server's health check; a server that exits first raises with the end
+    of its output (``log()`` when its output goes to a file)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode()[-2000:]}")
+            said = log() if log else proc.stdout.read().decode(errors="replace")
+            raise RuntimeError(f"streamlit exited: {said[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
@@ -82,7 +97,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def stop_app(proc: subprocess.Popen) -> str:
-    """Stop the server and its worker processes (one process group); return its output.
+    """Stop the server and its worker processes (one process group); return its output
+    (when it went to a pipe).
 
     After the server exits, whatever is left of its group is killed too: a process started
     while the server shut down (a forkserver relaunched after the SIGTERM killed the first
@@ -98,7 +114,32 @@ def stop_app(proc: subprocess.Popen) -> str:
     time.sleep(0.5)  # a process the shutdown started joins the group meanwhile
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader
-    return proc.stdout.read().decode(errors="replace")
+    return proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+
+
+# Watches the app root's script state (Streamlit's front end sets it): ``done`` once a
+# script run has started ("running") and ended ("notRunning") since the call.
+WATCH_RERUN = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  const run = (window.__mtlRerun = { started: false, done: false });
+  if (window.__mtlRerunWatch) window.__mtlRerunWatch.disconnect();
+  window.__mtlRerunWatch = new MutationObserver(() => {
+    const state = app.getAttribute('data-test-script-state');
+    if (state === 'running') run.started = true;
+    else if (run.started && state === 'notRunning') run.done = true;
+  });
+  window.__mtlRerunWatch.observe(app, { attributes: true, attributeFilter: ['data-test-script-state'] });
+}"""
+
+
+def click_and_wait_for_rerun(page, target, timeout: float = 60_000) -> None:
+    """Click ``target`` and wait until the script run the click started has ended. Right
+    after a click the state still reads "notRunning", so it is watched from before the
+    click; a fixed pause instead wastes time on a quiet machine and is too short on a busy
+    one."""
+    page.evaluate(WATCH_RERUN)
+    target.click()
+    page.wait_for_function("() => window.__mtlRerun.done", timeout=timeout)
 
 
 FAILED_SHOTS = Path(__file__).parent / "screenshots" / "failed"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, start_app, stop_app, wait_healthy
+from .conftest import click_and_wait_for_rerun, free_port, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
@@ -59,10 +59,12 @@ def test_the_server_process_never_imports_torch_or_sklearn(app_server_proc, brow
     page.goto(f"{url}/?aux=parity&epochs=3&seed=5")
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function("() => document.body.innerText.includes('completed')", timeout=90_000)
-    for view in VIEWS:
-        page.get_by_role("radio", name=view, exact=True).click()
-        page.wait_for_timeout(1500)
-    page.get_by_role("img").first.wait_for()  # the Data view's images arrived
+    for view in VIEWS:  # each view's script run ends before the next click
+        click_and_wait_for_rerun(page, page.get_by_role("radio", name=view, exact=True))
+    page.wait_for_function(  # the Data view's images arrived and are drawn
+        "() => { const im = [...document.querySelectorAll('[data-testid=stMain] img')];"
+        " return im.length >= 12 && im.every(i => i.complete && i.naturalWidth > 0); }"
+    )
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "light_server_data.png"), full_page=True)
     maps = mapped(proc.pid)
