@@ -43,8 +43,8 @@ TEST_TOOLS = {
     "playwright",
     "ruff",
     "nbclient",
+    "ipykernel",
 }
-TEST_TOOLS |= {"ipykernel"}
 TINY_TRAIN = [
     "--dataset",
     "digits",

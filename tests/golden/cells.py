@@ -45,6 +45,8 @@ def cpu_capability() -> str:
 
 CURVES_FILE = HERE / f"curves-{cpu_capability()}.json"
 
+SPLITS_FILE = HERE / "splits.json"  # numpy and integer work: the same on every family
+
 # numpy's OpenBLAS picks its kernels by CPU model, not by the family above. On an AMD EPYC
 # whose OpenBLAS chose its SkylakeX kernels, Nash-MTL's bargaining solve (cvxpy and ECOS,
 # in numpy) left other last bits in the run's features than the AVX512 goldens hold; with
@@ -70,8 +72,6 @@ def blas_kernels() -> str:
     }
     return "+".join(sorted(chosen)) or "none"
 
-
-SPLITS_FILE = HERE / "splits.json"  # numpy and integer work: the same on every family
 
 # Timing measures the machine, not the run: these stored numbers are left out.
 TIMING_ROWS = frozenset({"wall_time"})
