@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard import views
+from mtl_core.dashboard.pages.live import MISTAKES
 from mtl_core.dashboard.pages.sweeps import EMPTY
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import config_to_params
@@ -93,3 +94,23 @@ def test_every_declared_view_can_be_selected_and_draws_itself(run_id, name):
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == []  # app.page shows a failing view as an error
     assert marks(at, run_id) == {name}
+
+
+def test_a_finished_runs_mistakes_are_drawn_only_once_asked_for(run_id):
+    """Live's "Where does it go wrong?" stays empty while closed (no images fetched, sent or
+    laid out on every script run); opened, it draws the confusion matrix with the page's
+    own chart (not st.plotly_chart, whose Plotly.js is a 4.7 MB download) and the
+    misclassified images."""
+    at = open_page(run_id)
+    assert marks(at, run_id) == {V.live}
+    assert f"confusion_{run_id}_digit" not in figures(at)
+    assert not at.main.get("image") and not at.main.get("plotly_chart")
+    at.session_state[MISTAKES.format(run_id=run_id)] = True  # the user opens it
+    at.run()
+    assert not at.exception, at.exception
+    matrix = figures(at)[f"confusion_{run_id}_digit"]
+    assert [trace["type"] for trace in matrix["data"]] == ["heatmap"]
+    assert matrix["data"][0]["x"] == [str(n) for n in range(10)]  # every class, labelled
+    assert matrix["layout"]["xaxis"]["type"] == matrix["layout"]["yaxis"]["type"] == "category"
+    assert len(at.main.get("image")) == 12, "the misclassified images are not all drawn"
+    assert not at.main.get("plotly_chart")

@@ -39,6 +39,7 @@ from mtl_core.store.script.export import refusal, script_text
 from mtl_core.studies.baselines import single_task_baselines
 
 KEEPALIVE_SECONDS = 10.0
+MISTAKES = "mistakes_{run_id}"  # the key of a finished run's "Where does it go wrong?"
 
 
 def cached_metrics(manager: RunManager, run_id: int, live: bool) -> pd.DataFrame:
@@ -266,8 +267,16 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     script_button(st, first, key=f"script_{run_id}")
     explainer(first)
     if first["status"] not in LIVE and first["summary"].get("main"):
-        with st.expander("Where does it go wrong? (confusion matrix, misclassified images)"):
-            mistakes_view(first)
+        # Drawn only once opened: closed, its images and confusion matrix were fetched,
+        # sent and laid out on every script run of a finished run's page.
+        box = st.expander(
+            "Where does it go wrong? (confusion matrix, misclassified images)",
+            key=MISTAKES.format(run_id=run_id),
+            on_change="rerun",
+        )
+        if box.open:
+            with box:
+                mistakes_view(first)
 
 
 def script_button(where, run: dict, key: str) -> None:

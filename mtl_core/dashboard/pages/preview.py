@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.data import preview as data_preview
 from mtl_core.data.tasks import class_names_for, get_task
 from mtl_core.errors import MtlError
@@ -110,12 +111,13 @@ def mistakes_view(run: dict) -> None:
         )
         fig.update_layout(
             height=380,
-            xaxis_title="predicted",
-            yaxis_title="true",
-            yaxis_autorange="reversed",
+            # categories: digit names would read as numbers, labelled every second class
+            xaxis={"title": "predicted", "type": "category"},
+            yaxis={"title": "true", "type": "category", "autorange": "reversed"},
             margin={"t": 10},
         )
-        left.plotly_chart(fig, key=f"confusion_{run['id']}_{task_name}")
+        with left:  # the page's own chart: Streamlit's plotly_chart loads a 4.7 MB bundle
+            chart(fig, key=f"confusion_{run['id']}_{task_name}")
         if wrong:
             right.caption("Misclassified (true → predicted)")
             cols = right.columns(4)
