@@ -45,3 +45,15 @@ def test_the_bundle_has_every_trace_type_the_dashboard_draws():
 def test_the_bundle_is_smaller_than_the_full_one():
     """What the copy is for (static/README.md): a first chart waits for it to load."""
     assert PLOTLY_JS.stat().st_size < FULL.stat().st_size / 2
+
+
+def test_every_chart_goes_through_the_pages_own_component():
+    """No view draws with ``st.plotly_chart``: it makes the browser fetch and compile
+    Streamlit's own Plotly.js (4.7 MB) beside the page's bundle; a finished run's Live
+    page did so for its confusion matrix (tests/test_views.py draws that one)."""
+    callers = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "mtl_core").rglob("*.py")
+        if re.search(r"\.plotly_chart\(", path.read_text())
+    ]
+    assert callers == []
