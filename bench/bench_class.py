@@ -19,7 +19,9 @@ sees and what each open page costs the server, then extrapolates to 30 and 100 s
   the server's CPU seconds per open page per second while all pages are open. The pool
   workers (the training) are reported apart.
 
-The code measured is a copy of ``--tree`` taken at the start (bench_ui.snapshot), so edits
+It starts once the machine is quiet (at most 0.3 cores busy over 3 s, waiting up to 2 min;
+``wait_quiet``), so that runs started one after another do not measure the last one's
+Chromium closing. The code measured is a copy of ``--tree`` taken at the start (bench_ui.snapshot), so edits
 made meanwhile do not reach the server. Results go to bench/out/bench_class.json; the exit
 status is 1 only with ``--check`` and a missed target.
 
@@ -64,6 +66,13 @@ TARGET_P95 = 3.0  # s, widget change -> page redrawn
 TARGET_MB_PER_SESSION = 5.0  # MB of server RSS per open session
 SAMPLE_EVERY = 0.2  # s, processes and the store
 SETTLE = 5.0  # s, idle before the first page and after the last one closed
+# Before anything starts, the machine must be quiet: runs started one after another began
+# while the last one's Chromium was still closing (load average 6-8 at the start), and
+# their numbers spread more than any change measured. At most QUIET_CORES busy over
+# QUIET_FOR seconds, waiting up to QUIET_MAX (then it goes on, and says so).
+QUIET_CORES = 0.3
+QUIET_FOR = 3.0
+QUIET_MAX = 120.0
 
 # Installed before any page script. Every 250 ms: how many points Plotly has laid out in
 # the page's charts (gd._fullData: gd.data may hold plotly.py's base64 arrays, without a
@@ -95,6 +104,27 @@ PAGE_PROBE = """
 
 # -----------------------------------------------------------------------------
 # the server's processes and the store, sampled from a thread
+
+
+def busy_cores() -> float:
+    """Cores busy since boot, from /proc/stat (all CPUs): called twice, the difference
+    over the time between is the machine's load in cores."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(cores: float, limit: float) -> tuple[float, float]:
+    """Wait until at most ``cores`` were busy over the last QUIET_FOR seconds, or ``limit``
+    seconds have passed; return the seconds waited and the last reading."""
+    start = time.monotonic()
+    while True:
+        before = busy_cores()
+        time.sleep(QUIET_FOR)
+        busy = (busy_cores() - before) / QUIET_FOR
+        waited = time.monotonic() - start
+        if busy <= cores or waited >= limit:
+            return waited, busy
 
 
 class Sampler(threading.Thread):
@@ -466,8 +496,14 @@ def main() -> int:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
 
+    waited, busy = wait_quiet(QUIET_CORES, QUIET_MAX)
     load = os.getloadavg()
     cpus = os.cpu_count() or 1
+    print(
+        f"machine {'quiet' if busy <= QUIET_CORES else 'STILL BUSY'} after {waited:.0f} s:"
+        f" {busy:.2f} cores busy over the last {QUIET_FOR:.0f} s (waits up to"
+        f" {QUIET_MAX:.0f} s for at most {QUIET_CORES} busy cores)"
+    )
     print(
         f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({cpus} cores,"
         " shared: other processes slow every number here)"
@@ -480,6 +516,8 @@ def main() -> int:
         "python": platform.python_version(),
         "cpus": cpus,
         "loadavg_start": load,
+        "busy_cores_start": busy,
+        "waited_for_quiet_s": waited,
         "tree": str(args.tree),
         "pages": args.pages,
         "max_runs": args.max_runs,
