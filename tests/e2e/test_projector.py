@@ -169,6 +169,13 @@ SIZES = """() => { const parts = {root: 'html',
     return out; }"""
 
 
+# The live chart's legend text height, once the chart has drawn its legend (null before:
+# the full rerun after the run ended redraws the chart, and its legend was briefly absent
+# in one CI run).
+LEGEND_HEIGHT = """() => { const t = document.querySelector('.legend text');
+    return t ? t.getBoundingClientRect().height || null : null; }"""
+
+
 @pytest.mark.parametrize("width", [1280, 1920])
 def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     url, _ = app_server
@@ -181,9 +188,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     # status line and the cards the live panel drew: every part measured must be there
     page.locator("[data-testid=stExpander] summary p").first.wait_for()
     normal = page.wait_for_function(SIZES).json_value()
-    legend_before = page.evaluate(
-        "() => document.querySelector('.legend text').getBoundingClientRect().height"
-    )
+    legend_before = page.wait_for_function(LEGEND_HEIGHT).json_value()
     page.get_by_text("Projector mode (large fonts)").click()
     page.wait_for_function(
         "() => parseFloat(getComputedStyle(document.documentElement).fontSize) > 16"
@@ -192,9 +197,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     large = page.wait_for_function(SIZES).json_value()
     for part in ("root", "sidebar", "title", "metric", "expander", "sidebarWidth"):
         assert large[part] >= 1.2 * normal[part], (part, normal[part], large[part])
-    legend_after = page.evaluate(
-        "() => document.querySelector('.legend text').getBoundingClientRect().height"
-    )
+    legend_after = page.wait_for_function(LEGEND_HEIGHT).json_value()
     assert legend_after >= 1.4 * legend_before
     boxes = page.evaluate(BOXES)
     assert len(boxes["titles"]) >= 3  # the live chart: three x-axis titles, a y-axis one
