@@ -21,9 +21,9 @@ sees and what each open page costs the server, then extrapolates to 30 and 100 s
 
 It starts once the machine is quiet (at most 0.3 cores busy over 3 s, waiting up to 2 min;
 ``wait_quiet``), so that runs started one after another do not measure the last one's
-Chromium closing. The code measured is a copy of ``--tree`` taken at the start (bench_ui.snapshot), so edits
-made meanwhile do not reach the server. Results go to bench/out/bench_class.json; the exit
-status is 1 only with ``--check`` and a missed target.
+Chromium closing. The code measured is a copy of ``--tree`` taken at the start
+(bench_ui.snapshot), so edits made meanwhile do not reach the server. Results go to
+bench/out/bench_class.json; the exit status is 1 only with ``--check`` and a missed target.
 
     .venv/bin/python bench/bench_class.py [--pages 10] [--max-runs 2] [--epochs 400] [--check]
 """
@@ -107,8 +107,8 @@ PAGE_PROBE = """
 
 
 def busy_cores() -> float:
-    """Cores busy since boot, from /proc/stat (all CPUs): called twice, the difference
-    over the time between is the machine's load in cores."""
+    """CPU seconds spent busy since boot, all cores together (/proc/stat): the difference
+    between two readings, over the seconds between them, is how many cores were busy."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle and iowait
     return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
