@@ -199,6 +199,40 @@ def test_zoom_survives_the_live_refresh(app_server, browser):
     page.close()
 
 
+def test_the_live_chart_stays_in_place_when_its_run_ends(app_server, browser):
+    """When the run ends, the page's last full redraw updates the chart it has (the final
+    figure, into the same element) instead of removing it and drawing a new one: no
+    moment without a chart, no flash (widgets/polling.py says why the panel sits in a
+    container either way)."""
+    url, _ = app_server
+    epochs = 60  # long enough to be still training when the watch begins
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?aux=parity&epochs={epochs}")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    # Mark the chart's element; every 20 ms, note whether a chart is there and is it.
+    page.evaluate(
+        """() => { document.querySelector('.js-plotly-plot').__mtlFirst = true;
+        window.__mtlGone = [];
+        setInterval(() => {
+          const now = document.querySelector('.js-plotly-plot');
+          if (!now) window.__mtlGone.push('no chart');
+          else if (!now.__mtlFirst) window.__mtlGone.push('another chart');
+        }, 20); }"""
+    )
+    assert "completed" not in page.inner_text("body"), "the run ended before the watch began"
+    # The mistakes section comes with the full redraw for the ended run (pages/live.py).
+    page.get_by_text("Where does it go wrong?").wait_for(timeout=90_000)
+
+    def final(chart: dict) -> None:
+        lengths = {t["name"]: len(t["x"] or []) for t in chart["traces"]}
+        assert all(lengths.get(name) == epochs + 1 for name in CURVES), lengths
+
+    settle(lambda: live_chart(page), final)
+    assert page.evaluate("() => window.__mtlGone") == []
+    page.close()
+
+
 def test_the_live_chart_appends_the_stored_epochs_itself(app_server, browser):
     """While a run trains, the chart asks the server for its new epochs (mtl/points,
     mtl_core/dashboard/feed.py) and appends them between the page's redraws: every drawn

@@ -169,9 +169,7 @@ SIZES = """() => { const parts = {root: 'html',
     return out; }"""
 
 
-# The live chart's legend text height, once the chart has drawn its legend (null before:
-# the full rerun after the run ended redraws the chart, and its legend was briefly absent
-# in one CI run).
+# The live chart's legend text height, once the chart has drawn its legend (null before).
 LEGEND_HEIGHT = """() => { const t = document.querySelector('.legend text');
     return t ? t.getBoundingClientRect().height || null : null; }"""
 
