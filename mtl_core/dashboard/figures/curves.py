@@ -8,6 +8,8 @@ with a ± one standard deviation band. No ``st.*``.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 
 import numpy as np
@@ -21,7 +23,7 @@ from mtl_core.dashboard.figures.style import (
     marker_size,
     rgba,
     scaled_height,
-    style,
+    styled_layout,
 )
 
 FEW_EPOCHS = 10  # up to this many epochs, one tick per epoch (auto ticks would halve them)
@@ -58,39 +60,50 @@ def _band_sd(
     return np.array([float(sd.get(int(e), 0.0)) for e in epochs])
 
 
-def _add_band(
-    fig: go.Figure,
+def _band(
     x: np.ndarray,
     y: np.ndarray,
     sd: np.ndarray,
     tint: str,
     label: str,
     log_y: bool,
-    row: int,
-    col: int,
     group: str,
     alpha: float,
-) -> None:
+) -> dict:
     """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
     low = y - sd
     if log_y:  # a band reaching below 0 cannot be drawn on a log axis: clip it
         low = np.maximum(low, y / 10)
-    fig.add_trace(
-        go.Scatter(
-            x=np.concatenate([x, x[::-1]]),
-            y=np.concatenate([y + sd, low[::-1]]),
-            fill="toself",
-            fillcolor=rgba(tint, alpha),
-            line={"width": 0},
-            mode="lines",
-            name=f"{label} ± sd",
-            legendgroup=group,
-            showlegend=False,
-            hoverinfo="skip",
-        ),
-        row=row,
-        col=col,
-    )
+    return {
+        "type": "scatter",
+        "x": np.concatenate([x, x[::-1]]),
+        "y": np.concatenate([y + sd, low[::-1]]),
+        "fill": "toself",
+        "fillcolor": rgba(tint, alpha),
+        "line": {"width": 0},
+        "mode": "lines",
+        "name": f"{label} ± sd",
+        "legendgroup": group,
+        "showlegend": False,
+        "hoverinfo": "skip",
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def _grid(rows: int, cols: int, titles: tuple[str, ...]) -> dict:
+    """The layout of a grid of subplots (axes' domains, subplot titles), as plain data."""
+    return make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=list(titles),
+        horizontal_spacing=0.08,
+        vertical_spacing=0.16,
+    ).layout.to_plotly_json()
+
+
+def _axis(kind: str, cell: int) -> str:
+    """The name of the ``cell``-th subplot's axis in the layout: xaxis, xaxis2, ..."""
+    return f"{kind}axis{cell if cell > 1 else ''}"
 
 
 def curves_figure(
@@ -131,15 +144,11 @@ def curves_figure(
     cols = max(1, min(len(tasks), 3))
     rows_n = max(1, math.ceil(len(tasks) / cols))
     titles = [f"{t} — {view if view == 'loss' else metric_of.get(t, view)}" for t in tasks]
-    fig = make_subplots(
-        rows=rows_n,
-        cols=cols,
-        subplot_titles=titles or [""],
-        horizontal_spacing=0.08,
-        vertical_spacing=0.16,
-    )
+    layout = copy.deepcopy(_grid(rows_n, cols, tuple(titles or [""])))
+    traces: list[dict] = []
     for ti, task in enumerate(tasks):
-        row, col = ti // cols + 1, ti % cols + 1
+        cell = ti + 1  # the subplots are numbered row by row
+        axes = {"xaxis": f"x{cell if cell > 1 else ''}", "yaxis": f"y{cell if cell > 1 else ''}"}
         metric = "loss" if view == "loss" else metric_of.get(task, "accuracy")
         for ri, run in enumerate(runs):
             tint = (colours or {}).get(run) or colour(ri if by_run else ti)
@@ -164,29 +173,26 @@ def curves_figure(
                 band = (bands or {}).get(run)
                 if band is not None:
                     sd = _band_sd(band, task, split, metric, epochs)
-                    _add_band(fig, x, y, sd, tint, label, log_y, row, col, group, band_alpha)
+                    traces.append(_band(x, y, sd, tint, label, log_y, group, band_alpha) | axes)
                 elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=y,
-                        mode="lines",
-                        name=group if entry else label,
-                        legendgroup=group,
-                        showlegend=entry or not by_run,
-                        line={"color": tint, "dash": dash, "width": line_width(large_fonts)},
-                        fill=fill,
-                        fillcolor=rgba(tint, 0.12) if fill else None,
-                        customdata=epochs,
-                        hovertemplate=f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
-                        meta={"feed": [task, split, metric], "smoothing": smoothing}
-                        if feed
-                        else None,
-                    ),
-                    row=row,
-                    col=col,
-                )
+                trace = {
+                    "type": "scatter",
+                    "x": x,
+                    "y": y,
+                    "mode": "lines",
+                    "name": group if entry else label,
+                    "legendgroup": group,
+                    "showlegend": entry or not by_run,
+                    "line": {"color": tint, "dash": dash, "width": line_width(large_fonts)},
+                    "customdata": epochs,
+                    "hovertemplate": f"{label}<br>epoch %{{customdata}}<br>%{{y:.4f}}<extra></extra>",
+                }
+                if fill:
+                    trace |= {"fill": fill, "fillcolor": rgba(tint, 0.12)}
+                if feed:
+                    trace["meta"] = {"feed": [task, split, metric], "smoothing": smoothing}
+                traces.append(trace | axes)
             # The star: the best epoch's point; with ``feed``, a task named in ``best``
             # before its first epoch gets an empty one, for the chart to move (plot.py)
             epoch = (best or {}).get((run, task))
@@ -202,36 +208,39 @@ def curves_figure(
             if point is None and feed and (run, task) in (best or {}):
                 point = ([], [], [None, None])
             if point is not None:
-                fig.add_trace(
-                    go.Scatter(
-                        x=point[0],
-                        y=point[1],
-                        mode="markers",
-                        marker={
-                            "symbol": "star",
-                            "size": marker_size(14, large_fonts),
-                            "color": tint,
-                            "line": {"color": "white", "width": 1},
-                        },
-                        name=f"best epoch {epoch}",
-                        showlegend=False,
-                        hovertemplate=f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
-                        meta={"star": [task, metric], "best": point[2]} if feed else None,
-                    ),
-                    row=row,
-                    col=col,
-                )
-        fig.update_xaxes(title_text=X_AXES[x_axis], row=row, col=col)
+                star = {
+                    "type": "scatter",
+                    "x": point[0],
+                    "y": point[1],
+                    "mode": "markers",
+                    "marker": {
+                        "symbol": "star",
+                        "size": marker_size(14, large_fonts),
+                        "color": tint,
+                        "line": {"color": "white", "width": 1},
+                    },
+                    "name": f"best epoch {epoch}",
+                    "showlegend": False,
+                    "hovertemplate": f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
+                }
+                if feed:
+                    star["meta"] = {"star": [task, metric], "best": point[2]}
+                traces.append(star | axes)
+        xaxis = layout[_axis("x", cell)]
+        xaxis["title"] = {"text": X_AXES[x_axis]}
         if x_axis == "epoch" and len(frame) and frame.epoch.max() <= FEW_EPOCHS:
-            fig.update_xaxes(dtick=1, row=row, col=col)  # no tick at half an epoch
+            xaxis["dtick"] = 1  # no tick at half an epoch
         if log_y:
-            fig.update_yaxes(type="log", row=row, col=col)
+            layout[_axis("y", cell)]["type"] = "log"
     height = scaled_height(height, large_fonts)
-    fig.update_layout(
-        height=height * rows_n if rows_n > 1 else height,
-        uirevision="keep",  # zoom and hidden traces survive the live redraws
-        hovermode="closest",
-        margin={"l": 50, "r": 20, "t": 50, "b": 40},
-    )
-    style(fig, large_fonts, -0.25)
-    return fig
+    layout |= {
+        "height": height * rows_n if rows_n > 1 else height,
+        "uirevision": "keep",  # zoom and hidden traces survive the live redraws
+        "hovermode": "closest",
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
+    }
+    styled_layout(layout, large_fonts, -0.25)
+    # Built as plain data and not validated property by property: Plotly's checks took
+    # 25-35 ms a figure here, most of a warm Train click's script run after the first
+    # epoch; tests/test_live_curves.py checks that validation would change nothing.
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)

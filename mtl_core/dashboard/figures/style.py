@@ -41,8 +41,9 @@ def scaled_height(height: int, large: bool) -> int:
     return round(height * 4 / 3) if large else height
 
 
-def style(fig: go.Figure, large: bool, legend_y: float) -> None:
-    """Sizes and the legend's place, shared by every figure.
+def look(large: bool, legend_y: float) -> dict:
+    """Sizes and the legend's place, shared by every figure: what ``style`` and
+    ``styled_layout`` apply.
 
     A projector's fonts need two rows of legend below the plot, which then covered the
     x-axis titles (the legend is placed in fractions of the plot's height, the titles in
@@ -54,15 +55,39 @@ def style(fig: go.Figure, large: bool, legend_y: float) -> None:
         legend = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
     else:
         legend = {"orientation": "h", "y": legend_y, "yanchor": "top"}  # rows grow downwards
-    fig.update_layout(
-        font={"size": size},
-        hoverlabel={"font": {"size": size}},
-        legend={**legend, "font": {"size": size}},
-    )
-    fig.update_annotations(font={"size": size + 3})  # subplot titles
-    if large:  # room for the larger tick labels and axis titles, which then never overlap
-        fig.update_xaxes(automargin=True)
-        fig.update_yaxes(automargin=True)
+    return {
+        "layout": {
+            "font": {"size": size},
+            "hoverlabel": {"font": {"size": size}},
+            "legend": {**legend, "font": {"size": size}},
+        },
+        "annotations": {"font": {"size": size + 3}},  # subplot titles
+        # room for the larger tick labels and axis titles, which then never overlap
+        "axes": {"automargin": True} if large else {},
+    }
+
+
+def style(fig: go.Figure, large: bool, legend_y: float) -> None:
+    """The shared look (``look``) applied to a figure."""
+    parts = look(large, legend_y)
+    fig.update_layout(parts["layout"])
+    fig.update_annotations(parts["annotations"])
+    if parts["axes"]:
+        fig.update_xaxes(parts["axes"])
+        fig.update_yaxes(parts["axes"])
+
+
+def styled_layout(layout: dict, large: bool, legend_y: float) -> None:
+    """The shared look (``look``) applied to a figure's layout given as plain data (the
+    curves build theirs so: figures/curves.py)."""
+    parts = look(large, legend_y)
+    for name, value in parts["layout"].items():
+        layout[name] = {**layout.get(name, {}), **value}
+    for note in layout.get("annotations", []):
+        note["font"] = {**note.get("font", {}), **parts["annotations"]["font"]}
+    for name in layout:
+        if name.startswith(("xaxis", "yaxis")):
+            layout[name] |= parts["axes"]
 
 
 def rgba(hex_colour: str, alpha: float) -> str:

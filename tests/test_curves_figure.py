@@ -1,0 +1,68 @@
+"""The curves' figure is built as plain data and not validated (figures/curves.py): Plotly's
+validation of the same data must change nothing, for every kind of figure the views draw
+(one run or several, bands, the live feed, log axes, steps on x, projector fonts)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import plotly
+import plotly.graph_objects as go
+import pytest
+
+from mtl_core.dashboard.figures.curves import curves_figure
+
+COLUMNS = ["run_id", "epoch", "task", "split", "metric", "value"]
+
+
+def _frame(runs: list[int], tasks: list[str], epochs: int) -> pd.DataFrame:
+    rng = np.random.default_rng(len(runs) * 10 + epochs)
+    rows = []
+    for run, epoch in itertools.product(runs, range(epochs)):
+        rows += [
+            (run, epoch, task, split, metric, float(rng.random()))
+            for task in tasks
+            for split in ("train", "val")
+            for metric in ("loss", "accuracy")
+        ]
+        rows += [(run, epoch, "_run", "train", "steps", 10.0 * (epoch + 1))]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _json(fig: go.Figure) -> str:
+    return json.dumps(fig.to_plotly_json(), cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+
+
+CASES = [  # tasks, runs, epochs, options
+    (1, 1, 0, {"feed": True}),
+    (1, 1, 1, {"feed": True, "log_y": True}),
+    (2, 1, 12, {"view": "metric", "smoothing": 0.6}),
+    (4, 3, 5, {"x_axis": "steps", "large_fonts": True}),
+    (2, 3, 30, {"bands": True, "log_y": True, "large_fonts": True}),
+    (3, 2, 8, {"bands": True, "by_run": True, "feed": True}),
+]
+
+
+@pytest.mark.parametrize(("n_tasks", "n_runs", "epochs", "options"), CASES)
+def test_validating_the_figure_changes_nothing(n_tasks, n_runs, epochs, options):
+    tasks = ["digit", "parity", "magnitude", "colour"][:n_tasks]
+    runs = list(range(1, n_runs + 1))
+    frame = _frame(runs, tasks, epochs)
+    options = dict(options)
+    if options.pop("bands", False):
+        sd = frame[frame.task != "_run"].rename(columns={"value": "sd"})
+        options["bands"] = {1: sd[sd.run_id == 1].drop(columns="run_id")}
+    fig = curves_figure(
+        frame,
+        tasks=tasks,
+        metric_of=dict.fromkeys(tasks, "accuracy"),
+        run_names={run: f"run {run}" for run in runs},
+        best={(run, tasks[0]): epochs // 2 if epochs else None for run in runs},
+        colours={2: "#123456"},
+        **options,
+    )
+    assert len(fig.data) >= (n_tasks * n_runs * 2 if epochs else 0)
+    assert _json(go.Figure(fig.to_plotly_json())) == _json(fig)
