@@ -52,12 +52,29 @@ def _x_map(frame: pd.DataFrame, run_id: int, x_axis: str) -> dict[int, float] | 
     return mapping
 
 
-def _band_sd(
-    band: pd.DataFrame, task: str, split: str, metric: str, epochs: np.ndarray
-) -> np.ndarray:
-    sel = band[(band.task == task) & (band.split == split) & (band.metric == metric)]
-    sd = sel.set_index("epoch").sd
-    return np.array([float(sd.get(int(e), 0.0)) for e in epochs])
+def _band_sds(band: pd.DataFrame) -> dict[tuple[str, str, str], pd.Series]:
+    """A band's sd by curve (task, split, metric), indexed by epoch."""
+    if not len(band):
+        return {}
+    groups = band.groupby(["task", "split", "metric"], sort=False)
+    return {key: pd.Series(part.sd.to_numpy(), index=part.epoch.to_numpy()) for key, part in groups}
+
+
+def _band_sd(sds: dict, key: tuple[str, str, str], epochs: np.ndarray) -> np.ndarray:
+    """The sd at ``epochs`` of the curve ``key`` (``_band_sds``); 0 where it has none."""
+    sd = sds.get(key)
+    if sd is None:
+        return np.zeros(len(epochs))
+    return sd.reindex(epochs.astype(int), fill_value=0.0).to_numpy(dtype=float)
+
+
+def _cuts(frame: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
+    """Every curve of ``frame`` by (run_id, task, split, metric), in epoch order: one
+    grouping instead of a filter of the whole frame per curve."""
+    if not len(frame):
+        return {}
+    keys = ["run_id", "task", "split", "metric"]
+    return {key: part.sort_values("epoch") for key, part in frame.groupby(keys, sort=False)}
 
 
 def _band(
@@ -144,19 +161,25 @@ def curves_figure(
     cols = max(1, min(len(tasks), 3))
     rows_n = max(1, math.ceil(len(tasks) / cols))
     titles = [f"{t} — {view if view == 'loss' else metric_of.get(t, view)}" for t in tasks]
-    layout = copy.deepcopy(_grid(rows_n, cols, tuple(titles or [""])))
+    # The grid's own copy, but for its template (large, and only read: Plotly builds its
+    # own objects from it)
+    grid = _grid(rows_n, cols, tuple(titles or [""]))
+    layout = {k: v if k == "template" else copy.deepcopy(v) for k, v in grid.items()}
     traces: list[dict] = []
+    cuts = _cuts(frame)
+    none = frame.iloc[:0]
+    xmaps = {run: _x_map(frame, run, x_axis) for run in runs}
+    sds = {run: _band_sds(band) for run, band in (bands or {}).items()}
     for ti, task in enumerate(tasks):
         cell = ti + 1  # the subplots are numbered row by row
         axes = {"xaxis": f"x{cell if cell > 1 else ''}", "yaxis": f"y{cell if cell > 1 else ''}"}
         metric = "loss" if view == "loss" else metric_of.get(task, "accuracy")
         for ri, run in enumerate(runs):
             tint = (colours or {}).get(run) or colour(ri if by_run else ti)
-            sel = frame[(frame.run_id == run) & (frame.task == task) & (frame.metric == metric)]
-            xmap = _x_map(frame, run, x_axis)
+            xmap = xmaps[run]
             curves = {}
             for split, dash in (("train", "solid"), ("val", "dash")):
-                part = sel[sel.split == split].sort_values("epoch")
+                part = cuts.get((run, task, split, metric), none)
                 if part.empty and not feed:
                     continue
                 epochs = part.epoch.to_numpy()
@@ -170,9 +193,8 @@ def curves_figure(
                 group = str(names.get(run, run)) if by_run else label
                 entry = by_run and ti == 0 and split == "train"
                 fill = None
-                band = (bands or {}).get(run)
-                if band is not None:
-                    sd = _band_sd(band, task, split, metric, epochs)
+                if run in sds:
+                    sd = _band_sd(sds[run], (task, split, metric), epochs)
                     traces.append(_band(x, y, sd, tint, label, log_y, group, band_alpha) | axes)
                 elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
@@ -198,9 +220,9 @@ def curves_figure(
             epoch = (best or {}).get((run, task))
             point = None
             if epoch is not None and "val" in curves:
-                part = sel[(sel.split == "val") & (sel.epoch == epoch)]
-                losses = frame[(frame.run_id == run) & (frame.task == task)]
-                loss = losses[(losses.split == "val") & (losses.metric == "loss")]
+                part = cuts.get((run, task, "val", metric), none)
+                part = part[part.epoch == epoch]
+                loss = cuts.get((run, task, "val", "loss"), none)
                 loss = loss[loss.epoch == epoch].value
                 if len(part) and len(loss):
                     xb = epoch if xmap is None else xmap.get(epoch, np.nan)
