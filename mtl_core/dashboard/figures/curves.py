@@ -4,6 +4,11 @@ Why a pure function of a DataFrame (run_id, epoch, task, split, metric, value): 
 view, the comparison and the tests draw exactly the same thing. Smoothing changes the
 display only; the stored numbers never change. A group of seeds is drawn as its mean
 with a ± one standard deviation band. No ``st.*``.
+
+Why plain data: the server builds these figures in the script runs that draw them (a
+Train click's, a lesson's or a comparison's every redraw), and Plotly's property-by-property
+checks cost more than the rest of the work (``bench/bench_figures.py``); the figure is
+built as Plotly's JSON and checked by the tests instead.
 """
 
 from __future__ import annotations
@@ -118,9 +123,14 @@ def _grid(rows: int, cols: int, titles: tuple[str, ...]) -> dict:
     ).layout.to_plotly_json()
 
 
+def _ref(kind: str, cell: int) -> str:
+    """How a trace names the ``cell``-th subplot's axis: x, x2, ... (y, y2, ...)."""
+    return f"{kind}{cell if cell > 1 else ''}"
+
+
 def _axis(kind: str, cell: int) -> str:
-    """The name of the ``cell``-th subplot's axis in the layout: xaxis, xaxis2, ..."""
-    return f"{kind}axis{cell if cell > 1 else ''}"
+    """The layout's name of the ``cell``-th subplot's axis: xaxis, xaxis2, ..."""
+    return _ref(f"{kind}axis", cell)
 
 
 def curves_figure(
@@ -172,7 +182,7 @@ def curves_figure(
     sds = {run: _band_sds(band) for run, band in (bands or {}).items()}
     for ti, task in enumerate(tasks):
         cell = ti + 1  # the subplots are numbered row by row
-        axes = {"xaxis": f"x{cell if cell > 1 else ''}", "yaxis": f"y{cell if cell > 1 else ''}"}
+        axes = {"xaxis": _ref("x", cell), "yaxis": _ref("y", cell)}
         metric = "loss" if view == "loss" else metric_of.get(task, "accuracy")
         for ri, run in enumerate(runs):
             tint = (colours or {}).get(run) or colour(ri if by_run else ti)
@@ -264,5 +274,5 @@ def curves_figure(
     styled_layout(layout, large_fonts, -0.25)
     # Built as plain data and not validated property by property: Plotly's checks took
     # 25-35 ms a figure here, most of a warm Train click's script run after the first
-    # epoch; tests/test_live_curves.py checks that validation would change nothing.
+    # epoch; tests/test_curves_figure.py checks that validation would change nothing.
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
