@@ -118,10 +118,12 @@ def stop_app(proc: subprocess.Popen) -> str:
 
 
 # Watches the app root's script state (Streamlit's front end sets it): ``done`` once a
-# script run has started ("running") and ended ("notRunning") since the call.
+# script run has started ("running") and ended ("notRunning") since the call; a run
+# going at the call counts as started (a click during it only makes it run again).
 WATCH_RERUN = """() => {
   const app = document.querySelector('[data-testid=stApp]');
-  const run = (window.__mtlRerun = { started: false, done: false });
+  const going = app.getAttribute('data-test-script-state') === 'running';
+  const run = (window.__mtlRerun = { started: going, done: false });
   if (window.__mtlRerunWatch) window.__mtlRerunWatch.disconnect();
   window.__mtlRerunWatch = new MutationObserver(() => {
     const state = app.getAttribute('data-test-script-state');
@@ -132,11 +134,19 @@ WATCH_RERUN = """() => {
 }"""
 
 
+SCRIPT_IDLE = """() => document.querySelector('[data-testid=stApp]')
+    .getAttribute('data-test-script-state') !== 'running'"""
+
+
 def click_and_wait_for_rerun(page, target, timeout: float = 60_000) -> None:
     """Click ``target`` and wait until the script run the click started has ended. Right
     after a click the state still reads "notRunning", so it is watched from before the
     click; a fixed pause instead wastes time on a quiet machine and is too short on a busy
-    one."""
+    one. A script run still going (the page's own redraw after a run ended) is waited for
+    first: a click during it makes Streamlit run the script again without the state ever
+    reading "notRunning" in between, and the watch would wait for a start it never saw (a
+    CI run on a busy machine)."""
+    page.wait_for_function(SCRIPT_IDLE, timeout=timeout)
     page.evaluate(WATCH_RERUN)
     target.click()
     page.wait_for_function("() => window.__mtlRerun.done", timeout=timeout)
