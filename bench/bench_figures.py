@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+OUT_PATH = ROOT / "bench" / "out" / "bench_figures.json"
 
 
 def _frame(pd, np, runs: list[int], tasks: list[str], epochs: int):
@@ -112,10 +113,9 @@ def main() -> int:
             f"  {name:<14} build {build_ms:6.1f} ms, its JSON {json_ms:5.1f} ms (median of {args.reps})"
         )
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    path = ROOT / "bench" / "out" / "bench_figures.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
-    print(f"wrote {path.relative_to(ROOT)}")
+    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    OUT_PATH.write_text(json.dumps(out, indent=1))
+    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
     return 0
 
 

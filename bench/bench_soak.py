@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
+from bench.bench_ui import children  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.dashboard.figures.curves import curves_figure  # noqa: E402
 from mtl_core.dashboard.runs import RunManager  # noqa: E402
@@ -37,11 +38,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def watch(manager: RunManager, run_id: int, poll: float) -> None:

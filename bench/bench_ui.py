@@ -214,6 +214,15 @@ def descendants(pid: int, table: dict | None = None) -> list[int]:
     return found
 
 
+def children(pid: int) -> list[int]:
+    """``pid``'s child processes, from one small file (not a scan of /proc)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(p) for p in path.read_text().split()]
+    except OSError:
+        return []
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -335,7 +344,9 @@ def wait_run_done(path: Path, run_id: int, timeout: float, appear: float = 30) -
 
 
 class ForkWatch(threading.Thread):
-    """When the server's pool workers were forked (``time.time()``), polled every 50 ms.
+    """When the server's pool workers were forked (``time.time()``), polled every 50 ms
+    until halted (after the cold click: the polls would otherwise run beside every later
+    measurement).
 
     They are the server's grandchildren: forks of the forkserver, which serves them only
     once its preload (PyTorch, ``torch._dynamo``, the worker's code) is done, and not
@@ -345,18 +356,19 @@ class ForkWatch(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
-        self.forked: list[float] = []  # one time per worker, in order
+        self.seen: dict[int, float] = {}  # pid -> when first seen
         self.halt = threading.Event()
 
     def run(self) -> None:
-        known: set[int] = set()
         while not self.halt.wait(0.05):
-            table = proc_table()
-            children = {p for p, (ppid, _, _) in table.items() if ppid == self.pid}
-            workers = {p for p, (ppid, _, _) in table.items() if ppid in children}
-            for _ in workers - known:
-                self.forked.append(time.time())
-            known |= workers
+            for child in children(self.pid):
+                for pid in children(child):
+                    self.seen.setdefault(pid, time.time())
+
+    def forked(self) -> list[float]:
+        """When each worker still alive was first seen, in order (the forkserver also
+        forks a short-lived process of its own, which is left out)."""
+        return sorted(t for pid, t in self.seen.items() if Path(f"/proc/{pid}").exists())
 
 
 class StoreWatch(threading.Thread):
@@ -731,9 +743,10 @@ def bench_latency(
     # After the server answered: the page showed, the workers were forked, the click
     cold["after_healthy_s"] = {
         "page_shown": round(shown_at - healthy_at, 3),
-        "workers_forked": [round(t - healthy_at, 3) for t in forks.forked],
+        "workers_forked": [round(t - healthy_at, 3) for t in forks.forked()],
         "clicked": round(cold["clicked_at"] - healthy_at, 3),
     }
+    forks.halt.set()
     cold_ok = cold["latency"] <= TARGET_COLD and loaded <= TARGET_FIRST_PAGE
     print(
         f"  first page (fresh server, goto -> Train visible): {loaded:.2f} s"

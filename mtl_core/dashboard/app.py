@@ -155,7 +155,7 @@ def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -
     draws the first point instead of the next live tick a second later."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and manager.store.last_epoch(run_id) < 0:
-        time.sleep(0.005)
+        time.sleep(0.02)
 
 
 def show_started(manager: RunManager) -> int | None:
