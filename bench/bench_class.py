@@ -149,6 +149,8 @@ class Sampler(threading.Thread):
         for pid in workers:
             peak = self.peaks.setdefault(pid, {"name": table[pid][1], "rss_mb": 0, "pss_mb": 0})
             peak["rss_mb"] = max(peak["rss_mb"], rss_mb(pid) or 0)
+            with contextlib.suppress(OSError):  # MTL_WORKER_NICE, as the worker applied it
+                peak["nice"] = os.getpriority(os.PRIO_PROCESS, pid)
             if self.count % 5 == 0:  # forked workers share pages: PSS counts them once
                 peak["pss_mb"] = max(peak["pss_mb"], pss_mb(pid) or 0)
 
@@ -610,6 +612,9 @@ def main() -> int:
             for pid, w in workers.items()
         },
         "workers_peak_pss_mb": round(sum(w["pss_mb"] for w in workers.values()), 1),
+        "workers_niceness_each": {
+            f"{w['name']}[{pid}]": w.get("nice") for pid, w in workers.items()
+        },
         "chromium_peak_mb": round(max(s["chromium_mb"] for s in during), 1),
         "target_mb_per_session": TARGET_MB_PER_SESSION,
     }
@@ -763,9 +768,11 @@ def main() -> int:
         f"  (from before the first page: {raw_growth:.2f} MB)"
     )
     each = ", ".join(f"{k} {r}/{p}" for k, (r, p) in mem["workers_peak_rss_pss_each_mb"].items())
+    nice = ", ".join(f"{k} {n}" for k, n in mem["workers_niceness_each"].items())
     print(
         f"workers (apart): {mem['workers_count']} processes; peak RSS/PSS MB: {each or '-'};"
-        f" PSS total {mem['workers_peak_pss_mb']} MB; {cpu['workers_s_per_s']} CPU s/s while"
+        f" PSS total {mem['workers_peak_pss_mb']} MB; niceness (MTL_WORKER_NICE in the"
+        f" pool's workers) {nice or '-'}; {cpu['workers_s_per_s']} CPU s/s while"
         f" training; Chromium (all pages) peak RSS {mem['chromium_peak_mb']} MB"
     )
     print(

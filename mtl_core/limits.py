@@ -28,6 +28,11 @@ variables take the default.
     view's panel redraws every ``PANEL_EVERY``-th interval (``live_panel_every``): its
     chart and the progress line above it keep asking every ``MTL_POLL_SECONDS``, and a
     change of the run's status redraws the panel at once.
+``MTL_WORKER_NICE`` (0-19, default 10)
+    Niceness the training workers add to their own (``nice``): training is batch work, and
+    the server's answers and, on a machine that also runs browsers, the pages' drawing
+    come first; a worker still takes every cycle nothing else wants. 0 trains at the
+    server's priority.
 ``MTL_STALE_AFTER`` (seconds, default 60)
     A run that says ``running`` without a heartbeat for this long is marked
     ``interrupted`` by the dashboard (its process died). Keep it above 5 s, the
@@ -65,6 +70,7 @@ class Limits:
     abandon_after: float = 600.0
     stale_after: float = 60.0
     poll_seconds: float = 1.0
+    worker_nice: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
@@ -79,6 +85,7 @@ class Limits:
             abandon_after=_seconds(env, "MTL_ABANDON_AFTER", d.abandon_after),
             stale_after=_seconds(env, "MTL_STALE_AFTER", d.stale_after),
             poll_seconds=_seconds(env, "MTL_POLL_SECONDS", d.poll_seconds),
+            worker_nice=_niceness(env, "MTL_WORKER_NICE", d.worker_nice),
         )
 
     def poll_every(self, open_pages: int) -> float:
@@ -142,6 +149,19 @@ def _count(env: Mapping[str, str], name: str, default: int | None) -> int | None
         value = 0
     if value < 1:
         raise LimitError(f"{name} must be a whole number of at least 1, not {raw[:40]!r}")
+    return value
+
+
+def _niceness(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 19:
+        raise LimitError(f"{name} must be a whole number from 0 to 19, not {raw[:40]!r}")
     return value
 
 

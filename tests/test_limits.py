@@ -45,6 +45,7 @@ def test_defaults_apply_when_nothing_is_set():
         abandon_after=600.0,
         stale_after=60.0,
         poll_seconds=1.0,
+        worker_nice=10,
     )
     assert env.asked == DOCUMENTED  # every variable read is documented, and vice versa
     assert {
@@ -56,6 +57,7 @@ def test_defaults_apply_when_nothing_is_set():
         "MTL_ABANDON_AFTER",
         "MTL_STALE_AFTER",
         "MTL_POLL_SECONDS",
+        "MTL_WORKER_NICE",
     } == DOCUMENTED
 
 
@@ -69,9 +71,10 @@ def test_every_variable_is_read():
         "MTL_ABANDON_AFTER": "900.5",
         "MTL_STALE_AFTER": "3",
         "MTL_POLL_SECONDS": "2.5",
+        "MTL_WORKER_NICE": "0",
         "MTL_OTHER": "x",
     }
-    assert Limits.from_env(env) == Limits(4, 100, 2000, 30, 120.0, 900.5, 3.0, 2.5)
+    assert Limits.from_env(env) == Limits(4, 100, 2000, 30, 120.0, 900.5, 3.0, 2.5, 0)
     assert Limits.from_env({"MTL_MAX_EPOCHS": ""}) == Limits()  # empty means unset
 
 
@@ -86,6 +89,9 @@ def test_every_variable_is_read():
         ("MTL_ABANDON_AFTER", "nan"),
         ("MTL_STALE_AFTER", "inf"),
         ("MTL_PAUSE_TIMEOUT", "0"),
+        ("MTL_WORKER_NICE", "-5"),
+        ("MTL_WORKER_NICE", "20"),
+        ("MTL_WORKER_NICE", "high"),
     ],
 )
 def test_a_malformed_value_is_a_one_line_error_naming_the_variable(name, value):

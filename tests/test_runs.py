@@ -72,6 +72,18 @@ def test_a_run_beyond_the_limit_waits_queued_then_completes(make_manager, make_c
 
 
 @pytest.mark.slow
+def test_workers_train_at_the_priority_the_operator_set(make_manager, make_config):
+    manager = make_manager(max_runs=1, worker_nice=7)
+    run_id = manager.start(make_config(epochs=LONG), owner="a")
+    wait_for(lambda: training(manager, run_id), 30, "the run to train")
+    pid = manager.worker_pid(run_id)
+    assert pid is not None
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, own + 7)
+    manager.request(run_id, "a", "stop")
+
+
+@pytest.mark.slow
 def test_a_killed_worker_fails_only_its_run_and_its_slot_gets_a_new_process(
     make_manager, make_config
 ):

@@ -210,7 +210,7 @@ class RunManager:
             max_workers=1,
             mp_context=forkserver.context(),  # forks with torch imported: milliseconds
             initializer=warm_up_here,
-            initargs=(forkserver.here(),),
+            initargs=(forkserver.here(), self.limits.worker_nice),
         )
 
     def _dispatch(self) -> None:

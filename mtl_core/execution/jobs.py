@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 __all__ = ["INTERRUPTED", "data_hash", "execute_run", "warm_up_here"]
 
 
-def warm_up_here(where: tuple[str, dict[str, str]], dataset: str = "mnist-5k") -> None:
+def warm_up_here(
+    where: tuple[str, dict[str, str]], nice: int = 0, dataset: str = "mnist-5k"
+) -> None:
     """Pool initializer: see ``mtl_core.execution.worker.warm_up_here``."""
     from mtl_core.execution import worker
 
-    worker.warm_up_here(where, dataset)
+    worker.warm_up_here(where, nice, dataset)
 
 
 def execute_run(

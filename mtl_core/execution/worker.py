@@ -10,6 +10,7 @@ than the pause timeout is stopped, so a forgotten pause does not hold a training
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import time
 from pathlib import Path
@@ -111,10 +112,14 @@ def warm_up(dataset: str = "mnist-5k") -> None:
     signal.signal(signal.SIGTERM, _terminated)  # not earlier: a warm-up may die quietly
 
 
-def warm_up_here(where: tuple[str, dict[str, str]], dataset: str = "mnist-5k") -> None:
+def warm_up_here(
+    where: tuple[str, dict[str, str]], nice: int = 0, dataset: str = "mnist-5k"
+) -> None:
     """Pool initializer of a forkserver worker: take the folder and ``MTL_*`` settings of
-    the process that asked for it (``forkserver.here()``), then ``warm_up``."""
+    the process that asked for it (``forkserver.here()``), lower its priority by ``nice``
+    (the server's ``MTL_WORKER_NICE``: its pages come first), then ``warm_up``."""
     settle(where)
+    os.nice(nice)
     warm_up(dataset)
 
 
