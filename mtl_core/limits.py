@@ -31,8 +31,9 @@ variables take the default.
 ``MTL_WORKER_NICE`` (0-19, default 10)
     Niceness the training workers add to their own (``nice``): training is batch work, and
     the server's answers and, on a machine that also runs browsers, the pages' drawing
-    come first; a worker still takes every cycle nothing else wants. 0 trains at the
-    server's priority.
+    come first; a worker still takes every cycle nothing else wants, but on a machine
+    another job keeps busy it gets about a tenth of a core: 0 trains at the server's
+    priority (bench/bench_class.py prints each worker's niceness).
 ``MTL_STALE_AFTER`` (seconds, default 60)
     A run that says ``running`` without a heartbeat for this long is marked
     ``interrupted`` by the dashboard (its process died). Keep it above 5 s, the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -21,6 +22,12 @@ from mtl_core.data.tasks import FASHION_FAMILY
 # Ctrl-C tests would send a signal their command ignores. Python's own handler again here
 # (a command started then gets the default disposition, as from a terminal).
 signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# The dashboard's workers train at niceness 10 by default (MTL_WORKER_NICE): on a machine
+# another job keeps busy, such a worker gets about a tenth of a core, and the runs the tests
+# wait for would time out. The suite's managers and servers train at the tests' priority;
+# tests/test_runs.py tests the niceness itself. A value set by whoever runs the suite stays.
+os.environ.setdefault("MTL_WORKER_NICE", "0")
 
 # AppTest runs its scripts as ``__main__`` and leaves ``sys.modules["__main__"]`` pointing at
 # one; a worker process started later would re-run that temporary script as its main module

@@ -4,6 +4,7 @@ manager only uses the store and its worker processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -34,13 +35,18 @@ def make_manager(tmp_path: Path) -> Iterator[Callable[..., RunManager]]:
 
     def make(**limits: Any) -> RunManager:
         watch_every = limits.pop("watch_every", 1.0)
-        manager = RunManager(tmp_path / "runs.sqlite", Limits(**limits), watch_every=watch_every)
+        manager = RunManager(tmp_path / "runs.sqlite", limits_(**limits), watch_every=watch_every)
         managers.append(manager)
         return manager
 
     yield make
     for manager in managers:
         manager.shutdown(wait=True)
+
+
+def limits_(**limits: Any) -> Limits:
+    """These limits, the rest from the environment (MTL_WORKER_NICE=0: tests/conftest.py)."""
+    return dataclasses.replace(Limits.from_env(), **limits)
 
 
 def status(manager: RunManager, run_id: int) -> str:
@@ -268,7 +274,7 @@ def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_pa
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
-    manager = RunManager(path, Limits(stale_after=1.5), watch_every=0.2)
+    manager = RunManager(path, limits_(stale_after=1.5), watch_every=0.2)
     try:
         run = manager.store.get_run(queued)
         assert (run["status"], run["message"]) == ("interrupted", STORE_ORPHAN_QUEUED)
@@ -290,7 +296,7 @@ def test_queued_runs_from_before_process_records_are_ended_by_a_new_server(tmp_p
     with RunStore(path) as store:
         old = store.create_run({"epochs": 3}, owner="a", status="queued")
         store._execute("UPDATE runs SET process = '' WHERE id = ?", (old,))
-    manager = RunManager(path, Limits(), watch_every=0.2)
+    manager = RunManager(path, limits_(), watch_every=0.2)
     try:
         run = manager.store.get_run(old)
         assert (run["status"], run["message"]) == ("interrupted", ORPHAN_QUEUED)
@@ -303,13 +309,13 @@ def test_two_servers_share_a_store_and_each_trains_only_what_it_queued(make_conf
     """A second server starting on the store marks none of the first's runs, queued or
     training; each trains its own, and a run queued by one never starts in the other."""
     path = tmp_path / "runs.sqlite"
-    first = RunManager(path, Limits(max_runs=1), watch_every=0.2)
+    first = RunManager(path, limits_(max_runs=1), watch_every=0.2)
     second = None
     try:
         training_run = first.start(make_config(epochs=LONG), owner="a")
         waiting = first.start(make_config(epochs=3, seed=5), owner="a")
         wait_for(lambda: training(first, training_run), 60, "the first server's run to train")
-        second = RunManager(path, Limits(max_runs=1), watch_every=0.2)
+        second = RunManager(path, limits_(max_runs=1), watch_every=0.2)
         assert status(second, training_run) == "running" and status(second, waiting) == "queued"
         own = second.start(make_config(epochs=3, seed=9), owner="b")
         wait_for(lambda: ended(second, own), 60, "the second server's run to finish")
