@@ -116,11 +116,13 @@ def warm_up_here(
     where: tuple[str, dict[str, str]], nice: int = 0, dataset: str = "mnist-5k"
 ) -> None:
     """Pool initializer of a forkserver worker: take the folder and ``MTL_*`` settings of
-    the process that asked for it (``forkserver.here()``), lower its priority by ``nice``
-    (the server's ``MTL_WORKER_NICE``: its pages come first), then ``warm_up``."""
+    the process that asked for it (``forkserver.here()``), ``warm_up``, then lower its
+    priority by ``nice`` (the server's ``MTL_WORKER_NICE``: its pages come first while it
+    trains). The warm-up keeps the server's priority: a newcomer's first click waits
+    for it."""
     settle(where)
-    os.nice(nice)
     warm_up(dataset)
+    os.nice(nice)
 
 
 def execute_run(
