@@ -42,12 +42,16 @@ variables take the default.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mtl_core.config import RunConfig
 from mtl_core.errors import MtlError
+
+T = TypeVar("T")
 
 
 class LimitError(MtlError):
@@ -140,40 +144,37 @@ def _raw(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _count(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _read(
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    convert: Callable[[str], T],
+    valid: Callable[[T], bool],
+    expected: str,
+) -> T:
+    """``name``'s value through ``convert``, or ``default`` when unset; a value that does
+    not convert or is not ``valid`` is refused in one line saying what was ``expected``."""
     raw = _raw(env, name)
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = convert(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise LimitError(f"{name} must be a whole number of at least 1, not {raw[:40]!r}")
+        value = None
+    if value is None or not valid(value):
+        raise LimitError(f"{name} must be {expected}, not {raw[:40]!r}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    return _read(env, name, default, int, lambda v: v >= 1, "a whole number of at least 1")
 
 
 def _niceness(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = _raw(env, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 19:
-        raise LimitError(f"{name} must be a whole number from 0 to 19, not {raw[:40]!r}")
-    return value
+    return _read(env, name, default, int, lambda v: 0 <= v <= 19, "a whole number from 0 to 19")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _raw(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise LimitError(f"{name} must be a number of seconds above 0, not {raw[:40]!r}")
-    return value
+    return _read(
+        env, name, default, float, lambda v: 0 < v < math.inf, "a number of seconds above 0"
+    )
