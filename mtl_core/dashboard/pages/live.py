@@ -2,7 +2,9 @@
 
 While the run is live, its chart appends new epochs itself every ``MTL_POLL_SECONDS``
 (1 s), read from the launcher's route (mtl_core/dashboard/feed.py says why), and the
-progress line above it moves on with each of the chart's answers (widgets/progress.py).
+progress line above it moves on with each of the chart's answers (widgets/progress.py;
+its status word changes with the panel, written last, so that it never names a status
+before the buttons and cards that go with it).
 The rest of the panel (buttons, message, cards) redraws as a fragment at a slower pace
 (``Limits.live_panel_every``), reading only the epochs it has not read yet and neither
 rebuilding nor re-sending the chart; and at once when the chart's feed sees the run's
@@ -127,8 +129,15 @@ def _queued(manager: RunManager, run: dict) -> None:
         st.caption("starting…")
 
 
-def _buttons(manager: RunManager, run: dict, owner: str) -> None:
+def _buttons(manager: RunManager, run: dict, owner: str, polled: bool) -> None:
+    """Pause (or Resume) and Stop while the run is live. ``polled``: drawn by the panel's
+    fragment, which may see the run end while it still shows them."""
     if run["status"] not in LIVE:
+        if polled:
+            # Drawn where Pause/Stop were, it removes them now: left undrawn, they would
+            # stay on screen until the script run ends, under a line that says the run
+            # has ended. (The full rerun that follows draws nothing here: no gap stays.)
+            st.empty()
         return
     if run["owner"] != owner:
         st.caption("Started from another browser session (or the CLI): only it can pause or stop.")
@@ -213,15 +222,17 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         frame = cached_metrics(manager, run_id, live=run["status"] in LIVE)
         curves = Curves(frame)
         st.markdown(f"#### {run['name']}")
-        done, elapsed = clock(curves)
-        progress_line(run_id, run["status"], done, int(run["config"]["epochs"]), elapsed)
+        # The line's slot stands here, its text is written last (below): a status it
+        # names (completed, paused) reaches the browser after the buttons and cards
+        # that go with it, never before them.
+        line = st.container()
         # Each part that comes and goes keeps its own slot: were the buttons to move up
         # when the "starting" line goes, the browser would show the old Pause beside the
         # new one until the fragment's run ends (and the chart would be drawn anew).
         with st.empty():
             _queued(manager, run)
         with st.container():
-            _buttons(manager, run, owner)
+            _buttons(manager, run, owner, polled=polling is not None)
         with st.empty():
             if run["message"]:
                 (st.error if run["status"] in (Status.FAILED, Status.DIVERGED) else st.info)(
@@ -248,6 +259,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             chart(fig, key="live_chart", feed=feed)
             drawn["height"] = int(fig.layout.height or 420)
         summary_cards(run, curves)
+        with line:
+            done, elapsed = clock(curves)
+            progress_line(run_id, run["status"], done, int(run["config"]["epochs"]), elapsed)
         can_compare = run["owner"] == owner and single_task_baselines(from_dict(run["config"]))
         if can_compare and st.button(
             "Compare with single-task",

@@ -10,6 +10,14 @@ answer the feed gets is passed to the page as an event (``FEED_EVENT``, declared
 chart that sends it), and the line adds the wall times of the epochs it had not counted
 yet. The panel can then redraw at its own, slower pace (``Limits.live_panel_every``).
 
+The status word is the page's alone. The feed sees a run end (or pause) before the panel
+does, and the line used to say "completed" 0.2-0.3 s before the panel took Pause and Stop
+away and filled in the test scores; now the feed moves the epochs and the time, and the
+status changes with the panel's redraw, which the feed asks for at once (``plot.py``).
+The Live view writes this line last in its panel, in a slot above the buttons
+(``pages/live.py``), so the new status reaches the browser after the buttons and cards
+that go with it.
+
 The text and the time-left estimate are written here once, in the browser: the elapsed
 time is the sum of the stored per-epoch wall times (a pause adds nothing), the estimate
 the mean epoch time times the epochs still to go, shown while the run is live.
@@ -46,6 +54,7 @@ export default function (component) {
   const p = el.__mtl && el.__mtl.run === data.run && el.__mtl.done > data.done
     ? el.__mtl : (el.__mtl = { ...data });
   p.planned = data.planned;
+  p.status = data.status;  // the page's only: it changes with the buttons and cards
   const draw = () => {
     const line = text(p);
     el.querySelector(".mtl-progress-text").textContent = line;
@@ -66,7 +75,6 @@ export default function (component) {
         p.done = epoch;
       });
     }
-    p.status = ev.detail.body.status;
     draw();
   };
   window.addEventListener(FEED_EVENT, fed);
