@@ -107,6 +107,17 @@ def test_runs_are_listed_newest_first_and_filter_by_owner(store):
     assert store.runs(owner="bob")["id"].tolist() == [ids[1]]
 
 
+def test_runs_filter_by_ids_and_by_the_configs_seed(store):
+    """A live panel reads only its runs (ids) and the identical-run check only the runs
+    of its configs' seeds; an empty list means none, not all."""
+    ids = [store.create_run({"seed": i % 3, "epochs": i}) for i in range(6)]
+    assert store.runs(ids=[ids[4], ids[1], 999])["id"].tolist() == [ids[4], ids[1]]
+    assert store.runs(seeds=[1])["id"].tolist() == [ids[4], ids[1]]
+    assert store.runs(seeds={0, 2})["id"].tolist() == [ids[5], ids[3], ids[2], ids[0]]
+    assert store.runs(ids=ids[:4], seeds=[0])["id"].tolist() == [ids[3], ids[0]]
+    assert store.runs(ids=[]).empty and store.runs(seeds=[]).empty
+
+
 def test_delete_removes_runs_and_their_metrics_only(store):
     """Deleted runs and their rows are gone; other runs are untouched."""
     keep, drop = store.create_run({}), store.create_run({})

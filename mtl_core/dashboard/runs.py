@@ -182,7 +182,7 @@ class RunManager:
         ``live``) one queued or training, only ``owner``'s when given (students of a class
         who press Train on the same setup each get their own run); None where there is
         none."""
-        runs = self.store.runs()
+        runs = self.store.runs(seeds={c.seed for c in configs})  # no other can be identical
         if owner is not None:
             runs = runs[runs.status.isin(REUSABLE) | runs.owner.eq(owner)]
         twins = Twins(runs, hasher=data_hash)

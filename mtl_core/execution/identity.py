@@ -167,7 +167,7 @@ def find_identical(
 ) -> int | None:
     """The id of a completed run in ``store`` identical to ``config`` (the oldest), or
     None; with ``live``, else of a queued or training one (see ``Twins.find``)."""
-    return Twins(store.runs(), data_dir).find(config, live=live)
+    return Twins(store.runs(seeds=[config.seed]), data_dir).find(config, live=live)
 
 
 def dedupe(runs: pd.DataFrame) -> pd.DataFrame:

@@ -186,7 +186,7 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
     live = runs[runs.id.isin(chosen)].status.isin(LIVE).any()
 
     def panel() -> bool:
-        now = manager.store.runs()
+        now = manager.store.runs(ids=chosen)
         now = now.set_index("id").loc[[i for i in chosen if i in set(now.id)]].reset_index()
         going = set(now.id[now.status.isin(LIVE)])
         frame = pd.concat(

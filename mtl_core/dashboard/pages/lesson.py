@@ -241,7 +241,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
     """Live curves by arm while the runs train, then the verdict."""
     runs: dict[str, list[int]] = st.session_state[LK.runs]
     ids = [i for arm_ids in runs.values() for i in arm_ids]
-    stored = manager.store.runs()
+    stored = manager.store.runs(ids=ids)
     if not set(ids) <= set(stored.id):
         st.session_state.pop(LK.runs, None)
         st.info("Some runs of this draw were deleted: press Run to draw again.")
@@ -253,8 +253,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
     holder: dict = {}
 
     def panel() -> bool:
-        now = manager.store.runs()
-        now = now[now.id.isin(ids)]
+        now = manager.store.runs(ids=ids)
         running = {int(i) for i in now.id[now.status.isin(LIVE)]}
         done = len(set(ids)) - len(running)
         st.progress(done / len(set(ids)), text=f"{done} of {len(set(ids))} runs finished")
