@@ -5,7 +5,7 @@ hot paths: the identical-run check of every Train click (before the run starts, 
 first point waits for it) and of every lesson or comparison start, and a lesson's or a
 comparison's live panel, redrawn about every second for each page that shows one. Both
 read every stored run and parsed its config, summary and provenance. They now read only
-the runs that matter (``RunStore.runs(seeds=..., ids=...)``); this times both ways on
+the runs that matter (``RunStore.runs(seeds=..., ids=...)``, ``mtl_core/store/select.py``); this times both ways on
 the same store, filled with ``--sizes`` runs of the default setup:
 
 - ``identical check``: one config against the store, as ``RunManager.identical`` does it

@@ -42,6 +42,7 @@ from mtl_core.store.schema import (
     frame,
     metric_frame,
 )
+from mtl_core.store.select import runs_where
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -343,32 +344,12 @@ class RunStore:
         seeds: Iterable[int] | None = None,
     ) -> pd.DataFrame:
         """One row per run, newest first, with config, summary and provenance parsed;
-        only ``owner``'s, only ``sweep``'s, only the runs ``ids`` or only those whose config
-        has one of ``seeds``, when given.
-
-        Why the last two: parsing every run's JSON grows with the store, and a class's
-        store holds hundreds of runs within a lesson or two (each student's lesson trains
-        10-45). With 1,200 runs stored, a lesson's live panel reads its 15 runs in 1.5 ms
-        instead of 42 ms on every redraw, and a Train click's identical-run check, which
-        reads only the runs that could be identical (the same seed), takes 5 ms instead
-        of 131 ms when the runs spread over many seeds (``bench/bench_store_reads.py``;
-        when every run shares the seed, the check still reads them all)."""
-        sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs"
-        where, params = [], []
-        if owner is not None:
-            where.append("owner = ?")
-            params.append(owner)
-        if sweep is not None:
-            where.append("sweep = ?")
-            params.append(int(sweep))
-        for column, values in (("id", ids), ("json_extract(config, '$.seed')", seeds)):
-            if values is not None:
-                values = sorted({int(v) for v in values})
-                where.append(f"{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        rows = self._execute(sql + " ORDER BY id DESC", params).fetchall()
+        only ``owner``'s, ``sweep``'s, the runs ``ids`` or those of ``seeds``, when given
+        (``select.py`` says why the last two)."""
+        where, params = runs_where(owner, sweep, ids, seeds)
+        rows = self._execute(
+            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs{where} ORDER BY id DESC", params
+        ).fetchall()
         return frame(rows, list(RUN_COLUMNS), parsed=("config", "provenance", "summary"))
 
     def metrics(self, run_ids: int | Iterable[int], since_epoch: int = -1) -> pd.DataFrame:
