@@ -373,6 +373,41 @@ def test_the_progress_line_says_a_run_ended_only_with_the_panel_that_goes_with_i
         page.close()
 
 
+CARDS_EPOCH = re.compile(r"These cards show epoch (\d+) of (\d+): while the run trains")
+
+
+def test_the_cards_say_which_epoch_they_show_while_the_run_trains(app_server, browser):
+    """The cards redraw with the panel, every third of the chart's updates, so while the
+    run trains they name the epoch they show: past epoch 0 after a while, and one the run
+    has reached (the progress line names it or a later one). Once the run has ended they
+    are its final numbers and say nothing of it."""
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?epochs=5000")
+    page.get_by_role("button", name="Train", exact=True).click()
+    # both drawn (the progress line is mounted by its own script, after the cards)
+    seen = """() => { const line = document.querySelector('.mtl-progress-text');
+        return line && /These cards show epoch [1-9]/.test(document.body.innerText)
+            ? [document.body.innerText, line.textContent] : null; }"""
+    text = page.wait_for_function(seen, timeout=60_000).json_value()
+    cards = CARDS_EPOCH.search(text[0])
+    assert cards and PROGRESS.fullmatch(text[1]), text
+    assert int(cards[2]) == 5000 and int(cards[1]) >= 1, cards[0]
+    # an epoch the run has reached: the line (written after the cards in the same redraw,
+    # and fed every second) names it or a later one at once
+    page.wait_for_function(
+        "n => +(/epoch (\\d+)\\//.exec(document.querySelector('.mtl-progress-text')"
+        ".textContent) || [0, -1])[1] >= n",
+        arg=int(cards[1]),
+        timeout=5_000,
+    )
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_function("() => document.body.innerText.includes('stopped · epoch')")
+    page.wait_for_timeout(1000)  # the full rerun after the end
+    assert "These cards show epoch" not in page.locator("body").inner_text()
+    page.close()
+
+
 @pytest.mark.parametrize("after", [0.2, 1.5])
 def test_a_change_right_after_train_still_opens_the_run(app_server, browser, after):
     """Train, then at once another sidebar change (a student who keeps typing), on a fresh

@@ -164,10 +164,26 @@ def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
     remember_reuse([run_id, *ids], reused)
 
 
-def summary_cards(run: dict, curves: Curves) -> None:
-    """Per main task: best validation loss and epoch, test metric there, gap, overfitting."""
+def summary_cards(run: dict, curves: Curves, every: float | None = None) -> None:
+    """Per main task: best validation loss and epoch, test metric there, gap, overfitting.
+
+    ``every``: while the run is live, the seconds between the panel's redraws. The chart
+    above moves on every second by itself and the cards only with the panel, so they say
+    which epoch they show: in a default run, which trains in a second or two, they showed
+    epoch 0 until its end beside a chart that had long moved on, and said nothing of it."""
     summary = run["summary"].get("main", {})
     params = run["provenance"].get("param_count")
+    drawn = [t for t in run["config"]["tasks"] if len(curves(t, "val", "loss"))]
+    # A slot of its own, drawn every time: were the cards to move up into the caption's
+    # place when it goes, the browser would show the old cards until the script run ends
+    note = st.empty()
+    if every is not None and run["status"] in LIVE and drawn:
+        done, _ = clock(curves)
+        note.caption(
+            f"These cards show epoch {done} of {run['config']['epochs']}: while the run "
+            f"trains they catch up every {every:g} s (the chart and the line above move "
+            "on by themselves)."
+        )
     for task in run["config"]["tasks"]:
         metric = get_task(task).metric
         val = curves(task, "val", "loss")
@@ -258,7 +274,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             )
             chart(fig, key="live_chart", feed=feed)
             drawn["height"] = int(fig.layout.height or 420)
-        summary_cards(run, curves)
+        summary_cards(run, curves, polling)
         with line:
             done, elapsed = clock(curves)
             progress_line(run_id, run["status"], done, int(run["config"]["epochs"]), elapsed)
