@@ -21,7 +21,6 @@ writes the numbers to ``bench/out/bench_affinity.json``.
 """
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -33,6 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
+from bench.results import write_results  # noqa: E402
 from mtl_core.config import DEFAULT  # noqa: E402
 from mtl_core.data.splits import load_bundle  # noqa: E402
 from mtl_core.training.trainer import train  # noqa: E402
@@ -104,9 +104,7 @@ def main() -> int:
             "overhead": overhead,
             "wall_overhead": wall_overhead,
         }
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps({"target": TARGET, "workloads": report}, indent=1) + "\n")
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, {"target": TARGET, "workloads": report})
     return 1 if args.check and not ok else 0
 
 

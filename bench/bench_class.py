@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import os
 import platform
@@ -58,6 +57,7 @@ from bench.bench_ui import (  # noqa: E402
     rss_mb,
     snapshot,
 )
+from bench.results import write_results  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT_PATH = ROOT / "bench" / "out" / "bench_class.json"
@@ -802,10 +802,8 @@ def main() -> int:
     result["model"] = lines
     targets = {"runs": runs_ok, "chart": gap_ok, "widget_change": p95_ok, "memory": mem_ok}
     print("\ntargets: " + ", ".join(f"{k} {verdict(v)}" for k, v in targets.items()))
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps(result, indent=1, default=str))
+    write_results(OUT_PATH, result)
     OUT_PATH.with_name(f"bench_class-{args.pages}pages.json").write_text(OUT_PATH.read_text())
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
     passed = all(v is not False for v in targets.values()) and not errors
     return 0 if passed or not args.check else 1
 

@@ -20,7 +20,6 @@ bench/out/bench_figures.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -28,6 +27,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench.results; --tree goes before it in main()
+
+from bench.results import write_results  # noqa: E402
+
 OUT_PATH = ROOT / "bench" / "out" / "bench_figures.json"
 
 
@@ -113,9 +116,7 @@ def main() -> int:
             f"  {name:<14} build {build_ms:6.1f} ms, its JSON {json_ms:5.1f} ms (median of {args.reps})"
         )
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps(out, indent=1))
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, out)
     return 0
 
 

@@ -18,7 +18,6 @@ Results go to bench/out/bench_live_page.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ui import PAGE_PROBE, Server, snapshot  # noqa: E402
+from bench.results import write_results  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT_PATH = ROOT / "bench" / "out" / "bench_live_page.json"
@@ -122,9 +122,7 @@ def main() -> int:
     print("  sampled JavaScript by file (ms):")
     for name, ms in result["script_ms_by_file"].items():
         print(f"    {ms:8.1f}  {name}")
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps(result, indent=2))
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, result)
     return 0
 
 

@@ -22,7 +22,6 @@ another process takes a core (OpenMP threads wait on each other), so check `upti
 """
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -35,6 +34,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
+from bench.results import write_results  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.data.splits import load_bundle  # noqa: E402
 from mtl_core.execution.parallel import run_configs  # noqa: E402
@@ -174,8 +174,7 @@ def main() -> int:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    OUT_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, report)
     return 1 if args.check and not passed else 0
 
 

@@ -24,7 +24,6 @@ writes bench/out/bench_store_reads.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import write_results  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.execution.identity import Twins  # noqa: E402
 from mtl_core.store.runs import RunStore  # noqa: E402
@@ -108,9 +108,7 @@ def main() -> int:
                 f"{size:>6} {row['identical_all_ms']:>20} {row['identical_seed_ms']:>10}"
                 f" {row['panel_all_ms']:>11} {row['panel_ids_ms']:>6}"
             )
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps(out, indent=1))
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, out)
     return 0
 
 

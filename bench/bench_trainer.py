@@ -15,7 +15,6 @@ two are timed in turn (trainer, loop, trainer, loop, ...). Target: trainer / loo
 """
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -30,6 +29,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing mtl_core
 
+from bench.results import write_results  # noqa: E402
 from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.data.splits import load_bundle  # noqa: E402
 from mtl_core.store.runs import RunStore  # noqa: E402
@@ -258,8 +258,7 @@ def main() -> int:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    OUT_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, report)
     return 1 if args.check and not passed else 0
 
 

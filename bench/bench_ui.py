@@ -55,6 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.results import write_results  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -1118,9 +1119,7 @@ def main() -> int:
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in result['loadavg_end'])}")
     parts = [k for k in ("latency", "server_rss", "throughput", "memory") if k in result]
     print("summary: " + ", ".join(f"{k} {verdict(result[k]['pass'])}" for k in parts))
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps(result, indent=1))
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, result)
     passed = all(result[k]["pass"] for k in parts)
     return 0 if passed or not args.check else 1
 

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ui import Server, snapshot  # noqa: E402
+from bench.results import write_results  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT_PATH = ROOT / "bench" / "out" / "profile_page.json"
@@ -314,9 +315,7 @@ def main() -> int:
             print(f"\nthe server logged a traceback:\n{server.log()[-3000:]}")
     result["loadavg_end"] = os.getloadavg()
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in result['loadavg_end'])}")
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    OUT_PATH.write_text(json.dumps(result, indent=1))
-    print(f"wrote {OUT_PATH.relative_to(ROOT)}")
+    write_results(OUT_PATH, result)
     return 0
 
 
