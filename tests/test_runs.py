@@ -129,20 +129,33 @@ def test_a_killed_worker_fails_only_its_run_and_its_slot_gets_a_new_process(
 
 
 @pytest.mark.slow
-def test_a_worker_terminated_with_its_server_records_its_run_as_interrupted(
+def test_a_worker_terminated_with_its_server_records_its_run_as_interrupted_and_ends(
     make_manager, make_config
 ):
-    """SIGTERM (Ctrl-C or a service stop reaching the process group) ends the run cleanly."""
+    """SIGTERM (Ctrl-C or a service stop reaching the process group) ends the run cleanly,
+    and the process with it: the slot's next run trains in a new one."""
     manager = make_manager(max_runs=1)
     run_id = manager.start(make_config(epochs=LONG), owner="a")
     wait_for(lambda: training(manager, run_id, 2), 30, "the run to train")
-    os.kill(manager.worker_pid(run_id), signal.SIGTERM)
+    pid = manager.worker_pid(run_id)
+    os.kill(pid, signal.SIGTERM)
     wait_for(lambda: ended(manager, run_id), 15, "the run to be recorded")
     run = manager.store.get_run(run_id)
     assert (run["status"], run["message"]) == ("interrupted", INTERRUPTED)
     again = manager.start(make_config(epochs=3), owner="a")
     wait_for(lambda: ended(manager, again), 30, "a new run to end")
-    assert status(manager, again) == "completed"
+    run = manager.store.get_run(again)
+    assert (run["status"], run["message"]) == ("completed", "")
+    wait_for(lambda: not alive(pid), 15, "the terminated worker to exit")
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.slow

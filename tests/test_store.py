@@ -232,6 +232,39 @@ def test_a_reader_sees_committed_epochs_while_a_writer_holds_the_store(tmp_path)
         writer._conn.execute("ROLLBACK")
 
 
+def test_a_write_cut_short_by_sigterm_leaves_no_transaction_open(store, tmp_path):
+    """A worker's SIGTERM (SystemExit) or a Ctrl-C between two statements of a write: the
+    cut write is rolled back, so the record the worker then makes of its end is kept (it
+    used to join the open transaction, and was lost with it)."""
+    run_id = store.create_run({})
+    real = store._conn
+
+    class Cut:
+        """The store's connection, with a signal landing once inside a transaction."""
+
+        landed = False
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def execute(self, sql, params=()):
+            if real.in_transaction and not Cut.landed:
+                Cut.landed = True
+                raise SystemExit(128 + signal.SIGTERM)
+            return real.execute(sql, params)
+
+    store._conn = Cut()
+    with pytest.raises(SystemExit):
+        store.append_epoch(run_id, 1, epoch_rows(1))
+    store._conn = real
+    assert Cut.landed and not real.in_transaction
+    store.finish(run_id, "interrupted", "cut short", {}, {})
+    with RunStore(tmp_path / "runs.sqlite") as other:
+        run = other.get_run(run_id)
+        assert (run["status"], run["message"]) == ("interrupted", "cut short")
+        assert other.last_epoch(run_id) == -1  # nothing of the cut epoch
+
+
 def test_threads_can_share_one_store(store):
     """Several threads appending to their own runs through one store lose nothing."""
     ids = [store.create_run({}) for _ in range(4)]

@@ -193,14 +193,16 @@ class Slots:
                 refused(job, exc)
 
     def release(self, slot: Slot, job: int, exc: BaseException | None) -> None:
-        """The slot's run ``job`` ended; after a worker's death its next run gets a new
-        process."""
+        """The slot's run ``job`` ended. After its worker's death, or a Ctrl-C or SIGTERM
+        that cut its run short, the slot's next run gets a new process: the old one was
+        stopped at an arbitrary point of its code, which may have left some library's state
+        half changed, and a SIGTERM asks a process to end."""
         if slot.job == job:
             slot.job = None
-        if isinstance(exc, BrokenProcessPool):
-            broken, slot.pool = slot.pool, None
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
+        if isinstance(exc, BrokenProcessPool | KeyboardInterrupt | SystemExit):
+            retired, slot.pool = slot.pool, None
+            if retired is not None:  # an interrupted worker answered and exits when told
+                retired.shutdown(wait=False, cancel_futures=True)
 
     def terminate(self, slot: Slot) -> None:
         """End a slot's worker process (one this scheduler started, by its handle)."""

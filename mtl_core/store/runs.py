@@ -113,9 +113,15 @@ class RunStore:
                     self._conn.execute(sql, params)
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
+                self._roll_back()
                 raise StoreError(f"{self.path}: {exc}") from exc
+            except BaseException:  # a Ctrl-C, or a worker's SIGTERM (SystemExit), mid-way
+                self._roll_back()  # else the next write joins the cut one and is lost with it
+                raise
+
+    def _roll_back(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     # -- writing -----------------------------------------------------------------------
 
