@@ -195,8 +195,10 @@ class Slots:
     def release(self, slot: Slot, job: int, exc: BaseException | None) -> None:
         """The slot's run ``job`` ended. After its worker's death, or a Ctrl-C or SIGTERM
         that cut its run short, the slot's next run gets a new process: the old one was
-        stopped at an arbitrary point of its code, which may have left some library's state
-        half changed, and a SIGTERM asks a process to end."""
+        stopped at an arbitrary point of its code, which can leave a library's state half
+        changed (one that lands as a ``torch.no_grad()`` block ends leaves torch's grad mode
+        off, and a next run's first backward failed there), and a SIGTERM asks a process to
+        end."""
         if slot.job == job:
             slot.job = None
         if isinstance(exc, BrokenProcessPool | KeyboardInterrupt | SystemExit):
