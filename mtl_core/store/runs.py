@@ -112,16 +112,12 @@ class RunStore:
                 for sql, params in statements:
                     self._conn.execute(sql, params)
                 self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._roll_back()
-                raise StoreError(f"{self.path}: {exc}") from exc
-            except BaseException:  # a Ctrl-C, or a worker's SIGTERM (SystemExit), mid-way
-                self._roll_back()  # else the next write joins the cut one and is lost with it
+            except BaseException as exc:  # a Ctrl-C or a worker's SIGTERM too: else the
+                if self._conn.in_transaction:  # next write joins the cut one, lost with it
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{self.path}: {exc}") from exc
                 raise
-
-    def _roll_back(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
 
     # -- writing -----------------------------------------------------------------------
 
