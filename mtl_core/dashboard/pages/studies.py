@@ -182,7 +182,7 @@ def _regularisation(
     live = bool(runs[runs.id.isin(ids)].status.isin(LIVE).any())
 
     def result() -> bool:
-        now = manager.store.runs()
+        now = manager.store.runs(ids=[*ids, *group])  # every run it reads, not the store
         mine = now[now.id.isin(ids)]
         done = int(mine.status.isin(FINISHED).sum())
         if mine.status.isin(LIVE).any():
