@@ -331,3 +331,13 @@ def test_a_test_score_not_known_yet_shows_a_dash_at_a_desk_and_on_a_projector(st
     at.toggle(key="large_fonts").set_value(False).run()
     (runs,) = history(at).dataframe  # History's table, where a running run has gaps too
     assert runs.proto.placeholder == "—"
+
+
+def test_a_run_link_that_is_not_a_run_number_gets_a_note_and_one_to_no_run_says_so(store):
+    """``?run=abc`` used to be dropped without a word (every other unusable parameter gets
+    a note), and ``?run=99999`` said the run "no longer exists" of a run never stored."""
+    at = open_app({"run": "abc"})
+    notes = " ".join(w.value for w in at.warning)
+    assert "ignored URL parameter 'run': 'abc' is not a run number" in notes
+    at = open_app({"run": "99999"})
+    assert "No run #99999 in this store" in texts(at)

@@ -26,6 +26,7 @@ from mtl_core.dashboard.urlstate import (
     lesson_params,
     link_lesson,
     link_preset,
+    link_run,
     params_to_config,
 )
 from mtl_core.dashboard.viewnames import V
@@ -57,18 +58,18 @@ def init_from_url() -> None:
     params = {name: st.query_params.get_all(name) for name in st.query_params}
     config, notes = params_to_config(params)
     lesson, seeds, epochs, lesson_notes = link_lesson(params)
+    run, run_notes = link_run(params)
     control_state.load_into_state(config)
     preset = link_preset(params)
     if preset is not None:
         st.session_state[K.preset] = st.session_state["preset_choice"] = preset
-    st.session_state[K.notes] = notes + lesson_notes
+    st.session_state[K.notes] = notes + lesson_notes + run_notes
     # Every new session opens on the lessons, runs stored or not (a teacher who tried a
     # lesson before class would otherwise meet an empty Live view); a link to a run opens it.
     st.session_state[K.view] = views.DEFAULT if K.focus in st.session_state else views.FIRST
     st.session_state[K.initialised] = True
-    run = st.query_params.get("run", "")
-    if run.isdigit():
-        st.session_state[K.focus] = int(run)
+    if run is not None:
+        st.session_state[K.focus] = run
         st.session_state[K.view] = views.DEFAULT
     if lesson is not None or "lesson" in params:  # an unknown lesson: the lesson cards
         st.session_state[K.view] = views.FIRST

@@ -111,6 +111,20 @@ def link_lesson(
     return slug, seeds, epochs, notes
 
 
+def link_run(params: Mapping[str, str | Sequence[str]]) -> tuple[int | None, list[str]]:
+    """The run a link opens in Live (``run=7``), or None, and a note when the value is
+    not a run number (the page opens on the lessons, as with no ``run`` at all)."""
+    text = _single(params, "run")
+    if text is None:
+        return None, []
+    if text.isdigit() and len(text) <= 18:
+        return int(text), []
+    return None, [
+        f"ignored URL parameter 'run': {text[:40]!r} is not a run number; a run's link "
+        "reads ?run=7 (History lists the stored runs and their numbers)"
+    ]
+
+
 def lesson_params(slug: str, seeds: Sequence[int] | None, epochs: int | None) -> dict[str, str]:
     """A lesson's link: its slug, the seeds of the draw shown, the epochs the link set."""
     out = {"lesson": slug}

@@ -157,7 +157,12 @@ def pending_seeds(manager: RunManager, owner: str, lesson: Lesson) -> None:
     if st.session_state.get(LK.runs):
         return
     total = len(seeds) * len(lesson.preset.arms)
-    st.info(f"Seeds {seeds_shown(seeds)}: {stored} of {total} runs of this lesson are stored here.")
+    st.info(
+        f"Seeds {seeds_shown(seeds)}, from the link or the lesson you came from (runs the two "
+        f"lessons share are reused): {stored} of {total} runs of this lesson on these seeds are "
+        "stored here. Train the missing ones to see it on these seeds, or press **Run** above "
+        "for a fresh draw."
+    )
     if st.button(f"Train the {total - stored} missing runs", key="lesson_missing"):
         try:
             start(manager, owner, lesson, seeds)

@@ -226,7 +226,10 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         first = manager.store.get_run(run_id)
     except Exception:
         st.session_state.pop(K.focus, None)
-        st.info("That run no longer exists. Press **Train** to start one.")
+        st.info(
+            f"No run #{run_id} in this store: it was deleted, or the link comes from another "
+            "server. Press **Train** to start one, or open **History** for the stored runs."
+        )
         return
     pages = open_pages(manager)
     polling = manager.limits.live_panel_every(pages) if first["status"] in LIVE else None
