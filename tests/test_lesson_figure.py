@@ -207,6 +207,21 @@ def test_an_unbanded_arm_is_drawn_as_its_mean_line_alone():
     assert len(_lines(fig, "shuffled control")) == 2  # its train and validation means
 
 
+def test_a_control_is_drawn_over_every_other_arm_so_it_shows_where_they_meet():
+    """The shuffled control of "Sharing helps" runs along the single task's validation
+    line (the lesson's point): drawn first, it lay under that line and its band, unseen."""
+    arms = {"shuffled control": [1, 2, 3], "hard sharing": [4, 5, 6], "single task": [7, 8, 9]}
+    fig = _figure(
+        last={run: 10 for run in range(1, 10)},  # every run to the end: none drawn late
+        arms=arms,
+        unbanded=frozenset({"shuffled control"}),
+    )
+    order = [t.legendgroup for t in fig.data]
+    assert set(order[order.index("shuffled control") :]) == {"shuffled control"}
+    legend = sorted((t.legendrank, t.name) for t in fig.data if t.showlegend)
+    assert [name for _, name in legend] == list(arms)  # the legend keeps the lesson's order
+
+
 def test_the_caption_explains_stop_marks_exactly_when_the_figure_draws_them():
     """The lesson page adds "Ticks: where each early-stopped run ended" to its caption when
     ``marks_stops`` says the figure drew them: not while the early arm still trains, nor

@@ -197,7 +197,8 @@ def lesson_figure(
     arm label -> colour, ``arm_colours``) even when there is one arm; the legend to the
     right of the plot. The arms that ended early are drawn last (on top), with their
     stops marked. The arms in ``unbanded`` (the shuffled controls, drawn in a lighter
-    shade of their arm) get their mean line alone: their band blurred into their arm's."""
+    shade of their arm) get their mean line alone (their band blurred into their arm's),
+    drawn over all others."""
     drawn, names, bands = arm_frames(frame, arms, set(live))
     for label in unbanded:
         for i in arms.get(label, []):
@@ -218,15 +219,19 @@ def lesson_figure(
     groups = {label: names[i] for label, ids in arms.items() for i in ids if i in names}
     rank = {group: n for n, group in enumerate(groups.values(), start=1)}
     early = {groups[label]: ends for label, ends in early_ends(frame, arms, set(live)).items()}
-    # Draw order is trace order: the early arms' traces go last. The legend keeps the
+    # Draw order is trace order: the early arms' traces go last, and the controls' last of
+    # all. A control runs along another arm's line where it shows what the lesson asks (the
+    # shuffled control on the single task's): drawn first, it lay under that line and its
+    # band, unseen; on top it shows, inside the other arm's band. The legend keeps the
     # lesson's order of arms through each trace's rank.
-    fig.data = sorted(fig.data, key=lambda t: t.legendgroup in early)
+    controls = {groups[label] for label in unbanded if label in groups}
+    fig.data = sorted(fig.data, key=lambda t: (t.legendgroup in controls, t.legendgroup in early))
     for trace in fig.data:
         trace.legendrank = rank.get(trace.legendgroup, len(rank) + 1)
+    large = bool(options.get("large_fonts"))
     longest = int(frame.epoch.max()) if len(frame) else 0
     for k, (group, ends) in enumerate(early.items()):
-        _mark_stops(fig, group, ends, longest, k, bool(options.get("large_fonts")))
-    large = bool(options.get("large_fonts"))
+        _mark_stops(fig, group, ends, longest, k, large)
     fig.update_layout(
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
         margin={"r": legend_room(list(names.values()), large)},
