@@ -170,7 +170,9 @@ def summary_cards(run: dict, curves: Curves, every: float | None = None) -> None
     ``every``: while the run is live, the seconds between the panel's redraws. The chart
     above moves on every second by itself and the cards only with the panel, so they say
     which epoch they show: in a default run, which trains in a second or two, they showed
-    epoch 0 until its end beside a chart that had long moved on, and said nothing of it."""
+    epoch 0 until its end beside a chart that had long moved on, and said nothing of it.
+    Before the first trained epoch they are left out: the untrained network's numbers
+    ("best validation loss 2.30 at epoch 0") read as a contradiction of the chart."""
     summary = run["summary"].get("main", {})
     params = run["provenance"].get("param_count")
     drawn = [t for t in run["config"]["tasks"] if len(curves(t, "val", "loss"))]
@@ -179,6 +181,12 @@ def summary_cards(run: dict, curves: Curves, every: float | None = None) -> None
     note = st.empty()
     if every is not None and run["status"] in LIVE and drawn:
         done, _ = clock(curves)
+        if done == 0:  # the untrained network's numbers ("best at epoch 0"): none at all
+            note.caption(
+                "The cards (the best epoch, its losses, the test score) appear once an "
+                f"epoch has trained, and catch up every {every:g} s; a short run's at its end."
+            )
+            return
         note.caption(
             f"These cards show epoch {done} of {run['config']['epochs']}: while the run "
             f"trains they catch up every {every:g} s (the chart and the line above move "
