@@ -15,6 +15,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import mtl_core.data.download as download_module
+from mtl_core.analysis.overview import runs_overview
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.dashboard.pages.compare import progress_note, summary_table
 from mtl_core.dashboard.widgets import datasets_ui
@@ -341,3 +342,13 @@ def test_a_run_link_that_is_not_a_run_number_gets_a_note_and_one_to_no_run_says_
     assert "ignored URL parameter 'run': 'abc' is not a run number" in notes
     at = open_app({"run": "99999"})
     assert "No run #99999 in this store" in texts(at)
+
+
+def test_history_shows_each_runs_results_before_its_wide_columns(store):
+    """Lesson runs' names are long: with the results after the time and the config, a
+    1400-pixel page showed History's results only to a reader who scrolled the table."""
+    with RunStore(store) as runs:
+        train(TINY, store=runs, name="Sharing helps · shuffled control · seed 38839")
+        columns = list(runs_overview(runs.runs()).columns)
+    assert columns.index("test metric") < columns.index("created") < columns.index("config")
+    assert columns[:5] == ["id", "name", "status", "best val loss", "test metric"]

@@ -17,7 +17,9 @@ def short_config(config: dict) -> str:
 
 
 def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
-    """From ``RunStore.runs()``: id, name, time, config, status, best val loss, test metric."""
+    """From ``RunStore.runs()``: id, name, status, best val loss, test metric, time and
+    config. The results come before the two wide columns: after them, a page's table
+    showed them only to a reader who scrolled it sideways (lesson runs' names are long)."""
     rows = []
     for run in runs.itertuples():
         main = run.summary.get("main", {})
@@ -33,5 +35,5 @@ def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
                 "test metric": round(first["test_metric"], 4) if first else None,
             }
         )
-    columns = ["id", "name", "created", "config", "status", "best val loss", "test metric"]
+    columns = ["id", "name", "status", "best val loss", "test metric", "created", "config"]
     return pd.DataFrame(rows, columns=columns)
