@@ -203,7 +203,8 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         width="stretch",
         help=full
         or ("free play: " if lessons else "")
-        + "train the setup below (Seeds, at the end of the sidebar, sets K)",
+        + "train the setup below, once per seed (Seeds, at the end of the sidebar: "
+        "several open in Compare as a band)",
         disabled=config is None or bool(refusal or full),
     )
     if train_or_offer(manager, owner, config, k, vary_data, clicked, slot):  # identical.py
