@@ -37,7 +37,7 @@ def _json(fig: go.Figure) -> str:
 
 
 CASES = [  # tasks, runs, epochs, options
-    (1, 1, 0, {"feed": True}),
+    (1, 1, 0, {"feed": True, "planned": 60}),
     (1, 1, 1, {"feed": True, "log_y": True}),
     (2, 1, 12, {"view": "metric", "smoothing": 0.6}),
     (4, 3, 5, {"x_axis": "steps", "large_fonts": True}),
@@ -66,3 +66,21 @@ def test_validating_the_figure_changes_nothing(n_tasks, n_runs, epochs, options)
     )
     assert len(fig.data) >= (n_tasks * n_runs * 2 if epochs else 0)
     assert _json(go.Figure(fig.to_plotly_json())) == _json(fig)
+
+
+@pytest.mark.parametrize(("planned", "dtick"), [(60, None), (8, 1)])
+def test_a_live_runs_epoch_axis_spans_its_planned_epochs_from_its_first_point(planned, dtick):
+    """Fitted to the points drawn, a run's first point stood alone on an axis from -1 to 1
+    and the axis stretched as the curve grew; one tick per epoch only while they are few."""
+    tasks = ["digit", "parity"]
+    fig = curves_figure(
+        _frame([1], tasks, 1),
+        tasks=tasks,
+        metric_of=dict.fromkeys(tasks, "accuracy"),
+        feed=True,
+        planned=planned,
+    )
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2):
+        assert list(axis.range) == [0, planned] and axis.dtick == dtick
+    ended = curves_figure(_frame([1], tasks, 1), tasks=tasks, metric_of={})
+    assert ended.layout.xaxis.range is None  # an ended run's axis fits its curves

@@ -151,6 +151,7 @@ def curves_figure(
     by_run: bool | None = None,
     band_alpha: float = 0.25,
     feed: bool = False,
+    planned: int | None = None,
 ) -> go.Figure:
     """Curves of every run in ``frame``: coloured by task for one run, by run for several.
 
@@ -162,6 +163,9 @@ def curves_figure(
     itself (widgets/plot.py): every curve of the runs in ``run_names`` is drawn, even
     before its first epoch, and says which it is (``meta``: its task, split, metric and
     smoothing; a star, its task, the metric shown and the best epoch and loss).
+    ``planned``: the epochs a live run will train. On the epoch axis the x axis then spans
+    them from the start, so the curves grow across it: fitted to the points drawn, it
+    showed a run's first point alone on an axis from -1 to 1, then stretched as it grew.
     """
     runs = list(dict.fromkeys(frame.run_id)) if len(frame) else []
     if feed and not runs:
@@ -253,6 +257,7 @@ def curves_figure(
                     },
                     "name": f"best epoch {epoch}",
                     "showlegend": False,
+                    "cliponaxis": False,  # whole at an axis's end (epoch 0 of a live run)
                     "hovertemplate": f"best validation loss<br>epoch {epoch}<br>%{{y:.4f}}<extra></extra>",
                 }
                 if feed:
@@ -260,8 +265,11 @@ def curves_figure(
                 traces.append(star | axes)
         xaxis = layout[_axis("x", cell)]
         xaxis["title"] = {"text": X_AXES[x_axis]}
-        if x_axis == "epoch" and len(frame) and frame.epoch.max() <= FEW_EPOCHS:
+        last = planned if planned is not None else (frame.epoch.max() if len(frame) else None)
+        if x_axis == "epoch" and last is not None and last <= FEW_EPOCHS:
             xaxis["dtick"] = 1  # no tick at half an epoch
+        if x_axis == "epoch" and planned is not None:
+            xaxis["range"] = [0, planned]
         if log_y:
             layout[_axis("y", cell)]["type"] = "log"
     height = scaled_height(height, large_fonts)

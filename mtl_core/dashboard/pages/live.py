@@ -281,6 +281,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 | best_epochs(curves, run_id, run["config"]["tasks"]),
                 run_names={run_id: run["name"]},
                 feed=live,
+                planned=int(run["config"]["epochs"]) if live else None,
                 **options,
             )
             chart(fig, key="live_chart", feed=feed)
