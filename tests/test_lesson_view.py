@@ -133,6 +133,22 @@ def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
     assert at.session_state["view"] == "loss"
 
 
+def test_an_open_lesson_names_its_preset_in_the_preset_box_without_its_banner(store):
+    """The sidebar holds the lesson's setup: the Preset box said "choose a lesson…" beside
+    it. It names the lesson's preset now; applying it (its banner, its comparison button,
+    which would repeat the lesson's Run) is left to the viewer."""
+    at = open_app()
+    for slug in ("sharing-helps", "overfitting"):
+        at.button(key=f"open_lesson_{slug}").click().run()
+        assert not at.exception, at.exception
+        assert at.sidebar.selectbox(key=K.preset_choice).value == LESSONS[slug].preset.name
+        assert K.preset not in at.session_state
+        assert not [b for b in at.button if b.key == "run_arms"]  # no preset banner
+        at.button(key="lesson_back").click().run()
+    at = open_app({"lesson": "sharing-hurts"})  # a lesson's link too
+    assert at.sidebar.selectbox(key=K.preset_choice).value == "Sharing hurts"
+
+
 def test_a_lesson_link_opens_the_lesson_and_a_bad_slug_gets_a_note_and_the_cards(store):
     at = open_app({"lesson": "sharing-hurts"})
     assert [h.value for h in at.main.header] == [LESSONS["sharing-hurts"].title]

@@ -62,7 +62,7 @@ def init_from_url() -> None:
     control_state.load_into_state(config)
     preset = link_preset(params)
     if preset is not None:
-        st.session_state[K.preset] = st.session_state["preset_choice"] = preset
+        st.session_state[K.preset] = st.session_state[K.preset_choice] = preset
     st.session_state[K.notes] = notes + lesson_notes + run_notes
     # Every new session opens on the lessons, runs stored or not (a teacher who tried a
     # lesson before class would otherwise meet an empty Live view); a link to a run opens it.

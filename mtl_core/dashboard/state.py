@@ -27,6 +27,7 @@ class K:
     pending_view = "pending_view"  # set inside a fragment, applied on the next full run
     starting = "train_token"  # a Train click's token, until its runs are shown (app.py)
     preset = "preset"
+    preset_choice = "preset_choice"  # the Preset box (a lesson opened shows its preset there)
     large = "large_fonts"
     insight = "insight_run"  # the run the Insights view shows
     insight_default = "insight_default"  # the default it last followed (focus / latest)

@@ -41,6 +41,10 @@ def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     is about (``chart_show``)."""
     lesson = LESSONS[slug]
     control_state.load_into_state(lesson.preset.config)
+    # The Preset box names the setup the sidebar now holds (it said "choose a lesson…"
+    # beside the lesson's setup); applying it is left to the viewer, as its banner and
+    # comparison would repeat the lesson's own Run above the lesson
+    st.session_state[K.preset_choice] = lesson.preset.name
     st.session_state[LK.slug] = slug
     for key in (LK.runs, guess_key(), LK.seeds):
         st.session_state.pop(key, None)

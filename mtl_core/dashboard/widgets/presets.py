@@ -68,7 +68,7 @@ def preset_picker():
     choice = sb.selectbox(
         "Preset",
         names,
-        key="preset_choice",
+        key=K.preset_choice,
         index=None,
         placeholder="choose a lesson…",
         help="sets every control and explains what to look for",
