@@ -184,7 +184,8 @@ def summary_cards(run: dict, curves: Curves, every: float | None = None) -> None
         if done == 0:  # the untrained network's numbers ("best at epoch 0"): none at all
             note.caption(
                 "The cards (the best epoch, its losses, the test score) appear once an "
-                f"epoch has trained, and catch up every {every:g} s; a short run's at its end."
+                f"epoch has trained, then catch up every {every:g} s; a run shorter than "
+                "that shows them at its end."
             )
             return
         note.caption(
