@@ -26,8 +26,8 @@ variables take the default.
     more pages watching its interval grows (``poll_every``): about one per page every
     ``open pages / 5`` seconds, keeping the server's redraws under half a core. The Live
     view's panel redraws every ``PANEL_EVERY``-th interval (``live_panel_every``): its
-    chart and the progress line above it keep asking every ``MTL_POLL_SECONDS``, and a
-    change of the run's status redraws the panel at once.
+    chart asks every ``MTL_POLL_SECONDS`` and moves the progress line and the cards on
+    with it, and a change of the run's status redraws the panel at once.
 ``MTL_WORKER_NICE`` (0-19, default 10)
     Niceness the training workers add to their own (``nice``): training is batch work, and
     the server's answers and, on a machine that also runs browsers, the pages' drawing
@@ -60,7 +60,10 @@ class LimitError(MtlError):
 
 UPDATE_COST = 0.1  # s of server CPU per live-page update (measured: bench/bench_class.py)
 UPDATE_BUDGET = 0.5  # of one core, for live updates: the rest serves clicks and page loads
-PANEL_EVERY = 3  # Live panels redraw every 3rd interval (chart and progress feed themselves)
+# Live panels redraw every 10th interval: what changes while a run trains (chart, progress
+# line, cards) is fed by the chart, and a status change redraws the panel at once; this
+# slow redraw only catches a status change whose trigger was lost.
+PANEL_EVERY = 10
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,11 @@ class Limits:
         return max(self.poll_seconds, UPDATE_COST * open_pages / UPDATE_BUDGET)
 
     def live_panel_every(self, open_pages: int) -> float:
-        """Seconds between redraws of the Live view's panel (buttons, message, cards):
-        every ``PANEL_EVERY``-th of the updates (``poll_every``). Its chart and the
-        progress line above it move on every ``poll_seconds`` themselves, and the chart
-        redraws the panel at once when the run's status changes, so the slower pace
-        delays only the cards; each redraw spared saves a browser about 0.2 s."""
+        """Seconds between redraws of the Live view's panel (buttons, message): every
+        ``PANEL_EVERY``-th of the updates (``poll_every``). Its chart, the progress line
+        and the cards move on every ``poll_seconds`` with the chart's feed, and the chart
+        redraws the panel at once when the run's status changes, so the slow pace delays
+        nothing a user sees; each redraw spared saves a browser about 0.2 s."""
         return self.poll_every(open_pages) * PANEL_EVERY
 
     def refusal(self, config: RunConfig) -> str | None:

@@ -9,7 +9,13 @@ its own slot, so Pause, Stop and the chart sit at the same place in every state.
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from mtl_core.config import from_dict
 from mtl_core.dashboard.state import K
+from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
 from mtl_core.store.schema import Status
 from tests.helpers.apptest import open_app, train_button
@@ -53,11 +59,20 @@ def test_pause_stop_and_the_chart_keep_their_place_from_queued_to_running(fresh)
     assert running == queued
 
 
-def test_no_cards_before_the_first_trained_epoch_then_cards_that_say_their_epoch(fresh):
-    """A live run's cards redraw every few seconds; a default run trains in about two, so
-    its cards showed the untrained network (best validation loss 2.30 "at epoch 0") beside
-    a chart that had moved on. Before a trained epoch there are none, and a line says when
-    they come."""
+def cards_data(at) -> dict:
+    """What the page gave its cards component (widgets/cards.py)."""
+    (data,) = [
+        json.loads(e.proto.json)
+        for e in at.get("bidi_component")
+        if e.proto.component_name.endswith("cards")
+    ]
+    return data
+
+
+def test_the_cards_get_every_stored_epochs_numbers_and_the_test_score_at_the_end(fresh):
+    """The page gives its cards the numbers of every epoch it has read (the chart's feed
+    then moves them on: tests/e2e/test_browser.py), the parameter count before the trainer
+    stored its own, and the test score once the run has ended."""
     at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
     train_button(at).click().run()
     run = at.session_state[K.focus]
@@ -66,14 +81,28 @@ def test_no_cards_before_the_first_trained_epoch_then_cards_that_say_their_epoch
         store.append_epoch(
             run, 0, [("digit", "train", "loss", 2.31), ("digit", "val", "loss", 2.30)]
         )
+        config = from_dict(store.get_run(run)["config"])
     at.run()
     assert not at.exception, at.exception
-    assert not at.metric
-    assert any("appear once an epoch has trained" in c.value for c in at.caption)
+    data = cards_data(at)
+    assert data["live"] and data["numbers"]["epoch"] == 0  # the browser says "once an epoch…"
+    assert data["params"] == param_count(config)
+    assert [c["task"] for c in data["cards"]] == ["digit"] and data["cards"][0]["test"] is None
+    assert not any("These cards show epoch" in c.value for c in at.caption)
     with RunStore(fresh) as store:
         rows = [("digit", "train", "loss", 1.2), ("digit", "val", "loss", 1.4)]
         store.append_epoch(run, 1, [*rows, ("_run", "train", "wall_time", 0.03)])
+        summary = {"best_epoch": 1, "best_val_loss": 1.4, "train_loss": 1.2, "gap": 0.2}
+        main = {"digit": {**summary, "test_metric": 0.9}}
+        store.finish(run, Status.COMPLETED, "", {"main": main}, {})
     at.run()
-    assert not at.exception, at.exception
-    assert [m.value for m in at.metric][:1] == ["1.4000"]
-    assert any(c.value.startswith("These cards show epoch 1 of 3") for c in at.caption)
+    assert not at.exception and not at.error, (at.exception, at.error)
+    data = cards_data(at)
+    assert not data["live"] and data["numbers"]["epoch"] == 1
+    assert data["numbers"]["tasks"]["digit"] == {
+        "best": 1,
+        "loss": 1.4,
+        "gap": pytest.approx(0.2),
+        "rising": None,
+    }
+    assert data["cards"][0]["test"] == 0.9

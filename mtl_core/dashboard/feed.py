@@ -45,7 +45,10 @@ def serve_from(store: RunStore) -> None:
 def points(store: RunStore, run_id: int, after: int) -> dict:
     """The run's status and its curves' points after epoch ``after`` (test scores apart:
     the test set is scored once, at the end): ``curves[task][split][metric]`` is
-    ``[epochs, values]``. NaN (a diverged run) travels as null."""
+    ``[epochs, values]``. NaN (a diverged run) travels as null. An answer that brings new
+    epochs also carries the numbers of the run's cards (``cards``, from all its losses:
+    ``analysis/cards.py``), so that they move on with the chart (``widgets/cards.py``)."""
+    from mtl_core.analysis.cards import card_numbers
     from mtl_core.store.schema import LIVE
 
     status = store.status(run_id)
@@ -59,7 +62,10 @@ def points(store: RunStore, run_id: int, after: int) -> dict:
         epochs, values = by_metric.setdefault(metric, [[], []])
         epochs.append(int(epoch))
         values.append(None if math.isnan(value) else float(value))
-    return {"status": status, "live": status in LIVE, "curves": curves}
+    answer = {"status": status, "live": status in LIVE, "curves": curves}
+    if len(frame):
+        answer["cards"] = card_numbers(store.metrics(run_id, metric="loss"))
+    return answer
 
 
 def points_for(run_id: int, after: int) -> dict | None:

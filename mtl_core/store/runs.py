@@ -2,9 +2,8 @@
 
 WAL mode lets the dashboard read while trainers write; a busy timeout makes several
 writing processes wait rather than fail. Each finished epoch is one transaction, so a
-crash loses at most the epoch in progress. A run that says ``running`` but whose
-heartbeat has gone stale is marked ``interrupted`` when a store is opened (process ids
-are reused, so a live pid proves nothing).
+crash loses at most the epoch in progress. When a store is opened, a live run whose
+process is gone (``liveness.py``; another host's: no heartbeat) becomes ``interrupted``.
 
 The store only ever opens, creates or moves aside its own files: what it may do with the
 path it is given is decided in ``store_file`` before anything is written (``opening.py``).
@@ -354,16 +353,17 @@ class RunStore:
         ).fetchall()
         return frame(rows, list(RUN_COLUMNS), parsed=("config", "provenance", "summary"))
 
-    def metrics(self, run_ids: int | Iterable[int], since_epoch: int = -1) -> pd.DataFrame:
-        """Long-form metrics of the runs, for epochs after ``since_epoch``."""
+    def metrics(
+        self, run_ids: int | Iterable[int], since_epoch: int = -1, metric: str | None = None
+    ) -> pd.DataFrame:
+        """Long-form metrics of the runs after epoch ``since_epoch`` (``metric``'s, if given)."""
         ids = [int(run_ids)] if isinstance(run_ids, int) else [int(i) for i in run_ids]
-        if not ids:
-            return metric_frame([])
-        marks = ",".join("?" * len(ids))
+        only = [] if metric is None else [metric]
         rows = self._execute(
-            f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id IN ({marks})"
-            " AND epoch > ? ORDER BY run_id, epoch, task, split, metric",
-            (*ids, since_epoch),
+            f"SELECT {', '.join(METRIC_COLUMNS)} FROM metrics WHERE run_id IN"
+            f" ({','.join('?' * len(ids))}) AND epoch > ?{' AND metric = ?' * len(only)}"
+            " ORDER BY run_id, epoch, task, split, metric",
+            (*ids, since_epoch, *only),
         ).fetchall()
         return metric_frame(rows)
 

@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtl_core.config import DEFAULT
+from mtl_core.store.runs import RunStore
+
 from .drawn import DRAWN, assert_drawn, live_chart, settle, stored, the_run, trace
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -340,7 +343,7 @@ ENDED_WATCH = """() => {
     if ([...document.querySelectorAll('button')].some(
         (b) => ['Pause', 'Stop'].includes(b.innerText.trim()) && b.offsetParent !== null))
       W.buttons++;
-    if ([...document.querySelectorAll('[data-testid="stMetricValue"]')].some(
+    if ([...document.querySelectorAll('.mtl-card-value')].some(
         (m) => m.innerText.trim() === '…'))
       W.dots++;
   };
@@ -373,38 +376,84 @@ def test_the_progress_line_says_a_run_ended_only_with_the_panel_that_goes_with_i
         page.close()
 
 
-CARDS_EPOCH = re.compile(r"These cards show epoch (\d+) of (\d+): while the run trains")
+# The cards' epoch and first value, and the last epoch the chart's feed appended.
+CARDS_AND_CHART = """() => {
+    const cards = document.querySelector('.mtl-cards');
+    const d = document.querySelector('.js-plotly-plot');
+    const last = Math.max(-1, ...(d && d.data ? d.data : [])
+        .filter((t) => t.meta && t.meta.feed && t.customdata.length)
+        .map((t) => t.customdata[t.customdata.length - 1]));
+    const value = document.querySelector('.mtl-card-value');
+    return [cards ? +cards.dataset.epoch : -1, last, value ? value.textContent : null]; }"""
 
 
-def test_the_cards_say_which_epoch_they_show_while_the_run_trains(app_server, browser):
-    """The cards redraw with the panel, every third of the chart's updates, so while the
-    run trains they name the epoch they show: past epoch 0 after a while, and one the run
-    has reached (the progress line names it or a later one). Once the run has ended they
-    are its final numbers and say nothing of it."""
-    url, _ = app_server
+def test_the_cards_move_on_with_the_chart_while_the_run_trains(app_server, browser):
+    """The cards redrew with the panel, every third of the chart's updates, and trailed it
+    by up to 3 s. Now each feed answer moves them on with the chart: at every moment they
+    show at least the epoch the chart has drawn, and they move every second or so, while
+    the panel redraws only every 10 s. Once the run has stopped they show the stored
+    run's best validation loss."""
+    url, root = app_server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{url}/?epochs=5000")
     page.get_by_role("button", name="Train", exact=True).click()
-    # both drawn (the progress line is mounted by its own script, after the cards)
-    seen = """() => { const line = document.querySelector('.mtl-progress-text');
-        return line && /These cards show epoch [1-9]/.test(document.body.innerText)
-            ? [document.body.innerText, line.textContent] : null; }"""
-    text = page.wait_for_function(seen, timeout=60_000).json_value()
-    cards = CARDS_EPOCH.search(text[0])
-    assert cards and PROGRESS.fullmatch(text[1]), text
-    assert int(cards[2]) == 5000 and int(cards[1]) >= 1, cards[0]
-    # an epoch the run has reached: the line (written after the cards in the same redraw,
-    # and fed every second) names it or a later one at once
-    page.wait_for_function(
-        "n => +(/epoch (\\d+)\\//.exec(document.querySelector('.mtl-progress-text')"
-        ".textContent) || [0, -1])[1] >= n",
-        arg=int(cards[1]),
-        timeout=5_000,
-    )
+    page.wait_for_function(f"() => ({CARDS_AND_CHART})()[0] >= 1", timeout=60_000)
+    looks = []
+    for _ in range(24):
+        looks.append(page.evaluate(CARDS_AND_CHART))
+        page.wait_for_timeout(250)
     page.get_by_role("button", name="Stop").click()
     page.wait_for_function("() => document.body.innerText.includes('stopped · epoch')")
     page.wait_for_timeout(1000)  # the full rerun after the end
-    assert "These cards show epoch" not in page.locator("body").inner_text()
+    epoch, _, value = page.evaluate(CARDS_AND_CHART)
+    _, frame = the_run(root)
+    val = stored(frame, "digit", "val", "loss")
+    assert epoch == int(val.index.max())
+    assert value == f"{val.min():.4f}"
+    page.close()
+    for cards, chart, _ in looks:
+        assert cards >= chart, f"the cards (epoch {cards}) trail the chart (epoch {chart})"
+    seen = [cards for cards, _, _ in looks]
+    moves = [k for k in range(1, len(seen)) if seen[k] > seen[k - 1]]
+    gaps = np.diff([0, *moves, len(seen) - 1])
+    assert gaps.max() * 0.25 <= 2.0, f"the cards stood still for {gaps.max() * 0.25} s: {seen}"
+
+
+def test_a_live_runs_cards_wait_for_its_first_trained_epoch_then_come_with_the_feed(
+    app_server, browser
+):
+    """Before a live run's first trained epoch the cards are a line saying when they come
+    (the untrained network's "best at epoch 0" contradicted the chart); the feed's first
+    answer with a trained epoch brings them, with no redraw of the page. The run is
+    written by the test, as the CLI would, and opened by its link."""
+    url, root = app_server
+    with RunStore(root / "runs.sqlite") as store:
+        run = store.create_run(DEFAULT.replace(epochs=50).to_dict(), name="written run")
+        store.append_epoch(
+            run, 0, [("digit", "train", "loss", 2.31), ("digit", "val", "loss", 2.3)]
+        )
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?run={run}")
+    note = page.locator(".mtl-card-note")
+    note.wait_for(timeout=60_000)
+    assert "appear once an epoch has trained" in note.inner_text()
+    assert page.locator(".mtl-card").count() == 0
+    with RunStore(root / "runs.sqlite") as store:
+        for epoch, val in ((1, 1.4), (2, 1.1)):
+            rows = [("digit", "train", "loss", 1.0), ("digit", "val", "loss", val)]
+            store.append_epoch(run, epoch, [*rows, ("_run", "train", "wall_time", 0.1)])
+    value = page.locator(".mtl-card-value").first
+    value.wait_for(timeout=5_000)  # the feed asks every second; the panel every 10 s
+    assert value.inner_text() == "1.1000"
+    assert "at epoch 2" in page.locator(".mtl-card").first.inner_text()
+    assert note.count() == 0
+    with RunStore(root / "runs.sqlite") as store:
+        summary = {"best_epoch": 2, "best_val_loss": 1.1, "train_loss": 1.0, "gap": 0.1}
+        store.finish(run, "completed", "", {"main": {"digit": {**summary, "test_metric": 0.5}}}, {})
+    page.wait_for_function("() => /completed · epoch 2/.test(document.body.innerText)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.mtl-card-value')].some((v) => v.textContent === '0.5000')"
+    )
     page.close()
 
 

@@ -160,7 +160,7 @@ def test_projector_mode_enlarges_every_part_of_the_figures():
 # script run's redraw may replace an element between a wait for it and the reading).
 SIZES = """() => { const parts = {root: 'html',
       sidebar: '[data-testid=stSidebar] [data-testid=stWidgetLabel] p', title: 'h1',
-      metric: '[data-testid=stMetricValue]', expander: '[data-testid=stExpander] summary p'};
+      metric: '.mtl-card-value', expander: '[data-testid=stExpander] summary p'};
     const found = Object.fromEntries(Object.entries(parts).map(([k, s]) => [k, document.querySelector(s)]));
     if (Object.values(found).some((el) => !el)) return null;
     const out = Object.fromEntries(Object.entries(found).map(
@@ -181,7 +181,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     page.goto(f"{url}/?aux=parity,magnitude&epochs=6&seed={width}")
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function("() => document.body.innerText.includes('completed')", timeout=90_000)
-    page.locator("[data-testid=stMetricValue]").first.wait_for()
+    page.locator(".mtl-card-value").first.wait_for()
     # the expander comes with the full rerun after the run ended, a moment after the
     # status line and the cards the live panel drew: every part measured must be there
     page.locator("[data-testid=stExpander] summary p").first.wait_for()

@@ -2,15 +2,16 @@
 
 While the run is live, its chart appends new epochs itself every ``MTL_POLL_SECONDS``
 (1 s), read from the launcher's route (mtl_core/dashboard/feed.py says why), and the
-progress line above it moves on with each of the chart's answers (widgets/progress.py;
-its status word changes with the panel, written last, so that it never names a status
-before the buttons and cards that go with it).
-The rest of the panel (buttons, message, cards) redraws as a fragment at a slower pace
-(``Limits.live_panel_every``), reading only the epochs it has not read yet and neither
-rebuilding nor re-sending the chart; and at once when the chart's feed sees the run's
-status change (it started, paused or ended). When the run ends the panel triggers one
-full rerun, which switches the polling off. The page's pulse keeps the session's runs
-alive while the page is open, whichever view it shows (see ``keepalive``).
+progress line above it and the cards below it move on with each of the chart's answers
+(widgets/progress.py, widgets/cards.py; the line's status word and the test score
+change with the panel, the line written last, so that it never names a status before
+the buttons and cards that go with it).
+The panel (buttons, message, the cards' page numbers) redraws as a fragment when the
+chart's feed sees the run's status change (it started, paused or ended), and otherwise
+only at a slow pace (``Limits.live_panel_every``), reading only the epochs it has not
+read yet and neither rebuilding nor re-sending the chart. When the run ends the panel
+triggers one full rerun, which switches the polling off. The page's pulse keeps the
+session's runs alive while the page is open, whichever view it shows (see ``keepalive``).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mtl_core.analysis.summary import best_epoch, rising_since
+from mtl_core.analysis.cards import card_numbers
 from mtl_core.config import from_dict
 from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.pages.preview import mistakes_view
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
+from mtl_core.dashboard.widgets.cards import summary_cards
 from mtl_core.dashboard.widgets.explainer import explainer
 from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.keepalive import pulse_timer
@@ -35,6 +37,7 @@ from mtl_core.dashboard.widgets.progress import progress_line
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.execution import forkserver
+from mtl_core.models.counting import param_count
 from mtl_core.store.runs import LIVE
 from mtl_core.store.schema import Status
 from mtl_core.store.script.export import refusal, script_text
@@ -65,8 +68,8 @@ def cached_metrics(manager: RunManager, run_id: int, live: bool) -> pd.DataFrame
 
 class Curves:
     """A run's metric frame read curve by curve, by (task, split, metric). A live tick
-    reads several curves of one frame (the progress line, the time estimate, two per
-    card); cutting each out with pandas (three column filters, a sort, a new index) was a
+    read several curves of one frame (the progress line, the time estimate, two per
+    card, now ``analysis/cards.py``'s); cutting each out with pandas (three column filters, a sort, a new index) was a
     third of a live page's server time per tick (py-spy). The columns are taken out of
     the frame once, and each curve is cut out with numpy when first asked: about 0.9 ms
     for the four curves of a one-task tick, against 7-8 ms (150 epochs, three tasks)."""
@@ -93,15 +96,6 @@ class Curves:
             index = pd.Index(epochs[mine][order], name="epoch")
             self._cut[key] = pd.Series(values[mine][order], index=index, name="value")
         return self._cut[key]
-
-
-def best_epochs(curves: Curves, run_id: int, tasks: list[str]) -> dict[tuple[int, str], int]:
-    out = {}
-    for task in tasks:
-        val = curves(task, "val", "loss")
-        if len(val):
-            out[(run_id, task)] = int(val.index[best_epoch(val.tolist())])
-    return out
 
 
 def clock(curves: Curves) -> tuple[int, float]:
@@ -164,65 +158,19 @@ def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
     remember_reuse([run_id, *ids], reused)
 
 
-def summary_cards(run: dict, curves: Curves, every: float | None = None) -> None:
-    """Per main task: best validation loss and epoch, test metric there, gap, overfitting.
-
-    ``every``: while the run is live, the seconds between the panel's redraws. The chart
-    above moves on every second by itself and the cards only with the panel, so they say
-    which epoch they show: in a default run, which trains in a second or two, they showed
-    epoch 0 until its end beside a chart that had long moved on, and said nothing of it.
-    Before the first trained epoch they are left out: the untrained network's numbers
-    ("best validation loss 2.30 at epoch 0") read as a contradiction of the chart."""
+def cards(run: dict, numbers: dict) -> None:
+    """Per main task: best validation loss and epoch, test metric there, gap, overfitting
+    (``widgets/cards.py``; a live run's chart moves them on with each new epoch)."""
+    live = run["status"] in LIVE
+    config = from_dict(run["config"])
     summary = run["summary"].get("main", {})
-    params = run["provenance"].get("param_count")
-    drawn = [t for t in run["config"]["tasks"] if len(curves(t, "val", "loss"))]
-    # A slot of its own, drawn every time: were the cards to move up into the caption's
-    # place when it goes, the browser would show the old cards until the script run ends
-    note = st.empty()
-    if every is not None and run["status"] in LIVE and drawn:
-        done, _ = clock(curves)
-        if done == 0:  # the untrained network's numbers ("best at epoch 0"): none at all
-            note.caption(
-                "The cards (the best epoch, its losses, the test score) appear once an "
-                f"epoch has trained, then catch up every {every:g} s; a run shorter than "
-                "that shows them at its end."
-            )
-            return
-        note.caption(
-            f"These cards show epoch {done} of {run['config']['epochs']}: while the run "
-            f"trains they catch up every {every:g} s (the chart and the line above move "
-            "on by themselves)."
-        )
-    for task in run["config"]["tasks"]:
-        metric = get_task(task).metric
-        val = curves(task, "val", "loss")
-        if not len(val):
-            continue
-        best = int(val.index[best_epoch(val.tolist())])
-        train = curves(task, "train", "loss")
-        gap = float(val.loc[best] - train.loc[best]) if best in train.index else float("nan")
-        with st.container(border=True):
-            a, b, c, d = st.columns(4)
-            a.metric(
-                f"{task}: best validation loss",
-                f"{val.loc[best]:.4f}",
-                help="the lowest validation loss so far",
-            )
-            a.caption(f"at epoch {best}")
-            test = summary.get(task, {}).get("test_metric")
-            b.metric(
-                f"test {metric} at epoch {best}",
-                "…" if test is None else f"{test:.4f}",
-                help="the test set is scored once, at the end, at the best validation epoch",
-            )
-            c.metric("train/val loss gap", f"{gap:.3f}", help="at the best epoch")
-            d.metric("parameters", f"{params:,}" if params else "…")
-            rising = rising_since(val.tolist())
-            if rising is not None:
-                st.warning(
-                    f"Validation loss rising since epoch {int(val.index[rising])}: "
-                    "the model is overfitting (it learns the training images by heart)."
-                )
+    per_task = [
+        {"task": t, "metric": get_task(t).metric, "test": summary.get(t, {}).get("test_metric")}
+        for t in config.tasks
+    ]
+    # The trainer stores the count it built; until it has, the same number by arithmetic.
+    params = run["provenance"].get("param_count") or param_count(config)
+    summary_cards(run["id"], numbers, per_task, params, live)
 
 
 def live_view(manager: RunManager, owner: str, options: dict) -> None:
@@ -266,8 +214,11 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 (st.error if run["status"] in (Status.FAILED, Status.DIVERGED) else st.info)(
                     run["message"]
                 )
-        tasks = [t for t in run["config"]["tasks"] + run["config"]["aux"]]
+        main = run["config"]["tasks"]
+        tasks = [*main, *run["config"]["aux"]]
         live = run["status"] in LIVE
+        numbers = card_numbers(frame)  # the cards' and the stars' best epochs
+        stars = {(run_id, t): n["best"] for t, n in numbers["tasks"].items() if t in main}
         every = manager.limits.poll_seconds
         feed = live_feed(run_id, run["status"], every, options["x_axis"]) if live else None
         if live and drawn:  # a fragment rerun: the chart feeds itself (feed.py)
@@ -278,8 +229,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 tasks=tasks,
                 metric_of={t: get_task(t).metric for t in tasks},
                 # with the feed, every main task gets a star (empty before its first epoch)
-                best={(run_id, t): None for t in run["config"]["tasks"] if live}
-                | best_epochs(curves, run_id, run["config"]["tasks"]),
+                best={(run_id, t): None for t in main if live} | stars,
                 run_names={run_id: run["name"]},
                 feed=live,
                 planned=int(run["config"]["epochs"]) if live else None,
@@ -287,7 +237,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             )
             chart(fig, key="live_chart", feed=feed)
             drawn["height"] = int(fig.layout.height or 420)
-        summary_cards(run, curves, polling)
+        cards(run, numbers)
         with line:
             done, elapsed = clock(curves)
             progress_line(run_id, run["status"], done, int(run["config"]["epochs"]), elapsed)

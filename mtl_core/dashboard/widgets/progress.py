@@ -77,9 +77,16 @@ export default function (component) {
     }
     draw();
   };
+  // One listener per element: Streamlit calls this function again with each redraw's
+  // data but runs the returned cleanup only when the element goes.
+  if (el.__mtlFed) window.removeEventListener(FEED_EVENT, el.__mtlFed);
+  el.__mtlFed = fed;
   window.addEventListener(FEED_EVENT, fed);
-  draw();
-  return () => window.removeEventListener(FEED_EVENT, fed);
+  // A status that ends the run waits one task: the cards below the line are a component
+  // too, and the browser runs the components of one redraw in page order, the line's
+  // first; so the cards' test score comes before the line says "completed".
+  if (data.live.includes(p.status)) draw(); else setTimeout(draw, 0);
+  return () => window.removeEventListener(FEED_EVENT, el.__mtlFed);
 }
 """
 )
