@@ -188,6 +188,22 @@ def test_compare_draws_each_seed_group_as_a_mean_with_a_band_and_says_the_differ
     assert not [t for t in traces if t.get("fill") == "toself"]
 
 
+def test_compare_colours_follow_the_runs_not_the_order_they_were_picked_in(stored):
+    _, ids, _ = stored
+
+    def colours(chosen: list[int]) -> dict[str, str]:
+        at = show(open_app(compare_runs=chosen), "Compare")
+        traces = figures(at)["compare_chart"]["data"]
+        return {t["name"]: t["line"]["color"] for t in traces if t.get("line", {}).get("color")}
+
+    runs = [ids["multi100"][0], ids["single200"][0], ids["single100"][0]]
+    picked = colours(runs)
+    assert picked == colours(runs[::-1]) and len(set(picked.values())) == 3
+    groups = ids["single100"] + ids["multi100"]  # two seed groups, drawn as bands
+    picked = colours(groups)
+    assert picked == colours(groups[::-1]) and len(set(picked.values())) == 2
+
+
 def test_single_task_over_k_seeds_starts_the_matched_baselines(fresh):
     with RunStore(fresh) as store:
         ids = [train(c, store=store).run_id for c in seed_configs(MULTI, 2, vary_data=True)]

@@ -9,12 +9,15 @@ still training or ended early, so a half-trained run never passes for a finished
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 import streamlit as st
 
 from mtl_core.analysis.overview import short_config
 from mtl_core.analysis.summary import best_epoch
 from mtl_core.dashboard.figures.curves import curves_figure
+from mtl_core.dashboard.figures.style import colour
 from mtl_core.dashboard.groups import (
     arm_labels,
     band_frames,
@@ -147,6 +150,15 @@ def _bands(
     return frame, bands
 
 
+def run_colours(run_ids: Iterable[int]) -> dict[int, str]:
+    """Each curve's colour, in the order of run ids: the same runs keep their colours
+    whatever order they were picked in (a run was blue after "Compare with single-task"
+    and orange after "Compare selected" in History, which picks them newest first). One
+    run alone is coloured by task, as in Live (none fixed here)."""
+    ids = sorted({int(r) for r in run_ids})
+    return {r: colour(k) for k, r in enumerate(ids)} if len(ids) > 1 else {}
+
+
 def comparison_line(now: pd.DataFrame, groups: list[list[int]]) -> None:
     """For exactly two groups of seeds: the paired comparison, in one sentence."""
     seeded = [ids for ids in groups if len(ids) >= 2]
@@ -214,6 +226,7 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
             run_names=labels,
             best=best,
             bands=bands,
+            colours=run_colours(drawn.run_id),
             **options,
         )
         note = progress_note(now)
