@@ -97,6 +97,32 @@ def test_the_dashboard_runs_from_a_read_only_checkout(tmp_path, browser):
     assert after == before, sorted(set(after.items()) ^ set(before.items()))[:10]
 
 
+def test_the_share_links_copied_line_goes_when_the_setup_changes(app_server, browser):
+    """ "Copied: …" stayed under the button after the setup had changed (a lesson opened,
+    a control changed), while the button would now copy another link."""
+    url, _ = app_server
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    page.goto(f"{url}/?epochs=400")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    page.get_by_role("button", name="Copy share link").click()
+    status = page.locator(".mtl-share .status")
+    page.get_by_text("Copied: the setup only").wait_for()
+    data_seed = sidebar.get_by_label("Data seed", exact=True)
+    if not data_seed.is_visible():
+        sidebar.get_by_text("Training", exact=True).click()
+    data_seed.fill("123")
+    data_seed.press("Enter")
+    page.wait_for_function("() => document.querySelector('.mtl-share .status').textContent === ''")
+    page.get_by_role("button", name="Copy share link").click()
+    page.get_by_text("Copied: the setup only").wait_for()
+    assert "data_seed=123" in page.evaluate("navigator.clipboard.readText()")
+    assert status.inner_text().startswith("Copied")
+    context.close()
+
+
 def test_the_address_bar_and_the_share_link_never_give_control(app_server, browser):
     """A teacher pastes the address bar (or the share link) to the class: a second browser
     gets the setup and sees the run, but cannot pause or stop it; the owner's reload can."""

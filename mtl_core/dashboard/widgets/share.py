@@ -5,7 +5,8 @@ mtl_core/dashboard/urlstate.py) and nothing else: no run, and never the owner to
 in a cookie (mtl_core/dashboard/state.py). It is copied with the Clipboard API; where the browser
 refuses (a page served over plain http to a classroom is not a secure context) it falls
 back to a selected text field and ``document.execCommand("copy")``, and the field stays
-visible so the link can be copied by hand.
+visible so the link can be copied by hand, until the setup changes: the line about the
+last copy then goes (it stayed under the button after a lesson had been opened).
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ export default function (component) {
           : "Copy this link (the setup only):";
       }
     });
+  }
+  // A new setup (a control changed, a lesson opened): the line about the last copy, and
+  // the field holding its link, no longer describe what the button copies.
+  if (root.dataset.query !== undefined && root.dataset.query !== data.query) {
+    root.querySelector(".status").textContent = "";
+    root.querySelector("input").hidden = true;
   }
   root.dataset.query = data.query;
 }
