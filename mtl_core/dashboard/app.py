@@ -27,7 +27,9 @@ from mtl_core.dashboard.urlstate import (
     link_lesson,
     link_preset,
     link_run,
+    link_view,
     params_to_config,
+    view_params,
 )
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state, controls
@@ -59,11 +61,12 @@ def init_from_url() -> None:
     config, notes = params_to_config(params)
     lesson, seeds, epochs, lesson_notes = link_lesson(params)
     run, run_notes = link_run(params)
+    view, compared, view_notes = link_view(params)
     control_state.load_into_state(config)
     preset = link_preset(params)
     if preset is not None:
         st.session_state[K.preset] = st.session_state[K.preset_choice] = preset
-    st.session_state[K.notes] = notes + lesson_notes + run_notes
+    st.session_state[K.notes] = notes + lesson_notes + run_notes + view_notes
     # Every new session opens on the lessons, runs stored or not (a teacher who tried a
     # lesson before class would otherwise meet an empty Live view); a link to a run opens it.
     st.session_state[K.view] = views.DEFAULT if K.focus in st.session_state else views.FIRST
@@ -71,6 +74,10 @@ def init_from_url() -> None:
     if run is not None:
         st.session_state[K.focus] = run
         st.session_state[K.view] = views.DEFAULT
+    if view is not None:  # the view that was on screen when the address was copied
+        st.session_state[K.view] = view
+    if compared:
+        st.session_state[K.compare] = compared
     if lesson is not None or "lesson" in params:  # an unknown lesson: the lesson cards
         st.session_state[K.view] = views.FIRST
     if lesson is not None:
@@ -80,12 +87,15 @@ def init_from_url() -> None:
 
 
 def sync_url(config) -> None:
-    """The address bar holds the setup (and the run shown), or the open lesson and its
-    seeds, never the owner's token."""
+    """The address bar holds the setup (and the run shown, and the view when a link would
+    not open it anyway), or the open lesson and its seeds, never the owner's token."""
     wanted = config_to_params(config, st.session_state.get(K.preset))
     if K.focus in st.session_state:
         wanted["run"] = str(st.session_state[K.focus])
-    if st.session_state.get(K.view) == V.lessons and open_slug() in LESSONS:
+    opened = views.DEFAULT if "run" in wanted else views.FIRST  # what init_from_url opens
+    view = st.session_state.get(K.view)
+    wanted |= view_params(view, opened, st.session_state.get(K.compare, []))
+    if view == V.lessons and open_slug() in LESSONS:
         wanted = lesson_params(
             open_slug(), st.session_state.get(LK.seeds), st.session_state.get(LK.epochs)
         )
@@ -268,7 +278,6 @@ def main() -> None:
         train_slot.error(error)
     train_button(manager, owner, config, train_slot)
     if config is not None:
-        sync_url(config)
         with share_slot:
             share_button(config, st.session_state.get(K.preset))
     st.title("Multi-task learning curves")
@@ -281,6 +290,8 @@ def main() -> None:
     chosen = view_picker()
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)
+    if config is not None:  # after the view: Compare's picks are part of the address
+        sync_url(config)
     keepalive(manager, owner)
 
 

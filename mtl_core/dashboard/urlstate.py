@@ -5,8 +5,11 @@ link names it (``preset=``) and holds what differs from the preset's setup. Read
 forgiving: a malformed, repeated or hostile parameter is dropped (the default stands)
 with a visible note, never an error page. A lesson's link is ``?lesson=<slug>``, with the
 seeds of its last draw (``&seeds=1234-5678-...``) so that it reproduces that draw, and
-optionally ``&epochs=N`` for short demonstration runs (``link_lesson``). The URL never holds the owner's secret
-(mtl_core/dashboard/state.py): ``session=`` from older links is ignored.
+optionally ``&epochs=N`` for short demonstration runs (``link_lesson``). A view other
+than the one a link opens anyway is named (``view=history``; Compare with its runs,
+``&compare=3-5-7``: ``link_view``), so a copied address reopens what was on screen. The
+URL never holds the owner's secret (mtl_core/dashboard/state.py): ``session=`` from
+older links is ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from mtl_core.config import DEFAULT, FIELDS, PER_TASK, RunConfig, from_dict
+from mtl_core.dashboard.viewnames import V, every_name, from_slug, view_slug
 from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import valid_tasks
 from mtl_core.data.variants import VARIANTS
@@ -24,7 +28,8 @@ from mtl_core.studies.presets import PRESETS
 
 MAX_PARAM_LENGTH = 500
 MAX_NOTE_LENGTH = 240
-NON_CONFIG_PARAMS = ("session", "run", "preset", "lesson", "seeds")
+NON_CONFIG_PARAMS = ("session", "run", "preset", "lesson", "seeds", "view", "compare")
+MAX_COMPARED = 64  # runs a link's ``compare=`` may name
 MAX_LESSON_EPOCHS = 1000
 MAIN_TASK_FALLBACK = ("digit", "class", "left")  # as the sidebar picks one (controls.py)
 
@@ -123,6 +128,40 @@ def link_run(params: Mapping[str, str | Sequence[str]]) -> tuple[int | None, lis
         f"ignored URL parameter 'run': {text[:40]!r} is not a run number; a run's link "
         "reads ?run=7 (History lists the stored runs and their numbers)"
     ]
+
+
+def link_view(
+    params: Mapping[str, str | Sequence[str]],
+) -> tuple[str | None, list[int] | None, list[str]]:
+    """The view a link opens (``view=history``) and the runs its Compare overlays
+    (``compare=3-5-7``), or None each, and a note per unusable part."""
+    notes: list[str] = []
+    text = _single(params, "view")
+    view = None if text is None else from_slug(text)
+    if text is not None and view is None:
+        known = ", ".join(view_slug(name) for name in every_name())
+        notes.append(f"ignored URL parameter 'view': {text[:40]!r} is not a view; one of {known}")
+    compared = None
+    text = _single(params, "compare")
+    if text is not None:
+        parts = text[:MAX_PARAM_LENGTH].split("-")
+        if all(p.isdigit() and len(p) <= 18 for p in parts) and len(parts) <= MAX_COMPARED:
+            compared = list(dict.fromkeys(int(p) for p in parts))
+        else:
+            notes.append(
+                f"ignored URL parameter 'compare': {text[:40]!r} is not a list of run "
+                f"numbers joined by '-' (at most {MAX_COMPARED}), e.g. compare=3-5-7"
+            )
+    return view, compared, notes
+
+
+def view_params(view: str | None, default: str, compared: Sequence[int]) -> dict[str, str]:
+    """The view's part of the address: nothing for the view the link opens anyway
+    (``default``), else its slug, with the runs Compare overlays."""
+    out = {} if view in (None, default) else {"view": view_slug(view)}
+    if view == V.compare and compared:
+        out["compare"] = "-".join(str(int(i)) for i in compared)
+    return out
 
 
 def lesson_params(slug: str, seeds: Sequence[int] | None, epochs: int | None) -> dict[str, str]:

@@ -28,3 +28,13 @@ class V:
 def every_name() -> list[str]:
     """The names declared above (the registry must declare a view for each)."""
     return [value for name, value in vars(V).items() if not name.startswith("_")]
+
+
+def view_slug(name: str) -> str:
+    """The view's name as the address bar keeps it: ``view=learning-curve``."""
+    return name.lower().replace(" ", "-")
+
+
+def from_slug(text: str) -> str | None:
+    """The view a link's ``view=`` names (None for none)."""
+    return next((name for name in every_name() if view_slug(name) == text), None)

@@ -1,0 +1,95 @@
+"""The view on screen is in the address bar, so a copied address reopens it.
+
+History and Compare did not put themselves in the address: a teacher who copied it from
+Compare sent the class a link that opened Live (or the lessons). Now a view other than the
+one a link opens anyway is named (``view=history``), Compare with the runs it overlays
+(``compare=3-5-7``), and a link naming them opens them; a view or run list the page cannot
+use gets the one-line note every unusable parameter gets.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mtl_core.config import DEFAULT
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.urlstate import link_view, view_params
+from mtl_core.dashboard.viewnames import V, every_name, from_slug, view_slug
+from mtl_core.dashboard.widgets.view_picker import picker_key
+from mtl_core.store.runs import RunStore
+from tests.helpers.apptest import open_app, texts
+
+
+def address(at) -> dict[str, str]:
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def show(at, view: str):
+    at.button_group(key=picker_key(at.session_state)).set_value(view).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def two_runs(fresh):
+    with RunStore(fresh) as store:
+        ids = [store.create_run(DEFAULT.to_dict(), name=f"run {k}") for k in (1, 2)]
+        for run in ids:
+            store.set_status(run, "completed", "")
+    return ids
+
+
+def test_every_view_has_a_slug_that_names_it_back():
+    for name in every_name():
+        assert from_slug(view_slug(name)) == name and " " not in view_slug(name)
+    assert view_slug(V.learning) == "learning-curve"
+
+
+def test_a_view_a_link_opens_anyway_is_not_named():
+    assert view_params(V.live, V.live, []) == {}
+    assert view_params(V.history, V.live, []) == {"view": "history"}
+    assert view_params(V.compare, V.lessons, [5, 3]) == {"view": "compare", "compare": "5-3"}
+    assert view_params(V.history, V.lessons, [5, 3]) == {"view": "history"}
+
+
+def test_history_and_compare_put_themselves_in_the_address_and_their_links_reopen_them(
+    two_runs,
+):
+    at = show(open_app(), V.history)
+    assert address(at)["view"] == "history"
+    at = open_app(address(at))
+    assert at.session_state[K.view] == V.history
+
+    at = show(open_app(**{K.compare: two_runs[::-1]}), V.compare)
+    link = address(at)
+    assert link["view"] == "compare" and link["compare"] == "-".join(map(str, two_runs[::-1]))
+    again = open_app(link)
+    assert again.session_state[K.view] == V.compare
+    assert again.session_state[K.compare] == two_runs[::-1]
+    assert not again.warning  # no note: every part of the link was used
+
+    show(again, V.lessons)  # back on the lessons: no view named (no run shown either)
+    assert "view" not in address(again) and "compare" not in address(again)
+
+
+def test_a_run_link_shown_on_another_view_names_that_view(two_runs):
+    at = open_app({"run": str(two_runs[0])})
+    assert at.session_state[K.view] == V.live and "view" not in address(at)
+    show(at, V.lessons)
+    assert address(at)["view"] == "lessons" and address(at)["run"] == str(two_runs[0])
+    assert open_app(address(at)).session_state[K.view] == V.lessons
+
+
+@pytest.mark.parametrize(
+    ("params", "note"),
+    [
+        ({"view": "nope"}, "ignored URL parameter 'view': 'nope' is not a view"),
+        ({"view": "compare", "compare": "3-x"}, "ignored URL parameter 'compare'"),
+        ({"view": "compare", "compare": "-".join(["1"] * 65)}, "at most 64"),
+    ],
+)
+def test_a_view_or_run_list_the_page_cannot_use_gets_a_note(fresh, params, note):
+    at = open_app(params)
+    assert note in texts(at) + "\n".join(w.value for w in at.warning)
+    _, _, notes = link_view(params)
+    assert len(notes) == 1
