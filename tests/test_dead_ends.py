@@ -18,6 +18,8 @@ import mtl_core.data.download as download_module
 from mtl_core.analysis.overview import runs_overview
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.dashboard.pages.compare import progress_note, summary_table
+from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import datasets_ui
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.data.download import FILES
@@ -334,14 +336,19 @@ def test_a_test_score_not_known_yet_shows_a_dash_at_a_desk_and_on_a_projector(st
     assert runs.proto.placeholder == "—"
 
 
-def test_a_run_link_that_is_not_a_run_number_gets_a_note_and_one_to_no_run_says_so(store):
+def test_a_run_link_that_is_not_a_run_number_or_names_no_stored_run_gets_a_note(store):
     """``?run=abc`` used to be dropped without a word (every other unusable parameter gets
-    a note), and ``?run=99999`` said the run "no longer exists" of a run never stored."""
+    a note), and ``?run=99999`` said the run "no longer exists" of a run never stored,
+    then opened Live with its chart options above a chart it would not draw. Both get a
+    note and open on the lessons."""
     at = open_app({"run": "abc"})
     notes = " ".join(w.value for w in at.warning)
     assert "ignored URL parameter 'run': 'abc' is not a run number" in notes
     at = open_app({"run": "99999"})
-    assert "No run #99999 in this store" in texts(at)
+    notes = " ".join(w.value for w in at.warning)
+    assert "ignored URL parameter 'run': no run #99999 in this store" in notes
+    assert at.session_state[K.view] == V.lessons and K.focus not in at.session_state
+    assert "run" not in at.query_params
 
 
 def test_history_shows_each_runs_results_before_its_wide_columns(store):

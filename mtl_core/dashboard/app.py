@@ -39,6 +39,7 @@ from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
 from mtl_core.dashboard.widgets.share import share_button
 from mtl_core.dashboard.widgets.view_picker import view_picker
 from mtl_core.errors import MtlError
+from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS
 from mtl_core.studies.replicates import seed_configs, seed_name
 
@@ -51,16 +52,23 @@ def get_manager() -> RunManager:
     return manager
 
 
-def init_from_url() -> None:
+def init_from_url(store: RunStore) -> None:
     """Once per browser session: the controls start from the URL (or the defaults); a
     lesson's link opens the lesson, a run's link (``run=``) opens Live on it, and anything
-    else opens on the lessons."""
+    else opens on the lessons. A run ``store`` does not hold gets a note like any other
+    unusable parameter (Live said so, under chart options for a chart it would not draw)."""
     if st.session_state.get(K.initialised):
         return
     params = {name: st.query_params.get_all(name) for name in st.query_params}
     config, notes = params_to_config(params)
     lesson, seeds, epochs, lesson_notes = link_lesson(params)
     run, run_notes = link_run(params)
+    if run is not None and store.runs(ids=[run]).empty:
+        run_notes.append(
+            f"ignored URL parameter 'run': no run #{run} in this store (it was deleted, or "
+            "the link comes from another server); History lists the stored runs"
+        )
+        run = None
     view, compared, view_notes = link_view(params)
     control_state.load_into_state(config)
     preset = link_preset(params)
@@ -252,7 +260,7 @@ def main() -> None:
         return
     owner = session_token()
     manager.seen(owner)
-    init_from_url()
+    init_from_url(manager.store)
     show_started(manager)  # a Train click whose script run was cut short
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
