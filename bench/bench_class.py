@@ -412,8 +412,9 @@ def model(result: dict, max_runs: int, cpus: int) -> list[str]:
     Streamlit serves every page from one Python process: its reruns share one interpreter
     lock, so the server gets about one core whatever the machine has. A live page's chart
     asks for new epochs every MTL_POLL_SECONDS (1 s; a small read, mtl_core/dashboard/feed.py)
-    and the rest of its panel reruns every third interval, stretched to about open pages /
-    5 s (mtl_core/limits.py), so the server's CPU per second of a watching page, measured
+    (its progress line and cards move on with each answer) and the rest of its panel
+    reruns when the run's status changes and every tenth interval, stretched to about
+    open pages / 5 s (mtl_core/limits.py), so the server's CPU per second of a watching page, measured
     here at 10 pages, is what each more student adds (an upper bound: page loads, widget
     reruns and clicks are counted in it too).
     """
