@@ -160,6 +160,49 @@ def test_a_lesson_link_opens_the_lesson_and_a_bad_slug_gets_a_note_and_the_cards
     assert at.main.header == [] or all(h.value != "Sharing hurts" for h in at.main.header)
 
 
+def test_a_run_click_cut_short_once_its_runs_started_still_shows_them(store, monkeypatch):
+    """A request that arrives during Run's script run (a student who keeps clicking) cuts
+    it short at its next use of the session state. Cut right after the runs had started,
+    the page had not kept their seeds, so the lesson showed none of the runs training for
+    it. The seeds are kept before the runs start: the next script run finds them."""
+    from mtl_core.dashboard.runs import RunManager
+
+    real, cut = RunManager.start_missing, []
+
+    def cut_short(self, *args, **kwargs):
+        started = real(self, *args, **kwargs)
+        if not cut:  # the click's start: cut short as soon as the runs have started
+            cut.append(started)
+            st.rerun()  # what Streamlit does when a new request cuts the run short
+        return started
+
+    monkeypatch.setattr(RunManager, "start_missing", cut_short)
+    at = open_app({"lesson": TINY_LESSON.slug})
+    at.button(key="lesson_run").click().run()
+    assert cut and not at.exception, at.exception
+    runs = stored_runs(store)
+    assert len(runs) == len(TINY_LESSON.preset.arms) * TINY_LESSON.default_seeds
+    shown = sorted(i for ids in at.session_state[LK.runs].values() for i in ids)
+    assert shown == sorted(r["id"] for r in runs)
+
+
+def test_a_refused_run_keeps_the_draw_on_show(store, monkeypatch):
+    from mtl_core.dashboard.runs import RunManager
+    from mtl_core.limits import LimitError
+
+    at = open_app({"lesson": TINY_LESSON.slug})
+    at.button(key="lesson_run").click().run()
+    shown = at.session_state[LK.seeds], at.session_state[LK.runs]
+
+    def refuse(self, *args, **kwargs):
+        raise LimitError("this browser session has stored 6 runs (MTL_MAX_RUNS_PER_SESSION=6)")
+
+    monkeypatch.setattr(RunManager, "start_missing", refuse)
+    at.button(key="lesson_run").click().run()
+    assert any("MTL_MAX_RUNS_PER_SESSION" in e.value for e in at.error)
+    assert (at.session_state[LK.seeds], at.session_state[LK.runs]) == shown
+
+
 def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_link(store):
     at = open_app({"lesson": TINY_LESSON.slug})
     assert guess(at).value is None  # no guess: Run is not blocked

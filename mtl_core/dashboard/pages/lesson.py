@@ -73,11 +73,24 @@ def _by_arm(runs: list[tuple[str, RunConfig]], ids: list[int]) -> dict[str, list
 
 
 def start(manager: RunManager, owner: str, lesson: Lesson, seeds: tuple[int, ...]) -> None:
-    """Start the draw's runs (stored identical ones are reused) and show them."""
+    """Start the draw's runs (stored identical ones are reused) and show them.
+
+    The seeds are kept before anything starts: a request that arrives meanwhile (a
+    student who keeps clicking) cuts this script run short at its next use of the session
+    state, and cut right after the start, the page lost the draw and showed none of its
+    runs. Kept first, the next script run finds the draw's runs (``pending_seeds``)."""
     runs = plan(lesson, seeds, st.session_state.get(LK.epochs))
     names = [f"{lesson.title} · {arm} · seed {c.seed}" for arm, c in runs]
-    ids, reused = manager.start_missing([c for _, c in runs], owner=owner, names=names)
+    shown = {k: st.session_state[k] for k in (LK.seeds, LK.runs) if k in st.session_state}
     st.session_state[LK.seeds] = seeds
+    st.session_state.pop(LK.runs, None)  # the last draw's: this one's are found if cut
+    try:
+        ids, reused = manager.start_missing([c for _, c in runs], owner=owner, names=names)
+    except MtlError:  # refused (a server limit): the draw on show stays
+        for key in (LK.seeds, LK.runs):
+            st.session_state.pop(key, None)
+        st.session_state.update(shown)
+        raise
     st.session_state[LK.runs] = _by_arm(runs, ids)
     st.query_params.from_dict(  # the link reproduces this draw from now on
         lesson_params(lesson.slug, seeds, st.session_state.get(LK.epochs))
