@@ -184,7 +184,9 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
     large = bool(st.session_state.get(K.large, False))
 
     def panel() -> bool:
-        runs = manager.store.runs()
+        # the study's runs alone, read every second while they train: not the whole store
+        # (store/select.py says why); a run started elsewhere joins at the next full rerun
+        runs = manager.store.runs(ids=members.run_id)
         now = depth_members(runs, config)
         if now.empty:
             st.info("No stored runs of this study yet: train its runs above.")

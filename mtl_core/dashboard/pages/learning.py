@@ -209,7 +209,11 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
     large = bool(st.session_state.get(K.large, False))
 
     def panel() -> bool:
-        runs = manager.store.runs()
+        # the curve's runs (and those it drew before) alone, read every second while they
+        # train: not the whole store (store/select.py says why); a run started elsewhere
+        # joins at the next full rerun
+        drawn = st.session_state.get(USED + config_text(config), {})
+        runs = manager.store.runs(ids=[*members.run_id, *drawn])
         now = curve_runs(runs, config)
         for line in deleted_lines(config_text(config), now, runs.id):
             st.warning(

@@ -186,7 +186,9 @@ def pareto_view(manager: RunManager, owner: str, config: RunConfig | None) -> No
     large = bool(st.session_state.get(K.large, False))
 
     def panel() -> bool:
-        now = pareto_members(manager.store.runs(), base, ratios, methods)
+        # the study's runs alone, read every second while they train: not the whole store
+        # (store/select.py says why); a run started elsewhere joins at the next full rerun
+        now = pareto_members(manager.store.runs(ids=members.run_id), base, ratios, methods)
         if now.empty:
             st.info("No stored runs of this study yet: run it above.")
             return False
