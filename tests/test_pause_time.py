@@ -127,3 +127,30 @@ def test_the_live_views_clock_adds_the_stored_wall_times(paused_run):
     done, elapsed = clock(Curves(frame))
     assert done == max(wall)
     assert elapsed == pytest.approx(sum(wall.values())) and elapsed < PAUSE / 3
+
+
+EVALUATION = 50.0  # fake seconds one evaluation of a split takes
+
+
+def test_an_epochs_wall_time_counts_its_evaluation(tmp_path, monkeypatch):
+    """The progress line sums the stored wall times and estimates the time left from
+    them. They counted the training alone, and the evaluation after it (slower than the
+    training on small runs) nowhere: the line said "about 10 s left" of a run that ended
+    16 s later. Here each evaluation of a split takes ``EVALUATION`` fake seconds."""
+    from tests.conftest import tiny_config
+
+    clock = FakeClock()
+    real = loop.evaluate
+
+    def slow(*args, **kwargs):
+        clock.now += EVALUATION
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(loop, "evaluate", slow)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        result = train(tiny_config(epochs=2), store=store)
+        metrics = store.metrics(result.run_id)
+    assert result.status == "completed", result.message
+    wall = metrics[metrics.metric == "wall_time"].set_index("epoch").value
+    assert all(2 * EVALUATION <= wall[e] < 3 * EVALUATION for e in (0, 1, 2)), wall.to_dict()

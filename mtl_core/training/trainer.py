@@ -17,9 +17,11 @@ off, ``_affinity``/``aff:i>j`` (inter-task affinity, ``affinity.py``); with cros
 ``_run``/``wall_time``, ``steps``, ``samples``. At the end, trunk features on validation
 images are stored as arrays (see ``representation.py``).
 
-Time spent paused counts nowhere: an epoch's ``wall_time``, the callback's ``elapsed`` and
-the summary's ``elapsed`` leave it out (the summary's ``paused`` holds it), so a pause
-neither inflates the run's time nor the dashboard's estimate of the time left.
+An epoch's ``wall_time`` counts its training and its evaluation (epoch 0's: the untrained
+network's evaluation). Time spent paused counts nowhere: ``wall_time``, the callback's
+``elapsed`` and the summary's ``elapsed`` leave it out (the summary's ``paused`` holds
+it), so a pause neither inflates the run's time nor the dashboard's estimate of the time
+left.
 
 The parts: ``problem.py`` (the data on its device, evaluation), ``loop.py`` (the epochs),
 ``ending.py`` (test scores, summary and stored features at the end), ``results.py``

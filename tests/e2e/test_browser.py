@@ -331,6 +331,27 @@ def test_the_progress_line_keeps_up_with_the_chart_and_says_the_stored_times(app
     page.close()
 
 
+def test_a_paused_runs_line_counts_no_time_down(app_server, browser):
+    """A paused run's line said "paused · epoch 83/1500 · 1.6 s · about 28 s left": a
+    countdown of time the run was not spending. It has none while paused, and counts down
+    again once resumed."""
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?epochs=5000")
+    page.get_by_role("button", name="Train", exact=True).click()
+    line = "() => (document.querySelector('.mtl-progress-text') || {}).textContent || ''"
+    page.wait_for_function(f"() => / left$/.test(({line})())", timeout=60_000)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.wait_for_function(f"() => /^paused · epoch/.test(({line})())")
+    page.wait_for_timeout(1500)  # the feed's answers while paused
+    assert "left" not in page.evaluate(line)
+    page.get_by_role("button", name="Resume", exact=True).click()
+    page.wait_for_function(f"() => /^running · .* left$/.test(({line})())")
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.wait_for_function("() => document.body.innerText.includes('stopped · epoch')")
+    page.close()
+
+
 # In the page from before the click: every change to the page is checked at once (a
 # MutationObserver runs before the browser paints) for a progress line that says the run
 # has ended beside Pause or Stop, or beside a test score still "…".

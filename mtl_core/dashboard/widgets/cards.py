@@ -139,6 +139,9 @@ _CSS = """
 .mtl-card-warning { margin-top: 1rem; padding: 1rem; border-radius: 0.5rem; font-size: 1rem;
   background: rgba(255, 227, 18, 0.1); color: var(--st-warning-text-color, #926c05); }
 .mtl-card-note { font-size: 0.875rem; opacity: 0.6; margin: 0 0 1rem 0; }
+@media (max-width: 640px) {  /* a phone: two cards a row, as st.columns stack there */
+  .mtl-card-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+}
 """
 
 _cards = components.component("mtl_curves.cards", html="", css=_CSS, js=_JS, isolate_styles=False)

@@ -20,7 +20,8 @@ that go with it.
 
 The text and the time-left estimate are written here once, in the browser: the elapsed
 time is the sum of the stored per-epoch wall times (a pause adds nothing), the estimate
-the mean epoch time times the epochs still to go, shown while the run is live.
+the mean epoch time times the epochs still to go, shown while the run trains (a paused
+run's line counted down time it was not spending).
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from __future__ import annotations
 import streamlit.components.v2 as components
 
 from mtl_core.dashboard.widgets.plot import FEED_EVENT
-from mtl_core.store.schema import LIVE
+from mtl_core.store.schema import LIVE, Status
 
 _JS = (
     f"const FEED_EVENT = {FEED_EVENT!r};"
     + """
 function text(p) {
   let t = `${p.status} · epoch ${p.done}/${p.planned} · ${p.elapsed.toFixed(1)} s`;
-  if (p.live.includes(p.status) && p.done > 0) {
+  if (p.status === p.running && p.done > 0) {  // paused or queued: no countdown
     t += ` · about ${(p.elapsed / p.done * (p.planned - p.done)).toFixed(0)} s left`;
   }
   return t;
@@ -116,5 +117,6 @@ def progress_line(run_id: int, status: str, done: int, planned: int, elapsed: fl
             "planned": int(planned),
             "elapsed": float(elapsed),
             "live": [str(s) for s in LIVE],
+            "running": str(Status.RUNNING),
         },
     )
