@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-from mtl_core.config import from_dict
+from mtl_core.config import DEFAULT, from_dict
 from mtl_core.dashboard.state import K
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
 from mtl_core.store.schema import Status
-from tests.helpers.apptest import open_app, train_button
+from tests.helpers.apptest import open_app, texts, train_button
 
 
 def path_of(block, key: str, prefix=()) -> tuple[int, ...] | None:
@@ -106,3 +106,18 @@ def test_the_cards_get_every_stored_epochs_numbers_and_the_test_score_at_the_end
         "rising": None,
     }
     assert data["cards"][0]["test"] == 0.9
+
+
+def test_what_am_i_looking_at_says_so_when_the_charts_show_the_metric(fresh):
+    """The explanation speaks of losses (a U shape, its star); beside accuracy curves it
+    described another chart. A line above it says what the charts show."""
+    from mtl_core.dashboard.widgets.explainer import METRIC_NOTE
+
+    with RunStore(fresh) as store:
+        run = store.create_run(DEFAULT.to_dict(), name="done")
+        store.set_status(run, Status.COMPLETED, "")
+    at = open_app({"run": str(run)})
+    assert METRIC_NOTE not in texts(at)
+    at.button_group(key="view").set_value("metric").run()
+    assert not at.exception, at.exception
+    assert METRIC_NOTE in texts(at)

@@ -384,10 +384,15 @@ def test_the_view_draws_the_stored_runs_and_the_form_starts_only_the_missing(fre
 
 def test_the_view_says_in_one_line_why_a_setup_cannot_be_studied(fresh):
     at = open_view(fresh, tiny(tasks=["digit"]))
+    """In the sidebar's words: it said "name two, e.g. --tasks digit,parity", a CLI flag."""
     assert [e.value for e in at.info] == [
-        "No trade-off to study for this setup: the trade-off is between two main tasks, got 1 "
-        "(digit): name two, e.g. --tasks digit,parity (left,right on the multi variant)."
+        "No trade-off to study for this setup: the study weighs two main tasks against each "
+        "other: pick exactly two under Main tasks in the sidebar (digit and parity on MNIST, "
+        "say)."
     ]
+    at = open_view(fresh, tiny(tasks=["digit", "parity"], sharing="single"))
+    assert "pick hard, soft or cross-stitch under Sharing mode" in at.info[0].value
+    assert not any("--" in e.value for e in at.info)
 
 
 # -- end to end ------------------------------------------------------------------------------

@@ -136,17 +136,22 @@ def chart_options() -> dict:
         d = st.container()
     else:
         a, b, c, d = st.columns([2, 3, 1.2, 2])
+    # A default only for a control the code has not set (a lesson sets Show): given both,
+    # Streamlit logs a warning on every page a lesson's link opens.
+    def default(key: str):
+        return None if key in st.session_state else CHART_DEFAULTS[key]
+
     view = a.segmented_control(
         "Show",
         ["loss", "metric"],
-        default="loss",
+        default=default("view"),
         key="view",
         help="metric: accuracy for classification, MAE for regression",
     )
     x_axis = b.segmented_control(
         "x-axis",
         ["epoch", "steps", "samples"],
-        default="epoch",
+        default=default("x_axis"),
         key="x_axis",
         help="epochs, optimiser steps or samples seen",
     )
@@ -155,7 +160,7 @@ def chart_options() -> dict:
         "Smoothing",
         0.0,
         0.95,
-        0.0,
+        default("smoothing"),
         0.05,
         key="smoothing",
         help="exponential moving average: changes the display only",

@@ -225,6 +225,8 @@ def served(request: pytest.FixtureRequest, data_root: Path, env: dict | None = N
         if request.node.stash.get(FAILED, False):
             print(f"--- the server's output (last 3000 characters) ---\n{output[-3000:]}")
         assert "Traceback" not in output, output[-3000:]
+        # Streamlit's own warning: a widget given a default while the code set its value
+        assert "created with a default value but also" not in output, output[-3000:]
 
 
 @pytest.fixture(scope="session")

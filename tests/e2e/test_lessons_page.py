@@ -149,6 +149,13 @@ def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
         first = store.runs().iloc[0]
     again.goto(url + f"/?run={first.id}")
     again.get_by_role("heading", name=first["name"]).wait_for()
+    # the lesson's link, with its seeds, in another browser: the stored draw and its
+    # verdict (the server's output is checked for Streamlit's warnings too: conftest.py)
+    other = browser.new_context(viewport=VIEWPORT).new_page()
+    other.goto(page.url)
+    other.get_by_text("Verdict", exact=True).wait_for(timeout=60_000)
+    assert len(VERDICT.findall(other.inner_text("body"))) == len(VERDICT.findall(body))
+    other.context.close()
 
 
 def test_an_affinity_lesson_shows_which_partner_the_draw_ranked_first(app_server, browser):

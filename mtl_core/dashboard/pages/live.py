@@ -176,7 +176,7 @@ def cards(run: dict, numbers: dict) -> None:
 def live_view(manager: RunManager, owner: str, options: dict) -> None:
     run_id = st.session_state.get(K.focus)
     if run_id is None:
-        explainer(None)
+        explainer(None, options.get("view", "loss"))
         st.info("Press **Train** in the sidebar: curves appear here as the run trains.")
         return
     try:
@@ -258,7 +258,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
 
     live_panel(panel, polling)
     script_button(st, first, key=f"script_{run_id}")
-    explainer(first)
+    explainer(first, options.get("view", "loss"))
     if first["status"] not in LIVE and first["summary"].get("main"):
         # Drawn only once opened: closed, its images and confusion matrix were fetched,
         # sent and laid out on every script run of a finished run's page.

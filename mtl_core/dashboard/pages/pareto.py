@@ -54,6 +54,14 @@ CAPTION = (
 SAID = "pf_said:"  # + the setup: the form's line on the runs it reused
 RATIOS_KEY, METHODS_KEY = "pf_ratios", "pf_methods"
 
+# Why a setup has no trade-off, in the sidebar's words (check_pareto's lines name CLI flags).
+SIDEBAR_WORDS = {
+    "tasks": "the study weighs two main tasks against each other: pick exactly two under "
+    "Main tasks in the sidebar (digit and parity on MNIST, say)",
+    "sharing": "single sharing trains each task alone, so no weight trades one for the "
+    "other: pick hard, soft or cross-stitch under Sharing mode in the sidebar",
+}
+
 
 def study_base(config: RunConfig) -> RunConfig:
     """The sidebar's setup as the study trains it: fixed weighting, no aggregator."""
@@ -163,8 +171,8 @@ def pareto_view(manager: RunManager, owner: str, config: RunConfig | None) -> No
     base = study_base(config)
     try:
         tasks = check_pareto(base)
-    except ConfigError as exc:  # one line, without the field's name: the sidebar names none
-        reason = str(exc).removeprefix(f"{exc.field}: ")
+    except ConfigError as exc:  # one line, in the sidebar's words (the CLI's name flags)
+        reason = SIDEBAR_WORDS.get(exc.field) or str(exc).removeprefix(f"{exc.field}: ")
         st.info(f"No trade-off to study for this setup: {reason}.")
         return
     unused = (

@@ -129,7 +129,11 @@ _CSS = """
 .mtl-cards { font-family: var(--st-font); color: var(--st-text-color); }
 .mtl-card { border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2));
   border-radius: 0.5rem; padding: calc(1rem - 1px); margin-bottom: 1rem; }
-.mtl-card-grid { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 1rem; }
+/* Each card's label, value and caption share the rows of the grid (subgrid), so the values
+   stay on one line when a label wraps (projector mode's larger font). */
+.mtl-card-grid { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr));
+  grid-template-rows: auto auto auto; column-gap: 1rem; }
+.mtl-card-cell { display: grid; grid-row: span 3; grid-template-rows: subgrid; row-gap: 0; }
 .mtl-card-label { font-size: 0.875rem; margin-bottom: 0.25rem; overflow-wrap: anywhere; }
 .mtl-card-help { display: inline-block; margin-left: 0.35rem; width: 1rem; height: 1rem;
   border: 1px solid currentColor; border-radius: 50%; font-size: 0.65rem; line-height: 1rem;
@@ -140,7 +144,8 @@ _CSS = """
   background: rgba(255, 227, 18, 0.1); color: var(--st-warning-text-color, #926c05); }
 .mtl-card-note { font-size: 0.875rem; opacity: 0.6; margin: 0 0 1rem 0; }
 @media (max-width: 640px) {  /* a phone: two cards a row, as st.columns stack there */
-  .mtl-card-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  .mtl-card-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); row-gap: 1rem;
+    grid-template-rows: auto auto auto auto auto auto; }
 }
 """
 

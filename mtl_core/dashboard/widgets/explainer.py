@@ -1,4 +1,8 @@
-"""'What am I looking at?': the ideas behind the curves, in plain words."""
+"""'What am I looking at?': the ideas behind the curves, in plain words.
+
+The text speaks of losses; when the charts show the tasks' metrics instead, a line above
+it says so (it explained a U shape and a star beside accuracy curves that had neither).
+"""
 
 from __future__ import annotations
 
@@ -35,8 +39,20 @@ main label on the same images add nothing new and can hurt.
 """
 
 
-def explainer(run: dict | None = None) -> None:
+# Above the text when the charts show the metric: the text speaks of losses (the U shape
+# and its star are the loss's), and read beside accuracy curves it described another chart.
+METRIC_NOTE = (
+    "*The charts show each task's metric now (Show: metric), which rises where the loss "
+    "falls; what follows speaks of the loss: switch Show to loss to see it.*"
+)
+
+
+def explainer(run: dict | None = None, shown: str = "loss") -> None:
+    """The ideas behind the curves; ``shown``: what the charts show (``loss`` or
+    ``metric``, the Show control)."""
     with st.expander("What am I looking at?", expanded=False):
+        if shown != "loss":
+            st.markdown(METRIC_NOTE)
         st.markdown(TEXT)
         if run and run["summary"].get("main"):
             for task, s in run["summary"]["main"].items():
