@@ -136,6 +136,7 @@ def chart_options() -> dict:
         d = st.container()
     else:
         a, b, c, d = st.columns([2, 3, 1.2, 2])
+
     # A default only for a control the code has not set (a lesson sets Show): given both,
     # Streamlit logs a warning on every page a lesson's link opens.
     def default(key: str):
