@@ -220,6 +220,17 @@ def test_an_unclear_difference_is_said_so_and_a_best_k0_names_the_best_shared_de
     assert "the best shared depth, K = 2, differs from single task" in alone.sentence(2)
 
 
+def test_with_one_depth_measured_no_depth_is_called_best():
+    """One K with finished runs (a free-play run counts at K = all shared) was "K = 2 (all
+    shared) was best": best of one."""
+    for values in ({2: [0.8]}, {0: [0.5, 0.6]}):
+        text = depth_verdict(frame(values), "digit").sentence(2)
+        assert "was best" not in text and "no other depth to compare it with yet" in text
+    assert "only K = 2 (all shared) has finished runs" in (
+        depth_verdict(frame({2: [0.8]}), "digit").sentence(2)
+    )
+
+
 def test_the_difference_pairs_only_the_seeds_both_arms_ran():
     runs = frame({0: [0.5, 0.6, 0.7], 1: [0.6, 0.8, 0.75, 0.9]})
     verdict = depth_verdict(runs, "digit")

@@ -163,16 +163,23 @@ class DepthVerdict:
     shared_k: int  # the best K > 0: the best K itself unless single task won
     diff: PairedDifference | None  # shared_k − K = 0; None for fewer than 2 paired seeds
     pairs: int
+    depths: int = 2  # the Ks with a finished run: with one, no K can be called best
 
     def sentence(self, max_k: int) -> str:
         spec = get_task(self.task)
         scale, unit = (100.0, " points") if spec.is_classification else (1.0, spec.metric_unit)
         digits = 1 if scale >= 10 else 3
         best = f"K = {self.best_k} ({depth_label(self.best_k, max_k)})"
-        text = (
-            f"{self.task}: {best} was best, best validation {spec.metric} "
-            f"{self.best_mean:.3f} over {self.best_n} seed{'s' if self.best_n != 1 else ''}"
+        score = (
+            f"best validation {spec.metric} {self.best_mean:.3f} over {self.best_n} "
+            f"seed{'s' if self.best_n != 1 else ''}"
         )
+        if self.depths < 2:  # it said "K = 2 was best" of the one K with a run
+            return (
+                f"{self.task}: only {best} has finished runs so far ({score}): no other "
+                "depth to compare it with yet."
+            )
+        text = f"{self.task}: {best} was best, {score}"
         if self.shared_k == 0:
             return text + "; no shared depth has a finished run yet."
         if self.diff is None and self.best_k == self.shared_k and self.pairs == 0:
@@ -209,7 +216,7 @@ def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
     n = int((mine["k"] == best_k).sum())
     shared = means.drop(index=0, errors="ignore")
     if shared.empty or 0 not in means.index:
-        return DepthVerdict(task, best_k, float(means[best_k]), n, best_k, None, 0)
+        return DepthVerdict(task, best_k, float(means[best_k]), n, best_k, None, 0, len(means))
     shared_k = best_k if best_k > 0 else int(shared.idxmax() if higher else shared.idxmin())
 
     def by_seed(k: int) -> dict:
@@ -221,7 +228,9 @@ def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
     a, b = by_seed(shared_k), by_seed(0)
     keys = sorted(set(a) & set(b))
     diff = paired_difference([a[p] for p in keys], [b[p] for p in keys]) if len(keys) >= 2 else None
-    return DepthVerdict(task, best_k, float(means[best_k]), n, shared_k, diff, len(keys))
+    return DepthVerdict(
+        task, best_k, float(means[best_k]), n, shared_k, diff, len(keys), len(means)
+    )
 
 
 @dataclass
