@@ -359,3 +359,18 @@ def test_history_shows_each_runs_results_before_its_wide_columns(store):
         columns = list(runs_overview(runs.runs()).columns)
     assert columns.index("test metric") < columns.index("created") < columns.index("config")
     assert columns[:5] == ["id", "name", "status", "best val loss", "test metric"]
+
+
+def test_history_says_which_actions_take_the_first_of_several_selected_runs(store):
+    """With two rows selected, Rename and Show curves acted on the first without a word."""
+    with RunStore(store) as runs:
+        ids = [runs.create_run(TINY.to_dict(), name=f"run {k}") for k in (1, 2)]
+        for run in ids:
+            runs.set_status(run, "completed", "")
+    at = open_app(**{K.large: True})  # projector mode: the runs are picked in a list
+    at.button_group(key=picker_key(at.session_state)).set_value(V.history).run()
+    at.multiselect(key="history_picked").set_value(ids).run()
+    assert not at.exception, at.exception
+    said = " ".join(c.value for c in at.caption)
+    assert f"act on the first selected run, #{ids[0]} (run 1)" in said
+    assert "Delete on all 2" in said

@@ -166,6 +166,12 @@ def history_view(manager: RunManager, owner: str) -> None:
         mine = [i for i in chosen if manager.owns(i, owner)]
     except MtlError:  # deleted elsewhere a moment ago: the next refresh clears the selection
         return
+    if len(chosen) > 1:  # Rename and Show curves acted on one of them without a word
+        st.caption(
+            f"Show curves, Load config, Re-run, the config and script downloads and Rename "
+            f"act on the first selected run, #{chosen[0]} ({first['name']}); Compare, the "
+            f"curves CSV and Delete on all {len(chosen)}."
+        )
     a, b, c, d = st.columns(4)
     a.button("Show curves", on_click=_show, args=(chosen[0],), key="h_show")
     b.button("Compare selected", on_click=_compare, args=(chosen,), key="h_compare")
@@ -206,7 +212,7 @@ def history_view(manager: RunManager, owner: str) -> None:
         st.caption("Renaming and deleting are for the session that started a run.")
         return
     with st.form("rename"):
-        name = st.text_input("New name", value=first["name"], max_chars=200)
+        name = st.text_input(f"New name of run #{chosen[0]}", value=first["name"], max_chars=200)
         if st.form_submit_button("Rename") and chosen[0] in mine:
             manager.store.rename(chosen[0], name)
             st.rerun()
