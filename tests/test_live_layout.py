@@ -121,3 +121,25 @@ def test_what_am_i_looking_at_says_so_when_the_charts_show_the_metric(fresh):
     at.button_group(key="view").set_value("metric").run()
     assert not at.exception, at.exception
     assert METRIC_NOTE in texts(at)
+
+
+def test_pause_says_at_once_that_it_was_asked(fresh):
+    """A run honours Pause and Stop between batches: for about a second after a click
+    the page went on as before (Stop could be clicked again). The click now asks before
+    the redraw, which shows the button as asked and greyed until the run's status moves."""
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
+    train_button(at).click().run()
+    run = at.session_state[K.focus]
+    with RunStore(fresh) as store:
+        store.set_status(run, Status.RUNNING)
+    at.run()
+    at.button(key=f"pause_{run}").click().run()
+    assert not at.exception, at.exception
+    pause = at.button(key=f"pause_{run}")
+    assert (pause.label, pause.disabled) == ("Pausing…", True)
+    assert not at.button(key=f"stop_{run}").disabled
+    with RunStore(fresh) as store:
+        assert store.pending_request(run) == "pause"
+        store.set_status(run, Status.PAUSED)
+    at.run()
+    assert at.button(key=f"resume_{run}").label == "Resume"

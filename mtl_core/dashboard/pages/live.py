@@ -136,14 +136,31 @@ def _buttons(manager: RunManager, run: dict, owner: str, polled: bool) -> None:
     if run["owner"] != owner:
         st.caption("Started from another browser session (or the CLI): only it can pause or stop.")
         return
+    # The click asks before this redraw (on_click), so the redraw shows what was asked at
+    # once: the run honours it between batches, and for about a second after Stop the line
+    # still said "running", epochs went on and Stop could be clicked again.
+    asked = manager.store.pending_request(run["id"])
+    stopping = asked == "stop"
+    paused = run["status"] == Status.PAUSED
+    # (label, label while asked, the action, asked now): a paused run's "pause" request
+    # stands until Resume clears it
+    first = (
+        ("Resume", "Resuming…", "", asked == "")
+        if paused
+        else ("Pause", "Pausing…", "pause", asked == "pause")
+    )
     a, b, _ = st.columns([1, 1, 6])
-    if run["status"] == Status.PAUSED:
-        if a.button("Resume", key=f"resume_{run['id']}"):
-            manager.request(run["id"], owner, "")
-    elif a.button("Pause", key=f"pause_{run['id']}"):
-        manager.request(run["id"], owner, "pause")
-    if b.button("Stop", key=f"stop_{run['id']}"):
-        manager.request(run["id"], owner, "stop")
+    for where, (label, busy, action, now) in (
+        (a, first),
+        (b, ("Stop", "Stopping…", "stop", stopping)),
+    ):
+        where.button(
+            busy if now else label,
+            key=f"{label.lower()}_{run['id']}",
+            on_click=manager.request,
+            args=(run["id"], owner, action),
+            disabled=now or stopping,
+        )
 
 
 def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
