@@ -20,11 +20,11 @@ from mtl_core.dashboard.figures.lesson import (
     STOP_MARKER,
     arm_colours,
     early_ends,
-    legend_room,
     lesson_figure,
     lighter,
     marks_stops,
 )
+from mtl_core.dashboard.figures.style import legend_room
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS
 from mtl_core.training.trainer import train

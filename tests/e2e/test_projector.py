@@ -20,14 +20,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SHOTS = Path(__file__).parent / "screenshots"
 TASKS = ["digit", "parity", "magnitude"]
 
-# The legend's box and every axis title's (x, x2, ..., y, y2, ...) and the figure title's box.
+# The legend's box, the figure's and every axis title's (x, x2, ..., y, y2, ...) and the
+# figure title's box.
 BOXES = """() => {
   const box = e => { const b = e.getBoundingClientRect();
                      return [b.left, b.top, b.right, b.bottom]; };
   const legend = document.querySelector('.infolayer .legend');
   const titles = [...document.querySelectorAll('.infolayer text')]
     .filter(t => /^([xy]\\d*|g)title$/.test(t.getAttribute('class') || '') && t.textContent);
-  return {legend: legend ? box(legend) : null,
+  return {legend: legend ? box(legend) : null, figure: box(document.querySelector('.main-svg')),
           titles: titles.map(t => [t.textContent, box(t)])};
 }"""
 
@@ -115,7 +116,7 @@ def overlaps(a: list[float], b: list[float]) -> bool:
 
 
 @pytest.mark.parametrize("large", [True, False], ids=["projector", "normal"])
-def test_legends_never_cover_an_axis_title(browser, large):
+def test_legends_are_whole_and_never_cover_an_axis_title(browser, large):
     page = browser.new_page(viewport={"width": 1600, "height": 1200})
     page.set_content("<div id='plot'></div>")
     page.add_script_tag(path=str(PLOTLY_JS))
@@ -136,6 +137,8 @@ def test_legends_never_cover_an_axis_title(browser, large):
             assert boxes["titles"], name
             for title, box in boxes["titles"]:
                 assert not overlaps(boxes["legend"], box), (name, width, title)
+            # whole: the projector's legend right of the plot was cut ("parity · trai")
+            assert boxes["legend"][2] <= boxes["figure"][2] + 1, (name, width, boxes)
     page.close()
 
 
@@ -201,6 +204,7 @@ def test_projector_mode_enlarges_the_whole_page(app_server, browser, width):
     assert len(boxes["titles"]) >= 3  # the live chart: three x-axis titles, a y-axis one
     for title, box in boxes["titles"]:
         assert not overlaps(boxes["legend"], box), title
+    assert boxes["legend"][2] <= boxes["figure"][2] + 1, boxes  # whole ("parity · trai")
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": width, "height": height + 50})  # the page scrolls inside
     page.wait_for_timeout(1000)

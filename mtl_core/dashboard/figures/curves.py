@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from mtl_core.dashboard.figures.style import (
     colour,
+    legend_room,
     line_width,
     marker_size,
     rgba,
@@ -280,6 +281,9 @@ def curves_figure(
         "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
     }
     styled_layout(layout, large_fonts, -0.25)
+    if large_fonts:  # the legend stands right of the plot (style.look): room for its names
+        shown = [t["name"] for t in traces if t.get("showlegend", True) and t.get("name")]
+        layout["margin"]["r"] = legend_room(shown, large_fonts)
     # Built as plain data and not validated property by property: Plotly's checks took
     # 25-35 ms a figure here, most of a warm Train click's script run after the first
     # epoch; tests/test_curves_figure.py checks that validation would change nothing.

@@ -23,7 +23,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mtl_core.dashboard.figures.curves import curves_figure
-from mtl_core.dashboard.figures.style import PALETTE, font_size, line_width, marker_size
+from mtl_core.dashboard.figures.style import (
+    PALETTE,
+    font_size,
+    legend_room,
+    line_width,
+    marker_size,
+)
 from mtl_core.dashboard.groups import band_frames
 from mtl_core.studies.presets import Preset, control_of
 
@@ -237,12 +243,3 @@ def lesson_figure(
         margin={"r": legend_room(list(names.values()), large)},
     )
     return fig
-
-
-def legend_room(names: list[str], large: bool) -> int:
-    """Pixels right of the plot for the legend's longest name. Plotly grows the margin
-    for a legend from text it measures once, which fell short in projector mode ("hard
-    sharin" cut at the edge): this sets enough room from the names themselves (a wide
-    glyph is about 0.6 of the font size, the line sample and gaps about 60 px)."""
-    longest = max((len(n) for n in names), default=0)
-    return round(longest * 0.6 * font_size(large) + 60)

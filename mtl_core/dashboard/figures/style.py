@@ -90,6 +90,16 @@ def styled_layout(layout: dict, large: bool, legend_y: float) -> None:
             layout[name] |= parts["axes"]
 
 
+def legend_room(names: list[str], large: bool) -> int:
+    """Pixels right of the plot for the legend's longest name. Plotly grows the margin
+    for a legend from text it measures once, which fell short in projector mode ("hard
+    sharin" cut at the edge in a lesson, "parity · trai" in Live): this sets enough room
+    from the names themselves (a wide glyph is about 0.6 of the font size, the line
+    sample and gaps about 60 px)."""
+    longest = max((len(n) for n in names), default=0)
+    return round(longest * 0.6 * font_size(large) + 60)
+
+
 def rgba(hex_colour: str, alpha: float) -> str:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
