@@ -149,12 +149,9 @@ def _buttons(manager: RunManager, run: dict, owner: str, polled: bool) -> None:
         if paused
         else ("Pause", "Pausing…", "pause", asked == "pause")
     )
-    a, b, _ = st.columns([1, 1, 6])
-    for where, (label, busy, action, now) in (
-        (a, first),
-        (b, ("Stop", "Stopping…", "stop", stopping)),
-    ):
-        where.button(
+    row = st.container(horizontal=True)  # each button as wide as its label (projector mode)
+    for label, busy, action, now in (first, ("Stop", "Stopping…", "stop", stopping)):
+        row.button(
             busy if now else label,
             key=f"{label.lower()}_{run['id']}",
             on_click=manager.request,
