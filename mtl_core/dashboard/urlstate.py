@@ -157,10 +157,12 @@ def link_view(
 
 def view_params(view: str | None, default: str, compared: Sequence[int]) -> dict[str, str]:
     """The view's part of the address: nothing for the view the link opens anyway
-    (``default``), else its slug, with the runs Compare overlays."""
+    (``default``), else its slug, with the runs Compare overlays in the order of their
+    numbers (one comparison, one address, whatever order its runs were picked in; its
+    colours follow that order too: pages/compare.py)."""
     out = {} if view in (None, default) else {"view": view_slug(view)}
     if view == V.compare and compared:
-        out["compare"] = "-".join(str(int(i)) for i in compared)
+        out["compare"] = "-".join(str(i) for i in sorted({int(i) for i in compared}))
     return out
 
 

@@ -233,6 +233,8 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         live = run["status"] in LIVE
         numbers = card_numbers(frame)  # the cards' and the stars' best epochs
         stars = {(run_id, t): n["best"] for t, n in numbers["tasks"].items() if t in main}
+        if live and numbers["epoch"] < 1:  # no "best epoch 0" while the cards wait for one
+            stars = {}
         every = manager.limits.poll_seconds
         feed = live_feed(run_id, run["status"], every, options["x_axis"]) if live else None
         if live and drawn:  # a fragment rerun: the chart feeds itself (feed.py)
