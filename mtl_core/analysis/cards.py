@@ -24,6 +24,11 @@ from mtl_core.analysis.summary import best_epoch, rising_since
 if TYPE_CHECKING:
     import pandas as pd
 
+# While a run is live, its cards and its chart's best-epoch star show from this epoch on:
+# the untrained network's "best validation loss 2.30 at epoch 0" read as a contradiction
+# of a chart about to move on (widgets/cards.py, pages/live.py).
+FIRST_SHOWN = 1
+
 
 def _plain(value: float) -> float | None:
     """A JSON-safe number: NaN and infinities (a diverged run) travel as null."""

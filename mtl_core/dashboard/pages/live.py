@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mtl_core.analysis.cards import card_numbers
+from mtl_core.analysis.cards import FIRST_SHOWN, card_numbers
 from mtl_core.config import from_dict
 from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.pages.preview import mistakes_view
@@ -69,8 +69,9 @@ def cached_metrics(manager: RunManager, run_id: int, live: bool) -> pd.DataFrame
 class Curves:
     """A run's metric frame read curve by curve, by (task, split, metric). A live tick
     read several curves of one frame (the progress line, the time estimate, two per
-    card, now ``analysis/cards.py``'s); cutting each out with pandas (three column filters, a sort, a new index) was a
-    third of a live page's server time per tick (py-spy). The columns are taken out of
+    card, before ``analysis/cards.py``); cutting each out with pandas (three column
+    filters, a sort, a new index) was a third of a live page's server time per tick
+    (py-spy). The columns are taken out of
     the frame once, and each curve is cut out with numpy when first asked: about 0.9 ms
     for the four curves of a one-task tick, against 7-8 ms (150 epochs, three tasks)."""
 
@@ -233,7 +234,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         live = run["status"] in LIVE
         numbers = card_numbers(frame)  # the cards' and the stars' best epochs
         stars = {(run_id, t): n["best"] for t, n in numbers["tasks"].items() if t in main}
-        if live and numbers["epoch"] < 1:  # no "best epoch 0" while the cards wait for one
+        if live and numbers["epoch"] < FIRST_SHOWN:  # no star while the cards wait for one
             stars = {}
         every = manager.limits.poll_seconds
         feed = live_feed(run_id, run["status"], every, options["x_axis"]) if live else None

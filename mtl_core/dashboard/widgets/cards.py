@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import streamlit.components.v2 as components
 
-from mtl_core.dashboard.widgets.plot import FEED_EVENT
+from mtl_core.analysis.cards import FIRST_SHOWN
+from mtl_core.dashboard.widgets.plot import FEED_LISTENER_JS
 
 # The cards' words: ``{task}``, ``{metric}`` and ``{epoch}`` are filled in by the browser.
 TEXT = {
@@ -41,7 +42,7 @@ TEXT = {
 }
 
 _JS = (
-    f"const FEED_EVENT = {FEED_EVENT!r};"
+    FEED_LISTENER_JS
     + """
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -62,9 +63,8 @@ function cell(label, help, value, caption) {
 function draw(root, data, numbers) {
   const T = data.text;
   root.dataset.epoch = String(numbers.epoch);  // the epoch the cards show (browser tests)
-  // Before a live run's first trained epoch, no cards: the untrained network's numbers
-  // ("best validation loss 2.30 at epoch 0") read as a contradiction of the chart.
-  if (data.live && numbers.epoch < 1) {
+  // Before a live run's first trained epoch, no cards (analysis/cards.py: FIRST_SHOWN).
+  if (data.live && numbers.epoch < data.first_shown) {
     root.replaceChildren(el("p", "mtl-card-note", T.waiting));
     return;
   }
@@ -100,25 +100,15 @@ export default function (component) {
   if (!(held && held.run === data.run && held.numbers.epoch > data.numbers.epoch)) {
     root.__mtl = { run: data.run, numbers: data.numbers };
   }
-  root.__mtlData = data;
-  // One listener per element, reading the page's latest data: Streamlit calls this
-  // function again on every redraw with new data but runs the returned cleanup only when
-  // the element goes, so a listener per call would pile up, each with its own old data.
-  if (!root.__mtlFed) {
-    root.__mtlFed = (ev) => {
-      const cards = ev.detail.body.cards;
-      const held = root.__mtl;
-      if (ev.detail.run !== held.run || !cards || cards.epoch < held.numbers.epoch) return;
-      held.numbers = cards;
-      draw(root, root.__mtlData, cards);
-    };
-    window.addEventListener(FEED_EVENT, root.__mtlFed);
-  }
+  const stop = onFeed(root, (ev) => {
+    const cards = ev.detail.body.cards;
+    const held = root.__mtl;
+    if (ev.detail.run !== held.run || !cards || cards.epoch < held.numbers.epoch) return;
+    held.numbers = cards;
+    draw(root, data, cards);
+  });
   draw(root, data, root.__mtl.numbers);
-  return () => {
-    window.removeEventListener(FEED_EVENT, root.__mtlFed);
-    delete root.__mtlFed;
-  };
+  return stop;
 }
 """
 )
@@ -170,6 +160,7 @@ def summary_cards(
             "cards": cards,
             "params": params,
             "live": bool(live),
+            "first_shown": FIRST_SHOWN,
             "text": TEXT,
         },
     )

@@ -20,6 +20,22 @@ from mtl_core.dashboard.figures.curves import FEW_EPOCHS
 FIRST_POINT_POLL = 0.1  # s between a fed chart's asks while its training run has no point
 FEED_EVENT = "mtl-feed"  # the page event carrying each of the feed's answers (progress.py)
 
+# How an element follows the feed's answers (the progress line, the cards): one listener
+# per element. Streamlit calls a component's function again with each redraw's data but
+# runs the cleanup it returns only when the element goes, so a listener added per call
+# piled up, each with the data of its own redraw.
+FEED_LISTENER_JS = (
+    f"const FEED_EVENT = {FEED_EVENT!r};"
+    + """
+function onFeed(el, fed) {
+  if (el.__mtlFed) window.removeEventListener(FEED_EVENT, el.__mtlFed);
+  el.__mtlFed = fed;
+  window.addEventListener(FEED_EVENT, fed);
+  return () => window.removeEventListener(FEED_EVENT, el.__mtlFed);
+}
+"""
+)
+
 # Plotly.js, loaded once per tab (the launcher serves it, serve.py): the chart waits for
 # it, and the page's pulse (keepalive.py) starts it early, so a first chart need not.
 PLOTLY_LOADER_JS = """

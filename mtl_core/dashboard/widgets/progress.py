@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import streamlit.components.v2 as components
 
-from mtl_core.dashboard.widgets.plot import FEED_EVENT
+from mtl_core.dashboard.widgets.plot import FEED_LISTENER_JS
 from mtl_core.store.schema import LIVE, Status
 
 _JS = (
-    f"const FEED_EVENT = {FEED_EVENT!r};"
+    FEED_LISTENER_JS
     + """
 function text(p) {
   let t = `${p.status} · epoch ${p.done}/${p.planned} · ${p.elapsed.toFixed(1)} s`;
@@ -78,16 +78,12 @@ export default function (component) {
     }
     draw();
   };
-  // One listener per element: Streamlit calls this function again with each redraw's
-  // data but runs the returned cleanup only when the element goes.
-  if (el.__mtlFed) window.removeEventListener(FEED_EVENT, el.__mtlFed);
-  el.__mtlFed = fed;
-  window.addEventListener(FEED_EVENT, fed);
+  const stop = onFeed(el, fed);
   // A status that ends the run waits one task: the cards below the line are a component
   // too, and the browser runs the components of one redraw in page order, the line's
   // first; so the cards' test score comes before the line says "completed".
   if (data.live.includes(p.status)) draw(); else setTimeout(draw, 0);
-  return () => window.removeEventListener(FEED_EVENT, el.__mtlFed);
+  return stop;
 }
 """
 )
