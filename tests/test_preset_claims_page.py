@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.studies.claims import evidence_sentence
+from mtl_core.studies.lessons import LESSONS
 from mtl_core.studies.presets import PRESETS
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -35,3 +36,14 @@ def test_the_maxout_preset_shows_each_claim_with_its_interval_and_seeds():
         assert evidence_sentence(claim, claim.recorded) in shown
     assert shown.count("95% CI") == 2 and shown.count("seeds 100-104") == 2
     assert "fig. 7.3" in shown and "Goodfellow, Bengio & Courville" in shown
+    assert "**Overfitting: the U.**" in shown  # the lesson card's name, not the preset's id
+
+
+def test_the_preset_list_names_and_orders_the_lessons_as_their_cards_do():
+    """One lesson, one name: the Preset list said "Maxout U-curve" for the card
+    "Overfitting: the U", and listed the lessons in another order."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    listed = at.sidebar.selectbox(key="preset_choice").options
+    assert listed == [lesson.title for lesson in LESSONS.values()]

@@ -14,6 +14,7 @@ Any task may be used as main or auxiliary; the category says what it is for.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -60,6 +61,17 @@ class Split:
         return len(self.labels)
 
 
+# The values each metric can take. A mean ± sd or a t-interval over a few seeds can reach
+# past them (accuracy 0.97 ± 0.04); a figure draws it cut at the bound, and its hover keeps
+# the numbers as computed.
+# "loss" is every task's own loss (cross-entropy, squared or absolute error): never below 0.
+METRIC_RANGE: dict[str, tuple[float, float]] = {
+    "accuracy": (0.0, 1.0),
+    "mae": (0.0, math.inf),
+    "loss": (0.0, math.inf),
+}
+
+
 @dataclass(frozen=True)
 class Task:
     """A named prediction problem: its head size, loss, metric and target."""
@@ -72,7 +84,7 @@ class Task:
     make_target: Callable[[Split], torch.Tensor]
     class_names: tuple[str, ...] = ()  # empty for regression tasks
     out_size: Callable[[int, int], int] | None = None  # regression size from (H, W)
-    metric: str = "accuracy"  # accuracy, or "mae" for regression
+    metric: str = "accuracy"  # accuracy, or "mae" for regression (a key of METRIC_RANGE)
     metric_scale: float = 1.0  # regression: MAE is reported in target units × this
     metric_unit: str = ""
     masks_input: bool = False

@@ -213,6 +213,12 @@ LESSONS: dict[str, Lesson] = {
     ]
 }
 
+# The sidebar's Preset list names each preset as its lesson card does, in the cards'
+# order: one lesson, one name (the list said "Maxout U-curve" for "Overfitting: the U").
+# The preset's own name stays its id (``?preset=`` links, tests, docs/lessons.md).
+PRESET_TITLES = {lesson.preset.name: lesson.title for lesson in LESSONS.values()}
+PRESET_TITLES |= {name: name for name in PRESETS if name not in PRESET_TITLES}  # no lesson
+
 
 def check_seed_count(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not MIN_SEEDS <= k <= MAX_SEEDS:

@@ -18,13 +18,14 @@ import re
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.waiting import wait_for as shared_wait_for
 
-from .conftest import free_port, start_app, stop_app, wait_healthy
+from .conftest import free_port, served, start_app, stop_app, wait_healthy
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CELLS = """() => Array.from(document.querySelectorAll('[role=gridcell], td'))
@@ -123,40 +124,38 @@ def test_a_killed_server_loses_no_finished_epoch(tmp_path, browser):
         assert "Traceback" not in output, output[-3000:]
 
 
-def test_a_closed_tab_loses_its_runs_and_an_open_one_keeps_them(tmp_path, browser):
+@pytest.fixture
+def one_slot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A server with one training slot whose pages are abandoned after 6 s: its URL and
+    store. A fixture, so that a failure's report still sees the page and the server."""
+    with served(request, tmp_path, {"MTL_MAX_RUNS": "1", "MTL_ABANDON_AFTER": "6"}) as url:
+        yield url, tmp_path / "runs.sqlite"
+
+
+def test_a_closed_tab_loses_its_runs_and_an_open_one_keeps_them(one_slot, browser):
     """One training slot: the second run waits and the page says so; on the History view
     the open tab keeps both runs well past the 6 s time-out; closed, it loses them."""
-    db = tmp_path / "runs.sqlite"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start_app(tmp_path, port, {"MTL_MAX_RUNS": "1", "MTL_ABANDON_AFTER": "6"})
+    url, db = one_slot
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        wait_healthy(url, server)
-        page.goto(f"{url}/?epochs=2000&train_size=1000")
-        train = page.get_by_role("button", name="Train", exact=True)
-        train.click()
-        page.get_by_role("heading", name="run 1").wait_for()
-        train.click()  # the same setup again: Train offers the run, and a fresh copy
-        page.get_by_role("button", name="Train a fresh copy").click()
-        page.get_by_text("queued: waiting for a free training slot").wait_for()
-        page.get_by_role("radio", name="History").click()
-        wait_for(db, lambda: progress(db).get(1, ("", -1))[1] >= 1, 60, "the first run to train")
-        time.sleep(12)  # twice the time-out, on a view without a live chart
-        assert [s for s, _ in progress(db).values()] == ["running", "queued"]
-        page.close()
-        closed = time.monotonic()
-        wait_for(
-            db,
-            lambda: all(s == "stopped" for s, _ in progress(db).values()),
-            30,
-            "the closed tab's runs to stop",
-        )
-        assert time.monotonic() - closed >= 6.0 - 2.0  # its last tick came at most 2 s before
-        messages = [m for (m,) in read(db, "SELECT message FROM runs")]
-        assert all("page was closed" in m for m in messages), messages
-    finally:
-        if not page.is_closed():
-            page.close()
-        output = stop_app(server)
-    assert "Traceback" not in output, output[-3000:]
+    page.goto(f"{url}/?epochs=2000&train_size=1000")
+    train = page.get_by_role("button", name="Train", exact=True)
+    train.click()
+    page.get_by_role("heading", name="run 1").wait_for()
+    train.click()  # the same setup again: Train offers the run, and a fresh copy
+    page.get_by_role("button", name="Train a fresh copy").click()
+    page.get_by_text("queued: waiting for a free training slot").wait_for()
+    page.get_by_role("radio", name="History").click()
+    wait_for(db, lambda: progress(db).get(1, ("", -1))[1] >= 1, 60, "the first run to train")
+    time.sleep(12)  # twice the time-out, on a view without a live chart
+    assert [s for s, _ in progress(db).values()] == ["running", "queued"]
+    page.close()
+    closed = time.monotonic()
+    wait_for(
+        db,
+        lambda: all(s == "stopped" for s, _ in progress(db).values()),
+        30,
+        "the closed tab's runs to stop",
+    )
+    assert time.monotonic() - closed >= 6.0 - 2.0  # its last tick came at most 2 s before
+    messages = [m for (m,) in read(db, "SELECT message FROM runs")]
+    assert all("page was closed" in m for m in messages), messages

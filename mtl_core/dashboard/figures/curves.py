@@ -30,6 +30,7 @@ from mtl_core.dashboard.figures.style import (
     rgba,
     scaled_height,
     styled_layout,
+    within,
 )
 
 FEW_EPOCHS = 10  # up to this many epochs, one tick per epoch (auto ticks would halve them)
@@ -92,15 +93,17 @@ def _band(
     log_y: bool,
     group: str,
     alpha: float,
+    metric: str,
 ) -> dict:
-    """mean ± sd as one closed, filled polygon under the mean line (hidden with it)."""
-    low = y - sd
+    """mean ± sd as one closed, filled polygon under the mean line (hidden with it), cut at
+    what ``metric`` can be (``within``)."""
+    low = within(y - sd, metric)
     if log_y:  # a band reaching below 0 cannot be drawn on a log axis: clip it
         low = np.maximum(low, y / 10)
     return {
         "type": "scatter",
         "x": np.concatenate([x, x[::-1]]),
-        "y": np.concatenate([y + sd, low[::-1]]),
+        "y": np.concatenate([within(y + sd, metric), low[::-1]]),
         "fill": "toself",
         "fillcolor": rgba(tint, alpha),
         "line": {"width": 0},
@@ -210,7 +213,9 @@ def curves_figure(
                 fill = None
                 if run in sds:
                     sd = _band_sd(sds[run], (task, split, metric), epochs)
-                    traces.append(_band(x, y, sd, tint, label, log_y, group, band_alpha) | axes)
+                    traces.append(
+                        _band(x, y, sd, tint, label, log_y, group, band_alpha, metric) | axes
+                    )
                 elif split == "val" and not by_run and "train" in curves:
                     fill = "tonexty"  # shade the generalisation gap between the two curves
                 trace = {

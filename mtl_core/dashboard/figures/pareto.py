@@ -17,15 +17,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mtl_core.dashboard.figures.style import colour, line_width, marker_size, titled
+from mtl_core.dashboard.figures.style import colour, line_width, marker_size, titled, within
 
 RATIO, SINGLE, METHOD = "ratio", "single task", "method"  # studies.pareto's kinds
 
 
-def _bars(half: pd.Series, large: bool, tint: str) -> dict:
+def _bars(mean: pd.Series, half: pd.Series, metric: str, large: bool, tint: str) -> dict:
+    """mean ± half as an error bar, cut at what ``metric`` can be (``within``)."""
+    y, h = mean.to_numpy(dtype=float), half.to_numpy(dtype=float)
     return {
         "type": "data",
-        "array": np.nan_to_num(half.to_numpy(dtype=float)),
+        "array": np.nan_to_num(within(y + h, metric) - y),
+        "arrayminus": np.nan_to_num(y - within(y - h, metric)),
         "color": tint,
         "thickness": line_width(large) * 0.6,
         "width": marker_size(4, large),
@@ -95,8 +98,8 @@ def pareto_figure(
                         "size": marker_size(11, large_fonts),
                         "line": {"width": 2, "color": shade},
                     },
-                    error_x=_bars(part["m1_half"], large_fonts, shade),
-                    error_y=_bars(part["m2_half"], large_fonts, shade),
+                    error_x=_bars(part["m1_mean"], part["m1_half"], metrics[0], large_fonts, shade),
+                    error_y=_bars(part["m2_mean"], part["m2_half"], metrics[1], large_fonts, shade),
                     customdata=np.stack([part["n"], part["m1_half"], part["m2_half"]], axis=1),
                     hovertemplate="%{text}<br>"
                     f"{tasks[0]} %{{x:.4f}} ± %{{customdata[1]:.4f}}<br>"

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mtl_core.dashboard.figures.style import colour, line_width, marker_size, rgba, titled
+from mtl_core.dashboard.figures.style import (
+    colour,
+    line_width,
+    marker_size,
+    rgba,
+    titled,
+    within,
+)
 
 
 def learning_curve_figure(
@@ -33,7 +40,7 @@ def learning_curve_figure(
             fig.add_trace(
                 go.Scatter(
                     x=np.concatenate([x, x[::-1]]),
-                    y=np.concatenate([y + sd, (y - sd)[::-1]]),
+                    y=within(np.concatenate([y + sd, (y - sd)[::-1]]), metric),
                     fill="toself",
                     fillcolor=rgba(tint, 0.18),
                     line={"width": 0},
@@ -102,7 +109,7 @@ def sweep_figure(
             fig.add_trace(
                 go.Scatter(
                     x=[*x, *x[::-1]],
-                    y=np.concatenate([y + sd, (y - sd)[::-1]]),
+                    y=within(np.concatenate([y + sd, (y - sd)[::-1]]), metric),
                     fill="toself",
                     fillcolor=rgba(tint, 0.18),
                     line={"width": 0},
@@ -211,8 +218,8 @@ def sharing_depth_figure(
                 marker={"size": marker_size(9, large_fonts)},
                 error_y={
                     "type": "data",
-                    "array": np.nan_to_num(high - y),
-                    "arrayminus": np.nan_to_num(y - low),
+                    "array": np.nan_to_num(within(high, metric) - y),
+                    "arrayminus": np.nan_to_num(y - within(low, metric)),
                     "color": tint,
                     "thickness": line_width(large_fonts) * 0.75,
                     "width": marker_size(6, large_fonts),

@@ -10,7 +10,10 @@ legend moved to the right of the plot, where it never covers an axis title
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
+
+from mtl_core.data.tasks import METRIC_RANGE
 
 # Okabe & Ito's colour-blind-safe palette, then darker and duller colours after Paul Tol's
 # schemes (none too light for a white page): 16 curves before a colour comes back.
@@ -22,6 +25,14 @@ PALETTE = (
 
 def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def within(values: np.ndarray, metric: str) -> np.ndarray:
+    """``values`` (the ends of a ± sd band or of an interval's bar) cut at what ``metric``
+    can be: an accuracy band of a few seeds drawn past 1 put the axis, and the eye, where
+    no run can be. Hovers keep the numbers as computed."""
+    low, high = METRIC_RANGE.get(metric, (-np.inf, np.inf))
+    return np.clip(values, low, high)
 
 
 def font_size(large: bool) -> int:

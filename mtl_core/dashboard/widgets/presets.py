@@ -16,6 +16,7 @@ from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.studies.claims import evidence_sentence
+from mtl_core.studies.lessons import PRESET_TITLES
 from mtl_core.studies.presets import PRESETS, Preset, arm_configs
 
 # Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
@@ -64,10 +65,10 @@ def preset_picker():
     """The Classroom section; returns the container under it that holds the share link."""
     sb = st.sidebar
     sb.header("Classroom")
-    names = list(PRESETS)
     choice = sb.selectbox(
         "Preset",
-        names,
+        list(PRESET_TITLES),  # the lesson cards' order and names
+        format_func=PRESET_TITLES.__getitem__,
         key=K.preset_choice,
         index=None,
         placeholder="choose a lesson…",
@@ -101,9 +102,9 @@ def preset_banner(manager: RunManager, owner: str) -> None:
     name = st.session_state.get(K.preset)
     if name not in PRESETS:
         return
-    preset = PRESETS[name]
+    preset, title = PRESETS[name], PRESET_TITLES[name]
     with st.container(border=True):
-        st.markdown(f"**{name}.** {preset.explanation}")
+        st.markdown(f"**{title}.** {preset.explanation}")
         if preset.claims:
             st.markdown(claim_lines(preset))
         arms = ", ".join(preset.arms)
@@ -118,7 +119,7 @@ def preset_banner(manager: RunManager, owner: str) -> None:
             ids, reused = manager.start_missing(
                 list(configs.values()),
                 owner=owner,
-                names=[f"{name} · {label}" for label in configs],
+                names=[f"{title} · {label}" for label in configs],
             )
             remember_reuse(ids, reused, what="run")
             st.session_state[K.compare] = ids
