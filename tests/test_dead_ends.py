@@ -15,9 +15,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import mtl_core.data.download as download_module
-from mtl_core.analysis.overview import runs_overview
+from mtl_core.analysis.overview import runs_overview, runs_table
 from mtl_core.config import DEFAULT, RunConfig
 from mtl_core.dashboard.pages.compare import progress_note, summary_table
+from mtl_core.dashboard.pages.history import SO_FAR
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import datasets_ui
@@ -374,3 +375,23 @@ def test_history_says_which_actions_take_the_first_of_several_selected_runs(stor
     said = " ".join(c.value for c in at.caption)
     assert f"act on the first selected run, #{ids[0]} (run 1)" in said
     assert "Delete on all 2" in said
+
+
+def test_history_shows_a_training_runs_best_validation_loss_so_far(store):
+    """A run still training has no summary yet: History left its best val loss empty, the
+    one number a teacher looks at while a class trains. It shows the best so far now, of
+    the first main task, and says so; the CLI's list does the same."""
+    losses = [0.9, 0.5, 0.7]  # epochs 1-3; the best so far is epoch 2's
+    with RunStore(store) as runs:
+        run = runs.create_run(TINY.replace(tasks=["digit", "parity"]).to_dict(), name="live one")
+        runs.set_status(run, "running", "")
+        for epoch, loss in enumerate(losses, start=1):
+            rows = [("digit", "val", "loss", loss), ("digit", "train", "loss", loss / 2)]
+            rows += [("parity", "val", "loss", loss / 10)]  # not the first main task
+            runs.append_epoch(run, epoch, rows)
+        listed = runs_table(runs, runs.runs())
+    assert listed.set_index("id").loc[run, "best val loss"] == min(losses)
+    at = history(open_app())
+    shown = at.dataframe[0].value.set_index("id")
+    assert shown.loc[run, "best val loss"] == min(losses)
+    assert SO_FAR in [c.value for c in at.caption]

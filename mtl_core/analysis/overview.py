@@ -1,8 +1,20 @@
-"""One row per stored run, for the CLI's ``list`` and the dashboard's history table."""
+"""One row per stored run, for the CLI's ``list`` and the dashboard's history table.
+
+A finished run's best validation loss comes from its summary; a run still training has
+none yet, so it shows its best so far (``best_so_far``, from its stored epochs): a table
+that left it empty hid the one number a teacher looks at while a class trains.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
+
+from mtl_core.store.schema import LIVE
+
+if TYPE_CHECKING:
+    from mtl_core.store.runs import RunStore
 
 
 def short_config(config: dict) -> str:
@@ -16,10 +28,34 @@ def short_config(config: dict) -> str:
     )
 
 
-def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
+def best_so_far(runs: pd.DataFrame, losses: pd.DataFrame) -> dict[int, float]:
+    """Run id -> the lowest validation loss of its first main task in ``losses`` (a
+    ``RunStore.metrics(..., metric="loss")`` frame), for the runs of ``runs`` it has."""
+    val = losses[losses.split == "val"]
+    lowest = val.groupby(["run_id", "task"]).value.min()
+    out = {}
+    for run in runs.itertuples():
+        main = (run.config.get("tasks") or [None])[0]
+        if (run.id, main) in lowest.index:
+            out[int(run.id)] = float(lowest[(run.id, main)])
+    return out
+
+
+def runs_table(store: RunStore, runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs_overview`` of ``runs`` (read from ``store``), with the best validation loss so
+    far of those still queued, training or paused (their losses only are read)."""
+    live = runs[runs.status.isin(LIVE)]
+    if live.empty:
+        return runs_overview(runs)
+    return runs_overview(runs, best_so_far(live, store.metrics(live.id, metric="loss")))
+
+
+def runs_overview(runs: pd.DataFrame, so_far: dict[int, float] | None = None) -> pd.DataFrame:
     """From ``RunStore.runs()``: id, name, status, best val loss, test metric, time and
-    config. The results come before the two wide columns: after them, a page's table
-    showed them only to a reader who scrolled it sideways (lesson runs' names are long)."""
+    config; a run without a summary shows its ``so_far`` best val loss (``best_so_far``).
+    The results come before the two wide columns: after them, a page's table showed them
+    only to a reader who scrolled it sideways (lesson runs' names are long)."""
+    so_far = so_far or {}
     rows = []
     for run in runs.itertuples():
         main = run.summary.get("main", {})
@@ -31,9 +67,15 @@ def runs_overview(runs: pd.DataFrame) -> pd.DataFrame:
                 "created": pd.Timestamp(run.created, unit="s").strftime("%Y-%m-%d %H:%M"),
                 "config": short_config(run.config),
                 "status": run.status,
-                "best val loss": round(first["best_val_loss"], 4) if first else None,
+                "best val loss": round(first["best_val_loss"], 4)
+                if first
+                else _rounded(so_far.get(int(run.id))),
                 "test metric": round(first["test_metric"], 4) if first else None,
             }
         )
     columns = ["id", "name", "status", "best val loss", "test metric", "created", "config"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

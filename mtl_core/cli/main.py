@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtl_core.analysis.overview import runs_overview
+from mtl_core.analysis.overview import runs_table
 from mtl_core.cli.flags import add_train_flags, config_from_args
 from mtl_core.data.datasets import DATASETS
 from mtl_core.data.tasks import DIGIT_FAMILY, FASHION_FAMILY, TASKS
@@ -131,7 +131,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with RunStore(args.store) as store:
-        table = runs_overview(store.runs())
+        table = runs_table(store, store.runs())
     print(
         table.to_string(index=False)
         if len(table)

@@ -22,7 +22,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from mtl_core.analysis.overview import runs_overview
+from mtl_core.analysis.overview import runs_table
 from mtl_core.config import from_dict
 from mtl_core.dashboard.pages.live import script_button
 from mtl_core.dashboard.runs import RunManager
@@ -36,6 +36,10 @@ from mtl_core.store.runs import LIVE
 LIVE_SECONDS = 2.0  # the table's refresh while any run is queued, training or paused
 IDLE_SECONDS = 15.0  # otherwise: still picks up runs started elsewhere (CLI, other tabs)
 TABLE = "history_table"
+SO_FAR = (
+    "A run still training shows its best validation loss so far; its test metric comes "
+    "when it ends."
+)
 CHOSEN = "history_chosen"  # (ids, their statuses) the fragment last saw selected
 ORDER = "history_order"  # run ids of the table's rows, in the order last drawn
 GENERATION = "history_generation"  # bumped to clear a selection that lost its rows
@@ -125,7 +129,7 @@ def _table(manager: RunManager, owner: str, live_before: bool) -> None:
         st.session_state[ORDER] = []
     else:
         runs, note = _keep_order(runs)
-        table = runs_overview(runs)
+        table = runs_table(manager.store, runs)
         table.insert(1, "yours", runs.owner.eq(owner).map({True: "✓", False: ""}))
         if st.session_state.get(K.large):
             chosen = _picked(table)
@@ -142,6 +146,8 @@ def _table(manager: RunManager, owner: str, live_before: bool) -> None:
             chosen = [int(table.id.iloc[i]) for i in event.selection.rows if i < len(table)]
         if note:
             st.caption(note)
+        if runs.status.isin(LIVE).any():
+            st.caption(SO_FAR)
         if not chosen and not st.session_state.get(K.large):
             st.caption("Select rows to show, compare, reload, download, rename or delete runs.")
         st.session_state[ORDER] = [int(i) for i in runs.id]
