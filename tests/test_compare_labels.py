@@ -65,7 +65,10 @@ def test_every_curve_name_differs_with_bands_and_without():
     assert len(set(means)) == 3 and all(n.endswith("(mean of 3 seeds)") for n in means)
     alone = curve_names(NINE, groups, names, banded=False)
     assert len(set(alone.values())) == 9
-    assert alone[8] == "digit +parity · hard · lr=0.003, seed 1"
+    assert alone[8] == "digit +parity · hard · lr=0.003, seed 1 (#8)"  # as its chip: #8
+    six = NINE[NINE.id <= 6]
+    own = curve_names(six, seed_groups(six), names, banded=False)
+    assert own[3] == "hard sharing, seed 1"  # its own name: its chip says the same
 
 
 def test_one_legend_entry_per_run_and_no_colour_twice_up_to_sixteen_runs():

@@ -127,14 +127,19 @@ def curve_names(
 ) -> dict[int, str]:
     """The legend's name of every curve, all different: each group's label (its own name,
     or what sets its setup apart), then "(mean of K seeds)" for a band, or the seed for
-    a run drawn alone."""
+    a run drawn alone. A run's curve named otherwise than its run ends in its number, as
+    the run's chip above the chart does ("run 1 (#1)"): the legend said "digit
+    +parity · hard" with nothing to tie it to a chip."""
+    own = dict(names)
     names = dict(names)
     seeds = dict(zip(now.id, (c.get("seed", 0) for c in now.config), strict=True))
     for ids, label in zip(groups, arm_labels(now, groups), strict=True):
         if banded and len(ids) >= 2:
             names[ids[0]] = f"{label} (mean of {len(ids)} seeds)"
-        else:
-            names.update({i: label if len(ids) == 1 else f"{label}, seed {seeds[i]}" for i in ids})
+            continue
+        for i in ids:
+            name = label if len(ids) == 1 else f"{label}, seed {seeds[i]}"
+            names[i] = name if name == own.get(i) else f"{name} (#{i})"
     return names
 
 
