@@ -167,3 +167,36 @@ def test_no_best_epoch_star_before_a_live_runs_first_trained_epoch(fresh):
         store.append_epoch(run, 1, [*rows, ("_run", "train", "wall_time", 0.03)])
     at.run()
     assert star_x(at) == [1]
+
+
+def test_the_train_clicks_own_script_run_draws_an_epoch_0_stored_meanwhile(fresh, monkeypatch):
+    """Epoch 0 takes tens of milliseconds on a warm worker: the click's script run waits for
+    it (briefly) right before Live reads the run's curves, so the first point is drawn at
+    once rather than a second later by the feed. A stand-in worker stores it 0.1 s after
+    the start."""
+    import threading
+
+    from mtl_core.dashboard.runs import RunManager
+
+    started = RunManager.start
+
+    def start(self, config, **kwargs):
+        run = started(self, config, **kwargs)
+
+        def worker() -> None:
+            with RunStore(fresh) as store:
+                store.set_status(run, Status.RUNNING)
+                store.append_epoch(
+                    run, 0, [("digit", "train", "loss", 2.3), ("digit", "val", "loss", 2.2)]
+                )
+
+        threading.Timer(0.1, worker).start()
+        return run
+
+    monkeypatch.setattr(RunManager, "start", start)
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
+    train_button(at).click().run()
+    assert not at.exception, at.exception
+    assert K.first_epoch not in at.session_state  # the wait was taken, once
+    val = [t for t in figures(at)["live_chart"]["data"] if t.get("name") == "digit · val"]
+    assert [list(array(t["y"])) for t in val] == [[2.2]]

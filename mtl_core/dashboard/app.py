@@ -10,7 +10,6 @@ Plotly.js and the owner cookie next to it.
 
 import logging
 import secrets
-import time
 
 import streamlit as st
 import streamlit.emojis  # noqa: F401  (see PAGE_ICON)
@@ -175,14 +174,6 @@ def chart_options() -> dict:
     }
 
 
-def wait_for_first_epoch(manager: RunManager, run_id: int, limit: float = 0.5) -> None:
-    """Epoch 0 takes ~50 ms on a warm worker: wait for it (briefly), so this very rerun
-    draws the first point instead of the next live tick a second later."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and manager.store.last_epoch(run_id) < 0:
-        time.sleep(0.02)
-
-
 def show_started(manager: RunManager) -> int | None:
     """Show what this session's last Train click started: one run in Live, several in
     Compare; the run focused, or None.
@@ -245,7 +236,9 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         except MtlError as exc:
             st.sidebar.error(str(exc))
         if (run_id := show_started(manager)) is not None and k == 1:
-            wait_for_first_epoch(manager, run_id)
+            # Live waits for its epoch 0 right before it reads the run's curves, so the
+            # rest of the page is drawn meanwhile (pages/live.py: ``wait_for_first_epoch``)
+            st.session_state[K.first_epoch] = run_id
     if full:
         slot.caption(f"Train is off: {full}.")
 
@@ -304,6 +297,7 @@ def main() -> None:
     chosen = view_picker()
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)
+    st.session_state.pop(K.first_epoch, None)  # another view than Live: no one waits
     if config is not None:  # after the view: Compare's picks are part of the address
         sync_url(config)
     keepalive(manager, owner)
