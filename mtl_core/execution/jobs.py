@@ -9,6 +9,7 @@ forkserver preloaded it already (mtl_core/execution/forkserver.py), at no cost.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from mtl_core.execution.messages import INTERRUPTED
@@ -50,5 +51,6 @@ def data_hash(config: RunConfig, data_dir: str | None) -> str | None:
 
     try:
         return offload.call(data_hash_of, config, data_dir)
-    except MtlError:  # no helper (the server stops): unknown, so identical to no run
+    except MtlError as exc:  # no helper (the server stops): unknown, so identical to no run
+        logging.getLogger("mtl_curves").warning("no data hash for %s: %s", config.dataset, exc)
         return None

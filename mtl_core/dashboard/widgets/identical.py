@@ -16,6 +16,8 @@ Compare view, and name a reused run of that comparison that its owner deleted.
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from mtl_core.analysis.overview import short_config
@@ -119,7 +121,8 @@ def train_or_offer(
     if clicked:
         try:
             found = manager.identical(_wanted(config, k, vary_data), owner=owner)
-        except MtlError:  # the store could not be read: train as before
+        except MtlError as exc:  # the store could not be read: train as before
+            logging.getLogger("mtl_curves").warning("identical-run check skipped: %s", exc)
             found = []
         if not any(i is not None for i in found):
             st.session_state.pop(OFFER, None)
