@@ -379,3 +379,14 @@ def test_opening_a_lesson_puts_its_setup_in_the_sidebar(store):
     at.button(key="lesson_back").click().run()
     at.button(key="free_play").click().run()
     assert at.sidebar.select_slider(key="c_train_size").value == config.train_size
+
+
+def test_train_pressed_on_the_lessons_leads_again_on_the_live_view_it_opens(store):
+    """Drawn before the click switched the view, Train stayed secondary on Live for the
+    whole run (its panel redraws as a fragment, the sidebar does not)."""
+    at = open_app({"lesson": "sharing-hurts"})
+    assert at.sidebar.button(key="train").proto.type == "secondary"
+    at.sidebar.button(key="train").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.view] == V.live
+    assert at.sidebar.button(key="train").proto.type == "primary"

@@ -209,8 +209,11 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
     k, vary_data = controls.seed_controls()
     full = manager.session_full(owner)
     # On the lessons, the page's own Run is the action: Train (free play) stays in reach
-    # but does not outshine it
-    lessons = st.session_state.get(K.view) == V.lessons
+    # but does not outshine it. Pressed there, it opens Live in this very script run and
+    # leads again: drawn secondary, it stayed so while the run trained (the live panel
+    # redraws as a fragment, the sidebar never).
+    clicking = bool(st.session_state.get("train"))  # the button's value before it is drawn
+    lessons = st.session_state.get(K.view) == V.lessons and not clicking
     clicked = slot.button(
         "Train",
         type="secondary" if lessons else "primary",
