@@ -15,6 +15,7 @@ import pytest
 
 from mtl_core.config import DEFAULT, from_dict
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
 from mtl_core.store.schema import Status
@@ -200,3 +201,50 @@ def test_the_train_clicks_own_script_run_draws_an_epoch_0_stored_meanwhile(fresh
     assert K.first_epoch not in at.session_state  # the wait was taken, once
     val = [t for t in figures(at)["live_chart"]["data"] if t.get("name") == "digit · val"]
     assert [list(array(t["y"])) for t in val] == [[2.2]]
+
+
+def _runs_when_the_sidebar_is_drawn(fresh, monkeypatch) -> list[int]:
+    """How many runs the store holds each time the page draws its sidebar's controls."""
+    from mtl_core.dashboard.widgets import controls
+
+    seen: list[int] = []
+    drawn = controls.sidebar
+
+    def sidebar():
+        with RunStore(fresh) as store:
+            seen.append(len(store.runs()))
+        return drawn()
+
+    monkeypatch.setattr(controls, "sidebar", sidebar)
+    return seen
+
+
+def test_a_plain_train_click_starts_its_run_before_the_sidebar_is_drawn(fresh, monkeypatch):
+    """Train's callback starts a plain click's run before the script body, so the worker
+    trains epoch 0 while the page draws its widgets (widgets/train_start.py)."""
+    seen = _runs_when_the_sidebar_is_drawn(fresh, monkeypatch)
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
+    train_button(at).click().run()
+    assert not at.exception, at.exception
+    assert seen[-1] == 1  # stored before the sidebar was drawn
+    with RunStore(fresh) as store:
+        assert len(store.runs()) == 1  # and only once
+    assert at.session_state[K.view] == V.live and at.session_state[K.focus] == 1
+    train_button(at).click().run()  # the same setup again: the stored run is offered
+    assert [b.key for b in at.sidebar.button if b.key.startswith("twin_")]
+    with RunStore(fresh) as store:
+        assert len(store.runs()) == 1
+
+
+def test_a_click_that_comes_with_a_changed_control_starts_after_the_sidebar(fresh, monkeypatch):
+    """A control changed in the same request is sanitised by the sidebar first: such a
+    click is left to the script run, which starts the run with the new value."""
+    seen = _runs_when_the_sidebar_is_drawn(fresh, monkeypatch)
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
+    at.sidebar.number_input(key="c_epochs").set_value(4)
+    train_button(at).click().run()
+    assert not at.exception, at.exception
+    assert seen[-1] == 0
+    with RunStore(fresh) as store:
+        (config,) = store.runs().config
+    assert config["epochs"] == 4

@@ -9,12 +9,10 @@ Plotly.js and the owner cookie next to it.
 """
 
 import logging
-import secrets
 
 import streamlit as st
 import streamlit.emojis  # noqa: F401  (see PAGE_ICON)
 
-from mtl_core.analysis.overview import short_config
 from mtl_core.config import RunConfig
 from mtl_core.dashboard import state, views
 from mtl_core.dashboard.pages.live import keepalive
@@ -36,11 +34,11 @@ from mtl_core.dashboard.widgets.identical import train_or_offer
 from mtl_core.dashboard.widgets.lesson_state import LK, open_lesson, open_slug
 from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
 from mtl_core.dashboard.widgets.share import share_button
+from mtl_core.dashboard.widgets.train_start import EARLY, start_early, start_runs
 from mtl_core.dashboard.widgets.view_picker import view_picker
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS
-from mtl_core.studies.replicates import seed_configs, seed_name
 
 
 @st.cache_resource(on_release=RunManager.shutdown)
@@ -214,8 +212,11 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
     # redraws as a fragment, the sidebar never).
     clicking = bool(st.session_state.get("train"))  # the button's value before it is drawn
     lessons = st.session_state.get(K.view) == V.lessons and not clicking
+    early = st.session_state.pop(EARLY, False)  # the click's run started in its callback
     clicked = slot.button(
         "Train",
+        on_click=start_early,
+        args=(manager, owner),
         type="secondary" if lessons else "primary",
         key="train",
         width="stretch",
@@ -225,17 +226,11 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
         "several open in Compare as a band)",
         disabled=config is None or bool(refusal or full),
     )
-    if train_or_offer(manager, owner, config, k, vary_data, clicked, slot):  # identical.py
-        # The click's token goes into the session before any run starts (see show_started)
-        token = st.session_state[K.starting] = secrets.token_hex(8)
+    # A click whose run started early is done: offered its own run, it would be asked
+    # whether to train it again
+    if train_or_offer(manager, owner, config, k, vary_data, clicked and not early, slot):
         try:
-            if k == 1:
-                manager.start(config, owner=owner, token=token)
-            else:
-                configs = seed_configs(config, k, vary_data)
-                label = short_config(config.to_dict())
-                names = [seed_name(label, c, vary_data) for c in configs]
-                manager.start_many(configs, owner=owner, names=names, token=token)
+            start_runs(manager, owner, config, k, vary_data)  # widgets/train_start.py
         except MtlError as exc:
             st.sidebar.error(str(exc))
         if (run_id := show_started(manager)) is not None and k == 1:

@@ -112,14 +112,25 @@ def _restore_lost_controls() -> None:
             st.session_state[name] = value
 
 
-def _keep_controls() -> None:
+def _controls_now() -> dict:
     # One copy of session state, filtered here: each ``st.session_state[k]`` walks
     # Streamlit's state layers, and there are about a hundred controls.
-    st.session_state[SHADOW] = {
+    return {
         k: v
         for k, v in st.session_state.to_dict().items()
         if isinstance(k, str) and k.startswith("c_")
     }
+
+
+def _keep_controls() -> None:
+    st.session_state[SHADOW] = _controls_now()
+
+
+def unchanged_since_drawn() -> bool:
+    """Whether every control holds the value the last script run drew (a click's callback
+    asks: a control changed in the same request is sanitised by the sidebar first)."""
+    shadow = st.session_state.get(SHADOW)
+    return shadow is not None and _controls_now() == shadow
 
 
 def sidebar() -> tuple[RunConfig | None, str | None]:
