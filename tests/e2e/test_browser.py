@@ -478,6 +478,31 @@ def test_a_live_runs_cards_wait_for_its_first_trained_epoch_then_come_with_the_f
     page.close()
 
 
+def test_the_progress_line_counts_epoch_0s_time_when_drawn_before_epoch_0(app_server, browser):
+    """The line drawn before the run's epoch 0 was stored said "epoch 0" with nothing
+    counted, and skipped epoch 0's wall time when the feed brought it ("epoch >
+    done"): a loaded machine's CI caught the time 0.05 s short. The run is written by the
+    test, as the CLI would, and opened by its link."""
+    url, root = app_server
+    with RunStore(root / "runs.sqlite") as store:
+        run = store.create_run(DEFAULT.replace(epochs=50).to_dict(), name="written run")
+        store.set_status(run, "running")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/?run={run}")
+    page.wait_for_function("() => /running · epoch 0\\/50 · 0.0 s/.test(document.body.innerText)")
+    with RunStore(root / "runs.sqlite") as store:
+        for epoch, wall in ((0, 0.25), (1, 0.5), (2, 0.75)):
+            rows = [("digit", "train", "loss", 1.0), ("digit", "val", "loss", 1.2)]
+            store.append_epoch(run, epoch, [*rows, ("_run", "train", "wall_time", wall)])
+    line = page.locator(".mtl-progress-text")
+    page.wait_for_function(
+        "() => /epoch 2\\//.test(document.querySelector('.mtl-progress-text').textContent)",
+        timeout=10_000,  # the feed asks every second; the panel every 10 s
+    )
+    assert line.inner_text().startswith("running · epoch 2/50 · 1.5 s"), line.inner_text()
+    page.close()
+
+
 @pytest.mark.parametrize("after", [0.2, 1.5])
 def test_a_change_right_after_train_still_opens_the_run(app_server, browser, after):
     """Train, then at once another sidebar change (a student who keeps typing), on a fresh

@@ -102,11 +102,11 @@ class Curves:
 
 
 def clock(curves: Curves) -> tuple[int, float]:
-    """The last epoch trained and the training time so far: the sum of the stored
-    per-epoch wall times, which leave out time spent paused (the progress line's estimate
-    of the time left, widgets/progress.py, then leaves it out too)."""
+    """The last epoch stored (-1: none yet) and the training time so far: the sum of the
+    stored per-epoch wall times, which leave out time spent paused (the progress line's
+    estimate of the time left, widgets/progress.py, then leaves it out too)."""
     wall = curves("_run", "train", "wall_time")
-    return (int(wall.index.max()) if len(wall) else 0), float(wall.sum())
+    return (int(wall.index.max()) if len(wall) else -1), float(wall.sum())
 
 
 def _queued(manager: RunManager, run: dict) -> None:

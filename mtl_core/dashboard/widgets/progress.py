@@ -52,7 +52,10 @@ export default function (component) {
     parentElement.appendChild(el);
   }
   // The page's numbers, unless the feed has already shown later epochs of the same run.
-  const p = el.__mtl && el.__mtl.run === data.run && el.__mtl.done > data.done
+  // ``counted``: the last epoch whose wall time ``elapsed`` holds (-1: none yet). Kept
+  // apart from the epoch shown (0 until one is stored): when both were ``done``, a line
+  // drawn before epoch 0 was stored skipped epoch 0's time once the feed brought it.
+  const p = el.__mtl && el.__mtl.run === data.run && el.__mtl.counted > data.counted
     ? el.__mtl : (el.__mtl = { ...data });
   p.planned = data.planned;
   p.status = data.status;  // the page's only: it changes with the buttons and cards
@@ -71,9 +74,9 @@ export default function (component) {
     const wall = ((ev.detail.body.curves._run || {}).train || {}).wall_time;
     if (wall) {
       wall[0].forEach((epoch, k) => {
-        if (epoch <= p.done) return;
+        if (epoch <= p.counted) return;
         p.elapsed += wall[1][k] || 0;
-        p.done = epoch;
+        p.counted = p.done = epoch;
       });
     }
     draw();
@@ -102,14 +105,16 @@ _progress = components.component(
 
 
 def progress_line(run_id: int, status: str, done: int, planned: int, elapsed: float) -> None:
-    """Draw the run's progress: ``done`` of ``planned`` epochs, ``elapsed`` seconds of
-    training (the stored wall times), moved on by the run's live chart if it has one."""
+    """Draw the run's progress: ``done`` of ``planned`` epochs (-1: none stored yet),
+    ``elapsed`` seconds of training (the stored wall times up to ``done``), moved on by
+    the run's live chart if it has one."""
     _progress(
         key=f"progress_{run_id}",
         data={
             "run": int(run_id),
             "status": str(status),
-            "done": int(done),
+            "counted": int(done),  # the last epoch ``elapsed`` counts (-1: none)
+            "done": max(int(done), 0),
             "planned": int(planned),
             "elapsed": float(elapsed),
             "live": [str(s) for s in LIVE],
