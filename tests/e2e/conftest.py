@@ -118,19 +118,26 @@ def stop_app(proc: subprocess.Popen) -> str:
 
 
 # Watches the app root's script state (Streamlit's front end sets it): ``done`` once a
-# script run has started ("running") and ended ("notRunning") since the call; a run
-# going at the call counts as started (a click during it only makes it run again).
+# script run has been asked for or started ("rerunRequested", "running") and has ended
+# ("notRunning") since the call; a run going at the call counts as started (a click
+# during it only makes it run again). Every change counts, through the records' old
+# values: a quick script run's "running" and "notRunning" can reach the page in one
+# batch, and a watch that read only the state at its callback saw "notRunning" alone
+# and waited for ever (a view's click, on a loaded machine).
 WATCH_RERUN = """() => {
   const app = document.querySelector('[data-testid=stApp]');
-  const going = app.getAttribute('data-test-script-state') === 'running';
-  const run = (window.__mtlRerun = { started: going, done: false });
+  const busy = (state) => state === 'running' || state === 'rerunRequested';
+  const run = (window.__mtlRerun = {
+    started: busy(app.getAttribute('data-test-script-state')), done: false });
   if (window.__mtlRerunWatch) window.__mtlRerunWatch.disconnect();
-  window.__mtlRerunWatch = new MutationObserver(() => {
+  window.__mtlRerunWatch = new MutationObserver((records) => {
+    if (records.some((r) => busy(r.oldValue))) run.started = true;
     const state = app.getAttribute('data-test-script-state');
-    if (state === 'running') run.started = true;
+    if (busy(state)) run.started = true;
     else if (run.started && state === 'notRunning') run.done = true;
   });
-  window.__mtlRerunWatch.observe(app, { attributes: true, attributeFilter: ['data-test-script-state'] });
+  window.__mtlRerunWatch.observe(app, {
+    attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true });
 }"""
 
 
