@@ -860,10 +860,13 @@ def bench_latency(
     for name in dict.fromkeys(name for p in parts for name in p):
         values = [p[name] for p in parts if p[name] is not None]
         median_split[name] = statistics.median(values) if values else None
-    ok = median <= TARGET_LATENCY and cold_ok and later_ok
+    # The line's verdict is the warm median's own; "pass" (the summary) needs every
+    # target of this part (the first page, the cold click and the later loads too)
+    warm_ok = median <= TARGET_LATENCY
+    ok = warm_ok and cold_ok and later_ok
     print(
         f"  warm median of {len(latencies)}: {median:.3f} s (min {min(latencies, default=0):.3f},"
-        f" max {max(latencies, default=0):.3f})  target <= {TARGET_LATENCY:.1f} s: {verdict(ok)}"
+        f" max {max(latencies, default=0):.3f})  target <= {TARGET_LATENCY:.1f} s: {verdict(warm_ok)}"
     )
     print("  warm median split:")
     print_split(median_split)
@@ -883,6 +886,7 @@ def bench_latency(
         "warm_max_s": max(latencies, default=None),
         "warm_median_split_s": median_split,
         "target_s": TARGET_LATENCY,
+        "warm_pass": warm_ok,
         "pass": ok,
     }
 
