@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import band_frames, paired_comparison, seed_groups
 from mtl_core.dashboard.pages.studies import grid_configs
 from mtl_core.dashboard.urlstate import config_to_params
@@ -183,6 +184,7 @@ def test_compare_draws_each_seed_group_as_a_mean_with_a_band_and_says_the_differ
     np.testing.assert_allclose(array(mean["y"]), val.groupby("epoch").value.mean())
     sentence = paired_comparison(all_runs(path), ids["multi100"], ids["single100"]).sentence()
     assert sentence in texts(at)
+    assert CUT_NOTE in texts(at)  # the bands are cut at the metric's bounds, and it says so
     at.toggle(key="seed_bands").set_value(False).run()
     traces = figures(at)["compare_chart"]["data"]
     assert not [t for t in traces if t.get("fill") == "toself"]
@@ -277,6 +279,7 @@ def test_the_learning_curve_draws_stored_runs_by_size_with_bands(stored):
         ]
         np.testing.assert_allclose(array(lines[name]["y"]), expected)
     text = texts(at)
+    assert CUT_NOTE in text
     assert "With 100 training images, hard sharing" in text
     assert "With 200 training images, hard sharing" in text
     at.button(key="lc_compare").click().run()

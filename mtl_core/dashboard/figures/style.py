@@ -27,6 +27,10 @@ def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+# Said under every figure whose bands or bars ``within`` cuts.
+CUT_NOTE = "Bands and bars stop at what the score can be (an accuracy of 1, a loss of 0)."
+
+
 def within(values: np.ndarray, metric: str) -> np.ndarray:
     """``values`` (the ends of a ± sd band or of an interval's bar) cut at what ``metric``
     can be: an accuracy band of a few seeds drawn past 1 put the axis, and the eye, where

@@ -17,7 +17,7 @@ import streamlit as st
 from mtl_core.analysis.overview import short_config
 from mtl_core.analysis.summary import best_epoch
 from mtl_core.dashboard.figures.curves import curves_figure
-from mtl_core.dashboard.figures.style import colour
+from mtl_core.dashboard.figures.style import CUT_NOTE, colour
 from mtl_core.dashboard.groups import (
     arm_labels,
     band_frames,
@@ -240,7 +240,10 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         chart(fig, key="compare_chart")
         caption = "Solid: training; dashed: validation; stars: best validation epoch."
         if bands:
-            caption += " Shaded: ± one standard deviation over the seeds (mean line in the middle)."
+            caption += (
+                " Shaded: ± one standard deviation over the seeds (mean line in the middle). "
+                + CUT_NOTE
+            )
         st.caption(caption)
         comparison_line(now, groups)
         table = summary_table(now, frame)

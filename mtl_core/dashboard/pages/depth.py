@@ -22,6 +22,7 @@ import streamlit as st
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.studies import sharing_depth_figure
+from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
@@ -51,7 +52,7 @@ from mtl_core.studies.sharing_depth import (
 CAPTION = (
     "Each point is the mean over seeds of the best validation score a run reached; the "
     "bars are its 95% t-interval, the faint dots the runs. K = 0 trains each main task "
-    "alone (its single-task baseline); K = all is hard sharing."
+    "alone (its single-task baseline); K = all is hard sharing. " + CUT_NOTE
 )
 SAID = "sd_said:"  # + the setup: the form's line on the runs it reused
 

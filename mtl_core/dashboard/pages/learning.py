@@ -20,6 +20,7 @@ import streamlit as st
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.studies import learning_curve_figure
+from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
@@ -40,7 +41,7 @@ from mtl_core.studies.replicates import MAX_SEEDS, band_key, seed_configs, seed_
 CAPTION = (
     "Each point is the mean over seeds of the best validation score a run reached; "
     "the band is ± one standard deviation. Where the lines part, the extra tasks "
-    "matter; MTL is said to help most on the left, where labels are scarce."
+    "matter; MTL is said to help most on the left, where labels are scarce. " + CUT_NOTE
 )
 
 

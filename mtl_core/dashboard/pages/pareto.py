@@ -18,6 +18,7 @@ import streamlit as st
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.pareto import pareto_figure
+from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
@@ -49,7 +50,7 @@ CAPTION = (
     "of each coordinate as bars; a run's point is the one epoch with its lowest summed "
     "validation loss of the two tasks (never two best epochs mixed). Hollow points are "
     "dominated: another arm is at least as good on both tasks and better on one. The dashed "
-    "lines are the single-task runs' scores."
+    "lines are the single-task runs' scores. " + CUT_NOTE
 )
 SAID = "pf_said:"  # + the setup: the form's line on the runs it reused
 RATIOS_KEY, METHODS_KEY = "pf_ratios", "pf_methods"

@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.dashboard.figures.studies import sweep_figure
+from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.pages.sweep_table import (
     AVERAGED,
     AXIS,
@@ -79,7 +80,7 @@ def _caption(
     pooled = [n for n, v in held.items() if v == AVERAGED]
     text = (
         f"Each line is the mean of the best validation {metric} (over epochs) of the runs "
-        "at that point, the band ± one standard deviation, each faint dot one run."
+        "at that point, the band ± one standard deviation, each faint dot one run. " + CUT_NOTE
     )
     if fixed:
         text += f" Held at {', '.join(fixed)}."
