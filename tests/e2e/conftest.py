@@ -125,19 +125,22 @@ def stop_app(proc: subprocess.Popen) -> str:
 # batch, and a watch that read only the state at its callback saw "notRunning" alone
 # and waited for ever (a view's click, on a loaded machine).
 WATCH_RERUN = """() => {
-  const app = document.querySelector('[data-testid=stApp]');
+  const now = () => document.querySelector('[data-testid=stApp]')
+    .getAttribute('data-test-script-state');
   const busy = (state) => state === 'running' || state === 'rerunRequested';
-  const run = (window.__mtlRerun = {
-    started: busy(app.getAttribute('data-test-script-state')), done: false });
+  const run = (window.__mtlRerun = { started: busy(now()), done: false, seen: [now()] });
   if (window.__mtlRerunWatch) window.__mtlRerunWatch.disconnect();
   window.__mtlRerunWatch = new MutationObserver((records) => {
     if (records.some((r) => busy(r.oldValue))) run.started = true;
-    const state = app.getAttribute('data-test-script-state');
+    const state = now();
+    run.seen.push(state);
     if (busy(state)) run.started = true;
     else if (run.started && state === 'notRunning') run.done = true;
   });
-  window.__mtlRerunWatch.observe(app, {
-    attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true });
+  // The whole page, not the app's element: were that element drawn anew, a watch on
+  // the old one would wait for ever
+  window.__mtlRerunWatch.observe(document.body, { subtree: true, attributes: true,
+    attributeFilter: ['data-test-script-state'], attributeOldValue: true });
 }"""
 
 
@@ -153,10 +156,16 @@ def click_and_wait_for_rerun(page, target, timeout: float = 60_000) -> None:
     first: a click during it makes Streamlit run the script again without the state ever
     reading "notRunning" in between, and the watch would wait for a start it never saw (a
     CI run on a busy machine)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.wait_for_function(SCRIPT_IDLE, timeout=timeout)
     page.evaluate(WATCH_RERUN)
     target.click()
-    page.wait_for_function("() => window.__mtlRerun.done", timeout=timeout)
+    try:
+        page.wait_for_function("() => window.__mtlRerun.done", timeout=timeout)
+    except PlaywrightTimeout:  # what the watch saw, for the report
+        seen = page.evaluate("() => JSON.stringify(window.__mtlRerun)")
+        raise AssertionError(f"the click's script run was not seen to end: {seen}") from None
 
 
 FAILED_SHOTS = Path(__file__).parent / "screenshots" / "failed"
