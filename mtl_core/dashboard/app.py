@@ -190,6 +190,9 @@ def show_started(manager: RunManager) -> int | None:
         st.session_state[K.focus] = ids[0]
         if len(ids) > 1:
             st.session_state[K.compare] = ids
+        else:  # Live waits for its epoch 0 just before it reads the run's curves, so the
+            # rest of the page is drawn meanwhile (pages/live.py: ``wait_for_first_epoch``)
+            st.session_state[K.first_epoch] = ids[0]
         st.session_state[K.view] = V.live if len(ids) == 1 else V.compare
     st.session_state.pop(K.starting, None)
     return ids[0] if ids else None
@@ -233,10 +236,7 @@ def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot
             start_runs(manager, owner, config, k, vary_data)  # widgets/train_start.py
         except MtlError as exc:
             st.sidebar.error(str(exc))
-        if (run_id := show_started(manager)) is not None and k == 1:
-            # Live waits for its epoch 0 right before it reads the run's curves, so the
-            # rest of the page is drawn meanwhile (pages/live.py: ``wait_for_first_epoch``)
-            st.session_state[K.first_epoch] = run_id
+        show_started(manager)
     if full:
         slot.caption(f"Train is off: {full}.")
 

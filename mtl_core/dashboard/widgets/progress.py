@@ -34,10 +34,15 @@ from mtl_core.store.schema import LIVE, Status
 _JS = (
     FEED_LISTENER_JS
     + """
+// ``counted``: the last epoch whose wall time ``elapsed`` holds (-1: none yet); the line
+// shows epoch 0 until one is stored. When one number stood for both, a line drawn before
+// epoch 0 was stored skipped epoch 0's time once the feed brought it.
+const shown = (p) => Math.max(p.counted, 0);
 function text(p) {
-  let t = `${p.status} · epoch ${p.done}/${p.planned} · ${p.elapsed.toFixed(1)} s`;
-  if (p.status === p.running && p.done > 0) {  // paused or queued: no countdown
-    t += ` · about ${(p.elapsed / p.done * (p.planned - p.done)).toFixed(0)} s left`;
+  const done = shown(p);
+  let t = `${p.status} · epoch ${done}/${p.planned} · ${p.elapsed.toFixed(1)} s`;
+  if (p.status === p.running && done > 0) {  // paused or queued: no countdown
+    t += ` · about ${(p.elapsed / done * (p.planned - done)).toFixed(0)} s left`;
   }
   return t;
 }
@@ -52,9 +57,6 @@ export default function (component) {
     parentElement.appendChild(el);
   }
   // The page's numbers, unless the feed has already shown later epochs of the same run.
-  // ``counted``: the last epoch whose wall time ``elapsed`` holds (-1: none yet). Kept
-  // apart from the epoch shown (0 until one is stored): when both were ``done``, a line
-  // drawn before epoch 0 was stored skipped epoch 0's time once the feed brought it.
   const p = el.__mtl && el.__mtl.run === data.run && el.__mtl.counted > data.counted
     ? el.__mtl : (el.__mtl = { ...data });
   p.planned = data.planned;
@@ -64,9 +66,9 @@ export default function (component) {
     el.querySelector(".mtl-progress-text").textContent = line;
     const track = el.querySelector(".mtl-progress-track");
     track.setAttribute("aria-valuemax", String(p.planned));
-    track.setAttribute("aria-valuenow", String(Math.min(p.done, p.planned)));
+    track.setAttribute("aria-valuenow", String(Math.min(shown(p), p.planned)));
     track.setAttribute("aria-valuetext", line);
-    const share = p.planned ? Math.min(1, p.done / p.planned) : 0;
+    const share = p.planned ? Math.min(1, shown(p) / p.planned) : 0;
     el.querySelector(".mtl-progress-bar").style.width = (100 * share).toFixed(2) + "%";
   };
   const fed = (ev) => {
@@ -76,7 +78,7 @@ export default function (component) {
       wall[0].forEach((epoch, k) => {
         if (epoch <= p.counted) return;
         p.elapsed += wall[1][k] || 0;
-        p.counted = p.done = epoch;
+        p.counted = epoch;
       });
     }
     draw();
@@ -114,7 +116,6 @@ def progress_line(run_id: int, status: str, done: int, planned: int, elapsed: fl
             "run": int(run_id),
             "status": str(status),
             "counted": int(done),  # the last epoch ``elapsed`` counts (-1: none)
-            "done": max(int(done), 0),
             "planned": int(planned),
             "elapsed": float(elapsed),
             "live": [str(s) for s in LIVE],

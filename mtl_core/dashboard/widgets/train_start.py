@@ -59,13 +59,10 @@ def start_early(manager: RunManager, owner: str) -> None:
     if int(st.session_state.get(control_state.key("seeds"), 1)) != 1:
         return
     try:
-        if manager.refusal(config, owner) or any(
-            i is not None for i in manager.identical([config], owner=owner)
-        ):
+        if any(i is not None for i in manager.identical([config], owner=owner)):
             return
-        run_id = start_runs(manager, owner, config, 1, False)
+        start_runs(manager, owner, config, 1, False)  # refused over a limit: MtlError
     except MtlError:  # the store could not be read, or a limit: the script run says why
         st.session_state.pop(K.starting, None)
         return
-    st.session_state[EARLY] = True
-    st.session_state[K.first_epoch] = run_id  # Live waits for its epoch 0 (pages/live.py)
+    st.session_state[EARLY] = True  # the script run shows the run (app.show_started)
