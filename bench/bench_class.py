@@ -78,7 +78,10 @@ QUIET_MAX = 120.0
 # the page's charts (gd._fullData: gd.data may hold plotly.py's base64 arrays, without a
 # length), recorded with the time (ms since the epoch, like time.time()*1000) when it
 # changes. ``B.settled(key, value)``: the address bar carries key=value and no element is
-# stale (Streamlit marks elements of an unfinished script run stale).
+# stale (Streamlit marks elements of an unfinished script run stale). ``B.feeds``: each of
+# the chart's requests for new points (feed.py's route), [sent, answered] in the same
+# clock, to split a gap into the browser's wait before asking, the server's answer and
+# the browser's drawing.
 PAGE_PROBE = """
 (() => {
   const now = () => performance.timeOrigin + performance.now();
@@ -93,6 +96,15 @@ PAGE_PROBE = """
   B.settled = ([key, value]) =>
     new URLSearchParams(location.search).get(key) === value &&
     document.querySelectorAll('[data-stale="true"]').length === 0;
+  B.feeds = [];
+  const fetch0 = window.fetch;
+  window.fetch = function (input, init) {
+    const url = String((input && input.url) || input);
+    if (!url.includes("mtl/points")) return fetch0.apply(this, arguments);
+    const rec = [now(), null];
+    B.feeds.push(rec);
+    return fetch0.apply(this, arguments).then((res) => { rec[1] = now(); return res; });
+  };
   let last = -1;
   setInterval(() => {
     const n = B.count();
@@ -310,6 +322,7 @@ async def student(browser, url: str, i: int, args, sampler: Sampler) -> dict:
             await page.screenshot(path=str(OUT_PATH.parent / f"bench_class_stuck_page{i}.png"))
         await asyncio.sleep(0.5)
         out["points"] = await page.evaluate("window.__class.points")
+        out["feeds"] = await page.evaluate("window.__class.feeds")
         out["points_final"] = await page.evaluate("window.__class.count()")
         if i == 0:
             await page.screenshot(path=str(OUT_PATH.parent / "bench_class_page0_done.png"))
@@ -321,6 +334,35 @@ async def student(browser, url: str, i: int, args, sampler: Sampler) -> dict:
         with contextlib.suppress(Exception):
             out["points"] = await page.evaluate("window.__class.points")
     return out
+
+
+def gap_split(window: list[float], gaps: list[float], feeds: list) -> dict:
+    """Where the largest gap's time went: from the draw that opened it to the chart's
+    request that brought its closing point (the browser's timer, due every poll), that
+    request's answer (the server), and from the answer to the point seen drawn (the
+    browser; the probe looks every 250 ms). Plus the longest wait between two of the
+    chart's requests in the window: the poll is due every ``MTL_POLL_SECONDS``."""
+    sent = [(s / 1000, e / 1000) for s, e in feeds if e is not None]
+    if not gaps or not sent:
+        return {}
+    k = max(range(len(gaps)), key=gaps.__getitem__)
+    a, b = window[k], window[k + 1]
+    brought = [(s, e) for s, e in sent if e <= b]
+    if not brought:
+        return {}
+    s, e = brought[-1]
+    starts = [s for s, _ in sent if window[0] <= s <= window[-1]]
+    return {
+        "gap_split_s": {
+            "draw_to_request": round(s - a, 3),
+            "server_answer": round(e - s, 3),
+            "answer_to_drawn": round(b - e, 3),
+        },
+        "request_every_max_s": round(max((y - x for x, y in pairwise(starts)), default=0), 3),
+        "server_answer_max_s": round(
+            max((e - s for s, e in sent if window[0] <= s <= window[-1]), default=0), 3
+        ),
+    }
 
 
 def chart_gaps(one: dict, run: dict) -> dict:
@@ -341,6 +383,7 @@ def chart_gaps(one: dict, run: dict) -> dict:
     window = [t for t in inside if t < end] + ([closing] if closing else [])
     gaps = [b - a for a, b in pairwise(window)]
     return {
+        **gap_split(window, gaps, one.get("feeds") or []),
         "first_point_after_running_s": round(window[0] - start, 3) if window else None,
         "draws_while_training": len(window),
         "draw_times_s": [round(t - start, 2) for t in window],
@@ -735,6 +778,17 @@ def main() -> int:
             f"  {p.get('draws_while_training', '-'):>5}  {f(p.get('first_point_after_running_s'), 8)}"
             f"  {f(p.get('gap_max_s'), 9)}"
         )
+    print("\nthe largest gap of each page: the draw that opened it -> the chart's request that")
+    print("brought its closing point + that request's answer + the point seen drawn:")
+    for p in pages:
+        split = p.get("gap_split_s")
+        if split:
+            print(
+                f"  page {p['page']}: {p['gap_max_s']:.2f} s = {split['draw_to_request']:.2f}"
+                f" + {split['server_answer']:.2f} + {split['answer_to_drawn']:.2f};"
+                f" requests at most {p['request_every_max_s']:.2f} s apart, answers at most"
+                f" {p['server_answer_max_s']:.2f} s"
+            )
     print(
         f"\nruns: {len(runs)} in the store, {len(completed)} completed, one completed per page:"
         f" {per_page_ok}; not a page's run or missing: {result['runs']['lost_or_extra'] or 'none'}"
