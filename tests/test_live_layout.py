@@ -248,3 +248,31 @@ def test_a_click_that_comes_with_a_changed_control_starts_after_the_sidebar(fres
     with RunStore(fresh) as store:
         (config,) = store.runs().config
     assert config["epochs"] == 4
+
+
+def test_the_train_clicks_script_run_names_the_run_before_it_waits_for_epoch_0(fresh, monkeypatch):
+    """While a cold worker starts, the wait for epoch 0 takes its whole half second: the
+    view the click replaced is gone by then, so the run's heading is drawn first, not a
+    blank main area."""
+    import streamlit as st
+
+    from mtl_core.dashboard.pages import live
+
+    events: list[str] = []
+    markdown = st.markdown
+
+    def noted_markdown(body, *args, **kwargs):
+        events.append(str(body))
+        return markdown(body, *args, **kwargs)
+
+    def noted_wait(manager, run_id, limit=0.5):
+        events.append("wait")
+
+    monkeypatch.setattr(st, "markdown", noted_markdown)
+    monkeypatch.setattr(live, "wait_for_first_epoch", noted_wait)
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
+    train_button(at).click().run()
+    assert not at.exception, at.exception
+    assert "wait" in events
+    heading = next(i for i, e in enumerate(events) if e.startswith("#### "))
+    assert heading < events.index("wait"), events

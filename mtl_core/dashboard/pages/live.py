@@ -221,13 +221,14 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     drawn: dict[str, int] = {}  # the chart's height, once this script run has drawn it
 
     def panel() -> bool:
-        if st.session_state.pop(K.first_epoch, None) == run_id:  # Train's own script run
-            wait_for_first_epoch(manager, run_id)
         manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
         run = manager.store.get_run(run_id)
+        st.markdown(f"#### {run['name']}")  # at once: the old view's elements have gone
+        if st.session_state.pop(K.first_epoch, None) == run_id:  # Train's own script run
+            wait_for_first_epoch(manager, run_id)
+            run = manager.store.get_run(run_id)
         frame = cached_metrics(manager, run_id, live=run["status"] in LIVE)
         curves = Curves(frame)
-        st.markdown(f"#### {run['name']}")
         # The line's slot stands here, its text is written last (below): a status it
         # names (completed, paused) reaches the browser after the buttons and cards
         # that go with it, never before them.
