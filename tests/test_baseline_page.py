@@ -88,3 +88,44 @@ def test_compare_offers_both_follow_ups_for_aggregator_runs_and_starts_valid_bas
             config["weighting"],
         ) == (["digit"], [], "single", "none", "fixed")
     assert {(c["seed"], c["data_seed"]) for c in queued} == {(0, 0), (1, 1)}
+
+
+def test_a_compare_click_cut_short_after_its_runs_started_still_opens_the_comparison(
+    fresh, monkeypatch
+):
+    """Streamlit stops a script run at its next session-state write once the browser sends
+    another request. Cut right after the baselines started, the click left them training and
+    the page on Live; the next script run now opens the comparison, with the click's own
+    run, not called "reused", and nothing started twice. The cut is made by a rerun raised
+    right after the start, once."""
+    import streamlit as st
+
+    from mtl_core.dashboard.runs import RunManager
+    from mtl_core.dashboard.widgets.identical import REUSED
+
+    started = RunManager.start_missing
+    cuts = []
+
+    def start_missing(self, configs, **kwargs):
+        out = started(self, configs, **kwargs)
+        if not cuts:
+            cuts.append(out)
+            st.rerun()  # another request arrived: this script run stops here
+        return out
+
+    monkeypatch.setattr(RunManager, "start_missing", start_missing)
+    single = RunConfig.from_dict({**RUN.to_dict(), "aggregator": "none"})
+    with RunStore(fresh) as store:
+        run_id = train(single, store=store, owner=TOKEN, name="hard run").run_id
+    at = open_app(**{K.owner: TOKEN, K.focus: run_id, K.view: "Live"})
+    next(b for b in at.button if b.key == f"baseline_{run_id}").click().run()
+    assert not at.exception, at.exception
+    assert cuts, "the click never started its baselines"
+    with RunStore(fresh) as store:
+        runs = store.runs().sort_values("id")
+    assert len(runs) == 2  # the run and its one baseline, started once
+    base = int(runs.id.iloc[1])
+    assert at.session_state[K.view] == "Compare"
+    assert at.session_state[K.compare] == [run_id, base]
+    assert at.session_state[REUSED]["reused"] == []
+    assert K.baselines not in at.session_state

@@ -83,6 +83,37 @@ def test_rerun_in_history_opens_live_on_the_new_run(store):
     assert any(m.value == "#### crashed run (re-run)" for m in at.markdown)
 
 
+def test_a_rerun_click_cut_short_after_its_run_started_still_opens_it_in_live(store, monkeypatch):
+    """Streamlit stops a script run at its next session-state write once the browser sends
+    another request: cut right after the start, Re-run left its run training and the page
+    on History. The next script run now opens it in Live. The cut is a rerun raised right
+    after the start, once."""
+    from mtl_core.dashboard.runs import RunManager
+
+    started = RunManager.start
+    cuts = []
+
+    def start(self, config, **kwargs):
+        run_id = started(self, config, **kwargs)
+        if not cuts:
+            cuts.append(run_id)
+            st.rerun()  # another request arrived: this script run stops here
+        return run_id
+
+    monkeypatch.setattr(RunManager, "start", start)
+    with RunStore(store) as s:
+        old = s.create_run(TINY.to_dict(), name="crashed run")
+        s.set_status(old, "interrupted")
+    at = select_rows(history(open_app()), [0])
+    at.button(key="h_rerun").click().run()
+    assert not at.exception, at.exception
+    assert len(cuts) == 1
+    assert at.session_state["page_view"] == "Live"
+    assert at.session_state["focus_run"] == cuts[0]
+    with RunStore(store) as s:
+        assert len(s.runs()) == 2  # started once
+
+
 def test_show_and_compare_in_history_still_switch_the_view(store):
     with RunStore(store) as s:
         ids = [s.create_run(TINY.to_dict(), name=f"run {i}") for i in range(2)]

@@ -15,7 +15,7 @@ import streamlit.emojis  # noqa: F401  (see PAGE_ICON)
 
 from mtl_core.config import RunConfig
 from mtl_core.dashboard import state, views
-from mtl_core.dashboard.pages.live import keepalive
+from mtl_core.dashboard.pages.live import keepalive, resume_baselines
 from mtl_core.dashboard.runs import RunManager, store_path
 from mtl_core.dashboard.state import K, session_token
 from mtl_core.dashboard.urlstate import (
@@ -259,6 +259,7 @@ def main() -> None:
     manager.seen(owner)
     init_from_url(manager.store)
     show_started(manager)  # a Train click whose script run was cut short
+    resume_baselines(manager, owner)  # and a Compare-with-single-task click
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest
         st.warning(
             "This page was started without its launcher, so the live chart cannot "

@@ -189,7 +189,12 @@ class RunManager:
         return [twins.find(c, live=live) for c in configs]
 
     def start_missing(
-        self, configs: list[RunConfig], *, owner: str, names: list[str] | None = None
+        self,
+        configs: list[RunConfig],
+        *,
+        owner: str,
+        names: list[str] | None = None,
+        token: str = "",
     ) -> tuple[list[int], list[int]]:
         """The run id of every config, starting only those with no identical run stored
         or training (all of them, or none: see ``start_many``); and the reused ids."""
@@ -200,6 +205,7 @@ class RunManager:
                 [configs[i] for i in todo],
                 owner=owner,
                 names=[names[i] for i in todo] if names else None,
+                token=token,
             )
         )
         ids = [run_id if run_id is not None else next(started) for run_id in found]

@@ -26,6 +26,7 @@ class K:
     view_gen = "page_view_gen"  # the view picker's key generation
     pending_view = "pending_view"  # set inside a fragment, applied on the next full run
     starting = "train_token"  # a Train click's token, until its runs are shown (app.py)
+    baselines = "baselines_token"  # [run, token] of a Compare-with-single-task click (live.py)
     first_epoch = "first_epoch_of"  # a run just started: Live waits for its epoch 0 (live.py)
     preset = "preset"
     preset_choice = "preset_choice"  # the Preset box (a lesson opened shows its preset there)

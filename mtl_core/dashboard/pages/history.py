@@ -18,6 +18,7 @@ above it instead of by row: the same actions follow.
 from __future__ import annotations
 
 import json
+import secrets
 
 import pandas as pd
 import streamlit as st
@@ -65,9 +66,13 @@ def _compare(run_ids: list[int]) -> None:
 
 
 def rerun(manager: RunManager, run_id: int, owner: str) -> int:
-    """A new run from a stored run's config (e.g. one interrupted by a crash)."""
+    """A new run from a stored run's config (e.g. one interrupted by a crash). It carries
+    a Train click's token, so that a script run cut short right after the start still
+    opens it in Live (``app.show_started``)."""
     run = manager.store.get_run(run_id)
-    return manager.start(from_dict(run["config"]), owner=owner, name=f"{run['name']} (re-run)")
+    token = st.session_state[K.starting] = secrets.token_hex(8)
+    config = from_dict(run["config"])
+    return manager.start(config, owner=owner, name=f"{run['name']} (re-run)", token=token)
 
 
 def _table_key() -> str:

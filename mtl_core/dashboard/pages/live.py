@@ -16,6 +16,7 @@ session's runs alive while the page is open, whichever view it shows (see ``keep
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import numpy as np
@@ -163,16 +164,41 @@ def _buttons(manager: RunManager, run: dict, owner: str, polled: bool) -> None:
         )
 
 
-def start_baselines(manager: RunManager, run_id: int, owner: str) -> None:
+def start_baselines(manager: RunManager, run_id: int, owner: str, token: str = "") -> None:
     """Start the matching single-task run(s), reusing identical stored ones (identical.py
-    says so in Compare), and open the comparison."""
+    says so in Compare), and open the comparison.
+
+    The click's token goes into the session before anything starts: Streamlit stops a
+    script run at its next session-state write once the browser sends another request,
+    and a run cut short right after the start left its runs training and the page on
+    Live. The next script run finishes the click (``resume_baselines``); the runs it
+    finds then are the click's own, not "reused"."""
+    if not token:
+        token = secrets.token_hex(8)
+        st.session_state[K.baselines] = [run_id, token]
     run = manager.store.get_run(run_id)
     bases = single_task_baselines(from_dict(run["config"]))
     names = [f"{run['name']} · single-task {base.tasks[0]}" for base in bases]
-    ids, reused = manager.start_missing(bases, owner=owner, names=names)
+    ids, reused = manager.start_missing(bases, owner=owner, names=names, token=token)
+    mine = set(manager.started(token))
     st.session_state[K.compare] = [run_id, *ids]
     st.session_state[K.pending_view] = V.compare
-    remember_reuse([run_id, *ids], reused)
+    remember_reuse([run_id, *ids], [i for i in reused if i not in mine])
+    st.session_state.pop(K.baselines, None)
+
+
+def resume_baselines(manager: RunManager, owner: str) -> None:
+    """Finish a Compare-with-single-task click whose script run was cut short (see
+    ``start_baselines``): called at the start of every script run, before the view
+    control is drawn."""
+    pending = st.session_state.get(K.baselines)
+    if pending is None:
+        return
+    run_id, token = pending
+    try:
+        start_baselines(manager, int(run_id), owner, token)
+    except MtlError:  # the run was deleted meanwhile, or a server limit refused its baselines
+        st.session_state.pop(K.baselines, None)
 
 
 def cards(run: dict, numbers: dict) -> None:
