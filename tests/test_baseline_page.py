@@ -129,3 +129,28 @@ def test_a_compare_click_cut_short_after_its_runs_started_still_opens_the_compar
     assert at.session_state[K.compare] == [run_id, base]
     assert at.session_state[REUSED]["reused"] == []
     assert K.baselines not in at.session_state
+
+
+def test_a_compare_click_refused_by_a_limit_says_so_once_and_is_not_tried_again(fresh, monkeypatch):
+    """A server limit refuses the baselines: the page says why, and the next script run
+    does not take the refused click up again (its token is dropped with the refusal)."""
+    from mtl_core.dashboard.runs import RunManager
+    from mtl_core.limits import LimitError
+
+    calls = []
+
+    def refuse(self, configs, **kwargs):
+        calls.append(1)
+        raise LimitError("this session may store 0 more runs (MTL_MAX_RUNS_PER_SESSION=1)")
+
+    monkeypatch.setattr(RunManager, "start_missing", refuse)
+    single = RunConfig.from_dict({**RUN.to_dict(), "aggregator": "none"})
+    with RunStore(fresh) as store:
+        run_id = train(single, store=store, owner=TOKEN, name="hard run").run_id
+    at = open_app(**{K.owner: TOKEN, K.focus: run_id, K.view: "Live"})
+    next(b for b in at.button if b.key == f"baseline_{run_id}").click().run()
+    assert not at.exception, at.exception
+    assert any("MTL_MAX_RUNS_PER_SESSION" in e.value for e in at.error)
+    at.run()
+    assert calls == [1]
+    assert K.baselines not in at.session_state

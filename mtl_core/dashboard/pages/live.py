@@ -179,7 +179,11 @@ def start_baselines(manager: RunManager, run_id: int, owner: str, token: str = "
     run = manager.store.get_run(run_id)
     bases = single_task_baselines(from_dict(run["config"]))
     names = [f"{run['name']} · single-task {base.tasks[0]}" for base in bases]
-    ids, reused = manager.start_missing(bases, owner=owner, names=names, token=token)
+    try:
+        ids, reused = manager.start_missing(bases, owner=owner, names=names, token=token)
+    except MtlError:  # a server limit: said once, not tried again by the next script run
+        st.session_state.pop(K.baselines, None)
+        raise
     mine = set(manager.started(token))
     st.session_state[K.compare] = [run_id, *ids]
     st.session_state[K.pending_view] = V.compare
