@@ -3,10 +3,9 @@
 docs/lessons.md says how long a Run of each lesson takes; the lesson page is judged by
 it ("Sharing helps" at the default seeds: target 45 s or less, 15 runs on 2 worker
 slots). This starts a fresh dashboard through its launcher (``dashboard/serve.py``, as
-``make dashboard`` does) on a temporary MTL_DATA_ROOT holding a copy of the prepared
-mnist-5k arrays, opens ``/?lesson=SLUG`` in headless Chromium, presses Run at the
-lesson's default number of seeds (full-length runs: no ``epochs=`` in the link) and times
-from the click to the first curve drawn and to the verdict (the "Verdict" heading and the
+``make dashboard`` does) on an empty temporary MTL_DATA_ROOT, as a fresh clone's, opens
+``/?lesson=SLUG`` in headless Chromium, presses Run at the lesson's default number of
+seeds (full-length runs: no ``epochs=`` in the link) and times from the click to the first curve drawn and to the verdict (the "Verdict" heading and the
 handout button). The code served is a copy of this checkout taken at the start, so edits
 made meanwhile do not make Streamlit reload modules mid-measurement.
 
