@@ -6,8 +6,9 @@ slots). This starts a fresh dashboard through its launcher (``dashboard/serve.py
 ``make dashboard`` does) on an empty temporary MTL_DATA_ROOT, as a fresh clone's, opens
 ``/?lesson=SLUG`` in headless Chromium, presses Run at the lesson's default number of
 seeds (full-length runs: no ``epochs=`` in the link) and times from the click to the
-first curve drawn and to the verdict (the "Verdict" heading and the handout button). The code served is a copy of this checkout taken at the start, so edits
-made meanwhile do not make Streamlit reload modules mid-measurement.
+first curve drawn and to the verdict (the "Verdict" heading and the handout button).
+The code served is a copy of this checkout taken at the start, so edits made meanwhile
+do not make Streamlit reload modules mid-measurement.
 
 It prints the lesson, the seeds, the runs, the worker slots (``MTL_MAX_RUNS``), the load
 average before and after, both times, the target with met/missed, and from the run store
