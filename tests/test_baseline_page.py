@@ -12,7 +12,7 @@ from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.replicates import seed_configs
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import open_app
+from tests.helpers.apptest import cut_short_after, open_app
 
 TOKEN = "0123456789abcdef" * 2  # this page session's owner token (no cookie in AppTest)
 RUN = RunConfig.from_dict(
@@ -90,6 +90,17 @@ def test_compare_offers_both_follow_ups_for_aggregator_runs_and_starts_valid_bas
     assert {(c["seed"], c["data_seed"]) for c in queued} == {(0, 0), (1, 1)}
 
 
+def click_compare(store) -> tuple:
+    """A finished hard-sharing run of this session in Live, its "Compare with single-task"
+    clicked: the page and the run's id."""
+    single = RunConfig.from_dict({**RUN.to_dict(), "aggregator": "none"})
+    with RunStore(store) as runs:
+        run_id = train(single, store=runs, owner=TOKEN, name="hard run").run_id
+    at = open_app(**{K.owner: TOKEN, K.focus: run_id, K.view: "Live"})
+    next(b for b in at.button if b.key == f"baseline_{run_id}").click().run()
+    return at, run_id
+
+
 def test_a_compare_click_cut_short_after_its_runs_started_still_opens_the_comparison(
     fresh, monkeypatch
 ):
@@ -98,27 +109,10 @@ def test_a_compare_click_cut_short_after_its_runs_started_still_opens_the_compar
     the page on Live; the next script run now opens the comparison, with the click's own
     run, not called "reused", and nothing started twice. The cut is made by a rerun raised
     right after the start, once."""
-    import streamlit as st
-
-    from mtl_core.dashboard.runs import RunManager
     from mtl_core.dashboard.widgets.identical import REUSED
 
-    started = RunManager.start_missing
-    cuts = []
-
-    def start_missing(self, configs, **kwargs):
-        out = started(self, configs, **kwargs)
-        if not cuts:
-            cuts.append(out)
-            st.rerun()  # another request arrived: this script run stops here
-        return out
-
-    monkeypatch.setattr(RunManager, "start_missing", start_missing)
-    single = RunConfig.from_dict({**RUN.to_dict(), "aggregator": "none"})
-    with RunStore(fresh) as store:
-        run_id = train(single, store=store, owner=TOKEN, name="hard run").run_id
-    at = open_app(**{K.owner: TOKEN, K.focus: run_id, K.view: "Live"})
-    next(b for b in at.button if b.key == f"baseline_{run_id}").click().run()
+    cuts = cut_short_after(monkeypatch, "start_missing")
+    at, run_id = click_compare(fresh)
     assert not at.exception, at.exception
     assert cuts, "the click never started its baselines"
     with RunStore(fresh) as store:
@@ -144,11 +138,7 @@ def test_a_compare_click_refused_by_a_limit_says_so_once_and_is_not_tried_again(
         raise LimitError("this session may store 0 more runs (MTL_MAX_RUNS_PER_SESSION=1)")
 
     monkeypatch.setattr(RunManager, "start_missing", refuse)
-    single = RunConfig.from_dict({**RUN.to_dict(), "aggregator": "none"})
-    with RunStore(fresh) as store:
-        run_id = train(single, store=store, owner=TOKEN, name="hard run").run_id
-    at = open_app(**{K.owner: TOKEN, K.focus: run_id, K.view: "Live"})
-    next(b for b in at.button if b.key == f"baseline_{run_id}").click().run()
+    at, _ = click_compare(fresh)
     assert not at.exception, at.exception
     assert any("MTL_MAX_RUNS_PER_SESSION" in e.value for e in at.error)
     at.run()

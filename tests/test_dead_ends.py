@@ -27,7 +27,15 @@ from mtl_core.data.download import FILES
 from mtl_core.errors import DataError
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import open_app, queue_only, texts, train_button, url_config, use_store
+from tests.helpers.apptest import (
+    cut_short_after,
+    open_app,
+    queue_only,
+    texts,
+    train_button,
+    url_config,
+    use_store,
+)
 
 TINY = RunConfig.from_dict(
     {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 2, "batch_size": 32}
@@ -88,19 +96,7 @@ def test_a_rerun_click_cut_short_after_its_run_started_still_opens_it_in_live(st
     another request: cut right after the start, Re-run left its run training and the page
     on History. The next script run now opens it in Live. The cut is a rerun raised right
     after the start, once."""
-    from mtl_core.dashboard.runs import RunManager
-
-    started = RunManager.start
-    cuts = []
-
-    def start(self, config, **kwargs):
-        run_id = started(self, config, **kwargs)
-        if not cuts:
-            cuts.append(run_id)
-            st.rerun()  # another request arrived: this script run stops here
-        return run_id
-
-    monkeypatch.setattr(RunManager, "start", start)
+    cuts = cut_short_after(monkeypatch, "start")
     with RunStore(store) as s:
         old = s.create_run(TINY.to_dict(), name="crashed run")
         s.set_status(old, "interrupted")

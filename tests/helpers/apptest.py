@@ -67,6 +67,24 @@ def use_store(mp: pytest.MonkeyPatch, root: Path) -> Path:
     return path
 
 
+def cut_short_after(mp: pytest.MonkeyPatch, name: str) -> list:
+    """``RunManager.<name>`` stops the script run right after its first call, as Streamlit
+    does when another request arrives (a rerun raised at the next Streamlit call); the list
+    collects that call's result."""
+    method = getattr(RunManager, name)
+    cuts: list = []
+
+    def cut(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        if not cuts:
+            cuts.append(out)
+            st.rerun()  # another request arrived: this script run stops here
+        return out
+
+    mp.setattr(RunManager, name, cut)
+    return cuts
+
+
 def queue_only(mp: pytest.MonkeyPatch) -> None:
     """Runs the page starts stay queued: no worker processes."""
     mp.setattr(RunManager, "warm", lambda self: None)
