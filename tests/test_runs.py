@@ -66,11 +66,11 @@ def test_a_run_beyond_the_limit_waits_queued_then_completes(make_manager, make_c
     manager = make_manager(max_runs=1)
     first = manager.start(make_config(epochs=400), owner="a")
     second = manager.start(make_config(epochs=3), owner="b")
-    wait_for(lambda: training(manager, first), 30, "the first run to train")
+    until(manager, lambda: training(manager, first), 30, "the first run to train")
     assert status(manager, second) == "queued" and manager.queued() == [second]
     assert manager.store.last_epoch(second) == -1
-    wait_for(lambda: ended(manager, first), 60, "the first run to end")
-    wait_for(lambda: ended(manager, second), 30, "the second run to end")
+    until(manager, lambda: ended(manager, first), 60, "the first run to end")
+    until(manager, lambda: ended(manager, second), 30, "the second run to end")
     for run_id, epochs in ((first, 400), (second, 3)):
         run = manager.store.get_run(run_id)
         assert (run["status"], run["message"]) == ("completed", "")
@@ -81,7 +81,7 @@ def test_a_run_beyond_the_limit_waits_queued_then_completes(make_manager, make_c
 def test_workers_train_at_the_priority_the_operator_set(make_manager, make_config):
     manager = make_manager(max_runs=1, worker_nice=7)
     run_id = manager.start(make_config(epochs=LONG), owner="a")
-    wait_for(lambda: training(manager, run_id), 30, "the run to train")
+    until(manager, lambda: training(manager, run_id), 30, "the run to train")
     pid = manager.worker_pid(run_id)
     assert pid is not None
     own = os.getpriority(os.PRIO_PROCESS, 0)
@@ -97,7 +97,8 @@ def test_a_killed_worker_fails_only_its_run_and_its_slot_gets_a_new_process(
     victim = manager.start(make_config(epochs=LONG), owner="a")
     survivor = manager.start(make_config(epochs=LONG, seed=1), owner="a")
     waiting = manager.start(make_config(epochs=5), owner="b")
-    wait_for(
+    until(
+        manager,
         lambda: training(manager, victim, 3) and training(manager, survivor, 3),
         30,
         "both runs to train",
@@ -107,24 +108,29 @@ def test_a_killed_worker_fails_only_its_run_and_its_slot_gets_a_new_process(
     assert pid is not None and pid != manager.worker_pid(survivor)
     os.kill(pid, signal.SIGKILL)
     kept = manager.store.last_epoch(victim)
-    wait_for(lambda: ended(manager, victim), 15, "the killed run to be recorded")
+    until(manager, lambda: ended(manager, victim), 15, "the killed run to be recorded")
     run = manager.store.get_run(victim)
     assert run["status"] == "failed"
     assert "worker process died" in run["message"] and "\n" not in run["message"]
     assert manager.store.last_epoch(victim) >= kept  # its finished epochs are all there
     # The run that waited gets the slot (a new process) and completes.
-    wait_for(lambda: ended(manager, waiting), 30, "the waiting run to end")
+    until(manager, lambda: ended(manager, waiting), 30, "the waiting run to end")
     assert status(manager, waiting) == "completed"
     # The other slot never noticed.
     before = manager.store.last_epoch(survivor)
-    wait_for(lambda: manager.store.last_epoch(survivor) > before + 3, 15, "the survivor to train")
+    until(
+        manager,
+        lambda: manager.store.last_epoch(survivor) > before + 3,
+        15,
+        "the survivor to train",
+    )
     assert status(manager, survivor) == "running"
     manager.request(survivor, "a", "stop")
-    wait_for(lambda: ended(manager, survivor), 15, "the survivor to stop")
+    until(manager, lambda: ended(manager, survivor), 15, "the survivor to stop")
     assert status(manager, survivor) == "stopped"
     # And the replaced slot trains new runs.
     fresh = manager.start(make_config(epochs=3), owner="b")
-    wait_for(lambda: ended(manager, fresh), 30, "a new run to end")
+    until(manager, lambda: ended(manager, fresh), 30, "a new run to end")
     assert status(manager, fresh) == "completed"
 
 
@@ -136,17 +142,47 @@ def test_a_worker_terminated_with_its_server_records_its_run_as_interrupted_and_
     and the process with it: the slot's next run trains in a new one."""
     manager = make_manager(max_runs=1)
     run_id = manager.start(make_config(epochs=LONG), owner="a")
-    wait_for(lambda: training(manager, run_id, 2), 30, "the run to train")
+    until(manager, lambda: training(manager, run_id, 2), 30, "the run to train")
     pid = manager.worker_pid(run_id)
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: ended(manager, run_id), 15, "the run to be recorded")
+    until(manager, lambda: ended(manager, run_id), 15, "the run to be recorded")
     run = manager.store.get_run(run_id)
     assert (run["status"], run["message"]) == ("interrupted", INTERRUPTED)
     again = manager.start(make_config(epochs=3), owner="a")
-    wait_for(lambda: ended(manager, again), 30, "a new run to end")
+    until(manager, lambda: ended(manager, again), 30, "a new run to end")
     run = manager.store.get_run(again)
     assert (run["status"], run["message"]) == ("completed", "")
-    wait_for(lambda: not alive(pid), 15, "the terminated worker to exit")
+    until(manager, lambda: not alive(pid), 15, "the terminated worker to exit")
+
+
+def until(manager: RunManager, check: Callable[[], Any], timeout: float, what: str) -> None:
+    """``wait_for``; timed out, it says where each of ``manager``'s runs stood: its
+    status, last epoch and message, and the state of the process training it."""
+    wait_for(check, timeout, what, context=lambda: where(manager))
+
+
+def where(manager: RunManager) -> str:
+    runs = manager.store.runs()
+    return "; ".join(
+        f"run {run_id}: {status} at epoch {manager.store.last_epoch(run_id)} ({message!r}), "
+        f"worker {process_state(manager.worker_pid(run_id))}"
+        for run_id, status, message in zip(
+            runs.id.astype(int), runs.status, runs.message, strict=True
+        )
+    )
+
+
+def process_state(pid: int | None) -> str:
+    """``pid``'s state letter (R running, S sleeping, D in the kernel, Z exited) and the
+    kernel function it waits in, from /proc."""
+    if pid is None:
+        return "none"
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        wchan = Path(f"/proc/{pid}/wchan").read_text().strip() or "-"
+    except OSError:
+        return f"{pid} gone"
+    return f"{pid} {state} in {wchan}"
 
 
 def alive(pid: int) -> bool:
@@ -163,25 +199,25 @@ def test_a_run_paused_past_the_timeout_is_stopped_and_frees_its_slot(make_manage
     manager = make_manager(max_runs=1, pause_timeout=1.5)
     paused = manager.start(make_config(epochs=LONG), owner="a")
     waiting = manager.start(make_config(epochs=3), owner="b")
-    wait_for(lambda: training(manager, paused), 30, "the run to train")
+    until(manager, lambda: training(manager, paused), 30, "the run to train")
     # A short pause (under the timeout) is just a pause.
     manager.request(paused, "a", "pause")
-    wait_for(lambda: status(manager, paused) == "paused", 10, "the pause")
+    until(manager, lambda: status(manager, paused) == "paused", 10, "the pause")
     time.sleep(1.0)
     manager.request(paused, "a", "")
-    wait_for(lambda: status(manager, paused) == "running", 10, "the resume")
+    until(manager, lambda: status(manager, paused) == "running", 10, "the resume")
     before = manager.store.last_epoch(paused)
-    wait_for(lambda: manager.store.last_epoch(paused) > before, 10, "training to go on")
+    until(manager, lambda: manager.store.last_epoch(paused) > before, 10, "training to go on")
     # A long one stops the run, says why, and the waiting run gets the slot.
     manager.request(paused, "a", "pause")
-    wait_for(lambda: status(manager, paused) == "paused", 10, "the second pause")
+    until(manager, lambda: status(manager, paused) == "paused", 10, "the second pause")
     since = time.monotonic()
-    wait_for(lambda: ended(manager, paused), 10, "the pause to time out")
+    until(manager, lambda: ended(manager, paused), 10, "the pause to time out")
     assert time.monotonic() - since >= 1.0
     run = manager.store.get_run(paused)
     assert run["status"] == "stopped"
     assert "pause of more than 1.5 s" in run["message"] and "MTL_PAUSE_TIMEOUT" in run["message"]
-    wait_for(lambda: ended(manager, waiting), 30, "the waiting run to end")
+    until(manager, lambda: ended(manager, waiting), 30, "the waiting run to end")
     assert status(manager, waiting) == "completed"
 
 
@@ -220,7 +256,8 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
         closed = manager.start(make_config(epochs=LONG, seed=1), owner="closed")
         cli = manager.start(make_config(epochs=LONG, seed=2), owner="")
         closed_queued = manager.start(make_config(epochs=LONG, seed=3), owner="closed")
-        wait_for(
+        until(
+            manager,
             lambda: all(training(manager, i) for i in (hidden, closed, cli)),
             60,
             "three runs to train",
@@ -228,7 +265,7 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
         assert status(manager, closed_queued) == "queued"
         pages.every.update(open=2.5, closed=None)
         closed_at = pages.last["closed"]
-        wait_for(lambda: ended(manager, closed), 15, "the closed page's run to stop")
+        until(manager, lambda: ended(manager, closed), 15, "the closed page's run to stop")
         assert time.monotonic() - closed_at >= 4.0
         for run_id in (closed, closed_queued):
             run = manager.store.get_run(run_id)
@@ -238,15 +275,18 @@ def test_a_hidden_page_keeps_its_runs_and_a_closed_one_loses_them(make_manager, 
         time.sleep(max(0.0, closed_at + 9.0 - time.monotonic()))
         for run_id in (hidden, cli):
             before = manager.store.last_epoch(run_id)
-            wait_for(
-                lambda r=run_id, b=before: manager.store.last_epoch(r) > b, 10, "training to go on"
+            until(
+                manager,
+                lambda r=run_id, b=before: manager.store.last_epoch(r) > b,
+                10,
+                "training to go on",
             )
             assert status(manager, run_id) == "running"
     finally:
         pages.close()
     for run_id, owner in ((hidden, "open"), (cli, "")):
         manager.request(run_id, owner, "stop")
-        wait_for(lambda r=run_id: ended(manager, r), 15, "the run to stop")
+        until(manager, lambda r=run_id: ended(manager, r), 15, "the run to stop")
         assert manager.store.get_run(run_id)["message"].startswith("stopped by request")
 
 
@@ -293,7 +333,7 @@ def test_runs_left_live_by_a_dead_server_are_marked_when_a_new_one_starts(tmp_pa
         assert (run["status"], run["message"]) == ("interrupted", STORE_ORPHAN_QUEUED)
         assert status(manager, orphan) == "interrupted"  # its process is gone: at once
         assert status(manager, elsewhere) == "running"  # its heartbeat is still fresh
-        wait_for(lambda: status(manager, elsewhere) == "interrupted", 10, "the orphan's mark")
+        until(manager, lambda: status(manager, elsewhere) == "interrupted", 10, "the orphan's mark")
         assert manager.store.get_run(elsewhere)["message"] == ORPHAN_RUNNING
         time.sleep(2.0)
         assert status(manager, alive) == "running"
@@ -327,22 +367,17 @@ def test_two_servers_share_a_store_and_each_trains_only_what_it_queued(make_conf
     try:
         training_run = first.start(make_config(epochs=LONG), owner="a")
         waiting = first.start(make_config(epochs=3, seed=5), owner="a")
-        wait_for(lambda: training(first, training_run), 60, "the first server's run to train")
+        until(first, lambda: training(first, training_run), 60, "the first server's run to train")
         second = RunManager(path, limits_(max_runs=1), watch_every=0.2)
         assert status(second, training_run) == "running" and status(second, waiting) == "queued"
         own = second.start(make_config(epochs=3, seed=9), owner="b")
-        wait_for(lambda: ended(second, own), 60, "the second server's run to finish")
+        until(second, lambda: ended(second, own), 60, "the second server's run to finish")
         assert status(second, own) == "completed"
         time.sleep(1.0)  # a few watchdog ticks of both servers
         assert status(second, training_run) == "running" and status(second, waiting) == "queued"
         assert second.queued() == [] and first.queued() == [waiting]
         first.request(training_run, "a", "stop")
-        wait_for(
-            lambda: ended(first, waiting),
-            60,
-            "the first server's queued run to finish",
-            lambda: str(first.store.runs()[["id", "status", "message"]].values.tolist()),
-        )
+        until(first, lambda: ended(first, waiting), 60, "the first server's queued run to finish")
         assert status(first, waiting) == "completed"
     finally:
         for manager in (first, second):
@@ -372,7 +407,7 @@ def test_four_runs_from_two_sessions_match_the_same_runs_one_after_another(
     ]
     manager = make_manager(max_runs=4)
     ids = [manager.start(c, owner="ab"[i % 2]) for i, c in enumerate(configs)]
-    wait_for(lambda: all(ended(manager, i) for i in ids), 120, "the four runs to end")
+    until(manager, lambda: all(ended(manager, i) for i in ids), 120, "the four runs to end")
     assert [status(manager, i) for i in ids] == ["completed"] * 4
     with RunStore(tmp_path / "sequential.sqlite") as store:
         for run_id, config in zip(ids, configs, strict=True):
@@ -389,7 +424,7 @@ def test_a_diverging_run_ends_diverged_and_the_next_run_still_trains(make_manage
         make_config(optimizer="sgd", lr=3.0, width=512, depth=3, epochs=8), owner="a"
     )
     good = manager.start(make_config(epochs=3), owner="a")
-    wait_for(lambda: ended(manager, bad) and ended(manager, good), 60, "both runs to end")
+    until(manager, lambda: ended(manager, bad) and ended(manager, good), 60, "both runs to end")
     run = manager.store.get_run(bad)
     assert run["status"] == "diverged" and "non-finite" in run["message"]
     assert status(manager, good) == "completed"
@@ -406,7 +441,7 @@ def test_an_interrupted_run_is_re_run_from_its_stored_config(make_manager, make_
     manager.store.append_epoch(old, 0, [("digit", "val", "loss", 2.3)])
     manager.store.set_status(old, "interrupted", "the server died")
     new = rerun(manager, old, "a")
-    wait_for(lambda: ended(manager, new), 60, "the re-run to end")
+    until(manager, lambda: ended(manager, new), 60, "the re-run to end")
     run = manager.store.get_run(new)
     assert run["status"] == "completed" and run["config"] == config.to_dict()
     assert run["name"] == "crashed (re-run)" and manager.store.last_epoch(new) == 3

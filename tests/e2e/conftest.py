@@ -190,10 +190,33 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 page.screenshot(path=str(FAILED_SHOTS / f"{item.name}-{n}.png"), full_page=True)
             with contextlib.suppress(Exception):
                 report.sections.append((f"open page {n}: {page.url}", main_text(page)))
+            with contextlib.suppress(Exception):
+                report.sections.append((f"chosen on page {n}", chosen(page)))
     return report
 
 
 FAILED = pytest.StashKey[bool]()
+
+
+# The option the radio group (a segmented control) labelled ``name`` shows chosen, or null.
+CHECKED = """((name) => {
+  const group = [...document.querySelectorAll('[role=radiogroup]')]
+    .find((g) => g.getAttribute('aria-label') === name);
+  const chosen = group && group.querySelector('[role=radio][aria-checked=true]');
+  return chosen ? chosen.innerText.trim() : null; })"""
+
+
+def chosen(page) -> str:
+    """Each labelled radio group's chosen option ("x-axis=steps"): the text does not say
+    which option of a segmented control is on."""
+    return ", ".join(
+        page.evaluate(
+            """() => [...document.querySelectorAll('[role=radiogroup][aria-label]')].map((g) => {
+              const on = g.querySelector('[role=radio][aria-checked=true]')
+                || g.querySelector('input[type=radio]:checked')?.closest('label');
+              return g.getAttribute('aria-label') + '=' + (on ? on.innerText.trim() : '-'); })"""
+        )
+    )
 
 
 def main_text(page, limit: int = 2500) -> str:

@@ -16,6 +16,7 @@ import pytest
 from mtl_core.config import DEFAULT
 from mtl_core.store.runs import RunStore
 
+from .conftest import CHECKED
 from .drawn import DRAWN, assert_drawn, live_chart, settle, stored, the_run, trace
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -254,7 +255,14 @@ def test_the_live_chart_appends_the_stored_epochs_itself(app_server, browser):
     for _ in range(12):  # 12 steps of 0.05
         slider.press("ArrowRight")
     page.get_by_role("radiogroup", name="x-axis").get_by_role("radio", name="steps").click()
-    # __mtlFed: points the feed appended since the chart was last drawn whole
+    # Each stage waits on its own, so a timeout says which one failed (a CI run once waited
+    # 60 s with the chart still on epochs): the control took the click, the page drew the
+    # chart on steps, and the feed appended to it.
+    page.wait_for_function(f"{CHECKED}('x-axis') === 'steps'", timeout=10_000)
+    axis = """() => { const d = document.querySelector('.js-plotly-plot');
+        return d && d.layout.xaxis.title.text; }"""
+    page.wait_for_function(f"({axis})() === 'optimiser steps'", timeout=60_000)
+    # __mtlFed: points the feed appended since the page last sent the chart a figure
     fed = """() => { const d = document.querySelector('.js-plotly-plot');
         return d && d.layout.xaxis.title.text === 'optimiser steps' ? d.__mtlFed || 0 : 0; }"""
     # 6 epochs of each of the 4 curves: more than 5 drawn even when the chart was drawn

@@ -65,7 +65,7 @@ function loadPlotly() {
 # answer goes to the page as a FEED_EVENT (the progress line moves on with it,
 # widgets/progress.py); one whose status is not the one the page drew triggers the panel
 # around the chart to redraw (``_redraw``). ``div.__mtlFed`` counts the points it appended
-# (the browser tests read it).
+# since the page last sent the chart a figure (the browser tests read it).
 FEED_JS = """
 const TYPED = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array,
                 i4: Int32Array, u4: Uint32Array, f4: Float32Array, f8: Float64Array };
@@ -209,6 +209,7 @@ export default function (component) {
   let fig = FIGS[data.key];
   if (data.figure !== null) {
     fig = JSON.parse(data.figure);
+    div.__mtlFed = 0;  // counts what the feed appends to this figure
     if (data.feed) { fed(fig); FIGS[data.key] = fig; } else delete FIGS[data.key];
   } else if (div.__mtlFig === fig && div.__mtlFeed && !div.__mtlFeed.stopped) {
     return () => {};  // the same figure, still fed: nothing to redraw
