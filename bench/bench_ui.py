@@ -355,7 +355,7 @@ class ForkWatch(threading.Thread):
     measurement).
 
     They are the server's grandchildren: forks of the forkserver, which serves them only
-    once its preload (PyTorch, ``torch._dynamo``, the worker's code) is done, and not
+    once its preload (PyTorch and the worker's code) is done, and not
     before the first page's script run asks for them. A cold click that comes earlier
     waits for them."""
 

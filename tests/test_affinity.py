@@ -14,26 +14,28 @@ from mtl_core.analysis.affinity import affinity_sentences, evolution, mean_affin
 from mtl_core.cli.flags import add_train_flags, config_from_args
 from mtl_core.data.batching import step_sizes
 from mtl_core.errors import ConfigError
+from mtl_core.methods.optimizers import SGD, Adam, Optimizer
 from mtl_core.store.runs import RunStore
-from mtl_core.training.affinity import LOSS_FLOOR, AffinityRecorder, lookahead
+from mtl_core.training.affinity import LOSS_FLOOR, AffinityRecorder
 from mtl_core.training.sink import MemorySink
 from mtl_core.training.trainer import train
 from tests.conftest import tiny_config
 
 
-def _optimizer(kind: str, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+def _optimizer(kind: str, params: list[torch.Tensor]) -> Optimizer:
     if kind == "adam":
-        return torch.optim.Adam(params, lr=0.01, weight_decay=1e-3)
+        return Adam(params, lr=0.01, weight_decay=1e-3)
     if kind == "sgd-momentum":
-        return torch.optim.SGD(params, lr=0.05, momentum=0.8, weight_decay=1e-3)
-    return torch.optim.SGD(params, lr=0.05)
+        return SGD(params, lr=0.05, momentum=0.8, weight_decay=1e-3)
+    return SGD(params, lr=0.05)
 
 
 @pytest.mark.parametrize("kind", ["adam", "sgd-momentum", "sgd"])
 @pytest.mark.parametrize("steps_before", [0, 3])
 def test_the_lookahead_is_the_step_the_optimiser_would_take(kind, steps_before):
-    """With fresh state and after a few steps: the lookahead of a gradient equals what
-    ``optimizer.step()`` does with that gradient, and reads the state without writing it."""
+    """With fresh state and after a few steps: the lookahead of a gradient is, bit for
+    bit, what ``optimizer.step()`` does with that gradient, and reads the state without
+    writing it."""
     gen = torch.Generator().manual_seed(0)
     params = [nn.Parameter(torch.randn(5, 3, generator=gen)), nn.Parameter(torch.randn(3))]
     opt = _optimizer(kind, params)
@@ -42,16 +44,25 @@ def test_the_lookahead_is_the_step_the_optimiser_would_take(kind, steps_before):
         sum((p**2).sum() + p.sum() for p in params).backward()
         opt.step()
     grads = [torch.randn(p.shape, generator=gen) for p in params]
-    state = copy.deepcopy(opt.state_dict())
+    state = copy.deepcopy(opt.state)
     before = [p.detach().clone() for p in params]
-    moved = lookahead(opt, params, grads)
+    moved = opt.lookahead(params, grads)
     assert all(torch.equal(p, b) for p, b in zip(params, before, strict=True))
-    assert str(opt.state_dict()) == str(state)
+    assert _same_state(opt.state, state)
     for p, g in zip(params, grads, strict=True):
         p.grad = g.clone()
     opt.step()
     for new, p in zip(moved, params, strict=True):
-        torch.testing.assert_close(new, p.detach(), rtol=1e-6, atol=1e-7)
+        assert torch.equal(new, p.detach())  # the step's own rule: bit for bit
+
+
+def _same_state(a: dict, b: dict) -> bool:
+    """Two optimiser states (per parameter, in order) hold equal values under equal keys."""
+    return [list(s) for s in a.values()] == [list(s) for s in b.values()] and all(
+        torch.equal(torch.as_tensor(x[k]), torch.as_tensor(y[k]))
+        for x, y in zip(a.values(), b.values(), strict=True)
+        for k in x
+    )
 
 
 class Toy(nn.Module):
@@ -72,7 +83,7 @@ def test_affinity_on_a_toy_problem_where_the_answer_is_known():
     from 1 to 0.64 (Z = 0.36), c rises to 1.44 (Z = -0.44). A step on c moves w to -0.2:
     Z(c→a) = -0.44, Z(c→c) = 0.36. d's loss is 0, below the floor: nothing is recorded for it."""
     toy = Toy()
-    opt = torch.optim.SGD(toy.parameters(), lr=0.1)
+    opt = SGD(toy.parameters(), lr=0.1)
     recorder = AffinityRecorder(("a", "b", "c", "d"), toy, [toy.w], opt, toy.losses, every=10)
     values = recorder.measure({})
     expected = {("a", "a"): 0.36, ("a", "b"): 0.36, ("a", "c"): -0.44, ("c", "a"): -0.44}
@@ -90,7 +101,7 @@ def test_affinity_on_a_toy_problem_where_the_answer_is_known():
 def test_a_loss_just_above_the_floor_is_measured_and_one_below_is_not():
     toy = Toy()
     toy.w.data.fill_(LOSS_FLOOR**0.5 * 1.01)  # d = w^2 just above the floor
-    opt = torch.optim.SGD(toy.parameters(), lr=0.1)
+    opt = SGD(toy.parameters(), lr=0.1)
     recorder = AffinityRecorder(("a", "d"), toy, [toy.w], opt, toy.losses, every=1)
     assert ("a", "d") in recorder.measure({})
     toy.w.data.fill_(LOSS_FLOOR**0.5 * 0.99)

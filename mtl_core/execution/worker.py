@@ -106,9 +106,6 @@ def warm_up(dataset: str = "mnist-5k") -> None:
     torch.set_num_threads(1)
     with contextlib.suppress(MtlError):  # the job reports data problems itself
         _ = load_bundle(dataset).data_hash
-    # The first optimiser of a process imports torch._dynamo (1-3 s): do it now, not
-    # between a click on Train and the first point.
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     signal.signal(signal.SIGTERM, _terminated)  # not earlier: a warm-up may die quietly
 
 

@@ -10,7 +10,8 @@ epoch (the paper measures every 10), on the batch that step trains on, before it
 optimiser's own rule to the shared parameters: SGD with its momentum buffer and weight
 decay, at the optimiser's learning rate. We do the same for both optimisers: SGD's
 momentum step, and Adam's step with its moment estimates and bias correction, as the
-next ``optimizer.step()`` would move them had task i's gradient been the only one. So
+next ``optimizer.step()`` would move them had task i's gradient been the only one (the
+optimiser's own update on copies: ``Optimizer.lookahead``, methods/optimizers.py). So
 Adam and SGD runs give comparable signals: each measures the step its run would take.
 (Their Taskonomy code also divides Z by the learning rate; the paper's definition, used
 here, does not.) The optimiser's state is only read, never written.
@@ -36,51 +37,10 @@ from collections.abc import Callable
 import torch
 
 from mtl_core.analysis.affinity import PSEUDO_TASK, affinity_metric
+from mtl_core.methods.optimizers import Optimizer
 from mtl_core.store.schema import Row
 
 LOSS_FLOOR = 1e-6
-
-
-def lookahead(
-    optimizer: torch.optim.Optimizer, params: list[torch.Tensor], grads: list[torch.Tensor]
-) -> list[torch.Tensor]:
-    """Where the optimiser's next step would move ``params`` were ``grads`` their
-    gradients (torch's Adam and SGD rules, with their state and hyperparameters); the
-    parameters and the optimiser's state are left as they are."""
-    group_of = {id(p): g for g in optimizer.param_groups for p in g["params"]}
-    out = []
-    with torch.no_grad():
-        for p, grad in zip(params, grads, strict=True):
-            group, state = group_of[id(p)], optimizer.state.get(p, {})
-            d = grad + group["weight_decay"] * p if group["weight_decay"] else grad
-            if isinstance(optimizer, torch.optim.Adam):
-                out.append(_adam(p, d, group, state))
-            elif isinstance(optimizer, torch.optim.SGD):
-                out.append(_sgd(p, d, group, state))
-            else:
-                raise TypeError(f"no lookahead rule for {type(optimizer).__name__}")
-    return out
-
-
-def _sgd(p: torch.Tensor, d: torch.Tensor, group: dict, state: dict) -> torch.Tensor:
-    momentum = group["momentum"]
-    if momentum:
-        buf = state.get("momentum_buffer")
-        buf = d if buf is None else buf * momentum + (1 - group["dampening"]) * d
-        d = d + momentum * buf if group["nesterov"] else buf
-    return p - group["lr"] * d
-
-
-def _adam(p: torch.Tensor, d: torch.Tensor, group: dict, state: dict) -> torch.Tensor:
-    beta1, beta2 = group["betas"]
-    step = float(state["step"]) + 1 if "step" in state else 1.0
-    if "exp_avg" in state:  # m' = β1 m + (1 - β1) d, v' = β2 v + (1 - β2) d² (new tensors)
-        m = torch.lerp(state["exp_avg"], d, 1 - beta1)
-        v = torch.mul(state["exp_avg_sq"], beta2).addcmul_(d, d, value=1 - beta2)
-    else:  # the first step: m = v = 0
-        m, v = d * (1 - beta1), torch.mul(d, d).mul_(1 - beta2)
-    denom = v.sqrt_().div_((1 - beta2**step) ** 0.5).add_(group["eps"])
-    return torch.addcdiv(p, m, denom, value=-group["lr"] / (1 - beta1**step))
 
 
 class AffinityRecorder:
@@ -92,7 +52,7 @@ class AffinityRecorder:
         tasks: tuple[str, ...],
         model: torch.nn.Module,
         shared: list[torch.Tensor],
-        optimizer: torch.optim.Optimizer,
+        optimizer: Optimizer,
         batch_losses: Callable[[dict], tuple[dict, dict]],
         every: int,
     ) -> None:
@@ -125,7 +85,7 @@ class AffinityRecorder:
             saved = [p.detach().clone() for p in self.shared]
             values = {}
             for source in self.tasks:
-                moved = lookahead(self.optimizer, self.shared, grads[source])
+                moved = self.optimizer.lookahead(self.shared, grads[source])
                 try:
                     with torch.no_grad():
                         for p, new in zip(self.shared, moved, strict=True):

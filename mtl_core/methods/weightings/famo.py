@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from mtl_core.methods.declarations import Method, Param
+from mtl_core.methods.optimizers import Adam
 from mtl_core.methods.weightings._base import Weighting
 
 METHOD = Method(
@@ -66,7 +67,7 @@ class FAMO(Weighting):
         # loss. Its optimiser is made at the first update, after ``.to(device)``.
         self.register_buffer("logits", torch.zeros(len(tasks)))
         self.lr, self.decay = lr, decay
-        self.optimizer: torch.optim.Adam | None = None
+        self.optimizer: Adam | None = None
 
     wants_losses_after_step = True
 
@@ -85,7 +86,7 @@ class FAMO(Weighting):
             delta = (self._stack(before) + self.EPS).log() - (self._stack(after) + self.EPS).log()
             (grad,) = torch.autograd.grad(torch.softmax(logits, 0), logits, delta.detach())
         if self.optimizer is None:
-            self.optimizer = torch.optim.Adam([self.logits], lr=self.lr, weight_decay=self.decay)
+            self.optimizer = Adam([self.logits], lr=self.lr, weight_decay=self.decay)
         self.logits.grad = grad
         self.optimizer.step()
         self.logits.grad = None
