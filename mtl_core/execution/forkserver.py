@@ -6,8 +6,9 @@ took 4-7 s here and is what a newcomer's first click waited for. A forkserver im
 the worker's code once, in a process of its own; every worker is then a fork of it,
 ready in milliseconds. What it imports is kept small, as a first click waits for it
 when the page shows first: no scikit-learn (the splits are drawn in numpy), and no
-``torch._dynamo`` (the project's optimisers are its own, methods/optimizers.py). Only imports run there (no tensor op, no data loaded), so no thread pool or
-open file is copied into the workers, as with DataLoader workers.
+``torch._dynamo`` (the project's optimisers are its own, methods/optimizers.py). Only
+imports run there (no tensor op, no data loaded), so no thread pool or open file is
+copied into the workers, as with DataLoader workers.
 
 Two things a fork inherits from the forkserver rather than from the process that asked
 for the worker, and so are passed along explicitly:
@@ -41,7 +42,7 @@ from collections.abc import Iterator
 from multiprocessing import forkserver, resource_tracker
 from multiprocessing.context import BaseContext
 
-# Imported once in the forkserver: the worker's code, and what its first step imports.
+# Imported once in the forkserver: the worker's code (PyTorch with it).
 PRELOAD = ["mtl_core.execution.worker"]
 IGNORE_SIGINT = "mtl_core.execution.sigint_ignored"  # a batch's forkserver: first preload
 
