@@ -74,13 +74,19 @@ def wrong(at: AppTest) -> list[str]:
 # -- 1. History -> Re-run -----------------------------------------------------------------
 
 
-def test_rerun_in_history_opens_live_on_the_new_run(store):
+def click_rerun(store) -> tuple[AppTest, int]:
+    """History's Re-run clicked on an interrupted run ``store`` holds: the page and that run."""
     with RunStore(store) as s:
         old = s.create_run(TINY.to_dict(), name="crashed run")
         s.set_status(old, "interrupted")
     at = select_rows(history(open_app()), [0])
     at.button(key="h_rerun").click().run()
     assert not at.exception, at.exception
+    return at, old
+
+
+def test_rerun_in_history_opens_live_on_the_new_run(store):
+    at, old = click_rerun(store)
     assert wrong(at) == []
     with RunStore(store) as s:
         runs = s.runs()
@@ -97,12 +103,7 @@ def test_a_rerun_click_cut_short_after_its_run_started_still_opens_it_in_live(st
     on History. The next script run now opens it in Live. The cut is a rerun raised right
     after the start, once."""
     cuts = cut_short_after(monkeypatch, "start")
-    with RunStore(store) as s:
-        old = s.create_run(TINY.to_dict(), name="crashed run")
-        s.set_status(old, "interrupted")
-    at = select_rows(history(open_app()), [0])
-    at.button(key="h_rerun").click().run()
-    assert not at.exception, at.exception
+    at, _ = click_rerun(store)
     assert len(cuts) == 1
     assert at.session_state["page_view"] == "Live"
     assert at.session_state["focus_run"] == cuts[0]
