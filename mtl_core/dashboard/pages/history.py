@@ -44,7 +44,7 @@ SO_FAR = (
 CHOSEN = "history_chosen"  # (ids, their statuses) the fragment last saw selected
 ORDER = "history_order"  # run ids of the table's rows, in the order last drawn
 GENERATION = "history_generation"  # bumped to clear a selection that lost its rows
-FULL_RUN = "history_full_run"  # set by a full run just before it draws the fragment
+FULL_RUN = "history_full_run"  # the runs a full run read just before it draws the fragment
 PICKED = "history_picked"  # projector mode: the run ids chosen in the multiselect
 
 
@@ -126,8 +126,9 @@ def _picked(table: pd.DataFrame) -> list[int]:
 
 def _table(manager: RunManager, owner: str, live_before: bool) -> None:
     """The runs table; leaves the selected run ids in session state."""
-    full = st.session_state.pop(FULL_RUN, False)
-    runs = manager.store.runs()
+    read = st.session_state.pop(FULL_RUN, None)  # a full run's read: the store once per run
+    full = read is not None
+    runs = read if full else manager.store.runs()
     chosen: list[int] = []
     if runs.empty:
         st.info("No runs yet. Press **Train** in the sidebar.")
@@ -166,8 +167,9 @@ def _table(manager: RunManager, owner: str, live_before: bool) -> None:
 
 
 def history_view(manager: RunManager, owner: str) -> None:
-    live = bool(manager.store.runs().status.isin(LIVE).any())
-    st.session_state[FULL_RUN] = True
+    runs = manager.store.runs()
+    live = bool(runs.status.isin(LIVE).any())
+    st.session_state[FULL_RUN] = runs
     st.fragment(_table, run_every=LIVE_SECONDS if live else IDLE_SECONDS)(manager, owner, live)
     chosen = st.session_state.get(CHOSEN, ([], []))[0]
     if not chosen:
