@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -71,13 +72,21 @@ def test_a_diverged_value_travels_as_null_in_valid_json(store):
     assert json.loads(text)["curves"]["digit"]["val"]["loss"] == [[0], [None]]
 
 
-def _get(query: str) -> tuple[int, bytes]:
-    """The route's answer, awaited in a thread of its own: in the whole suite the browser
-    tests' Playwright keeps an event loop running in the main thread."""
+def _request(query: str) -> Request:
     scope = {"type": "http", "method": "GET", "path": "/mtl/points", "headers": []}
-    request = Request({**scope, "query_string": query.encode()})
+    return Request({**scope, "query_string": query.encode()})
+
+
+def _on_a_loop(coroutine):
+    """Run ``coroutine`` on an event loop in a thread of its own: in the whole suite the
+    browser tests' Playwright keeps an event loop running in the main thread."""
     with ThreadPoolExecutor(1) as pool:
-        response = pool.submit(asyncio.run, serve.points(request)).result()
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _get(query: str) -> tuple[int, bytes]:
+    """The route's answer."""
+    response = _on_a_loop(serve.points(_request(query)))
     return response.status_code, response.body
 
 
@@ -94,6 +103,55 @@ def test_the_route_answers_from_the_page_managers_store(store):
     for bad in ("after=0", "run=one", f"run={run}&after=x"):
         status, body = _get(bad)
         assert status == 400 and body == b"run and after must be whole numbers: ?run=ID&after=EPOCH"
+
+
+def test_the_route_reads_a_free_store_on_the_event_loop(store, monkeypatch):
+    run = store.create_run({})
+    _epoch(store, run, 0)
+    feed.serve_from(store)
+    handed: list[object] = []
+
+    async def to_thread(function, *args, **kwargs):
+        handed.append(function)
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(serve, "run_in_threadpool", to_thread)
+    status, body = _get(f"run={run}&after=-1")
+    assert status == 200 and json.loads(body)["curves"]["digit"]["val"]["loss"] == [[0], [2.0]]
+    assert handed == []  # no hand-over to a thread and back (bench/bench_class.py: why)
+
+
+def test_a_store_in_use_never_holds_up_the_event_loop(store):
+    """Another thread (a page's script run) holds the store: the route waits for it in a
+    thread, and the server's event loop goes on serving everything else meanwhile."""
+    run = store.create_run({})
+    _epoch(store, run, 0)
+    feed.serve_from(store)
+    held, release, released = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.if_free() as free:
+            assert free
+            held.set()
+            release.wait(10)  # a loop stuck on the store gets it back only after this
+        released.set()
+
+    async def meanwhile():
+        answer = asyncio.create_task(serve.points(_request(f"run={run}&after=-1")))
+        await asyncio.sleep(0.3)  # the loop's other work: it runs while the route waits
+        seen = (released.is_set(), answer.done())
+        release.set()
+        return seen, await answer
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    (was_released, was_answered), response = _on_a_loop(meanwhile())
+    holder.join()
+    assert not was_released, "the event loop waited for the store"
+    assert not was_answered  # the route waited for the store, off the loop
+    assert response.status_code == 200
+    assert json.loads(response.body)["curves"]["digit"]["val"]["loss"] == [[0], [2.0]]
 
 
 def test_a_fed_figure_draws_every_curve_before_the_first_epoch_and_names_it():

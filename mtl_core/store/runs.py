@@ -13,12 +13,13 @@ names of ``schema`` stay importable from here, where the rest of mtl_core import
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +62,6 @@ class _Result:
     def fetchall(self) -> list:
         return self.rows
 
-    def __iter__(self):
-        return iter(self.rows)
-
 
 class RunStore:
     """Runs and their long-form metrics. Safe to share between threads of one process.
@@ -104,6 +102,17 @@ class RunStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
+    @contextlib.contextmanager
+    def if_free(self) -> Iterator[bool]:
+        """True (the store held for the block) if no other thread is using it, else False at
+        once: for a caller that must not wait, the server's event loop (dashboard/feed.py)."""
+        free = self._lock.acquire(blocking=False)
+        try:
+            yield free
+        finally:
+            if free:
+                self._lock.release()
+
     def _transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         with self._lock:
             try:
@@ -132,20 +141,11 @@ class RunStore:
     ) -> int:
         now = time.time()
         process = this_process()  # who queued it, or trains it: see mark_stale
+        described = (name, now, json.dumps(config, sort_keys=True), json.dumps(provenance or {}))
         cur = self._execute(
             "INSERT INTO runs (name, created, config, provenance, status, heartbeat, owner, sweep,"
             " process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                name,
-                now,
-                json.dumps(config, sort_keys=True),
-                json.dumps(provenance or {}),
-                status,
-                now,
-                owner,
-                sweep,
-                process,
-            ),
+            (*described, status, now, owner, sweep, process),
         )
         run_id = int(cur.lastrowid)
         if not name:
