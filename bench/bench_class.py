@@ -18,6 +18,9 @@ sees and what each open page costs the server, then extrapolates to 30 and 100 s
   store polled every 0.1 s), server RSS before / at the peak / after the pages closed, and
   the server's CPU seconds per open page per second while all pages are open. The pool
   workers (the training) are reported apart.
+- Where a chart's slow answer waited inside the server: the copy of the tree it serves
+  records the points route's own time and each stretch in which the server's event loop
+  could not run (bench/server_waits.py, appended to the copy's launcher module only).
 
 It starts once the machine is quiet (at most 0.3 cores busy over 3 s, waiting up to 2 min;
 ``wait_quiet``), so that runs started one after another do not measure the last one's
@@ -58,6 +61,8 @@ from bench.bench_ui import (  # noqa: E402
     snapshot,
 )
 from bench.results import write_results  # noqa: E402
+from bench.server_waits import ENV as WAITS_ENV  # noqa: E402
+from bench.server_waits import instrument, read, request_split, summary  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT_PATH = ROOT / "bench" / "out" / "bench_class.json"
@@ -358,6 +363,7 @@ def gap_split(window: list[float], gaps: list[float], feeds: list) -> dict:
             "server_answer": round(e - s, 3),
             "answer_to_drawn": round(b - e, 3),
         },
+        "gap_request": [s, e],
         "request_every_max_s": round(max((y - x for x, y in pairwise(starts)), default=0), 3),
         "server_answer_max_s": round(
             max((e - s for s, e in sent if window[0] <= s <= window[-1]), default=0), 3
@@ -575,7 +581,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench_class-"))
     os.environ["MTL_MAX_RUNS"] = str(args.max_runs)  # Server passes our environment on
     os.environ["MTL_STORE"] = str(tmp / "runs.sqlite")  # where Server.store looks
-    server = Server(tmp, snapshot(args.tree.resolve(), tmp / "tree"))
+    os.environ[WAITS_ENV] = str(tmp / "waits.jsonl")  # bench/server_waits.py
+    if not instrument(snapshot(args.tree.resolve(), tmp / "tree")):
+        print("(a tree without the launcher's points route: no timings inside the server)")
+    server = Server(tmp, tmp / "tree")
     sampler = Sampler(server)
     try:
         server.wait_healthy()
@@ -594,6 +603,7 @@ def main() -> int:
         sampler.halt.set()
         server.stop()
         log = server.log()
+        routes, blocked = read(tmp / "waits.jsonl")
         shutil.rmtree(tmp, ignore_errors=True)
 
     pages = run["pages"]
@@ -615,6 +625,8 @@ def main() -> int:
     # per page: load, chart gaps, queue wait
     for p in pages:
         p.update(chart_gaps(p, runs.get(p.get("run_id"), {})))
+        if request := p.pop("gap_request", None):  # that answer, as the server saw it
+            p["gap_answer_split_s"] = request_split(p["run_id"], *request, routes, blocked)
     gaps = [p["gap_max_s"] for p in pages]
     no_gap = [p["page"] for p in pages if p["gap_max_s"] is None]  # drew < 2 times meanwhile
     gap_ok = all(g is not None and g <= TARGET_GAP for g in gaps)
@@ -739,6 +751,7 @@ def main() -> int:
             },
             "memory": {**mem, "pass": mem_ok},
             "cpu": cpu,
+            "server_waits": summary(routes, blocked),
             "per_page": [{k: v for k, v in p.items() if k != "points"} for p in pages],
             "points": {p["page"]: p.get("points") for p in pages},
             "server_tracebacks": log.count("Traceback"),
@@ -789,6 +802,22 @@ def main() -> int:
                 f" requests at most {p['request_every_max_s']:.2f} s apart, answers at most"
                 f" {p['server_answer_max_s']:.2f} s"
             )
+        if inside := p.get("gap_answer_split_s"):
+            print(
+                f"    that answer: {inside['before_route']:.2f} s before the route began (the"
+                f" server's event loop blocked {inside['loop_blocked_meanwhile']:.2f} s of it)"
+                f" + {inside['route']:.2f} s in the route"
+            )
+    loop = result["server_waits"]
+    print(
+        "(no timings inside the server: an older tree)"
+        if not loop["route_answers"]
+        else f"the server's event loop: blocked {loop['loop_blocked_total_s']} s in all (stretches"
+        f" over 50 ms), longest {loop['loop_blocked_longest_s']} s,"
+        f" {loop['loop_blocked_over_0_5_s']} over 0.5 s; the points route's own time over"
+        f" {loop['route_answers']} answers: median {loop['route_answer_median_s']} s, p95"
+        f" {loop['route_answer_p95_s']} s, max {loop['route_answer_max_s']} s"
+    )
     print(
         f"\nruns: {len(runs)} in the store, {len(completed)} completed, one completed per page:"
         f" {per_page_ok}; not a page's run or missing: {result['runs']['lost_or_extra'] or 'none'}"

@@ -146,6 +146,27 @@ def test_a_click_during_a_script_run_is_handled_by_the_same_runner():
     assert dashboard.STREAMLIT_SETTINGS["runner.fastReruns"] == "false"
 
 
+def test_the_server_watches_no_source_files():
+    """Streamlit's source watcher scans every imported module (about 90 ms here) on the
+    server's event loop when a session's script run ends, for each new session and again
+    for every session once any module is imported: with ten pages opening, the loop (every
+    page's websocket and live chart) stalled for seconds (bench/bench_class.py). Streamlit,
+    reading the checkout's settings, must have it off, and so must the installed verb."""
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from streamlit import config; print(config.get_option('server.fileWatcherType'))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert read.stdout.strip() == "none", read.stderr[-2000:]
+    assert dashboard.STREAMLIT_SETTINGS["server.fileWatcherType"] == "none"
+
+
 def test_a_port_in_use_is_refused_in_one_line(capsys, monkeypatch):
     def started(*args):
         raise AssertionError("the server was started on a port in use")

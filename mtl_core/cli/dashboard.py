@@ -35,6 +35,7 @@ STREAMLIT_SETTINGS: dict[str, str] = {
     "server.address": "localhost",
     "server.headless": "true",
     "server.enableStaticServing": "false",
+    "server.fileWatcherType": "none",
     "browser.gatherUsageStats": "false",
     "client.toolbarMode": "minimal",
     "client.showErrorDetails": "none",
