@@ -131,18 +131,7 @@ def test_a_click_during_a_script_run_is_handled_by_the_same_runner():
     run's server crashed on it (``RuntimeError: dictionary changed size during iteration``
     in ``SessionState._compact_state``). Streamlit itself, reading the checkout's settings,
     must have them off, and so must the installed verb's flags."""
-    read = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from streamlit import config; print(config.get_option('runner.fastReruns'))",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert read.stdout.strip() == "False", read.stderr[-2000:]
+    assert streamlit_option("runner.fastReruns") == "False"
     assert dashboard.STREAMLIT_SETTINGS["runner.fastReruns"] == "false"
 
 
@@ -152,19 +141,21 @@ def test_the_server_watches_no_source_files():
     for every session once any module is imported: with ten pages opening, the loop (every
     page's websocket and live chart) stalled for seconds (bench/bench_class.py). Streamlit,
     reading the checkout's settings, must have it off, and so must the installed verb."""
+    assert streamlit_option("server.fileWatcherType") == "none"
+    assert dashboard.STREAMLIT_SETTINGS["server.fileWatcherType"] == "none"
+
+
+def streamlit_option(name: str) -> str:
+    """The option as Streamlit itself reads it in the checkout (its config.toml included)."""
     read = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from streamlit import config; print(config.get_option('server.fileWatcherType'))",
-        ],
+        [sys.executable, "-c", f"from streamlit import config; print(config.get_option({name!r}))"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert read.stdout.strip() == "none", read.stderr[-2000:]
-    assert dashboard.STREAMLIT_SETTINGS["server.fileWatcherType"] == "none"
+    assert read.returncode == 0, read.stderr[-2000:]
+    return read.stdout.strip()
 
 
 def test_a_port_in_use_is_refused_in_one_line(capsys, monkeypatch):
