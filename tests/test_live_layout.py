@@ -183,6 +183,8 @@ def test_the_train_clicks_own_script_run_draws_an_epoch_0_stored_meanwhile(fresh
 
     def start(self, config, **kwargs):
         run = started(self, config, **kwargs)
+        with self._lock:  # handed to a free slot at once, as with a free worker
+            self._queue.remove(run)
 
         def worker() -> None:
             with RunStore(fresh) as store:
@@ -201,6 +203,26 @@ def test_the_train_clicks_own_script_run_draws_an_epoch_0_stored_meanwhile(fresh
     assert K.first_epoch not in at.session_state  # the wait was taken, once
     val = [t for t in figures(at)["live_chart"]["data"] if t.get("name") == "digit · val"]
     assert [list(array(t["y"])) for t in val] == [[2.2]]
+
+
+def test_a_click_whose_run_waits_for_a_slot_does_not_wait_for_its_first_epoch(fresh, monkeypatch):
+    """Queued behind other runs (``fresh``: no worker takes it), the run has no epoch 0 to
+    show within the click's script run: it draws at once, without checking the store."""
+    checks: list[int] = []
+    last_epoch = RunStore.last_epoch
+
+    def check(self, run_id):  # the wait's look at the store, every 5 ms
+        checks.append(run_id)
+        return last_epoch(self, run_id)
+
+    monkeypatch.setattr(RunStore, "last_epoch", check)
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100"})
+    train_button(at).click().run()
+    assert not at.exception, at.exception
+    assert K.first_epoch not in at.session_state  # the Train click's own script run drew
+    with RunStore(fresh) as store:
+        assert store.runs().status.tolist() == ["queued"]
+    assert checks == []
 
 
 def _runs_when_the_sidebar_is_drawn(fresh, monkeypatch) -> list[int]:
