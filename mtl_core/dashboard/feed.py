@@ -16,6 +16,11 @@ never waits for it. Handing every read to a thread and back meant two more waits
 Python's interpreter lock, which the pages' script runs hold: with ten pages open beside
 two runs (bench/bench_class.py), the route's own time had a p95 of 0.09-0.12 s; read on
 the loop, 0.010-0.018 s (docs/classroom.md).
+
+This module is the meeting point of the route (in the server) and the run managers (made
+by the page), like ``pulse.py``: no Streamlit and no torch, so the route can import it at
+start-up. The answer's shape is declared once (``points``) and read by the chart's
+JavaScript: for each (task, split, metric) curve, its new epochs and values.
 """
 
 from __future__ import annotations
