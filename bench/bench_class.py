@@ -60,7 +60,7 @@ from bench.bench_ui import (  # noqa: E402
     rss_mb,
     snapshot,
 )
-from bench.results import write_results  # noqa: E402
+from bench.results import p95, write_results  # noqa: E402
 from bench.server_waits import ENV as WAITS_ENV  # noqa: E402
 from bench.server_waits import instrument, read, request_split, summary  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -400,13 +400,6 @@ def chart_gaps(one: dict, run: dict) -> dict:
 
 def finite(value: float | None) -> float | None:
     return None if value is None or math.isinf(value) else value
-
-
-def p95(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 # -----------------------------------------------------------------------------

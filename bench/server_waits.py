@@ -17,6 +17,8 @@ import json
 import statistics
 from pathlib import Path
 
+from bench.results import p95
+
 ENV = "MTL_BENCH_WAITS"
 TICK_S = 0.02
 LATE_S = 0.05
@@ -98,7 +100,7 @@ def summary(routes: list, blocked: list) -> dict:
     return {
         "route_answers": len(took),
         "route_answer_median_s": round(statistics.median(took), 4) if took else None,
-        "route_answer_p95_s": round(took[int(0.95 * (len(took) - 1))], 4) if took else None,
+        "route_answer_p95_s": round(p95(took), 4) if took else None,
         "route_answer_max_s": round(took[-1], 4) if took else None,
         "loop_blocked_total_s": round(sum(s for _, s in blocked), 2),
         "loop_blocked_longest_s": round(max((s for _, s in blocked), default=0.0), 3),
