@@ -105,6 +105,7 @@ def test_the_cards_get_every_stored_epochs_numbers_and_the_test_score_at_the_end
         "loss": 1.4,
         "gap": pytest.approx(0.2),
         "rising": None,
+        "diverging": None,
     }
     assert data["cards"][0]["test"] == 0.9
 
@@ -298,3 +299,16 @@ def test_the_train_clicks_script_run_names_the_run_before_it_waits_for_epoch_0(f
     assert "wait" in events
     heading = next(i for i, e in enumerate(events) if e.startswith("#### "))
     assert heading < events.index("wait"), events
+
+
+def test_the_explainer_calls_a_training_loss_that_rose_too_unstable_not_overfitting():
+    from mtl_core.dashboard.widgets.explainer import run_lines
+
+    task = {"best_epoch": 2, "best_val_loss": 0.6, "train_loss": 0.4, "gap": 0.2}
+    run = {"name": "run 1", "summary": {"main": {"digit": {**task, "rising_since": 2}}}}
+    (overfit,) = run_lines(run)
+    assert overfit.endswith("kept rising: overfitting.")
+    numbers = {"tasks": {"digit": {"diverging": 2}}}  # as card_numbers says
+    (unstable,) = run_lines(run, numbers)
+    assert "From epoch 2 on, the training loss rose too" in unstable
+    assert "unstable" in unstable and "kept rising: overfitting" not in unstable

@@ -1,4 +1,4 @@
-"""summary: the best epoch, and a 'rising since' flag that does not flicker on noise."""
+"""summary: the best epoch, a 'rising since' flag that does not flicker on noise, and diverging."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from mtl_core.analysis.summary import RISING_PATIENCE, RISING_TOLERANCE, best_epoch, rising_since
+from mtl_core.analysis.summary import (
+    RISING_PATIENCE,
+    RISING_TOLERANCE,
+    best_epoch,
+    diverging_since,
+    rising_since,
+)
 
 
 def flags(curve: list[float], **kw) -> list[int | None]:
@@ -76,3 +82,16 @@ def test_patience_and_tolerance_are_parameters():
     assert rising_since(curve, patience=3, tolerance=0.02) == 1
     assert rising_since(curve, patience=3, tolerance=0.2) is None
     assert rising_since(curve, patience=4, tolerance=0.02) is None
+
+
+def test_a_training_loss_that_rises_or_ends_not_finite_is_diverging():
+    """Overfitting's training loss keeps falling; a diverging one rises for ``patience``
+    epochs past its best, like a validation loss that overfits, or ends in NaN."""
+    falling = [2.3, 1.2, 0.8, 0.5, 0.3, 0.2, 0.1, 0.05]
+    assert diverging_since(falling) is None
+    exploding = [2.3, 1.0, 3.0, 9.0, 40.0, 2e3, 4e7]
+    assert diverging_since(exploding) == 1
+    assert diverging_since([2.3, 1.0, 0.9, math.nan]) == 2
+    assert diverging_since([math.nan, math.nan]) == 0
+    assert diverging_since([]) is None
+    assert diverging_since(exploding[:-1] + [0.5]) is None  # back below its best: steady again

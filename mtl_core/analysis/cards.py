@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mtl_core.analysis.summary import best_epoch, rising_since
+from mtl_core.analysis.summary import best_epoch, diverging_since, rising_since
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,13 +36,14 @@ def _plain(value: float) -> float | None:
 
 
 def card_numbers(losses: pd.DataFrame) -> dict:
-    """``{"epoch": last epoch with a loss, "tasks": {task: {"best", "loss", "gap", "rising"}}}``
-    from a run's long-form metrics (any metrics: only the train and validation losses are
-    read). ``best`` is the epoch of the lowest validation loss, ``loss`` that loss,
-    ``gap`` validation minus training loss there (None when either is missing or not
-    finite), ``rising`` the epoch since which the validation loss rises (None while it
-    does not). A task without a finite validation loss, or whose name starts with ``_``
-    (the run's own rows), has no entry."""
+    """``{"epoch": last epoch with a loss, "tasks": {task: {"best", "loss", "gap", "rising",
+    "diverging"}}}`` from a run's long-form metrics (any metrics: only the train and
+    validation losses are read). ``best`` is the epoch of the lowest validation loss,
+    ``loss`` that loss, ``gap`` validation minus training loss there (None when either is
+    missing or not finite), ``rising`` the epoch since which the validation loss rises
+    (None while it does not), ``diverging`` the epoch since which the training loss rises
+    too (None while it does not: ``summary.diverging_since``). A task without a finite
+    validation loss, or whose name starts with ``_`` (the run's own rows), has no entry."""
     mine = (losses.metric == "loss").to_numpy() & losses.split.isin(("train", "val")).to_numpy()
     tasks = losses.task.to_numpy(object)[mine]
     splits = losses.split.to_numpy(object)[mine]
@@ -64,10 +65,14 @@ def card_numbers(losses: pd.DataFrame) -> dict:
         train = values[(tasks == task) & (splits == "train") & (epochs == epoch)]
         gap = val_values[best] - float(train[0]) if len(train) else math.nan
         rising = rising_since(val_values)
+        trained = (tasks == task) & (splits == "train")
+        order = np.argsort(epochs[trained], kind="stable")
+        diverging = diverging_since(values[trained][order].tolist())
         out[task] = {
             "best": epoch,
             "loss": _plain(val_values[best]),
             "gap": _plain(gap),
             "rising": None if rising is None else int(val_epochs[rising]),
+            "diverging": None if diverging is None else int(epochs[trained][order][diverging]),
         }
     return {"epoch": last, "tasks": out}

@@ -1,4 +1,4 @@
-"""What a curve says: best epoch, train/validation gap, and "rising since epoch N".
+"""What a curve says: best epoch, train/validation gap, "rising since epoch N", diverging.
 
 Pure functions over lists of numbers, shared by the trainer, the CLI and the dashboard,
 so that every view calls overfitting at the same epoch.
@@ -40,6 +40,25 @@ def rising_since(
         return None
     threshold = val_losses[best] + tolerance * abs(val_losses[best])
     return best if all(v > threshold for v in recent) else None
+
+
+def diverging_since(train_losses: Sequence[float]) -> int | None:
+    """The best training epoch, if the training loss itself rises (the same rule as
+    ``rising_since``) or its last value is not finite; else None.
+
+    Why: a validation loss that rises while the training loss falls is overfitting; one
+    that rises with the training loss is a training that diverges (a learning rate too
+    high, typically), and calling that overfitting taught the wrong lesson.
+    """
+    if not train_losses:
+        return None
+    try:
+        best = best_epoch(train_losses)
+    except ValueError:  # not one finite training loss
+        return 0
+    if not math.isfinite(train_losses[-1]):
+        return best
+    return rising_since(train_losses)
 
 
 def best_value(values: Sequence[float], higher_is_better: bool) -> float:

@@ -37,6 +37,8 @@ TEXT = {
     "params": "parameters",
     "rising": "Validation loss rising since epoch {epoch}: the model is overfitting (it "
     "learns the training images by heart).",
+    "diverging": "Training loss rising too since epoch {epoch}: the training is unstable, "
+    "which is not overfitting. A smaller learning rate usually steadies it.",
     "waiting": "The cards (the best epoch, its losses, the test score) appear once an epoch "
     "has trained.",
 }
@@ -83,7 +85,11 @@ function draw(root, data, numbers) {
       cell(T.params, "", data.params === null ? "…" : data.params.toLocaleString("en-US")),
     );
     box.appendChild(grid);
-    if (n.rising !== null) box.appendChild(el("div", "mtl-card-warning", fill(T.rising, { epoch: n.rising })));
+    if (n.diverging !== null && n.diverging !== undefined) {
+      box.appendChild(el("div", "mtl-card-warning", fill(T.diverging, { epoch: n.diverging })));
+    } else if (n.rising !== null) {
+      box.appendChild(el("div", "mtl-card-warning", fill(T.rising, { epoch: n.rising })));
+    }
     out.push(box);
   }
   root.replaceChildren(...out);

@@ -47,20 +47,39 @@ METRIC_NOTE = (
 )
 
 
-def explainer(run: dict | None = None, shown: str = "loss") -> None:
+def explainer(run: dict | None = None, shown: str = "loss", numbers: dict | None = None) -> None:
     """The ideas behind the curves; ``shown``: what the charts show (``loss`` or
-    ``metric``, the Show control)."""
+    ``metric``, the Show control); ``numbers``: the run's ``card_numbers``."""
     with st.expander("What am I looking at?", expanded=False):
         if shown != "loss":
             st.markdown(METRIC_NOTE)
         st.markdown(TEXT)
-        if run and run["summary"].get("main"):
-            for task, s in run["summary"]["main"].items():
-                line = (
-                    f"In **{run['name']}**, the {task} validation loss was lowest at epoch "
-                    f"{s['best_epoch']} ({s['best_val_loss']:.3f}); the training loss there "
-                    f"was {s['train_loss']:.3f}, a gap of {s['gap']:.3f}."
-                )
-                if s.get("rising_since") is not None:
-                    line += " After that the validation loss kept rising: overfitting."
-                st.markdown(line)
+        for line in run_lines(run, numbers):
+            st.markdown(line)
+
+
+def run_lines(run: dict | None, numbers: dict | None = None) -> list[str]:
+    """One line per main task of ``run`` (a stored run with its summary): its best epoch
+    and gap, and what its curves did after it: overfitting (the validation loss rose while
+    the training loss did not) or an unstable training (the training loss rose too, as
+    ``numbers``, the run's ``card_numbers``, say)."""
+    if not run or not run["summary"].get("main"):
+        return []
+    lines = []
+    for task, s in run["summary"]["main"].items():
+        unstable = ((numbers or {}).get("tasks", {}).get(task) or {}).get("diverging")
+        line = (
+            f"In **{run['name']}**, the {task} validation loss was lowest at epoch "
+            f"{s['best_epoch']} ({s['best_val_loss']:.3f}); the training loss there "
+            f"was {s['train_loss']:.3f}, a gap of {s['gap']:.3f}."
+        )
+        if unstable is not None:
+            line += (
+                f" From epoch {unstable} on, the training loss rose too: the "
+                "training was unstable, which is not overfitting (a smaller learning rate "
+                "usually steadies it)."
+            )
+        elif s.get("rising_since") is not None:
+            line += " After that the validation loss kept rising: overfitting."
+        lines.append(line)
+    return lines
