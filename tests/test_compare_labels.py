@@ -87,3 +87,13 @@ def test_one_legend_entry_per_run_and_no_colour_twice_up_to_sixteen_runs():
     assert [t.name for t in legend] == list(names.values())
     assert len({t.line.color for t in legend}) == 16
     assert len({colour(i) for i in range(16)}) == 16
+
+
+def test_per_task_settings_of_tasks_one_setup_lacks_are_no_difference_and_read_as_words():
+    """ "Compare with single-task" beside a run with label budgets for its auxiliary tasks:
+    the legend said "task_sizes={'magnitude': 3000, 'parity': 3000}" against
+    "task_sizes={}", a Python dict for what the task list already says."""
+    budgets = BASE.replace(aux=["parity"], task_sizes={"parity": 1000}).to_dict()
+    assert config_labels([budgets, SINGLE]) == ["digit +parity · hard", "digit · single task"]
+    more = BASE.replace(aux=["parity"], task_sizes={"parity": 500}).to_dict()
+    assert config_labels([budgets, more]) == ["task_sizes: parity 1000", "task_sizes: parity 500"]

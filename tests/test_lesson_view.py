@@ -27,7 +27,14 @@ from mtl_core.dashboard.widgets.presets import PROJECTOR_CSS
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.claims import Claim
-from mtl_core.studies.lessons import LESSONS, Lesson, TryNext, lesson_configs, parse_seeds
+from mtl_core.studies.lessons import (
+    LESSONS,
+    PRESET_LESSONS,
+    Lesson,
+    TryNext,
+    lesson_configs,
+    parse_seeds,
+)
 from mtl_core.studies.presets import Preset
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import figures, open_app, queue_only, use_store
@@ -143,10 +150,30 @@ def test_an_open_lesson_names_its_preset_in_the_preset_box_without_its_banner(st
         assert not at.exception, at.exception
         assert at.sidebar.selectbox(key=K.preset_choice).value == LESSONS[slug].preset.name
         assert K.preset not in at.session_state
-        assert not [b for b in at.button if b.key == "run_arms"]  # no preset banner
+        assert not [b for b in at.button if b.key == "open_preset_lesson"]  # no banner
         at.button(key="lesson_back").click().run()
     at = open_app({"lesson": "sharing-hurts"})  # a lesson's link too
     assert at.sidebar.selectbox(key=K.preset_choice).value == "Sharing hurts"
+
+
+def test_an_applied_presets_banner_opens_its_lesson_with_seeds_and_a_verdict(store):
+    """The banner trained the preset's arms on the sidebar's one seed and opened Compare,
+    beside claims measured over five seeds (Early stopping's two rows were identical under
+    "lowers the test loss"). Its one button now opens the preset's lesson, one-arm presets
+    included (they had none: "drag a box over the bottom of the curve", and no curve)."""
+    for name in ("Early stopping", "Maxout U-curve"):
+        at = open_app({"preset": name})
+        (button,) = [b for b in at.button if b.key == "open_preset_lesson"]
+        lesson = LESSONS[PRESET_LESSONS[name]]
+        assert f"{lesson.default_seeds} fresh seeds, then a verdict" in button.label
+        button.click().run()
+        assert not at.exception, at.exception
+        assert at.session_state[LK.slug] == PRESET_LESSONS[name]
+        assert [h.value for h in at.main.header] == [lesson.title]
+        assert K.preset not in at.session_state  # the lesson page, without the banner
+        assert not [b for b in at.button if b.key == "open_preset_lesson"]
+        assert at.sidebar.selectbox(key=K.preset_choice).value == name
+        assert stored_runs(store) == []  # opening trains nothing: the lesson's Run does
 
 
 def test_a_lesson_link_opens_the_lesson_and_a_bad_slug_gets_a_note_and_the_cards(store):

@@ -305,24 +305,3 @@ def test_the_offer_is_drawn_right_under_train_where_the_click_was(fresh):
     offer = next(i for i, e in enumerate(order) if "identical to this one" in e)
     assert order.index("train") < offer < order.index("twin_show") < order.index("c_seed")
     assert offer == order.index("train") + 1, order[: offer + 1]
-
-
-def test_a_presets_comparison_clicked_again_trains_nothing_new(fresh):
-    """A preset's "Run the comparison" clicked a second time (a quick change had cut the
-    first click's script run short before it opened the comparison, or a teacher clicks
-    twice) opens the same runs instead of training every arm again, and Compare says so."""
-    from mtl_core.dashboard.urlstate import config_to_params
-    from mtl_core.studies.presets import PRESETS
-
-    preset = PRESETS["Sharing helps"]
-    at = open_app({**config_to_params(preset.config), "preset": "Sharing helps"}, owner_token=ME)
-    at.button(key="run_arms").click().run()
-    assert not at.exception, at.exception
-    first = list(stored_runs(fresh).id)
-    assert len(first) == len(preset.arms) > 1
-    assert sorted(at.session_state["compare_runs"]) == first
-    at.button(key="run_arms").click().run()
-    assert not at.exception, at.exception
-    assert list(stored_runs(fresh).id) == first  # every arm was queued already
-    assert sorted(at.session_state["compare_runs"]) == first
-    assert f"Reused {len(first)} stored identical runs" in texts(at)

@@ -289,10 +289,7 @@ def main() -> None:
     st.title("Multi-task learning curves")
     if K.pending_view in st.session_state:
         st.session_state[K.view] = st.session_state.pop(K.pending_view)
-    try:
-        preset_banner(manager, owner)
-    except MtlError as exc:  # a server limit refused one of the comparison's runs
-        st.error(str(exc))
+    preset_banner()
     chosen = view_picker()
     context = views.ViewContext(manager, owner, config, chart_options)
     views.find(chosen).render(context)

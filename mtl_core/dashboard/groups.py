@@ -86,14 +86,32 @@ def _parts(config: dict) -> list[str]:
     return parts
 
 
+def _per_task(config: dict, field: str, tasks: set[str]):
+    """A field's value, a per-task one (``task_sizes``, ``aux_weights``, ...) only for
+    ``tasks``: the entries of tasks some config does not train differ with its task list,
+    which the label already shows."""
+    value = config.get(field)
+    if isinstance(value, dict):
+        return {task: v for task, v in sorted(value.items()) if task in tasks}
+    return value
+
+
+def _field(name: str, value) -> str:
+    """``lr=0.003``; a per-task field as ``task_sizes: parity 300, magnitude 1000``."""
+    if isinstance(value, dict):
+        return f"{name}: " + (", ".join(f"{t} {v}" for t, v in value.items()) or "none")
+    return f"{name}={value}"
+
+
 def config_labels(configs: list[dict]) -> list[str]:
     """What sets each config apart from the others, in short: the parts of
     ``short_config`` they do not all share, then every other field that differs
     (``lr=0.003``). E.g. "digit +parity · hard · lr=0.003" beside "digit · single task"."""
     full = [_full(c) for c in configs]
     fields = sorted({k for c in full for k in c} - _SHOWN)
-    differ = [k for k in fields if len({repr(c.get(k)) for c in full}) > 1]
-    parts = [_parts(c) + [f"{k}={c.get(k)}" for k in differ] for c in full]
+    tasks = set.intersection(*({*c.get("tasks", []), *c.get("aux", [])} for c in full))
+    differ = [k for k in fields if len({repr(_per_task(c, k, tasks)) for c in full}) > 1]
+    parts = [_parts(c) + [_field(k, _per_task(c, k, tasks)) for k in differ] for c in full]
     common = set(parts[0]).intersection(*parts[1:]) if len(parts) > 1 else set()
     short = [" · ".join(p for p in label if p not in common) for label in parts]
     return [s or " · ".join(p) for s, p in zip(short, parts, strict=True)]

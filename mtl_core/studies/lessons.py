@@ -218,6 +218,7 @@ LESSONS: dict[str, Lesson] = {
 # The preset's own name stays its id (``?preset=`` links, tests, docs/lessons.md).
 PRESET_TITLES = {lesson.preset.name: lesson.title for lesson in LESSONS.values()}
 PRESET_TITLES |= {name: name for name in PRESETS if name not in PRESET_TITLES}  # no lesson
+PRESET_LESSONS = {lesson.preset.name: slug for slug, lesson in LESSONS.items()}
 
 
 def check_seed_count(k: int) -> int:

@@ -1,8 +1,15 @@
-"""Classroom presets in the page: set every control, explain, run the comparison.
+"""Classroom presets in the page: set every control, explain, open the lesson.
 
 Beside the explanation stand the preset's claims, each with the interval it was measured
 with and the seeds (``Recorded`` in mtl_core/studies/claims.py): a student sees what the
 lesson claims and how sure it is, not only the story.
+
+Why the banner's button opens the preset's lesson: it trained the preset's arms once,
+on the sidebar's one seed, and opened Compare, beside claims measured over five seeds.
+One seed could contradict them, and Compare's table could not show what some claims are
+about (early stopping's is the test loss of the last epoch's weights, which were the same
+as the restored ones in no column): two identical rows under "early stopping lowers the
+test loss". The lesson trains every arm over several fresh seeds and judges each claim.
 """
 
 from __future__ import annotations
@@ -10,14 +17,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
-from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
-from mtl_core.dashboard.widgets.identical import remember_reuse
+from mtl_core.dashboard.widgets.lesson_state import open_lesson
 from mtl_core.studies.claims import evidence_sentence
-from mtl_core.studies.lessons import PRESET_TITLES
-from mtl_core.studies.presets import PRESETS, Preset, arm_configs
+from mtl_core.studies.lessons import LESSONS, PRESET_LESSONS, PRESET_TITLES
+from mtl_core.studies.presets import PRESETS, Preset
 
 # Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
 # whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
@@ -97,32 +102,30 @@ def claim_lines(preset: Preset) -> str:
     return "\n".join(lines)
 
 
-def preset_banner(manager: RunManager, owner: str) -> None:
-    """The active preset's explanation and its one-click comparison."""
+def _open_lesson(name: str) -> None:
+    """The preset's lesson, in place of its banner (the lesson page says the same, with
+    its Run and verdict)."""
+    st.session_state.pop(K.preset, None)
+    open_lesson(PRESET_LESSONS[name])
+
+
+def preset_banner() -> None:
+    """The active preset's explanation, its claims, and the way to its lesson."""
     name = st.session_state.get(K.preset)
     if name not in PRESETS:
         return
     preset, title = PRESETS[name], PRESET_TITLES[name]
+    lesson = LESSONS[PRESET_LESSONS[name]]
     with st.container(border=True):
         st.markdown(f"**{title}.** {preset.explanation}")
         if preset.claims:
             st.markdown(claim_lines(preset))
-        arms = ", ".join(preset.arms)
-        if len(preset.arms) > 1 and st.button(f"Run the comparison ({arms})", key="run_arms"):
-            seed = int(st.session_state.get(control_state.key("seed"), 0))
-            configs = arm_configs(preset, seed)
-            # Identical runs stored or training are reused (and the comparison says so):
-            # a second click, after a script run that a quick change had cut short before
-            # it opened the comparison, trained every arm again (as a lesson's Run and
-            # Compare with single-task never did), and a limit that refused one arm
-            # left the others started.
-            ids, reused = manager.start_missing(
-                list(configs.values()),
-                owner=owner,
-                names=[f"{title} · {label}" for label in configs],
-            )
-            remember_reuse(ids, reused, what="run")
-            st.session_state[K.compare] = ids
-            st.session_state[K.focus] = ids[0]
-            st.session_state[K.pending_view] = V.compare
-            st.rerun()
+        arms = len(preset.arms)
+        st.button(
+            f"Open the lesson: {arms} arm{'s' if arms != 1 else ''} × "
+            f"{lesson.default_seeds} fresh seeds, then a verdict",
+            key="open_preset_lesson",
+            on_click=_open_lesson,
+            args=(name,),
+            help="trains every arm on each seed, paired, and says whether each claim held on them",
+        )
