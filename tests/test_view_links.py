@@ -93,3 +93,16 @@ def test_a_view_or_run_list_the_page_cannot_use_gets_a_note(fresh, params, note)
     assert note in texts(at) + "\n".join(w.value for w in at.warning)
     _, _, notes = link_view(params)
     assert len(notes) == 1
+
+
+def test_a_compare_link_naming_runs_the_store_lacks_says_so_and_keeps_the_others(two_runs):
+    """``compare=3-999`` became ``compare=3`` without a word, ``compare=999`` an empty
+    Compare, and ``compare=3-5`` without ``view=`` was ignored."""
+    kept = two_runs[0]
+    at = open_app({"view": "compare", "compare": f"{kept}-999"})
+    notes = "\n".join(w.value for w in at.warning)
+    assert "ignored part of URL parameter 'compare': no run #999 in this store" in notes
+    assert at.session_state[K.compare] == [kept]
+    at = open_app({"compare": "-".join(map(str, two_runs))})  # no view=: Compare all the same
+    assert at.session_state[K.view] == V.compare and at.session_state[K.compare] == two_runs
+    assert not at.warning

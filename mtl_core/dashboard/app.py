@@ -67,6 +67,19 @@ def init_from_url(store: RunStore) -> None:
         )
         run = None
     view, compared, view_notes = link_view(params)
+    if compared:
+        stored = set(store.runs(ids=compared).id.astype(int))
+        missing = [i for i in compared if i not in stored]
+        if missing:
+            view_notes.append(
+                f"ignored part of URL parameter 'compare': no run "
+                f"{', '.join(f'#{i}' for i in missing[:5])}{' …' if len(missing) > 5 else ''} "
+                "in this store (deleted, or the link comes from another server); History "
+                "lists the stored runs"
+            )
+        compared = [i for i in compared if i in stored]
+        if view is None:  # compare=3-5 alone means Compare with them
+            view = V.compare
     control_state.load_into_state(config)
     preset = link_preset(params)
     if preset is not None:
