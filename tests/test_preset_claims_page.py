@@ -39,6 +39,14 @@ def test_the_maxout_preset_shows_each_claim_with_its_interval_and_seeds():
     assert "**Overfitting: the U.**" in shown  # the lesson card's name, not the preset's id
 
 
+def test_a_title_that_is_a_question_gets_no_full_stop_after_its_question_mark():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["preset"] = "Auxiliary tasks"
+    at.run()
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**Which auxiliary task?** " in shown and "?." not in shown
+
+
 def test_the_preset_list_names_and_orders_the_lessons_as_their_cards_do():
     """One lesson, one name: the Preset list said "Maxout U-curve" for the card
     "Overfitting: the U", and listed the lessons in another order."""

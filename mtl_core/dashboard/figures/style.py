@@ -39,6 +39,19 @@ def within(values: np.ndarray, metric: str) -> np.ndarray:
     return np.clip(values, low, high)
 
 
+def bounded_y(fig: go.Figure, metric: str) -> None:
+    """Let the y axis's autorange stop just past what ``metric`` can be: Plotly pads a
+    lone point by half an axis on each side, so one learning-curve point drew an accuracy
+    axis from -0.5 to 1.5."""
+    low, high = METRIC_RANGE.get(metric, (-np.inf, np.inf))
+    pad = 0.02 * (high - low) if np.isfinite(high - low) else 0.0
+    clip = {"clipmin": low - pad} if np.isfinite(low) else {}
+    if np.isfinite(high):
+        clip["clipmax"] = high + pad
+    if clip:
+        fig.update_yaxes(autorangeoptions=clip)
+
+
 def font_size(large: bool) -> int:
     return 20 if large else 13
 

@@ -117,7 +117,8 @@ def preset_banner() -> None:
     preset, title = PRESETS[name], PRESET_TITLES[name]
     lesson = LESSONS[PRESET_LESSONS[name]]
     with st.container(border=True):
-        st.markdown(f"**{title}.** {preset.explanation}")
+        heading = title if title.endswith(("?", "!", ".")) else f"{title}."
+        st.markdown(f"**{heading}** {preset.explanation}")
         if preset.claims:
             st.markdown(claim_lines(preset))
         arms = len(preset.arms)
