@@ -177,6 +177,22 @@ def test_each_network_trains_its_served_tasks_as_main_and_its_helpers_at_their_w
     assert [c for a, _, c in jobs if a == SINGLE and c.tasks == ("parity",)][0] == parity_net
 
 
+def test_a_grouping_of_one_network_of_every_task_is_the_run_itself():
+    """Nothing to compare: the page offered to train it against all-in-one (the same runs
+    twice) and showed "grouped 0.971, all in one 0.971" from one run."""
+    from mtl_core.analysis.affinity_groups import Network, Selection
+    from mtl_core.studies.grouping import keeps_the_run
+
+    config = tiny_config(tasks=["digit"], aux=["parity", "magnitude"])
+    every = Network(("digit", "magnitude", "parity"), {"digit": 0.1})
+    assert keeps_the_run(config, Selection((every,), 0.1))
+    helped = Network(("digit", "parity"), {"digit": 0.1})  # magnitude left out: a new setup
+    assert not keeps_the_run(config, Selection((helped,), 0.1))
+    two = tiny_config(tasks=["digit", "parity"])
+    split = (Network(("digit",), {"digit": 0.0}), Network(("parity",), {"parity": 0.0}))
+    assert not keeps_the_run(two, Selection(split, 0.0))
+
+
 @pytest.mark.slow
 def test_train_the_suggested_grouping_compares_it_with_all_in_one_and_single_task(
     store_with_affinity, capsys

@@ -123,3 +123,24 @@ def test_one_click_starts_every_missing_run_of_the_grouping_comparison(stored):
         started = store.runs()
     assert len(started) - before == len(jobs) - 1
     assert started.name.str.startswith(f"grouping of run {ids['hard']}: ").sum() == len(jobs) - 1
+
+
+def test_one_network_of_every_task_says_there_is_nothing_to_compare_and_offers_no_training(
+    stored, monkeypatch
+):
+    """With one network, TAG may keep every task of the run together: that grouping is the
+    run itself, and the page says so instead of a button that trains it again."""
+    from mtl_core.analysis.affinity_groups import Network, Selection
+    from mtl_core.dashboard.pages import grouping
+
+    ids, _ = stored
+    for kept in (("digit", "parity", "magnitude"), ("digit", "parity")):
+        network = Network(kept, {"digit": 0.1, "parity": 0.1})
+        monkeypatch.setattr(grouping, "select_networks", lambda *a, n=network: Selection((n,), 0.2))
+        at = open_insights(ids["hard"])
+        offered = [b for b in at.button if b.key == f"grp_train_{ids['hard']}"]
+        said = "nothing to compare it with" in texts(at)
+        if len(kept) == 3:  # every task of the run: the run itself
+            assert said and not offered
+        else:  # magnitude left out: a setup of its own, worth training
+            assert offered and not said

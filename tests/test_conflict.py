@@ -81,14 +81,16 @@ def test_conflict_sentences_grade_how_often_and_how_strongly_pairs_conflict():
         },
         epochs,
     )
-    assert lines[0] == (
-        "digit and parity often conflict: negative cosine in 2 of 11 training "
-        "epochs (first at epoch 10), though on average they agree (mean +0.15)."
+    assert lines[0] == (  # "often" for 2 of 11 read as a contradiction of its mean
+        "digit and parity rarely conflict: negative cosine in 2 of 11 training "
+        "epochs (first at epoch 10; mean +0.15)."
     )
     assert lines[1].startswith("digit and loops never conflict")
     assert lines[2].startswith("parity and loops conflict: negative cosine in 8 of 11 training")
     assert "tends to raise the other" in lines[2]
-    assert lines[3].startswith("digit and bbox often conflict: negative cosine in 5 of 11")
+    assert lines[3].startswith("digit and bbox sometimes conflict: negative cosine in 5 of 11")
+    half = conflict_sentences({("a", "b"): [0.3] + [0.4, -0.1] * 5}, list(range(11)))
+    assert half[0].startswith("a and b often conflict: negative cosine in 5 of 10")
     rare = conflict_sentences({("a", "b"): [0.3] * 20 + [-0.1]}, list(range(21)))
     assert rare == [
         "a and b rarely conflict: negative cosine in 1 of 20 training epochs "

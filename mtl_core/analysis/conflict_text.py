@@ -19,7 +19,8 @@ def parse_pair(metric: str) -> tuple[str, str]:
 
 def conflict_sentences(cosines: dict[tuple[str, str], list[float]], epochs: list[int]) -> list[str]:
     """Plain words for each pair: how often its gradients conflict over the training epochs
-    (epoch 0, before any update, is not counted), graded by how often and how strongly."""
+    (epoch 0, before any update, is not counted), graded by how often (rarely: in under a
+    quarter of them; sometimes: under half; often) and how strongly (a negative mean)."""
     lines = []
     for (a, b), values in cosines.items():
         trained = [(e, v) for e, v in zip(epochs, values, strict=True) if e > 0]
@@ -38,14 +39,15 @@ def conflict_sentences(cosines: dict[tuple[str, str], list[float]], epochs: list
                 f"{a} and {b} conflict: negative cosine in {counted} (mean "
                 f"{mean:+.2f}): a step that lowers one loss tends to raise the other."
             )
-        elif len(bad) < 0.1 * len(trained):
+        elif len(bad) < 0.25 * len(trained):
             lines.append(
                 f"{a} and {b} rarely conflict: negative cosine in {counted} "
                 f"(first at epoch {bad[0]}; mean {mean:+.2f})."
             )
         else:
+            often = "often" if len(bad) >= 0.5 * len(trained) else "sometimes"
             lines.append(
-                f"{a} and {b} often conflict: negative cosine in {counted} (first at "
+                f"{a} and {b} {often} conflict: negative cosine in {counted} (first at "
                 f"epoch {bad[0]}), though on average they agree (mean {mean:+.2f})."
             )
     return lines

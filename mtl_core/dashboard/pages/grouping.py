@@ -27,6 +27,7 @@ from mtl_core.studies.grouping import (
     SINGLE,
     GroupingStudy,
     grouping_rows,
+    keeps_the_run,
     plan,
 )
 
@@ -69,6 +70,17 @@ def grouping_panel(manager: RunManager, owner: str, run_id: int) -> None:
     selection = select_networks(matrix.to_dict(orient="index"), tasks, mains, int(groups))
     st.markdown(" · ".join(f"**{' + '.join(n.tasks)}**" for n in selection.networks))
     st.caption(CAPTION)
+    if keeps_the_run(from_dict(config_dict), selection):
+        st.info(
+            "With this many networks, TAG keeps every task of this run together: the "
+            "grouping is this run's own setup, so there is nothing to compare it with. "
+            "Ask for more networks, or compare with single-task from the Live view."
+            if len(mains) > 1
+            else "TAG keeps every auxiliary task of this run beside its main task: the "
+            "grouping is this run's own setup, so there is nothing to compare it with. "
+            "Compare it with single-task from the Live view."
+        )
+        return
     jobs = plan(from_dict(config_dict), selection, int(seeds), True)
     if st.button(
         f"Train it against all-in-one and single-task ({len(jobs)} runs)",
