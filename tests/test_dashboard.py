@@ -91,6 +91,18 @@ def test_main_task_weights_are_offered_with_two_main_tasks_and_reach_the_config(
     assert url_config(again) == weighted
 
 
+def test_removing_the_last_main_task_says_why_it_stays():
+    """Clearing the Main tasks box put digit straight back, without a word."""
+    at = run_app()
+    assert not at.sidebar.info  # no note on a fresh page
+    at.sidebar.multiselect(key="c_tasks").set_value([])
+    at.run()
+    assert at.sidebar.multiselect(key="c_tasks").value == ["digit"]
+    notes = [i.value for i in at.sidebar.info]
+    assert notes == ["A run needs a main task: digit stays until you pick another."]
+    assert url_config(at) == DEFAULT and not train_button(at).disabled
+
+
 def test_an_invalid_combination_is_explained_and_disables_train():
     at = run_app()
     at.sidebar.radio(key="c_sharing").set_value("soft")  # soft sharing with a single task

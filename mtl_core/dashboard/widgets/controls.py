@@ -75,9 +75,11 @@ def _sizes(capacity: int) -> list[int]:
 def _sanitize(dataset: str, family: str, variant: str, capacity: int) -> str:
     """Drop choices that the new dataset or variant no longer offers (widgets would fail,
     and a ticked task whose checkbox is gone would block Train with no way to untick it).
-    Returns a one-line note naming the tasks dropped, or ""."""
+    Returns a one-line note naming the tasks dropped (or why the last main task
+    stays), or ""."""
     s = st.session_state
     valid = valid_tasks(family, variant)
+    emptied = key("tasks") in s and not s[key("tasks")]  # the viewer removed the last one
     chosen = list(s.get(key("tasks"), []))
     main = [t for t in chosen if t in valid]
     fallback = next((t for t in ("digit", "class", "left") if t in valid), valid[0])
@@ -92,6 +94,8 @@ def _sanitize(dataset: str, family: str, variant: str, capacity: int) -> str:
     if current not in sizes:
         s[key("train_size")] = min(sizes, key=lambda size: abs(size - current))
     if not dropped:
+        if emptied:
+            return f"A run needs a main task: {fallback} stays until you pick another."
         return ""
     instead = "" if main else f"; main task now {fallback}"
     return f"Dropped {' and '.join(dropped)}: not offered by {dataset} / {variant}{instead}."
