@@ -87,3 +87,13 @@ def test_links_never_carry_an_owner_token_and_old_session_parameters_are_ignored
     config, notes = params_to_config({"session": "0123456789abcdef", "epochs": "9"})
     assert config == DEFAULT.replace(epochs=9) and notes == []
     assert "session" not in config_to_params(config)
+
+
+def test_a_preset_link_may_name_it_as_the_preset_box_does():
+    """The Preset box says "Overfitting: the U" where links say "Maxout U-curve"; a teacher
+    who typed the name on screen got "unknown preset" and a list of the other names."""
+    config, notes = params_to_config({"preset": "Overfitting: the U"})
+    assert notes == [] and config == PRESETS["Maxout U-curve"].config
+    assert link_preset({"preset": "Overfitting: the U"}) == "Maxout U-curve"
+    _, notes = params_to_config({"preset": "Nope"})
+    assert "Overfitting: the U" in notes[0] and "Which tasks should share?" in notes[0]

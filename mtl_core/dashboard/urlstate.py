@@ -23,7 +23,7 @@ from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import valid_tasks
 from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError, MtlError
-from mtl_core.studies.lessons import LESSONS, parse_seeds, seeds_text
+from mtl_core.studies.lessons import LESSONS, PRESET_TITLES, parse_seeds, seeds_text
 from mtl_core.studies.presets import PRESETS
 
 MAX_PARAM_LENGTH = 500
@@ -67,11 +67,16 @@ def config_to_params(config: RunConfig, preset: str | None = None) -> dict[str, 
     return out
 
 
+# A link may name a preset by its id (``Maxout U-curve``, what links are written with) or
+# by the name the Preset box shows (its lesson card's title, ``Overfitting: the U``).
+_PRESET_IDS = {title: name for name, title in PRESET_TITLES.items()} | {p: p for p in PRESETS}
+
+
 def link_preset(params: Mapping[str, str | Sequence[str]]) -> str | None:
     """The classroom preset a link names, if it names exactly one known preset."""
     value = params.get("preset")
     values = [value] if isinstance(value, str) else list(value or [])
-    return values[0] if len(values) == 1 and values[0] in PRESETS else None
+    return _PRESET_IDS.get(values[0]) if len(values) == 1 else None
 
 
 def _single(params: Mapping[str, str | Sequence[str]], name: str) -> str | None:
@@ -263,12 +268,12 @@ def params_to_config(
             continue
         text = values[0]
         if name == "preset":
-            if text in PRESETS:
-                base = PRESETS[text].config
+            if text in _PRESET_IDS:
+                base = PRESETS[_PRESET_IDS[text]].config
             else:
                 notes.append(
                     f"ignored URL parameter 'preset': unknown preset {text[:40]!r}; "
-                    f"presets: {', '.join(PRESETS)}"
+                    f"presets (as the Preset box names them): {', '.join(PRESET_TITLES.values())}"
                 )
             continue
         if name in NON_CONFIG_PARAMS:
