@@ -282,6 +282,16 @@ def test_the_learning_curve_draws_stored_runs_by_size_with_bands(stored):
     assert CUT_NOTE in text
     assert "With 100 training images, hard sharing" in text
     assert "With 200 training images, hard sharing" in text
+    (table,) = [d.value for d in at.dataframe]  # its headings in words, not val_mean
+    assert list(table.columns) == [
+        "training images",
+        "arm",
+        "seeds",
+        "best validation accuracy: mean",
+        "validation sd",
+        "test accuracy: mean",
+        "test sd",
+    ]
     at.button(key="lc_compare").click().run()
     curve = [i for k in ("multi100", "single100", "multi200", "single200") for i in ids[k]]
     assert at.session_state["page_view"] == "Compare"

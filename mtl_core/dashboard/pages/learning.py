@@ -244,9 +244,21 @@ def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> 
         st.caption(CAPTION)
         for line in size_sentences(runs, now, task):
             st.markdown(f"- {line}")
-        data_table(table)
+        data_table(table.rename(columns=table_headings(metric)))
         return bool(running)
 
     live_panel(panel, poll_every(manager) if live else None)
     if len(members):
         open_in_compare(list(members.run_id), key="lc_compare", what="the curve's runs")
+
+
+def table_headings(metric: str) -> dict[str, str]:
+    """The curve table's columns in words (it showed ``val_mean``, ``test_sd``)."""
+    return {
+        "size": "training images",
+        "n": "seeds",
+        "val_mean": f"best validation {metric}: mean",
+        "val_sd": "validation sd",
+        "test_mean": f"test {metric}: mean",
+        "test_sd": "test sd",
+    }
