@@ -230,7 +230,7 @@ def test_the_learning_curve_counts_identical_runs_once(paired):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table["arm"]) == ["single task", "hard sharing"]
-    assert list(table["n"]) == [2, 2]  # 3 single-task runs stored, 2 distinct
+    assert list(table["seeds"]) == [2, 2]  # 3 single-task runs stored, 2 distinct
     assert "With 100 training images, hard sharing" in texts(at)
     assert "no paired comparison" not in texts(at)
     with RunStore(path) as store:
@@ -238,7 +238,7 @@ def test_the_learning_curve_counts_identical_runs_once(paired):
     at.run()
     warnings = "\n".join(w.value for w in at.warning)
     assert f"Run {ids['multi'][1]} used by this learning curve was deleted" in warnings
-    assert list(at.dataframe[0].value["n"]) == [2, 1]
+    assert list(at.dataframe[0].value["seeds"]) == [2, 1]
 
 
 def test_compare_counts_an_identical_run_once(paired):
