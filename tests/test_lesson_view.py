@@ -156,6 +156,20 @@ def test_an_open_lesson_names_its_preset_in_the_preset_box_without_its_banner(st
     assert at.sidebar.selectbox(key=K.preset_choice).value == "Sharing hurts"
 
 
+def test_a_preset_no_lesson_teaches_shows_its_banner_without_a_lesson_button(store, monkeypatch):
+    """Presets need not have a lesson (``PRESET_TITLES`` names those by their id): the
+    banner looked its lesson up unconditionally, a KeyError on the page for such a one."""
+    from mtl_core.studies import lessons
+
+    monkeypatch.delitem(lessons.PRESET_LESSONS, "Early stopping")
+    at = open_app({"preset": "Early stopping"})
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("**Early stopping") for m in at.main.markdown), [
+        m.value[:40] for m in at.main.markdown
+    ]
+    assert not [b for b in at.button if b.key == "open_preset_lesson"]
+
+
 def test_an_applied_presets_banner_opens_its_lesson_with_seeds_and_a_verdict(store):
     """The banner trained the preset's arms on the sidebar's one seed and opened Compare,
     beside claims measured over five seeds (Early stopping's two rows were identical under

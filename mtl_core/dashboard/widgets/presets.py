@@ -115,13 +115,14 @@ def preset_banner() -> None:
     if name not in PRESETS:
         return
     preset, title = PRESETS[name], PRESET_TITLES[name]
-    lesson = LESSONS[PRESET_LESSONS[name]]
     with st.container(border=True):
         heading = title if title.endswith(("?", "!", ".")) else f"{title}."
         st.markdown(f"**{heading}** {preset.explanation}")
         if preset.claims:
             st.markdown(claim_lines(preset))
-        arms = len(preset.arms)
+        if name not in PRESET_LESSONS:  # a preset no lesson teaches: its setup alone
+            return
+        arms, lesson = len(preset.arms), LESSONS[PRESET_LESSONS[name]]
         st.button(
             f"Open the lesson: {arms} arm{'s' if arms != 1 else ''} × "
             f"{lesson.default_seeds} fresh seeds, then a verdict",
