@@ -70,7 +70,9 @@ def assert_reproduced(what: str, golden: dict, now: dict, env_then: dict, env_no
             + f"Golden written with {env_then}; now {env_now}.\n"
             "If the change is deliberate, bump CURVE_VERSION (mtl_core/training/provenance.py), run "
             f"`{UPDATE}` and commit the change with the new goldens and nothing else, "
-            "saying why (docs/golden.md)."
+            "saying why (docs/golden.md). If the code did not change and only last bits "
+            "differ, this CPU rounds otherwise than the machine that wrote the file (see "
+            f"kernel_probe): `{UPDATE} --this-machine` writes its own (docs/golden.md)."
         )
 
 
@@ -186,9 +188,51 @@ def test_fashion_mnist_splits_match_their_golden_fingerprints():
 
 def test_golden_runs_pin_the_blas_kernels_numpy_chose_by_cpu_model(offline_now):
     """Nash-MTL's solve runs in numpy's OpenBLAS, whose kernels follow the CPU model: a
-    golden run that did not pin them could differ on a machine of the same torch family."""
+    golden run that did not pin them could differ on a machine of the same torch family.
+    So does torch's MKL (the rotated images' affine grids)."""
     pinned = cells.BLAS_KERNELS["OPENBLAS_CORETYPE"]
     assert offline_now["environment"]["openblas_kernels"] == pinned
+    assert offline_now["environment"]["mkl_instructions"] == "AVX2"
+
+
+def test_the_kernel_probe_reads_the_same_in_a_golden_run_and_in_the_tests(offline_now):
+    """The test's process picks the curves file by the probe; the records come from a
+    pinned golden run: a probe that followed the pins would pick one file and compare
+    with another machine's."""
+    assert offline_now["environment"]["kernel_probe"] == cells.kernel_probe()
+
+
+def test_a_machine_with_its_own_rounding_reads_its_own_curves_file(tmp_path, monkeypatch):
+    """Its own file when there is one; else its torch family's, which every machine of
+    the family that rounds as the writer did shares."""
+    monkeypatch.setattr(cells, "HERE", tmp_path)
+    monkeypatch.setattr(cells, "cpu_capability", lambda: "AVX512")
+    monkeypatch.setattr(cells, "kernel_probe", lambda: "0badcafe")
+    assert cells.curves_file() == tmp_path / "curves-AVX512.json"
+    (tmp_path / "curves-AVX512-0badcafe.json").write_text("{}")
+    assert cells.curves_file() == tmp_path / "curves-AVX512-0badcafe.json"
+    monkeypatch.setattr(cells, "kernel_probe", lambda: "12345678")
+    assert cells.curves_file() == tmp_path / "curves-AVX512.json"
+
+
+def test_the_kernel_probe_tells_two_summation_orders_apart(monkeypatch):
+    """The AVX512 file's trunk distances match sums kept in four running partials; this
+    probe must change when torch sums that way instead."""
+    import torch
+
+    before = cells.kernel_probe()
+
+    def four_partials(x):
+        lanes = torch.zeros(4)
+        for start in range(0, len(x) - len(x) % 4, 4):
+            lanes = lanes + x[start : start + 4]
+        total = torch.zeros(())
+        for value in [*lanes, *x[len(x) - len(x) % 4 :]]:
+            total = total + value
+        return total
+
+    monkeypatch.setattr(torch.Tensor, "sum", four_partials)
+    assert cells.kernel_probe() != before
 
 
 def test_a_difference_is_named_by_cell_epoch_and_row_earliest_epoch_first():

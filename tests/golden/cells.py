@@ -43,7 +43,44 @@ def cpu_capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
-CURVES_FILE = HERE / f"curves-{cpu_capability()}.json"
+def kernel_probe() -> str:
+    """Eight hex digits naming how this machine's torch rounds float32 sums: a digest of
+    the sums of squares of fixed random vectors, sized as the golden cells' layers.
+
+    Why: one torch family is not one rounding. On an Intel Xeon with AMX (2026-12-05),
+    torch 2.13.0 reported AVX512 as on the machines that wrote and checked the AVX512
+    curves, and trained every golden cell to the same losses, yet summed the same
+    1,024 squares of a trunk distance to another last bit (the bits it gave match an
+    exact sum rounded; the AVX512 file's match four or 64 running partial sums), and so
+    its features' digests and a few hundred rows besides. A machine like that gets its
+    own file, named by this probe; the others keep their family's file. Only torch's own
+    reductions run here (no BLAS), so the probe reads the same in a pinned golden run
+    and in the test's process.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(20261205)
+    sums = [
+        (torch.rand(n, generator=generator) - 0.5).pow(2).sum()
+        for n in (16, 60, 256, 784, 1024, 4096, 12544)
+        for _ in range(4)
+    ]
+    return hashlib.sha256(torch.stack(sums).numpy().tobytes()).hexdigest()[:8]
+
+
+def machine_curves_file() -> Path:
+    """The curves file of this machine's rounding (written with ``--this-machine``)."""
+    return HERE / f"curves-{cpu_capability()}-{kernel_probe()}.json"
+
+
+def curves_file() -> Path:
+    """This machine's golden curves: its own rounding's file if there is one
+    (``kernel_probe``), else its torch family's."""
+    own = machine_curves_file()
+    return own if own.exists() else HERE / f"curves-{cpu_capability()}.json"
+
+
+CURVES_FILE = curves_file()
 
 SPLITS_FILE = HERE / "splits.json"  # numpy and integer work: the same on every family
 
@@ -53,7 +90,12 @@ SPLITS_FILE = HERE / "splits.json"  # numpy and integer work: the same on every 
 # Haswell (or Zen) kernels that machine reproduced every golden bit. Golden runs pin those
 # kernels: they run in a fresh process, and OpenBLAS reads the variable when it loads.
 # Every AVX2 or AVX512 CPU can run Haswell kernels.
-BLAS_KERNELS = {"OPENBLAS_CORETYPE": "Haswell"}
+# torch's own matrix products run in Intel's MKL, which picks its code path by CPU model
+# too: on an Intel Xeon with AMX (AVX512 to torch) the rotated images' affine grids (a
+# batched product) came out in other last bits than splits.json holds (which AVX2 and
+# AVX512 machines both reproduced before); capped at its AVX2 path it reproduced them, as
+# its AVX512 or AVX512_E1 paths did not.
+BLAS_KERNELS = {"OPENBLAS_CORETYPE": "Haswell", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
 
 
 def pinned_environ() -> dict[str, str]:
@@ -517,4 +559,6 @@ def environment() -> dict[str, str]:
         "scikit-learn": sklearn.__version__,
         "cpu_capability": cpu_capability(),
         "openblas_kernels": blas_kernels(),
+        "mkl_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS", "as MKL chose"),
+        "kernel_probe": kernel_probe(),
     }

@@ -2,11 +2,15 @@
 
     .venv/bin/python -m tests.golden.make_golden            # compare, print what changed
     .venv/bin/python -m tests.golden.make_golden --update   # ...and overwrite the files
+    .venv/bin/python -m tests.golden.make_golden --update --this-machine  # a new rounding
 
 Without ``--update`` an existing file is never overwritten: the command prints the
 differences and exits with status 1. A missing file is written. Curves whose numbers
 changed are written only once ``CURVE_VERSION`` (mtl_core/training/provenance.py) was bumped: a
-change that alters curves must say so to the run store's identity rule too. ``--emit`` prints
+change that alters curves must say so to the run store's identity rule too.
+``--this-machine`` writes the curves to this machine's own file (``cells.machine_curves_file``),
+for a CPU on which torch rounds float sums otherwise than its family's file says, from a
+commit that another machine's file vouches for. ``--emit`` prints
 today's records as JSON instead (tests/test_golden.py runs it in a fresh process).
 """
 
@@ -117,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tests.golden.make_golden", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--update", action="store_true", help="overwrite files that changed")
+    parser.add_argument(
+        "--this-machine",
+        action="store_true",
+        help="write the curves to this machine's own file (named by its kernel probe)",
+    )
     parser.add_argument("--emit", action="store_true", help="print today's records as JSON")
     parser.add_argument("--cells", nargs="*", metavar="CELL", help="cells (default: all)")
     parser.add_argument("--splits", nargs="*", metavar="DATASET", help="datasets (default: all)")
@@ -147,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     env = {"environment": records["environment"]}
     header = {**env, "curve_version": curve_version()}
-    ok = _update(cells.CURVES_FILE, "curves", "cells", records["cells"], header, args.update)
+    curves = cells.machine_curves_file() if args.this_machine else cells.CURVES_FILE
+    ok = _update(curves, "curves", "cells", records["cells"], header, args.update)
     splits = records["splits"]
     ok &= _update(cells.SPLITS_FILE, "split fingerprints", "splits", splits, env, args.update)
     return 0 if ok else 1
