@@ -329,7 +329,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     ended = first["status"] not in LIVE and first["summary"].get("main")
     numbers = card_numbers(cached_metrics(manager, run_id, live=False)) if ended else None
     explainer(first, options.get("view", "loss"), numbers)
-    if first["status"] not in LIVE and first["summary"].get("main"):
+    if ended:
         # Drawn only once opened: closed, its images and confusion matrix were fetched,
         # sent and laid out on every script run of a finished run's page.
         box = st.expander(
