@@ -7,9 +7,12 @@ import os
 import re
 import shutil
 import stat
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from mtl_core.dashboard import static_files
 
 from .conftest import ROOT, free_port, start_app, stop_app, wait_healthy
 
@@ -181,3 +184,17 @@ def test_unusable_link_parameters_get_one_short_note_each(app_server, browser):
     page.wait_for_function("() => !location.search.includes('epochs')")
     assert "preset=Sharing" in page.url and "epochs" not in page.url
     page.close()
+
+
+def test_the_launcher_serves_streamlits_scripts_from_memory(app_server):
+    """Through the real launcher: the page's own entry script comes back as on disk,
+    without the validators Starlette's file response adds (so the launcher answered)."""
+    app_server_url = app_server[0]
+    html = urllib.request.urlopen(app_server_url, timeout=10).read().decode()
+    files = static_files.listed(static_files.static_root())
+    name = next(n for n in files if n.endswith(".js") and n in html)
+    for _ in range(2):
+        with urllib.request.urlopen(f"{app_server_url}/{name}", timeout=10) as response:
+            assert response.read() == files[name].read_bytes()
+            assert response.headers["Cache-Control"] == "public, immutable, max-age=31536000"
+            assert response.headers["ETag"] is None and response.headers["Last-Modified"] is None
