@@ -62,7 +62,7 @@ def test_a_listed_file_is_read_once_then_answered_from_memory(root, monkeypatch)
     for _ in range(3):
         status, headers, body = ask(app, "/app/static/js/index.abc123.js")
         assert status == 200 and body == b"console.log('hi');"
-        assert headers[b"content-type"] == b"text/javascript"
+        assert headers[b"content-type"] == b"text/javascript; charset=utf-8"
         assert headers[b"content-length"] == str(len(body)).encode()
         assert headers[b"cache-control"] == b"public, immutable, max-age=31536000"
     assert reads == [root / "static" / "js" / "index.abc123.js"]

@@ -69,6 +69,8 @@ class StreamlitFiles:
             body = await anyio.to_thread.run_sync(self.files[name].read_bytes)
             self.bodies[name] = body
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if kind.startswith("text/"):  # as Starlette's file response says it
+            kind += "; charset=utf-8"
         headers = [
             (b"content-type", kind.encode()),
             (b"content-length", str(len(body)).encode()),

@@ -197,4 +197,5 @@ def test_the_launcher_serves_streamlits_scripts_from_memory(app_server):
         with urllib.request.urlopen(f"{app_server_url}/{name}", timeout=10) as response:
             assert response.read() == files[name].read_bytes()
             assert response.headers["Cache-Control"] == "public, immutable, max-age=31536000"
+            assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
             assert response.headers["ETag"] is None and response.headers["Last-Modified"] is None
