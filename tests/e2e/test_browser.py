@@ -537,3 +537,42 @@ def test_a_change_right_after_train_still_opens_the_run(app_server, browser, aft
     run_id, _ = the_run(root)
     assert page.get_by_role("heading", name=f"run {run_id}").is_visible()
     page.close()
+
+
+def test_a_second_run_in_the_same_page_gets_an_axis_spanning_its_epochs(app_server, browser):
+    """The Live chart is one element for every run of the page. Plotly keeps its UI state
+    (``layout.uirevision``) across redraws: after a first run, the second run's ended
+    figure kept the live figure's fixed range off, and Plotly drew its default -1 to 6
+    (seen by a newcomer: "completed · epoch 60/60" above curves that stopped at 6). A zoom
+    made on one run must not carry over to the next either."""
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    axes = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .filter((d) => (d.data || []).some((t) => t.name === 'digit · train'))
+        .map((d) => d._fullLayout.xaxis.range)[0]"""
+    page.goto(f"{url}/?epochs={EPOCHS}")  # a first run: digit alone
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Where does it go wrong?").wait_for(timeout=90_000)  # it ended
+    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()  # zoom into it
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.8, steps=8)
+    page.mouse.up()
+    assert page.evaluate(axes)[1] < EPOCHS / 2
+    page.get_by_text("parity (supervised)", exact=True).first.click()  # another setup
+    page.wait_for_function("() => location.search.includes('parity')")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(
+        f"() => document.body.innerText.includes('completed · epoch {EPOCHS}/{EPOCHS}') "
+        "&& document.body.innerText.includes('run 2')",
+        timeout=90_000,
+    )
+    page.wait_for_timeout(3000)  # the ended run's last redraws
+    chart = live_chart(page)
+    assert [t["name"] for t in chart["traces"] if t["name"].endswith(" · val")] == [
+        "digit · val",
+        "parity · val",
+    ]
+    low, high = page.evaluate(axes)
+    assert low <= 0 and high >= EPOCHS, f"run 2's epochs 0-{EPOCHS} drawn on {low} to {high}"
+    page.close()

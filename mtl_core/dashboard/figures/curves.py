@@ -156,6 +156,7 @@ def curves_figure(
     band_alpha: float = 0.25,
     feed: bool = False,
     planned: int | None = None,
+    revision: str = "keep",
 ) -> go.Figure:
     """Curves of every run in ``frame``: coloured by task for one run, by run for several.
 
@@ -170,6 +171,10 @@ def curves_figure(
     ``planned``: the epochs a live run will train. On the epoch axis the x axis then spans
     them from the start, so the curves grow across it: fitted to the points drawn, it
     showed a run's first point alone on an axis from -1 to 1, then stretched as it grew.
+    ``revision``: what the chart's UI state (zoom, hidden traces: Plotly's ``uirevision``)
+    belongs to; a figure with another one starts afresh. One Live chart shows run after
+    run: Plotly carried the first run's state into the next, whose ended figure then kept
+    the live one's fixed range switched off and drew Plotly's default axis, -1 to 6.
     """
     runs = list(dict.fromkeys(frame.run_id)) if len(frame) else []
     if feed and not runs:
@@ -281,7 +286,7 @@ def curves_figure(
     height = scaled_height(height, large_fonts)
     layout |= {
         "height": height * rows_n if rows_n > 1 else height,
-        "uirevision": "keep",  # zoom and hidden traces survive the live redraws
+        "uirevision": revision,  # zoom and hidden traces survive the live redraws
         "hovermode": "closest",
         "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
     }

@@ -288,7 +288,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             task=task,
             metric=get_task(task).metric,
             live=running,
-            options=options,
+            options={**options, "revision": f"lesson {lesson.slug}"},  # its own zoom
             colours=arm_colours(lesson.preset),
             unbanded=frozenset(control_of(lesson.preset)),
         )

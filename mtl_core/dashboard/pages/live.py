@@ -301,6 +301,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 run_names={run_id: run["name"]},
                 feed=live,
                 planned=int(run["config"]["epochs"]) if live else None,
+                revision=f"run {run_id}",  # another run's zoom and axes do not carry over
                 **options,
             )
             chart(fig, key="live_chart", feed=feed)

@@ -4,7 +4,8 @@
 scratch, so every live refresh reset the zoom, whatever ``layout.uirevision`` said
 (checked in a browser: tests/e2e). This small component draws with ``Plotly.react`` into
 a div it keeps, and remembers the axis ranges the user chose (per chart key, in the
-page), so a redraw with new epochs keeps them until a double-click resets the view.
+page, and per figure ``uirevision``: a Live chart's next run starts afresh), so a redraw
+with new epochs keeps them until a double-click resets the view.
 Plotly.js is the page's own cartesian bundle (``mtl_core/dashboard/static/``), served by
 the launcher's own route (dashboard/serve.py): nothing is written into the checkout.
 """
@@ -216,7 +217,9 @@ export default function (component) {
   }
   if (!fig) return () => {};
   if (div.__mtlFeed) { div.__mtlFeed.stopped = true; clearTimeout(div.__mtlFeed.timer); }
-  const saved = ZOOM[data.key] || {};
+  // The zoom belongs to the figure's uirevision too: another run's starts afresh.
+  div.__mtlZoomKey = data.key + "|" + String(fig.layout.uirevision ?? "");
+  const saved = ZOOM[div.__mtlZoomKey] || {};
   Object.assign(fig.layout, saved);
   let stop = () => {};
   let gone = false;
@@ -231,7 +234,7 @@ export default function (component) {
       if (div.__mtlListening) return;
       div.__mtlListening = true;
       div.on("plotly_relayout", (ev) => {
-        const zoom = (ZOOM[data.key] = ZOOM[data.key] || {});
+        const zoom = (ZOOM[div.__mtlZoomKey] = ZOOM[div.__mtlZoomKey] || {});
         for (const [name, value] of Object.entries(ev)) {
           const m = name.match(/^([xy]axis\\d*)\\.(range\\[[01]\\]|autorange)$/);
           if (!m) continue;
