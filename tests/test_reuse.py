@@ -178,7 +178,9 @@ def test_train_with_seeds_starts_only_the_missing_ones_when_asked(fresh):
     at = page()
     at.sidebar.number_input(key="c_seeds").set_value(2).run()
     train_button(at).click().run()
-    assert "1 of the 2 seeds are stored as identical runs" in sidebar_info(at)
+    assert "1 of the 2 seeds is stored as an identical run (#1)" in sidebar_info(at)
+    (show,) = [b for b in at.sidebar.button if b.key == "twin_show"]
+    assert show.label == "Show the 1 stored, train the 1 missing"  # it trains seed 1
     click(at, "twin_show")
     runs = stored_runs(fresh)
     assert len(runs) == 2 and runs.config[1]["seed"] == 1 and runs.status[1] == "queued"

@@ -82,11 +82,22 @@ def _describe(manager: RunManager, found: list[int | None]) -> str:
             "draw the same curves."
         )
     names = ", ".join(f"#{i}" for i in ids)
+    stored = "is stored as an identical run" if len(ids) == 1 else "are stored as identical runs"
     return (
-        f"{len(ids)} of the {len(found)} seeds are stored as identical runs ({names}"
+        f"{len(ids)} of the {len(found)} seeds {stored} ({names}"
         f"{', some still training' if training else ''}): fresh copies would draw the "
         "same curves."
     )
+
+
+def show_label(found: list[int | None]) -> str:
+    """The offer's first button says all it does: it also trains the seeds not stored (it
+    read "Show the stored runs" and started two new ones)."""
+    stored = sum(i is not None for i in found)
+    if stored == len(found):
+        return "Show the stored runs" if stored > 1 else "Show the stored run"
+    missing = len(found) - stored
+    return f"Show the {stored} stored, train the {missing} missing"
 
 
 IDENTICAL = (
@@ -145,7 +156,7 @@ def train_or_offer(
     several = len(found) > 1
     a = b = where  # one above the other: side by side, the sidebar cut their labels short
     a.button(
-        "Show the stored runs" if several else "Show the stored run",
+        show_label(found),
         key="twin_show",
         width="stretch",
         on_click=_show,
