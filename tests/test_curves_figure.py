@@ -84,3 +84,17 @@ def test_a_live_runs_epoch_axis_spans_its_planned_epochs_from_its_first_point(pl
         assert list(axis.range) == [0, planned] and axis.dtick == dtick
     ended = curves_figure(_frame([1], tasks, 1), tasks=tasks, metric_of={})
     assert ended.layout.xaxis.range is None  # an ended run's axis fits its curves
+
+
+def test_a_loss_axis_starts_at_zero_and_a_metric_axis_fits_its_curves():
+    """A live run's first loss stood on an axis from 2.30206 to 2.30208, its six-decimal
+    tick labels cut off; an ended lr=10 run's axis reached -6 around its star."""
+    tasks = ["digit", "parity"]
+    frame = _frame([1], tasks, 1)
+    loss = curves_figure(frame, tasks=tasks, metric_of=dict.fromkeys(tasks, "accuracy"))
+    assert [loss.layout.yaxis.rangemode, loss.layout.yaxis2.rangemode] == ["tozero"] * 2
+    for options in ({"view": "metric"}, {"log_y": True}):
+        fig = curves_figure(
+            frame, tasks=tasks, metric_of=dict.fromkeys(tasks, "accuracy"), **options
+        )
+        assert fig.layout.yaxis.rangemode is None, options

@@ -283,6 +283,11 @@ def curves_figure(
             xaxis["range"] = [0, planned]
         if log_y:
             layout[_axis("y", cell)]["type"] = "log"
+        elif view == "loss":  # a loss is never negative: its axis starts at 0
+            # Fitted to the points instead, a live run's first point stood on an axis of
+            # six-decimal ticks (2.30206 to 2.30208, the labels cut off at the left), and an
+            # ended run's axis reached below 0 around its star (-6 for lr 10).
+            layout[_axis("y", cell)]["rangemode"] = "tozero"
     height = scaled_height(height, large_fonts)
     layout |= {
         "height": height * rows_n if rows_n > 1 else height,
