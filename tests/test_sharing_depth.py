@@ -304,6 +304,10 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
         assert array(line["error_y"]["arrayminus"])[k] == pytest.approx(np.mean(best[k]) - low)
     verdict = depth_verdict(frame(best), "digit").sentence(1)
     assert f"- {verdict}" in texts(at).splitlines()
+    # Each point counts every stored run of its K: the caption said "each over the same
+    # seeds" above a table of 6, 3 and 6 seeds.
+    caption = next(c.value for c in at.caption if c.value.startswith("For the sidebar's setup"))
+    assert "every stored run of its K" in caption and "each over the same seeds" not in caption
 
 
 def test_k_all_trained_as_the_layer_count_joins_the_all_shared_arm(stored):

@@ -175,7 +175,9 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
     st.caption(
         f"For the sidebar's setup ({', '.join(config.all_tasks)}, {config.backbone} trunk of "
         f"{layers}): hard sharing of the first K layers, K = 0 (single task) to {max_k} "
-        "(all shared), each over the same seeds; the sidebar's shared layers are not used here."
+        "(all shared). The form trains every K over the same seeds; each point counts every "
+        "stored run of its K (so the seeds column may differ), and a difference from K = 0 is "
+        "paired over the seeds both share. The sidebar's shared layers are not used here."
     )
     _start_form(manager, owner, config)
     if st.session_state.get(SAID + config_text(config)):
