@@ -56,3 +56,39 @@ def test_an_unbounded_metrics_axis_still_fits_its_points(browser):
         browser, sweep_figure(points, x_axis="k", x_order=["a", "b"], metric="mae")
     )
     assert low < 3.0 and high > 7.0
+
+
+def test_a_trade_off_of_one_tasks_points_gets_accuracy_axes(browser):
+    """Before any weighted run, the trade-off holds a task trained alone: a line on one
+    axis and no point, and Plotly drew its default -1 to 6 on both."""
+    from mtl_core.dashboard.figures.pareto import pareto_figure
+
+    table = pd.DataFrame(
+        {
+            "arm": ["digit alone"],
+            "kind": ["single task"],
+            "w": [None],
+            "n": [3],
+            "m1_mean": [0.81],
+            "m1_half": [0.02],
+            "m2_mean": [float("nan")],
+            "m2_half": [float("nan")],
+            "dominated": [False],
+        }
+    )
+    runs = pd.DataFrame(columns=["arm", "kind", "run_id", "seed", "epoch", "m1", "m2"])
+    fig = pareto_figure(table, runs, tasks=("digit", "parity"), metrics=("accuracy", "accuracy"))
+    page = browser.new_page()
+    try:
+        page.set_content("<div id='plot' style='width: 700px'></div>")
+        page.add_script_tag(path=str(PLOTLY_JS))
+        ranges = page.evaluate(
+            """async (fig) => { const d = document.getElementById('plot');
+            await Plotly.react(d, fig.data, fig.layout);
+            return [d._fullLayout.xaxis.range, d._fullLayout.yaxis.range]; }""",
+            json.loads(fig.to_json()),
+        )
+    finally:
+        page.close()
+    for low, high in ranges:
+        assert low > -0.03 and high < 1.03, ranges

@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mtl_core.dashboard.figures.style import colour, line_width, marker_size, titled, within
+from mtl_core.dashboard.figures.style import (
+    bounded_x,
+    bounded_y,
+    colour,
+    line_width,
+    marker_size,
+    metric_span,
+    titled,
+    within,
+)
 
 RATIO, SINGLE, METHOD = "ratio", "single task", "method"  # studies.pareto's kinds
 
@@ -120,4 +129,14 @@ def pareto_figure(
                 fig.add_hline(value, line=line, annotation_text=text)
     fig.update_xaxes(title_text=x_name)
     fig.update_yaxes(title_text=y_name)
+    bounded_x(fig, metrics[0])
+    bounded_y(fig, metrics[1])
+    if not table[["m1_mean", "m2_mean"]].notna().all(axis=1).any():
+        # No point yet, only the tasks trained alone (lines): no data to fit, Plotly drew
+        # its default -1 to 6. Each axis spans what its metric can be, else its line.
+        for update, metric, column in (
+            (fig.update_xaxes, metrics[0], "m1_mean"),
+            (fig.update_yaxes, metrics[1], "m2_mean"),
+        ):
+            update(range=metric_span(metric, table[column].dropna().tolist()))
     return titled(fig, f"Trade-off: {tasks[0]} against {tasks[1]}", 520, large_fonts)

@@ -39,17 +39,41 @@ def within(values: np.ndarray, metric: str) -> np.ndarray:
     return np.clip(values, low, high)
 
 
-def bounded_y(fig: go.Figure, metric: str) -> None:
-    """Let the y axis's autorange stop just past what ``metric`` can be: Plotly pads a
-    lone point by half an axis on each side, so one learning-curve point drew an accuracy
-    axis from -0.5 to 1.5."""
+def _clip(metric: str) -> dict:
+    """Plotly ``autorangeoptions`` that stop an axis just past what ``metric`` can be."""
     low, high = METRIC_RANGE.get(metric, (-np.inf, np.inf))
     pad = 0.02 * (high - low) if np.isfinite(high - low) else 0.0
     clip = {"clipmin": low - pad} if np.isfinite(low) else {}
     if np.isfinite(high):
         clip["clipmax"] = high + pad
-    if clip:
+    return clip
+
+
+def metric_span(metric: str, values: list[float]) -> list[float] | None:
+    """An axis range for ``metric`` when no point gives one: what the metric can be (an
+    accuracy's 0 to 1, padded as ``_clip``), else 10% around ``values``, else None."""
+    clip = _clip(metric)
+    if "clipmin" in clip and "clipmax" in clip:
+        return [clip["clipmin"], clip["clipmax"]]
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    pad = max(0.1 * max(abs(low), abs(high)), 1e-3)
+    return [low - pad, high + pad]
+
+
+def bounded_y(fig: go.Figure, metric: str) -> None:
+    """Let the y axis's autorange stop just past what ``metric`` can be: Plotly pads a
+    lone point by half an axis on each side, so one learning-curve point drew an accuracy
+    axis from -0.5 to 1.5."""
+    if clip := _clip(metric):
         fig.update_yaxes(autorangeoptions=clip)
+
+
+def bounded_x(fig: go.Figure, metric: str) -> None:
+    """``bounded_y`` for an x axis that shows ``metric`` (the trade-off's first task)."""
+    if clip := _clip(metric):
+        fig.update_xaxes(autorangeoptions=clip)
 
 
 def font_size(large: bool) -> int:

@@ -183,8 +183,9 @@ def pareto_view(manager: RunManager, owner: str, config: RunConfig | None) -> No
     )
     st.caption(
         f"For the sidebar's setup ({', '.join(config.all_tasks)}, {config.sharing} sharing): "
-        f"{tasks[0]} weighs w and {tasks[1]} 1 − w (fixed weighting), each over the same "
-        f"seeds, beside each task trained alone.{unused}"
+        f"{tasks[0]} weighs w and {tasks[1]} 1 − w (fixed weighting), beside each task "
+        "trained alone. The form trains every arm over the same seeds; each point counts "
+        f"every stored run of its arm, so the seeds column may differ.{unused}"
     )
     _start_form(manager, owner, base)
     if st.session_state.get(SAID + config_text(base)):
