@@ -130,3 +130,11 @@ def test_compares_seed_bands_stop_at_the_metrics_bounds():
         assert drawn, view
         for trace in drawn:
             assert min(trace.y) == low and max(trace.y) == pytest.approx(high), view
+
+
+def test_an_axis_without_points_spans_what_its_metric_can_be_else_its_lines():
+    from mtl_core.dashboard.figures.style import metric_span
+
+    assert metric_span("accuracy", []) == pytest.approx([-0.02, 1.02])
+    assert metric_span("mae", [3.0, 2.0]) == pytest.approx([1.7, 3.3])  # 10% of the largest
+    assert metric_span("mae", []) is None  # Plotly's own default, then
