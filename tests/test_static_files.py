@@ -5,6 +5,7 @@ goes on to Streamlit untouched."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,10 @@ def ask(app, path: str, method: str = "GET", headers=(), kind: str = "http"):
         return {"type": "http.request", "body": b""}
 
     scope = {"type": kind, "method": method, "path": path, "headers": list(headers)}
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: another test of the same worker may leave this thread's
+    # event loop running (asyncio.run refuses then)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start, body = sent[0], b"".join(m.get("body", b"") for m in sent[1:])
     return start["status"], dict(start["headers"]), body
 
