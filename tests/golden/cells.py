@@ -49,10 +49,10 @@ def kernel_probe() -> str:
 
     Why: one torch family is not one rounding. On an Intel Xeon with AMX (2026-12-05),
     torch 2.13.0 reported AVX512 as on the machines that wrote and checked the AVX512
-    curves, and trained every golden cell to the same losses, yet summed the same
-    1,024 squares of a trunk distance to another last bit (the bits it gave match an
-    exact sum rounded; the AVX512 file's match four or 64 running partial sums), and so
-    its features' digests and a few hundred rows besides. A machine like that gets its
+    curves, and trained the single-task cell to the same losses, bit for bit, yet summed
+    the same 1,024 squares of a trunk distance to another last bit (the bits it gave match an
+    exact sum rounded; the AVX512 file's match four or 64 running partial sums); over all
+    the cells a few hundred values and the features' digests differed. A machine like that gets its
     own file, named by this probe; the others keep their family's file. Only torch's own
     reductions run here (no BLAS), so the probe reads the same in a pinned golden run
     and in the test's process.
