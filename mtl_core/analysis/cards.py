@@ -67,12 +67,13 @@ def card_numbers(losses: pd.DataFrame) -> dict:
         rising = rising_since(val_values)
         trained = (tasks == task) & (splits == "train")
         order = np.argsort(epochs[trained], kind="stable")
+        train_epochs = epochs[trained][order]
         diverging = diverging_since(values[trained][order].tolist())
         out[task] = {
             "best": epoch,
             "loss": _plain(val_values[best]),
             "gap": _plain(gap),
             "rising": None if rising is None else int(val_epochs[rising]),
-            "diverging": None if diverging is None else int(epochs[trained][order][diverging]),
+            "diverging": None if diverging is None else int(train_epochs[diverging]),
         }
     return {"epoch": last, "tasks": out}

@@ -2,7 +2,7 @@
 
 Plotly pads a lone point by half an axis on each side: a learning curve of one train size
 drew its accuracy axis from -0.5 to 1.5. The study figures now let the autorange stop just
-past the metric's bounds (``figures.style.bounded_y``); the range is Plotly.js's own, so it
+past the metric's bounds (``figures.style.bounded``); the range is Plotly.js's own, so it
 is read here from the chart the served bundle draws.
 """
 

@@ -18,8 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mtl_core.dashboard.figures.style import (
-    bounded_x,
-    bounded_y,
+    bounded,
     colour,
     line_width,
     marker_size,
@@ -129,8 +128,8 @@ def pareto_figure(
                 fig.add_hline(value, line=line, annotation_text=text)
     fig.update_xaxes(title_text=x_name)
     fig.update_yaxes(title_text=y_name)
-    bounded_x(fig, metrics[0])
-    bounded_y(fig, metrics[1])
+    bounded(fig, metrics[0], "x")
+    bounded(fig, metrics[1], "y")
     if not table[["m1_mean", "m2_mean"]].notna().all(axis=1).any():
         # No point yet, only the tasks trained alone (lines): no data to fit, Plotly drew
         # its default -1 to 6. Each axis spans what its metric can be, else its line.

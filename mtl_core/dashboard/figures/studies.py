@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mtl_core.dashboard.figures.style import (
-    bounded_y,
+    bounded,
     colour,
     line_width,
     marker_size,
@@ -74,7 +74,7 @@ def learning_curve_figure(
         ticktext=[f"{v:,}" for v in sizes],
     )
     fig.update_yaxes(title_text=f"best validation {metric}")
-    bounded_y(fig, metric)
+    bounded(fig, metric)
     return titled(fig, f"Learning curve: {task}", 440, large_fonts)
 
 
@@ -161,7 +161,7 @@ def sweep_figure(
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_order)
     fig.update_xaxes(title_text=x_axis)
     fig.update_yaxes(title_text=f"best validation {metric}")
-    bounded_y(fig, metric)
+    bounded(fig, metric)
     return titled(fig, f"Sweep: best validation {metric} by {x_axis}", 460, large_fonts)
 
 
@@ -244,6 +244,6 @@ def sharing_depth_figure(
     names = {metrics[t] for t in table["task"]}
     shown = names.pop() if len(names) == 1 else "metric"
     fig.update_yaxes(title_text=f"best validation {shown}")
-    bounded_y(fig, shown)
+    bounded(fig, shown)
     tasks = ", ".join(dict.fromkeys(table["task"]))
     return titled(fig, f"Sharing depth: {tasks}", 440, large_fonts)

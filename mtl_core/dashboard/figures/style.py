@@ -62,18 +62,12 @@ def metric_span(metric: str, values: list[float]) -> list[float] | None:
     return [low - pad, high + pad]
 
 
-def bounded_y(fig: go.Figure, metric: str) -> None:
-    """Let the y axis's autorange stop just past what ``metric`` can be: Plotly pads a
-    lone point by half an axis on each side, so one learning-curve point drew an accuracy
-    axis from -0.5 to 1.5."""
+def bounded(fig: go.Figure, metric: str, axis: str = "y") -> None:
+    """Let ``axis``'s autorange (``"x"`` or ``"y"``) stop just past what ``metric`` can be:
+    Plotly pads a lone point by half an axis on each side, so one learning-curve point
+    drew an accuracy axis from -0.5 to 1.5."""
     if clip := _clip(metric):
-        fig.update_yaxes(autorangeoptions=clip)
-
-
-def bounded_x(fig: go.Figure, metric: str) -> None:
-    """``bounded_y`` for an x axis that shows ``metric`` (the trade-off's first task)."""
-    if clip := _clip(metric):
-        fig.update_xaxes(autorangeoptions=clip)
+        getattr(fig, f"update_{axis}axes")(autorangeoptions=clip)
 
 
 def font_size(large: bool) -> int:
