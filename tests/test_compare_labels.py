@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mtl_core.analysis.overview import short_config
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.figures.style import colour
@@ -97,3 +98,21 @@ def test_per_task_settings_of_tasks_one_setup_lacks_are_no_difference_and_read_a
     assert config_labels([budgets, SINGLE]) == ["digit +parity · hard", "digit · single task"]
     more = BASE.replace(aux=["parity"], task_sizes={"parity": 500}).to_dict()
     assert config_labels([budgets, more]) == ["task_sizes: parity 1000", "task_sizes: parity 500"]
+
+
+def test_the_shuffled_control_and_a_maxout_trunk_read_in_the_short_config():
+    # History's config column and run names: the control read the same as the run it
+    # controls ("… · hard · 100 imgs"), a maxout run the same as an MLP one
+    control = BASE.replace(aux=["parity", "magnitude"], shuffle_aux=1.0).to_dict()
+    half = BASE.replace(aux=["parity", "magnitude"], aux_shuffle={"parity": 0.5}).to_dict()
+    maxout = BASE.replace(backbone="maxout").to_dict()
+    assert short_config(HARD) == "digits/plain · digit +parity · hard · 200 imgs"
+    assert short_config(control).endswith(" · 200 imgs · aux labels shuffled")
+    assert short_config(half).endswith(" · 200 imgs · parity labels 50% shuffled")
+    assert short_config(maxout).endswith(" · 200 imgs · maxout trunk")
+    # side by side, each says its own: not "aux_shuffle: …" or an unnamed default
+    assert config_labels([HARD, BASE.replace(aux=["parity"], shuffle_aux=1.0).to_dict()]) == [
+        "true aux labels",
+        "aux labels shuffled",
+    ]
+    assert config_labels([SINGLE, maxout]) == ["mlp trunk", "maxout trunk"]

@@ -324,6 +324,13 @@ def test_deleting_from_history_clears_the_selection(store):
     assert not [b for b in at.button if b.key in ("h_show", "h_delete")]
 
 
+def test_compare_on_an_empty_store_says_how_to_get_runs(store):
+    at = open_app()
+    at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
+    (note,) = [i.value for i in at.main.info if "No runs yet" in i.value]
+    assert "**Train**" in note and "lesson" in note, note
+
+
 def test_projector_mode_draws_the_compare_table_in_rem_so_it_grows(store):
     """st.dataframe draws on a canvas in px: in projector mode the table is an st.table
     (HTML, sized in rem like the rest of the page), with the same rows."""

@@ -324,7 +324,9 @@ def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout
     ]
     assert "On seeds 1101, 2202, 3303" in main_texts(at)
     assert at.get("download_button")[0].proto.label == "Download the handout (HTML)"
-    assert at.button(key="try_sharing-helps").label == "Sharing helps, full size"
+    # named by the lesson it opens; what changes stands beneath it
+    assert at.button(key="try_sharing-helps").label == LESSONS["sharing-helps"].title
+    assert "Sharing helps, full size" in [c.value for c in at.main.caption]
     fig = figures(at)["lesson_chart"]
     legend = [t["name"] for t in fig["data"] if t.get("showlegend")]
     assert legend == list(TINY_LESSON.preset.arms)  # one entry per arm, short labels

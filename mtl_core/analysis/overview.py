@@ -18,14 +18,54 @@ if TYPE_CHECKING:
 
 
 def short_config(config: dict) -> str:
-    """E.g. ``mnist-5k/plain · digit +parity,magnitude · hard · 200 imgs``."""
+    """E.g. ``mnist-5k/plain · digit +parity,magnitude · hard · 200 imgs``: ``config_parts``."""
+    return " · ".join(config_parts(config))
+
+
+def config_parts(config: dict, trunk: bool = False, true_labels: bool = False) -> list[str]:
+    """Dataset and variant, tasks, sharing and training images, then what sets a run
+    apart that its numbers depend on and those four do not say: a trunk other than the
+    default MLP (``maxout trunk``) and shuffled auxiliary labels (``aux labels shuffled``,
+    Caruana's control). Without them the control's row in History read the same as the
+    hard-sharing run it controls, and a maxout run the same as an MLP one. ``trunk`` and
+    ``true_labels`` name the defaults too (``mlp trunk``, ``true aux labels``), for labels
+    that set configs apart where some differ in them (dashboard/groups.py)."""
     tasks = ",".join(config.get("tasks", []))
     if config.get("aux"):
         tasks += " +" + ",".join(config["aux"])
-    return (
-        f"{config.get('dataset')}/{config.get('variant')} · {tasks} · "
-        f"{config.get('sharing')} · {config.get('train_size')} imgs"
-    )
+    parts = [
+        f"{config.get('dataset')}/{config.get('variant')}",
+        tasks,
+        str(config.get("sharing")),
+        f"{config.get('train_size')} imgs",
+    ]
+    backbone = config.get("backbone") or "mlp"
+    if trunk or backbone != "mlp":
+        parts.append(f"{backbone} trunk")
+    shuffled = shuffled_part(config)
+    if shuffled or (true_labels and config.get("aux")):
+        parts.append(shuffled or "true aux labels")
+    return parts
+
+
+def shuffled_part(config: dict) -> str:
+    """How much of each auxiliary task's labels is shuffled, in words, or "" for none:
+    ``aux labels shuffled`` (all of every one), ``aux labels 50% shuffled``, or per task
+    ``parity labels shuffled, magnitude labels 50% shuffled``."""
+    per_task = config.get("aux_shuffle") or {}
+    fractions = {
+        task: float(per_task.get(task, config.get("shuffle_aux") or 0.0))
+        for task in config.get("aux", [])
+    }
+    if not any(fractions.values()):
+        return ""
+
+    def words(fraction: float) -> str:
+        return "shuffled" if fraction == 1 else f"{fraction:.0%} shuffled"
+
+    if len(set(fractions.values())) == 1:
+        return f"aux labels {words(next(iter(fractions.values())))}"
+    return ", ".join(f"{t} labels {words(f)}" for t, f in fractions.items() if f)
 
 
 def best_so_far(runs: pd.DataFrame, losses: pd.DataFrame) -> dict[int, float]:

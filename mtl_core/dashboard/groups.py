@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from mtl_core.analysis.overview import short_config
+from mtl_core.analysis.overview import config_parts, short_config, shuffled_part
 from mtl_core.analysis.summary import best_value
 from mtl_core.config import from_dict
 from mtl_core.data.tasks import get_task
@@ -65,7 +65,10 @@ def group_label(runs: pd.DataFrame, ids: list[int]) -> str:
 
 
 # Fields short_config shows, and the seeds (what a group's runs differ in).
-_SHOWN = {"dataset", "variant", "tasks", "aux", "sharing", "train_size", "seed", "data_seed"}
+_SHOWN = {
+    *("dataset", "variant", "tasks", "aux", "sharing", "train_size", "backbone"),
+    *("shuffle_aux", "aux_shuffle", "seed", "data_seed"),
+}
 
 
 def _full(config: dict) -> dict:
@@ -77,10 +80,10 @@ def _full(config: dict) -> dict:
         return config
 
 
-def _parts(config: dict) -> list[str]:
-    """``short_config``'s parts, with "single task" for a run of one task (whose sharing
-    field means nothing)."""
-    parts = short_config(config).split(" · ")
+def _parts(config: dict, trunk: bool = False, true_labels: bool = False) -> list[str]:
+    """``config_parts`` (the defaults named as asked), with "single task" for a run of
+    one task (whose sharing field means nothing)."""
+    parts = config_parts(config, trunk, true_labels)
     if is_single_task(config):
         parts[2] = "single task"
     return parts
@@ -111,7 +114,13 @@ def config_labels(configs: list[dict]) -> list[str]:
     fields = sorted({k for c in full for k in c} - _SHOWN)
     tasks = set.intersection(*({*c.get("tasks", []), *c.get("aux", [])} for c in full))
     differ = [k for k in fields if len({repr(_per_task(c, k, tasks)) for c in full}) > 1]
-    parts = [_parts(c) + [_field(k, _per_task(c, k, tasks)) for k in differ] for c in full]
+    # the default trunk or true labels named only beside a config that differs in them
+    trunk = len({c.get("backbone") or "mlp" for c in full}) > 1
+    true_labels = any(shuffled_part(c) for c in full)
+    parts = [
+        _parts(c, trunk, true_labels) + [_field(k, _per_task(c, k, tasks)) for k in differ]
+        for c in full
+    ]
     common = set(parts[0]).intersection(*parts[1:]) if len(parts) > 1 else set()
     short = [" · ".join(p for p in label if p not in common) for label in parts]
     return [s or " · ".join(p) for s, p in zip(short, parts, strict=True)]

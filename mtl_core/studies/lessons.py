@@ -42,7 +42,7 @@ GUESSES = ("helps", "hurts", "can't tell")  # a lesson's default answers to its 
 
 @dataclass(frozen=True)
 class TryNext:
-    label: str  # button text, e.g. "More auxiliary labels"
+    label: str  # what changes from this lesson, beneath the button (named by the lesson's title)
     lesson: str  # slug of the lesson it opens
 
 

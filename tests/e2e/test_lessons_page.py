@@ -243,7 +243,7 @@ def test_a_guess_does_not_follow_the_class_into_the_next_lesson(app_server, brow
     )
     run_to_verdict(page, "sharing-hurts")
     assert "Your guess, before running" in page.inner_text("body")
-    page.get_by_role("button", name="Plenty of auxiliary labels").click()
+    page.get_by_role("button", name="Sharing helps", exact=True).click()
     page.get_by_role("heading", name="Sharing helps").wait_for()
     page.get_by_text("Your guess before running (optional)").wait_for()
     page.wait_for_timeout(1500)  # any stale choice would be drawn by now

@@ -181,7 +181,11 @@ def comparison_line(now: pd.DataFrame, groups: list[list[int]]) -> None:
 def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
     runs = manager.store.runs()
     if runs.empty:
-        st.info("No runs yet.")
+        st.info(
+            "No runs yet: nothing to overlay. Press **Train** in the sidebar (each press "
+            "stores a run), or open a lesson from **Lessons**, which trains its arms on "
+            "several seeds; then pick the runs here or in **History**."
+        )
         return
     names = dict(zip(runs.id, runs.name, strict=True))
     if K.pending_compare in st.session_state:

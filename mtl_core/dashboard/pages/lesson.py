@@ -245,14 +245,18 @@ def verdict_section(
     if lesson.try_next:
         st.markdown("**Try next**")
         for column, nxt in zip(st.columns(len(lesson.try_next)), lesson.try_next, strict=True):
+            # named by the lesson it opens (its card's and its page's title); what changes
+            # from this one goes beneath: "A bigger net on 100 digits" opened a page titled
+            # "Overfitting: learning by heart"
             column.button(
-                nxt.label,
+                LESSONS[nxt.lesson].title,
                 key=f"try_{nxt.lesson}",
                 on_click=open_lesson,
                 args=(nxt.lesson, seeds),
                 width="stretch",
                 help="the same seeds: runs the two lessons share are reused",
             )
+            column.caption(nxt.label)
 
 
 def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
