@@ -8,6 +8,7 @@ import itertools
 import math
 import random
 
+import pandas as pd
 import pytest
 
 from mtl_core.analysis.affinity_groups import (
@@ -18,6 +19,7 @@ from mtl_core.analysis.affinity_groups import (
 )
 from mtl_core.cli.main import main
 from mtl_core.store.runs import RunStore
+from mtl_core.studies.grouping import ALL_IN_ONE, COLUMNS, SINGLE, GroupingStudy
 from mtl_core.training.trainer import train
 from tests.conftest import tiny_config
 
@@ -193,6 +195,20 @@ def test_a_grouping_of_one_network_of_every_task_is_the_run_itself():
     assert not keeps_the_run(two, Selection(split, 0.0))
 
 
+def test_the_table_names_the_seeds_each_arms_means_are_over():
+    # while the comparison fills in, one arm's mean of one seed read like another's of three
+    def row(arm, task, seed, status="completed", test=0.5):
+        return [arm, "net", task, seed, seed, seed, status, test]
+
+    rows = [row(SINGLE, "digit", 1, test=0.8)]
+    rows += [row(SINGLE, "digit", s, status="running", test=None) for s in (2, 3)]
+    rows += [row(ALL_IN_ONE, t, s, test=0.1 * s) for t in ("digit", "parity") for s in (1, 2, 3)]
+    table = GroupingStudy(pd.DataFrame(rows, columns=COLUMNS), [], []).table()
+    assert list(table.columns) == ["single task · 1 seed", "all in one · 3 seeds"]
+    assert table.loc["digit", "single task · 1 seed"] == pytest.approx(0.8)
+    assert table.loc["parity", "all in one · 3 seeds"] == pytest.approx(0.2)
+
+
 @pytest.mark.slow
 def test_train_the_suggested_grouping_compares_it_with_all_in_one_and_single_task(
     store_with_affinity, capsys
@@ -201,8 +217,9 @@ def test_train_the_suggested_grouping_compares_it_with_all_in_one_and_single_tas
     flags = ["--groups", "2", "--train", "--seeds", "2", "--workers", "1"]
     assert main(["affinity", str(hard), "--store", path, *flags]) == 0
     out = capsys.readouterr().out
-    table = out.split("mean over 2 seed(s):\n")[1]
-    assert "single task" in table and "all in one" in table and "grouped" in table
+    table = out.split("mean over the seeds each column names:\n")[1]
+    for arm in ("single task", "all in one", "grouped"):
+        assert f"{arm} · 2 seeds" in table
     for task in ("digit", "parity"):
         assert f"{task}: grouped − all in one = " in out and f"{task}: grouped − single task" in out
     with RunStore(path) as store:

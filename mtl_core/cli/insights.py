@@ -142,7 +142,7 @@ def _train_grouping(args: argparse.Namespace, run: dict, selection) -> int:
         store_path=args.store or str(default_store_path()),
         name=f"grouping of run {run['id']}",
     )
-    print(f"\ntest metric at the best validation epoch, mean over {args.seeds} seed(s):")
+    print("\ntest metric at the best validation epoch, mean over the seeds each column names:")
     print(study.table().round(4).to_string())
     for task in config.tasks:
         for other in (ALL_IN_ONE, SINGLE):

@@ -83,10 +83,16 @@ class GroupingStudy:
     reused: list[int]
 
     def table(self) -> pd.DataFrame:
-        """Mean test metric per main task (rows) and arm (columns)."""
+        """Mean test metric per main task (rows) and arm (columns), each column named with
+        the number of seeds its means are over (``single task · 3 seeds``): while a
+        comparison fills in, its arms stand on different numbers of finished seeds, and a
+        mean of one seed read like a mean of three."""
         done = self.runs[self.runs.status == Status.COMPLETED]
         table = done.pivot_table(index="task", columns="arm", values="test", aggfunc="mean")
-        return table[[a for a in (SINGLE, ALL_IN_ONE, GROUPED) if a in table.columns]]
+        seeds = done.drop_duplicates(["arm", "seed", "data_seed"]).arm.value_counts()
+        arms = [a for a in (SINGLE, ALL_IN_ONE, GROUPED) if a in table.columns]
+        named = {a: f"{a} · {seeds[a]} seed{'s' if seeds[a] != 1 else ''}" for a in arms}
+        return table[arms].rename(columns=named).rename_axis(columns=None)
 
     def difference(self, task: str, arm: str, other: str) -> PairedDifference | None:
         """``arm − other`` for ``task``, paired by (seed, data_seed); None under 2 pairs."""
