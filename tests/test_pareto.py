@@ -308,9 +308,13 @@ def test_the_figure_draws_means_with_both_bars_dominated_hollow_and_single_lines
     fig = pareto_figure(table, runs, tasks=("digit", "parity"), metrics=("accuracy", "accuracy"))
     traces = {t.name: t for t in fig.data}
     hollow = traces["task weights, dominated"]
-    assert list(hollow.text) == ["w = 0.5", "w = 0.75"]
+    assert list(hollow.text) == ["w=0.5", "w=0.75"]
+    assert list(hollow.hovertext) == ["w = 0.5", "w = 0.75"]
     assert hollow.marker.symbol == "circle-open"
-    assert list(traces["task weights, not dominated"].text) == ["w = 0.25"]
+    assert list(traces["task weights, not dominated"].text) == ["w=0.25"]
+    # labels off the error bars, neighbouring weights on opposite sides (they overlapped)
+    assert list(traces["task weights, not dominated"].textposition) == ["top right"]
+    assert list(hollow.textposition) == ["bottom left", "top right"]
     assert traces["aggregators, not dominated"].marker.symbol == "diamond"
     row = table.set_index("arm").loc["w = 0.25"]
     full = traces["task weights, not dominated"]

@@ -43,6 +43,23 @@ def _bars(mean: pd.Series, half: pd.Series, metric: str, large: bool, tint: str)
     }
 
 
+def _labels(part: pd.DataFrame, kind: str) -> list[str]:
+    """A weight's point is labelled ``w=0.25`` (its arm, ``w = 0.25``, without the spaces:
+    the labels of neighbouring weights ran into each other); an aggregator by its name."""
+    return [arm.replace(" = ", "=") if kind == RATIO else arm for arm in part["arm"]]
+
+
+def _sides(part: pd.DataFrame, table: pd.DataFrame, kind: str) -> list[str]:
+    """Where each label sits: off the error bars (they cross the point on its axes, and a
+    label above the point lay on the vertical one), and on alternating sides along the
+    weights, so that the labels of neighbouring weights do not overlap: ``top right`` for
+    the 1st, 3rd, ... weight, ``bottom left`` for the 2nd, 4th, ...; aggregators top right."""
+    if kind != RATIO:
+        return ["top right"] * len(part)
+    order = {w: k for k, w in enumerate(sorted(table.loc[table["kind"] == RATIO, "w"]))}
+    return ["top right" if order[w] % 2 == 0 else "bottom left" for w in part["w"]]
+
+
 def pareto_figure(
     table: pd.DataFrame,
     runs: pd.DataFrame,
@@ -98,8 +115,9 @@ def pareto_figure(
                     y=part["m2_mean"],
                     mode="markers+text",
                     name=f"{what}, {'dominated' if dominated else 'not dominated'}",
-                    text=part["arm"],
-                    textposition="top center",
+                    text=_labels(part, kind),
+                    textposition=_sides(part, table, kind),
+                    hovertext=part["arm"],
                     marker={
                         "symbol": f"{symbol}-open" if dominated else symbol,
                         "color": shade,
@@ -109,7 +127,7 @@ def pareto_figure(
                     error_x=_bars(part["m1_mean"], part["m1_half"], metrics[0], large_fonts, shade),
                     error_y=_bars(part["m2_mean"], part["m2_half"], metrics[1], large_fonts, shade),
                     customdata=np.stack([part["n"], part["m1_half"], part["m2_half"]], axis=1),
-                    hovertemplate="%{text}<br>"
+                    hovertemplate="%{hovertext}<br>"
                     f"{tasks[0]} %{{x:.4f}} ± %{{customdata[1]:.4f}}<br>"
                     f"{tasks[1]} %{{y:.4f}} ± %{{customdata[2]:.4f}}<br>"
                     "%{customdata[0]} seeds<extra></extra>",
