@@ -31,10 +31,13 @@ def _interval(mean: float, low: float, high: float) -> str:
 
 
 def depth_rows(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
-    """The printed table: one row per K, a column per main task, seeds last."""
+    """The printed table: one row per K, a column per main task, seeds last. Parameters and
+    seeds are the main tasks' in their order, once when they agree ("3,466/3,136": at K = 0
+    each main task's own single-task network, the runs that row counts)."""
     rows = []
     for k, part in table.groupby("k", sort=True):
-        row = {"K": int(k), "shared": depth_label(int(k), max_k), "parameters": part.params.iloc[0]}
+        params = "/".join(f"{p:,}" for p in dict.fromkeys(part.params))
+        row = {"K": int(k), "shared": depth_label(int(k), max_k), "parameters": params}
         for t in part.itertuples():
             row[f"{t.task} best val {get_task(t.task).metric}"] = _interval(
                 t.val_mean, t.val_low, t.val_high

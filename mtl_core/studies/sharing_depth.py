@@ -24,7 +24,6 @@ paired t-interval of their difference (``mtl_core.analysis.stats``).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,11 +84,19 @@ def depth_arms(config: RunConfig) -> dict[int, list[RunConfig]]:
     return arms
 
 
-def depth_params(config: RunConfig) -> dict[int, int]:
-    """K -> trainable parameters of the model with K shared layers (at 0: every task's own
-    network, auxiliary tasks included, which is the model hard sharing builds at K = 0)."""
-    max_k = check_depth(config)
-    return {k: param_count(dataclasses.replace(config, shared_layers=k)) for k in range(max_k + 1)}
+def depth_params(config: RunConfig) -> dict[tuple[int, str], int]:
+    """(K, main task) -> trainable parameters of the runs that table row counts, from the
+    arm's own config: at K = 0 the task's single-task baseline (its one network), above it
+    the model with K shared layers (every task's branches and heads, auxiliary included).
+
+    Not the hard-sharing model of K = 0 (every task's network together): that model trains
+    the main task like its baseline, but the K = 0 row counts the baseline's runs."""
+    return {
+        (k, task): param_count(c)
+        for k, arm in depth_arms(config).items()
+        for c in arm
+        for task in c.tasks
+    }
 
 
 def depth_jobs(config: RunConfig, k: int, vary_data: bool, name: str = "") -> list[tuple]:
@@ -125,9 +132,10 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, 
     return d.mean, d.low, d.high
 
 
-def depth_table(runs: pd.DataFrame, params: dict[int, int]) -> pd.DataFrame:
-    """Per (K, task): parameters, n seeds, mean best validation metric and its 95%
-    t-interval (low, high), and the mean test metric; K ascending, tasks in order."""
+def depth_table(runs: pd.DataFrame, params: dict[tuple[int, str], int]) -> pd.DataFrame:
+    """Per (K, task): the parameters of its runs (``depth_params``), n seeds, mean best
+    validation metric and its 95% t-interval (low, high), and the mean test metric; K
+    ascending, tasks in order."""
     rows = []
     tasks = list(dict.fromkeys(runs["task"]))
     for (k, task), part in runs.groupby(["k", "task"], sort=False):
@@ -137,7 +145,7 @@ def depth_table(runs: pd.DataFrame, params: dict[int, int]) -> pd.DataFrame:
             {
                 "k": int(k),
                 "task": task,
-                "params": params.get(int(k), 0),
+                "params": params[int(k), task],
                 "n": len(values),
                 "val_mean": mean,
                 "val_low": low,
@@ -239,7 +247,7 @@ class SharingDepth:
 
     tasks: tuple[str, ...]
     max_k: int
-    params: dict[int, int]
+    params: dict[tuple[int, str], int]  # (K, main task): see depth_params
     runs: pd.DataFrame  # COLUMNS, plus reused
     configs: list[RunConfig]
     results: list[RunResult]
