@@ -20,7 +20,7 @@ from mtl_core.cli.depth import depth_rows
 from mtl_core.cli.main import main
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.studies import DODGE, sharing_depth_figure
-from mtl_core.dashboard.pages.depth import depth_members, depth_points
+from mtl_core.dashboard.pages.depth import depth_members, depth_points, shown_table
 from mtl_core.dashboard.urlstate import config_to_params
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.errors import ConfigError
@@ -272,6 +272,11 @@ def test_for_mae_the_best_k_is_the_lowest():
     assert verdict.best_k == 1
 
 
+def test_the_page_table_writes_parameters_with_thousands_separators():
+    table = depth_table(frame({0: [0.5], 1: [0.6]}), {(0, "digit"): 269_322, (1, "digit"): 803_854})
+    assert list(shown_table(table, 1).parameters) == ["269,322", "803,854"]
+
+
 PARAMS = {(0, "digit"): 3, (1, "digit"): 2, (2, "digit"): 1}
 
 
@@ -334,6 +339,13 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
         assert array(line["error_y"]["arrayminus"])[k] == pytest.approx(np.mean(best[k]) - low)
     verdict = depth_verdict(frame(best), "digit").sentence(1)
     assert f"- {verdict}" in texts(at).splitlines()
+    # the table's parameters: those each row's runs were built with (their provenance)
+    table = next(d.value for d in at.dataframe if "parameters" in d.value.columns)
+    with RunStore(path) as store:
+        built = store.runs().set_index("id").provenance
+    for k, rs in results.items():
+        (shown,) = table.parameters[table["K"] == k]
+        assert {f"{built[r.run_id]['param_count']:,}" for r in rs} == {shown}
     # Each point counts every stored run of its K: the caption said "each over the same
     # seeds" above a table of 6, 3 and 6 seeds.
     caption = next(c.value for c in at.caption if c.value.startswith("For the sidebar's setup"))

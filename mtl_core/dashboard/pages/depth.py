@@ -119,14 +119,15 @@ def depth_points(
 
 
 def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
-    """The study's table as the page shows it (columns in words)."""
+    """The study's table as the page shows it (columns in words, parameter counts with
+    thousands separators: each row's are those of the runs it counts, ``depth_params``)."""
     names = {0: SINGLE, max_k: ALL_SHARED}
     return pd.DataFrame(
         {
             "K": table["k"],
             "shared": [names.get(k, f"{k} shared") for k in table["k"]],
             "task": table["task"],
-            "parameters": table["params"],
+            "parameters": [f"{int(n):,}" for n in table["params"]],
             "seeds": table["n"],
             "best val (mean)": table["val_mean"],
             "95% CI low": table["val_low"],
