@@ -280,6 +280,19 @@ def test_the_page_table_writes_parameters_with_thousands_separators():
 PARAMS = {(0, "digit"): 3, (1, "digit"): 2, (2, "digit"): 1}
 
 
+def test_a_k_without_runs_is_a_gap_in_the_line():
+    """Runs at K = 0 and 2 only: the line stops at K = 1 rather than crossing it."""
+    runs = frame({0: [0.5, 0.55], 2: [0.7, 0.72]})
+    runs["run_id"] = range(len(runs))
+    table = depth_table(runs, PARAMS)
+    fig = sharing_depth_figure(table, runs, max_k=2, labels={}, metrics={"digit": "accuracy"})
+    line = fig.data[-1]
+    np.testing.assert_allclose(line.x, [0, 1, 2])
+    np.testing.assert_allclose(line.y, [0.525, np.nan, 0.71])
+    assert line.connectgaps is not True  # NaN breaks the line unless gaps are connected
+    np.testing.assert_allclose(line.error_y.array[1], 0)
+
+
 def test_the_figure_draws_the_table_with_its_intervals():
     runs = frame({0: [0.5, 0.55, 0.61], 1: [0.70, 0.72, 0.71], 2: [0.6]})
     runs["run_id"] = range(len(runs))
