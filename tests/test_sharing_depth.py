@@ -27,6 +27,7 @@ from mtl_core.errors import ConfigError
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.baselines import single_task_baselines
+from mtl_core.studies.comparison import compare_arms
 from mtl_core.studies.sharing_depth import (
     check_depth,
     depth_arms,
@@ -244,7 +245,9 @@ def test_an_unclear_difference_is_said_so_and_a_best_k0_names_the_best_shared_de
     )
     assert (alone.best_k, alone.shared_k) == (0, 2)
     assert "K = 0 (single task) was best" in alone.sentence(2)
-    assert "the best shared depth, K = 2, differs from single task" in alone.sentence(2)
+    assert "the test accuracy of the best shared depth, K = 2, differs from single task's" in (
+        alone.sentence(2)
+    )
 
 
 def test_with_one_depth_measured_no_depth_is_called_best():
@@ -256,6 +259,36 @@ def test_with_one_depth_measured_no_depth_is_called_best():
     assert "only K = 2 (all shared) has finished runs" in (
         depth_verdict(frame({2: [0.8]}), "digit").sentence(2)
     )
+
+
+def test_the_difference_from_k0_is_judged_on_test_as_compare_judges_it():
+    """K is chosen on validation, but its difference from K = 0 is the test metric's, as in
+    Compare, the learning curve and the lessons: judged on validation, this view said "a
+    clear difference" where Compare, on the same runs, said "no clear difference"."""
+    runs = frame({0: [0.50, 0.55, 0.61], 1: [0.70, 0.76, 0.80]})  # validation: far apart
+    runs["test"] = [0.80, 0.70, 0.75, 0.78, 0.71, 0.74]  # test: -2, +1, -1 points
+    verdict = depth_verdict(runs, "digit")
+    assert (verdict.best_k, verdict.best_mean) == (1, pytest.approx(0.7533, abs=1e-4))
+
+    def arm(k: int) -> list:
+        tests = runs.test[runs.k == k]
+        return [(tiny(seed=i, data_seed=i), {"main": {"digit": {"test_metric": t}}})
+                for i, t in enumerate(tests)]  # fmt: skip
+
+    compared = compare_arms(arm(1), arm(0))
+    assert (verdict.diff.mean, verdict.diff.low, verdict.diff.high) == (
+        pytest.approx(compared.diff.mean),
+        pytest.approx(compared.diff.low),
+        pytest.approx(compared.diff.high),
+    )
+    assert "no clear difference" in compared.sentence()
+    text = verdict.sentence(1)
+    assert "was best, best validation accuracy 0.753 over 3 seeds" in text
+    assert (
+        f"; its test accuracy differs from single task's (K = 0) by {compared.diff.mean * 100:+.1f} points"
+        in text
+    )
+    assert text.endswith("so these seeds show no clear difference.")
 
 
 def test_the_difference_pairs_only_the_seeds_both_arms_ran():
@@ -350,8 +383,18 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
         low, high = stats.t.interval(0.95, 1, np.mean(best[k]), stats.sem(best[k]))
         assert array(line["error_y"]["array"])[k] == pytest.approx(high - np.mean(best[k]))
         assert array(line["error_y"]["arrayminus"])[k] == pytest.approx(np.mean(best[k]) - low)
-    verdict = depth_verdict(frame(best), "digit").sentence(1)
+    tests = {
+        k: [r.summary["main"]["digit"]["test_metric"] for r in rs] for k, rs in results.items()
+    }
+    runs = frame(best).assign(test=[t for k in (0, 1) for t in tests[k]])
+    verdict = depth_verdict(runs, "digit").sentence(1)
     assert f"- {verdict}" in texts(at).splitlines()
+    # the difference it judges is the test accuracy's, seed by seed (as Compare's)
+    paired = np.mean(np.subtract(tests[1], tests[0])) * 100
+    assert f"differs from single task's (K = 0) by {paired:+.1f} points" in verdict
+    assert any(
+        "by the test accuracy at each run's validation-selected" in c.value for c in at.caption
+    )
     # the table's parameters: those each row's runs were built with (their provenance)
     table = next(d.value for d in at.dataframe if "parameters" in d.value.columns)
     with RunStore(path) as store:
