@@ -16,16 +16,18 @@ import pytest
 import streamlit as st
 from scipy import stats
 
+from mtl_core.cli.depth import depth_rows
 from mtl_core.cli.main import main
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.studies import DODGE, sharing_depth_figure
-from mtl_core.dashboard.pages.depth import depth_members
+from mtl_core.dashboard.pages.depth import depth_members, depth_points, shown_table
 from mtl_core.dashboard.urlstate import config_to_params
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.errors import ConfigError
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.baselines import single_task_baselines
+from mtl_core.studies.comparison import compare_arms
 from mtl_core.studies.sharing_depth import (
     check_depth,
     depth_arms,
@@ -123,16 +125,42 @@ def test_k0_trains_each_main_task_bit_for_bit_like_hard_sharing_of_no_layer(weig
     assert rows_of(alone, "digit") and rows_of(nothing_shared, "digit") == rows_of(alone, "digit")
 
 
-def test_parameters_of_each_k():
-    """At K = 0 every task has its own network; each shared layer is then counted once."""
+def test_each_rows_parameters_are_those_of_the_arm_it_counts():
+    """K = 0's row counts the main task's single-task runs, so it reports that one network
+    (it reported every task's networks together: 803,854 beside runs of 269,322); above
+    it, the model with K shared layers, auxiliary branches and heads included."""
     config = tiny(width=16)
     params = depth_params(config)
-    assert params == {k: param_count(config.replace(shared_layers=k)) for k in (0, 1, 2)}
-    assert params[0] == param_count(config.replace(sharing="single"))
-    assert params[2] == param_count(config)  # -1: hard sharing
-    # the first layer (64 inputs × 16 + 16) and the second (16 × 16 + 16), counted once
-    assert params[0] - params[1] == 64 * 16 + 16
-    assert params[1] - params[2] == 16 * 16 + 16
+    (single,) = depth_arms(config)[0]
+    first, second, digit_head = 64 * 16 + 16, 16 * 16 + 16, 17 * 10
+    assert params == {
+        (0, "digit"): param_count(single),
+        (1, "digit"): param_count(config.replace(shared_layers=1)),
+        (2, "digit"): param_count(config),  # -1: hard sharing
+    }
+    assert params[0, "digit"] == first + second + digit_head
+    assert param_count(config.replace(shared_layers=0)) > params[0, "digit"]  # + parity's net
+    assert params[1, "digit"] - params[2, "digit"] == second  # the second layer, once
+    # two main tasks: at K = 0 each its own network (heads of 10 and 2 classes), then one model
+    both = tiny(tasks=["digit", "parity"], aux=[])
+    two = depth_params(both)
+    assert two[0, "digit"] - two[0, "parity"] == 17 * 10 - 17 * 2
+    assert two[2, "digit"] == two[2, "parity"] == param_count(both)
+
+
+def test_the_cli_prints_each_main_tasks_parameters_with_thousands_separators():
+    table = pd.DataFrame(
+        {
+            "k": [0, 0, 1, 1],
+            "task": ["digit", "parity"] * 2,
+            "params": [269_322, 266_946, 803_854, 803_854],
+            "n": [3, 3, 3, 3],
+            "val_mean": [0.8] * 4,
+            "val_low": [0.7] * 4,
+            "val_high": [0.9] * 4,
+        }
+    )
+    assert list(depth_rows(table, 1).parameters) == ["269,322/266,946", "803,854"]
 
 
 # -- refusals ----------------------------------------------------------------------------
@@ -182,7 +210,7 @@ def frame(values: dict[int, list[float]], task: str = "digit") -> pd.DataFrame:
 
 def test_table_holds_the_mean_and_its_t_interval_per_k():
     values = {0: [0.50, 0.55, 0.61], 1: [0.70, 0.72, 0.71], 2: [0.60, 0.58, math.nan]}
-    table = depth_table(frame(values), {0: 30, 1: 20, 2: 10})
+    table = depth_table(frame(values), {(0, "digit"): 30, (1, "digit"): 20, (2, "digit"): 10})
     assert list(table["k"]) == [0, 1, 2]
     assert list(table["params"]) == [30, 20, 10]
     assert list(table["n"]) == [3, 3, 2]  # a run without a value is no seed
@@ -217,7 +245,9 @@ def test_an_unclear_difference_is_said_so_and_a_best_k0_names_the_best_shared_de
     )
     assert (alone.best_k, alone.shared_k) == (0, 2)
     assert "K = 0 (single task) was best" in alone.sentence(2)
-    assert "the best shared depth, K = 2, differs from single task" in alone.sentence(2)
+    assert "the test accuracy of the best shared depth, K = 2, differs from single task's" in (
+        alone.sentence(2)
+    )
 
 
 def test_with_one_depth_measured_no_depth_is_called_best():
@@ -229,6 +259,36 @@ def test_with_one_depth_measured_no_depth_is_called_best():
     assert "only K = 2 (all shared) has finished runs" in (
         depth_verdict(frame({2: [0.8]}), "digit").sentence(2)
     )
+
+
+def test_the_difference_from_k0_is_judged_on_test_as_compare_judges_it():
+    """K is chosen on validation, but its difference from K = 0 is the test metric's, as in
+    Compare, the learning curve and the lessons: judged on validation, this view said "a
+    clear difference" where Compare, on the same runs, said "no clear difference"."""
+    runs = frame({0: [0.50, 0.55, 0.61], 1: [0.70, 0.76, 0.80]})  # validation: far apart
+    runs["test"] = [0.80, 0.70, 0.75, 0.78, 0.71, 0.74]  # test: -2, +1, -1 points
+    verdict = depth_verdict(runs, "digit")
+    assert (verdict.best_k, verdict.best_mean) == (1, pytest.approx(0.7533, abs=1e-4))
+
+    def arm(k: int) -> list:
+        tests = runs.test[runs.k == k]
+        return [(tiny(seed=i, data_seed=i), {"main": {"digit": {"test_metric": t}}})
+                for i, t in enumerate(tests)]  # fmt: skip
+
+    compared = compare_arms(arm(1), arm(0))
+    assert (verdict.diff.mean, verdict.diff.low, verdict.diff.high) == (
+        pytest.approx(compared.diff.mean),
+        pytest.approx(compared.diff.low),
+        pytest.approx(compared.diff.high),
+    )
+    assert "no clear difference" in compared.sentence()
+    text = verdict.sentence(1)
+    assert "was best, best validation accuracy 0.753 over 3 seeds" in text
+    assert (
+        f"; its test accuracy differs from single task's (K = 0) by {compared.diff.mean * 100:+.1f} points"
+        in text
+    )
+    assert text.endswith("so these seeds show no clear difference.")
 
 
 def test_the_difference_pairs_only_the_seeds_both_arms_ran():
@@ -245,10 +305,31 @@ def test_for_mae_the_best_k_is_the_lowest():
     assert verdict.best_k == 1
 
 
+def test_the_page_table_writes_parameters_with_thousands_separators():
+    table = depth_table(frame({0: [0.5], 1: [0.6]}), {(0, "digit"): 269_322, (1, "digit"): 803_854})
+    assert list(shown_table(table, 1).parameters) == ["269,322", "803,854"]
+
+
+PARAMS = {(0, "digit"): 3, (1, "digit"): 2, (2, "digit"): 1}
+
+
+def test_a_k_without_runs_is_a_gap_in_the_line():
+    """Runs at K = 0 and 2 only: the line stops at K = 1 rather than crossing it."""
+    runs = frame({0: [0.5, 0.55], 2: [0.7, 0.72]})
+    runs["run_id"] = range(len(runs))
+    table = depth_table(runs, PARAMS)
+    fig = sharing_depth_figure(table, runs, max_k=2, labels={}, metrics={"digit": "accuracy"})
+    line = fig.data[-1]
+    np.testing.assert_allclose(line.x, [0, 1, 2])
+    np.testing.assert_allclose(line.y, [0.525, np.nan, 0.71])
+    assert line.connectgaps is not True  # NaN breaks the line unless gaps are connected
+    np.testing.assert_allclose(line.error_y.array[1], 0)
+
+
 def test_the_figure_draws_the_table_with_its_intervals():
     runs = frame({0: [0.5, 0.55, 0.61], 1: [0.70, 0.72, 0.71], 2: [0.6]})
     runs["run_id"] = range(len(runs))
-    table = depth_table(runs, {0: 3, 1: 2, 2: 1})
+    table = depth_table(runs, PARAMS)
     labels = {0: "single task", 2: "all shared"}
     fig = sharing_depth_figure(table, runs, max_k=2, labels=labels, metrics={"digit": "accuracy"})
     dots, line = fig.data
@@ -259,7 +340,7 @@ def test_the_figure_draws_the_table_with_its_intervals():
     np.testing.assert_allclose(dots.y, runs.best_val)
     assert list(fig.layout.xaxis.ticktext) == ["0<br>single task", "1", "2<br>all shared"]
     both = pd.concat([runs, runs.assign(task="parity", best_val=runs.best_val / 2)])
-    table = depth_table(both, {0: 3, 1: 2, 2: 1})
+    table = depth_table(both, PARAMS | {(k, "parity"): 1 for k in (0, 1, 2)})
     metrics = {"digit": "accuracy", "parity": "accuracy"}
     fig = sharing_depth_figure(table, both, max_k=2, labels=labels, metrics=metrics)
     lines = {t.name: t for t in fig.data if t.mode == "lines+markers"}
@@ -302,8 +383,25 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
         low, high = stats.t.interval(0.95, 1, np.mean(best[k]), stats.sem(best[k]))
         assert array(line["error_y"]["array"])[k] == pytest.approx(high - np.mean(best[k]))
         assert array(line["error_y"]["arrayminus"])[k] == pytest.approx(np.mean(best[k]) - low)
-    verdict = depth_verdict(frame(best), "digit").sentence(1)
+    tests = {
+        k: [r.summary["main"]["digit"]["test_metric"] for r in rs] for k, rs in results.items()
+    }
+    runs = frame(best).assign(test=[t for k in (0, 1) for t in tests[k]])
+    verdict = depth_verdict(runs, "digit").sentence(1)
     assert f"- {verdict}" in texts(at).splitlines()
+    # the difference it judges is the test accuracy's, seed by seed (as Compare's)
+    paired = np.mean(np.subtract(tests[1], tests[0])) * 100
+    assert f"differs from single task's (K = 0) by {paired:+.1f} points" in verdict
+    assert any(
+        "by the test accuracy at each run's validation-selected" in c.value for c in at.caption
+    )
+    # the table's parameters: those each row's runs were built with (their provenance)
+    table = next(d.value for d in at.dataframe if "parameters" in d.value.columns)
+    with RunStore(path) as store:
+        built = store.runs().set_index("id").provenance
+    for k, rs in results.items():
+        (shown,) = table.parameters[table["K"] == k]
+        assert {f"{built[r.run_id]['param_count']:,}" for r in rs} == {shown}
     # Each point counts every stored run of its K: the caption said "each over the same
     # seeds" above a table of 6, 3 and 6 seeds.
     caption = next(c.value for c in at.caption if c.value.startswith("For the sidebar's setup"))
@@ -324,6 +422,22 @@ def test_k_all_trained_as_the_layer_count_joins_the_all_shared_arm(stored):
     extra["config"] = [{**extra.config.iloc[0], "seed": 7}]
     members = depth_members(pd.concat([runs, extra]), PAGE)
     assert 999 in set(members.run_id[members.k == 1])
+
+
+def test_each_rows_parameters_are_those_its_runs_were_built_with(stored):
+    """The model's own count, stored with each run (the Live card shows it), equals the
+    parameters of the table row that averages the run."""
+    path, _ = stored
+    with RunStore(path) as store:
+        runs = store.runs()
+        members = depth_members(runs, PAGE)
+        points = depth_points(runs, members, store.metrics(list(members.run_id)), PAGE)
+    table = depth_table(points, depth_params(PAGE))
+    built = runs.set_index("id").provenance
+    assert len(table) == 2
+    for row in table.itertuples():
+        ids = points.run_id[(points.k == row.k) & (points.task == row.task)]
+        assert {built[i]["param_count"] for i in ids} == {row.params}
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ The ``train`` flags give the setup (hard sharing, two or more tasks); the study
 seeds, every run stored, seeds in parallel on ``--workers`` slots, reusing completed
 identical runs. It prints one table row per K (parameters, the mean best validation
 metric of each main task ± the half-width of its 95% t-interval, seeds) and, per main
-task, one sentence: which K was best and whether its difference from K = 0 is clear.
+task, one sentence: which K was best (on validation) and whether its difference from
+K = 0 in the test metric is clear (``sharing_depth.depth_verdict`` says why test).
 Kept apart from ``batch.py`` (which registers it) so that module stays under its size.
 """
 
@@ -31,10 +32,13 @@ def _interval(mean: float, low: float, high: float) -> str:
 
 
 def depth_rows(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
-    """The printed table: one row per K, a column per main task, seeds last."""
+    """The printed table: one row per K, a column per main task, seeds last. Parameters and
+    seeds are the main tasks' in their order, once when they agree ("3,466/3,136": at K = 0
+    each main task's own single-task network, the runs that row counts)."""
     rows = []
     for k, part in table.groupby("k", sort=True):
-        row = {"K": int(k), "shared": depth_label(int(k), max_k), "parameters": part.params.iloc[0]}
+        params = "/".join(f"{p:,}" for p in dict.fromkeys(part.params))
+        row = {"K": int(k), "shared": depth_label(int(k), max_k), "parameters": params}
         for t in part.itertuples():
             row[f"{t.task} best val {get_task(t.task).metric}"] = _interval(
                 t.val_mean, t.val_low, t.val_high

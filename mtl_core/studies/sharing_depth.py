@@ -17,14 +17,17 @@ baseline (a learning curve's, a comparison's) counts. K = all is trained as
 runs too. Every run is reused when a completed identical one is stored
 (``mtl_core.execution.identity``): identical runs count once.
 
-Whether the best K differs from K = 0 is a paired question: the runs of two arms with
-the same (seed, data_seed) saw the same data and batch order, so the interval is the
-paired t-interval of their difference (``mtl_core.analysis.stats``).
+The best K is chosen by the mean best validation metric (the test set plays no part in
+choosing, as for the epoch). Whether it differs from K = 0 is judged on the test metric at
+each run's validation-selected epoch, the measure of Compare, the learning curve and the
+lessons (``mtl_core.studies.comparison``), so two views never judge the same runs by two
+measures. It is a paired question: the runs of two arms with the same (seed, data_seed)
+saw the same data and batch order, so the interval is the paired t-interval of their
+difference (``mtl_core.analysis.stats``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,11 +88,19 @@ def depth_arms(config: RunConfig) -> dict[int, list[RunConfig]]:
     return arms
 
 
-def depth_params(config: RunConfig) -> dict[int, int]:
-    """K -> trainable parameters of the model with K shared layers (at 0: every task's own
-    network, auxiliary tasks included, which is the model hard sharing builds at K = 0)."""
-    max_k = check_depth(config)
-    return {k: param_count(dataclasses.replace(config, shared_layers=k)) for k in range(max_k + 1)}
+def depth_params(config: RunConfig) -> dict[tuple[int, str], int]:
+    """(K, main task) -> trainable parameters of the runs that table row counts, from the
+    arm's own config: at K = 0 the task's single-task baseline (its one network), above it
+    the model with K shared layers (every task's branches and heads, auxiliary included).
+
+    Not the hard-sharing model of K = 0 (every task's network together): that model trains
+    the main task like its baseline, but the K = 0 row counts the baseline's runs."""
+    return {
+        (k, task): param_count(c)
+        for k, arm in depth_arms(config).items()
+        for c in arm
+        for task in c.tasks
+    }
 
 
 def depth_jobs(config: RunConfig, k: int, vary_data: bool, name: str = "") -> list[tuple]:
@@ -125,9 +136,10 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, 
     return d.mean, d.low, d.high
 
 
-def depth_table(runs: pd.DataFrame, params: dict[int, int]) -> pd.DataFrame:
-    """Per (K, task): parameters, n seeds, mean best validation metric and its 95%
-    t-interval (low, high), and the mean test metric; K ascending, tasks in order."""
+def depth_table(runs: pd.DataFrame, params: dict[tuple[int, str], int]) -> pd.DataFrame:
+    """Per (K, task): the parameters of its runs (``depth_params``), n seeds, mean best
+    validation metric and its 95% t-interval (low, high), and the mean test metric; K
+    ascending, tasks in order."""
     rows = []
     tasks = list(dict.fromkeys(runs["task"]))
     for (k, task), part in runs.groupby(["k", "task"], sort=False):
@@ -137,7 +149,7 @@ def depth_table(runs: pd.DataFrame, params: dict[int, int]) -> pd.DataFrame:
             {
                 "k": int(k),
                 "task": task,
-                "params": params.get(int(k), 0),
+                "params": params[int(k), task],
                 "n": len(values),
                 "val_mean": mean,
                 "val_low": low,
@@ -154,14 +166,15 @@ def depth_table(runs: pd.DataFrame, params: dict[int, int]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class DepthVerdict:
-    """The best K of a task, and the best K > 0 against K = 0, paired by seed."""
+    """The best K of a task (by validation), and the best K > 0 against K = 0 in the test
+    metric, paired by seed."""
 
     task: str
     best_k: int
-    best_mean: float
+    best_mean: float  # mean best validation metric of best_k
     best_n: int
     shared_k: int  # the best K > 0: the best K itself unless single task won
-    diff: PairedDifference | None  # shared_k − K = 0; None for fewer than 2 paired seeds
+    diff: PairedDifference | None  # test metric, shared_k − K = 0; None for < 2 pairs
     pairs: int
     depths: int = 2  # the Ks with a finished run: with one, no K can be called best
 
@@ -185,17 +198,17 @@ class DepthVerdict:
         if self.diff is None and self.best_k == self.shared_k and self.pairs == 0:
             return text + "; single task (K = 0) has no finished run paired with it yet."
         if self.best_k == 0:
-            text += f"; the best shared depth, K = {self.shared_k},"
+            text += f"; the test {spec.metric} of the best shared depth, K = {self.shared_k},"
         else:
-            text += "; it"
+            text += f"; its test {spec.metric}"
         if self.diff is None:
             return text + (
-                f" cannot be told from single task: {self.pairs} paired seed(s), a paired "
+                f" cannot be told from single task's: {self.pairs} paired seed(s), a paired "
                 "interval needs 2 or more."
             )
         d = self.diff
         text += (
-            f" differs from single task (K = 0) by {d.mean * scale:+.{digits}f}{unit}, "
+            f" differs from single task's (K = 0) by {d.mean * scale:+.{digits}f}{unit}, "
             f"95% CI {d.low * scale:.{digits}f} to {d.high * scale:.{digits}f}{unit} "
             f"(paired t-interval over {d.n} seeds)"
         )
@@ -206,7 +219,13 @@ class DepthVerdict:
 
 def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
     """The best K of ``task`` by mean best validation metric, and the best K > 0 against
-    K = 0 over the (seed, data_seed) pairs both have; None without any finished value."""
+    K = 0 in the test metric over the (seed, data_seed) pairs both have; None without any
+    finished value.
+
+    K is chosen on validation, as the epoch and the tuned baseline's setting are, so the
+    test set plays no part in the choice; the difference is judged on the test metric at
+    each run's validation-selected epoch, as Compare, the learning curve and the lessons
+    judge theirs (``studies.comparison``), so the views agree on the same runs."""
     mine = runs[(runs["task"] == task) & runs["best_val"].notna()]
     if mine.empty:
         return None
@@ -218,11 +237,12 @@ def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
     if shared.empty or 0 not in means.index:
         return DepthVerdict(task, best_k, float(means[best_k]), n, best_k, None, 0, len(means))
     shared_k = best_k if best_k > 0 else int(shared.idxmax() if higher else shared.idxmin())
+    tested = mine[mine["test"].notna()]
 
     def by_seed(k: int) -> dict:
-        part = mine[mine["k"] == k]
+        part = tested[tested["k"] == k]
         return dict(
-            zip(zip(part["seed"], part["data_seed"], strict=True), part["best_val"], strict=True)
+            zip(zip(part["seed"], part["data_seed"], strict=True), part["test"], strict=True)
         )
 
     a, b = by_seed(shared_k), by_seed(0)
@@ -239,7 +259,7 @@ class SharingDepth:
 
     tasks: tuple[str, ...]
     max_k: int
-    params: dict[int, int]
+    params: dict[tuple[int, str], int]  # (K, main task): see depth_params
     runs: pd.DataFrame  # COLUMNS, plus reused
     configs: list[RunConfig]
     results: list[RunResult]

@@ -180,6 +180,8 @@ def sharing_depth_figure(
     """Best validation metric against K shared layers: per main task, the mean over seeds
     with its 95% t-interval as error bars, and every run as a faint marker. With several
     main tasks, each task's points sit ``DODGE`` apart around their K, so no bar hides another.
+    A K without a value for a task is a gap in its line: a line straight from K = 0 to
+    K = 2 would claim a value at K = 1 that no run measured.
 
     ``table`` is ``mtl_core.studies.sharing_depth.depth_table``'s (k, task, n, val_mean,
     val_low, val_high); ``runs`` has one row per run and task (k, task, run_id, seed,
@@ -189,7 +191,8 @@ def sharing_depth_figure(
     fig = go.Figure()
     groups = list(table.groupby("task", sort=False))
     for i, (task, part) in enumerate(groups):
-        part = part.sort_values("k")
+        # every K once, NaN where the task has no row: Plotly breaks the line there
+        part = part.set_index("k").reindex(range(max_k + 1)).rename_axis("k").reset_index()
         metric = metrics[task]
         tint = colour(i)
         mine = runs[(runs["task"] == task) & runs["best_val"].notna()]
@@ -217,6 +220,7 @@ def sharing_depth_figure(
                 mode="lines+markers",
                 name=task,
                 legendgroup=task,
+                connectgaps=False,  # a K without runs stays a gap (Plotly's default, said)
                 line={"color": tint, "width": line_width(large_fonts)},
                 marker={"size": marker_size(9, large_fonts)},
                 error_y={

@@ -3,7 +3,8 @@
 For the sidebar's setup (hard sharing, two or more tasks): K = 0 (each main task's
 single-task baseline) to K = all of the trunk's layers, the arms of
 ``mtl_core.studies.sharing_depth``, drawn as the mean over seeds with its 95% t-interval,
-and said in words: which K was best and whether its difference from K = 0 is clear.
+and said in words: which K was best (on validation) and whether its difference from K = 0
+in the test metric is clear (the measure of Compare and the learning curve).
 Every stored run of an arm counts, whatever its seeds (so hard-sharing runs trained from
 the sidebar are the "all shared" point); the form trains the missing (K, seed) runs
 through the run manager, which queues them within the server's limits.
@@ -49,12 +50,21 @@ from mtl_core.studies.sharing_depth import (
     normalised,
 )
 
-CAPTION = (
-    "Each point is the mean over seeds of the best validation score a run reached; the "
-    "bars are its 95% t-interval, the faint dots the runs. K = 0 trains each main task "
-    "alone (its single-task baseline); K = all is hard sharing. " + CUT_NOTE
-)
 SAID = "sd_said:"  # + the setup: the form's line on the runs it reused
+
+
+def caption(config: RunConfig) -> str:
+    """What the chart and the sentences under it measure, the metric named: the chart the
+    best validation score, the verdict the test score (``sharing_depth.depth_verdict``)."""
+    metric = " / ".join(dict.fromkeys(get_task(t).metric for t in config.tasks))
+    return (
+        f"Each point is the mean over seeds of the best validation {metric} a run reached; "
+        "the bars are its 95% t-interval, the faint dots the runs. K = 0 trains each main "
+        "task alone (its single-task baseline); K = all is hard sharing. The sentences below "
+        f"pick the best K by that validation {metric} and judge its difference from K = 0 "
+        f"by the test {metric} at each run's validation-selected epoch (the table's test "
+        "column), as Compare, Learning curve and the lessons do. " + CUT_NOTE
+    )
 
 
 def depth_members(runs: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
@@ -119,14 +129,15 @@ def depth_points(
 
 
 def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
-    """The study's table as the page shows it (columns in words)."""
+    """The study's table as the page shows it (columns in words, parameter counts with
+    thousands separators: each row's are those of the runs it counts, ``depth_params``)."""
     names = {0: SINGLE, max_k: ALL_SHARED}
     return pd.DataFrame(
         {
             "K": table["k"],
             "shared": [names.get(k, f"{k} shared") for k in table["k"]],
             "task": table["task"],
-            "parameters": table["params"],
+            "parameters": [f"{int(n):,}" for n in table["params"]],
             "seeds": table["n"],
             "best val (mean)": table["val_mean"],
             "95% CI low": table["val_low"],
@@ -215,7 +226,7 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
             ),
             key="sharing_depth",
         )
-        st.caption(CAPTION)
+        st.caption(caption(config))
         if running:
             st.caption("Which K is best is said once every run of the study has finished.")
         else:
