@@ -108,7 +108,7 @@ def init_from_url(store: RunStore) -> None:
 
 
 def sync_url(config) -> None:
-    """The address bar holds the setup, Train's Seeds included (and the run shown, and the
+    """The address bar holds the setup, Train's batch included (and the run shown, and the
     view when a link would not open it anyway), or the open lesson and its seeds, never
     the owner's token."""
     preset = st.session_state.get(K.preset)

@@ -1,7 +1,8 @@
-"""The Train batch: how many seeds a Train click trains.
+"""The Train batch: how many seeds a Train click trains, and whether the data seed moves too.
 
-Why a module of its own: Seeds is no config field (a run has one seed), yet it is part of
-the setup a link shares: a link copied with Seeds 3 opened on one seed and drew no band.
+Why a module of its own: Seeds and *also vary the data seed* are no config fields (a run
+has one seed), yet they are part of the setup a link shares: a link copied with Seeds 3
+opened on one seed and drew no band, and one with the box ticked drew no other images.
 Each control is declared once here, with its default and how a link writes and reads it;
 the link (``urlstate.py``: ``batch_params``, ``link_batch``) and the controls' state
 (``widgets/control_state.py``) derive from the declaration, and the sidebar draws the
@@ -52,5 +53,27 @@ def _seed_count(text: str) -> int:
     )
 
 
+_TICKS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
+    ("0", "false", "no", "off"), False
+)
+
+
+def _ticked(name: str) -> Callable[[str], bool]:
+    """A box's reader: ``1`` (or true, yes, on) ticks it, ``0`` (false, no, off) does not."""
+
+    def read(text: str) -> bool:
+        value = _TICKS.get(text.strip().lower())
+        if value is None:
+            raise ConfigError(
+                name, f"{text[:40]!r} is neither 1 (ticked) nor 0 (not ticked): {name}=1"
+            )
+        return value
+
+    return read
+
+
 SEEDS = BatchParam("seeds", 1, _seed_count, str, lesson_owns=True)
-BATCH = (SEEDS,)
+VARY_DATA_SEED = BatchParam(
+    "vary_data_seed", False, _ticked("vary_data_seed"), lambda on: "1" if on else "0"
+)
+BATCH = (SEEDS, VARY_DATA_SEED)

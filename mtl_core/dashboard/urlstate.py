@@ -6,8 +6,8 @@ forgiving: a malformed, repeated or hostile parameter is dropped (the default st
 with a visible note, never an error page. A lesson's link is ``?lesson=<slug>``, with the
 seeds of its last draw (``&seeds=1234-5678-...``) so that it reproduces that draw, and
 optionally ``&epochs=N`` for short demonstration runs (``link_lesson``); outside a lesson,
-``seeds=3`` is the sidebar's Seeds, the Train batch (``batch.py``: ``link_batch``,
-``batch_params``). A view other
+``seeds=3`` is the sidebar's Seeds and ``vary_data_seed=1`` its box beside it, the Train
+batch (``batch.py``: ``link_batch``, ``batch_params``). A view other
 than the one a link opens anyway is named (``view=history``; Compare with its runs,
 ``&compare=3-5-7``: ``link_view``), so a copied address reopens what was on screen. The
 URL never holds the owner's secret (mtl_core/dashboard/state.py): ``session=`` from

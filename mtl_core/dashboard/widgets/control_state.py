@@ -5,9 +5,9 @@ Every control is keyed ``c_<field>`` (per task: ``c_aux_<task>``, ``c_weight_<ta
 session state only. So a preset, a link, History's "load config" or a lesson sets every
 control by writing a config here before the widgets are drawn (``load_into_state``), and
 the page reads the setup back the same way (``config_from_state``); the widgets themselves
-are drawn by controls.py. The Train batch (Seeds: no config field,
-mtl_core/dashboard/batch.py) is keyed the same way and loaded from a link the same way
-(``load_batch``, ``batch_from_state``).
+are drawn by controls.py. The Train batch (Seeds, *also vary the data seed*: no config
+fields, mtl_core/dashboard/batch.py) is keyed the same way and loaded from a link the same
+way (``load_batch``, ``batch_from_state``).
 """
 
 from __future__ import annotations
