@@ -221,9 +221,29 @@ def _check(ok: bool, name: str, message: str) -> None:
         raise ConfigError(name, message)
 
 
+def as_written(value: float) -> str:
+    """A number as people write it in a message: a whole number with thousands separators
+    (2,147,483,647, where ``:g`` printed 2.14748e+09), a fraction as short as reads back
+    exactly (0.001, 1e-06), and one far beyond every range in powers of ten (1e+308)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if abs(value) >= 1e16:  # above 2**53: no range comes near, the digits would not help
+        try:
+            return f"{float(value):.4g}"
+        except OverflowError:  # a whole number beyond any float
+            return f"about 1e+{int(abs(int(value)).bit_length() * math.log10(2))}"
+    if value == int(value):
+        return f"{int(value):,}"
+    return repr(float(value))
+
+
 def _in_range(name: str, value: float, low: float, high: float, what: str = "") -> None:
     ok = math.isfinite(value) and low <= value <= high
-    _check(ok, name, f"must be between {low:g} and {high:g}{what}, got {value!r}")
+    _check(
+        ok,
+        name,
+        f"must be between {as_written(low)} and {as_written(high)}{what}, got {as_written(value)}",
+    )
 
 
 def validate(config: RunConfig) -> None:
@@ -307,8 +327,9 @@ def validate(config: RunConfig) -> None:
     for param in catalog.params():  # and every hyperparameter is in its declared range
         value = getattr(config, param.field)
         ok = math.isfinite(value) and param.holds(value)
-        words = "at least {:g} and below {:g}" if param.high_open else "between {:g} and {:g}"
-        _check(ok, param.field, f"must be {words.format(param.low, param.high)}, got {value!r}")
+        words = "at least {} and below {}" if param.high_open else "between {} and {}"
+        span = words.format(as_written(param.low), as_written(param.high))
+        _check(ok, param.field, f"must be {span}, got {as_written(value)}")
     _check(
         config.sharing != "soft" or len(config.all_tasks) >= 2,
         "sharing",
@@ -356,11 +377,15 @@ def validate(config: RunConfig) -> None:
         f"{config.aggregator} needs a shared layer, and shared_layers=0 shares none: "
         "share 1 or more, or use aggregator=none",
     )
-    _check(0 <= config.dropout < 1, "dropout", f"must be in [0, 1), got {config.dropout!r}")
+    _check(
+        0 <= config.dropout < 1,
+        "dropout",
+        f"must be in [0, 1), got {as_written(config.dropout)}",
+    )
     _check(
         math.isfinite(config.lr) and 0 < config.lr <= 10,
         "lr",
-        f"must be greater than 0 and at most 10, got {config.lr!r}",
+        f"must be greater than 0 and at most 10, got {as_written(config.lr)}",
     )
     _in_range("weight_decay", config.weight_decay, 0, 10)
     _in_range("batch_size", config.batch_size, 1, 65536)

@@ -206,7 +206,7 @@ def test_no_affinity_flag_turns_it_off_and_affinity_every_sets_the_interval():
     assert _parse("--affinity-every", "3").affinity_every == 3
     with pytest.raises(ConfigError, match="drop --affinity-every"):
         _parse("--no-affinity", "--affinity-every", "3")
-    with pytest.raises(ConfigError, match="affinity_every: must be between 0 and 10000"):
+    with pytest.raises(ConfigError, match="affinity_every: must be between 0 and 10,000"):
         _parse("--affinity-every", "-1")
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from mtl_core.config import DEFAULT
+from mtl_core.config import DEFAULT, as_written
 from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
 from mtl_core.studies.presets import PRESETS
 
@@ -29,6 +29,43 @@ def test_a_huge_number_is_shortened_in_its_note(text):
 def test_the_note_for_1e308_reads_1e308():
     _, notes = params_to_config({"train_size": "1e308"})
     assert notes[0].endswith("got 1e+308")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [  # ``:g`` printed the first as "between 0 and 2.14748e+09"
+        ("seed", "-3", "must be between 0 and 2,147,483,647, got -3"),
+        ("data_seed", "3000000000", "must be between 0 and 2,147,483,647, got 3,000,000,000"),
+        ("epochs", "20000", "must be between 1 and 10,000, got 20,000"),
+        ("batch_size", "0", "must be between 1 and 65,536, got 0"),
+        ("aux_weight", "2000", "must be between 0 and 1,000, got 2,000"),
+        (
+            "train_size",
+            "5000",
+            "must be between 10 and 3,000 (the training split of mnist-5k), got 5,000",
+        ),
+        ("soft_lambda", "2e6", "must be between 0 and 1,000,000, got 2,000,000"),  # declared
+        ("dwa_temperature", "0.001", "must be between 0.01 and 100, got 0.001"),
+        ("momentum", "1", "must be at least 0 and below 1, got 1"),
+    ],
+)
+def test_numbers_in_a_range_note_read_as_people_write_them(name, text, says):
+    config, notes = params_to_config({name: text})
+    assert config == DEFAULT
+    assert notes == [f"ignored URL parameter {name!r}: {name}: {says}"]
+
+
+def test_as_written_groups_whole_numbers_and_keeps_fractions_exact():
+    assert [as_written(v) for v in (2**31 - 1, 1e6, -1000, 0, 2.0)] == [
+        "2,147,483,647",
+        "1,000,000",
+        "-1,000",
+        "0",
+        "2",
+    ]
+    assert [as_written(v) for v in (0.001, 1e-6, 0.1 + 0.2)] == ["0.001", "1e-06", repr(0.1 + 0.2)]
+    assert [as_written(v) for v in (1e308, int(1e308), float("nan"))] == ["1e+308"] * 2 + ["nan"]
+    assert as_written(10**400) == "about 1e+400"
 
 
 @pytest.mark.parametrize(

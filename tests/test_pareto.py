@@ -184,7 +184,7 @@ def test_the_task_weight_flag_sets_one_main_tasks_weight(capsys, tmp_path):
         parse("--task-weight", "0.3")
     with pytest.raises(ConfigError, match="^task_weights: 'loops' is not one of this run's main"):
         parse("--task-weight", "loops=0.3")
-    with pytest.raises(ConfigError, match="^task_weights.parity: must be between 0 and 1000"):
+    with pytest.raises(ConfigError, match="^task_weights.parity: must be between 0 and 1,000"):
         parse("--task-weight", "parity=-1")
 
 

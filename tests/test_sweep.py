@@ -137,7 +137,7 @@ BAD_FILES = {
     "base_invalid_everywhere": (
         "base: {lr: 0}\naxes: {sharing: [hard, single]}\n",
         "base.lr: ",
-        "must be greater than 0 and at most 10, got 0.0 (in every",
+        "must be greater than 0 and at most 10, got 0 (in every",
     ),
     "k_zero": ("seeds: 0\n", "seeds: ", "K must be a whole number from 1 to 100, got 0"),
     "k_too_big": ("seeds: 101\n", "seeds: ", "K must be a whole number from 1 to 100, got 101"),

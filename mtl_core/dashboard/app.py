@@ -19,13 +19,14 @@ from mtl_core.dashboard.pages.live import keepalive, resume_baselines
 from mtl_core.dashboard.runs import RunManager, store_path
 from mtl_core.dashboard.state import K, session_token
 from mtl_core.dashboard.urlstate import (
-    config_to_params,
     lesson_params,
+    link_batch,
     link_lesson,
     link_preset,
     link_run,
     link_view,
     params_to_config,
+    setup_params,
     view_params,
 )
 from mtl_core.dashboard.viewnames import V
@@ -80,11 +81,13 @@ def init_from_url(store: RunStore) -> None:
         compared = [i for i in compared if i in stored]
         if view is None:  # compare=3-5 alone means Compare with them
             view = V.compare
+    batch, batch_notes = link_batch(params)
     control_state.load_into_state(config)
+    control_state.load_batch(batch)
     preset = link_preset(params)
     if preset is not None:
         st.session_state[K.preset] = st.session_state[K.preset_choice] = preset
-    st.session_state[K.notes] = notes + lesson_notes + run_notes + view_notes
+    st.session_state[K.notes] = notes + batch_notes + lesson_notes + run_notes + view_notes
     # Every new session opens on the lessons, runs stored or not (a teacher who tried a
     # lesson before class would otherwise meet an empty Live view); a link to a run opens it.
     st.session_state[K.view] = views.DEFAULT if K.focus in st.session_state else views.FIRST
@@ -105,9 +108,11 @@ def init_from_url(store: RunStore) -> None:
 
 
 def sync_url(config) -> None:
-    """The address bar holds the setup (and the run shown, and the view when a link would
-    not open it anyway), or the open lesson and its seeds, never the owner's token."""
-    wanted = config_to_params(config, st.session_state.get(K.preset))
+    """The address bar holds the setup, Train's batch included (and the run shown, and the
+    view when a link would not open it anyway), or the open lesson and its seeds, never
+    the owner's token."""
+    preset = st.session_state.get(K.preset)
+    wanted = setup_params(config, preset, control_state.batch_from_state())
     if K.focus in st.session_state:
         wanted["run"] = str(st.session_state[K.focus])
     opened = views.DEFAULT if "run" in wanted else views.FIRST  # what init_from_url opens
@@ -298,7 +303,7 @@ def main() -> None:
     train_button(manager, owner, config, train_slot)
     if config is not None:
         with share_slot:
-            share_button(config, st.session_state.get(K.preset))
+            share_button(config, st.session_state.get(K.preset), control_state.batch_from_state())
     st.title("Multi-task learning curves")
     if K.pending_view in st.session_state:
         st.session_state[K.view] = st.session_state.pop(K.pending_view)

@@ -5,7 +5,9 @@ link names it (``preset=``) and holds what differs from the preset's setup. Read
 forgiving: a malformed, repeated or hostile parameter is dropped (the default stands)
 with a visible note, never an error page. A lesson's link is ``?lesson=<slug>``, with the
 seeds of its last draw (``&seeds=1234-5678-...``) so that it reproduces that draw, and
-optionally ``&epochs=N`` for short demonstration runs (``link_lesson``). A view other
+optionally ``&epochs=N`` for short demonstration runs (``link_lesson``); outside a lesson,
+``seeds=3`` is the sidebar's Seeds and ``vary_data_seed=1`` its box beside it, the Train
+batch (``batch.py``: ``link_batch``, ``batch_params``). A view other
 than the one a link opens anyway is named (``view=history``; Compare with its runs,
 ``&compare=3-5-7``: ``link_view``), so a copied address reopens what was on screen. The
 URL never holds the owner's secret (mtl_core/dashboard/state.py): ``session=`` from
@@ -18,6 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from mtl_core.config import DEFAULT, FIELDS, PER_TASK, RunConfig, from_dict
+from mtl_core.dashboard.batch import BATCH
 from mtl_core.dashboard.viewnames import V, every_name, from_slug, view_slug
 from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import valid_tasks
@@ -28,7 +31,10 @@ from mtl_core.studies.presets import PRESETS
 
 MAX_PARAM_LENGTH = 500
 MAX_NOTE_LENGTH = 240
-NON_CONFIG_PARAMS = ("session", "run", "preset", "lesson", "seeds", "view", "compare")
+# Read by link_lesson, link_run, link_view and link_batch, not as config fields.
+NON_CONFIG_PARAMS = ("session", "run", "preset", "lesson", "view", "compare") + tuple(
+    p.name for p in BATCH
+)
 MAX_COMPARED = 64  # runs a link's ``compare=`` may name
 MAX_LESSON_EPOCHS = 1000
 MAIN_TASK_FALLBACK = ("digit", "class", "left")  # as the sidebar picks one (controls.py)
@@ -65,6 +71,21 @@ def config_to_params(config: RunConfig, preset: str | None = None) -> dict[str, 
         if value != getattr(base, name):
             out[name] = _encode(value)
     return out
+
+
+def batch_params(batch: Mapping[str, object]) -> dict[str, str]:
+    """The Train batch's part of a link (``seeds=3``): each control not at its default."""
+    return {
+        p.name: p.write(batch[p.name]) for p in BATCH if batch.get(p.name, p.default) != p.default
+    }
+
+
+def setup_params(
+    config: RunConfig, preset: str | None, batch: Mapping[str, object]
+) -> dict[str, str]:
+    """A link's setup, what the share link copies and the address bar starts with: the
+    config's part (``config_to_params``), then the Train batch's (``batch_params``)."""
+    return config_to_params(config, preset) | batch_params(batch)
 
 
 # A link may name a preset by its id (``Maxout U-curve``, what links are written with) or
@@ -113,12 +134,37 @@ def link_lesson(
         return None, None, epochs, notes
     seeds = None
     text = _single(params, "seeds")
-    if text is not None:
+    if text is not None and text.strip().isdigit():  # how many, as outside a lesson (batch.py)
+        notes.append(
+            f"ignored URL parameter 'seeds': in a lesson's link seeds= is its draw of seeds "
+            f"joined by '-' (seeds=1234-5678-9012), not how many, so {text[:40]!r} is no "
+            "draw: press Run for a fresh one, as many as its Seeds per arm slider says"
+        )
+    elif text is not None:
         try:
             seeds = parse_seeds(text[:MAX_PARAM_LENGTH])
         except MtlError as exc:
             notes.append(f"ignored URL parameter 'seeds': {_short(str(exc))}")
     return slug, seeds, epochs, notes
+
+
+def link_batch(
+    params: Mapping[str, str | Sequence[str]],
+) -> tuple[dict[str, int | bool], list[str]]:
+    """The Train batch a link sets, every control (its default where the link says
+    nothing), and one note per unusable part. In a lesson's link ``seeds=`` is the
+    lesson's draw (``link_lesson``), so Seeds keeps its default there."""
+    batch: dict[str, int | bool] = {p.name: p.default for p in BATCH}
+    notes = []
+    for p in BATCH:
+        text = _single(params, p.name)  # a repeated one is noted by params_to_config
+        if text is None or (p.lesson_owns and "lesson" in params):
+            continue
+        try:
+            batch[p.name] = p.read(text[:MAX_PARAM_LENGTH])
+        except ConfigError as exc:
+            notes.append(f"ignored URL parameter {p.name!r}: {_short(str(exc))}")
+    return batch, notes
 
 
 def link_run(params: Mapping[str, str | Sequence[str]]) -> tuple[int | None, list[str]]:

@@ -5,7 +5,9 @@ Every control is keyed ``c_<field>`` (per task: ``c_aux_<task>``, ``c_weight_<ta
 session state only. So a preset, a link, History's "load config" or a lesson sets every
 control by writing a config here before the widgets are drawn (``load_into_state``), and
 the page reads the setup back the same way (``config_from_state``); the widgets themselves
-are drawn by controls.py.
+are drawn by controls.py. The Train batch (Seeds, *also vary the data seed*: no config
+fields, mtl_core/dashboard/batch.py) is keyed the same way and loaded from a link the same
+way (``load_batch``, ``batch_from_state``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl_core.config import PER_TASK, RunConfig, from_dict
+from mtl_core.dashboard.batch import BATCH
 from mtl_core.data.tasks import TASKS
 
 
@@ -64,3 +67,14 @@ def config_from_state() -> RunConfig:
         t: s[key(f"size_{t}")] for t in [*data["tasks"], *aux] if s.get(key(f"size_{t}"), 0)
     }
     return from_dict(data)
+
+
+def load_batch(batch: dict[str, int | bool]) -> None:
+    """Set the Train batch's controls (call before the widgets are drawn)."""
+    for p in BATCH:
+        st.session_state[key(p.name)] = batch.get(p.name, p.default)
+
+
+def batch_from_state() -> dict[str, int | bool]:
+    """The Train batch the controls hold: each control's default until it is set."""
+    return {p.name: st.session_state.get(key(p.name), p.default) for p in BATCH}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from mtl_core.config import DEFAULT, DEPTHS, RunConfig
+from mtl_core.dashboard.batch import SEEDS, VARY_DATA_SEED
 from mtl_core.dashboard.widgets.control_state import config_from_state, key
 from mtl_core.dashboard.widgets.datasets_ui import dataset_status, download_button
 from mtl_core.data.datasets import DATASETS, get_dataset
@@ -364,19 +365,20 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
 
 
 def seed_controls() -> tuple[int, bool]:
-    """How many seeds Train starts (K) and whether the data seed moves with the seed."""
+    """How many seeds Train starts (K) and whether the data seed moves with the seed (the
+    Train batch, declared in mtl_core/dashboard/batch.py; a link sets it: app.py)."""
     sb = st.sidebar
     k = sb.number_input(
         "Seeds",
         1,
         MAX_SEEDS,
-        key=key("seeds"),
+        key=key(SEEDS.name),
         help="train K runs with seeds seed, seed+1, …: the Compare view "
         "draws their mean and a ± sd band",
     )
     vary = sb.checkbox(
         "also vary the data seed",
-        key=key("vary_data_seed"),
+        key=key(VARY_DATA_SEED.name),
         disabled=k == 1,
         help="each run also draws other training / validation images: "
         "would it hold on other data of the same size?",

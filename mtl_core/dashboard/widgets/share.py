@@ -1,22 +1,24 @@
 """The **Copy share link** button: the page's setup as a link, never the owner's control.
 
-The link is this page's address with the setup's query (the controls and the preset,
-mtl_core/dashboard/urlstate.py) and nothing else: no run, and never the owner token, which lives
-in a cookie (mtl_core/dashboard/state.py). It is copied with the Clipboard API; where the browser
-refuses (a page served over plain http to a classroom is not a secure context) it falls
-back to a selected text field and ``document.execCommand("copy")``, and the field stays
-visible so the link can be copied by hand, until the setup changes: the line about the
-last copy then goes (it stayed under the button after a lesson had been opened).
+The link is this page's address with the setup's query (the controls, Train's Seeds and
+its data-seed box among them, and the preset: ``setup_params`` in
+mtl_core/dashboard/urlstate.py) and nothing else: no run, and never the owner token, which
+lives in a cookie (mtl_core/dashboard/state.py). It is copied with the Clipboard API; where
+the browser refuses (a page served over plain http to a classroom is not a secure context)
+it falls back to a selected text field and ``document.execCommand("copy")``, and the field
+stays visible so the link can be copied by hand, until the setup changes: the line about
+the last copy then goes (it stayed under the button after a lesson had been opened).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 import streamlit.components.v2 as components
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.urlstate import config_to_params
+from mtl_core.dashboard.urlstate import setup_params
 
 _CSS = """
 .mtl-share button {
@@ -71,11 +73,12 @@ export default function (component) {
 _share = components.component("mtl_curves.share", html="", css=_CSS, js=_JS, isolate_styles=False)
 
 
-def share_query(config: RunConfig, preset: str | None) -> str:
-    """``?…`` for the setup: the preset and the controls that differ from it (or '')."""
-    params = config_to_params(config, preset)
+def share_query(config: RunConfig, preset: str | None, batch: Mapping[str, object]) -> str:
+    """``?…`` for the setup: the preset, the controls that differ from it and the Train
+    batch (Seeds, the data-seed box) where it differs from its default (or '')."""
+    params = setup_params(config, preset, batch)
     return "?" + urlencode(params, quote_via=quote) if params else ""
 
 
-def share_button(config: RunConfig, preset: str | None) -> None:
-    _share(key="share_link", data={"query": share_query(config, preset)})
+def share_button(config: RunConfig, preset: str | None, batch: Mapping[str, object]) -> None:
+    _share(key="share_link", data={"query": share_query(config, preset, batch)})
