@@ -19,6 +19,7 @@ from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError
 from mtl_core.methods import catalog
 from mtl_core.models.counting import trunk_layers  # no torch: plain arithmetic
+from mtl_core.written import as_written
 
 # The names each kind of method allows, from its declarations (mtl_core/methods/catalog.py).
 SHARING_MODES = tuple(catalog.SHARING)
@@ -219,22 +220,6 @@ def from_json(text: str) -> RunConfig:
 def _check(ok: bool, name: str, message: str) -> None:
     if not ok:
         raise ConfigError(name, message)
-
-
-def as_written(value: float) -> str:
-    """A number as people write it in a message: a whole number with thousands separators
-    (2,147,483,647, where ``:g`` printed 2.14748e+09), a fraction as short as reads back
-    exactly (0.001, 1e-06), and one far beyond every range in powers of ten (1e+308)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if abs(value) >= 1e16:  # above 2**53: no range comes near, the digits would not help
-        try:
-            return f"{float(value):.4g}"
-        except OverflowError:  # a whole number beyond any float
-            return f"about 1e+{int(abs(int(value)).bit_length() * math.log10(2))}"
-    if value == int(value):
-        return f"{int(value):,}"
-    return repr(float(value))
 
 
 def _in_range(name: str, value: float, low: float, high: float, what: str = "") -> None:

@@ -35,6 +35,7 @@ RANKS = {
     "mtl_core.paths": 0,
     "mtl_core.user_files": 0,
     "mtl_core.seeds": 0,
+    "mtl_core.written": 0,
     "mtl_core.data": 1,
     "mtl_core.models": 2,
     "mtl_core.methods": 2,

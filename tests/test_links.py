@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from mtl_core.config import DEFAULT, as_written
+from mtl_core.config import DEFAULT
 from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
 from mtl_core.studies.presets import PRESETS
+from mtl_core.written import as_written
 
 
 def test_a_repeated_parameter_is_dropped_with_a_note_like_any_unusable_one():

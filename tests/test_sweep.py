@@ -143,7 +143,7 @@ BAD_FILES = {
     "k_too_big": ("seeds: 101\n", "seeds: ", "K must be a whole number from 1 to 100, got 101"),
     "k_not_a_number": ("seeds: many\n", "seeds: ", "expected K (seeds 0..K-1) or a list"),
     "seed_repeated": ("seeds: [1, 1]\n", "seeds: ", "a seed is listed twice"),
-    "seed_negative": ("seeds: [-1]\n", "seeds: ", "each seed must be a whole number from 0"),
+    "seed_negative": ("seeds: [-1]\n", "seeds: ", "whole number from 0 to 2,147,483,647, got -1"),
     "seed_as_axis": ("axes: {seed: [0, 1]}\n", "axes.seed: ", "give seeds with the top-level"),
     "data_seed_and_vary_data": (
         "vary_data: true\naxes: {data_seed: [0, 1]}\n",

@@ -27,6 +27,7 @@ from mtl_core.config import FIELDS, LARGEST_NUMBER, RunConfig, coerce_field, fro
 from mtl_core.errors import ConfigError
 from mtl_core.studies.replicates import seed_name
 from mtl_core.user_files import read_text
+from mtl_core.written import as_written
 
 KEYS = ("name", "base", "axes", "seeds", "vary_data")
 MAX_SEEDS = 100
@@ -129,7 +130,8 @@ def _seeds(value: Any) -> tuple[int, ...]:
     for seed in value:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
             raise ConfigError(
-                "seeds", f"each seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}"
+                "seeds",
+                f"each seed must be a whole number from 0 to {as_written(MAX_SEED)}, got {seed!r}",
             )
     if len(set(value)) != len(value):
         raise ConfigError("seeds", f"a seed is listed twice: {value}")
