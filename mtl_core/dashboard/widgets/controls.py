@@ -175,7 +175,9 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
         "Training images",
         _sizes(capacity),
         key=key("train_size"),
-        help="log scale; fewer images make overfitting visible sooner",
+        help="how many training images carry each task's labels, unless a label budget "
+        "(under Auxiliary tasks) gives a task more or fewer; an epoch is one pass over the "
+        "main task's. Log scale; fewer images make overfitting visible sooner",
     )
     valid = valid_tasks(spec.family, variant)
     main = sb.multiselect(
@@ -229,9 +231,10 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
 
     with sb.expander("Label budgets"):
         st.caption(
-            "How many training images carry each task's labels (0 = all training "
-            "images). Auxiliary tasks labelled on more images bring information "
-            "the main task's labels lack."
+            "How many training images carry each task's labels (0 = as many as "
+            "Training images says). A budget above it gives that task labels on images "
+            "the others do not label: auxiliary tasks labelled on more images bring "
+            "information the main task's labels lack."
         )
         for task in main + aux:
             st.number_input(f"{task} labels", 0, capacity, step=100, key=key(f"size_{task}"))
