@@ -106,3 +106,39 @@ def test_a_compare_link_naming_runs_the_store_lacks_says_so_and_keeps_the_others
     at = open_app({"compare": "-".join(map(str, two_runs))})  # no view=: Compare all the same
     assert at.session_state[K.view] == V.compare and at.session_state[K.compare] == two_runs
     assert not at.warning
+
+
+def back_to(at, entry: dict[str, str]):
+    """What the browser's Back (or Forward) does: rerun the page on an earlier address."""
+    at.query_params.clear()
+    at.query_params.update(entry)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_back_and_forward_reopen_the_views_setups_and_lessons_the_page_wrote(fresh):
+    # Back changed the address but not the page: the session had read its URL once
+    at = open_app()
+    entries = [address(at)]
+    for view in (V.history, V.data):
+        entries.append(address(show(at, view)))
+    at.select_slider(key="c_train_size").set_value(500).run()
+    entries.append(address(at))
+    assert entries[-1] == {"view": "data", "train_size": "500"}
+    back_to(at, entries[-2])  # Back: the setup as it was
+    assert at.select_slider(key="c_train_size").value == 200 and at.session_state[K.view] == V.data
+    back_to(at, entries[1])  # Back twice more: History, then the lessons
+    assert at.session_state[K.view] == V.history
+    back_to(at, entries[0])
+    assert at.session_state[K.view] == V.lessons
+    back_to(at, entries[3])  # Forward to the end
+    assert at.session_state[K.view] == V.data and at.select_slider(key="c_train_size").value == 500
+    assert address(at) == entries[3]  # the page keeps the address it was given
+    landing = address(show(at, V.lessons))
+    at.button(key="open_lesson_sharing-helps").click().run()
+    assert address(at) == {"lesson": "sharing-helps"}
+    back_to(at, landing)  # out of the lesson, to the cards and the setup of before
+    assert at.session_state[K.view] == V.lessons and address(at) == landing
+    assert "open_lesson_sharing-helps" in [b.key for b in at.button]  # the cards, no lesson
+    assert at.select_slider(key="c_train_size").value == 500

@@ -32,7 +32,7 @@ from mtl_core.dashboard.urlstate import (
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state, controls
 from mtl_core.dashboard.widgets.identical import train_or_offer
-from mtl_core.dashboard.widgets.lesson_state import LK, open_lesson, open_slug
+from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, open_lesson, open_slug
 from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
 from mtl_core.dashboard.widgets.share import share_button
 from mtl_core.dashboard.widgets.train_start import EARLY, start_early, start_runs
@@ -107,6 +107,24 @@ def init_from_url(store: RunStore) -> None:
         st.session_state[LK.epochs] = epochs
 
 
+def follow_history() -> None:
+    """Back and Forward: the browser's own buttons move through what was on screen.
+
+    The page writes each view and setup into the address bar as a new history entry
+    (``sync_url``); Back then changed the address but not the page (the session had read
+    its URL once), and the next click wrote the old page back. On Back or Forward the
+    browser reruns the script with the entry's address: one that differs from the address
+    the page last wrote is such a move, and the page opens it as it opens a link (the
+    setup, the view, the run shown, the lesson), as a reload of that address would."""
+    written = st.session_state.get(K.url)
+    if written is None or dict(st.query_params) == written:
+        return
+    close_lesson()
+    for name in (K.focus, K.compare, K.preset, K.preset_choice, K.pending_view):
+        st.session_state.pop(name, None)
+    st.session_state[K.initialised] = False
+
+
 def sync_url(config) -> None:
     """The address bar holds the setup, Train's batch included (and the run shown, and the
     view when a link would not open it anyway), or the open lesson and its seeds, never
@@ -124,6 +142,7 @@ def sync_url(config) -> None:
         )
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+    st.session_state[K.url] = wanted  # follow_history: an address it did not write is a move
 
 
 CHART_DEFAULTS = {"view": "loss", "x_axis": "epoch", "log_y": False, "smoothing": 0.0}
@@ -275,6 +294,7 @@ def main() -> None:
         return
     owner = session_token()
     manager.seen(owner)
+    follow_history()
     init_from_url(manager.store)
     show_started(manager)  # a Train click whose script run was cut short
     resume_baselines(manager, owner)  # and a Compare-with-single-task click

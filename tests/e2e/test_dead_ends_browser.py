@@ -1,8 +1,9 @@
-"""History refreshes by itself, in a real server and headless Chromium.
+"""History refreshes by itself, and Back goes back, in a real server and headless Chromium.
 
 Runs started elsewhere (the CLI, another tab: here the test writes the store directly) and
 their status changes appear without a reload; a row the user selected stays selected (and
-the actions act on it) when a newer run arrives above it.
+the actions act on it) when a newer run arrives above it. The browser's Back and Forward
+move between the views the page showed (Back changed the address, not the page).
 """
 
 from __future__ import annotations
@@ -84,4 +85,35 @@ def test_history_grows_in_projector_mode_and_runs_are_picked_by_name(app_server,
     page.screenshot(path=str(SHOTS / "history_projector.png"), full_page=True)
     page.get_by_role("button", name="Show curves").click()
     page.get_by_role("heading", name="second run").wait_for()
+    page.close()
+
+
+def shown_view(page) -> str:
+    checked = page.locator("[data-testid=stMain] [role=radio][aria-checked=true]")
+    return checked.first.inner_text().strip()
+
+
+def test_back_and_forward_move_between_the_views_shown(app_server, browser):
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    for view, slug in (("Compare", "compare"), ("History", "history"), ("Data", "data")):
+        page.get_by_role("radio", name=view, exact=True).click()
+        page.wait_for_url(f"**/?view={slug}")
+    page.go_back()
+    page.wait_for_function("() => location.search === '?view=history'")
+    page.get_by_role("radio", name="History", exact=True).and_(
+        page.locator("[aria-checked=true]")
+    ).wait_for(timeout=30_000)
+    page.go_back()
+    page.get_by_role("radio", name="Compare", exact=True).and_(
+        page.locator("[aria-checked=true]")
+    ).wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # a page that wrote its old view back would have by now
+    assert shown_view(page) == "Compare" and page.url.endswith("?view=compare")
+    page.go_forward()
+    page.get_by_role("radio", name="History", exact=True).and_(
+        page.locator("[aria-checked=true]")
+    ).wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "back_forward.png"))
     page.close()
