@@ -17,7 +17,7 @@ from mtl_core.config import RunConfig
 from mtl_core.dashboard import state, views
 from mtl_core.dashboard.pages.live import keepalive, resume_baselines
 from mtl_core.dashboard.runs import RunManager, store_path
-from mtl_core.dashboard.state import K, session_token
+from mtl_core.dashboard.state import K, session_token, write_address
 from mtl_core.dashboard.urlstate import (
     lesson_params,
     link_batch,
@@ -140,9 +140,7 @@ def sync_url(config) -> None:
         wanted = lesson_params(
             open_slug(), st.session_state.get(LK.seeds), st.session_state.get(LK.epochs)
         )
-    if dict(st.query_params) != wanted:
-        st.query_params.from_dict(wanted)
-    st.session_state[K.url] = wanted  # follow_history: an address it did not write is a move
+    write_address(wanted)
 
 
 CHART_DEFAULTS = {"view": "loss", "x_axis": "epoch", "log_y": False, "smoothing": 0.0}

@@ -1,4 +1,4 @@
-"""Session-state keys, named once, and the browser's ownership token.
+"""Session-state keys, named once, the browser's ownership token, and the address bar.
 
 The token that lets a page pause, stop, rename or delete its runs is a secret: it lives
 in an HttpOnly cookie that the launcher (``dashboard/serve.py``) sets on the page load,
@@ -45,6 +45,16 @@ OWNER_COOKIE_DAYS = 365  # a reload, or next week's lesson, keeps control of sto
 # Set by dashboard/serve.py in its process (an environment variable, not a module global:
 # Streamlit re-imports the app's modules when a source file changes).
 LAUNCHER_ENV = "MTL_DASHBOARD_LAUNCHER"
+
+
+def write_address(params: dict[str, str]) -> None:
+    """Put ``params`` in the address bar (a new entry of the browser's history) and keep
+    them as the address the page wrote last: a script run on any other address is the
+    browser's Back or Forward (app.follow_history). Every write goes through here, or a
+    script run cut short after writing would read its own address as a move."""
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+    st.session_state[K.url] = dict(params)
 
 
 def served_by_launcher() -> bool:

@@ -24,6 +24,7 @@ from mtl_core.dashboard.figures.handout import handout_html
 from mtl_core.dashboard.figures.lesson import arm_colours, lesson_figure, marks_stops
 from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
+from mtl_core.dashboard.state import write_address
 from mtl_core.dashboard.urlstate import lesson_params
 from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, guess_key, open_lesson
 from mtl_core.dashboard.widgets.plot import chart
@@ -92,9 +93,8 @@ def start(manager: RunManager, owner: str, lesson: Lesson, seeds: tuple[int, ...
         st.session_state.update(shown)
         raise
     st.session_state[LK.runs] = _by_arm(runs, ids)
-    st.query_params.from_dict(  # the link reproduces this draw from now on
-        lesson_params(lesson.slug, seeds, st.session_state.get(LK.epochs))
-    )
+    # the link reproduces this draw from now on
+    write_address(lesson_params(lesson.slug, seeds, st.session_state.get(LK.epochs)))
     if reused:
         st.toast(f"{len(reused)} of {len(ids)} runs were stored already: reused, not retrained.")
 
