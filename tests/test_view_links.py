@@ -147,12 +147,14 @@ def test_back_and_forward_reopen_the_views_setups_and_lessons_the_page_wrote(fre
 def test_every_write_of_the_address_is_recorded_for_back_and_forward():
     # a script run cut short after writing the address, unrecorded, would read its own
     # address as the browser's Back at the next run, and reopen the page from it
+    import re
     from pathlib import Path
 
     package = Path(__file__).resolve().parents[1] / "mtl_core"
+    write = re.compile(r"\bst\.query_params(\.from_dict\(|\[)")
     writers = [
         path.relative_to(package).as_posix()
         for path in package.rglob("*.py")
-        if any(w in path.read_text() for w in ("st.query_params.from_dict(", "st.query_params["))
+        if write.search(path.read_text())
     ]
     assert writers == ["dashboard/state.py"], writers
