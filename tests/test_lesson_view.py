@@ -310,10 +310,33 @@ def trained(store):
     return store
 
 
-def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout(trained):
+def finish_the_draw(at, store) -> None:
+    """The draw's queued runs trained to their end here (no worker processes in AppTest)."""
+    from mtl_core.execution.worker import execute_run
+
+    for run_id in (i for ids in at.session_state[LK.runs].values() for i in ids):
+        config = stored_runs(store)[run_id - 1]["config"]
+        assert execute_run(str(store), run_id, config) == "completed"
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_the_guess_beside_the_verdict_is_the_one_made_before_running(store):
+    # it was read at the verdict: a guess changed afterwards read "before running"
     at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
     guess(at).set_value("helps").run()
-    assert not at.exception, at.exception
+    at.button(key="lesson_missing").click().run()
+    finish_the_draw(at, store)
+    guess(at).set_value("hurts").run()  # after the verdict
+    shown = [m.value for m in at.main.markdown if GUESS_LABEL in m.value]
+    assert shown == [f"{GUESS_LABEL}\n\n**helps**"]
+
+
+def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout(store):
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    guess(at).set_value("helps").run()
+    at.button(key="lesson_missing").click().run()
+    finish_the_draw(at, store)
     verdicts = [m.value for m in at.main.markdown if "hard sharing beats single-task" in m.value]
     assert len(verdicts) == 1
     marks = ("✓ held", "✗ did not hold", "? unclear")

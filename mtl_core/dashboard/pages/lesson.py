@@ -82,13 +82,17 @@ def start(manager: RunManager, owner: str, lesson: Lesson, seeds: tuple[int, ...
     runs. Kept first, the next script run finds the draw's runs (``pending_seeds``)."""
     runs = plan(lesson, seeds, st.session_state.get(LK.epochs))
     names = [f"{lesson.title} · {arm} · seed {c.seed}" for arm, c in runs]
-    shown = {k: st.session_state[k] for k in (LK.seeds, LK.runs) if k in st.session_state}
+    kept = (LK.seeds, LK.runs, LK.guessed)
+    shown = {k: st.session_state[k] for k in kept if k in st.session_state}
     st.session_state[LK.seeds] = seeds
     st.session_state.pop(LK.runs, None)  # the last draw's: this one's are found if cut
+    # the guess as it stands now, before running: the verdict shows this one, whatever
+    # the radio says later (a guess changed after the verdict read "before running")
+    st.session_state[LK.guessed] = st.session_state.get(guess_key())
     try:
         ids, reused = manager.start_missing([c for _, c in runs], owner=owner, names=names)
     except MtlError:  # refused (a server limit): the draw on show stays
-        for key in (LK.seeds, LK.runs):
+        for key in kept:
             st.session_state.pop(key, None)
         st.session_state.update(shown)
         raise
@@ -131,7 +135,8 @@ def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
         index=None,
         key=guess_key(),
         horizontal=True,
-        help="recorded before the run and shown beside the verdict; Run works without it",
+        help="recorded when you press Run and shown beside that draw's verdict (a change "
+        "afterwards is your guess for the next Run); Run works without it",
     )
     key = f"{LK.seed_count}_{lesson.slug}"
     if key not in st.session_state:
@@ -215,7 +220,7 @@ def verdict_section(
         st.warning(f"No verdict on this draw: {exc}")
         return
     st.subheader("Verdict")
-    guess = st.session_state.get(guess_key())
+    guess = st.session_state.get(LK.guessed)  # as it stood when this draw started
     left, right = st.columns([4, 1])
     with left:
         for verdict in found:

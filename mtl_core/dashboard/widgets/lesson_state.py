@@ -26,6 +26,7 @@ class LK:
     runs = "lesson_runs"  # arm -> run ids of that draw, once they are started or found
     epochs = "lesson_epochs"  # epochs per run set by the link (short demos and tests)
     guess = "lesson_guess"  # the viewer's prediction: the radio's key, with ``opened``
+    guessed = "lesson_guessed"  # the guess when the draw on show started (None: no guess)
     opened = "lesson_opened"  # how many times a lesson was opened this session
     seed_count = "lesson_k"  # the seeds slider
 
@@ -46,7 +47,7 @@ def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     # comparison would repeat the lesson's own Run above the lesson
     st.session_state[K.preset_choice] = lesson.preset.name
     st.session_state[LK.slug] = slug
-    for key in (LK.runs, guess_key(), LK.seeds):
+    for key in (LK.runs, guess_key(), LK.seeds, LK.guessed):
         st.session_state.pop(key, None)
     st.session_state[LK.opened] = st.session_state.get(LK.opened, 0) + 1
     if seeds:
@@ -73,7 +74,7 @@ def chart_show(lesson: Lesson) -> str:
 
 def close_lesson() -> None:
     """Back to the landing cards."""
-    for key in (LK.slug, LK.runs, guess_key(), LK.seeds):
+    for key in (LK.slug, LK.runs, guess_key(), LK.seeds, LK.guessed):
         st.session_state.pop(key, None)
     st.session_state[LK.opened] = st.session_state.get(LK.opened, 0) + 1
     st.session_state[K.view] = V.lessons
