@@ -321,7 +321,12 @@ def main() -> None:
     train_button(manager, owner, config, train_slot)
     if config is not None:
         with share_slot:
-            share_button(config, st.session_state.get(K.preset), control_state.batch_from_state())
+            share_button(
+                config,
+                st.session_state.get(K.preset),
+                control_state.batch_from_state(),
+                lesson_open=st.session_state.get(K.view) == V.lessons and open_slug() in LESSONS,
+            )
     st.title("Multi-task learning curves")
     if K.pending_view in st.session_state:
         st.session_state[K.view] = st.session_state.pop(K.pending_view)

@@ -205,3 +205,27 @@ def test_the_launcher_serves_streamlits_scripts_from_memory(app_server):
     with urllib.request.urlopen(asked, timeout=10) as response:
         assert response.headers["ETag"] is not None
         assert response.headers["Content-Type"] == ours
+
+
+def test_the_share_link_of_a_lesson_opens_the_lesson_on_its_draw(app_server, browser):
+    """It copied the lesson's setup without the lesson: a link that opened the cards."""
+    url, _ = app_server
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    page.goto(f"{url}/?lesson=sharing-hurts&epochs=2")
+    page.get_by_role("heading", name="Sharing hurts").wait_for()
+    page.get_by_role("button", name=re.compile(r"^Run: ")).click()
+    page.wait_for_function("() => location.search.includes('seeds=')")
+    seeds = page.evaluate("new URLSearchParams(location.search).get('seeds')")
+    page.get_by_role("button", name="Copy share link").click()
+    page.get_by_text("Copied: the setup only").wait_for()
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert "lesson=sharing-hurts" in link and f"seeds={seeds}" in link, link
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    other.goto(link)
+    other.get_by_role("heading", name="Sharing hurts").wait_for()
+    other.get_by_text(f"Seeds {', '.join(seeds.split('-'))}", exact=False).first.wait_for()
+    other.close()
+    context.close()

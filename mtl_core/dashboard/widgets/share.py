@@ -2,7 +2,9 @@
 
 The link is this page's address with the setup's query (the controls, Train's Seeds and
 its data-seed box among them, and the preset: ``setup_params`` in
-mtl_core/dashboard/urlstate.py) and nothing else: no run, and never the owner token, which
+mtl_core/dashboard/urlstate.py), or with a lesson open the lesson and its draw of seeds
+(``?lesson=…&seeds=…``, as the address bar holds them), and nothing else: no run, and
+never the owner token, which
 lives in a cookie (mtl_core/dashboard/state.py). It is copied with the Clipboard API; where
 the browser refuses (a page served over plain http to a classroom is not a secure context)
 it falls back to a selected text field and ``document.execCommand("copy")``, and the field
@@ -44,7 +46,9 @@ export default function (component) {
     const status = root.querySelector(".status");
     const field = root.querySelector("input");
     root.querySelector("button").addEventListener("click", async () => {
-      const link = window.location.origin + window.location.pathname + root.dataset.query;
+      // a lesson's link is the address bar's own: its slug and the draw of seeds on show
+      const query = root.dataset.own ? window.location.search : root.dataset.query;
+      const link = window.location.origin + window.location.pathname + query;
       root.dataset.link = link;
       field.value = link;
       try {
@@ -66,7 +70,8 @@ export default function (component) {
     root.querySelector(".status").textContent = "";
     root.querySelector("input").hidden = true;
   }
-  root.dataset.query = data.query;
+  root.dataset.query = data.query ?? "";
+  root.dataset.own = data.query === null ? "1" : "";
 }
 """
 
@@ -80,5 +85,13 @@ def share_query(config: RunConfig, preset: str | None, batch: Mapping[str, objec
     return "?" + urlencode(params, quote_via=quote) if params else ""
 
 
-def share_button(config: RunConfig, preset: str | None, batch: Mapping[str, object]) -> None:
-    _share(key="share_link", data={"query": share_query(config, preset, batch)})
+def share_button(
+    config: RunConfig, preset: str | None, batch: Mapping[str, object], lesson_open: bool
+) -> None:
+    """The button, holding the setup's query; with a lesson open, none (``null``): the
+    button copies the address bar, which holds the lesson and its draw of seeds from the
+    moment Run is pressed (the button, drawn before the lesson's Run, would hold the
+    last draw's). It copied the lesson's setup without the lesson, a link that opened
+    the lesson cards."""
+    query = None if lesson_open else share_query(config, preset, batch)
+    _share(key="share_link", data={"query": query})
