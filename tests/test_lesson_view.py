@@ -10,6 +10,8 @@ except the verdict's, which a tiny stand-in lesson on the bundled digits trains 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 import streamlit as st
@@ -330,6 +332,24 @@ def test_the_guess_beside_the_verdict_is_the_one_made_before_running(store):
     guess(at).set_value("hurts").run()  # after the verdict
     shown = [m.value for m in at.main.markdown if GUESS_LABEL in m.value]
     assert shown == [f"{GUESS_LABEL}\n\n**helps**"]
+
+
+def test_a_verdict_on_the_loss_says_the_accuracy_need_not_follow(store, monkeypatch):
+    loss = "These claims are about the loss"
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    at.button(key="lesson_missing").click().run()
+    finish_the_draw(at, store)
+    assert "Verdict" in [h.value for h in at.main.subheader]
+    assert loss not in main_texts(at)  # a claim on test accuracy
+    on_loss = Claim(
+        "hard sharing has a lower test loss", "hard sharing", "single task", "test_loss", -1
+    )
+    lesson = dataclasses.replace(
+        TINY_LESSON, preset=dataclasses.replace(TINY_LESSON.preset, claims=(on_loss,))
+    )
+    monkeypatch.setitem(LESSONS, TINY_LESSON.slug, lesson)
+    at.run()
+    assert loss in main_texts(at)
 
 
 def test_finished_runs_show_each_verdict_marked_beside_the_guess_and_the_handout(store):

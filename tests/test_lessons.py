@@ -230,6 +230,20 @@ def test_every_lesson_is_complete_and_its_claims_name_its_arms():
             assert claim.a in lesson.preset.arms and (claim.b in lesson.preset.arms or not claim.b)
 
 
+def test_a_lesson_whose_claims_judge_the_loss_asks_about_the_loss():
+    # "Does training longer always make a network better?" beside claims about the loss
+    # alone: on those draws the test accuracy often held or rose while the loss climbed,
+    # and "it gets worse after a while" was marked beside a held verdict
+    from mtl_core.dashboard.widgets.lesson_state import chart_show
+
+    on_loss = [lesson for lesson in LESSONS.values() if chart_show(lesson) == "loss"]
+    assert {lesson.slug for lesson in on_loss} >= {"overfitting", "early-stopping"}
+    for lesson in on_loss:
+        assert "loss" in lesson.question, lesson.question
+        for word in ("better", "worse"):
+            assert not any(word in guess for guess in lesson.guesses), lesson.guesses
+
+
 def test_a_lesson_offers_guesses_that_answer_its_own_question_and_refuses_bad_ones():
     # "Hard or soft?" is not answered by "helps": the lessons that ask another kind of
     # question declare their own answers, and every list ends with "can't tell"

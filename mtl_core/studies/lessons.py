@@ -77,7 +77,7 @@ LESSONS: dict[str, Lesson] = {
         Lesson(
             "overfitting",
             "Overfitting: the U",
-            "Does training longer always make a network better?",
+            "Does training longer always lower the loss on new digits?",
             "A maxout network (536,000 weights) trains for 50 epochs on 300 digits, as in "
             "fig. 7.3 of Goodfellow, Bengio & Courville's Deep Learning. One arm: we watch "
             "whether its validation loss falls, bottoms out early and climbs again.",
@@ -85,12 +85,12 @@ LESSONS: dict[str, Lesson] = {
             minutes=0.5,
             try_next=(TryNext("A bigger net on 100 digits", "overfitting-mlp"),),
             kind="u-curve",
-            guesses=("it keeps getting better", "it gets worse after a while", "can't tell"),
+            guesses=("it keeps falling", "it rises after a while", "can't tell"),
         ),
         Lesson(
             "overfitting-mlp",
             "Overfitting: learning by heart",
-            "What happens when a big network sees only 100 digits?",
+            "Does a big network that sees only 100 digits keep lowering its loss on new ones?",
             "A network with 270,000 weights trains for 150 epochs on 100 digits. One arm: "
             "we watch whether its validation loss turns and climbs while the training loss "
             "keeps falling.",
@@ -101,19 +101,19 @@ LESSONS: dict[str, Lesson] = {
                 TryNext("Stop at the bottom", "early-stopping"),
             ),
             kind="u-curve",
-            guesses=("it keeps getting better", "it gets worse on new digits", "can't tell"),
+            guesses=("it keeps falling", "it turns and climbs", "can't tell"),
         ),
         Lesson(
             "early-stopping",
             "Early stopping",
-            "Is a network stopped early better on new digits than one trained to the end?",
+            "Does a network stopped early have a lower loss on new digits than one trained to the end?",
             "A network with 270,000 weights trains on 100 digits for up to 150 epochs. We "
             "compare stopping once the validation loss has not improved for 10 epochs (best "
             "weights restored) with training to the end and keeping the last weights.",
             PRESETS["Early stopping"],
             minutes=0.5,
             try_next=(TryNext("Watch the U", "overfitting-mlp"),),
-            guesses=("stopped early is better", "trained to the end is better", "can't tell"),
+            guesses=("stopped early: lower", "trained to the end: lower", "can't tell"),
         ),
         Lesson(
             "sharing-helps",

@@ -65,7 +65,8 @@ PRESETS: dict[str, Preset] = {
             "Overfitting 101",
             "A network with 270,000 weights learns 100 digits by heart: the training loss "
             "falls towards zero while the validation loss turns and climbs (a U). The epoch at "
-            "the bottom of the U is where the model generalised best.",
+            "the bottom of the U is where its loss on new digits is lowest (its accuracy need not "
+            "turn with it: switch Show to metric).",
             _SMALL.replace(epochs=150, sharing="single"),
             {"single task": {}},
             u_curve_claims(

@@ -26,7 +26,13 @@ from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import write_address
 from mtl_core.dashboard.urlstate import lesson_params
-from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, guess_key, open_lesson
+from mtl_core.dashboard.widgets.lesson_state import (
+    LK,
+    chart_show,
+    close_lesson,
+    guess_key,
+    open_lesson,
+)
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.data.tasks import get_task
@@ -229,6 +235,13 @@ def verdict_section(
         # markdown, not st.metric: a guess in the question's words ("it gets worse
         # after a while") would be cut short in a metric's one line
         right.container(border=True).markdown(f"{GUESS_LABEL}\n\n**{guess}**")
+    if chart_show(lesson) == "loss":  # the U-curves, early stopping
+        # the class asks "better on new digits?": these claims answer for the loss alone,
+        # and on them the accuracy often held or rose while the loss climbed
+        st.caption(
+            "These claims are about the loss. The accuracy need not move with it: switch "
+            "Show to metric to see whether it does on these seeds."
+        )
     if lesson.kind == "affinity":
         partner_line(manager, lesson, runs)
     st.caption(
