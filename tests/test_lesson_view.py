@@ -39,7 +39,7 @@ from mtl_core.studies.lessons import (
 )
 from mtl_core.studies.presets import Preset
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import figures, open_app, queue_only, use_store
+from tests.helpers.apptest import figures, open_app, queue_only, train_button, use_store
 
 TINY = RunConfig.from_dict(
     {
@@ -267,6 +267,14 @@ def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_lin
     at.button(key="lesson_run").click().run()  # a second Run: a new draw
     again = parse_seeds(link(at)["seeds"])
     assert set(again).isdisjoint(seeds)
+
+
+def test_a_draw_waiting_behind_another_pages_runs_says_so(store):
+    other = open_app()  # another student's page: its Train queues a run first
+    train_button(other).click().run()
+    at = open_app({"lesson": TINY_LESSON.slug})
+    at.button(key="lesson_run").click().run()
+    assert "behind 1 queued run of other pages" in main_texts(at)
 
 
 def test_the_link_with_seeds_reuses_the_stored_runs_instead_of_training_again(store):

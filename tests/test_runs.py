@@ -474,3 +474,18 @@ def test_a_helper_that_cannot_start_is_one_line_not_a_traceback(monkeypatch):
     monkeypatch.setattr(offload, "_helper", Gone)
     with pytest.raises(MtlError, match="could not start a helper process"):
         offload.call(print, "x")
+
+
+def test_a_page_learns_how_many_other_queued_runs_wait_before_its_own(
+    make_manager, make_config, monkeypatch
+):
+    # a class pressed Run together: a page's runs waited behind the others' and said only
+    # "Starting 15 runs"
+    monkeypatch.setattr(RunManager, "_dispatch", lambda self: None)  # every run stays queued
+    manager = make_manager(max_runs=1)
+    first = [manager.start(make_config(seed=s), owner="a") for s in range(3)]
+    second = [manager.start(make_config(seed=s), owner="b") for s in range(3, 5)]
+    assert manager.ahead_of(first) == 0 and manager.ahead_of(second) == 3
+    assert manager.ahead_of([second[1]]) == 4  # a queued run not asked about counts too
+    assert manager.ahead_of(first[1:] + second) == 1
+    assert manager.ahead_of([10**6]) is None  # not queued: training, ended, unknown

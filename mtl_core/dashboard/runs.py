@@ -298,6 +298,17 @@ class RunManager:
         with self._lock:
             return list(self._queue)
 
+    def ahead_of(self, run_ids: list[int]) -> int | None:
+        """How many queued runs, none of ``run_ids``, wait before the first of them (None:
+        none of them is queued). When a class presses Run together, a page's runs wait
+        behind the other pages' and said only "Starting"."""
+        mine = set(run_ids)
+        with self._lock:
+            for position, run_id in enumerate(self._queue):
+                if run_id in mine:
+                    return sum(r not in mine for r in list(self._queue)[:position])
+        return None
+
     def training(self) -> list[int]:
         with self._lock:
             return [s.job for s in self._slots.busy()]

@@ -299,9 +299,16 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         st.progress(done / len(set(ids)), text=f"{done} of {len(set(ids))} runs finished")
         frame = pd.concat([cached_metrics(manager, i, live=i in running) for i in ids])
         if frame.empty and running:  # no epoch yet: say what is coming, not bare axes
+            ahead = manager.ahead_of(ids)
+            behind = (
+                f", behind {ahead} queued run{'s' if ahead != 1 else ''} of other pages "
+                f"(this server trains {manager.workers} at once)"
+                if ahead
+                else ""
+            )
             st.info(
-                f"Starting {len(set(ids))} runs: the curves appear as each run stores its "
-                "first epoch."
+                f"Starting {len(set(ids))} runs{behind}: the curves appear as each run "
+                "stores its first epoch."
             )
             return True
         fig = lesson_figure(

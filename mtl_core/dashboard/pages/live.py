@@ -113,9 +113,11 @@ def clock(curves: Curves) -> tuple[int, float]:
 def _queued(manager: RunManager, run: dict) -> None:
     if run["status"] != Status.QUEUED:
         return
-    if run["id"] in manager.queued():
+    ahead = manager.ahead_of([run["id"]])
+    if ahead is not None:
+        behind = f" behind {ahead} other queued run{'s' if ahead != 1 else ''}" if ahead else ""
         st.info(
-            f"queued: waiting for a free training slot (this server trains "
+            f"queued: waiting for a free training slot{behind} (this server trains "
             f"{manager.workers} run(s) at once)"
         )
     elif not forkserver.ready():
