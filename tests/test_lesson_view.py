@@ -484,3 +484,15 @@ def test_train_pressed_on_the_lessons_leads_again_on_the_live_view_it_opens(stor
     assert not at.exception, at.exception
     assert at.session_state[K.view] == V.live
     assert at.sidebar.button(key="train").proto.type == "primary"
+
+
+def test_apply_preset_on_its_own_lesson_adds_no_banner_above_the_draw(store):
+    # the banner's numbers (seeds 100-104) stood above the draw's verdict, and its "Open
+    # the lesson" wiped it; on another view the banner still opens the lesson
+    at = open_app({"lesson": "sharing-helps"})
+    at.button(key="apply_preset").click().run()
+    assert not at.exception, at.exception
+    assert "open_preset_lesson" not in [b.key for b in at.button]
+    assert [h.value for h in at.main.header] == [LESSONS["sharing-helps"].title]
+    at.button_group(key=picker_key(at.session_state)).set_value("Live").run()
+    assert "open_preset_lesson" in [b.key for b in at.button]

@@ -18,8 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
-from mtl_core.dashboard.widgets.lesson_state import open_lesson
+from mtl_core.dashboard.widgets.lesson_state import open_lesson, open_slug
 from mtl_core.studies.claims import evidence_sentence
 from mtl_core.studies.lessons import LESSONS, PRESET_LESSONS, PRESET_TITLES
 from mtl_core.studies.presets import PRESETS, Preset
@@ -113,6 +114,10 @@ def preset_banner() -> None:
     """The active preset's explanation, its claims, and the way to its lesson."""
     name = st.session_state.get(K.preset)
     if name not in PRESETS:
+        return
+    if st.session_state.get(K.view) == V.lessons and open_slug() == PRESET_LESSONS.get(name):
+        # its lesson is on the page, with its own draw: the banner's numbers (seeds 100-104)
+        # stood above the draw's verdict, and its "Open the lesson" wiped that verdict
         return
     preset, title = PRESETS[name], PRESET_TITLES[name]
     with st.container(border=True):
