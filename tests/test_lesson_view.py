@@ -496,3 +496,13 @@ def test_apply_preset_on_its_own_lesson_adds_no_banner_above_the_draw(store):
     assert [h.value for h in at.main.header] == [LESSONS["sharing-helps"].title]
     at.button_group(key=picker_key(at.session_state)).set_value("Live").run()
     assert "open_preset_lesson" in [b.key for b in at.button]
+
+
+def test_seeds_from_a_link_make_training_them_the_primary_button(store):
+    # after Try next the red button was the Run of 15 fresh runs, and the one reusing the
+    # stored runs a plain one beside it
+    fresh = open_app({"lesson": TINY_LESSON.slug})
+    assert fresh.button(key="lesson_run").proto.type == "primary"
+    linked = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    assert linked.button(key="lesson_missing").proto.type == "primary"
+    assert linked.button(key="lesson_run").proto.type == "secondary"

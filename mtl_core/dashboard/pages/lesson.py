@@ -159,11 +159,14 @@ def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
     if epochs is not None:
         st.caption(f"Short runs: {epochs} epochs each, as the link's `epochs={epochs}` asks.")
     arms = len(lesson.preset.arms)
+    # seeds from a link or Try next, not trained yet: their button (pending_seeds), which
+    # reuses the stored runs, is the one to press, so this one is not the primary; no
+    # tooltip: it stayed over the guess while the pointer rested on the button
+    waiting = bool(st.session_state.get(LK.seeds)) and not st.session_state.get(LK.runs)
     if st.button(
         f"Run: {arms} arm{'s' if arms > 1 else ''} × {k} fresh seeds ({arms * k} runs)",
-        type="primary",
+        type="secondary" if waiting else "primary",
         key="lesson_run",
-        help="draws new seeds each time: a lesson is an experiment, not a replay",
     ):
         try:
             start(manager, owner, lesson, fresh_seeds(k))
@@ -187,7 +190,7 @@ def pending_seeds(manager: RunManager, owner: str, lesson: Lesson) -> None:
         "stored here. Train the missing ones to see it on these seeds, or press **Run** above "
         "for a fresh draw."
     )
-    if st.button(f"Train the {total - stored} missing runs", key="lesson_missing"):
+    if st.button(f"Train the {total - stored} missing runs", type="primary", key="lesson_missing"):
         try:
             start(manager, owner, lesson, seeds)
         except MtlError as exc:
