@@ -506,3 +506,22 @@ def test_seeds_from_a_link_make_training_them_the_primary_button(store):
     linked = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
     assert linked.button(key="lesson_missing").proto.type == "primary"
     assert linked.button(key="lesson_run").proto.type == "secondary"
+
+
+def test_a_lessons_card_opened_again_shows_its_last_draw_and_the_guess_before_it(store):
+    # "← All lessons", then the card: the finished verdict was gone
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    guess(at).set_value("helps").run()
+    at.button(key="lesson_missing").click().run()
+    finish_the_draw(at, store)
+    at.button(key="lesson_back").click().run()
+    assert "Verdict" not in [h.value for h in at.main.subheader]
+    at.button(key=f"open_lesson_{TINY_LESSON.slug}").click().run()
+    assert not at.exception, at.exception
+    assert "Verdict" in [h.value for h in at.main.subheader]
+    assert at.session_state[LK.seeds] == SEEDS
+    assert [m.value for m in at.main.markdown if GUESS_LABEL in m.value] == [
+        f"{GUESS_LABEL}\n\n**helps**"
+    ]
+    at.button(key="lesson_run").click().run()  # a fresh draw replaces it
+    assert at.session_state[LK.seeds] != SEEDS

@@ -27,6 +27,7 @@ class LK:
     epochs = "lesson_epochs"  # epochs per run set by the link (short demos and tests)
     guess = "lesson_guess"  # the viewer's prediction: the radio's key, with ``opened``
     guessed = "lesson_guessed"  # the guess when the draw on show started (None: no guess)
+    kept = "lesson_kept"  # slug -> (seeds, guess) of its last draw shown, for its reopening
     opened = "lesson_opened"  # how many times a lesson was opened this session
     seed_count = "lesson_k"  # the seeds slider
 
@@ -36,10 +37,13 @@ CHART_SHOW = "view"  # the chart's Show control (loss or metric; app.CHART_DEFAU
 
 def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     """Show lesson ``slug`` (on ``seeds``, when given: a link or a try-next button, whose
-    runs shared with the last lesson are reused); a fresh prediction each time. The
+    runs shared with the last lesson are reused; else on the draw it showed last in this
+    session, if any, ``_keep_draw``); a fresh prediction for a new draw. The
     sidebar takes the lesson's setup, as *Apply preset* would: what it shows is what the
     lesson trains, and Free play goes on from there. The chart opens on what the verdict
     is about (``chart_show``)."""
+    _keep_draw()
+    kept = st.session_state.get(LK.kept, {}).get(slug)
     lesson = LESSONS[slug]
     control_state.load_into_state(lesson.preset.config)
     # The Preset box names the setup the sidebar now holds (it said "choose a lesson…"
@@ -50,6 +54,8 @@ def open_lesson(slug: str, seeds: Sequence[int] | None = None) -> None:
     for key in (LK.runs, guess_key(), LK.seeds, LK.guessed):
         st.session_state.pop(key, None)
     st.session_state[LK.opened] = st.session_state.get(LK.opened, 0) + 1
+    if not seeds and kept:  # its card again: the draw it showed, and the guess made before it
+        seeds, st.session_state[LK.guessed] = kept
     if seeds:
         st.session_state[LK.seeds] = tuple(seeds)
         # the slider shows the draw's size, so Run draws as many fresh seeds again
@@ -72,8 +78,19 @@ def chart_show(lesson: Lesson) -> str:
     return "metric" if metric else "loss"
 
 
+def _keep_draw() -> None:
+    """Keep the open lesson's draw (its seeds, with the guess made before it) for when its
+    card is opened again: "← All lessons" and the card lost a finished verdict, which only
+    training the same seeds again brought back."""
+    slug, seeds = st.session_state.get(LK.slug), st.session_state.get(LK.seeds)
+    if slug and seeds and st.session_state.get(LK.runs):  # started or found, not pending
+        kept = st.session_state.setdefault(LK.kept, {})
+        kept[slug] = (tuple(seeds), st.session_state.get(LK.guessed))
+
+
 def close_lesson() -> None:
     """Back to the landing cards."""
+    _keep_draw()
     for key in (LK.slug, LK.runs, guess_key(), LK.seeds, LK.guessed):
         st.session_state.pop(key, None)
     st.session_state[LK.opened] = st.session_state.get(LK.opened, 0) + 1
