@@ -111,3 +111,29 @@ def test_the_handout_names_a_one_arm_claims_test_as_one_sample_not_paired():
     assert html.escape(words) in page and "Arms compared" not in page
     assert "paired 95% t-test" in method_words(LESSON) and "one-sample" not in method_words(LESSON)
     assert "Holm" not in method_words(LESSONS["early-stopping"])  # one claim: nothing to correct
+
+
+def test_the_handout_keys_its_lines_and_links_back_to_the_dashboard_it_came_from():
+    # no handout said which line was training and which validation, and its link was a
+    # query alone, which no one can click
+    found = verdicts(LESSON, RESULTS)
+    key = "Solid: training; dashed: validation; shaded: ± one standard deviation."
+    page = handout_html(
+        LESSON, _figure(), found, SEEDS, WHEN, None, key=key, page="http://class:8501/"
+    )
+    assert f'<p class="meta">{html.escape(key)}</p>' in page
+    link = "http://class:8501/" + lesson_link(LESSON, SEEDS)
+    assert f'<a href="{html.escape(link)}">' in page
+    alone = _handout()[0]  # no address known (AppTest): the query, as text
+    assert '<a href="?lesson' not in alone
+    assert f"<code>{html.escape(lesson_link(LESSON, SEEDS))}</code>" in alone
+
+
+def test_the_dashboards_address_is_the_pages_without_its_query():
+    from mtl_core.dashboard.pages.lesson import page_address
+
+    assert page_address("http://127.0.0.1:8501") == "http://127.0.0.1:8501/"
+    assert page_address("https://class.example/mtl/?lesson=x&seeds=1-2") == (
+        "https://class.example/mtl/"
+    )
+    assert page_address("") == ""

@@ -82,10 +82,16 @@ def handout_html(
     when: datetime,
     guess: str | None,
     epochs: int | None = None,
+    key: str = "",
+    page: str = "",
 ) -> str:
     """One self-contained HTML document: plotly.js inlined, no network, text escaped.
     ``epochs``: the runs were shortened to that many epochs (a link's ``epochs=``), which
-    the handout says beside the setup and keeps in its link."""
+    the handout says beside the setup and keeps in its link. ``key``: what the figure's
+    lines are, as the page says under it (the handouts said nowhere which line was
+    training and which validation). ``page``: the dashboard's address
+    (``scheme://host:port/path``), which makes the link to these seeds one to click; without
+    it the link is the query alone."""
     plot = figure.to_html(
         include_plotlyjs=True,
         full_html=False,
@@ -109,6 +115,13 @@ def handout_html(
         if epochs is not None
         else ""
     )
+    query = lesson_link(lesson, seeds, epochs)
+    again = (
+        f'<a href="{_e(page + query)}">{_e(page + query)}</a>'
+        if page
+        else f"<code>{_e(query)}</code>"
+    )
+    legend = f'<p class="meta">{_e(key)}</p>\n' if key else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -127,12 +140,11 @@ def handout_html(
 <ul>{arms}</ul>
 <h2>Result</h2>
 {plot}
-<h2>Verdict</h2>
+{legend}<h2>Verdict</h2>
 <p>{guess_text}</p>
 {claims}
 <p class="meta">{_e(method_words(lesson))} Fresh seeds may give another verdict: a lesson is an
-experiment. To run these seeds again, open the dashboard with
-<code>{_e(lesson_link(lesson, seeds, epochs))}</code>.</p>
+experiment. To run these seeds again, open {again}{"" if page else " on the dashboard"}.</p>
 </body>
 </html>
 """

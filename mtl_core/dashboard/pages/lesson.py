@@ -14,6 +14,7 @@ variation on the same seeds (shared runs are reused) and the handout is one HTML
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import streamlit as st
@@ -219,8 +220,18 @@ def partner_line(manager: RunManager, lesson: Lesson, runs: dict[str, list[int]]
         st.markdown(ranking.sentence())
 
 
+def page_address(url: str | None = None) -> str:
+    """This dashboard's address without its query (``http://host:8501/``; the page's own,
+    ``st.context.url``, unless ``url`` is given), for links that leave the page (a
+    handout's); "" where the browser sent none (AppTest)."""
+    parts = urlsplit((st.context.url or "") if url is None else url)
+    return (
+        urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", "")) if parts.netloc else ""
+    )
+
+
 def verdict_section(
-    manager: RunManager, lesson: Lesson, runs: dict[str, list[int]], figure
+    manager: RunManager, lesson: Lesson, runs: dict[str, list[int]], figure, key: str = ""
 ) -> None:
     seeds = st.session_state.get(LK.seeds, ())
     try:
@@ -252,7 +263,15 @@ def verdict_section(
         "press Run again to see how often the claim holds."
     )
     html = handout_html(
-        lesson, figure, found, seeds, datetime.now(UTC), guess, st.session_state.get(LK.epochs)
+        lesson,
+        figure,
+        found,
+        seeds,
+        datetime.now(UTC),
+        guess,
+        st.session_state.get(LK.epochs),
+        key=key,
+        page=page_address(),
     )
     st.download_button(
         "Download the handout (HTML)",
@@ -331,12 +350,12 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         if marks_stops(fig):
             caption += " Ticks: where each early-stopped run ended; dotted line: their mean."
         st.caption(caption)
-        holder["figure"] = fig
+        holder["figure"], holder["key"] = fig, caption
         return bool(running)
 
     live_panel(panel, poll_every(manager) if live else None)
     if not live:
-        verdict_section(manager, lesson, runs, holder["figure"])
+        verdict_section(manager, lesson, runs, holder["figure"], holder["key"])
 
 
 def lesson_view(manager: RunManager, owner: str, chart_options) -> None:
