@@ -9,7 +9,7 @@ and fails, to display precision, when any run's numbers moved. The seeds the set
 were chosen on (0-4) are re-checked by ``bench/preset_claims.py`` when a preset is tuned,
 not here: their runs come from the same code as these, so a change that moves them moves
 these too, and this test fails on it. Slow: it trains the claimed arms of every preset
-(minutes on 2 cores). A config several presets share (Overfitting 101's mlp is
+(minutes on 2 cores). A config several presets share (Overfitting 101's MLP is
 Early stopping's arm without early stopping; Sharing helps has the single-task arm of
 Auxiliary tasks, Hard vs soft sharing, Where to branch and Just regularisation?, and the
 hard-sharing arm of the last three) is trained once per module and its run given to

@@ -489,3 +489,22 @@ def test_a_page_learns_how_many_other_queued_runs_wait_before_its_own(
     assert manager.ahead_of([second[1]]) == 4  # a queued run not asked about counts too
     assert manager.ahead_of(first[1:] + second) == 1
     assert manager.ahead_of([10**6]) is None  # not queued: training, ended, unknown
+
+
+def test_a_second_sigterm_while_a_worker_exits_raises_nothing_more():
+    # the server's stop and its process group's both reach an idle worker: the second
+    # SIGTERM, raised inside multiprocessing's handling of the first, printed a traceback
+    code = """
+import os, signal
+from mtl_core.execution.worker import _terminated
+signal.signal(signal.SIGTERM, _terminated)
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+except SystemExit as first:
+    os.kill(os.getpid(), signal.SIGTERM)  # the second, while exiting
+    print("exiting with", first.code)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.strip() == "exiting with 143" and "Traceback" not in out.stderr, out.stderr

@@ -299,15 +299,11 @@ class RunManager:
             return list(self._queue)
 
     def ahead_of(self, run_ids: list[int]) -> int | None:
-        """How many queued runs, none of ``run_ids``, wait before the first of them (None:
-        none of them is queued). When a class presses Run together, a page's runs wait
-        behind the other pages' and said only "Starting"."""
-        mine = set(run_ids)
-        with self._lock:
-            for position, run_id in enumerate(self._queue):
-                if run_id in mine:
-                    return sum(r not in mine for r in list(self._queue)[:position])
-        return None
+        """How many other queued runs wait before the first of ``run_ids`` (None: none is
+        queued): a class's pages said only "Starting" while their runs waited."""
+        queue, mine = self.queued(), set(run_ids)
+        first = next((k for k, run_id in enumerate(queue) if run_id in mine), None)
+        return None if first is None else sum(r not in mine for r in queue[:first])
 
     def training(self) -> list[int]:
         with self._lock:

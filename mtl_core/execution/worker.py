@@ -92,6 +92,10 @@ class StoreControl(RunControl):
 
 
 def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM -> SystemExit, once: a server stopping sends it to its process group and
+    to its workers too, and a second one raised inside multiprocessing's exit handling
+    of the first printed a traceback (an idle worker, at a CI's server stop)."""
+    signal.signal(signum, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 

@@ -70,9 +70,9 @@ PRESETS: dict[str, Preset] = {
             _SMALL.replace(epochs=150, sharing="single"),
             # one arm, named by its network as the maxout U's is: "single task" in a lesson
             # with nothing to compare it with read like half of a comparison
-            {"mlp": {}},
+            {"MLP": {}},
             u_curve_claims(
-                "mlp",
+                "MLP",
                 rise=_seen(0.1807, 0.0748, 0.2866),
                 turn=_seen(-0.3613, -0.4148, -0.3079),
             ),

@@ -139,7 +139,7 @@ def test_a_lesson_link_opens_and_runs_a_u_curve_lesson(app_server, browser):
     seeds = run_to_verdict(page, "overfitting-mlp")
     body = page.inner_text("body")
     assert len(VERDICT.findall(body)) == len(LESSONS["overfitting-mlp"].preset.claims)
-    assert sorted(stored_seeds(root)["single task"]) == sorted((s, s, 3) for s in seeds)
+    assert sorted(stored_seeds(root)["MLP"]) == sorted((s, s, 3) for s in seeds)
     # the same browser (its owner cookie, its runs stored) comes back the next day: the
     # address alone opens on the lessons, a run's link on that run
     again = context.new_page()
