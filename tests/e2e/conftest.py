@@ -132,20 +132,33 @@ WATCH_RERUN = """() => {
   const now = () => document.querySelector('[data-testid=stApp]')
     .getAttribute('data-test-script-state');
   const busy = (state) => state === 'running' || state === 'rerunRequested';
-  const run = (window.__mtlRerun = { started: busy(now()), done: false, seen: [now()] });
+  const run = (window.__mtlRerun = { started: busy(now()), done: false, seen: [now()],
+                                     drawn: 0 });
   if (window.__mtlRerunWatch) window.__mtlRerunWatch.disconnect();
   window.__mtlRerunWatch = new MutationObserver((records) => {
+    if (records.some((r) => r.type === 'childList')) run.drawn = Date.now();
     if (records.some((r) => busy(r.oldValue))) run.started = true;
     const state = now();
-    run.seen.push(state);
+    if (state !== run.seen[run.seen.length - 1]) run.seen.push(state);
     if (busy(state)) run.started = true;
     else if (run.started && state === 'notRunning') run.done = true;
   });
   // The whole page, not the app's element: were that element drawn anew, a watch on
   // the old one would wait for ever
   window.__mtlRerunWatch.observe(document.body, { subtree: true, attributes: true,
-    attributeFilter: ['data-test-script-state'], attributeOldValue: true });
+    attributeFilter: ['data-test-script-state'], attributeOldValue: true, childList: true });
 }"""
+
+# A script run short enough that "running" and "notRunning" reached the page in one render
+# never showed "running" (a CI run's click on a view: the view drawn, the watch blind):
+# then the page having redrawn and stayed idle and unchanged for QUIET ms is the run's end.
+QUIET = 500
+RERUN_DONE = f"""() => {{
+  const run = window.__mtlRerun;
+  const idle = document.querySelector('[data-testid=stApp]')
+    .getAttribute('data-test-script-state') === 'notRunning';
+  return run.done || (idle && run.drawn > 0 && Date.now() - run.drawn > {QUIET});
+}}"""
 
 
 SCRIPT_IDLE = """() => document.querySelector('[data-testid=stApp]')
@@ -166,7 +179,7 @@ def click_and_wait_for_rerun(page, target, timeout: float = 60_000) -> None:
     page.evaluate(WATCH_RERUN)
     target.click()
     try:
-        page.wait_for_function("() => window.__mtlRerun.done", timeout=timeout)
+        page.wait_for_function(RERUN_DONE, timeout=timeout, polling=100)
     except PlaywrightTimeout:  # what the watch saw, for the report
         seen = page.evaluate("() => JSON.stringify(window.__mtlRerun)")
         raise AssertionError(f"the click's script run was not seen to end: {seen}") from None

@@ -72,7 +72,9 @@ def test_history_grows_in_projector_mode_and_runs_are_picked_by_name(app_server,
         "parseFloat(getComputedStyle(document.querySelector('[data-testid=stTable] td')).fontSize)"
     )
     root_px = "parseFloat(getComputedStyle(document.documentElement).fontSize)"
-    assert page.evaluate(f"() => {root_px}") > 16
+    # the projector's style is an element of the same script run as the table, and may be
+    # applied a frame after it (a CI run read 16 px right after the table showed)
+    page.wait_for_function(f"() => {root_px} > 16", timeout=15_000)
     # The table's text follows the root font (a canvas grid would stay at its px size).
     assert page.evaluate(f"() => {cell} / {root_px}") > 0.6
     assert page.evaluate(f"() => {cell}") >= 14
