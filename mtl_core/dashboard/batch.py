@@ -26,14 +26,15 @@ class BatchParam:
 
     name: str  # the URL parameter; the control is keyed ``c_<name>``
     default: int | bool  # left out of a link
-    read: Callable[[str], int | bool]  # a link's text, or a ConfigError: problem and fix
+    # (name, a link's text) -> the value, or a ConfigError naming the problem and the fix
+    read: Callable[[str, str], int | bool]
     write: Callable[[int | bool], str]
     # A lesson's link gives the name a meaning of its own (``?lesson=...&seeds=1234-5678``:
     # the lesson's draw of seeds, urlstate.link_lesson); there this control keeps its default.
     lesson_owns: bool = False
 
 
-def _seed_count(text: str) -> int:
+def _seed_count(name: str, text: str) -> int:
     """``"3"`` -> 3, from 1 to MAX_SEEDS."""
     text = text.strip()
     if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_SEEDS:
@@ -41,15 +42,15 @@ def _seed_count(text: str) -> int:
     shown = repr(text[:40])
     if re.fullmatch(r"[0-9]+(?:-[0-9]+)+", text):  # 1234-5678-9012, as a lesson's link has
         raise ConfigError(
-            "seeds",
+            name,
             f"{shown} is a lesson's draw of seeds, and the link names no lesson: add "
             f"lesson=<slug> to open the lesson on it, or give how many seeds Train trains, "
-            f"a whole number from 1 to {MAX_SEEDS} (seeds=3)",
+            f"a whole number from 1 to {MAX_SEEDS} ({name}=3)",
         )
     raise ConfigError(
-        "seeds",
-        f"{shown} is not a whole number from 1 to {MAX_SEEDS}; seeds= is how many seeds "
-        "Train trains (seeds=3)",
+        name,
+        f"{shown} is not a whole number from 1 to {MAX_SEEDS}; {name}= is how many seeds "
+        f"Train trains ({name}=3)",
     )
 
 
@@ -58,22 +59,14 @@ _TICKS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
 )
 
 
-def _ticked(name: str) -> Callable[[str], bool]:
-    """A box's reader: ``1`` (or true, yes, on) ticks it, ``0`` (false, no, off) does not."""
-
-    def read(text: str) -> bool:
-        value = _TICKS.get(text.strip().lower())
-        if value is None:
-            raise ConfigError(
-                name, f"{text[:40]!r} is neither 1 (ticked) nor 0 (not ticked): {name}=1"
-            )
-        return value
-
-    return read
+def _ticked(name: str, text: str) -> bool:
+    """A box: ``1`` (or true, yes, on) ticks it, ``0`` (false, no, off) does not."""
+    value = _TICKS.get(text.strip().lower())
+    if value is None:
+        raise ConfigError(name, f"{text[:40]!r} is neither 1 (ticked) nor 0 (not ticked): {name}=1")
+    return value
 
 
 SEEDS = BatchParam("seeds", 1, _seed_count, str, lesson_owns=True)
-VARY_DATA_SEED = BatchParam(
-    "vary_data_seed", False, _ticked("vary_data_seed"), lambda on: "1" if on else "0"
-)
+VARY_DATA_SEED = BatchParam("vary_data_seed", False, _ticked, lambda on: "1" if on else "0")
 BATCH = (SEEDS, VARY_DATA_SEED)

@@ -161,7 +161,7 @@ def link_batch(
         if text is None or (p.lesson_owns and "lesson" in params):
             continue
         try:
-            batch[p.name] = p.read(text[:MAX_PARAM_LENGTH])
+            batch[p.name] = p.read(p.name, text[:MAX_PARAM_LENGTH])
         except ConfigError as exc:
             notes.append(f"ignored URL parameter {p.name!r}: {_short(str(exc))}")
     return batch, notes
