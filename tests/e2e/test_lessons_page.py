@@ -252,3 +252,37 @@ def test_a_guess_does_not_follow_the_class_into_the_next_lesson(app_server, brow
         ".map(r => r.closest('label').innerText)"
     )
     assert checked == [], checked
+
+
+CHART_BOX = (  # the lesson chart's top and height in the viewport (None: not drawn yet)
+    "() => { const c = document.querySelector('[data-testid=stMain] .mtl-plot');"
+    " if (!c) return null; const r = c.getBoundingClientRect();"
+    " return [r.top, r.height]; }"
+)
+
+
+def test_a_run_brings_its_curves_into_view_and_then_leaves_the_scroll_to_the_viewer(
+    app_server, browser
+):
+    # At 1280×720 the question, setup, guess and Run fill the screen: the curves grew
+    # below it, only the chart's title in sight at 1400×1000
+    url, _ = app_server
+    height = 720
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+    page.goto(url + "/?lesson=overfitting-mlp")  # 150 epochs: the draw trains a while
+    page.get_by_role("heading", name=LESSONS["overfitting-mlp"].title).wait_for()
+    fewer_seeds(page, "overfitting-mlp", 3, LESSONS["overfitting-mlp"].default_seeds)
+    page.get_by_role("button", name=re.compile(r"^Run: ")).click()
+    page.wait_for_function(  # drawn, and most of it on screen without a scroll by the test
+        f"() => {{ const b = ({CHART_BOX})(); return b && b[1] > 300 && b[0] >= 0"
+        f" && b[0] + 300 <= {height}; }}",
+        timeout=120_000,
+    )
+    assert "Verdict" not in page.inner_text("[data-testid=stMain]"), "trained too fast to test"
+    page.mouse.move(640, 400)
+    page.mouse.wheel(0, -5000)  # the viewer goes back up to the question
+    page.wait_for_function(f"() => ({CHART_BOX})()[0] > {height}")
+    page.get_by_role("button", name="Download the handout (HTML)").wait_for(timeout=240_000)
+    page.wait_for_timeout(500)
+    top, _ = page.evaluate(CHART_BOX)
+    assert top > height, f"the page pulled the chart back to {top:.0f} px after the viewer scrolled"

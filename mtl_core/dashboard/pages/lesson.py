@@ -36,6 +36,7 @@ from mtl_core.dashboard.widgets.lesson_state import (
 )
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
+from mtl_core.dashboard.widgets.reveal import reveal
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import MtlError
 from mtl_core.store.runs import LIVE
@@ -104,6 +105,8 @@ def start(manager: RunManager, owner: str, lesson: Lesson, seeds: tuple[int, ...
         st.session_state.update(shown)
         raise
     st.session_state[LK.runs] = _by_arm(runs, ids)
+    # its curves come into view (below the question and the controls, out of sight)
+    st.session_state[LK.reveal] = f"{lesson.slug} {seeds_shown(seeds)} {datetime.now(UTC)}"
     # the link reproduces this draw from now on
     write_address(lesson_params(lesson.slug, seeds, st.session_state.get(LK.epochs)))
     if reused:
@@ -309,6 +312,10 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         st.info("Some runs of this draw were deleted: press Run to draw again.")
         return
     live = stored[stored.id.isin(ids)].status.isin(LIVE).any()
+    # a Run's results come into view: scrolled once, then followed as they grow, so the
+    # element stays while the draw is on show (its redraws with the same token do nothing)
+    if st.session_state.get(LK.reveal):
+        reveal(st.session_state[LK.reveal], key="lesson_reveal")
     st.caption(f"Seeds: {seeds_shown(st.session_state.get(LK.seeds, ()))}")
     options = chart_options()
     task = lesson.preset.config.tasks[0]

@@ -30,6 +30,7 @@ class LK:
     kept = "lesson_kept"  # slug -> (seeds, guess) of its last draw shown, for its reopening
     opened = "lesson_opened"  # how many times a lesson was opened this session
     seed_count = "lesson_k"  # the seeds slider
+    reveal = "lesson_reveal"  # a Run's token: its results scroll into view once (reveal.py)
 
 
 CHART_SHOW = "view"  # the chart's Show control (loss or metric; app.CHART_DEFAULTS)
