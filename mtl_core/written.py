@@ -1,4 +1,4 @@
-"""Numbers in messages, as people write them.
+"""Numbers in messages, as people write them, and a count with its noun.
 
 Why a module of its own: every message that names a limit or a value a user gave (a
 config field's range, a link's parameter, a sweep file's seed) prints it the same way,
@@ -24,3 +24,9 @@ def as_written(value: float) -> str:
     if value == int(value):
         return f"{int(value):,}"
     return repr(float(value))
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and its noun, plural unless one: "1 seed", "3 seeds", "0 runs", "1,200 runs"
+    (the nouns on screen all take an s)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -10,7 +10,7 @@ import pytest
 from mtl_core.config import DEFAULT
 from mtl_core.dashboard.urlstate import config_to_params, link_preset, params_to_config
 from mtl_core.studies.presets import PRESETS
-from mtl_core.written import as_written
+from mtl_core.written import as_written, counted
 
 
 def test_a_repeated_parameter_is_dropped_with_a_note_like_any_unusable_one():
@@ -67,6 +67,25 @@ def test_as_written_groups_whole_numbers_and_keeps_fractions_exact():
     assert [as_written(v) for v in (0.001, 1e-6, 0.1 + 0.2)] == ["0.001", "1e-06", repr(0.1 + 0.2)]
     assert [as_written(v) for v in (1e308, int(1e308), float("nan"))] == ["1e+308"] * 2 + ["nan"]
     assert as_written(10**400) == "about 1e+400"
+
+
+def test_counted_puts_the_noun_in_the_plural_unless_there_is_one():
+    assert [counted(n, "seed") for n in (0, 1, 2, 1200)] == [
+        "0 seeds",
+        "1 seed",
+        "2 seeds",
+        "1,200 seeds",
+    ]
+
+
+def test_the_cli_help_writes_its_ranges_as_people_write_them(capsys):
+    from mtl_core.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+    assert "0 to 1,000,000; default" in shown  # a task weight's range: "0 to 1e+06" before
+    assert not re.search(r"\de[+-]0", shown), re.findall(r"\S*\de[+-]0\S*", shown)
 
 
 @pytest.mark.parametrize(

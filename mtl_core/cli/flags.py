@@ -17,6 +17,7 @@ from mtl_core.data.variants import VARIANTS
 from mtl_core.errors import ConfigError
 from mtl_core.methods import catalog
 from mtl_core.user_files import read_text
+from mtl_core.written import as_written
 
 # flag -> config field, for flags whose value goes straight into the config
 _SIMPLE = [
@@ -61,8 +62,11 @@ def _add_method_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument("--" + kind.replace("_", "-"), help=f"{lines} (default {default})")
     for param in catalog.params():
         default = getattr(DEFAULT, param.field)
-        span = f"{param.low:g} to {'below ' if param.high_open else ''}{param.high:g}"
-        p.add_argument(param.flag, help=f"{param.help} ({span}; default {default:g})")
+        span = (
+            f"{as_written(param.low)} to {'below ' if param.high_open else ''}"
+            f"{as_written(param.high)}"
+        )
+        p.add_argument(param.flag, help=f"{param.help} ({span}; default {as_written(default)})")
 
 
 def add_train_flags(p: argparse.ArgumentParser) -> None:

@@ -21,6 +21,7 @@ from mtl_core.paths import default_store_path
 from mtl_core.store import safety as store_file
 from mtl_core.studies.sweep import load_sweep
 from mtl_core.studies.sweep_runner import KEEP, LocalBackend, Plan, execute, plan_sweep
+from mtl_core.written import counted
 
 SHOWN_FAILURES = 20
 
@@ -28,7 +29,7 @@ SHOWN_FAILURES = 20
 def _shape(plan: Plan) -> str:
     parts = [f"{len(values)} {name}" for name, values in plan.spec.axes.items()]
     seeds = len(plan.spec.seeds)
-    parts.append(f"{seeds} seed{'s' if seeds != 1 else ''}")
+    parts.append(counted(seeds, "seed"))
     return " × ".join(parts)
 
 

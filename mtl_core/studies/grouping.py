@@ -33,6 +33,7 @@ from mtl_core.execution.parallel import Progress
 from mtl_core.store.schema import Status
 from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.replicates import seed_configs
+from mtl_core.written import counted
 
 ALL_IN_ONE, GROUPED, SINGLE = "all in one", "grouped", "single task"
 COLUMNS = ["arm", "network", "task", "seed", "data_seed", "run_id", "status", "test"]
@@ -91,7 +92,7 @@ class GroupingStudy:
         table = done.pivot_table(index="task", columns="arm", values="test", aggfunc="mean")
         seeds = done.drop_duplicates(["arm", "seed", "data_seed"]).arm.value_counts()
         arms = [a for a in (SINGLE, ALL_IN_ONE, GROUPED) if a in table.columns]
-        named = {a: f"{a} · {seeds[a]} seed{'s' if seeds[a] != 1 else ''}" for a in arms}
+        named = {a: f"{a} · {counted(seeds[a], 'seed')}" for a in arms}
         return table[arms].rename(columns=named).rename_axis(columns=None)
 
     def difference(self, task: str, arm: str, other: str) -> PairedDifference | None:

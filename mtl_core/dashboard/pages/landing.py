@@ -12,6 +12,7 @@ import streamlit as st
 
 from mtl_core.dashboard.widgets.lesson_state import free_play, open_lesson
 from mtl_core.studies.lessons import LESSONS, Lesson
+from mtl_core.written import counted
 
 COLUMNS = 3
 HEADLINE = "Pick a lesson"
@@ -30,7 +31,7 @@ def _card(lesson: Lesson) -> None:
         st.markdown(lesson.question)
         arms = len(lesson.preset.arms)
         st.caption(
-            f"{minutes_text(lesson.minutes)} · {arms} arm{'s' if arms != 1 else ''} × "
+            f"{minutes_text(lesson.minutes)} · {counted(arms, 'arm')} × "
             f"{lesson.default_seeds} seeds"
         )
         st.button(

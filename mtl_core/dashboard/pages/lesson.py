@@ -52,6 +52,7 @@ from mtl_core.studies.lessons import (
     verdicts,
 )
 from mtl_core.studies.presets import control_of
+from mtl_core.written import counted
 
 OUTCOME_MARKS = {  # how each outcome reads at a glance (colour and sign, then the word)
     "held": ":green-background[**✓ held**]",
@@ -168,7 +169,7 @@ def controls(manager: RunManager, owner: str, lesson: Lesson) -> None:
     # tooltip: it stayed over the guess while the pointer rested on the button
     waiting = bool(st.session_state.get(LK.seeds)) and not st.session_state.get(LK.runs)
     if st.button(
-        f"Run: {arms} arm{'s' if arms > 1 else ''} × {k} fresh seeds ({arms * k} runs)",
+        f"Run: {counted(arms, 'arm')} × {k} fresh seeds ({arms * k} runs)",
         type="secondary" if waiting else "primary",
         key="lesson_run",
     ):
@@ -330,7 +331,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         if frame.empty and running:  # no epoch yet: say what is coming, not bare axes
             ahead = manager.ahead_of(ids)
             behind = (
-                f", behind {ahead} queued run{'s' if ahead != 1 else ''} of other pages "
+                f", behind {counted(ahead, 'queued run')} of other pages "
                 f"(this server trains {manager.workers} at once)"
                 if ahead
                 else ""

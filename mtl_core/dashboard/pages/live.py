@@ -45,6 +45,7 @@ from mtl_core.store.runs import LIVE
 from mtl_core.store.schema import Status
 from mtl_core.store.script.export import refusal, script_text
 from mtl_core.studies.baselines import single_task_baselines
+from mtl_core.written import counted
 
 KEEPALIVE_SECONDS = 10.0
 MISTAKES = "mistakes_{run_id}"  # the key of a finished run's "Where does it go wrong?"
@@ -115,7 +116,7 @@ def _queued(manager: RunManager, run: dict) -> None:
         return
     ahead = manager.ahead_of([run["id"]])
     if ahead is not None:
-        behind = f" behind {ahead} other queued run{'s' if ahead != 1 else ''}" if ahead else ""
+        behind = f" behind {counted(ahead, 'other queued run')}" if ahead else ""
         st.info(
             f"queued: waiting for a free training slot{behind} (this server trains "
             f"{manager.workers} run(s) at once)"

@@ -24,6 +24,7 @@ from mtl_core.dashboard.widgets.lesson_state import open_lesson, open_slug
 from mtl_core.studies.claims import evidence_sentence
 from mtl_core.studies.lessons import LESSONS, PRESET_LESSONS, PRESET_TITLES
 from mtl_core.studies.presets import PRESETS, Preset
+from mtl_core.written import counted
 
 # Projector mode. Streamlit sizes its text in rem, so a larger root font enlarges the
 # whole page (sidebar, titles, cards, expanders, captions, st.table); the few parts sized
@@ -129,7 +130,7 @@ def preset_banner() -> None:
             return
         arms, lesson = len(preset.arms), LESSONS[PRESET_LESSONS[name]]
         st.button(
-            f"Open the lesson: {arms} arm{'s' if arms != 1 else ''} × "
+            f"Open the lesson: {counted(arms, 'arm')} × "
             f"{lesson.default_seeds} fresh seeds, then a verdict",
             key="open_preset_lesson",
             on_click=_open_lesson,
