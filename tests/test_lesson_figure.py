@@ -22,8 +22,10 @@ from mtl_core.dashboard.figures.lesson import (
     early_ends,
     lesson_figure,
     lighter,
+    marks_best,
     marks_stops,
 )
+from mtl_core.dashboard.figures.lesson_marks import BEST_MARKER, TAIL_NAME
 from mtl_core.dashboard.figures.style import legend_room
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS
@@ -56,8 +58,22 @@ def _figure(last=LAST, arms=ARMS, **kw):
 
 
 def _lines(fig, group: str) -> list:
-    """The arm's mean lines (train and validation), without its bands."""
-    return [t for t in fig.data if t.legendgroup == group and t.mode == "lines" and not t.fill]
+    """The arm's mean lines (train and validation), without its bands, its runs' tails
+    past the mean or a control's white edge."""
+    return [
+        t
+        for t in fig.data
+        if t.legendgroup == group
+        and t.mode == "lines"
+        and not t.fill
+        and not t.name.endswith(TAIL_NAME)
+        and t.hoverinfo != "skip"
+    ]
+
+
+def _tails(fig, group: str) -> list:
+    """The arm's runs drawn one by one past its mean."""
+    return [t for t in fig.data if t.legendgroup == group and t.name.endswith(TAIL_NAME)]
 
 
 def _ticks(fig) -> list:
@@ -93,14 +109,43 @@ def test_the_legend_keeps_the_lessons_order_of_arms_and_each_arm_its_colour():
     }
 
 
-def test_each_early_run_is_ticked_on_its_arms_validation_curve_at_its_last_epoch():
+def test_each_early_run_is_ticked_on_its_own_validation_curve_at_its_last_epoch():
     fig = _figure()
     (ticks,) = _ticks(fig)
     assert list(ticks.customdata) == [4, 6, 7] and ticks.legendgroup == "early stopping"
+    own = _frame(LAST).set_index(["run_id", "epoch", "split"]).value
+    assert list(ticks.x) == [4, 6, 7]
+    assert list(ticks.y) == [own[run, LAST[run], "val"] for run in (4, 5, 6)]
     (val,) = [t for t in _lines(fig, "early stopping") if t.line.dash == "dash"]
-    on_curve = {int(e): (x, y) for e, x, y in zip(val.customdata, val.x, val.y, strict=True)}
-    assert list(zip(ticks.x, ticks.y, strict=True)) == [on_curve[e] for e in (4, 6, 7)]
     assert ticks.marker.color == val.line.color
+
+
+def test_an_arms_mean_and_band_cover_only_the_epochs_every_seed_reached():
+    """Past the first early stop the mean averaged fewer seeds and jumped as each dropped
+    out; it now ends there, and each run that went on is drawn on its own, thin."""
+    frame = _frame(LAST)
+    fig = _figure()
+    for group, ids in ARMS.items():
+        reached = frame[frame.run_id.isin(ids)].groupby("epoch").run_id.nunique()
+        for trace in _lines(fig, group) + [
+            t for t in fig.data if t.legendgroup == group and t.fill
+        ]:
+            epochs = {int(e) for e in trace.customdata} if trace.customdata is not None else set()
+            epochs |= {int(x) for x in trace.x}  # a band's polygon: its x are its epochs
+            assert all(reached[e] == len(ids) for e in epochs), (group, sorted(epochs))
+    (val,) = [t for t in _lines(fig, "early stopping") if t.line.dash == "dash"]
+    assert list(val.customdata) == [0, 1, 2, 3, 4]  # run 4 stopped at epoch 4
+    own = frame[frame.split == "val"].set_index(["run_id", "epoch"]).value
+    assert list(val.y) == pytest.approx([np.mean([own[r, e] for r in (4, 5, 6)]) for e in range(5)])
+    # from there the runs that went on, one by one in the arm's colour, thinner
+    tails = [t for t in _tails(fig, "early stopping") if t.line.dash == "dash"]
+    assert sorted(list(t.customdata) for t in tails) == [[4, 5, 6], [4, 5, 6, 7]]
+    for tail in tails:
+        run = 5 if len(tail.customdata) == 3 else 6
+        assert list(tail.y) == pytest.approx([own[run, e] for e in tail.customdata])
+        assert tail.line.color == val.line.color and tail.line.width < val.line.width
+    assert len(_tails(fig, "early stopping")) == 4  # training and validation of runs 5 and 6
+    assert _tails(fig, "no early stopping") == []  # every seed to the end: no tail
 
 
 def test_a_dotted_line_stands_at_the_mean_stop_epoch_and_says_so():
@@ -158,6 +203,13 @@ def test_the_marks_of_tiny_early_stopped_runs_sit_at_their_stored_stop_epochs(tm
     assert list(ticks.customdata) == sorted(stopped)
     (line,) = _stop_lines(fig)
     assert line.x0 == pytest.approx(np.mean(stopped))
+    # the arm's mean ends where its first run stopped, the others go on one by one
+    (val,) = [t for t in _lines(fig, "early stopping") if t.line.dash == "dash"]
+    assert max(val.customdata) == min(stopped)
+    tails = [t for t in _tails(fig, "early stopping") if t.line.dash == "dash"]
+    assert sorted(max(t.customdata) for t in tails) == sorted(
+        s for s in stopped if s > min(stopped)
+    )
 
 
 def test_an_arm_keeps_its_colour_by_role_from_lesson_to_lesson_and_a_control_its_arms_hue():
@@ -229,3 +281,99 @@ def test_the_caption_explains_stop_marks_exactly_when_the_figure_draws_them():
     assert marks_stops(_figure())
     assert not marks_stops(_figure(live={5}))  # one of the early arm's runs still trains
     assert not marks_stops(_figure(last={run: 10 for run in LAST}))
+
+
+def _u_frame(bottom: dict[int, int], last: int = 12) -> pd.DataFrame:
+    """Loss curves: training falls, validation falls to each run's ``bottom`` epoch and
+    climbs again (a U), every run to ``last``; the accuracy, the U upside down."""
+    rows = []
+    for run, low in bottom.items():
+        for epoch in range(last + 1):
+            for split in ("train", "val"):
+                loss = (
+                    2.0 / (1 + epoch) + 0.01 * run
+                    if split == "train"
+                    else 0.5 + 0.02 * (epoch - low) ** 2 + 0.01 * run
+                )
+                for metric, value in (("loss", loss), ("accuracy", 1 - loss / 4)):
+                    rows.append(
+                        {"run_id": run, "epoch": epoch, "task": "digit", "split": split}
+                        | {"metric": metric, "value": value}
+                    )
+    return pd.DataFrame(rows)
+
+
+U_ARMS = {"maxout": [1, 2, 3], "mlp": [4, 5, 6]}
+BOTTOMS = {1: 2, 2: 4, 3: 6, 4: 7, 5: 8, 6: 12}  # the mean of 4-6 bottoms at epoch 9
+
+
+def _u_figure(bottom=BOTTOMS, view="loss", **kw):
+    colours = {"maxout": "#E69F00", "mlp": "#009E73"}
+    return lesson_figure(
+        _u_frame(bottom),
+        U_ARMS,
+        task="digit",
+        metric="accuracy",
+        options={"view": view},
+        colours=colours,
+        **kw,
+    )
+
+
+def _stars(fig) -> list:
+    return [t for t in fig.data if t.mode == "markers" and t.marker.symbol == BEST_MARKER]
+
+
+def test_in_the_loss_view_a_star_marks_each_arms_lowest_mean_validation_loss():
+    fig = _u_figure()
+    stars = {t.legendgroup: t for t in _stars(fig)}
+    assert set(stars) == set(U_ARMS)
+    frame = _u_frame(BOTTOMS)
+    val = frame[(frame.split == "val") & (frame.metric == "loss")]
+    for arm, ids in U_ARMS.items():
+        mean = val[val.run_id.isin(ids)].groupby("epoch").value.mean()
+        (line,) = [t for t in _lines(fig, arm) if t.line.dash == "dash"]
+        star = stars[arm]
+        assert list(star.customdata) == [mean.idxmin()]  # 4 and 9: not any one run's bottom
+        assert (star.x[0], star.y[0]) == (mean.idxmin(), pytest.approx(mean.min()))
+        assert star.marker.color == line.line.color  # in its arm's colour
+        assert f"lowest validation loss: epoch {mean.idxmin()}" in star.hovertemplate
+        assert not star.showlegend
+    assert marks_best(fig)
+
+
+def test_no_star_while_an_arm_trains_on_another_view_or_before_its_mean_turns():
+    """While a run trains, the lowest mean so far rides the tip of a falling curve; a
+    mean still falling at its last epoch has no bottom yet; an accuracy has no loss."""
+    live = _u_figure(live={5})
+    assert [t.legendgroup for t in _stars(live)] == ["maxout"]
+    metric = _u_figure(view="metric")
+    assert _lines(metric, "maxout") and not marks_best(metric)  # accuracy drawn, no star
+    falling = _u_figure({**BOTTOMS, 4: 12, 5: 14, 6: 20})  # the mlp's mean lowest at its end
+    assert [t.legendgroup for t in _stars(falling)] == ["maxout"]
+
+
+def test_a_controls_lines_are_edged_in_white_so_they_show_inside_another_arms_band():
+    """The shuffled control of "Sharing helps", light blue, ran unseen inside the single
+    task's grey band: each of its lines lies on a wider white line, hidden with it."""
+    arms = {"single task": [1, 2, 3], "hard sharing": [4, 5, 6], "shuffled control": [7, 8, 9]}
+    colours = {"single task": "#000000", "hard sharing": "#0072B2"}
+    colours["shuffled control"] = lighter(colours["hard sharing"])
+    fig = _figure(
+        last={run: 10 for run in range(1, 10)},
+        arms=arms,
+        colours=colours,
+        unbanded=frozenset({"shuffled control"}),
+    )
+    data = list(fig.data)
+    lines = _lines(fig, "shuffled control")
+    assert len(lines) == 2
+    for line in lines:
+        edge = data[data.index(line) - 1]  # drawn just before: beneath it
+        assert edge.line.color == "#FFFFFF" and edge.line.width > line.line.width
+        assert (list(edge.x), list(edge.y)) == (list(line.x), list(line.y))
+        assert edge.legendgroup == line.legendgroup and not edge.showlegend
+        assert edge.hoverinfo == "skip"
+        assert line.line.color == colours["shuffled control"]  # its arm's colour, lighter
+    # the other arms keep bare lines
+    assert all(t.line.color != "#FFFFFF" for t in fig.data if t.legendgroup != "shuffled control")
