@@ -16,16 +16,20 @@ import pytest
 
 from mtl_core.dashboard.figures.lesson import (
     ROLE_COLOURS,
-    STOP_LINE,
-    STOP_MARKER,
     arm_colours,
-    early_ends,
+    figure_key,
     lesson_figure,
     lighter,
+)
+from mtl_core.dashboard.figures.lesson_marks import (
+    BEST_MARKER,
+    STOP_LINE,
+    STOP_MARKER,
+    TAIL_NAME,
+    early_ends,
     marks_best,
     marks_stops,
 )
-from mtl_core.dashboard.figures.lesson_marks import BEST_MARKER, TAIL_NAME
 from mtl_core.dashboard.figures.style import legend_room
 from mtl_core.store.runs import RunStore
 from mtl_core.studies.lessons import LESSONS
@@ -275,12 +279,21 @@ def test_a_control_is_drawn_over_every_other_arm_so_it_shows_where_they_meet():
 
 
 def test_the_caption_explains_stop_marks_exactly_when_the_figure_draws_them():
-    """The lesson page adds "Ticks: where each early-stopped run ended" to its caption when
-    ``marks_stops`` says the figure drew them: not while the early arm still trains, nor
-    when every run went to the end."""
+    """The lesson page's caption (``figure_key``) explains the ticks when ``marks_stops``
+    says the figure drew them: not while the early arm still trains, nor when every run
+    went to the end."""
     assert marks_stops(_figure())
-    assert not marks_stops(_figure(live={5}))  # one of the early arm's runs still trains
-    assert not marks_stops(_figure(last={run: 10 for run in LAST}))
+    assert "ticks: where each run ended" in figure_key(_figure(), control=False)
+    for fig in (_figure(live={5}), _figure(last={run: 10 for run in LAST})):
+        assert not marks_stops(fig)  # a run of the early arm trains; every run went on
+        assert "ticks" not in figure_key(fig, control=False)
+
+
+def test_the_caption_names_the_star_and_the_control_exactly_when_they_are_drawn():
+    assert "Star: each arm's lowest mean validation loss." in figure_key(_u_figure(), False)
+    assert "Star" not in figure_key(_figure(live={5}), False)
+    assert "shuffled control" in figure_key(_figure(), control=True)
+    assert "shuffled control" not in figure_key(_figure(), control=False)
 
 
 def _u_frame(bottom: dict[int, int], last: int = 12) -> pd.DataFrame:

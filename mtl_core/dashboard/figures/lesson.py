@@ -26,16 +26,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mtl_core.dashboard.figures.curves import curves_figure
-from mtl_core.dashboard.figures.lesson_marks import (  # noqa: F401 (the page's and tests' names)
-    STOP_LINE,
-    STOP_MARKER,
+from mtl_core.dashboard.figures.lesson_marks import (
     early_ends,
     mark_best,
     mark_stops,
     marks_best,
     marks_stops,
 )
-from mtl_core.dashboard.figures.style import PALETTE, legend_room
+from mtl_core.dashboard.figures.style import LINE_KEY, PALETTE, legend_room
 from mtl_core.dashboard.groups import band_frames
 from mtl_core.studies.presets import Preset, control_of
 
@@ -70,6 +68,22 @@ def arm_colours(preset: Preset) -> dict[str, str]:
             out[arm] = next(rest)
     out.update({arm: lighter(out[base]) for arm, base in controls.items()})
     return {arm: out[arm] for arm in preset.arms}
+
+
+def figure_key(fig: go.Figure, control: bool) -> str:
+    """The caption under a lesson's figure (and in its handout): what each line, band and
+    mark means, each mark named exactly when the figure draws it."""
+    key = f"{LINE_KEY}; shaded: ± one standard deviation."
+    if control:
+        key += " A shuffled control: its arm's colour, lighter, edged in white, without a band."
+    if marks_stops(fig):
+        key += (
+            " An early-stopped arm's mean ends where its first run stopped; thin lines: its"
+            " runs that went on; ticks: where each run ended; dotted line: their mean."
+        )
+    if marks_best(fig):
+        key += " Star: each arm's lowest mean validation loss."
+    return key
 
 
 def arm_frames(

@@ -27,6 +27,9 @@ def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+# How a curve's dash reads, said under every figure of training and validation curves.
+LINE_KEY = "Solid: training; dashed: validation"
+
 # Said under every figure whose bands or bars ``within`` cuts.
 CUT_NOTE = "Bands and bars stop at what the score can be (an accuracy of 1, a loss of 0)."
 

@@ -17,7 +17,7 @@ import streamlit as st
 from mtl_core.analysis.overview import short_config
 from mtl_core.analysis.summary import best_epoch
 from mtl_core.dashboard.figures.curves import curves_figure
-from mtl_core.dashboard.figures.style import CUT_NOTE, colour
+from mtl_core.dashboard.figures.style import CUT_NOTE, LINE_KEY, colour
 from mtl_core.dashboard.groups import (
     arm_labels,
     band_frames,
@@ -242,7 +242,7 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         if note:
             st.info(note)
         chart(fig, key="compare_chart")
-        caption = "Solid: training; dashed: validation; stars: best validation epoch."
+        caption = f"{LINE_KEY}; stars: best validation epoch."
         if bands:
             caption += (
                 " Shaded: ± one standard deviation over the seeds (mean line in the middle). "

@@ -22,7 +22,7 @@ import streamlit as st
 from mtl_core.analysis.partner import partner_ranking
 from mtl_core.config import RunConfig
 from mtl_core.dashboard.figures.handout import handout_html
-from mtl_core.dashboard.figures.lesson import arm_colours, lesson_figure, marks_stops
+from mtl_core.dashboard.figures.lesson import arm_colours, figure_key, lesson_figure
 from mtl_core.dashboard.pages.live import cached_metrics, poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import write_address
@@ -352,11 +352,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             unbanded=frozenset(control_of(lesson.preset)),
         )
         chart(fig, key="lesson_chart")
-        caption = "Solid: training; dashed: validation; shaded: ± one standard deviation."
-        if control_of(lesson.preset):
-            caption += " A shuffled control: its arm's colour, lighter, without a band."
-        if marks_stops(fig):
-            caption += " Ticks: where each early-stopped run ended; dotted line: their mean."
+        caption = figure_key(fig, control=bool(control_of(lesson.preset)))
         st.caption(caption)
         holder["figure"], holder["key"] = fig, caption
         return bool(running)
