@@ -424,6 +424,13 @@ def test_no_guess_sets_nothing_beside_the_verdict(trained):
     assert not [m.value for m in at.main.markdown if GUESS_LABEL in m.value]
 
 
+def test_the_lesson_chart_spans_the_epochs_its_runs_train_from_the_start(trained):
+    # fitted to the points drawn, a draw's first epoch stood alone on an axis from -1 to 1
+    at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
+    xaxis = figures(at)["lesson_chart"]["layout"]["xaxis"]
+    assert xaxis["range"] == [0, TINY_LESSON.preset.config.epochs]
+
+
 def test_projector_mode_enlarges_the_lesson_page_and_its_chart(trained):
     at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"}, **{K.large: True})
     assert any(PROJECTOR_CSS in h.proto.body for h in at.get("html"))

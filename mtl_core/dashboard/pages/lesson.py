@@ -319,6 +319,9 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
         reveal(st.session_state[LK.reveal], key="lesson_reveal")
     st.caption(f"Seeds: {seeds_shown(st.session_state.get(LK.seeds, ()))}")
     options = chart_options()
+    # the x axis spans the epochs the runs train from the start, so the curves grow
+    # across it: fitted to the points, the first epoch stood alone on an axis from -1 to 1
+    planned = max(int(c["epochs"]) for c in stored[stored.id.isin(ids)].config)
     task = lesson.preset.config.tasks[0]
     holder: dict = {}
 
@@ -347,7 +350,7 @@ def results(manager: RunManager, lesson: Lesson, chart_options) -> None:
             task=task,
             metric=get_task(task).metric,
             live=running,
-            options={**options, "revision": f"lesson {lesson.slug}"},  # its own zoom
+            options={**options, "revision": f"lesson {lesson.slug}", "planned": planned},
             colours=arm_colours(lesson.preset),
             unbanded=frozenset(control_of(lesson.preset)),
         )
