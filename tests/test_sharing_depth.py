@@ -232,22 +232,29 @@ def test_the_verdict_names_the_best_k_and_a_clear_difference_from_k0():
     low, high = stats.t.interval(0.95, 2, np.mean(diff), stats.sem(diff))
     assert (verdict.diff.low, verdict.diff.high) == (pytest.approx(low), pytest.approx(high))
     text = verdict.sentence(2)
-    assert text.startswith("digit: K = 1 (1 shared) was best, best validation accuracy 0.753")
+    assert text.startswith(
+        "digit: K = 1 (1 shared) was best on validation (mean best validation accuracy 0.753"
+    )
+    assert "K = 1 minus single task (K = 0), paired by seed: " in text
     assert f"+{np.mean(diff) * 100:.1f} points, 95% CI {low * 100:.1f} to {high * 100:.1f}" in text
-    assert "over 3 seeds" in text and text.endswith("the interval excludes 0, a clear difference.")
+    assert "over 3 seeds" in text
+    assert text.endswith(
+        "the interval excludes 0, so K = 1 is clearly better than single task on test."
+    )
 
 
 def test_an_unclear_difference_is_said_so_and_a_best_k0_names_the_best_shared_depth():
     unclear = depth_verdict(frame({0: [0.5, 0.6, 0.7], 1: [0.52, 0.55, 0.74]}), "digit")
-    assert unclear.sentence(1).endswith("so these seeds show no clear difference.")
+    assert unclear.sentence(1).endswith(
+        "so these seeds show no clear difference between K = 1 and single task on test."
+    )
     alone = depth_verdict(
         frame({0: [0.8, 0.8, 0.9], 1: [0.5, 0.6, 0.6], 2: [0.7, 0.75, 0.8]}), "digit"
     )
     assert (alone.best_k, alone.shared_k) == (0, 2)
-    assert "K = 0 (single task) was best" in alone.sentence(2)
-    assert "the test accuracy of the best shared depth, K = 2, differs from single task's" in (
-        alone.sentence(2)
-    )
+    assert "K = 0 (single task) was best on validation" in alone.sentence(2)
+    assert "; of the shared depths, K = 2 (all shared) was best. " in alone.sentence(2)
+    assert "K = 2 minus single task (K = 0), paired by seed: " in alone.sentence(2)
 
 
 def test_with_one_depth_measured_no_depth_is_called_best():
@@ -283,12 +290,14 @@ def test_the_difference_from_k0_is_judged_on_test_as_compare_judges_it():
     )
     assert "no clear difference" in compared.sentence()
     text = verdict.sentence(1)
-    assert "was best, best validation accuracy 0.753 over 3 seeds" in text
+    assert "was best on validation (mean best validation accuracy 0.753 over 3 seeds)" in text
     assert (
-        f"; its test accuracy differs from single task's (K = 0) by {compared.diff.mean * 100:+.1f} points"
-        in text
+        f". Test accuracy at each run's validation-selected epoch, K = 1 minus single task "
+        f"(K = 0), paired by seed: {compared.diff.mean * 100:+.1f} points"
+    ) in text
+    assert text.endswith(
+        "so these seeds show no clear difference between K = 1 and single task on test."
     )
-    assert text.endswith("so these seeds show no clear difference.")
 
 
 def test_the_difference_pairs_only_the_seeds_both_arms_ran():
@@ -391,7 +400,7 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
     assert f"- {verdict}" in texts(at).splitlines()
     # the difference it judges is the test accuracy's, seed by seed (as Compare's)
     paired = np.mean(np.subtract(tests[1], tests[0])) * 100
-    assert f"differs from single task's (K = 0) by {paired:+.1f} points" in verdict
+    assert f"K = 1 minus single task (K = 0), paired by seed: {paired:+.1f} points" in verdict
     assert any(
         "by the test accuracy at each run's validation-selected" in c.value for c in at.caption
     )

@@ -3,8 +3,9 @@
 For the sidebar's setup (hard sharing, two or more tasks): K = 0 (each main task's
 single-task baseline) to K = all of the trunk's layers, the arms of
 ``mtl_core.studies.sharing_depth``, drawn as the mean over seeds with its 95% t-interval,
-and said in words: which K was best (on validation) and whether its difference from K = 0
-in the test metric is clear (the measure of Compare and the learning curve).
+and said in words: which K was best (on validation), which depth's test metric is set
+against K = 0 (that K, or the best shared depth when K = 0 won) and whether their
+difference is clear (the measure of Compare and the learning curve).
 Every stored run of an arm counts, whatever its seeds (so hard-sharing runs trained from
 the sidebar are the "all shared" point); the form trains the missing (K, seed) runs
 through the run manager, which queues them within the server's limits.
