@@ -23,6 +23,7 @@ from mtl_core.dashboard.figures.studies import DODGE, sharing_depth_figure
 from mtl_core.dashboard.pages.depth import depth_members, depth_points, shown_table
 from mtl_core.dashboard.urlstate import config_to_params
 from mtl_core.dashboard.widgets.view_picker import picker_key
+from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
@@ -319,6 +320,25 @@ def test_the_page_table_writes_parameters_with_thousands_separators():
     assert list(shown_table(table, 1).parameters) == ["269,322", "803,854"]
 
 
+@pytest.mark.parametrize("tasks", [["digit"], ["bbox"], ["digit", "bbox"]])
+def test_the_tables_name_the_metric_of_their_means(tasks):
+    """The page's headings read "best val (mean)" and "test (mean)": of which metric? Now
+    they name the main tasks' (each once), as the printed table's do."""
+    runs = pd.concat([frame({0: [0.5, 0.6], 1: [0.6, 0.7]}, task) for task in tasks])
+    table = depth_table(runs, {(k, t): 1 for k in (0, 1) for t in tasks})
+    metric = " / ".join(dict.fromkeys(get_task(t).metric for t in tasks))
+    shown = shown_table(table, 1)
+    assert list(shown.columns[-4:]) == [
+        f"best val {metric} (mean)",
+        "95% CI low",
+        "95% CI high",
+        f"test {metric} (mean)",
+    ]
+    assert list(shown[f"test {metric} (mean)"]) == list(table.test_mean)
+    printed = depth_rows(table, 1).columns
+    assert [f"{t} best val {get_task(t).metric}" for t in tasks] == list(printed[3:-1])
+
+
 PARAMS = {(0, "digit"): 3, (1, "digit"): 2, (2, "digit"): 1}
 
 
@@ -406,6 +426,7 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
     )
     # the table's parameters: those each row's runs were built with (their provenance)
     table = next(d.value for d in at.dataframe if "parameters" in d.value.columns)
+    assert {"best val accuracy (mean)", "test accuracy (mean)"} <= set(table.columns)
     with RunStore(path) as store:
         built = store.runs().set_index("id").provenance
     for k, rs in results.items():

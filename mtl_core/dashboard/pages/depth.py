@@ -5,7 +5,8 @@ single-task baseline) to K = all of the trunk's layers, the arms of
 ``mtl_core.studies.sharing_depth``, drawn as the mean over seeds with its 95% t-interval,
 and said in words: which K was best (on validation), which depth's test metric is set
 against K = 0 (that K, or the best shared depth when K = 0 won) and whether their
-difference is clear (the measure of Compare and the learning curve).
+difference is clear (the measure of Compare and the learning curve); the table's headings
+name the metric.
 Every stored run of an arm counts, whatever its seeds (so hard-sharing runs trained from
 the sidebar are the "all shared" point); the form trains the missing (K, seed) runs
 through the run manager, which queues them within the server's limits.
@@ -17,6 +18,8 @@ no new information.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -54,10 +57,15 @@ from mtl_core.studies.sharing_depth import (
 SAID = "sd_said:"  # + the setup: the form's line on the runs it reused
 
 
+def metric_name(tasks: Iterable[str]) -> str:
+    """The main tasks' metric, each once in task order ("accuracy", "accuracy / mae")."""
+    return " / ".join(dict.fromkeys(get_task(t).metric for t in tasks))
+
+
 def caption(config: RunConfig) -> str:
     """What the chart and the sentences under it measure, the metric named: the chart the
     best validation score, the verdict the test score (``sharing_depth.depth_verdict``)."""
-    metric = " / ".join(dict.fromkeys(get_task(t).metric for t in config.tasks))
+    metric = metric_name(config.tasks)
     return (
         f"Each point is the mean over seeds of the best validation {metric} a run reached; "
         "the bars are its 95% t-interval, the faint dots the runs. K = 0 trains each main "
@@ -130,9 +138,11 @@ def depth_points(
 
 
 def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
-    """The study's table as the page shows it (columns in words, parameter counts with
-    thousands separators: each row's are those of the runs it counts, ``depth_params``)."""
+    """The study's table as the page shows it (columns in words, the metric named in the
+    headings, parameter counts with thousands separators: each row's are those of the runs
+    it counts, ``depth_params``). Its last four columns are numbers."""
     names = {0: SINGLE, max_k: ALL_SHARED}
+    metric = metric_name(table["task"])
     return pd.DataFrame(
         {
             "K": table["k"],
@@ -140,10 +150,10 @@ def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
             "task": table["task"],
             "parameters": [f"{int(n):,}" for n in table["params"]],
             "seeds": table["n"],
-            "best val (mean)": table["val_mean"],
+            f"best val {metric} (mean)": table["val_mean"],
             "95% CI low": table["val_low"],
             "95% CI high": table["val_high"],
-            "test (mean)": table["test_mean"],
+            f"test {metric} (mean)": table["test_mean"],
         }
     )
 
@@ -235,10 +245,8 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
                 verdict = depth_verdict(points, task)
                 if verdict is not None:
                     st.markdown(f"- {verdict.sentence(max_k)}")
-        data_table(
-            shown_table(table, max_k),
-            ("best val (mean)", "95% CI low", "95% CI high", "test (mean)"),
-        )
+        shown = shown_table(table, max_k)
+        data_table(shown, tuple(shown.columns[-4:]))  # the mean, its interval, the test mean
         return bool(running)
 
     live_panel(panel, poll_every(manager) if live else None)
