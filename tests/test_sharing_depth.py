@@ -485,7 +485,7 @@ def test_the_form_starts_only_the_missing_runs(fresh):
             train(config, store=store)
     at = open_app(config_to_params(PAGE))
     at.button_group(key=picker_key(at.session_state)).set_value("Sharing depth").run()
-    at.number_input(key="sd_seeds").set_value(2)
+    at.number_input(key="c_depth_seeds").set_value(2)
     next(b for b in at.button if b.label.startswith("Train the missing runs")).click().run()
     assert not at.exception, at.exception
     with RunStore(fresh) as store:

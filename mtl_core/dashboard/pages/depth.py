@@ -26,12 +26,14 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.batch import DEPTH_SEEDS
 from mtl_core.dashboard.figures.studies import sharing_depth_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
@@ -161,7 +163,7 @@ def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
 def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
     with st.form("sharing_depth"):
         a, b = st.columns([1, 2], vertical_alignment="bottom")
-        k = a.number_input("Seeds", 1, MAX_SEEDS, 3, key="sd_seeds")
+        k = a.number_input("Seeds", 1, MAX_SEEDS, key=control_state.view_control(DEPTH_SEEDS))
         vary = b.checkbox(
             "also vary the data seed",
             True,
