@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mtl_core.studies.sharing_depth import depth_verdict
+from mtl_core.analysis.stats import PairedDifference
+from mtl_core.studies.sharing_depth import DepthVerdict, depth_verdict
 
 
 def runs(val: dict[int, list[float]], test: dict[int, list[float]], task: str = "digit"):
@@ -142,3 +143,20 @@ def test_too_few_paired_seeds_names_the_two_depths_and_the_count():
         "Test accuracy, K = 2 against single task (K = 0): 1 paired seed so far (the same seed "
         "and data seed in both), and a paired interval needs 2 or more."
     )
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "shown"),
+    [
+        (-0.029, -0.0004, "95% CI -2.9 to -0.04 points"),  # clear, its upper bound near 0
+        (0.00004, 0.031, "95% CI 0.004 to 3.1 points"),
+        (-0.0003, 0.02, "95% CI -0.03 to 2.0 points"),  # unclear: a bound near 0 keeps its sign
+    ],
+)
+def test_a_bound_next_to_zero_is_not_printed_as_zero(low, high, shown):
+    """In the browser a clear difference read "95% CI -2.9 to -0.0 points (...): the
+    interval excludes 0"."""
+    diff = PairedDifference((low + high) / 2, low, high, 0.04, 4)
+    text = DepthVerdict("digit", 0, 0.165, 4, 1, diff, 4, 3).sentence(2)
+    assert shown in text
+    assert ("excludes 0" in text) == (low > 0 or high < 0)

@@ -72,9 +72,10 @@ def caption(config: RunConfig) -> str:
         f"Each point is the mean over seeds of the best validation {metric} a run reached; "
         "the bars are its 95% t-interval, the faint dots the runs. K = 0 trains each main "
         "task alone (its single-task baseline); K = all is hard sharing. The sentences below "
-        f"pick the best K by that validation {metric} and judge its difference from K = 0 "
-        f"by the test {metric} at each run's validation-selected epoch (the table's test "
-        "column), as Compare, Learning curve and the lessons do. " + CUT_NOTE
+        f"pick the best K by that validation {metric} and set it (or, when K = 0 wins, the "
+        f"best shared K) against K = 0 by the test {metric} at each run's validation-selected "
+        "epoch (the table's test column), as Compare, Learning curve and the lessons do. "
+        + CUT_NOTE
     )
 
 
