@@ -49,7 +49,7 @@ def shared(at) -> str:
 def test_a_link_carries_the_train_batch_and_reads_it_back(batch):
     params = setup_params(CONFIG, None, batch)
     assert params["seeds" if batch["seeds"] != 1 else "vary_data_seed"]
-    assert link_batch(params) == (batch, [])
+    assert link_batch(params) == ({**UNSET, **batch}, [])
     assert params_to_config(params) == (CONFIG, [])  # no note about the batch's parameters
     assert share_query(CONFIG, None, batch).startswith("?aux=parity%2Cmagnitude&seed=1&")
 
@@ -63,7 +63,7 @@ def test_a_link_leaves_out_a_batch_at_its_defaults():
 def test_seeds_outside_a_lesson_sets_the_seeds_count():
     assert link_batch({"seeds": "4"}) == ({**UNSET, "seeds": 4}, [])
     assert link_batch({"seeds": "4", "vary_data_seed": "true"}) == (
-        {"seeds": 4, "vary_data_seed": True},
+        {**UNSET, "seeds": 4, "vary_data_seed": True},
         [],
     )
 

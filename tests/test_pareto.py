@@ -377,7 +377,7 @@ def test_the_view_draws_the_stored_runs_and_the_form_starts_only_the_missing(fre
     fig = figures(at)["pareto"]
     shown = [t for t in fig["data"] if t["name"].startswith("task weights, ")]
     assert sorted(x for t in shown for x in array(t["x"])) == sorted(table["digit (mean)"][:2])
-    at.number_input(key="pf_seeds").set_value(2)
+    at.number_input(key="c_tradeoff_seeds").set_value(2)
     next(b for b in at.button if b.label == "Run the trade-off study").click().run()
     assert not at.exception, at.exception
     with RunStore(fresh) as store:

@@ -304,7 +304,7 @@ def test_the_learning_curve_form_starts_only_the_missing_runs(fresh):
             train(c, store=store)
     at = show(open_app(config_to_params(MULTI)), "Learning curve")
     at.text_input(key="lc_sizes").input("100, 200")
-    at.number_input(key="lc_seeds").set_value(2)
+    at.number_input(key="c_curve_seeds").set_value(2)
     next(b for b in at.button if b.label.startswith("Train the missing runs")).click().run()
     assert not at.exception, at.exception
     queued = all_runs(fresh)

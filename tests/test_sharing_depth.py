@@ -23,6 +23,7 @@ from mtl_core.dashboard.figures.studies import DODGE, sharing_depth_figure
 from mtl_core.dashboard.pages.depth import depth_members, depth_points, shown_table
 from mtl_core.dashboard.urlstate import config_to_params
 from mtl_core.dashboard.widgets.view_picker import picker_key
+from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError
 from mtl_core.models.counting import param_count
 from mtl_core.store.runs import RunStore
@@ -232,22 +233,29 @@ def test_the_verdict_names_the_best_k_and_a_clear_difference_from_k0():
     low, high = stats.t.interval(0.95, 2, np.mean(diff), stats.sem(diff))
     assert (verdict.diff.low, verdict.diff.high) == (pytest.approx(low), pytest.approx(high))
     text = verdict.sentence(2)
-    assert text.startswith("digit: K = 1 (1 shared) was best, best validation accuracy 0.753")
+    assert text.startswith(
+        "digit: K = 1 (1 shared) was best on validation (mean best validation accuracy 0.753"
+    )
+    assert "K = 1 minus single task (K = 0), paired by seed: " in text
     assert f"+{np.mean(diff) * 100:.1f} points, 95% CI {low * 100:.1f} to {high * 100:.1f}" in text
-    assert "over 3 seeds" in text and text.endswith("the interval excludes 0, a clear difference.")
+    assert "over 3 seeds" in text
+    assert text.endswith(
+        "the interval excludes 0, so K = 1 is clearly better than single task on test."
+    )
 
 
 def test_an_unclear_difference_is_said_so_and_a_best_k0_names_the_best_shared_depth():
     unclear = depth_verdict(frame({0: [0.5, 0.6, 0.7], 1: [0.52, 0.55, 0.74]}), "digit")
-    assert unclear.sentence(1).endswith("so these seeds show no clear difference.")
+    assert unclear.sentence(1).endswith(
+        "so these seeds show no clear difference between K = 1 and single task on test."
+    )
     alone = depth_verdict(
         frame({0: [0.8, 0.8, 0.9], 1: [0.5, 0.6, 0.6], 2: [0.7, 0.75, 0.8]}), "digit"
     )
     assert (alone.best_k, alone.shared_k) == (0, 2)
-    assert "K = 0 (single task) was best" in alone.sentence(2)
-    assert "the test accuracy of the best shared depth, K = 2, differs from single task's" in (
-        alone.sentence(2)
-    )
+    assert "K = 0 (single task) was best on validation" in alone.sentence(2)
+    assert "; of the shared depths, K = 2 (all shared) was best. " in alone.sentence(2)
+    assert "K = 2 minus single task (K = 0), paired by seed: " in alone.sentence(2)
 
 
 def test_with_one_depth_measured_no_depth_is_called_best():
@@ -283,12 +291,14 @@ def test_the_difference_from_k0_is_judged_on_test_as_compare_judges_it():
     )
     assert "no clear difference" in compared.sentence()
     text = verdict.sentence(1)
-    assert "was best, best validation accuracy 0.753 over 3 seeds" in text
+    assert "was best on validation (mean best validation accuracy 0.753 over 3 seeds)" in text
     assert (
-        f"; its test accuracy differs from single task's (K = 0) by {compared.diff.mean * 100:+.1f} points"
-        in text
+        f". Test accuracy at each run's validation-selected epoch, K = 1 minus single task "
+        f"(K = 0), paired by seed: {compared.diff.mean * 100:+.1f} points"
+    ) in text
+    assert text.endswith(
+        "so these seeds show no clear difference between K = 1 and single task on test."
     )
-    assert text.endswith("so these seeds show no clear difference.")
 
 
 def test_the_difference_pairs_only_the_seeds_both_arms_ran():
@@ -308,6 +318,25 @@ def test_for_mae_the_best_k_is_the_lowest():
 def test_the_page_table_writes_parameters_with_thousands_separators():
     table = depth_table(frame({0: [0.5], 1: [0.6]}), {(0, "digit"): 269_322, (1, "digit"): 803_854})
     assert list(shown_table(table, 1).parameters) == ["269,322", "803,854"]
+
+
+@pytest.mark.parametrize("tasks", [["digit"], ["bbox"], ["digit", "bbox"]])
+def test_the_tables_name_the_metric_of_their_means(tasks):
+    """The page's headings read "best val (mean)" and "test (mean)": of which metric? Now
+    they name the main tasks' (each once), as the printed table's do."""
+    runs = pd.concat([frame({0: [0.5, 0.6], 1: [0.6, 0.7]}, task) for task in tasks])
+    table = depth_table(runs, {(k, t): 1 for k in (0, 1) for t in tasks})
+    metric = " / ".join(dict.fromkeys(get_task(t).metric for t in tasks))
+    shown = shown_table(table, 1)
+    assert list(shown.columns[-4:]) == [
+        f"best val {metric} (mean)",
+        "95% CI low",
+        "95% CI high",
+        f"test {metric} (mean)",
+    ]
+    assert list(shown[f"test {metric} (mean)"]) == list(table.test_mean)
+    printed = depth_rows(table, 1).columns
+    assert [f"{t} best val {get_task(t).metric}" for t in tasks] == list(printed[3:-1])
 
 
 PARAMS = {(0, "digit"): 3, (1, "digit"): 2, (2, "digit"): 1}
@@ -391,12 +420,13 @@ def test_the_view_draws_the_stored_runs_with_their_intervals_and_verdict(stored)
     assert f"- {verdict}" in texts(at).splitlines()
     # the difference it judges is the test accuracy's, seed by seed (as Compare's)
     paired = np.mean(np.subtract(tests[1], tests[0])) * 100
-    assert f"differs from single task's (K = 0) by {paired:+.1f} points" in verdict
+    assert f"K = 1 minus single task (K = 0), paired by seed: {paired:+.1f} points" in verdict
     assert any(
         "by the test accuracy at each run's validation-selected" in c.value for c in at.caption
     )
     # the table's parameters: those each row's runs were built with (their provenance)
     table = next(d.value for d in at.dataframe if "parameters" in d.value.columns)
+    assert {"best val accuracy (mean)", "test accuracy (mean)"} <= set(table.columns)
     with RunStore(path) as store:
         built = store.runs().set_index("id").provenance
     for k, rs in results.items():
@@ -455,7 +485,7 @@ def test_the_form_starts_only_the_missing_runs(fresh):
             train(config, store=store)
     at = open_app(config_to_params(PAGE))
     at.button_group(key=picker_key(at.session_state)).set_value("Sharing depth").run()
-    at.number_input(key="sd_seeds").set_value(2)
+    at.number_input(key="c_depth_seeds").set_value(2)
     next(b for b in at.button if b.label.startswith("Train the missing runs")).click().run()
     assert not at.exception, at.exception
     with RunStore(fresh) as store:

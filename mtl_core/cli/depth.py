@@ -5,8 +5,9 @@ The ``train`` flags give the setup (hard sharing, two or more tasks); the study
 seeds, every run stored, seeds in parallel on ``--workers`` slots, reusing completed
 identical runs. It prints one table row per K (parameters, the mean best validation
 metric of each main task ± the half-width of its 95% t-interval, seeds) and, per main
-task, one sentence: which K was best (on validation) and whether its difference from
-K = 0 in the test metric is clear (``sharing_depth.depth_verdict`` says why test).
+task, one sentence: which K was best (on validation), which depth's test metric is set
+against K = 0 (that K, or the best shared depth when K = 0 won) and whether their
+difference is clear (``sharing_depth.depth_verdict`` says why test).
 Kept apart from ``batch.py`` (which registers it) so that module stays under its size.
 """
 

@@ -294,6 +294,7 @@ def main() -> None:
     manager.seen(owner)
     follow_history()
     init_from_url(manager.store)
+    control_state.keep_view_controls()  # a study form's Seeds, while another view is shown
     show_started(manager)  # a Train click whose script run was cut short
     resume_baselines(manager, owner)  # and a Compare-with-single-task click
     if not state.served_by_launcher() and st.context.headers:  # a browser, not AppTest

@@ -1,12 +1,14 @@
-"""The Train batch: how many seeds a Train click trains, and whether the data seed moves too.
+"""Controls a link carries that are no config fields: Train's batch and the study forms' Seeds.
 
 Why a module of its own: Seeds and *also vary the data seed* are no config fields (a run
 has one seed), yet they are part of the setup a link shares: a link copied with Seeds 3
 opened on one seed and drew no band, and one with the box ticked drew no other images.
-Each control is declared once here, with its default and how a link writes and reads it;
-the link (``urlstate.py``: ``batch_params``, ``link_batch``) and the controls' state
-(``widgets/control_state.py``) derive from the declaration, and the sidebar draws the
-controls (``widgets/controls.py``: ``seed_controls``) keyed ``c_<name>`` like a field's.
+So are the Seeds of the Learning curve, Sharing depth and Trade-off forms: a link copied
+from a study trained with 5 seeds opened it on 3. Each control is declared once here,
+with its default and how a link writes and reads it; the link (``urlstate.py``:
+``batch_params``, ``link_batch``) and the controls' state (``widgets/control_state.py``)
+derive from the declaration, and the sidebar (``widgets/controls.py``: ``seed_controls``)
+or the view's form draws each control keyed ``c_<name>`` like a field's.
 Plain data: no ``st.*``.
 """
 
@@ -16,13 +18,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mtl_core.dashboard.viewnames import V
 from mtl_core.errors import ConfigError
 from mtl_core.studies.replicates import MAX_SEEDS
 
 
 @dataclass(frozen=True)
 class BatchParam:
-    """One control of the Train batch as a URL parameter (``?seeds=3``)."""
+    """One control a link carries beside the config, as a URL parameter (``?seeds=3``)."""
 
     name: str  # the URL parameter; the control is keyed ``c_<name>``
     default: int | bool  # left out of a link
@@ -32,26 +35,33 @@ class BatchParam:
     # A lesson's link gives the name a meaning of its own (``?lesson=...&seeds=1234-5678``:
     # the lesson's draw of seeds, urlstate.link_lesson); there this control keeps its default.
     lesson_owns: bool = False
+    # The view whose form draws the control; None: the sidebar, drawn on every script run.
+    view: str | None = None
 
 
-def _seed_count(name: str, text: str) -> int:
-    """``"3"`` -> 3, from 1 to MAX_SEEDS."""
-    text = text.strip()
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_SEEDS:
-        return int(text)
-    shown = repr(text[:40])
-    if re.fullmatch(r"[0-9]+(?:-[0-9]+)+", text):  # 1234-5678-9012, as a lesson's link has
+def _seed_count(counts: str, lesson_draw: bool = False) -> Callable[[str, str], int]:
+    """A reader of how many seeds ``counts`` ("Train trains"): ``"3"`` -> 3, from 1 to
+    MAX_SEEDS; with ``lesson_draw``, a lesson's draw of seeds (1234-5678) is told apart."""
+
+    def read(name: str, text: str) -> int:
+        text = text.strip()
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_SEEDS:
+            return int(text)
+        shown = repr(text[:40])
+        if lesson_draw and re.fullmatch(r"[0-9]+(?:-[0-9]+)+", text):  # a lesson's link has one
+            raise ConfigError(
+                name,
+                f"{shown} is a lesson's draw of seeds, and the link names no lesson: add "
+                f"lesson=<slug> to open the lesson on it, or give how many seeds {counts}, "
+                f"a whole number from 1 to {MAX_SEEDS} ({name}=3)",
+            )
         raise ConfigError(
             name,
-            f"{shown} is a lesson's draw of seeds, and the link names no lesson: add "
-            f"lesson=<slug> to open the lesson on it, or give how many seeds Train trains, "
-            f"a whole number from 1 to {MAX_SEEDS} ({name}=3)",
+            f"{shown} is not a whole number from 1 to {MAX_SEEDS}; {name}= is how many seeds "
+            f"{counts} ({name}=3)",
         )
-    raise ConfigError(
-        name,
-        f"{shown} is not a whole number from 1 to {MAX_SEEDS}; {name}= is how many seeds "
-        f"Train trains ({name}=3)",
-    )
+
+    return read
 
 
 _TICKS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(
@@ -67,6 +77,30 @@ def _ticked(name: str, text: str) -> bool:
     return value
 
 
-SEEDS = BatchParam("seeds", 1, _seed_count, str, lesson_owns=True)
+SEEDS = BatchParam("seeds", 1, _seed_count("Train trains", lesson_draw=True), str, lesson_owns=True)
 VARY_DATA_SEED = BatchParam("vary_data_seed", False, _ticked, lambda on: "1" if on else "0")
-BATCH = (SEEDS, VARY_DATA_SEED)
+
+STUDY_SEEDS_DEFAULT = 3  # a study form's Seeds until a link or the viewer sets it
+CURVE_SEEDS = BatchParam(
+    "curve_seeds",
+    STUDY_SEEDS_DEFAULT,
+    _seed_count("the Learning curve's form trains at each size and arm"),
+    str,
+    view=V.learning,
+)
+DEPTH_SEEDS = BatchParam(
+    "depth_seeds",
+    STUDY_SEEDS_DEFAULT,
+    _seed_count("the Sharing depth form trains at each K"),
+    str,
+    view=V.depth,
+)
+TRADEOFF_SEEDS = BatchParam(
+    "tradeoff_seeds",
+    STUDY_SEEDS_DEFAULT,
+    _seed_count("the Trade-off form trains for each arm"),
+    str,
+    view=V.pareto,
+)
+# Every control a link carries beside the config, in the order a link writes them.
+BATCH = (SEEDS, VARY_DATA_SEED, CURVE_SEEDS, DEPTH_SEEDS, TRADEOFF_SEEDS)

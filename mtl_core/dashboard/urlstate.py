@@ -7,7 +7,8 @@ with a visible note, never an error page. A lesson's link is ``?lesson=<slug>``,
 seeds of its last draw (``&seeds=1234-5678-...``) so that it reproduces that draw, and
 optionally ``&epochs=N`` for short demonstration runs (``link_lesson``); outside a lesson,
 ``seeds=3`` is the sidebar's Seeds and ``vary_data_seed=1`` its box beside it, the Train
-batch (``batch.py``: ``link_batch``, ``batch_params``). A view other
+batch, and ``curve_seeds=5`` (``depth_seeds``, ``tradeoff_seeds``) a study form's Seeds
+(``batch.py``: ``link_batch``, ``batch_params``). A view other
 than the one a link opens anyway is named (``view=history``; Compare with its runs,
 ``&compare=3-5-7``: ``link_view``), so a copied address reopens what was on screen. The
 URL never holds the owner's secret (mtl_core/dashboard/state.py): ``session=`` from
@@ -74,7 +75,8 @@ def config_to_params(config: RunConfig, preset: str | None = None) -> dict[str, 
 
 
 def batch_params(batch: Mapping[str, object]) -> dict[str, str]:
-    """The Train batch's part of a link (``seeds=3``): each control not at its default."""
+    """The Train batch's part of a link (``seeds=3``) and the study forms' Seeds
+    (``depth_seeds=5``): each control not at its default."""
     return {
         p.name: p.write(batch[p.name]) for p in BATCH if batch.get(p.name, p.default) != p.default
     }
@@ -151,9 +153,9 @@ def link_lesson(
 def link_batch(
     params: Mapping[str, str | Sequence[str]],
 ) -> tuple[dict[str, int | bool], list[str]]:
-    """The Train batch a link sets, every control (its default where the link says
-    nothing), and one note per unusable part. In a lesson's link ``seeds=`` is the
-    lesson's draw (``link_lesson``), so Seeds keeps its default there."""
+    """The Train batch and study forms' Seeds a link sets, every control (its default
+    where the link says nothing), and one note per unusable part. In a lesson's link
+    ``seeds=`` is the lesson's draw (``link_lesson``), so Seeds keeps its default there."""
     batch: dict[str, int | bool] = {p.name: p.default for p in BATCH}
     notes = []
     for p in BATCH:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from mtl_core.analysis.stats import PairedDifference, paired_difference
 from mtl_core.config import RunConfig
-from mtl_core.data.tasks import get_task
+from mtl_core.data.tasks import Task, get_task
 from mtl_core.errors import ConfigError
 from mtl_core.execution.identity import train_or_reuse
 from mtl_core.execution.parallel import Progress
@@ -166,8 +166,8 @@ def depth_table(runs: pd.DataFrame, params: dict[tuple[int, str], int]) -> pd.Da
 
 @dataclass(frozen=True)
 class DepthVerdict:
-    """The best K of a task (by validation), and the best K > 0 against K = 0 in the test
-    metric, paired by seed."""
+    """The best K of a task (by validation), and the depth set against K = 0 in the test
+    metric, paired by seed: the best K itself, or the best K > 0 when single task won."""
 
     task: str
     best_k: int
@@ -177,14 +177,16 @@ class DepthVerdict:
     diff: PairedDifference | None  # test metric, shared_k − K = 0; None for < 2 pairs
     pairs: int
     depths: int = 2  # the Ks with a finished run: with one, no K can be called best
+    single: bool = True  # K = 0 has a finished run
 
     def sentence(self, max_k: int) -> str:
+        """What validation chose, then which two depths the test metric compares and how
+        they differ, both named: "K = 0 was best; the best shared depth's test accuracy
+        differs clearly" left the reader to guess which depth, and in which direction."""
         spec = get_task(self.task)
-        scale, unit = (100.0, " points") if spec.is_classification else (1.0, spec.metric_unit)
-        digits = 1 if scale >= 10 else 3
         best = f"K = {self.best_k} ({depth_label(self.best_k, max_k)})"
         score = (
-            f"best validation {spec.metric} {self.best_mean:.3f} over {self.best_n} "
+            f"mean best validation {spec.metric} {self.best_mean:.3f} over {self.best_n} "
             f"seed{'s' if self.best_n != 1 else ''}"
         )
         if self.depths < 2:  # it said "K = 2 was best" of the one K with a run
@@ -192,29 +194,59 @@ class DepthVerdict:
                 f"{self.task}: only {best} has finished runs so far ({score}): no other "
                 "depth to compare it with yet."
             )
-        text = f"{self.task}: {best} was best, {score}"
-        if self.shared_k == 0:
-            return text + "; no shared depth has a finished run yet."
-        if self.diff is None and self.best_k == self.shared_k and self.pairs == 0:
-            return text + "; single task (K = 0) has no finished run paired with it yet."
+        text = f"{self.task}: {best} was best on validation ({score})"
+        shared = f"K = {self.shared_k}"
         if self.best_k == 0:
-            text += f"; the test {spec.metric} of the best shared depth, K = {self.shared_k},"
-        else:
-            text += f"; its test {spec.metric}"
-        if self.diff is None:
-            return text + (
-                f" cannot be told from single task's: {self.pairs} paired seed(s), a paired "
-                "interval needs 2 or more."
+            text += (
+                f"; of the shared depths, {shared} ({depth_label(self.shared_k, max_k)}) was best"
             )
+        if not self.single:
+            return text + (
+                f". Single task (K = 0) has no finished run yet: nothing to set {shared} against."
+            )
+        if self.diff is None:
+            seeds = f"{self.pairs} paired seed{'s' if self.pairs != 1 else ''}"
+            return text + (
+                f". Test {spec.metric}, {shared} against single task (K = 0): {seeds} so far "
+                "(the same seed and data seed in both), and a paired interval needs 2 or more."
+            )
+        return text + self._difference(spec, shared)
+
+    def _difference(self, spec: Task, shared: str) -> str:
+        """The paired difference, shared_k minus K = 0, and which of the two it favours."""
+        scale, unit = (100.0, " points") if spec.is_classification else (1.0, spec.metric_unit)
+        digits = 1 if scale >= 10 else 3
         d = self.diff
-        text += (
-            f" differs from single task's (K = 0) by {d.mean * scale:+.{digits}f}{unit}, "
-            f"95% CI {d.low * scale:.{digits}f} to {d.high * scale:.{digits}f}{unit} "
-            f"(paired t-interval over {d.n} seeds)"
+        low, high = (_places(x * scale, digits) for x in (d.low, d.high))
+        text = (
+            f". Test {spec.metric} at each run's validation-selected epoch, {shared} minus "
+            f"single task (K = 0), paired by seed: {d.mean * scale:+.{digits}f}{unit}, 95% CI "
+            f"{low} to {high}{unit} (paired t-interval over {d.n} seeds)"
         )
-        if d.excludes_zero:
-            return text + ": the interval excludes 0, a clear difference."
-        return text + ": the interval includes 0, so these seeds show no clear difference."
+        if not d.excludes_zero:
+            return text + (
+                ": the interval includes 0, so these seeds show no clear difference between "
+                f"{shared} and single task on test."
+            )
+        better = (d.mean > 0) == spec.higher_is_better
+        text += (
+            f": the interval excludes 0, so {shared} is clearly "
+            f"{'better' if better else 'worse'} than single task on test"
+        )
+        if better and self.best_k == 0:
+            return text + ", though validation ranked single task first."
+        if not better and self.best_k > 0:
+            return text + ", though validation ranked it first."
+        return text + "."
+
+
+def _places(value: float, digits: int) -> str:
+    """``value`` to ``digits`` decimals, or up to three more where those would print a
+    bound beside 0 as 0 ("95% CI -2.9 to -0.0 points: the interval excludes 0")."""
+    places = digits
+    while value != 0 and round(value, places) == 0 and places < digits + 3:
+        places += 1
+    return f"{value:.{places}f}"
 
 
 def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
@@ -235,7 +267,9 @@ def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
     n = int((mine["k"] == best_k).sum())
     shared = means.drop(index=0, errors="ignore")
     if shared.empty or 0 not in means.index:
-        return DepthVerdict(task, best_k, float(means[best_k]), n, best_k, None, 0, len(means))
+        return DepthVerdict(
+            task, best_k, float(means[best_k]), n, best_k, None, 0, len(means), 0 in means.index
+        )
     shared_k = best_k if best_k > 0 else int(shared.idxmax() if higher else shared.idxmin())
     tested = mine[mine["test"].notna()]
 

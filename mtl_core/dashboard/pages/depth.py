@@ -3,8 +3,10 @@
 For the sidebar's setup (hard sharing, two or more tasks): K = 0 (each main task's
 single-task baseline) to K = all of the trunk's layers, the arms of
 ``mtl_core.studies.sharing_depth``, drawn as the mean over seeds with its 95% t-interval,
-and said in words: which K was best (on validation) and whether its difference from K = 0
-in the test metric is clear (the measure of Compare and the learning curve).
+and said in words: which K was best (on validation), which depth's test metric is set
+against K = 0 (that K, or the best shared depth when K = 0 won) and whether their
+difference is clear (the measure of Compare and the learning curve); the table's headings
+name the metric.
 Every stored run of an arm counts, whatever its seeds (so hard-sharing runs trained from
 the sidebar are the "all shared" point); the form trains the missing (K, seed) runs
 through the run manager, which queues them within the server's limits.
@@ -17,17 +19,21 @@ no new information.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.batch import DEPTH_SEEDS
 from mtl_core.dashboard.figures.studies import sharing_depth_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
@@ -53,17 +59,23 @@ from mtl_core.studies.sharing_depth import (
 SAID = "sd_said:"  # + the setup: the form's line on the runs it reused
 
 
+def metric_name(tasks: Iterable[str]) -> str:
+    """The main tasks' metric, each once in task order ("accuracy", "accuracy / mae")."""
+    return " / ".join(dict.fromkeys(get_task(t).metric for t in tasks))
+
+
 def caption(config: RunConfig) -> str:
     """What the chart and the sentences under it measure, the metric named: the chart the
     best validation score, the verdict the test score (``sharing_depth.depth_verdict``)."""
-    metric = " / ".join(dict.fromkeys(get_task(t).metric for t in config.tasks))
+    metric = metric_name(config.tasks)
     return (
         f"Each point is the mean over seeds of the best validation {metric} a run reached; "
         "the bars are its 95% t-interval, the faint dots the runs. K = 0 trains each main "
         "task alone (its single-task baseline); K = all is hard sharing. The sentences below "
-        f"pick the best K by that validation {metric} and judge its difference from K = 0 "
-        f"by the test {metric} at each run's validation-selected epoch (the table's test "
-        "column), as Compare, Learning curve and the lessons do. " + CUT_NOTE
+        f"pick the best K by that validation {metric} and set it (or, when K = 0 wins, the "
+        f"best shared K) against K = 0 by the test {metric} at each run's validation-selected "
+        "epoch (the table's test column), as Compare, Learning curve and the lessons do. "
+        + CUT_NOTE
     )
 
 
@@ -129,9 +141,11 @@ def depth_points(
 
 
 def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
-    """The study's table as the page shows it (columns in words, parameter counts with
-    thousands separators: each row's are those of the runs it counts, ``depth_params``)."""
+    """The study's table as the page shows it (columns in words, the metric named in the
+    headings, parameter counts with thousands separators: each row's are those of the runs
+    it counts, ``depth_params``). Its last four columns are numbers."""
     names = {0: SINGLE, max_k: ALL_SHARED}
+    metric = metric_name(table["task"])
     return pd.DataFrame(
         {
             "K": table["k"],
@@ -139,10 +153,10 @@ def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
             "task": table["task"],
             "parameters": [f"{int(n):,}" for n in table["params"]],
             "seeds": table["n"],
-            "best val (mean)": table["val_mean"],
+            f"best val {metric} (mean)": table["val_mean"],
             "95% CI low": table["val_low"],
             "95% CI high": table["val_high"],
-            "test (mean)": table["test_mean"],
+            f"test {metric} (mean)": table["test_mean"],
         }
     )
 
@@ -150,7 +164,7 @@ def shown_table(table: pd.DataFrame, max_k: int) -> pd.DataFrame:
 def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
     with st.form("sharing_depth"):
         a, b = st.columns([1, 2], vertical_alignment="bottom")
-        k = a.number_input("Seeds", 1, MAX_SEEDS, 3, key="sd_seeds")
+        k = a.number_input("Seeds", 1, MAX_SEEDS, key=control_state.view_control(DEPTH_SEEDS))
         vary = b.checkbox(
             "also vary the data seed",
             True,
@@ -234,10 +248,8 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
                 verdict = depth_verdict(points, task)
                 if verdict is not None:
                     st.markdown(f"- {verdict.sentence(max_k)}")
-        data_table(
-            shown_table(table, max_k),
-            ("best val (mean)", "95% CI low", "95% CI high", "test (mean)"),
-        )
+        shown = shown_table(table, max_k)
+        data_table(shown, tuple(shown.columns[-4:]))  # the mean, its interval, the test mean
         return bool(running)
 
     live_panel(panel, poll_every(manager) if live else None)

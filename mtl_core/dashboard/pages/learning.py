@@ -19,12 +19,14 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.batch import CURVE_SEEDS
 from mtl_core.dashboard.figures.studies import learning_curve_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
@@ -149,7 +151,7 @@ def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
             key="lc_sizes",
             help="labelled training images of the main task, comma-separated",
         )
-        k = b.number_input("Seeds", 1, MAX_SEEDS, 3, key="lc_seeds")
+        k = b.number_input("Seeds", 1, MAX_SEEDS, key=control_state.view_control(CURVE_SEEDS))
         vary = c.checkbox(
             "also vary the data seed",
             True,

@@ -17,12 +17,14 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
+from mtl_core.dashboard.batch import TRADEOFF_SEEDS
 from mtl_core.dashboard.figures.pareto import pareto_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED
 from mtl_core.dashboard.pages.live import poll_every
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.open_compare import open_in_compare
 from mtl_core.dashboard.widgets.plot import chart
 from mtl_core.dashboard.widgets.polling import live_panel
@@ -132,7 +134,7 @@ def shown_table(table: pd.DataFrame, tasks) -> pd.DataFrame:
 def _start_form(manager: RunManager, owner: str, base: RunConfig) -> None:
     with st.form("pareto"):
         a, b, c = st.columns([1, 1, 2], vertical_alignment="bottom")
-        k = a.number_input("Seeds", 1, MAX_SEEDS, 3, key="pf_seeds")
+        k = a.number_input("Seeds", 1, MAX_SEEDS, key=control_state.view_control(TRADEOFF_SEEDS))
         b.number_input(
             "Ratios",
             1,

@@ -6,8 +6,9 @@ session state only. So a preset, a link, History's "load config" or a lesson set
 control by writing a config here before the widgets are drawn (``load_into_state``), and
 the page reads the setup back the same way (``config_from_state``); the widgets themselves
 are drawn by controls.py. The Train batch (Seeds, *also vary the data seed*: no config
-fields, mtl_core/dashboard/batch.py) is keyed the same way and loaded from a link the same
-way (``load_batch``, ``batch_from_state``).
+fields, mtl_core/dashboard/batch.py) and the study forms' Seeds are keyed the same way and
+loaded from a link the same way (``load_batch``, ``batch_from_state``); a form's control
+keeps its value while another view is shown (``keep_view_controls``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl_core.config import PER_TASK, RunConfig, from_dict
-from mtl_core.dashboard.batch import BATCH
+from mtl_core.dashboard.batch import BATCH, BatchParam
 from mtl_core.data.tasks import TASKS
 
 
@@ -78,3 +79,22 @@ def load_batch(batch: dict[str, int | bool]) -> None:
 def batch_from_state() -> dict[str, int | bool]:
     """The Train batch the controls hold: each control's default until it is set."""
     return {p.name: st.session_state.get(key(p.name), p.default) for p in BATCH}
+
+
+def keep_view_controls() -> None:
+    """Keep the value of each control a view's form draws while another view is shown
+    (call at the start of every script run). Streamlit drops the state of a widget a
+    script run does not draw: a link's ``depth_seeds=5`` read 3 again, and left the
+    address, after a look at Live. A value the script sets itself is kept."""
+    for p in BATCH:
+        if p.view is not None and key(p.name) in st.session_state:
+            st.session_state[key(p.name)] = st.session_state[key(p.name)]
+
+
+def view_control(p: BatchParam) -> str:
+    """The key of the control a view's form draws for ``p``, holding ``p``'s default where
+    nothing set it (the widget is drawn without a value of its own, which a link's would
+    contradict)."""
+    if key(p.name) not in st.session_state:
+        st.session_state[key(p.name)] = p.default
+    return key(p.name)
