@@ -23,6 +23,7 @@ from mtl_core.cli.flags import config_from_args
 from mtl_core.data.tasks import get_task
 from mtl_core.store.schema import Status
 from mtl_core.studies.sharing_depth import check_depth, depth_label, sharing_depth
+from mtl_core.written import counted
 
 
 def _interval(mean: float, low: float, high: float) -> str:
@@ -64,7 +65,7 @@ def cmd_sharing_depth(args: argparse.Namespace) -> int:
             progress=bar,
             data_dir=args.data_dir,
         )
-    layers = f"{max_k} layer{'s' if max_k > 1 else ''}"
+    layers = counted(max_k, "layer")
     print(
         f"{', '.join(config.tasks)}: sharing the first K of the {config.backbone} trunk's "
         f"{layers}, mean best validation metric ± 95% t-interval over {args.k} seeds"

@@ -45,6 +45,7 @@ from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.replicates import seed_configs, seed_name
 from mtl_core.studies.tuned_baseline import best_val_metric
 from mtl_core.training.results import RunResult
+from mtl_core.written import counted
 
 SINGLE = "single task"
 ALL_SHARED = "all shared"
@@ -186,8 +187,8 @@ class DepthVerdict:
         spec = get_task(self.task)
         best = f"K = {self.best_k} ({depth_label(self.best_k, max_k)})"
         score = (
-            f"mean best validation {spec.metric} {self.best_mean:.3f} over {self.best_n} "
-            f"seed{'s' if self.best_n != 1 else ''}"
+            f"mean best validation {spec.metric} {self.best_mean:.3f} over "
+            f"{counted(self.best_n, 'seed')}"
         )
         if self.depths < 2:  # it said "K = 2 was best" of the one K with a run
             return (
@@ -205,7 +206,7 @@ class DepthVerdict:
                 f". Single task (K = 0) has no finished run yet: nothing to set {shared} against."
             )
         if self.diff is None:
-            seeds = f"{self.pairs} paired seed{'s' if self.pairs != 1 else ''}"
+            seeds = counted(self.pairs, "paired seed")
             return text + (
                 f". Test {spec.metric}, {shared} against single task (K = 0): {seeds} so far "
                 "(the same seed and data seed in both), and a paired interval needs 2 or more."

@@ -55,6 +55,7 @@ from mtl_core.studies.sharing_depth import (
     depth_verdict,
     normalised,
 )
+from mtl_core.written import counted
 
 SAID = "sd_said:"  # + the setup: the form's line on the runs it reused
 
@@ -196,7 +197,7 @@ def depth_view(manager: RunManager, owner: str, config: RunConfig | None) -> Non
         reason = str(exc).removeprefix(f"{exc.field}: ")
         st.info(f"No sharing depth to study for this setup: {reason}.")
         return
-    layers = f"{max_k} layer{'s' if max_k > 1 else ''}"
+    layers = counted(max_k, "layer")
     st.caption(
         f"For the sidebar's setup ({', '.join(config.all_tasks)}, {config.backbone} trunk of "
         f"{layers}): hard sharing of the first K layers, K = 0 (single task) to {max_k} "
