@@ -7,10 +7,13 @@ other. This benchmark serves both trees at once (``streamlit run dashboard/serve
 from a copy of each, as bench_ui.py does, each on an empty data folder), waits until
 both are idle, then loads the page in a new browser context (a new visitor: nothing
 cached) from each in turn, A B B A A B ..., and times each load from ``goto`` to the
-Train button being visible. It prints every load and, per tree, the first load and the
+Train button being visible, by the page's own clock (``bench_ui.TRAIN_SEEN``). It prints every load and, per tree, the first load and the
 median and range of the later ones, and writes them to ``bench/out/page_load_ab.json``.
+With ``--reload`` each tree's page stays open in one browser context and every load after
+its first is a reload (a returning visitor: Streamlit's scripts in the HTTP cache), so
+what is left is the page's own rendering rather than Streamlit's scripts fetched afresh.
 
-    .venv/bin/python bench/page_load_ab.py --tree /tmp/before --tree /tmp/after [--loads 12]
+    .venv/bin/python bench/page_load_ab.py --tree /tmp/before --tree /tmp/after [--loads 12] [--reload]
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_ui import Server, snapshot  # noqa: E402
+from bench.bench_ui import TRAIN_SEEN, Server, snapshot, train_shown  # noqa: E402
 from bench.results import write_results  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -37,6 +40,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, action="append", required=True, help="twice")
     parser.add_argument("--loads", type=int, default=12, help="page loads of each tree")
+    parser.add_argument(
+        "--reload", action="store_true", help="reload one page per tree instead of new contexts"
+    )
     args = parser.parse_args()
     if len(args.tree) != 2 or not all((t / "dashboard").is_dir() for t in args.tree):
         parser.error("give --tree twice, each a project tree (with a dashboard/ folder)")
@@ -56,17 +62,26 @@ def main() -> None:
             time.sleep(SETTLE_S)
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                kept = {}  # --reload: each tree's page, open from its first load on
                 for i in range(2 * args.loads):
                     k = (i + i // 2) % 2  # A B B A A B B A ...
-                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    page = context.new_page()
-                    start = time.perf_counter()
-                    page.goto(servers[k].url)
-                    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=60_000)
-                    times[k].append(time.perf_counter() - start)
+                    page = kept.get(k)
+                    if page is None:
+                        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                        page = context.new_page()
+                        page.add_init_script(TRAIN_SEEN)
+                    start = time.time()
+                    if k in kept:
+                        page.reload()
+                    else:
+                        page.goto(servers[k].url)
+                    times[k].append(train_shown(page, start))
                     print(f"load {i:2d}: tree {'AB'[k]} {times[k][-1]:.2f} s", flush=True)
                     time.sleep(1.5)  # the page's own work after Train shows (Plotly.js)
-                    context.close()
+                    if args.reload:
+                        kept[k] = page
+                    else:
+                        page.context.close()
                     time.sleep(0.5)
                 browser.close()
         finally:
