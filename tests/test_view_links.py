@@ -9,9 +9,12 @@ use gets the one-line note every unusable parameter gets.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 
 from mtl_core.config import DEFAULT
+from mtl_core.dashboard import state
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import link_view, view_params
 from mtl_core.dashboard.viewnames import V, every_name, from_slug, view_slug
@@ -108,13 +111,32 @@ def test_a_compare_link_naming_runs_the_store_lacks_says_so_and_keeps_the_others
     assert not at.warning
 
 
-def back_to(at, entry: dict[str, str]):
-    """What the browser's Back (or Forward) does: rerun the page on an earlier address."""
+def back_to(at, entry: dict[str, str], history: bool = True):
+    """What the browser's Back (or Forward) does: rerun the page on an earlier address,
+    the rerun marked as a history move (``history=False``: a rerun the browser sent on an
+    old address without one)."""
     at.query_params.clear()
     at.query_params.update(entry)
-    at.run()
+    with mock.patch.object(state, "history_move", return_value=history):
+        at.run()
     assert not at.exception, at.exception
     return at
+
+
+def test_a_rerun_on_an_old_address_that_is_no_history_move_keeps_the_page(two_runs):
+    # Compare with single-task added its baselines and wrote the address; a fragment's
+    # tick the browser sent before taking that address read as Back and put the
+    # comparison back to the runs before (the address kept the baselines)
+    at = open_app({"view": "compare", "compare": str(two_runs[0])})
+    before = address(at)
+    at.session_state[K.pending_compare] = two_runs  # as studies._add_to_compare leaves it
+    at.run()
+    after = address(at)
+    assert after["compare"] == "-".join(map(str, two_runs))
+    back_to(at, before, history=False)  # the browser's request on the address before
+    assert at.session_state[K.compare] == two_runs and address(at) == after
+    back_to(at, before)  # the real Back: the comparison as it was
+    assert at.session_state[K.compare] == [two_runs[0]]
 
 
 def test_back_and_forward_reopen_the_views_setups_and_lessons_the_page_wrote(fresh):

@@ -115,9 +115,17 @@ def follow_history() -> None:
     its URL once), and the next click wrote the old page back. On Back or Forward the
     browser reruns the script with the entry's address: one that differs from the address
     the page last wrote is such a move, and the page opens it as it opens a link (the
-    setup, the view, the run shown, the lesson), as a reload of that address would."""
+    setup, the view, the run shown, the lesson), as a reload of that address would.
+
+    Only a rerun the browser marks as a history move is one: a rerun it sent before it had
+    taken the page's last address (a fragment's tick right after *Compare with single-task*
+    added the baselines) carried the address before, and read as Back, it put the
+    comparison back as it was; the page keeps what it shows and writes its address again."""
     written = st.session_state.get(K.url)
     if written is None or dict(st.query_params) == written:
+        return
+    if not state.history_move():
+        write_address(written)
         return
     close_lesson()
     for name in (K.focus, K.compare, K.preset, K.preset_choice, K.pending_view):

@@ -11,6 +11,7 @@ import os
 import secrets
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 
 class K:
@@ -55,6 +56,13 @@ def write_address(params: dict[str, str]) -> None:
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
     st.session_state[K.url] = dict(params)
+
+
+def history_move() -> bool:
+    """Whether this script run is the browser's Back or Forward: Streamlit's page sends
+    the flag with the rerun its history move starts (``ScriptRunContext``)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.is_history_navigation)
 
 
 def served_by_launcher() -> bool:
