@@ -75,8 +75,10 @@ def test_a_curve_not_yet_rising_has_no_rising_epoch_and_each_task_its_own_number
         "gap": pytest.approx(0.1),
         "rising": None,
         "diverging": None,
+        "improving": True,  # lowest at its last epoch
     }
     assert got["parity"]["best"] == 1 and got["parity"]["rising"] is None
+    assert got["parity"]["improving"] is False
 
 
 def test_a_diverged_run_travels_as_valid_json():
@@ -89,6 +91,7 @@ def test_a_diverged_run_travels_as_valid_json():
     rows += _rows(val=[nan, nan, nan], train=[1.0, 1.0, 1.0], task="parity")
     got = card_numbers(metric_frame(rows))
     digit = {"best": 1, "loss": 1.0, "gap": None, "rising": None, "diverging": 0}
+    digit["improving"] = False  # its last validation loss is not a number
     assert got["tasks"] == {"digit": digit}
     json.loads(json.dumps(got, allow_nan=False))
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 import mtl_core.data.download as download_module
 from mtl_core.analysis.overview import runs_overview, runs_table
 from mtl_core.config import DEFAULT, RunConfig
-from mtl_core.dashboard.pages.compare import progress_note, summary_table
+from mtl_core.dashboard.pages.compare import caveats, progress_note, summary_table
 from mtl_core.dashboard.pages.history import SO_FAR
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
@@ -298,6 +298,30 @@ def test_compare_says_a_stopped_run_ended_early():
     table = summary_table(runs, frame).set_index("run")
     assert table.loc["cut short", "epochs run"] == "4/10"
     assert progress_note(runs.assign(status="completed")) == ""
+
+
+def test_compare_names_the_ended_runs_still_improving_and_warns_of_one_seed_per_setup():
+    # both runs "best at epoch 30/30", 0.62 against 0.75: a class read a difference of
+    # how fast two networks learn, from one seed each, as sharing hurting
+    falling, turned = [2.3, 1.2, 0.9, 0.8], [2.3, 0.9, 1.0, 1.2]
+    rows = [
+        (run, epoch, "digit", "val", "loss", value)
+        for run, values in ((1, falling), (2, turned), (3, falling))
+        for epoch, value in enumerate(values)
+    ]
+    frame = pd.DataFrame(rows, columns=["run_id", "epoch", "task", "split", "metric", "value"])
+    runs = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "status": ["completed", "completed", "running"],  # #3: its newest epoch is best
+            "config": [TINY.to_dict()] * 3,
+        }
+    )
+    lines = caveats(runs, frame, [[1], [2], [3]])
+    assert lines[0].startswith("Still improving at their last epoch: #1 (")
+    assert "One seed per setup" in lines[1] and len(lines) == 2
+    assert caveats(runs, frame, [[1, 2], [3]]) == lines[:1]  # a setup with two seeds
+    assert caveats(runs.assign(status="running"), frame, [[1], [2], [3]]) == []
 
 
 def test_the_default_setup_is_untouched(store):

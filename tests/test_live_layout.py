@@ -106,6 +106,7 @@ def test_the_cards_get_every_stored_epochs_numbers_and_the_test_score_at_the_end
         "gap": pytest.approx(0.2),
         "rising": None,
         "diverging": None,
+        "improving": True,  # ended at its lowest validation loss: the card says so
     }
     assert data["cards"][0]["test"] == 0.9
 

@@ -95,3 +95,12 @@ def test_a_training_loss_that_rises_or_ends_not_finite_is_diverging():
     assert diverging_since([math.nan, math.nan]) == 0
     assert diverging_since([]) is None
     assert diverging_since(exploding[:-1] + [0.5]) is None  # back below its best: steady again
+
+
+def test_still_improving_means_lowest_at_the_last_of_two_or_more_epochs():
+    from mtl_core.analysis.summary import still_improving
+
+    assert still_improving([2.3, 1.0]) and still_improving([2.3, 1.0, 1.0 - 1e-9])
+    assert not still_improving([2.3, 1.0, 1.5])  # turned
+    assert not still_improving([2.3]) and not still_improving([])  # nothing trained yet
+    assert not still_improving([2.3, float("nan")]) and not still_improving([float("nan")] * 2)

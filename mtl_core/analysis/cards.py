@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mtl_core.analysis.summary import best_epoch, diverging_since, rising_since
+from mtl_core.analysis.summary import best_epoch, diverging_since, rising_since, still_improving
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,12 +37,13 @@ def _plain(value: float) -> float | None:
 
 def card_numbers(losses: pd.DataFrame) -> dict:
     """``{"epoch": last epoch with a loss, "tasks": {task: {"best", "loss", "gap", "rising",
-    "diverging"}}}`` from a run's long-form metrics (any metrics: only the train and
+    "diverging", "improving"}}}`` from a run's long-form metrics (any metrics: only the train and
     validation losses are read). ``best`` is the epoch of the lowest validation loss,
     ``loss`` that loss, ``gap`` validation minus training loss there (None when either is
     missing or not finite), ``rising`` the epoch since which the validation loss rises
     (None while it does not), ``diverging`` the epoch since which the training loss rises
-    too (None while it does not: ``summary.diverging_since``). A task without a finite
+    too (None while it does not: ``summary.diverging_since``), ``improving`` whether the
+    validation loss is lowest at its last epoch (``summary.still_improving``). A task without a finite
     validation loss, or whose name starts with ``_`` (the run's own rows), has no entry."""
     mine = (losses.metric == "loss").to_numpy() & losses.split.isin(("train", "val")).to_numpy()
     tasks = losses.task.to_numpy(object)[mine]
@@ -75,5 +76,6 @@ def card_numbers(losses: pd.DataFrame) -> dict:
             "gap": _plain(gap),
             "rising": None if rising is None else int(val_epochs[rising]),
             "diverging": None if diverging is None else int(train_epochs[diverging]),
+            "improving": still_improving(val_values),
         }
     return {"epoch": last, "tasks": out}

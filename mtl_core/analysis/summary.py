@@ -1,4 +1,5 @@
-"""What a curve says: best epoch, train/validation gap, "rising since epoch N", diverging.
+"""What a curve says: best epoch, train/validation gap, "rising since epoch N", diverging,
+still improving at its end.
 
 Pure functions over lists of numbers, shared by the trainer, the CLI and the dashboard,
 so that every view calls overfitting at the same epoch.
@@ -40,6 +41,19 @@ def rising_since(
         return None
     threshold = val_losses[best] + tolerance * abs(val_losses[best])
     return best if all(v > threshold for v in recent) else None
+
+
+def still_improving(val_losses: Sequence[float]) -> bool:
+    """Whether the validation loss is lowest at its last epoch (after at least one trained
+    epoch): a run that ended there had not finished learning, and its scores at the "best"
+    epoch are those of a network that more epochs may still improve. An ended run's
+    numbers then compare how fast networks learn, not how well."""
+    if len(val_losses) < 2:
+        return False
+    try:
+        return best_epoch(val_losses) == len(val_losses) - 1
+    except ValueError:
+        return False
 
 
 def diverging_since(train_losses: Sequence[float]) -> int | None:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.analysis.overview import short_config
-from mtl_core.analysis.summary import best_epoch
+from mtl_core.analysis.summary import best_epoch, still_improving
 from mtl_core.dashboard.figures.curves import curves_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE, LINE_KEY, colour
 from mtl_core.dashboard.groups import (
@@ -120,6 +120,38 @@ def progress_note(runs: pd.DataFrame) -> str:
             "their numbers cover only the epochs they ran."
         )
     return " ".join(parts)
+
+
+def caveats(runs: pd.DataFrame, frame: pd.DataFrame, groups: list[list[int]]) -> list[str]:
+    """What the table's numbers cannot carry, in words: ended runs whose validation loss
+    was lowest at their last epoch (``summary.still_improving``: their scores are of
+    unfinished networks), and, when no setup has two seeds, that one seed per setup has
+    no interval (a class read a 13-point difference between two single runs)."""
+    ended = runs[~runs.status.isin(LIVE)]
+    unfinished = []
+    for run in ended.itertuples():
+        mine = frame[(frame.run_id == run.id) & (frame.split == "val") & (frame.metric == "loss")]
+        for task in run.config.get("tasks", []):
+            val = mine[mine.task == task].sort_values("epoch").value.tolist()
+            if still_improving(val):
+                unfinished.append(int(run.id))
+                break
+    out = []
+    if unfinished:
+        shown = ", ".join(f"#{i}" for i in unfinished)
+        out.append(
+            f"Still improving at their last epoch: {shown} (their validation loss was lowest "
+            "there). Their scores are of networks that had not finished learning: with more "
+            "epochs the comparison may change."
+        )
+    if len(ended) >= 2 and groups and all(len(ids) == 1 for ids in groups):
+        out.append(
+            "One seed per setup: a difference between these runs may come from the draw "
+            "(the initial weights, the split) alone, and one run per setup gives no interval. "
+            "Set Seeds to 3 or more in the sidebar and train again: the runs of each setup "
+            "then form a band, and two setups' seeds are compared with an interval."
+        )
+    return out
 
 
 def curve_names(
@@ -253,6 +285,8 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
         table = summary_table(now, frame)
         if len(table):
             data_table(table)
+        for line in caveats(now, frame, groups):
+            st.caption(line)
         return bool(now.status.isin(LIVE).any())
 
     live_panel(panel, poll_every(manager) if live else None)

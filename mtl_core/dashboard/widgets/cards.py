@@ -1,8 +1,9 @@
 """A run's summary cards, moved on by its live chart between the page's redraws.
 
 Why: the Live view's cards (per main task: the best validation loss and its epoch, the
-test score there, the train/validation gap, the parameters, and "validation loss rising
-since epoch N") were ``st.metric`` elements redrawn with the panel around the chart every
+test score there, the train/validation gap, the parameters, "validation loss rising
+since epoch N", and, for an ended run whose validation loss was lowest at its last epoch,
+"still improving") were ``st.metric`` elements redrawn with the panel around the chart every
 third of its updates. While a run trained they trailed the chart by up to 3 s, and said
 so in a line of their own; and each of those redraws cost a browser about 0.2 s of its
 main thread (``mtl_core/dashboard/feed.py``), which ten pages on two cores could not pay.
@@ -39,6 +40,9 @@ TEXT = {
     "learns the training images by heart).",
     "diverging": "Training loss rising too since epoch {epoch}: the training is unstable, "
     "which is not overfitting. A smaller learning rate usually steadies it.",
+    "improving": "Still improving at its last epoch ({epoch}): the run ended before its "
+    "validation loss stopped falling, so these are the scores of a network that had not "
+    "finished learning. More epochs may change them.",
     "waiting": "The cards (the best epoch, its losses, the test score) appear once an epoch "
     "has trained.",
 }
@@ -89,6 +93,8 @@ function draw(root, data, numbers) {
       box.appendChild(el("div", "mtl-card-warning", fill(T.diverging, { epoch: n.diverging })));
     } else if (n.rising !== null) {
       box.appendChild(el("div", "mtl-card-warning", fill(T.rising, { epoch: n.rising })));
+    } else if (!data.live && n.improving) {  // while it trains, the newest epoch is often best
+      box.appendChild(el("div", "mtl-card-info", fill(T.improving, { epoch: n.best })));
     }
     out.push(box);
   }
@@ -138,6 +144,8 @@ _CSS = """
 .mtl-card-caption { font-size: 0.875rem; opacity: 0.6; }
 .mtl-card-warning { margin-top: 1rem; padding: 1rem; border-radius: 0.5rem; font-size: 1rem;
   background: rgba(255, 227, 18, 0.1); color: var(--st-warning-text-color, #926c05); }
+.mtl-card-info { margin-top: 1rem; padding: 1rem; border-radius: 0.5rem; font-size: 1rem;
+  background: rgba(28, 131, 225, 0.1); color: var(--st-info-text-color, #004280); }
 .mtl-card-note { font-size: 0.875rem; opacity: 0.6; margin: 0 0 1rem 0; }
 @media (max-width: 640px) {  /* a phone: two cards a row, as st.columns stack there */
   .mtl-card-grid { grid-template-columns: repeat(2, minmax(0, 1fr)); row-gap: 1rem;
