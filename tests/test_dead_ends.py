@@ -29,6 +29,7 @@ from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
 from tests.helpers.apptest import (
     cut_short_after,
+    figures,
     open_app,
     queue_only,
     texts,
@@ -279,6 +280,8 @@ def test_compare_says_which_runs_are_still_training(store):
     assert pd.isna(rows.loc["half way", "test accuracy"])  # not scored until it finishes
     assert rows.loc["half way", "best epoch"] == 3
     assert rows.loc["waiting", "status"] == "queued" and rows.loc["waiting", "epochs run"] == "0/2"
+    # the x axis spans the longest run's epochs from the start (Plotly's default: -1 to 6)
+    assert figures(at)["compare_chart"]["layout"]["xaxis"]["range"] == [0, 10]
 
 
 def test_compare_says_a_stopped_run_ended_early():

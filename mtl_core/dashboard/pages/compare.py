@@ -268,6 +268,9 @@ def compare_view(manager: RunManager, options: dict, owner: str = "") -> None:
             best=best,
             bands=bands,
             colours=run_colours(drawn.run_id),
+            # the epochs the runs train, from the start: fitted to the points, runs without
+            # an epoch yet drew Plotly's default axis, -1 to 6
+            planned=max((int(c.get("epochs", 0)) for c in now.config), default=0) or None,
             **options,
         )
         note = progress_note(now)
