@@ -58,6 +58,9 @@ def test_live_view_of_an_aggregator_run_offers_and_starts_its_baseline(fresh):
     assert {k: base[k] for k in expected} == expected
     assert list(runs.status) == ["completed", "queued"]
     assert at.session_state[K.compare] == [run_id, int(runs.id.iloc[1])]
+    # named by what it is and whose baseline: "run 1 · single-task digit" beside "run 1"
+    # read as two runs 1 in Compare's chips and table
+    assert runs.name.iloc[1] == f"single-task digit, baseline of #{run_id}"
 
 
 def test_compare_offers_both_follow_ups_for_aggregator_runs_and_starts_valid_baselines(fresh):

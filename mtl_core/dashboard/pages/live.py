@@ -181,7 +181,7 @@ def start_baselines(manager: RunManager, run_id: int, owner: str, token: str = "
         st.session_state[K.baselines] = [run_id, token]
     run = manager.store.get_run(run_id)
     bases = single_task_baselines(from_dict(run["config"]))
-    names = [f"{run['name']} · single-task {base.tasks[0]}" for base in bases]
+    names = [f"single-task {base.tasks[0]}, baseline of #{run_id}" for base in bases]
     try:
         ids, reused = manager.start_missing(bases, owner=owner, names=names, token=token)
     except MtlError:  # a server limit: said once, not tried again by the next script run
