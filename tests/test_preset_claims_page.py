@@ -37,6 +37,12 @@ def test_the_maxout_preset_shows_each_claim_with_its_interval_and_seeds():
     assert shown.count("95% CI") == 2 and shown.count("seeds 100-104") == 2
     assert "fig. 7.3" in shown and "Goodfellow, Bengio & Courville" in shown
     assert "**Overfitting: the U.**" in shown  # the lesson card's name, not the preset's id
+    # the claims fold under the explanation (open, they took 340 px above every view)
+    (more,) = at.main.expander
+    assert more.label == "Its claims, as measured, and its lesson" and not more.proto.expanded
+    folded = " ".join(m.value for m in more.markdown)
+    assert all(claim.text in folded for claim in PRESETS["Maxout U-curve"].claims)
+    assert [b.key for b in more.button] == ["open_preset_lesson"]
 
 
 def test_a_title_that_is_a_question_gets_no_full_stop_after_its_question_mark():

@@ -121,15 +121,25 @@ def preset_banner() -> None:
         # stood above the draw's verdict, and its "Open the lesson" wiped that verdict
         return
     preset, title = PRESETS[name], PRESET_TITLES[name]
+    taught = name in PRESET_LESSONS  # else a preset no lesson teaches: its setup alone
     with st.container(border=True):
         heading = title if title.endswith(("?", "!", ".")) else f"{title}."
         st.markdown(f"**{heading}** {preset.explanation}")
+        if not (preset.claims or taught):
+            return
+        # folded: open, the claims and their intervals took 340 px above every view, and
+        # at 1280×720 the Live chart began below the fold
+        more = st.expander(
+            ("Its claims, as measured, and its lesson" if taught else "Its claims, as measured")
+            if preset.claims
+            else "Its lesson"
+        )
         if preset.claims:
-            st.markdown(claim_lines(preset))
-        if name not in PRESET_LESSONS:  # a preset no lesson teaches: its setup alone
+            more.markdown(claim_lines(preset))
+        if not taught:
             return
         arms, lesson = len(preset.arms), LESSONS[PRESET_LESSONS[name]]
-        st.button(
+        more.button(
             f"Open the lesson: {counted(arms, 'arm')} × "
             f"{lesson.default_seeds} fresh seeds, then a verdict",
             key="open_preset_lesson",
