@@ -116,3 +116,40 @@ def test_the_shuffled_control_and_a_maxout_trunk_read_in_the_short_config():
         "aux labels shuffled",
     ]
     assert config_labels([SINGLE, maxout]) == ["mlp trunk", "maxout trunk"]
+
+
+def test_main_task_weights_other_than_one_read_in_the_short_config_and_labels():
+    # a Trade-off study's runs all read "digits/plain · digit,parity · hard · 100 imgs"
+    two = BASE.replace(tasks=["digit", "parity"])
+    low = two.replace(task_weights={"digit": 0.25, "parity": 0.75}).to_dict()
+    high = two.replace(task_weights={"digit": 0.75, "parity": 0.25}).to_dict()
+    assert short_config(low).endswith(" · weights digit 0.25, parity 0.75")
+    assert short_config(two.replace(task_weights={"digit": 1.0}).to_dict()) == short_config(
+        two.to_dict()
+    )  # the default weight is not named
+    assert config_labels([low, high]) == [
+        "weights digit 0.25, parity 0.75",
+        "weights digit 0.75, parity 0.25",
+    ]
+
+
+def test_history_names_the_main_task_whose_numbers_it_shows():
+    import pandas as pd
+
+    from mtl_core.analysis.overview import runs_overview
+
+    summary = {"best_val_loss": 0.5, "test_metric": 0.9}
+    runs = pd.DataFrame(
+        {
+            "id": [1, 2],
+            "name": ["two tasks", "one"],
+            "status": ["completed"] * 2,
+            "created": [0.0, 0.0],
+            "config": [BASE.replace(tasks=["digit", "parity"]).to_dict(), BASE.to_dict()],
+            "summary": [
+                {"main": {"digit": summary, "parity": summary}},
+                {"main": {"digit": summary}},
+            ],
+        }
+    )
+    assert list(runs_overview(runs).task) == ["digit (first of 2)", "digit"]

@@ -421,7 +421,7 @@ def test_history_shows_each_runs_results_before_its_wide_columns(store):
         train(TINY, store=runs, name="Sharing helps · shuffled control · seed 38839")
         columns = list(runs_overview(runs.runs()).columns)
     assert columns.index("test metric") < columns.index("created") < columns.index("config")
-    assert columns[:5] == ["id", "name", "status", "best val loss", "test metric"]
+    assert columns[:6] == ["id", "name", "status", "task", "best val loss", "test metric"]
 
 
 def test_history_says_which_actions_take_the_first_of_several_selected_runs(store):

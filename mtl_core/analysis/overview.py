@@ -25,8 +25,9 @@ def short_config(config: dict) -> str:
 def config_parts(config: dict, trunk: bool = False, true_labels: bool = False) -> list[str]:
     """Dataset and variant, tasks, sharing and training images, then what sets a run
     apart that its numbers depend on and those four do not say: a trunk other than the
-    default MLP (``maxout trunk``) and shuffled auxiliary labels (``aux labels shuffled``,
-    Caruana's control). Without them the control's row in History read the same as the
+    default MLP (``maxout trunk``), shuffled auxiliary labels (``aux labels shuffled``,
+    Caruana's control) and main-task weights other than 1 (``weights digit 0.25, parity
+    0.75``: a Trade-off study's runs read alike in History without them). Without them the control's row in History read the same as the
     hard-sharing run it controls, and a maxout run the same as an MLP one. ``trunk`` and
     ``true_labels`` name the defaults too (``mlp trunk``, ``true aux labels``), for labels
     that set configs apart where some differ in them (dashboard/groups.py)."""
@@ -45,7 +46,14 @@ def config_parts(config: dict, trunk: bool = False, true_labels: bool = False) -
     shuffled = shuffled_part(config)
     if shuffled or (true_labels and config.get("aux")):
         parts.append(shuffled or "true aux labels")
+    weights = {t: w for t, w in (config.get("task_weights") or {}).items() if t in tasks_of(config)}
+    if any(w != 1.0 for w in weights.values()):  # the Trade-off's runs differ in these alone
+        parts.append("weights " + ", ".join(f"{t} {w:g}" for t, w in weights.items()))
     return parts
+
+
+def tasks_of(config: dict) -> list[str]:
+    return list(config.get("tasks", []))
 
 
 def shuffled_part(config: dict) -> str:
@@ -91,8 +99,8 @@ def runs_table(store: RunStore, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def runs_overview(runs: pd.DataFrame, so_far: dict[int, float] | None = None) -> pd.DataFrame:
-    """From ``RunStore.runs()``: id, name, status, best val loss, test metric, time and
-    config; a run without a summary shows its ``so_far`` best val loss (``best_so_far``).
+    """From ``RunStore.runs()``: id, name, status, the main task whose numbers follow (the
+    first, when there are several), best val loss, test metric, time and config; a run without a summary shows its ``so_far`` best val loss (``best_so_far``).
     The results come before the two wide columns: after them, a page's table showed them
     only to a reader who scrolled it sideways (lesson runs' names are long)."""
     so_far = so_far or {}
@@ -100,10 +108,14 @@ def runs_overview(runs: pd.DataFrame, so_far: dict[int, float] | None = None) ->
     for run in runs.itertuples():
         main = run.summary.get("main", {})
         first = next(iter(main.values()), None)
+        tasks = tasks_of(run.config)
         rows.append(
             {
                 "id": run.id,
                 "name": run.name,
+                # whose numbers the next two columns are: a run of two main tasks showed
+                # its first task's, unnamed
+                "task": f"{tasks[0]} (first of {len(tasks)})" if len(tasks) > 1 else "".join(tasks),
                 "created": pd.Timestamp(run.created, unit="s").strftime("%Y-%m-%d %H:%M"),
                 "config": short_config(run.config),
                 "status": run.status,
@@ -113,7 +125,7 @@ def runs_overview(runs: pd.DataFrame, so_far: dict[int, float] | None = None) ->
                 "test metric": round(first["test_metric"], 4) if first else None,
             }
         )
-    columns = ["id", "name", "status", "best val loss", "test metric", "created", "config"]
+    columns = ["id", "name", "status", "task", "best val loss", "test metric", "created", "config"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -67,7 +67,7 @@ def group_label(runs: pd.DataFrame, ids: list[int]) -> str:
 # Fields short_config shows, and the seeds (what a group's runs differ in).
 _SHOWN = {
     *("dataset", "variant", "tasks", "aux", "sharing", "train_size", "backbone"),
-    *("shuffle_aux", "aux_shuffle", "seed", "data_seed"),
+    *("shuffle_aux", "aux_shuffle", "task_weights", "seed", "data_seed"),
 }
 
 
