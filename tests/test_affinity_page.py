@@ -11,7 +11,7 @@ import streamlit as st
 
 from mtl_core.analysis.affinity import affinity_sentences, evolution, mean_affinity
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.figures.insights import affinity_heatmap
+from mtl_core.dashboard.figures.insights import affinity_heatmap, affinity_lines
 from mtl_core.dashboard.pages.insight_tables import towards
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
@@ -98,6 +98,17 @@ def test_the_heatmap_colour_scale_is_centred_and_spans_the_largest_other_value()
     heatmap = affinity_heatmap(matrix, aux=("b",)).data[0]
     assert heatmap.zmin == -heatmap.zmax == -0.02
     assert list(heatmap.y) == ["a", "b (aux)"]
+
+
+@pytest.mark.parametrize("pairs", [["parity → digit"], ["parity → digit", "bbox → digit"]])
+def test_the_affinity_lines_name_their_pairs_in_a_legend_even_a_single_one(pairs):
+    """One main task and one auxiliary task draw one line: Plotly hides the legend of a
+    lone trace unless told, and the chart then said nothing of which pair it showed."""
+    table = pd.DataFrame({p: [0.01, 0.02] for p in pairs}, index=pd.Index([1, 2], name="epoch"))
+    fig = affinity_lines(table)
+    assert [t.name for t in fig.data] == pairs
+    assert fig.layout.showlegend is True
+    assert all(t.showlegend is not False for t in fig.data)
 
 
 def test_one_click_starts_every_missing_run_of_the_grouping_comparison(stored):

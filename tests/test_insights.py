@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -90,6 +91,17 @@ def test_the_conflict_heatmap_holds_the_stored_cosines_and_says_it_in_words(stor
     assert [t["name"] for t in lines] == heatmap["y"]
     for sentence in conflict_sentences(expected, [0, 1, 2, 3]):
         assert sentence in texts(at)
+
+
+@pytest.mark.parametrize("pairs", [["digit ↔ parity"], ["digit ↔ parity", "digit ↔ bbox"]])
+def test_the_cosine_lines_name_their_pairs_in_a_legend_even_a_single_one(pairs):
+    """Two tasks make one pair, one line: Plotly hides a lone trace's legend unless told."""
+    from mtl_core.dashboard.figures.insights import conflict_lines
+
+    table = pd.DataFrame([[0.1, -0.2]] * len(pairs), index=pairs, columns=[1, 2])
+    fig = conflict_lines(table)
+    assert [t.name for t in fig.data] == pairs
+    assert fig.layout.showlegend is True
 
 
 def test_runs_without_a_shared_trunk_say_where_conflict_is_measured(stored):

@@ -92,7 +92,9 @@ def affinity_heatmap(
 
 
 def affinity_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:
-    """Affinity of each ordered pair over the epochs (columns ``source → target``)."""
+    """Affinity of each ordered pair over the epochs (columns ``source → target``), each
+    line named in the legend even when it is the only one: a run of one main task and one
+    auxiliary task drew a single line, and no word on the chart said which pair it was."""
     fig = lines_figure(
         table,
         title="Affinity over the epochs",
@@ -101,11 +103,13 @@ def affinity_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figu
         height=max(340, 220 + 45 * len(table.columns) // 2),
     )
     fig.add_hline(y=0, line={"color": "#555", "width": 1, "dash": "dot"})
+    fig.update_layout(showlegend=True)
     return fig
 
 
 def conflict_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figure:
-    """The same cosines as lines, with the zero line (no relation) marked."""
+    """The same cosines as lines, with the zero line (no relation) marked; each line named
+    in the legend, even the only one (two tasks make one pair)."""
     fig = go.Figure()
     for i, (pair, row) in enumerate(table.iterrows()):
         fig.add_trace(
@@ -121,6 +125,7 @@ def conflict_lines(table: pd.DataFrame, *, large_fonts: bool = False) -> go.Figu
     fig.add_hline(y=0, line={"color": "#555", "width": 1, "dash": "dot"})
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="cosine")
+    fig.update_layout(showlegend=True)
     return titled(fig, "Gradient cosine per pair of tasks", 360, large_fonts)
 
 

@@ -6,6 +6,11 @@ run of the comparison not stored yet (the grouping as separate hard-sharing netw
 the run's own all-in-one setup, and single-task, each over the chosen seeds:
 ``studies/grouping.py``), and, as the runs finish, each main task's mean test metric per
 arm with paired differences. The runs are ordinary runs of the store (History lists them).
+
+With one main task there is one network to choose, and when TAG's choice is the run
+itself or the main task alone, the only comparison left is with single-task: the panel
+is then one line and Live's *Compare with single-task* button, not a form that cannot
+train anything.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.analysis.affinity import mean_affinity
-from mtl_core.analysis.affinity_groups import select_networks
-from mtl_core.config import from_dict
-from mtl_core.dashboard.pages.live import poll_every
+from mtl_core.analysis.affinity_groups import Selection, select_networks
+from mtl_core.config import RunConfig, from_dict
+from mtl_core.dashboard.pages.live import BASELINE_HELP, poll_every, start_baselines
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.errors import MtlError
@@ -63,22 +68,27 @@ def grouping_panel(manager: RunManager, owner: str, run_id: int) -> None:
     matrix = mean_affinity(manager.store.metrics(run_id), tasks)
     if matrix.empty or len(tasks) > 8:
         return
-    st.markdown("###### Train the suggested grouping")
-    a, b = st.columns(2)
-    groups = a.number_input("Networks", 1, len(mains), min(2, len(mains)), key="grp_n")
-    seeds = b.number_input("Seeds", 2, 10, 3, key="grp_seeds")
-    selection = select_networks(matrix.to_dict(orient="index"), tasks, mains, int(groups))
+    affinity = matrix.to_dict(orient="index")
+    if len(mains) == 1:  # one network to choose: no Networks input
+        selection = select_networks(affinity, tasks, mains, 1)
+        if only_single_task_left(from_dict(config_dict), selection):
+            single_task_note(manager, owner, run, selection)
+            return
+        st.markdown("###### Train the suggested grouping")
+        seeds = st.columns(2)[0].number_input("Seeds", 2, 10, 3, key="grp_seeds")
+    else:
+        st.markdown("###### Train the suggested grouping")
+        a, b = st.columns(2)
+        groups = a.number_input("Networks", 1, len(mains), min(2, len(mains)), key="grp_n")
+        seeds = b.number_input("Seeds", 2, 10, 3, key="grp_seeds")
+        selection = select_networks(affinity, tasks, mains, int(groups))
     st.markdown(" · ".join(f"**{' + '.join(n.tasks)}**" for n in selection.networks))
     st.caption(CAPTION)
-    if keeps_the_run(from_dict(config_dict), selection):
+    if keeps_the_run(from_dict(config_dict), selection):  # several main tasks, one network
         st.info(
             "With this many networks, TAG keeps every task of this run together: the "
             "grouping is this run's own setup, so there is nothing to compare it with. "
             "Ask for more networks, or compare with single-task from the Live view."
-            if len(mains) > 1
-            else "TAG keeps every auxiliary task of this run beside its main task: the "
-            "grouping is this run's own setup, so there is nothing to compare it with. "
-            "Compare it with single-task from the Live view."
         )
         return
     jobs = plan(from_dict(config_dict), selection, int(seeds), True)
@@ -107,6 +117,44 @@ def grouping_panel(manager: RunManager, owner: str, run_id: int) -> None:
         return bool(pending)
 
     live_panel(results, polling)
+
+
+def only_single_task_left(config: RunConfig, selection: Selection) -> bool:
+    """Whether, for a run of one main task, TAG's network adds no arm of its own: it is the
+    run itself (every auxiliary task kept) or the main task alone (its single-task run).
+    The comparison left is the run against single-task."""
+    if len(config.tasks) != 1:
+        return False
+    return keeps_the_run(config, selection) or selection.networks[0].tasks == config.tasks
+
+
+def single_task_note(manager: RunManager, owner: str, run: dict, selection: Selection) -> None:
+    """One line in place of the grouping form, and Live's *Compare with single-task*."""
+    (main,) = run["config"]["tasks"]
+    kept = selection.networks[0].tasks
+    choice = (
+        f"**{main}** alone, its single-task run"
+        if kept == (main,)
+        else f"this run itself (**{' + '.join(kept)}**)"
+    )
+    mine = run["owner"] == owner  # as in Live: only the run's own session starts runs for it
+    action = (
+        "compare this run with single-task instead."
+        if mine
+        else "the browser session that trained this run can compare it with single-task in Live."
+    )
+    st.markdown(f"With one main task, TAG's suggested grouping is {choice}: {action}")
+    if mine and st.button(
+        "Compare with single-task",
+        key=f"grp_single_{run['id']}",
+        help=BASELINE_HELP,
+    ):
+        try:
+            start_baselines(manager, run["id"], owner)
+        except MtlError as exc:  # a server limit
+            st.error(str(exc))
+        else:
+            st.rerun()
 
 
 def _results_table(study: GroupingStudy, mains: list[str]) -> None:

@@ -48,6 +48,10 @@ from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.written import counted
 
 KEEPALIVE_SECONDS = 10.0
+BASELINE_HELP = (  # Compare with single-task, here and in Insights (pages/grouping.py)
+    "train the matching single-task run(s): same split, seed, label budget, backbone and "
+    "optimiser steps; then overlay them"
+)
 MISTAKES = "mistakes_{run_id}"  # the key of a finished run's "Where does it go wrong?"
 
 
@@ -317,8 +321,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         if can_compare and st.button(
             "Compare with single-task",
             key=f"baseline_{run_id}",
-            help="train the matching single-task run(s): same split, seed, label "
-            "budget, backbone and optimiser steps; then overlay them",
+            help=BASELINE_HELP,
         ):
             try:
                 start_baselines(manager, run_id, owner)

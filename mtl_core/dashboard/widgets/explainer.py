@@ -28,14 +28,17 @@ structure. λ = 0 is single-task learning; a very large λ behaves like hard sha
 
 **Auxiliary tasks** are trained only to help the main task. *Statistical*: predict a
 property of the image (its bounding box). *Selective unsupervised*: predict a hidden part
-of the image. *Supervised*: a related label of no interest by itself (loops, parity).
+of the image. *Supervised*: a related label of no interest by itself (loops; parity, odd
+or even, which follows from the digit label).
 *Unsupervised*: reconstruct the whole image. The **shuffled control** keeps the task but
 permutes its labels: if the benefit survives shuffling, it came from the extra head (or
 from regularisation), not from the task.
 
 **When does sharing help?** When the other tasks carry information the main task's labels
-lack, typically because they are labelled on more images. Tasks that are functions of the
-main label on the same images add nothing new and can hurt.
+lack, typically because they are labelled on more images: the lesson *Sharing helps*.
+Parity labelled on the same images as the digits adds no information the digit labels
+lack; whether it then helps or hurts, one run is too noisy to tell: the lesson
+*Sharing hurts* measures it over seeds.
 """
 
 
