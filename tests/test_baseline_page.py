@@ -147,3 +147,23 @@ def test_a_compare_click_refused_by_a_limit_says_so_once_and_is_not_tried_again(
     at.run()
     assert calls == [1]
     assert K.baselines not in at.session_state
+
+
+def test_an_empty_live_view_points_to_the_sessions_stored_runs(fresh):
+    # after a study the session's runs are stored, and Live said only "Press Train"
+    at = live(open_app(**{K.owner: TOKEN}))
+    assert [i.value for i in at.info if "Press **Train**" in i.value]
+    assert not any("stored run" in i.value for i in at.info)
+    with RunStore(fresh) as store:
+        train(RUN, store=store, owner=TOKEN, name="a study's run")
+        train(RUN.replace(seed=1), store=store, owner="f" * 32, name="another page's")
+    at = live(open_app(**{K.owner: TOKEN}))
+    (line,) = [i.value for i in at.info if "Press **Train**" in i.value]
+    assert "Your 1 stored run open here from **History**" in line
+
+
+def live(at):
+    """The Live view, chosen with the view control (a new session opens on the lessons)."""
+    at.button_group(key=picker_key(at.session_state)).set_value("Live").run()
+    assert not at.exception, at.exception
+    return at

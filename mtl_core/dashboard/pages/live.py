@@ -247,7 +247,15 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     run_id = st.session_state.get(K.focus)
     if run_id is None:
         explainer(None, options.get("view", "loss"))
-        st.info("Press **Train** in the sidebar: curves appear here as the run trains.")
+        # after a study or a lesson, the session's runs are stored but none is on show here
+        mine = len(manager.store.runs(owner=owner)) if owner else 0
+        stored = (
+            f" Your {counted(mine, 'stored run')} open here from **History** (select one, "
+            "then *Show curves*), or side by side in **Compare**."
+            if mine
+            else ""
+        )
+        st.info(f"Press **Train** in the sidebar: curves appear here as the run trains.{stored}")
         return
     try:
         first = manager.store.get_run(run_id)
