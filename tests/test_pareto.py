@@ -374,6 +374,8 @@ def test_the_view_draws_the_stored_runs_and_the_form_starts_only_the_missing(fre
     point = checkpoint(results["w = 0.333"].rows, ["digit", "parity"])[1]
     assert table["digit (mean)"][0] == pytest.approx(point["digit"])
     assert table["parity (mean)"][0] == pytest.approx(point["parity"])
+    # one seed per arm: the line on wide bars and few seeds (test_pareto_readable.py)
+    assert any(c.value.startswith("Every arm has fewer than 3 seeds") for c in at.caption)
     fig = figures(at)["pareto"]
     shown = [t for t in fig["data"] if t["name"].startswith("task weights, ")]
     assert sorted(x for t in shown for x in array(t["x"])) == sorted(table["digit (mean)"][:2])

@@ -6,7 +6,8 @@ label along a line. Each arm of ``mtl_core.studies.pareto`` is its mean point ov
 with the 95% t-interval of each coordinate as error bars, every run a faint marker; the
 ratios are joined in weight order, dominated arms are hollow and named so in the legend,
 the aggregators are diamonds, and each single-task score is a dashed reference line
-(a single-task run has no score for the other task). No ``st.*``.
+(a single-task run has no score for the other task), named with its value in the legend:
+written by the line, it lay across the points and was cut at the plot's edge. No ``st.*``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from mtl_core.dashboard.figures.point_labels import CORNERS, Plot, place
 from mtl_core.dashboard.figures.style import (
     bounded,
     colour,
+    font_size,
+    legend_room,
     line_width,
     marker_size,
     metric_span,
@@ -28,6 +32,7 @@ from mtl_core.dashboard.figures.style import (
 )
 
 RATIO, SINGLE, METHOD = "ratio", "single task", "method"  # studies.pareto's kinds
+SINGLE_TINTS = (2, 4)  # the two tasks alone: green, reddish purple (the weights are blue)
 
 
 def _bars(mean: pd.Series, half: pd.Series, metric: str, large: bool, tint: str) -> dict:
@@ -49,15 +54,49 @@ def _labels(part: pd.DataFrame, kind: str) -> list[str]:
     return [arm.replace(" = ", "=") if kind == RATIO else arm for arm in part["arm"]]
 
 
-def _sides(part: pd.DataFrame, table: pd.DataFrame, kind: str) -> list[str]:
-    """Where each label sits: off the error bars (they cross the point on its axes, and a
-    label above the point lay on the vertical one), and on alternating sides along the
-    weights, so that the labels of neighbouring weights do not overlap: ``top right`` for
-    the 1st, 3rd, ... weight, ``bottom left`` for the 2nd, 4th, ...; aggregators top right."""
-    if kind != RATIO:
-        return ["top right"] * len(part)
-    order = {w: k for k, w in enumerate(sorted(table.loc[table["kind"] == RATIO, "w"]))}
-    return ["top right" if order[w] % 2 == 0 else "bottom left" for w in part["w"]]
+def _span(table: pd.DataFrame, column: str, metric: str) -> tuple[float, float]:
+    """About what Plotly's autorange spans on an axis: the bars' ends (cut as drawn) and
+    the single-task lines."""
+    mean = table[f"{column}_mean"]
+    half = table[f"{column}_half"].where(table["kind"] != SINGLE).fillna(0.0)
+    ends = np.concatenate([within(mean - half, metric), within(mean + half, metric)])
+    ends = ends[np.isfinite(ends)]
+    return (float(ends.min()), float(ends.max())) if len(ends) else (0.0, 1.0)
+
+
+# The narrowest chart the page draws: about 800 pixels wide on a 1280-pixel screen.
+CHART_WIDTH = 800
+
+
+def _place_labels(fig: go.Figure, table: pd.DataFrame, metrics, large: bool) -> None:
+    """Each arm's label beside its point, clear of the others (``point_labels.place``):
+    the weights' labels alternate ``top right`` and ``bottom left`` along the weights where
+    they can (neighbours then face away from each other), aggregators' go top right."""
+    labelled = [t for t in fig.data if t.mode == "markers+text"]
+    if not labelled:
+        return
+    weights = sorted(
+        float(label[2:]) for t in labelled for label in t.text if label.startswith("w=")
+    )
+    points, texts, preferred = [], [], []
+    for t in labelled:
+        for x, y, text in zip(t.x, t.y, t.text, strict=True):
+            points.append((x, y))
+            texts.append(text)
+            k = weights.index(float(text[2:])) if text.startswith("w=") else 0
+            preferred.append(CORNERS[:2] if k % 2 == 0 else CORNERS[1::-1])
+    margin = fig.layout.margin
+    plot = Plot(
+        _span(table, "m1", metrics[0]),
+        _span(table, "m2", metrics[1]),
+        width=CHART_WIDTH - margin.l - margin.r,
+        height=fig.layout.height - margin.t - margin.b - (0 if large else 120),
+        font=font_size(large),
+        radius=marker_size(11, large) / 2 + 2,
+    )
+    corners = iter(place(points, texts, preferred, plot))
+    for t in labelled:
+        t.textposition = [next(corners) for _ in t.x]
 
 
 def pareto_figure(
@@ -116,7 +155,6 @@ def pareto_figure(
                     mode="markers+text",
                     name=f"{what}, {'dominated' if dominated else 'not dominated'}",
                     text=_labels(part, kind),
-                    textposition=_sides(part, table, kind),
                     hovertext=part["arm"],
                     marker={
                         "symbol": f"{symbol}-open" if dominated else symbol,
@@ -133,17 +171,23 @@ def pareto_figure(
                     "%{customdata[0]} seeds<extra></extra>",
                 )
             )
-    for s in table[table["kind"] == SINGLE].itertuples():
-        for value, half, vertical in ((s.m1_mean, s.m1_half, True), (s.m2_mean, s.m2_half, False)):
+    for k, s in enumerate(table[table["kind"] == SINGLE].itertuples()):
+        for value, half, axis in ((s.m1_mean, s.m1_half, "x"), (s.m2_mean, s.m2_half, "y")):
             if math.isnan(value):
                 continue
             spread = "" if math.isnan(half) else f" ± {half:.3f}"
-            line = {"color": colour(2), "width": line_width(large_fonts) * 0.75, "dash": "dash"}
-            text = f"{s.arm}: {value:.3f}{spread}"
-            if vertical:
-                fig.add_vline(value, line=line, annotation_text=text)
-            else:
-                fig.add_hline(value, line=line, annotation_text=text)
+            # named in the legend, not on the plot: a label by the line lay across the
+            # points and their w labels, and was cut at the plot's edge
+            (fig.add_vline if axis == "x" else fig.add_hline)(
+                value,
+                line={
+                    "color": colour(SINGLE_TINTS[k % 2]),
+                    "width": line_width(large_fonts) * 0.75,
+                    "dash": "dash",
+                },
+                showlegend=True,
+                name=f"{s.arm}<br>{axis} = {value:.3f}{spread}",  # two short lines
+            )
     fig.update_xaxes(title_text=x_name)
     fig.update_yaxes(title_text=y_name)
     bounded(fig, metrics[0], "x")
@@ -156,4 +200,11 @@ def pareto_figure(
             (fig.update_yaxes, metrics[1], "m2_mean"),
         ):
             update(range=metric_span(metric, table[column].dropna().tolist()))
-    return titled(fig, f"Trade-off: {tasks[0]} against {tasks[1]}", 520, large_fonts)
+    titled(fig, f"Trade-off: {tasks[0]} against {tasks[1]}", 520, large_fonts)
+    if large_fonts:  # the legend stands right of the plot (style.look): room for its names
+        names = [t.name for t in fig.data if t.showlegend is not False and t.name]
+        names += [s.name for s in fig.layout.shapes if s.showlegend and s.name]
+        lines = [line for name in names for line in name.split("<br>")]
+        fig.update_layout(margin={"r": legend_room(lines, large_fonts)})
+    _place_labels(fig, table, metrics, large_fonts)
+    return fig

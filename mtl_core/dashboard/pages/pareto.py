@@ -54,6 +54,7 @@ CAPTION = (
     "dominated: another arm is at least as good on both tasks and better on one. The dashed "
     "lines are the single-task runs' scores. " + CUT_NOTE
 )
+ENOUGH_SEEDS = 3  # fewer, and the caption says why the bars are wide (few_seeds_line)
 SAID = "pf_said:"  # + the setup: the form's line on the runs it reused
 RATIOS_KEY, METHODS_KEY = "pf_ratios", "pf_methods"
 
@@ -64,6 +65,26 @@ SIDEBAR_WORDS = {
     "sharing": "single sharing trains each task alone, so no weight trades one for the "
     "other: pick hard, soft or cross-stitch under Sharing mode in the sidebar",
 }
+
+
+def few_seeds_line(table: pd.DataFrame) -> str | None:
+    """One line when an arm has fewer than ``ENOUGH_SEEDS`` seeds: its bars are that wide
+    because of the seeds (a 95% t-interval over 2 seeds is the mean ± 12.7 standard
+    errors), and a mark of "dominated", which compares means alone, may not hold."""
+    few = table[table["n"] < ENOUGH_SEEDS]
+    if few.empty:
+        return None
+    from scipy import stats  # here, not at the top: the page's server loads it on use
+
+    t = {n: stats.t.ppf(0.975, n - 1) for n in (2, 3, 5)}
+    lead = "Every arm has" if len(few) == len(table) else f"{len(few)} of {len(table)} arms have"
+    one = " and one seed gives no interval at all" if (few["n"] < 2).any() else ""
+    return (
+        f"{lead} fewer than {ENOUGH_SEEDS} seeds: a 95% t-interval over 2 seeds is the mean "
+        f"± {t[2]:.1f} standard errors (over 3 seeds ± {t[3]:.1f}, over 5 ± {t[5]:.1f}){one}, "
+        "so these bars are wide because of the few seeds, and a hollow (dominated) point "
+        "compares means that more seeds may reorder. Train 3 to 5 seeds per arm."
+    )
 
 
 def study_base(config: RunConfig) -> RunConfig:
@@ -218,6 +239,8 @@ def pareto_view(manager: RunManager, owner: str, config: RunConfig | None) -> No
             key="pareto",
         )
         st.caption(CAPTION)
+        if few := few_seeds_line(table):
+            st.caption(few)
         data_table(
             shown_table(table, tasks),
             tuple(c for c in shown_table(table, tasks).columns if "(mean)" in c or "CI" in c),
