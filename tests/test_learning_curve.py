@@ -86,3 +86,25 @@ def test_learning_curve_of_an_aggregator_run_through_the_cli(capsys, tmp_path):
     assert len(runs) == 8 and set(runs["status"]) == {"completed"}
     arms = {(c["sharing"], c["aggregator"], tuple(c["aux"])) for c in runs["config"]}
     assert arms == {("single", "none", ()), ("hard", "pcgrad", ("parity",))}
+
+
+def test_the_views_caption_says_on_how_many_images_each_task_is_labelled():
+    # "digit labels only on the training images counted on the x-axis": a teacher could
+    # not tell whether the auxiliary labels shrank with the size too
+    from mtl_core.config import DEFAULT
+    from mtl_core.dashboard.pages.learning import curve_caption
+
+    arms = ["single task", "hard sharing"]
+    same = curve_caption(DEFAULT.replace(aux=["parity"]), "digit", arms)
+    assert same == (
+        "For the sidebar's setup, at each train size N (the x-axis): single task vs hard "
+        "sharing, trained on N images labelled with digit; auxiliary tasks: parity labelled "
+        "on the same N images."
+    )
+    budget = DEFAULT.replace(aux=["parity", "magnitude"], task_sizes={"parity": 3000})
+    said = curve_caption(budget, "digit", arms)
+    assert said.endswith(
+        "auxiliary tasks: magnitude labelled on the same N images; parity on 3,000 images "
+        "(its label budget)."
+    )
+    assert "auxiliary" not in curve_caption(DEFAULT.replace(aux=[]), "digit", arms[:1])

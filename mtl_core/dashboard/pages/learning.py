@@ -151,7 +151,14 @@ def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
             key="lc_sizes",
             help="labelled training images of the main task, comma-separated",
         )
-        k = b.number_input("Seeds", 1, MAX_SEEDS, key=control_state.view_control(CURVE_SEEDS))
+        k = b.number_input(
+            "Seeds per size",
+            1,
+            MAX_SEEDS,
+            key=control_state.view_control(CURVE_SEEDS),
+            help="each arm trains once per seed at every train size (the sidebar's Seeds is "
+            "Train's own)",
+        )
         vary = c.checkbox(
             "also vary the data seed",
             True,
@@ -194,16 +201,32 @@ def deleted_lines(key: str, now: pd.DataFrame, existing: pd.Series) -> list[str]
     return lines
 
 
+def curve_caption(config: RunConfig, task: str, arms: list[str]) -> str:
+    """What each point trains, in words: it read "digit labels only on the training images
+    counted on the x-axis", and a teacher could not tell whether the auxiliary tasks'
+    labels shrank with the size too (they do, unless a task has a budget of its own)."""
+    aux = list(config.aux)
+    own = {a: config.task_sizes[a] for a in aux if config.task_sizes.get(a)}
+    same = [a for a in aux if a not in own]
+    parts = []
+    if same:
+        parts.append(f"{', '.join(same)} labelled on the same N images")
+    if own:
+        parts.append(", ".join(f"{a} on {n:,} images (its label budget)" for a, n in own.items()))
+    tail = f"; auxiliary tasks: {'; '.join(parts)}" if parts else ""
+    return (
+        f"For the sidebar's setup, at each train size N (the x-axis): {' vs '.join(arms)}, "
+        f"trained on N images labelled with {task}{tail}."
+    )
+
+
 def learning_view(manager: RunManager, owner: str, config: RunConfig | None) -> None:
     if config is None:
         st.info("Fix the setup in the sidebar first: the learning curve is drawn for it.")
         return
     task = config.tasks[0]
     arms = curve_arms(config, task)
-    st.caption(
-        f"For the sidebar's setup, at every train size: {' vs '.join(arms)}, "
-        f"{task} labels only on the training images counted on the x-axis."
-    )
+    st.caption(curve_caption(config, task, list(arms)))
     _start_form(manager, owner, config)
     if st.session_state.get(SAID + config_text(config)):
         st.caption(st.session_state[SAID + config_text(config)])
