@@ -26,6 +26,16 @@ def as_written(value: float) -> str:
     return repr(float(value))
 
 
+def bound(value: float, digits: int) -> str:
+    """An interval's bound to ``digits`` decimals, or up to three more where those would
+    print a bound beside 0 as 0: "95% CI -2.9 to -0.0 points" beside "the interval
+    excludes 0" (it was -0.04)."""
+    places = digits
+    while value != 0 and round(value, places) == 0 and places < digits + 3:
+        places += 1
+    return f"{value:.{places}f}"
+
+
 def counted(n: int, noun: str) -> str:
     """``n`` and its noun, plural unless one: "1 seed", "3 seeds", "0 runs", "1,200 runs"
     (the nouns on screen all take an s)."""

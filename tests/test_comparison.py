@@ -156,3 +156,23 @@ def test_a_difference_constant_up_to_rounding_is_tested_without_a_warning():
     assert [str(w.message) for w in scipy_said if "Precision loss" in str(w.message)]
     assert result.p_value == pytest.approx(expected, rel=1e-9, abs=1e-300)
     assert isinstance(result.p_value, float)
+
+
+def test_a_bound_beside_zero_keeps_its_digits_in_the_sentence():
+    # "95% CI -2.9 to -0.0 points" beside "excludes 0" (the bound was -0.04)
+    from mtl_core.analysis.stats import PairedDifference
+    from mtl_core.studies.comparison import Comparison
+    from mtl_core.written import bound
+
+    diff = PairedDifference(mean=-0.015, low=-0.029, high=-0.0004, p_value=0.04, n=4)
+    c = Comparison("hard sharing", "single task", "digit", "accuracy", 100, (), (), (), diff)
+    said = c.sentence()
+    assert "lowered digit test accuracy by 1.5 points" in said
+    assert "95% CI 0.04 to 2.9 points" in said and "0.0 " not in said
+    assert [bound(v, 1) for v in (-0.04, 0.04, 2.94, 0.0, 0.0004)] == [
+        "-0.04",
+        "0.04",
+        "2.9",
+        "0.0",
+        "0.0004",
+    ]

@@ -17,6 +17,7 @@ from mtl_core.analysis.stats import PairedDifference, paired_difference
 from mtl_core.config import RunConfig
 from mtl_core.data.tasks import get_task
 from mtl_core.errors import ConfigError, MtlError
+from mtl_core.written import bound
 
 Arm = Sequence[tuple[RunConfig, dict]]
 
@@ -79,7 +80,7 @@ class Comparison:
         text = (
             f"With {self.train_size:,} training images, {self.label_a} {verb} {what} by "
             f"{abs(d.mean) * scale:.{_digits(scale)}f}{unit} compared with {self.label_b}, "
-            f"95% CI {low * scale:.{_digits(scale)}f} to {high * scale:.{_digits(scale)}f}"
+            f"95% CI {bound(low * scale, _digits(scale))} to {bound(high * scale, _digits(scale))}"
             f"{unit} (paired t-interval), over {d.n} paired seeds (paired t-test "
             f"{_p(d.p_value)})"
         )

@@ -45,7 +45,7 @@ from mtl_core.studies.baselines import single_task_baselines
 from mtl_core.studies.replicates import seed_configs, seed_name
 from mtl_core.studies.tuned_baseline import best_val_metric
 from mtl_core.training.results import RunResult
-from mtl_core.written import counted
+from mtl_core.written import bound, counted
 
 SINGLE = "single task"
 ALL_SHARED = "all shared"
@@ -218,7 +218,7 @@ class DepthVerdict:
         scale, unit = (100.0, " points") if spec.is_classification else (1.0, spec.metric_unit)
         digits = 1 if scale >= 10 else 3
         d = self.diff
-        low, high = (_places(x * scale, digits) for x in (d.low, d.high))
+        low, high = (bound(x * scale, digits) for x in (d.low, d.high))
         text = (
             f". Test {spec.metric} at each run's validation-selected epoch, {shared} minus "
             f"single task (K = 0), paired by seed: {d.mean * scale:+.{digits}f}{unit}, 95% CI "
@@ -239,15 +239,6 @@ class DepthVerdict:
         if not better and self.best_k > 0:
             return text + ", though validation ranked it first."
         return text + "."
-
-
-def _places(value: float, digits: int) -> str:
-    """``value`` to ``digits`` decimals, or up to three more where those would print a
-    bound beside 0 as 0 ("95% CI -2.9 to -0.0 points: the interval excludes 0")."""
-    places = digits
-    while value != 0 and round(value, places) == 0 and places < digits + 3:
-        places += 1
-    return f"{value:.{places}f}"
 
 
 def depth_verdict(runs: pd.DataFrame, task: str) -> DepthVerdict | None:
