@@ -313,3 +313,25 @@ def test_the_explainer_calls_a_training_loss_that_rose_too_unstable_not_overfitt
     (unstable,) = run_lines(run, numbers)
     assert "From epoch 2 on, the training loss rose too" in unstable
     assert "unstable" in unstable and "kept rising: overfitting" not in unstable
+
+
+def test_an_ended_runs_panels_keep_one_x_axis_from_0_to_its_epochs(fresh):
+    # ended, each panel was fitted to its own points and star: the digit panel ran past
+    # epoch 30 to fit its star, the parity panel stopped at 30, with other ticks
+    at = open_app({"epochs": "3", "dataset": "digits", "train_size": "100", "aux": "parity"})
+    train_button(at).click().run()
+    run = at.session_state[K.focus]
+    with RunStore(fresh) as store:
+        store.set_status(run, Status.RUNNING)
+        for epoch, loss in enumerate((2.3, 1.5, 1.2, 1.0)):
+            rows = [(t, s, "loss", loss) for t in ("digit", "parity") for s in ("train", "val")]
+            store.append_epoch(run, epoch, rows)
+        summary = {"best_epoch": 3, "best_val_loss": 1.0, "train_loss": 1.0, "gap": 0.0}
+        store.finish(
+            run, Status.COMPLETED, "", {"main": {"digit": {**summary, "test_metric": 0.5}}}, {}
+        )
+    at.run()
+    assert not at.exception, at.exception
+    layout = figures(at)["live_chart"]["layout"]
+    ranges = [layout[k].get("range") for k in layout if k.startswith("xaxis")]
+    assert len(ranges) == 2 and ranges == [[0, 3], [0, 3]], ranges

@@ -168,9 +168,10 @@ def curves_figure(
     itself (widgets/plot.py): every curve of the runs in ``run_names`` is drawn, even
     before its first epoch, and says which it is (``meta``: its task, split, metric and
     smoothing; a star, its task, the metric shown and the best epoch and loss).
-    ``planned``: the epochs a live run will train. On the epoch axis the x axis then spans
-    them from the start, so the curves grow across it: fitted to the points drawn, it
-    showed a run's first point alone on an axis from -1 to 1, then stretched as it grew.
+    ``planned``: the epochs the runs train. On the epoch axis the x axis then spans them
+    from the start, so the curves grow across it: fitted to the points drawn, it showed a
+    run's first point alone on an axis from -1 to 1, then stretched as it grew (and, ended,
+    each panel fitted its own points and star).
     ``revision``: what the chart's UI state (zoom, hidden traces: Plotly's ``uirevision``)
     belongs to; a figure with another one starts afresh. One Live chart shows run after
     run: Plotly carried the first run's state into the next, whose ended figure then kept

@@ -315,7 +315,9 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 best={(run_id, t): None for t in main if live} | stars,
                 run_names={run_id: run["name"]},
                 feed=live,
-                planned=int(run["config"]["epochs"]) if live else None,
+                # live or ended: the panels keep one axis, 0 to its epochs (ended, each was
+                # fitted to its own points and star, one past the last epoch, one not)
+                planned=int(run["config"]["epochs"]),
                 revision=f"run {run_id}",  # another run's zoom and axes do not carry over
                 **options,
             )
