@@ -153,3 +153,25 @@ def test_history_names_the_main_task_whose_numbers_it_shows():
         }
     )
     assert list(runs_overview(runs).task) == ["digit (first of 2)", "digit"]
+
+
+def test_the_folded_model_and_training_sections_are_said_in_one_line():
+    from mtl_core.analysis.overview import model_and_training
+
+    assert model_and_training(BASE.to_dict()).endswith(
+        " · 60 epochs, adam, lr 0.001, batch 32, seed 0"
+    )
+    tuned = BASE.replace(width=32, epochs=5, lr=0.01, dropout=0.2, early_stop=10, weight_decay=1e-4)
+    assert model_and_training(tuned.to_dict()) == (
+        f"mlp trunk, width 32, depth {BASE.depth}, dropout 0.2 · 5 epochs, adam, lr 0.01, batch 32, "
+        "weight decay 0.0001, early stopping after 10, seed 0"
+    )
+
+
+def test_a_links_model_and_training_settings_show_under_their_folded_sections(fresh):
+    # a class opening a link with epochs=5 could not see it: it went into a folded section
+    from tests.helpers.apptest import open_app
+
+    at = open_app({"epochs": "5", "width": "32", "dataset": "digits"})
+    said = [c.value for c in at.sidebar.caption]
+    assert any("width 32" in c and "· 5 epochs" in c for c in said), said

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from mtl_core.store.schema import LIVE
+from mtl_core.written import as_written
 
 if TYPE_CHECKING:
     from mtl_core.store.runs import RunStore
@@ -131,3 +132,28 @@ def runs_overview(runs: pd.DataFrame, so_far: dict[int, float] | None = None) ->
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def model_and_training(config: dict) -> str:
+    """What the folded Model and Training sections hold, in one line: "mlp trunk, width 32,
+    depth 2 · 5 epochs, adam, lr 0.01, batch 32, seed 0". A link's ``epochs=5`` went into a
+    folded section: a class opening the link could not see that its runs last 5 epochs."""
+    model = [
+        f"{config.get('backbone') or 'mlp'} trunk",
+        f"width {config.get('width')}",
+        f"depth {config.get('depth')}",
+    ]
+    if config.get("dropout"):
+        model.append(f"dropout {as_written(config['dropout'])}")
+    training = [
+        f"{config.get('epochs')} epochs",
+        str(config.get("optimizer")),
+        f"lr {as_written(config.get('lr'))}",
+        f"batch {config.get('batch_size')}",
+    ]
+    if config.get("weight_decay"):
+        training.append(f"weight decay {as_written(config['weight_decay'])}")
+    if config.get("early_stop"):
+        training.append(f"early stopping after {config['early_stop']}")
+    training.append(f"seed {config.get('seed')}")
+    return f"{', '.join(model)} · {', '.join(training)}"

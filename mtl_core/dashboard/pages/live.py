@@ -247,8 +247,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
     run_id = st.session_state.get(K.focus)
     if run_id is None:
         explainer(None, options.get("view", "loss"))
-        # after a study or a lesson, the session's runs are stored but none is on show here
-        mine = len(manager.store.runs(owner=owner)) if owner else 0
+        mine = len(manager.store.runs(owner=owner)) if owner else 0  # after a study, say
         stored = (
             f" Your {counted(mine, 'stored run')} open here from **History** (select one, "
             "then *Show curves*), or side by side in **Compare**."
@@ -315,9 +314,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 best={(run_id, t): None for t in main if live} | stars,
                 run_names={run_id: run["name"]},
                 feed=live,
-                # live or ended: the panels keep one axis, 0 to its epochs (ended, each was
-                # fitted to its own points and star, one past the last epoch, one not)
-                planned=int(run["config"]["epochs"]),
+                planned=int(run["config"]["epochs"]),  # live or ended: one axis per run
                 revision=f"run {run_id}",  # another run's zoom and axes do not carry over
                 **options,
             )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from mtl_core.analysis.overview import model_and_training
 from mtl_core.config import DEFAULT, DEPTHS, RunConfig
 from mtl_core.dashboard.batch import SEEDS, VARY_DATA_SEED
 from mtl_core.dashboard.widgets.control_state import config_from_state, key
@@ -356,12 +357,14 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
             key=key("data_seed"),
             help="which images land in train / validation / test",
         )
+    folded = sb.empty()  # what the two folded sections hold, once the setup is known
     _keep_controls()
     try:
         config = config_from_state()
     except ConfigError as exc:
         return None, str(exc)
     size_note.caption(f"{param_count(config):,} parameters in this setup")
+    folded.caption(model_and_training(config.to_dict()))
     if status is not None:  # a valid setup, but its data is not here: training would fail
         return None, status
     return config, None
