@@ -9,6 +9,8 @@ queued (no worker processes): what is tested is what the page asks for and shows
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import streamlit as st
@@ -265,7 +267,15 @@ def test_compare_says_which_runs_are_still_training(store):
     at.button_group(key=picker_key(at.session_state)).set_value("Compare").run()
     assert not at.exception, at.exception
     assert "2 of 3 runs still training" in " ".join(i.value for i in at.info)
-    table = next(d.value for d in at.dataframe if "epochs run" in d.value.columns)
+    shown = next(d for d in at.dataframe if "epochs run" in d.value.columns)
+    table = shown.value
+    formats = {
+        c: v["type_config"]["format"]
+        for c, v in json.loads(shown.proto.columns).items()
+        if "type_config" in v
+    }
+    # one precision a column: "0.75" stood beside "0.6167"
+    assert formats == dict.fromkeys(("test accuracy", "best val loss", "gap"), "%.4f")
     columns = list(table.columns)
     assert columns.index("status") < columns.index("test accuracy") < columns.index("run")
     assert columns.index("test accuracy") < columns.index("config")
