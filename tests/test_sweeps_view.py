@@ -159,7 +159,7 @@ def test_the_picker_lists_sweeps_newest_first_with_their_counts(stored):
     )
     assert picker.options[1].startswith("older (#") and "0 runs" in picker.options[1]
     assert (
-        "sharing (2) × train_size (3) × 2 seed(s) = 12 runs in the grid, 10 of them stored."
+        "sharing (2) × train_size (3) × 2 seeds = 12 runs in the grid, 10 of them stored."
         in texts(at)
     )
 
@@ -191,6 +191,8 @@ def test_the_chart_draws_one_band_per_colour_with_the_seed_mean(stored):
         "8 of the sweep's 10 runs are in the picture; at these values, 1 still queued or "
         "training and 1 ended without a result."
     ) in texts(at)
+    # a band over 2 seeds ran from 0.77 to 0.93 with nothing saying it is no interval
+    assert "With 2 seeds a point, the band is only their spread and no interval" in texts(at)
 
 
 def test_a_categorical_axis_with_the_others_held(stored):

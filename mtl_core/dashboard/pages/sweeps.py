@@ -44,6 +44,7 @@ from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.presets import data_table
 from mtl_core.data.tasks import get_task
 from mtl_core.store.runs import LIVE, RunStore
+from mtl_core.written import counted
 
 SWEEP_POLL_SECONDS = 2.0
 IDLE_POLL_SECONDS = 10.0
@@ -56,6 +57,8 @@ EMPTY = (
     "No sweeps yet. Start one from a terminal with `python -m mtl_core sweep sweep.yaml`; "
     "a sweep file looks like this (every combination of the axes, once per seed):"
 )
+
+FEW_SEEDS = 3  # fewer seeds a point: the caption says the band is no interval
 
 
 def session_cache() -> SweepCache:
@@ -88,6 +91,13 @@ def _caption(
         text += (
             f" Averaged over {', '.join(pooled)}: their runs are pooled with the seeds, "
             "so the band spans both."
+        )
+    seeds = len(spec.get("seeds") or [0])
+    if seeds < FEW_SEEDS and not pooled:  # 2 seeds drew a band from 0.77 to 0.93
+        text += (
+            f" With {counted(seeds, 'seed')} a point, the band is only their spread and "
+            f"no interval: train {FEW_SEEDS} or more seeds before reading a difference "
+            "between points."
         )
     text += f" {len(points)} of the sweep's {len(frame)} runs are in the picture"
     pending = chosen[chosen.best_val.isna()]
@@ -182,7 +192,7 @@ def sweep_panel(
     varied = ", data seed varied with the seed" if spec.get("vary_data") else ""
     grid = grid_size(spec)
     stored = "" if len(runs) == grid else f", {len(runs)} of them stored"
-    st.caption(f"{axes} × {seeds} seed(s){varied} = {grid} runs in the grid{stored}.")
+    st.caption(f"{axes} × {counted(seeds, 'seed')}{varied} = {grid} runs in the grid{stored}.")
     if runs.empty:
         st.info("None of this sweep's runs is stored yet: they appear as the sweep queues them.")
         return
