@@ -139,6 +139,22 @@ def test_a_rerun_on_an_old_address_that_is_no_history_move_keeps_the_page(two_ru
     assert at.session_state[K.compare] == [two_runs[0]]
 
 
+def test_a_back_cut_short_is_still_a_back_in_the_run_that_follows(two_runs):
+    at = open_app({"view": "compare", "compare": str(two_runs[0])})
+    before = address(at)
+    at.session_state[K.pending_compare] = two_runs
+    at.run()
+    after = address(at)
+    # Back's script run was cut short by another request right after it began: the
+    # next run comes without the browser's history mark, on the address Back opened
+    at.session_state[K.moving] = before
+    back_to(at, before, history=False)
+    assert at.session_state[K.compare] == [two_runs[0]] and address(at) == before
+    assert K.moving in at.session_state  # until a run on the address the page wrote
+    at.run()
+    assert K.moving not in at.session_state and address(at) == before != after
+
+
 def test_back_and_forward_reopen_the_views_setups_and_lessons_the_page_wrote(fresh):
     # Back changed the address but not the page: the session had read its URL once
     at = open_app()

@@ -120,13 +120,18 @@ def follow_history() -> None:
     Only a rerun the browser marks as a history move is one: a rerun it sent before it had
     taken the page's last address (a fragment's tick right after *Compare with single-task*
     added the baselines) carried the address before, and read as Back, it put the
-    comparison back as it was; the page keeps what it shows and writes its address again."""
+    comparison back as it was; the page keeps what it shows and writes its address again.
+    A move's address is kept until the page has opened it: a move whose script run was
+    cut short (another request) is still one in the run that follows."""
     written = st.session_state.get(K.url)
-    if written is None or dict(st.query_params) == written:
+    address = dict(st.query_params)
+    if written is None or address == written:
+        st.session_state.pop(K.moving, None)
         return
-    if not state.history_move():
+    if not (state.history_move() or st.session_state.get(K.moving) == address):
         write_address(written)
         return
+    st.session_state[K.moving] = address
     close_lesson()
     for name in (K.focus, K.compare, K.preset, K.preset_choice, K.pending_view):
         st.session_state.pop(name, None)

@@ -22,6 +22,7 @@ class K:
     curves = "curves"  # run id -> metrics already read from the store
     notes = "url_notes"  # what was dropped from a malformed URL
     url = "url_written"  # the query the page last put in the address bar (app.sync_url)
+    moving = "url_moving"  # a Back or Forward's address, until the page has opened it
     compare = "compare_runs"
     pending_compare = "pending_compare"  # runs to add to the comparison on the next run
     view = "page_view"  # the view shown (a plain key: widgets/view_picker.py says why)
