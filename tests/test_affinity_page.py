@@ -16,7 +16,7 @@ from mtl_core.dashboard.pages.insight_tables import towards
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import array, figures, open_app, texts
+from tests.helpers.apptest import array, figures, open_app, texts, use_store
 
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3}
 RUNS = {
@@ -29,11 +29,8 @@ RUNS = {
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     root = tmp_path_factory.mktemp("affinity_page")
-    path = root / "runs.sqlite"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MTL_DATA_ROOT", str(root))
-        mp.setenv("MTL_STORE", str(path))
-        st.cache_resource.clear()
+        path = use_store(mp, root)  # a manager cached by another module reads another store
         with RunStore(path) as store:
             ids = {
                 name: train(RunConfig.from_dict({**TINY, **c}), store=store, name=name).run_id

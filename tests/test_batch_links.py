@@ -10,31 +10,16 @@ lesson's link ``seeds=`` keeps its meaning there: the lesson's draw of seeds.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from mtl_core.config import DEFAULT
 from mtl_core.dashboard.batch import BATCH
 from mtl_core.dashboard.urlstate import link_batch, link_lesson, params_to_config, setup_params
 from mtl_core.dashboard.widgets.share import share_query
-from tests.helpers.apptest import open_app, url_config
+from tests.helpers.apptest import address, open_app, shared, url_config
 
 UNSET = {p.name: p.default for p in BATCH}
 CONFIG = DEFAULT.replace(aux=["parity", "magnitude"], seed=1)
-
-
-def address(at) -> dict[str, str]:
-    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
-
-
-def shared(at) -> str:
-    """The query the Copy share link button holds."""
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
-        if "query" in data:
-            return data["query"]
-    raise AssertionError("no share link button on the page")
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import figures, open_app, queue_only, texts
+from tests.helpers.apptest import figures, open_app, queue_only, texts, use_store
 
 TOKEN = "fedcba9876543210" * 2  # the page session's owner token (no cookie in AppTest)
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3}
@@ -31,11 +31,8 @@ ONE_MAIN = {**TINY, "aux": ["parity", "magnitude"]}
 def stored(tmp_path_factory):
     """One finished run of one main task (digit) and two auxiliary tasks, owned by TOKEN."""
     root = tmp_path_factory.mktemp("grouping_one_main")
-    path = root / "runs.sqlite"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MTL_DATA_ROOT", str(root))
-        mp.setenv("MTL_STORE", str(path))
-        st.cache_resource.clear()
+        path = use_store(mp, root)  # a manager cached by another module reads another store
         with RunStore(path) as store:
             run_id = train(RunConfig.from_dict(ONE_MAIN), store=store, owner=TOKEN).run_id
         yield path, run_id

@@ -21,7 +21,15 @@ from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import array, figures, open_app, texts, train_button, url_config
+from tests.helpers.apptest import (
+    array,
+    figures,
+    open_app,
+    texts,
+    train_button,
+    url_config,
+    use_store,
+)
 
 TINY = {
     "dataset": "digits",
@@ -43,11 +51,8 @@ RUNS = {
 def stored(tmp_path_factory):
     """A store holding one finished tiny run per entry of RUNS: (path, {name: run id})."""
     root = tmp_path_factory.mktemp("insights")
-    path = root / "runs.sqlite"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MTL_DATA_ROOT", str(root))
-        mp.setenv("MTL_STORE", str(path))
-        st.cache_resource.clear()  # a manager cached by another module reads another store
+        path = use_store(mp, root)  # a manager cached by another module reads another store
         with RunStore(path) as store:
             ids = {}
             for name, changes in RUNS.items():

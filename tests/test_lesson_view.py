@@ -39,7 +39,7 @@ from mtl_core.studies.lessons import (
 )
 from mtl_core.studies.presets import Preset
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import figures, open_app, queue_only, train_button, use_store
+from tests.helpers.apptest import address, figures, open_app, queue_only, train_button, use_store
 
 TINY = RunConfig.from_dict(
     {
@@ -81,10 +81,6 @@ def store(tmp_path, monkeypatch):
 
 def main_texts(at) -> str:
     return "\n".join(e.value for e in [*at.main.markdown, *at.main.caption, *at.main.info])
-
-
-def link(at) -> dict[str, str]:
-    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
 
 
 def stored_runs(path) -> list[dict]:
@@ -134,7 +130,7 @@ def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
     assert lesson.setup in main_texts(at)
     judged = "The verdict judges: " + "; ".join(c.text for c in lesson.preset.claims)
     assert judged in main_texts(at)
-    assert link(at) == {"lesson": "sharing-helps"}
+    assert address(at) == {"lesson": "sharing-helps"}
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 5 fresh seeds")
     assert at.session_state["view"] == "metric"  # the chart shows what the verdict is about
     at.button(key="lesson_back").click().run()
@@ -251,7 +247,7 @@ def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_lin
     assert guess(at).value is None  # no guess: Run is not blocked
     at.button(key="lesson_run").click().run()
     assert not at.exception, at.exception
-    seeds = parse_seeds(link(at)["seeds"])
+    seeds = parse_seeds(address(at)["seeds"])
     assert len(seeds) == TINY_LESSON.default_seeds == len(set(seeds))
     runs = stored_runs(store)
     assert len(runs) == len(TINY_LESSON.preset.arms) * len(seeds)
@@ -265,7 +261,7 @@ def test_run_starts_every_arm_on_fresh_paired_seeds_and_writes_them_into_the_lin
     arms = len(TINY_LESSON.preset.arms)  # started seed by seed: the slots train arms together
     assert [r["config"]["seed"] for r in runs] == [s for s in seeds for _ in range(arms)]
     at.button(key="lesson_run").click().run()  # a second Run: a new draw
-    again = parse_seeds(link(at)["seeds"])
+    again = parse_seeds(address(at)["seeds"])
     assert set(again).isdisjoint(seeds)
 
 
@@ -390,7 +386,7 @@ def test_try_next_opens_the_next_lesson_on_the_same_seeds(trained):
     at = open_app({"lesson": TINY_LESSON.slug, "seeds": "1101-2202-3303"})
     at.button(key="try_sharing-helps").click().run()
     assert [h.value for h in at.main.header] == [LESSONS["sharing-helps"].title]
-    assert link(at)["seeds"] == "1101-2202-3303"
+    assert address(at)["seeds"] == "1101-2202-3303"
     # Run would draw as many fresh seeds as the draw has, not the lesson's default five
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 3 fresh seeds")
 

@@ -13,8 +13,6 @@ unusable parameter gets.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from mtl_core.config import DEFAULT
@@ -26,7 +24,7 @@ from mtl_core.dashboard.widgets import train_start
 from mtl_core.dashboard.widgets.control_state import key
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.studies.replicates import MAX_SEEDS
-from tests.helpers.apptest import open_app, train_button
+from tests.helpers.apptest import address, open_app, shared, train_button
 
 UNSET = {p.name: p.default for p in BATCH}
 STUDIES = [
@@ -37,19 +35,6 @@ STUDIES = [
 PARAMS = [p for p, _ in STUDIES]
 # a setup every study view takes: two main tasks, hard sharing, a small dataset
 SETUP = {"dataset": "digits", "tasks": "digit,parity", "train_size": "60", "epochs": "2"}
-
-
-def address(at) -> dict[str, str]:
-    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
-
-
-def shared(at) -> str:
-    """The query the Copy share link button holds."""
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
-        if "query" in data:
-            return data["query"]
-    raise AssertionError("no share link button on the page")
 
 
 def show(at, view: str):

@@ -20,11 +20,7 @@ from mtl_core.dashboard.urlstate import link_view, view_params
 from mtl_core.dashboard.viewnames import V, every_name, from_slug, view_slug
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from tests.helpers.apptest import open_app, texts
-
-
-def address(at) -> dict[str, str]:
-    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+from tests.helpers.apptest import address, open_app, texts
 
 
 def show(at, view: str):

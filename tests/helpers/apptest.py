@@ -58,6 +58,20 @@ def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
     return at
 
 
+def address(at: AppTest) -> dict[str, str]:
+    """The page's address bar, one value per parameter."""
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def shared(at: AppTest) -> str:
+    """The query the Copy share link button holds."""
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        if "query" in data:
+            return data["query"]
+    raise AssertionError("no share link button on the page")
+
+
 def use_store(mp: pytest.MonkeyPatch, root: Path) -> Path:
     """Point the dashboard at a fresh data root and run store under ``root``."""
     path = root / "runs.sqlite"
