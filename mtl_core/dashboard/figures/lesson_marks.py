@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from mtl_core.analysis.summary import best_epoch, still_improving
 from mtl_core.dashboard.figures.style import font_size, line_width, marker_size
 
 STOP_LINE = "dot"  # the dotted line at an arm's mean stop epoch
@@ -185,9 +186,10 @@ def mark_best(fig: go.Figure, group: str, large: bool) -> None:
     if mean is None or mean.line.dash != "dash" or len(mean.y) < 2:
         return
     epochs, x, y = _points(mean)
-    low = int(np.nanargmin(y))
-    if low == len(y) - 1:  # still falling at its end: no bottom yet
+    values = y.tolist()
+    if still_improving(values):  # lowest at its end: no bottom yet (summary.py's rule)
         return
+    low = best_epoch(values)
     epoch = int(epochs[low])
     fig.add_trace(
         go.Scatter(
