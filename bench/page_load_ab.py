@@ -7,7 +7,8 @@ other. This benchmark serves both trees at once (``streamlit run dashboard/serve
 from a copy of each, as bench_ui.py does, each on an empty data folder), waits until
 both are idle, then loads the page in a new browser context (a new visitor: nothing
 cached) from each in turn, A B B A A B ..., and times each load from ``goto`` to the
-Train button being visible, by the page's own clock (``bench_ui.TRAIN_SEEN``). It prints every load and, per tree, the first load and the
+Train button being visible, by the page's own clock (``bench_ui.TRAIN_SEEN``), and
+to the sidebar's setup visible (drawn after the first paint). It prints every load and, per tree, the first load and the
 median and range of the later ones, and writes them to ``bench/out/page_load_ab.json``.
 With ``--reload`` each tree's page stays open in one browser context and every load after
 its first is a reload (a returning visitor: Streamlit's scripts in the HTTP cache), so
@@ -28,7 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_ui import TRAIN_SEEN, Server, snapshot, train_shown  # noqa: E402
+from bench.bench_ui import (  # noqa: E402
+    TRAIN_SEEN,
+    Server,
+    setup_after_train,
+    snapshot,
+    train_shown,
+)
 from bench.results import write_results  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -56,6 +63,7 @@ def main() -> None:
             for k, tree in enumerate(args.tree)
         ]
         times: list[list[float]] = [[], []]
+        setups: list[list[float]] = [[], []]  # the sidebar's setup visible
         try:
             for server in servers:
                 server.wait_healthy()
@@ -76,7 +84,12 @@ def main() -> None:
                     else:
                         page.goto(servers[k].url)
                     times[k].append(train_shown(page, start))
-                    print(f"load {i:2d}: tree {'AB'[k]} {times[k][-1]:.2f} s", flush=True)
+                    setups[k].append(round(times[k][-1] + setup_after_train(page), 3))
+                    print(
+                        f"load {i:2d}: tree {'AB'[k]} {times[k][-1]:.2f} s"
+                        f" (setup {setups[k][-1]:.2f} s)",
+                        flush=True,
+                    )
                     time.sleep(1.5)  # the page's own work after Train shows (Plotly.js)
                     if args.reload:
                         kept[k] = page
@@ -95,12 +108,14 @@ def main() -> None:
             "later_median": round(statistics.median(later), 3),
             "later_range": [round(min(later), 3), round(max(later), 3)],
             "all": [round(t, 3) for t in times[k]],
+            "setup_visible_all": setups[k],
         }
         result["train_visible_s"]["AB"[k]] = summary
         print(
             f"tree {'AB'[k]} ({tree}): first page {summary['first']:.2f} s; later loads median"
             f" {summary['later_median']:.2f} s ({summary['later_range'][0]:.2f}-"
-            f"{summary['later_range'][1]:.2f}, {len(later)} loads)"
+            f"{summary['later_range'][1]:.2f}, {len(later)} loads); the setup showed at"
+            f" {setups[k][0]:.2f} s first, median {statistics.median(setups[k][1:]):.2f} s later"
         )
     write_results(OUT_PATH, result)
 

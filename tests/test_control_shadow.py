@@ -1,11 +1,11 @@
-"""The sidebar keeps a copy of every control's value each run (``_keep_controls`` in
-mtl_core/dashboard/widgets/controls.py): a rerun that interrupts another can make Streamlit
+"""The sidebar keeps a copy of every control's value each run (``keep_controls`` in
+mtl_core/dashboard/widgets/control_state.py): a rerun that interrupts another can make Streamlit
 drop a widget's key, and the copy puts the last value back before the widgets are drawn,
 instead of the widget's minimum (epochs 1, lr 1e-6)."""
 
 from __future__ import annotations
 
-from mtl_core.dashboard.widgets.controls import SHADOW
+from mtl_core.dashboard.widgets.control_state import SHADOW
 from tests.helpers.apptest import open_app
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.config import DEFAULT
 from mtl_core.dashboard.urlstate import config_to_params, params_to_config
 from mtl_core.studies.presets import PRESETS
-from tests.helpers.apptest import train_button, url_config
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+from tests.helpers.apptest import open_app, train_button, url_config
 
 
 @pytest.fixture(autouse=True)
@@ -23,12 +19,7 @@ def isolated_store(tmp_path_factory, monkeypatch):
 
 
 def run_app(params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for name, value in (params or {}).items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(params)
 
 
 def test_defaults_give_the_default_config_and_an_enabled_train_button():

@@ -17,8 +17,8 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.limits import LimitError, Limits
 from mtl_core.store.runs import RunStore
+from tests.helpers.apptest import open_app
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 DOCUMENTED = set(re.findall(r"``(MTL_[A-Z_]+)``", limits.__doc__ or ""))
 
 
@@ -148,16 +148,8 @@ def fresh_server(tmp_path, monkeypatch) -> Iterator[Path]:
 
 
 def run_app(params: dict[str, str], owner: str = "") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for name, value in params.items():
-        at.query_params[name] = value
-    if (
-        owner
-    ):  # the page's owner token (a browser sends it as a cookie: mtl_core/dashboard/state.py)
-        at.session_state[K.owner] = owner
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    # the page's owner token (a browser sends it as a cookie: mtl_core/dashboard/state.py)
+    return open_app(params, **({K.owner: owner} if owner else {}))
 
 
 def train_button(at: AppTest):

@@ -234,10 +234,10 @@ def _runs_when_the_sidebar_is_drawn(fresh, monkeypatch) -> list[int]:
     seen: list[int] = []
     drawn = controls.sidebar
 
-    def sidebar():
+    def sidebar(draw: bool = True):
         with RunStore(fresh) as store:
             seen.append(len(store.runs()))
-        return drawn()
+        return drawn(draw)
 
     monkeypatch.setattr(controls, "sidebar", sidebar)
     return seen

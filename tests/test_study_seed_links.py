@@ -20,7 +20,7 @@ from mtl_core.dashboard.batch import BATCH, CURVE_SEEDS, DEPTH_SEEDS, TRADEOFF_S
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import link_batch, params_to_config, setup_params
 from mtl_core.dashboard.viewnames import V, view_slug
-from mtl_core.dashboard.widgets import train_start
+from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.control_state import key
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.studies.replicates import MAX_SEEDS
@@ -114,9 +114,9 @@ def test_a_train_click_after_a_study_view_still_starts_early(fresh, monkeypatch,
     puts a ``c_`` control back a run later: a Train click in between found its controls
     "changed" and lost its early start (widgets/train_start.py). The form's value is kept."""
     seen: list[bool] = []
-    real = train_start.unchanged_since_drawn
+    real = control_state.unchanged_since_drawn
     monkeypatch.setattr(
-        train_start, "unchanged_since_drawn", lambda: seen.append(real()) or seen[-1]
+        control_state, "unchanged_since_drawn", lambda: seen.append(real()) or seen[-1]
     )
     at = show(open_app({**SETUP, "view": view_slug(param.view), param.name: "5"}), V.history)
     at.run()

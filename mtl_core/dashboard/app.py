@@ -30,7 +30,7 @@ from mtl_core.dashboard.urlstate import (
     view_params,
 )
 from mtl_core.dashboard.viewnames import V
-from mtl_core.dashboard.widgets import control_state, controls
+from mtl_core.dashboard.widgets import after_paint, control_state, controls
 from mtl_core.dashboard.widgets.identical import train_or_offer
 from mtl_core.dashboard.widgets.lesson_state import LK, close_lesson, open_lesson, open_slug
 from mtl_core.dashboard.widgets.presets import preset_banner, preset_picker
@@ -246,16 +246,19 @@ def show_started(manager: RunManager) -> int | None:
     return ids[0] if ids else None
 
 
-def train_button(manager: RunManager, owner: str, config: RunConfig | None, slot=None) -> None:
+def train_button(
+    manager: RunManager, owner: str, config: RunConfig | None, slot=None, whole: bool = True
+) -> None:
     """Train (K seeds), unless the config is invalid or over a server limit, or the session
     is full. One run opens in Live; several open in Compare, drawn as a seed band. The
     button is drawn in ``slot`` (the top of the sidebar, where it is seen without
-    scrolling); the Seeds control stays at the end of the setup."""
+    scrolling); the Seeds control stays at the end of the setup (not drawn unless
+    ``whole``: widgets/after_paint.py)."""
     slot = slot or st.sidebar
     refusal = manager.limits.refusal(config) if config is not None else None
     if refusal:
         slot.error(refusal)
-    k, vary_data = controls.seed_controls()
+    k, vary_data = controls.seed_controls(whole)
     full = manager.session_full(owner)
     # On the lessons, the page's own Run is the action: Train (free play) stays in reach
     # but does not outshine it. Pressed there, it opens Live in this very script run and
@@ -327,12 +330,13 @@ def main() -> None:
             "Some of the link's settings were not usable, so their defaults stand:\n"
             + "\n".join(f"- {note}" for note in notes)
         )
+    whole = after_paint.whole_page()  # a session's first script run: all but the setup
     train_slot = st.sidebar.container()
     share_slot = preset_picker()
-    config, error = controls.sidebar()
+    config, error = controls.sidebar(whole)
     if error:
         train_slot.error(error)
-    train_button(manager, owner, config, train_slot)
+    train_button(manager, owner, config, train_slot, whole)
     if config is not None:
         with share_slot:
             share_button(
@@ -352,6 +356,8 @@ def main() -> None:
     if config is not None:  # after the view: Compare's picks are part of the address
         sync_url(config)
     keepalive(manager, owner)
+    if not whole:
+        after_paint.ask_for_the_rest()
 
 
 def page() -> None:

@@ -18,6 +18,7 @@ class K:
     """Keys of ``st.session_state`` that are not controls (controls are ``c_<field>``)."""
 
     initialised = "initialised"
+    drawn_once = "drawn_once"  # a token once the session's first script run began (after_paint)
     focus = "focus_run"  # the run the live view shows
     curves = "curves"  # run id -> metrics already read from the store
     notes = "url_notes"  # what was dropped from a malformed URL

@@ -47,12 +47,16 @@ TIMEOUT = 180
 
 
 def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
-    """The dashboard after its first run, with URL ``params`` and session ``state`` set."""
+    """The dashboard as a browser first shows it, with URL ``params`` and session ``state``
+    set: its first script run, then the one the page asks for once the browser painted it
+    (mtl_core/dashboard/widgets/after_paint.py), which draws the setup."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for name, value in (params or {}).items():
         at.query_params[name] = value
     for name, value in state.items():
         at.session_state[name] = value
+    at.run()
+    assert not at.exception, at.exception
     at.run()
     assert not at.exception, at.exception
     return at

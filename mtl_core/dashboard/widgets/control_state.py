@@ -98,3 +98,40 @@ def view_control(p: BatchParam) -> str:
     if key(p.name) not in st.session_state:
         st.session_state[key(p.name)] = p.default
     return key(p.name)
+
+
+SHADOW = "controls_shadow"
+
+
+def restore_lost_controls() -> None:
+    """Put back control values Streamlit dropped (call before the controls are drawn).
+
+    A rerun that interrupts another (two quick clicks) can leave a widget's key out of
+    session state; the widget then falls back to its minimum (epochs 1, lr 1e-6). The
+    last complete set of values is kept aside (``keep_controls``) and restored here.
+    """
+    for name, value in st.session_state.get(SHADOW, {}).items():
+        if name not in st.session_state:
+            st.session_state[name] = value
+
+
+def _controls_now() -> dict:
+    # One copy of session state, filtered here: each ``st.session_state[k]`` walks
+    # Streamlit's state layers, and there are about a hundred controls.
+    return {
+        k: v
+        for k, v in st.session_state.to_dict().items()
+        if isinstance(k, str) and k.startswith("c_")
+    }
+
+
+def keep_controls() -> None:
+    """Keep aside the values the controls hold now (each script run, once they are read)."""
+    st.session_state[SHADOW] = _controls_now()
+
+
+def unchanged_since_drawn() -> bool:
+    """Whether every control holds the value the last script run drew (a click's callback
+    asks: a control changed in the same request is sanitised by the sidebar first)."""
+    shadow = st.session_state.get(SHADOW)
+    return shadow is not None and _controls_now() == shadow

@@ -15,7 +15,13 @@ import streamlit as st
 from mtl_core.analysis.overview import model_and_training
 from mtl_core.config import DEFAULT, DEPTHS, RunConfig
 from mtl_core.dashboard.batch import SEEDS, VARY_DATA_SEED
-from mtl_core.dashboard.widgets.control_state import config_from_state, key
+from mtl_core.dashboard.widgets.control_state import (
+    batch_from_state,
+    config_from_state,
+    keep_controls,
+    key,
+    restore_lost_controls,
+)
 from mtl_core.dashboard.widgets.datasets_ui import dataset_status, download_button
 from mtl_core.data.datasets import DATASETS, get_dataset
 from mtl_core.data.tasks import TASKS, valid_tasks
@@ -103,44 +109,19 @@ def _sanitize(dataset: str, family: str, variant: str, capacity: int) -> str:
     return f"Dropped {' and '.join(dropped)}: not offered by {dataset} / {variant}{instead}."
 
 
-SHADOW = "controls_shadow"
-
-
-def _restore_lost_controls() -> None:
-    """Put back control values Streamlit dropped.
-
-    A rerun that interrupts another (two quick clicks) can leave a widget's key out of
-    session state; the widget then falls back to its minimum (epochs 1, lr 1e-6). The
-    last complete set of values is kept aside and restored before the widgets are drawn.
-    """
-    for name, value in st.session_state.get(SHADOW, {}).items():
-        if name not in st.session_state:
-            st.session_state[name] = value
-
-
-def _controls_now() -> dict:
-    # One copy of session state, filtered here: each ``st.session_state[k]`` walks
-    # Streamlit's state layers, and there are about a hundred controls.
-    return {
-        k: v
-        for k, v in st.session_state.to_dict().items()
-        if isinstance(k, str) and k.startswith("c_")
-    }
-
-
-def _keep_controls() -> None:
-    st.session_state[SHADOW] = _controls_now()
-
-
-def unchanged_since_drawn() -> bool:
-    """Whether every control holds the value the last script run drew (a click's callback
-    asks: a control changed in the same request is sanitised by the sidebar first)."""
-    shadow = st.session_state.get(SHADOW)
-    return shadow is not None and _controls_now() == shadow
-
-
-def sidebar() -> tuple[RunConfig | None, str | None]:
-    _restore_lost_controls()
+def sidebar(draw: bool = True) -> tuple[RunConfig | None, str | None]:
+    """Draw the setup; return its config, or the error that disables Train. With ``draw``
+    False (a session's first script run: widgets/after_paint.py) the same, from session
+    state, with no widget drawn."""
+    restore_lost_controls()
+    if not draw:
+        keep_controls()
+        status = dataset_status(st.session_state[key("dataset")])
+        try:
+            config = config_from_state()
+        except ConfigError as exc:
+            return None, str(exc)
+        return (None, status) if status is not None else (config, None)
     sb = st.sidebar
     sb.header("Setup")
     dataset = sb.selectbox(
@@ -358,7 +339,7 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
             help="which images land in train / validation / test",
         )
     folded = sb.empty()  # what the two folded sections hold, once the setup is known
-    _keep_controls()
+    keep_controls()
     try:
         config = config_from_state()
     except ConfigError as exc:
@@ -370,9 +351,13 @@ def sidebar() -> tuple[RunConfig | None, str | None]:
     return config, None
 
 
-def seed_controls() -> tuple[int, bool]:
+def seed_controls(draw: bool = True) -> tuple[int, bool]:
     """How many seeds Train starts (K) and whether the data seed moves with the seed (the
-    Train batch, declared in mtl_core/dashboard/batch.py; a link sets it: app.py)."""
+    Train batch, declared in mtl_core/dashboard/batch.py; a link sets it: app.py); read
+    from session state with ``draw`` False, as ``sidebar``."""
+    if not draw:
+        batch = batch_from_state()
+        return int(batch[SEEDS.name]), bool(batch[VARY_DATA_SEED.name])
     sb = st.sidebar
     k = sb.number_input(
         "Seeds",
@@ -389,5 +374,5 @@ def seed_controls() -> tuple[int, bool]:
         help="each run also draws other training / validation images: "
         "would it hold on other data of the same size?",
     )
-    _keep_controls()
+    keep_controls()
     return int(k), bool(vary)

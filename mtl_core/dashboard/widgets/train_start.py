@@ -23,7 +23,6 @@ from mtl_core.config import RunConfig
 from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets import control_state
-from mtl_core.dashboard.widgets.controls import unchanged_since_drawn
 from mtl_core.errors import ConfigError, MtlError
 from mtl_core.studies.replicates import seed_configs, seed_name
 
@@ -50,7 +49,7 @@ def start_runs(
 def start_early(manager: RunManager, owner: str) -> None:
     """Train's ``on_click``: start a plain click's run before the script body (see the
     module's doc); otherwise leave the click to the script run."""
-    if not unchanged_since_drawn():
+    if not control_state.unchanged_since_drawn():
         return
     try:
         config = control_state.config_from_state()
