@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
+from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from tests.helpers.apptest import APP, TIMEOUT, train_button, url_config
 
@@ -41,19 +42,24 @@ def setup_controls(at: AppTest) -> set[str]:
     }
 
 
-def asks_for_the_rest(at: AppTest) -> bool:
-    return any("session" in json.loads(e.proto.json) for e in at.get("bidi_component"))
+def ask(at: AppTest) -> str | None:
+    """The token of the page's ask for the setup, or None when it asks nothing."""
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        if "session" in data:
+            return data["session"]
+    return None
 
 
 def test_the_first_script_run_draws_no_setup_and_asks_for_the_rest(fresh):
     at = first_script_run(LINK)
     assert setup_controls(at) == set()
     assert not [h for h in at.sidebar.header if h.value == "Setup"]
-    assert not train_button(at).disabled and asks_for_the_rest(at)
+    assert not train_button(at).disabled and ask(at) is not None
     at.run()  # the run the component asks for, once the browser painted
     assert not at.exception, at.exception
     assert {"c_dataset", "c_epochs", "c_lr", "c_seeds"} <= setup_controls(at)
-    assert not asks_for_the_rest(at)
+    assert ask(at) is None
     assert at.sidebar.number_input(key="c_epochs").value == 3
     assert at.sidebar.number_input(key="c_seed").value == 11
 
@@ -68,6 +74,7 @@ def test_train_clicked_before_the_setup_is_drawn_trains_the_links_setup_at_once(
         control_state, "unchanged_since_drawn", lambda: seen.append(real()) or seen[-1]
     )
     at = first_script_run(LINK)
+    first_ask = ask(at)
     train_button(at).click().run()
     assert not at.exception, at.exception
     assert seen == [True]  # started in the click's callback
@@ -75,7 +82,17 @@ def test_train_clicked_before_the_setup_is_drawn_trains_the_links_setup_at_once(
         (config,) = store.runs().config
     assert config == url_config(at).to_dict() and config["seed"] == 11
     assert at.session_state[K.view] == V.live and at.session_state[K.focus] == 1
-    assert "c_epochs" in setup_controls(at)  # the click's run draws the whole page
+    assert setup_controls(at) == set() and ask(at) not in (None, first_ask)
+    at.run()  # asked for once the run's page is painted
+    assert not at.exception, at.exception
+    assert "c_epochs" in setup_controls(at) and ask(at) is None
+
+
+def test_any_other_action_before_the_setup_is_drawn_draws_it(fresh):
+    at = first_script_run(LINK)
+    at.button_group(key=picker_key(at.session_state)).set_value("History").run()
+    assert not at.exception, at.exception
+    assert "c_epochs" in setup_controls(at) and ask(at) is None
 
 
 def test_a_dataset_that_is_not_here_disables_train_from_the_first_script_run(fresh):

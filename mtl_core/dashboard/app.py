@@ -264,7 +264,7 @@ def train_button(
     # but does not outshine it. Pressed there, it opens Live in this very script run and
     # leads again: drawn secondary, it stayed so while the run trained (the live panel
     # redraws as a fragment, the sidebar never).
-    clicking = bool(st.session_state.get("train"))  # the button's value before it is drawn
+    clicking = bool(st.session_state.get(K.train))  # the button's value before it is drawn
     lessons = st.session_state.get(K.view) == V.lessons and not clicking
     early = st.session_state.pop(EARLY, False)  # the click's run started in its callback
     clicked = slot.button(
@@ -272,7 +272,7 @@ def train_button(
         on_click=start_early,
         args=(manager, owner),
         type="secondary" if lessons else "primary",
-        key="train",
+        key=K.train,
         width="stretch",
         help=full
         or ("free play: " if lessons else "")

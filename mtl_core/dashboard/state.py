@@ -18,7 +18,8 @@ class K:
     """Keys of ``st.session_state`` that are not controls (controls are ``c_<field>``)."""
 
     initialised = "initialised"
-    drawn_once = "drawn_once"  # a token once the session's first script run began (after_paint)
+    after_paint = "after_paint_ask"  # the latest ask for the setup (widgets/after_paint.py)
+    setup_drawn = "setup_drawn"  # the sidebar's setup has been drawn in this session
     focus = "focus_run"  # the run the live view shows
     curves = "curves"  # run id -> metrics already read from the store
     notes = "url_notes"  # what was dropped from a malformed URL
@@ -29,6 +30,7 @@ class K:
     view = "page_view"  # the view shown (a plain key: widgets/view_picker.py says why)
     view_gen = "page_view_gen"  # the view picker's key generation
     pending_view = "pending_view"  # set inside a fragment, applied on the next full run
+    train = "train"  # the Train button: True in the script run of its click
     starting = "train_token"  # a Train click's token, until its runs are shown (app.py)
     baselines = "baselines_token"  # [run, token] of a Compare-with-single-task click (live.py)
     first_epoch = "first_epoch_of"  # a run just started: Live waits for its epoch 0 (live.py)

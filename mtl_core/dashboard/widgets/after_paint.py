@@ -10,9 +10,16 @@ after the first did not help: the browser took both runs' elements before it pai
 So a session's first script run draws everything but the setup (Train, the presets, the
 view), and this small component, drawn last, asks for the next script run once the
 browser has painted that page: a trigger sent an animation frame after the component
-mounts. Every later script run draws the whole page, so any click before the trigger
-(Train works at once: its config is read from session state) brings the setup too, and a
-browser that never sends it loses nothing but the wait.
+mounts. Every later script run draws the whole page, so any other click before the
+trigger brings the setup too, and a browser that never sends it loses only the wait.
+
+Train works from the first script run (its config is read from session state). Pressed
+as soon as it showed, it met the setup's drawing twice over: the trigger, sent after the
+click, cut the click's script run short (its first point came from a later poll, 1.02 s
+after the click), and the click's own run drew the 41 controls while the browser also
+compiled Plotly.js for the chart (1.36 s). So a viewer who acts before the trigger is
+sent cancels it, and a Train click that comes before the setup was ever drawn leaves it
+out too and asks again: its run shows first, the setup after.
 """
 
 from __future__ import annotations
@@ -21,35 +28,56 @@ import streamlit as st
 import streamlit.components.v2 as components
 
 from mtl_core.dashboard.state import K, new_token
+from mtl_core.dashboard.widgets.plot import PLOTLY_LOADER_JS
 
-_JS = """
+_JS = (
+    PLOTLY_LOADER_JS
+    + """
 const ASKED = (window.__mtlAfterPaint = window.__mtlAfterPaint || new Set());
+const INPUTS = ["pointerdown", "keydown"];
 export default function (component) {
   const { data, setTriggerValue } = component;
   if (ASKED.has(data.session)) return;
   ASKED.add(data.session);
-  // rAF runs just before the frame is painted; the timeout, just after it
-  requestAnimationFrame(() => setTimeout(() => setTriggerValue("painted", true), 0));
+  let acted = false;  // the viewer acted first: their script run goes before the setup
+  const act = () => (acted = true);
+  for (const ev of INPUTS) window.addEventListener(ev, act, { capture: true, once: true });
+  const ask = () => {
+    for (const ev of INPUTS) window.removeEventListener(ev, act, { capture: true });
+    if (!acted) setTriggerValue("painted", true);
+  };
+  // Plotly.js first (the first chart needs it), then a frame: rAF runs just before the
+  // frame is painted, the timeout just after it
+  const painted = () => requestAnimationFrame(() => setTimeout(ask, 0));
+  loadPlotly().then(painted, painted);
 }
 """
+)
 
 _ask = components.component("mtl_curves.after_paint", html="", js=_JS, isolate_styles=False)
 
 
 def whole_page() -> bool:
-    """Whether this script run draws the whole page: every run of a session but its first
-    (call once per script run)."""
-    if st.session_state.get(K.drawn_once):
+    """Whether this script run draws the whole page (call once per script run): not in a
+    session's first, nor in the run of a Train click that came before the setup was ever
+    drawn (the run it starts shows first: its first point waited for the setup's drawing
+    and Plotly.js, 1.36 s after the click; the setup follows once that page is painted)."""
+    s = st.session_state
+    if s.get(K.setup_drawn):
         return True
-    st.session_state[K.drawn_once] = new_token()  # names this page to the component
+    if K.after_paint in s and not s.get(K.train):
+        s[K.setup_drawn] = True
+        return True
+    s[K.after_paint] = new_token()  # names this ask to the component
     return False
 
 
 def ask_for_the_rest() -> None:
     """Draw the component that asks for the next script run once the browser painted this
-    one's page: at the end of a first script run (drawn earlier, the rerun it asks for
-    would cut the rest of the page short). It asks once per page, however often drawn."""
-    session = st.session_state[K.drawn_once]
+    one's page: at the end of a script run that left the setup out (drawn earlier, the
+    rerun it asks for would cut the rest of the page short). It asks once, however often
+    the same ask is drawn."""
+    session = st.session_state[K.after_paint]
     with st.sidebar:
         _ask(key="after_paint", data={"session": session}, height=0, on_painted_change=_nothing)
 
