@@ -19,7 +19,7 @@ import streamlit as st
 from mtl_core.config import RunConfig
 from mtl_core.dashboard import views
 from mtl_core.dashboard.figures.lesson import arm_frames
-from mtl_core.dashboard.pages.landing import HEADLINE
+from mtl_core.dashboard.pages.landing import FREE_PLAY, HEADLINE
 from mtl_core.dashboard.pages.lesson import GUESS_LABEL
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import link_lesson
@@ -39,7 +39,16 @@ from mtl_core.studies.lessons import (
 )
 from mtl_core.studies.presets import Preset
 from mtl_core.training.trainer import train
-from tests.helpers.apptest import address, figures, open_app, queue_only, train_button, use_store
+from tests.helpers.apptest import (
+    address,
+    cards,
+    figures,
+    open_app,
+    open_card,
+    queue_only,
+    train_button,
+    use_store,
+)
 
 TINY = RunConfig.from_dict(
     {
@@ -92,19 +101,23 @@ def test_a_fresh_session_opens_on_a_card_per_lesson_and_free_play_without_chart_
     at = open_app()
     assert at.button_group(key=picker_key(at.session_state)).value == V.lessons == views.FIRST
     assert HEADLINE in [h.value for h in at.main.subheader]
-    shown = main_texts(at)
     for lesson in LESSONS.values():
-        assert lesson.title in shown and lesson.question in shown
-        assert at.button(key=f"open_lesson_{lesson.slug}").label == "Open"
-    assert "min here" in shown or "under a minute here" in shown
-    assert at.button(key="free_play").label == "Free play"
+        card = cards(at)[lesson.slug]
+        assert (card["title"], card["text"], card["button"]) == (
+            lesson.title,
+            lesson.question,
+            "Open",
+        )
+        assert card["note"].endswith(f" × {lesson.default_seeds} seeds")
+        assert "min here" in card["note"] or "under a minute here" in card["note"]
+    assert cards(at)[FREE_PLAY]["button"] == "Free play"
     assert [s for s in at.slider if s.key == "smoothing"] == []  # nothing to draw yet
     assert at.sidebar.button[0].key == "train"  # Train first in the sidebar: no scrolling
 
 
 def test_free_play_opens_the_live_view_with_chart_options_only_once_a_run_is_shown(store):
     at = open_app()
-    at.button(key="free_play").click().run()
+    open_card(at, FREE_PLAY)
     assert at.session_state[K.view] == V.live
     assert LK.slug not in at.session_state
     assert [s for s in at.slider if s.key == "smoothing"] == []  # no run: nothing to draw
@@ -123,7 +136,7 @@ def test_on_the_lessons_train_steps_back_so_the_lessons_run_is_the_one_red_butto
 
 def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
     at = open_app()
-    at.button(key="open_lesson_sharing-helps").click().run()
+    open_card(at, "sharing-helps")
     assert not at.exception, at.exception
     lesson = LESSONS["sharing-helps"]
     assert [h.value for h in at.main.header] == [lesson.title]
@@ -134,7 +147,7 @@ def test_a_card_opens_its_lesson_and_the_link_names_only_the_lesson(store):
     assert at.button(key="lesson_run").label.startswith("Run: 3 arms × 5 fresh seeds")
     assert at.session_state["view"] == "metric"  # the chart shows what the verdict is about
     at.button(key="lesson_back").click().run()
-    at.button(key="open_lesson_overfitting").click().run()  # a U-curve: its loss
+    open_card(at, "overfitting")  # a U-curve: its loss
     assert at.session_state["view"] == "loss"
 
 
@@ -144,7 +157,7 @@ def test_an_open_lesson_names_its_preset_in_the_preset_box_without_its_banner(st
     which would repeat the lesson's Run) is left to the viewer."""
     at = open_app()
     for slug in ("sharing-helps", "overfitting"):
-        at.button(key=f"open_lesson_{slug}").click().run()
+        open_card(at, slug)
         assert not at.exception, at.exception
         assert at.sidebar.selectbox(key=K.preset_choice).value == LESSONS[slug].preset.name
         assert K.preset not in at.session_state
@@ -463,7 +476,7 @@ def test_opening_a_lesson_puts_its_setup_in_the_sidebar(store):
     Free play goes on from it."""
     at = open_app()
     at.sidebar.select_slider(key="c_train_size").set_value(3000).run()
-    at.button(key="open_lesson_sharing-helps").click().run()
+    open_card(at, "sharing-helps")
     assert not at.exception, at.exception
     config = LESSONS["sharing-helps"].preset.config
     assert at.sidebar.select_slider(key="c_train_size").value == config.train_size
@@ -474,7 +487,7 @@ def test_opening_a_lesson_puts_its_setup_in_the_sidebar(store):
     }
     assert ticked == set(config.aux)
     at.button(key="lesson_back").click().run()
-    at.button(key="free_play").click().run()
+    open_card(at, FREE_PLAY)
     assert at.sidebar.select_slider(key="c_train_size").value == config.train_size
 
 
@@ -519,7 +532,7 @@ def test_a_lessons_card_opened_again_shows_its_last_draw_and_the_guess_before_it
     finish_the_draw(at, store)
     at.button(key="lesson_back").click().run()
     assert "Verdict" not in [h.value for h in at.main.subheader]
-    at.button(key=f"open_lesson_{TINY_LESSON.slug}").click().run()
+    open_card(at, TINY_LESSON.slug)
     assert not at.exception, at.exception
     assert "Verdict" in [h.value for h in at.main.subheader]
     assert at.session_state[LK.seeds] == SEEDS

@@ -20,7 +20,7 @@ from mtl_core.dashboard.urlstate import link_view, view_params
 from mtl_core.dashboard.viewnames import V, every_name, from_slug, view_slug
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from tests.helpers.apptest import address, open_app, texts
+from tests.helpers.apptest import address, cards, open_app, open_card, texts
 
 
 def show(at, view: str):
@@ -170,11 +170,11 @@ def test_back_and_forward_reopen_the_views_setups_and_lessons_the_page_wrote(fre
     assert at.session_state[K.view] == V.data and at.select_slider(key="c_train_size").value == 500
     assert address(at) == entries[3]  # the page keeps the address it was given
     landing = address(show(at, V.lessons))
-    at.button(key="open_lesson_sharing-helps").click().run()
+    open_card(at, "sharing-helps")
     assert address(at) == {"lesson": "sharing-helps"}
     back_to(at, landing)  # out of the lesson, to the cards and the setup of before
     assert at.session_state[K.view] == V.lessons and address(at) == landing
-    assert "open_lesson_sharing-helps" in [b.key for b in at.button]  # the cards, no lesson
+    assert "sharing-helps" in cards(at)  # the cards, no lesson
     assert at.select_slider(key="c_train_size").value == 500
 
 

@@ -92,7 +92,7 @@ def test_open_a_lesson_from_the_cards_run_it_full_size_and_read_the_verdict(app_
     page.get_by_text("Pick a lesson", exact=True).wait_for()
     for lesson in LESSONS.values():
         page.get_by_text(lesson.question, exact=True).wait_for()
-    page.locator(".st-key-open_lesson_sharing-helps button").first.wait_for()
+    page.locator(".mtl-grid [data-card=sharing-helps] button").first.wait_for()
     train = page.locator(".st-key-train button").first
     train.wait_for()
     box = train.bounding_box()
@@ -100,7 +100,7 @@ def test_open_a_lesson_from_the_cards_run_it_full_size_and_read_the_verdict(app_
     assert page.get_by_text("Smoothing").count() == 0  # no chart options before a run
     page.screenshot(path=str(SHOTS / "lessons_landing.png"), full_page=True)
 
-    page.locator(".st-key-open_lesson_sharing-helps button").first.click()  # click 1
+    page.locator(".mtl-grid [data-card=sharing-helps] button").first.click()  # click 1
     page.get_by_role("heading", name="Sharing helps").wait_for()
     assert page.get_by_text("Short runs:").count() == 0
     page.get_by_text("helps", exact=True).click()  # the guess (optional)
@@ -163,7 +163,7 @@ def test_an_affinity_lesson_shows_which_partner_the_draw_ranked_first(app_server
     lesson = LESSONS["which-tasks-share"]
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(url + "/")
-    page.locator(".st-key-open_lesson_which-tasks-share button").first.click()  # click 1
+    page.locator(".mtl-grid [data-card=which-tasks-share] button").first.click()  # click 1
     page.get_by_role("heading", name=lesson.title).wait_for()
     page.wait_for_function("() => location.search.includes('lesson=which-tasks-share')")
     # short runs from here: the ranking's sentence is the point of this test

@@ -62,6 +62,37 @@ def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
     return at
 
 
+def cards(at: AppTest) -> dict[str, dict]:
+    """The cards of the page's card grid (mtl_core/dashboard/widgets/card_grid.py), by id;
+    {} when no grid is drawn."""
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        if "cards" in data:
+            return {card["id"]: card for card in data["cards"]}
+    return {}
+
+
+def open_card(at: AppTest, card: str) -> AppTest:
+    """Press card ``card``'s button and run the page, as the browser's click does: the
+    grid's ``open`` trigger, sent with the page's other widget values. AppTest has no
+    click for a component (its elements are not widgets here), so this builds the trigger
+    Streamlit's component sends, on AppTest's own run with given widget values."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    for element in at.get("bidi_component"):
+        if "cards" in json.loads(element.proto.json):
+            break
+    else:
+        raise AssertionError("no card grid on the page")
+    assert card in cards(at), f"no card {card!r}: {sorted(cards(at))}"
+    states = at._tree.get_widget_states()
+    trigger = states.widgets.add()
+    trigger.id = _make_trigger_id(element.proto.id, "events")
+    trigger.json_trigger_value = json.dumps([{"event": "open", "value": card}])
+    at._run(states)
+    return at
+
+
 def address(at: AppTest) -> dict[str, str]:
     """The page's address bar, one value per parameter."""
     return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}

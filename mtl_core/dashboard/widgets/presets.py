@@ -116,7 +116,8 @@ def preset_banner() -> None:
     name = st.session_state.get(K.preset)
     if name not in PRESETS:
         return
-    if st.session_state.get(K.view) == V.lessons and open_slug() == PRESET_LESSONS.get(name):
+    lesson = PRESET_LESSONS.get(name)
+    if st.session_state.get(K.view) == V.lessons and lesson is not None and open_slug() == lesson:
         # its lesson is on the page, with its own draw: the banner's numbers (seeds 100-104)
         # stood above the draw's verdict, and its "Open the lesson" wiped that verdict
         return
