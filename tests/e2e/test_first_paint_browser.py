@@ -5,15 +5,15 @@ the browser has painted it, a small component asks for the next script run, whic
 them (mtl_core/dashboard/widgets/after_paint.py). Seen from the page itself: the frame
 Train is first visible in, the frame the setup's Dataset box is, and the moments the page
 sent a request to the server (a script that wraps the page's WebSocket, installed before
-the page loads). The component's own rules (one trigger per ask, none once the viewer
-acted) are checked on its script alone, in a blank page.
+the page loads). The component's own rules (one trigger per ask, only the latest ask's, and
+a click before it delaying it) are checked on its script alone, in a blank page.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from mtl_core.dashboard.widgets.after_paint import _JS
+from mtl_core.dashboard.widgets.after_paint import _JS, QUIET_MS
 
 pytestmark = pytest.mark.browser
 
@@ -60,35 +60,100 @@ def test_a_new_page_shows_train_before_its_setup_and_the_setup_follows_unasked(a
     assert epochs.input_value() == "7"  # the link's setup, as the first script run read it
 
 
-def _asks(browser, act_first: bool) -> list[str]:
-    """The triggers the ask component sends in a blank page, drawn twice for one ask,
-    with a pointer press before its frame or not (Plotly.js cannot load here: it asks
-    anyway)."""
+# A press on the page once the ask component is on it and before it asks (one that
+# starts no script run: on the page's background; Copy share link is another), and the
+# moments the page sent requests to the server.
+PRESS_AT_ONCE = """
+(() => {
+  window.__sent = [];
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (...args) {
+    window.__sent.push(performance.now());
+    return send.apply(this, args);
+  };
+  const tick = () => {
+    const ask = window.__mtlAfterPaint;
+    if (ask && ask.sent.size) {
+      window.__pressed = performance.now();
+      window.dispatchEvent(new PointerEvent("pointerdown"));
+    } else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+"""
+
+
+def test_a_press_that_starts_no_script_run_only_delays_the_setup(app_server, browser):
+    """The setup comes with the next script run only: a press before the page asked for it
+    cancelled the ask, and if the press started no run, the setup never came."""
+    url, _ = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.add_init_script(PRESS_AT_ONCE)
+    page.goto(f"{url}/")
+    page.wait_for_function("() => window.__pressed")
+    dataset = page.locator("[data-testid=stSidebar]").get_by_text("Dataset", exact=True)
+    dataset.wait_for(timeout=15_000)
+    pressed, sent = page.evaluate("[window.__pressed, window.__sent]")
+    asked = [t for t in sent if t > pressed]
+    assert asked and asked[0] - pressed >= QUIET_MS, (pressed, sent)
+
+
+# A blank page with the ask component's script, and ``window.draw(session, name)``: draws
+# one ask in a new element as Streamlit would, each trigger it sends noted as ``name``
+# and the milliseconds since the page's start.
+BLANK = """() => {
+  window.sent = [];
+  window.draw = (session, name) => {
+    const parentElement = document.createElement("div");
+    document.body.appendChild(parentElement);
+    window.askAfterPaint({ data: { session }, parentElement,
+      setTriggerValue: () => window.sent.push([name, performance.now()]) });
+    return parentElement;
+  };
+}"""
+
+
+def _blank(browser):
     page = browser.new_page()
-    try:
-        page.set_content("<div></div>")
-        page.add_script_tag(
-            content=_JS.replace("export default function", "window.askAfterPaint = function"),
-            type="module",
-        )
-        page.wait_for_function("() => typeof window.askAfterPaint === 'function'")
-        page.evaluate(
-            """(actFirst) => {
-              window.sent = [];
-              const component = { data: { session: "a" },
-                                  setTriggerValue: (name) => window.sent.push(name) };
-              window.askAfterPaint(component);
-              window.askAfterPaint(component);  // the same ask drawn again
-              if (actFirst) window.dispatchEvent(new PointerEvent("pointerdown"));
-            }""",
-            act_first,
-        )
-        page.wait_for_timeout(1000)
-        return page.evaluate("window.sent")
-    finally:
-        page.close()
+    page.set_content("<div></div>")
+    page.add_script_tag(
+        content=_JS.replace("export default function", "window.askAfterPaint = function"),
+        type="module",
+    )
+    page.wait_for_function("() => typeof window.askAfterPaint === 'function'")
+    page.evaluate(BLANK)
+    return page
 
 
-def test_the_ask_is_sent_once_after_paint_and_never_after_the_viewer_acted(browser):
-    assert _asks(browser, act_first=False) == ["painted"]
-    assert _asks(browser, act_first=True) == []
+def test_the_ask_is_sent_once_after_paint_and_only_by_the_latest_drawn(browser):
+    """Plotly.js cannot load here: the ask is sent anyway."""
+    page = _blank(browser)
+    page.evaluate("() => { window.draw('a', 'a'); window.draw('a', 'a again'); }")
+    page.wait_for_timeout(500)
+    assert [name for name, _ in page.evaluate("window.sent")] == ["a"]
+    # a later script run asks anew before the first ask went: only the new one is sent
+    page.evaluate("() => { window.draw('b', 'b'); window.draw('c', 'c'); }")
+    page.wait_for_timeout(500)
+    assert [name for name, _ in page.evaluate("window.sent")] == ["a", "c"]
+    # a later script run drew the page without the ask: its element is gone, nothing sent
+    page.evaluate("() => window.draw('d', 'd').remove()")
+    page.wait_for_timeout(500)
+    assert [name for name, _ in page.evaluate("window.sent")] == ["a", "c"]
+    page.close()
+
+
+def test_a_click_before_the_ask_delays_it_and_never_loses_it(browser):
+    """A click or key that starts no script run (Copy share link, a touch that scrolls)
+    left the setup undrawn for good when it cancelled the ask."""
+    page = _blank(browser)
+    clicked = page.evaluate(
+        """() => { window.draw('a', 'a');
+                   window.dispatchEvent(new PointerEvent('pointerdown'));
+                   return performance.now(); }"""
+    )
+    page.wait_for_timeout(QUIET_MS // 2)
+    assert page.evaluate("window.sent") == []
+    page.wait_for_function("() => window.sent.length > 0", timeout=5 * QUIET_MS)
+    ((name, at),) = page.evaluate("window.sent")
+    assert name == "a" and at - clicked >= QUIET_MS
+    page.close()

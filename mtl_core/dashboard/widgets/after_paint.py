@@ -17,9 +17,12 @@ Train works from the first script run (its config is read from session state). P
 as soon as it showed, it met the setup's drawing twice over: the trigger, sent after the
 click, cut the click's script run short (its first point came from a later poll, 1.02 s
 after the click), and the click's own run drew the 41 controls while the browser also
-compiled Plotly.js for the chart (1.36 s). So a viewer who acts before the trigger is
-sent cancels it, and a Train click that comes before the setup was ever drawn leaves it
-out too and asks again: its run shows first, the setup after.
+compiled Plotly.js for the chart (1.36 s). So the ask waits for Plotly.js, and for a
+second without a click or key from the viewer; it is dropped once a later script run has
+drawn the page without it. A Train click that comes before the setup was ever drawn
+leaves the setup out too and asks anew: its run shows first, the setup after. An input
+that starts no script run (Copy share link, a touch that scrolls) only delays the ask: a
+first version dropped it then, and the setup never came.
 """
 
 from __future__ import annotations
@@ -30,21 +33,30 @@ import streamlit.components.v2 as components
 from mtl_core.dashboard.state import K, new_token
 from mtl_core.dashboard.widgets.plot import PLOTLY_LOADER_JS
 
+QUIET_MS = 1000  # after the viewer's last click or key, before the ask is sent
+
 _JS = (
     PLOTLY_LOADER_JS
+    + f"const QUIET_MS = {QUIET_MS};"
     + """
-const ASKED = (window.__mtlAfterPaint = window.__mtlAfterPaint || new Set());
+const ASKS = (window.__mtlAfterPaint = window.__mtlAfterPaint || { sent: new Set(), latest: null });
 const INPUTS = ["pointerdown", "keydown"];
 export default function (component) {
-  const { data, setTriggerValue } = component;
-  if (ASKED.has(data.session)) return;
-  ASKED.add(data.session);
-  let acted = false;  // the viewer acted first: their script run goes before the setup
-  const act = () => (acted = true);
-  for (const ev of INPUTS) window.addEventListener(ev, act, { capture: true, once: true });
+  const { data, parentElement, setTriggerValue } = component;
+  ASKS.latest = data.session;
+  if (ASKS.sent.has(data.session)) return;
+  ASKS.sent.add(data.session);
+  let last = -Infinity;  // the viewer's last click or key
+  const acted = () => (last = performance.now());
+  for (const ev of INPUTS) window.addEventListener(ev, acted, { capture: true });
+  const done = () => { for (const ev of INPUTS) window.removeEventListener(ev, acted, { capture: true }); };
   const ask = () => {
-    for (const ev of INPUTS) window.removeEventListener(ev, act, { capture: true });
-    if (!acted) setTriggerValue("painted", true);
+    // a later script run drew the page without this ask (the setup with it), or asks anew
+    if (ASKS.latest !== data.session || !parentElement.isConnected) return done();
+    const wait = last + QUIET_MS - performance.now();
+    if (wait > 0) return void setTimeout(ask, wait);  // the viewer's own run goes first
+    done();
+    setTriggerValue("painted", true);
   };
   // Plotly.js first (the first chart needs it), then a frame: rAF runs just before the
   // frame is painted, the timeout just after it
