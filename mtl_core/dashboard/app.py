@@ -330,7 +330,7 @@ def main() -> None:
             "Some of the link's settings were not usable, so their defaults stand:\n"
             + "\n".join(f"- {note}" for note in notes)
         )
-    whole = after_paint.whole_page()  # a session's first script run: all but the setup
+    whole = after_paint.whole_page()  # False until the setup's first drawing is due
     train_slot = st.sidebar.container()
     share_slot = preset_picker()
     config, error = controls.sidebar(whole)

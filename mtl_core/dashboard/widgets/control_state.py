@@ -9,6 +9,11 @@ are drawn by controls.py. The Train batch (Seeds, *also vary the data seed*: no 
 fields, mtl_core/dashboard/batch.py) and the study forms' Seeds are keyed the same way and
 loaded from a link the same way (``load_batch``, ``batch_from_state``); a form's control
 keeps its value while another view is shown (``keep_view_controls``).
+
+The values the controls held at the end of the last script run are kept aside
+(``keep_controls``): a rerun that interrupts another can make Streamlit drop a widget's
+key, and ``restore_lost_controls`` puts it back before the widgets are drawn; Train's
+callback asks ``unchanged_since_drawn`` whether a control changed with the click.
 """
 
 from __future__ import annotations

@@ -111,8 +111,8 @@ def _sanitize(dataset: str, family: str, variant: str, capacity: int) -> str:
 
 def sidebar(draw: bool = True) -> tuple[RunConfig | None, str | None]:
     """Draw the setup; return its config, or the error that disables Train. With ``draw``
-    False (a session's first script run: widgets/after_paint.py) the same, from session
-    state, with no widget drawn."""
+    False (before the setup is first drawn: widgets/after_paint.py) the same, from
+    session state, with no widget drawn."""
     restore_lost_controls()
     if not draw:
         keep_controls()
