@@ -9,8 +9,6 @@ the next draws the whole setup, and that Train in the first run is the link's se
 
 from __future__ import annotations
 
-import json
-
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.dashboard.state import K
@@ -18,7 +16,7 @@ from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from tests.helpers.apptest import APP, TIMEOUT, train_button, url_config
+from tests.helpers.apptest import APP, TIMEOUT, components, train_button, url_config
 
 LINK = {"epochs": "3", "dataset": "digits", "train_size": "100", "seed": "11"}
 
@@ -44,8 +42,7 @@ def setup_controls(at: AppTest) -> set[str]:
 
 def ask(at: AppTest) -> str | None:
     """The token of the page's ask for the setup, or None when it asks nothing."""
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
+    for _, data in components(at):
         if "session" in data:
             return data["session"]
     return None

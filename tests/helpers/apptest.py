@@ -16,11 +16,16 @@ from mtl_core.dashboard.runs import RunManager
 from mtl_core.dashboard.urlstate import params_to_config
 
 
+def components(at: AppTest) -> list[tuple[object, dict]]:
+    """Each component element on the page with the data it was given ({} when none: a
+    style-only component)."""
+    return [(e, json.loads(e.proto.json) if e.proto.json else {}) for e in at.get("bidi_component")]
+
+
 def figures(at: AppTest) -> dict[str, dict]:
     """The Plotly figure of every chart on the page, by chart key."""
     out = {}
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
+    for _, data in components(at):
         if "figure" in data:  # other components (e.g. the share-link button) draw no chart
             out[data["key"]] = json.loads(data["figure"])
     return out
@@ -65,8 +70,7 @@ def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
 def cards(at: AppTest) -> dict[str, dict]:
     """The cards of the page's card grid (mtl_core/dashboard/widgets/card_grid.py), by id;
     {} when no grid is drawn."""
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
+    for _, data in components(at):
         if "cards" in data:
             return {card["id"]: card for card in data["cards"]}
     return {}
@@ -79,12 +83,10 @@ def open_card(at: AppTest, card: str) -> AppTest:
     Streamlit's component sends, on AppTest's own run with given widget values."""
     from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
-    for element in at.get("bidi_component"):
-        if "cards" in json.loads(element.proto.json):
-            break
-    else:
-        raise AssertionError("no card grid on the page")
+    grids = [element for element, data in components(at) if "cards" in data]
+    assert grids, "no card grid on the page"
     assert card in cards(at), f"no card {card!r}: {sorted(cards(at))}"
+    (element,) = grids
     states = at._tree.get_widget_states()
     trigger = states.widgets.add()
     trigger.id = _make_trigger_id(element.proto.id, "events")
@@ -100,8 +102,7 @@ def address(at: AppTest) -> dict[str, str]:
 
 def shared(at: AppTest) -> str:
     """The query the Copy share link button holds."""
-    for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json)
+    for _, data in components(at):
         if "query" in data:
             return data["query"]
     raise AssertionError("no share link button on the page")

@@ -34,7 +34,7 @@ class Card:
 
 _CSS = """
 .mtl-grid {
-  display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr));
+  display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr));
   font-family: var(--st-font); color: var(--st-text-color);
 }
 .mtl-grid .card {
