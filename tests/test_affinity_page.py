@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 
 from mtl_core.analysis.affinity import affinity_sentences, evolution, mean_affinity
 from mtl_core.config import RunConfig
@@ -15,8 +14,7 @@ from mtl_core.dashboard.figures.insights import affinity_heatmap, affinity_lines
 from mtl_core.dashboard.pages.insight_tables import towards
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from mtl_core.training.trainer import train
-from tests.helpers.apptest import array, figures, open_app, texts, use_store
+from tests.helpers.apptest import array, figures, open_app, texts, trained_store
 
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3}
 RUNS = {
@@ -28,17 +26,11 @@ RUNS = {
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
-    root = tmp_path_factory.mktemp("affinity_page")
-    with pytest.MonkeyPatch.context() as mp:
-        path = use_store(mp, root)  # a manager cached by another module reads another store
+    configs = {name: {**TINY, **c} for name, c in RUNS.items()}
+    with trained_store(tmp_path_factory, "affinity_page", configs) as (path, ids):
         with RunStore(path) as store:
-            ids = {
-                name: train(RunConfig.from_dict({**TINY, **c}), store=store, name=name).run_id
-                for name, c in RUNS.items()
-            }
             frame = store.metrics(ids["hard"])
         yield ids, frame
-        st.cache_resource.clear()
 
 
 def _store() -> RunStore:

@@ -16,18 +16,13 @@ from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from tests.helpers.apptest import APP, TIMEOUT, components, train_button, url_config
+from tests.helpers.apptest import components, open_app, train_button, url_config
 
 LINK = {"epochs": "3", "dataset": "digits", "train_size": "100", "seed": "11"}
 
 
 def first_script_run(params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(params, painted=False)
 
 
 def setup_controls(at: AppTest) -> set[str]:

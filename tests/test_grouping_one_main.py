@@ -11,16 +11,13 @@ single-task*, which starts the same baselines Live would and opens Compare.
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 
 from mtl_core.analysis.affinity_groups import Network, Selection
-from mtl_core.config import RunConfig
 from mtl_core.dashboard.pages import grouping
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from mtl_core.training.trainer import train
-from tests.helpers.apptest import figures, open_app, queue_only, texts, use_store
+from tests.helpers.apptest import figures, open_app, queue_only, texts, trained_store
 
 TOKEN = "fedcba9876543210" * 2  # the page session's owner token (no cookie in AppTest)
 TINY = {"dataset": "digits", "train_size": 100, "width": 16, "depth": 1, "epochs": 3}
@@ -30,13 +27,9 @@ ONE_MAIN = {**TINY, "aux": ["parity", "magnitude"]}
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """One finished run of one main task (digit) and two auxiliary tasks, owned by TOKEN."""
-    root = tmp_path_factory.mktemp("grouping_one_main")
-    with pytest.MonkeyPatch.context() as mp:
-        path = use_store(mp, root)  # a manager cached by another module reads another store
-        with RunStore(path) as store:
-            run_id = train(RunConfig.from_dict(ONE_MAIN), store=store, owner=TOKEN).run_id
-        yield path, run_id
-        st.cache_resource.clear()
+    with trained_store(tmp_path_factory, "grouping_one_main", {"one": ONE_MAIN}, TOKEN) as found:
+        path, ids = found
+        yield path, ids["one"]
 
 
 def choose(monkeypatch, *kept: str) -> None:

@@ -12,23 +12,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.analysis.conflict_text import conflict_sentences
-from mtl_core.config import DEFAULT, RunConfig
+from mtl_core.config import DEFAULT
 from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
-from mtl_core.training.trainer import train
 from tests.helpers.apptest import (
     array,
     figures,
     open_app,
     texts,
     train_button,
+    trained_store,
     url_config,
-    use_store,
 )
 
 TINY = {
@@ -50,17 +48,9 @@ RUNS = {
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """A store holding one finished tiny run per entry of RUNS: (path, {name: run id})."""
-    root = tmp_path_factory.mktemp("insights")
-    with pytest.MonkeyPatch.context() as mp:
-        path = use_store(mp, root)  # a manager cached by another module reads another store
-        with RunStore(path) as store:
-            ids = {}
-            for name, changes in RUNS.items():
-                result = train(RunConfig.from_dict({**TINY, **changes}), store=store, name=name)
-                assert result.status == "completed", result.message
-                ids[name] = result.run_id
-        yield path, ids
-        st.cache_resource.clear()  # shuts the module's run manager (and its workers) down
+    configs = {name: {**TINY, **changes} for name, changes in RUNS.items()}
+    with trained_store(tmp_path_factory, "insights", configs) as found:
+        yield found
 
 
 def open_insights(run_id: int) -> AppTest:

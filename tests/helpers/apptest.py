@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,10 +53,11 @@ APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TIMEOUT = 180
 
 
-def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
+def open_app(params: dict[str, str] | None = None, *, painted: bool = True, **state) -> AppTest:
     """The dashboard as a browser first shows it, with URL ``params`` and session ``state``
     set: its first script run, then the one the page asks for once the browser painted it
-    (mtl_core/dashboard/widgets/after_paint.py), which draws the setup."""
+    (mtl_core/dashboard/widgets/after_paint.py), which draws the setup; with ``painted``
+    False, the first script run alone."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for name, value in (params or {}).items():
         at.query_params[name] = value
@@ -62,8 +65,9 @@ def open_app(params: dict[str, str] | None = None, **state) -> AppTest:
         at.session_state[name] = value
     at.run()
     assert not at.exception, at.exception
-    at.run()
-    assert not at.exception, at.exception
+    if painted:
+        at.run()
+        assert not at.exception, at.exception
     return at
 
 
@@ -115,6 +119,28 @@ def use_store(mp: pytest.MonkeyPatch, root: Path) -> Path:
     mp.setenv("MTL_STORE", str(path))
     st.cache_resource.clear()  # the cached run manager reads the store it was made for
     return path
+
+
+@contextlib.contextmanager
+def trained_store(
+    factory: pytest.TempPathFactory, folder: str, configs: dict[str, dict], owner: str = ""
+) -> Iterator[tuple[Path, dict[str, int]]]:
+    """The dashboard on a fresh store holding one finished run per entry of ``configs``
+    (config fields; each run named by its key, owned by ``owner``): (store path,
+    {key: run id}). For a module's fixture: the runs train once for all its tests."""
+    from mtl_core.store.runs import RunStore
+    from mtl_core.training.trainer import train
+
+    with pytest.MonkeyPatch.context() as mp:
+        path = use_store(mp, factory.mktemp(folder))  # a cached manager reads another store
+        with RunStore(path) as store:
+            ids = {}
+            for key, fields in configs.items():
+                result = train(RunConfig.from_dict(fields), store=store, name=key, owner=owner)
+                assert result.status == "completed", result.message
+                ids[key] = result.run_id
+        yield path, ids
+        st.cache_resource.clear()  # shuts the module's run manager (and its workers) down
 
 
 def cut_short_after(mp: pytest.MonkeyPatch, name: str) -> list:
