@@ -25,10 +25,12 @@ def components(at: AppTest) -> list[tuple[object, dict]]:
 
 
 def figures(at: AppTest) -> dict[str, dict]:
-    """The Plotly figure of every chart on the page, by chart key."""
+    """The Plotly figure of every chart on the page, by chart key: the figures this script
+    run sent (a live chart the tab holds is sent none: plot.py's ``held``)."""
     out = {}
     for _, data in components(at):
-        if "figure" in data:  # other components (e.g. the share-link button) draw no chart
+        # other components (e.g. the share-link button) draw no chart
+        if data.get("figure") is not None:
             out[data["key"]] = json.loads(data["figure"])
     return out
 
@@ -82,19 +84,25 @@ def cards(at: AppTest) -> dict[str, dict]:
 
 def open_card(at: AppTest, card: str) -> AppTest:
     """Press card ``card``'s button and run the page, as the browser's click does: the
-    grid's ``open`` trigger, sent with the page's other widget values. AppTest has no
-    click for a component (its elements are not widgets here), so this builds the trigger
-    Streamlit's component sends, on AppTest's own run with given widget values."""
-    from streamlit.components.v2.bidi_component.main import _make_trigger_id
-
+    grid's ``open`` trigger (``fire``)."""
     grids = [element for element, data in components(at) if "cards" in data]
     assert grids, "no card grid on the page"
     assert card in cards(at), f"no card {card!r}: {sorted(cards(at))}"
     (element,) = grids
+    return fire(at, element, "open", card)
+
+
+def fire(at: AppTest, element, event: str, value) -> AppTest:
+    """Send component ``element``'s trigger ``event`` with ``value`` and run the page, as
+    the browser does: with the page's other widget values. AppTest has no click for a
+    component (its elements are not widgets here), so this builds the trigger Streamlit's
+    component sends, on AppTest's own run with given widget values."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
     states = at._tree.get_widget_states()
     trigger = states.widgets.add()
     trigger.id = _make_trigger_id(element.proto.id, "events")
-    trigger.json_trigger_value = json.dumps([{"event": "open", "value": card}])
+    trigger.json_trigger_value = json.dumps([{"event": event, "value": value}])
     at._run(states)
     return at
 

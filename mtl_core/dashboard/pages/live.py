@@ -9,9 +9,10 @@ the buttons and cards that go with it).
 The panel (buttons, message, the cards' page numbers) redraws as a fragment when the
 chart's feed sees the run's status change (it started, paused or ended), and otherwise
 only at a slow pace (``Limits.live_panel_every``), reading only the epochs it has not
-read yet and neither rebuilding nor re-sending the chart. When the run ends the panel
-triggers one full rerun, which switches the polling off. The page's pulse keeps the
-session's runs alive while the page is open, whichever view it shows (see ``keepalive``).
+read yet and neither rebuilding nor re-sending the chart, as a whole page's rerun (a
+control changed) does not while the tab holds it (widgets/plot.py: ``held``). When the
+run ends the panel triggers one full rerun, which switches the polling off. The page's
+pulse keeps the session's runs alive while the page is open, whichever view it shows.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from mtl_core.dashboard.widgets.cards import summary_cards
 from mtl_core.dashboard.widgets.explainer import explainer
 from mtl_core.dashboard.widgets.identical import remember_reuse
 from mtl_core.dashboard.widgets.keepalive import pulse_timer
-from mtl_core.dashboard.widgets.plot import chart, live_feed
+from mtl_core.dashboard.widgets.plot import chart, held, live_feed
 from mtl_core.dashboard.widgets.polling import live_panel
 from mtl_core.dashboard.widgets.progress import progress_line
 from mtl_core.data.tasks import get_task
@@ -267,7 +268,6 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         return
     pages = open_pages(manager)
     polling = manager.limits.live_panel_every(pages) if first["status"] in LIVE else None
-    drawn: dict[str, int] = {}  # the chart's height, once this script run has drawn it
 
     def panel() -> bool:
         manager.seen(owner)  # without the launcher's pulse route, the live page's runs say so
@@ -303,8 +303,10 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
             stars = {}
         every = manager.limits.poll_seconds
         feed = live_feed(run_id, run["status"], every, options["x_axis"]) if live else None
-        if live and drawn:  # a fragment rerun: the chart feeds itself (feed.py)
-            chart(None, key="live_chart", feed=feed, height=drawn["height"])
+        # the figure, but its epochs: while the run is live, the tab holds and feeds it
+        look = (run_id, run["name"], tuple(tasks), repr(sorted(options.items())))
+        if live and (height := held("live_chart", look)) is not None:
+            chart(None, key="live_chart", feed=feed, height=height)
         else:
             fig = curves_figure(
                 frame.assign(run_id=run_id),
@@ -318,8 +320,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
                 revision=f"run {run_id}",  # another run's zoom and axes do not carry over
                 **options,
             )
-            chart(fig, key="live_chart", feed=feed)
-            drawn["height"] = int(fig.layout.height or 420)
+            chart(fig, key="live_chart", feed=feed, look=look)
         cards(run, numbers)
         with line:
             done, elapsed = clock(curves)

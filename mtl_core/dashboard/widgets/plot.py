@@ -12,14 +12,20 @@ the launcher's own route (dashboard/serve.py): nothing is written into the check
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from functools import partial
+
 import plotly.graph_objects as go
+import streamlit as st
 import streamlit.components.v2 as components
 
+from mtl_core.analysis.cards import FIRST_SHOWN
 from mtl_core.dashboard.feed import FEED_ROUTE
 from mtl_core.dashboard.figures.curves import FEW_EPOCHS
 
 FIRST_POINT_POLL = 0.1  # s between a fed chart's asks while its training run has no point
 FEED_EVENT = "mtl-feed"  # the page event carrying each of the feed's answers (progress.py)
+HELD = "held_chart_{key}"  # session state: the fed figure the tab holds for a chart (held)
 
 # How an element follows the feed's answers (the progress line, the cards): one listener
 # per element. Streamlit calls a component's function again with each redraw's data but
@@ -95,21 +101,21 @@ function xOf(curves, axis, epoch) {
 function curveOf(curves, task, split, metric) {
   return ((curves[task] || {})[split] || {})[metric];
 }
-function moveStar(tr, curves, axis) {  // the first lowest validation loss, as the page finds it
+function moveStar(tr, curves, feed) {  // the first lowest validation loss, as the page finds it
   const [task, shown] = tr.meta.star;
   const losses = curveOf(curves, task, "val", "loss");
   if (!losses) return;
   let [epoch, best] = tr.meta.best;
-  losses[0].forEach((e, k) => {
+  losses[0].forEach((e, k) => {  // none before the cards' first epoch (analysis/cards.py)
     const v = losses[1][k];
-    if (v !== null && (best === null || v < best)) { epoch = e; best = v; }
+    if (e >= feed.first_shown && v !== null && (best === null || v < best)) { epoch = e; best = v; }
   });
   if (epoch === tr.meta.best[0]) return;
   const values = curveOf(curves, task, "val", shown);
   const k = values ? values[0].indexOf(epoch) : -1;
   if (k < 0) return;
   tr.meta.best = [epoch, best];
-  tr.x = [xOf(curves, axis, epoch)];
+  tr.x = [xOf(curves, feed.x_axis, epoch)];
   tr.y = [values[1][k]];
   tr.name = "best epoch " + epoch;
   tr.hovertemplate = tr.hovertemplate.replace(/epoch [0-9A-Za-z]+/, "epoch " + epoch);
@@ -118,7 +124,7 @@ function startFeed(Plotly, div, feed) {
   const me = (div.__mtlFeed = { stopped: false });
   const url = new URL(feed.route, document.baseURI);
   const step = async () => {
-    const began = performance.now();
+    const began = (div.__mtlAsked = performance.now());
     if (me.stopped) return;
     const traces = (div.data || []).map((tr, i) => [tr, i]).filter(([tr]) => tr.meta && tr.meta.feed);
     const lastOf = (tr) => (tr.customdata.length ? tr.customdata[tr.customdata.length - 1] : -1);
@@ -163,7 +169,7 @@ function startFeed(Plotly, div, feed) {
         if (cs.length) { upd.x.push(xs); upd.y.push(ys); upd.customdata.push(cs); which.push(i); }
       }
       if (which.length) {
-        for (const tr of div.data) if (tr.meta && tr.meta.star) moveStar(tr, body.curves, feed.x_axis);
+        for (const tr of div.data) if (tr.meta && tr.meta.star) moveStar(tr, body.curves, feed);
         div.__mtlFed = (div.__mtlFed || 0) + upd.x.reduce((n, xs) => n + xs.length, 0);
         await Plotly.extendTraces(div, upd, which);
         if (top > feed.few_epochs) {  // one tick per epoch only while there are few
@@ -183,7 +189,10 @@ function startFeed(Plotly, div, feed) {
     if (!me.stopped) me.timer = setTimeout(step, Math.max(0, every - (performance.now() - began)));
   };
   const empty = () => (div.data || []).every((tr) => !(tr.meta && tr.meta.feed) || !tr.customdata.length);
-  me.timer = setTimeout(step, empty() ? feed.first_ms : feed.every_ms);
+  // A figure drawn anew keeps the pace of the feed it replaces: its first ask is due
+  // ``every`` after that feed's last one, not after the (slow) redraw.
+  const since = div.__mtlAsked === undefined ? 0 : performance.now() - div.__mtlAsked;
+  me.timer = setTimeout(step, empty() ? feed.first_ms : Math.max(0, feed.every_ms - since));
   return () => { me.stopped = true; clearTimeout(me.timer); };
 }
 """
@@ -215,7 +224,10 @@ export default function (component) {
   } else if (div.__mtlFig === fig && div.__mtlFeed && !div.__mtlFeed.stopped) {
     return () => {};  // the same figure, still fed: nothing to redraw
   }
-  if (!fig) return () => {};
+  if (!fig) {  // a held figure this tab no longer has (chart below): the page sends it
+    if (data.feed) component.setTriggerValue("lost", Date.now());
+    return () => {};
+  }
   if (div.__mtlFeed) { div.__mtlFeed.stopped = true; clearTimeout(div.__mtlFeed.timer); }
   // The zoom belongs to the figure's uirevision too: another run's starts afresh.
   div.__mtlZoomKey = data.key + "|" + String(fig.layout.uirevision ?? "");
@@ -255,18 +267,31 @@ export default function (component) {
 _chart = components.component("mtl_curves.chart", html="", js=_JS, isolate_styles=False)
 
 
-def chart(fig: go.Figure | None, key: str, feed: dict | None = None, height: int = 420) -> None:
+def chart(
+    fig: go.Figure | None,
+    key: str,
+    feed: dict | None = None,
+    height: int = 420,
+    look: Hashable = None,
+) -> None:
     """Draw ``fig``; the user's zoom on it survives redraws with the same ``key``.
 
     ``feed`` (``live_feed``): the chart appends the run's new epochs itself (its curves say
     which they are: ``curves_figure(feed=True)``). A fed chart may then be drawn again with
     ``fig`` None and its ``height``: it keeps the figure it holds, and keeps feeding it, so
-    a page's redraw need neither rebuild nor re-send it."""
+    a page's redraw need neither rebuild nor re-send it. ``look``: what the fed figure was
+    drawn from, but its epochs (``held`` finds it again)."""
     config = {
         "displaylogo": False,
         "responsive": True,
         "toImageButtonOptions": {"format": "png", "filename": key},
     }
+    if fig is not None:
+        height = int(fig.layout.height or 420)
+        if feed is not None and look is not None:
+            st.session_state[HELD.format(key=key)] = {"look": look, "height": height}
+        else:
+            st.session_state.pop(HELD.format(key=key), None)
     _chart(
         key=key,
         data={
@@ -275,9 +300,31 @@ def chart(fig: go.Figure | None, key: str, feed: dict | None = None, height: int
             "config": config,
             "feed": feed,
         },
-        height=height if fig is None else int(fig.layout.height or 420),
+        height=height,
         on_status_change=_redraw,
+        on_lost_change=partial(_lost, key),
     )
+
+
+def held(key: str, look: Hashable) -> int | None:
+    """The height of the fed chart ``key`` when the browser holds one drawn from ``look``;
+    None when the page must send a figure.
+
+    Why: a page's full rerun (any control changed while a run trains) sent the live
+    chart's whole figure again, and the browser drew it anew with ``Plotly.react``, points
+    the feed had already drawn. On a classroom server that redraw held a page's main
+    thread for about a second, and its feed started over a whole ``every`` after it: the
+    largest gap between its live points (bench/bench_class.py). The figure a tab holds
+    lives on in the tab (``FIGS``) when its element goes, e.g. while another view shows,
+    so the look is enough; a tab that lacks it says so (the ``lost`` trigger, ``_lost``)."""
+    got = st.session_state.get(HELD.format(key=key))
+    return got["height"] if got and got["look"] == look else None
+
+
+def _lost(key: str) -> None:
+    """The tab has no figure for the chart ``key`` the page thought it held: the trigger
+    reruns the panel around it, which now sends one."""
+    st.session_state.pop(HELD.format(key=key), None)
 
 
 def _redraw() -> None:
@@ -299,4 +346,5 @@ def live_feed(run_id: int, status: str, every: float, x_axis: str) -> dict:
         "first_ms": round(min(every, FIRST_POINT_POLL) * 1000),
         "x_axis": x_axis,
         "few_epochs": FEW_EPOCHS,
+        "first_shown": FIRST_SHOWN,
     }
