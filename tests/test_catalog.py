@@ -178,3 +178,21 @@ def test_the_trainer_names_no_weighting_aggregator_or_optimiser():
                     if isinstance(side, ast.Constant) and side.value in names:
                         found.append(f"{path.relative_to(root)}:{node.lineno} {side.value!r}")
     assert not found, "the trainer special-cases methods: " + ", ".join(found)
+
+
+def test_a_choice_is_named_in_its_box_and_described_in_its_help_when_few(tmp_path, monkeypatch):
+    """The box shows the name alone (a description in it was cut off in the sidebar:
+    tests/e2e/test_sidebar_choices_browser.py); the help lists every option's description
+    when the tooltip can show them whole, and says where they are when it cannot."""
+    from mtl_core.dashboard.widgets.controls import LISTED
+
+    use_store(monkeypatch, tmp_path)
+    at = open_app({})
+    boxes = {w.label: w for w in at.sidebar.selectbox}
+    weighting, aggregator = boxes["Loss weighting"], boxes["Gradient aggregation"]
+    assert list(weighting.options) == list(catalog.WEIGHTINGS)
+    assert len(catalog.WEIGHTINGS) <= LISTED < len(catalog.AGGREGATORS)
+    for name, method in catalog.WEIGHTINGS.items():
+        assert f"**{name}**: {method.describe().removeprefix(name + ' — ')}" in weighting.help
+    assert "described beneath the box" in aggregator.help
+    assert not any(f"**{name}**" in aggregator.help for name in catalog.AGGREGATORS)

