@@ -159,7 +159,7 @@ def test_an_empty_live_view_points_to_the_sessions_stored_runs(fresh):
         train(RUN.replace(seed=1), store=store, owner="f" * 32, name="another page's")
     at = live(open_app(**{K.owner: TOKEN}))
     (line,) = [i.value for i in at.info if "Press **Train**" in i.value]
-    assert "Your 1 stored run open here from **History**" in line
+    assert "Open your 1 stored run here from **History**" in line
 
 
 def live(at):

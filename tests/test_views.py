@@ -112,5 +112,8 @@ def test_a_finished_runs_mistakes_are_drawn_only_once_asked_for(run_id):
     assert [trace["type"] for trace in matrix["data"]] == ["heatmap"]
     assert matrix["data"][0]["x"] == [str(n) for n in range(10)]  # every class, labelled
     assert matrix["layout"]["xaxis"]["type"] == matrix["layout"]["yaxis"]["type"] == "category"
+    # its colours from none (a two-class matrix drew its errors white) and its counts written
+    heat = matrix["data"][0]
+    assert heat["zmin"] == 0 and heat["zmax"] >= 1 and heat["texttemplate"] == "%{z}"
     assert len(at.main.get("image")) == 12, "the misclassified images are not all drawn"
     assert not at.main.get("plotly_chart")

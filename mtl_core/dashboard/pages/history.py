@@ -32,7 +32,7 @@ from mtl_core.dashboard.viewnames import V
 from mtl_core.dashboard.widgets import control_state
 from mtl_core.dashboard.widgets.presets import MISSING
 from mtl_core.errors import MtlError
-from mtl_core.store.runs import LIVE
+from mtl_core.store.runs import LIVE, RunStore
 
 LIVE_SECONDS = 2.0  # the table's refresh while any run is queued, training or paused
 IDLE_SECONDS = 15.0  # otherwise: still picks up runs started elsewhere (CLI, other tabs)
@@ -55,6 +55,13 @@ def _load_config(config: dict) -> None:
         st.session_state[K.notes] = [f"could not load that config ({exc})"]
 
 
+RERUN_HELP = (
+    "train the same config again as a new run (e.g. one a crash interrupted); its seeds "
+    "are the same, so a finished run's curves come out the same: for another draw, load "
+    "the config into the controls and change Seed"
+)
+
+
 def _show(run_id: int) -> None:
     st.session_state[K.focus] = run_id
     st.session_state[K.view] = V.live  # a callback: it runs before the view control is drawn
@@ -72,7 +79,23 @@ def rerun(manager: RunManager, run_id: int, owner: str) -> int:
     run = manager.store.get_run(run_id)
     token = st.session_state[K.starting] = secrets.token_hex(8)
     config = from_dict(run["config"])
-    return manager.start(config, owner=owner, name=f"{run['name']} (re-run)", token=token)
+    return manager.start(
+        config, owner=owner, name=rerun_name(manager.store, run["name"]), token=token
+    )
+
+
+def rerun_name(store: RunStore, name: str) -> str:
+    """``name (re-run)``, then ``(re-run 2)``, ...: two re-runs of a run were two runs of
+    one name, told apart by their numbers alone."""
+    base = name.removesuffix(" (re-run)").split(" (re-run ")[0]
+    taken = set(store.runs().name)
+    if f"{base} (re-run)" not in taken:
+        return f"{base} (re-run)"
+    return next(
+        f"{base} (re-run {k})"
+        for k in range(2, len(taken) + 3)
+        if f"{base} (re-run {k})" not in taken
+    )
 
 
 def _table_key() -> str:
@@ -195,7 +218,7 @@ def history_view(manager: RunManager, owner: str) -> None:
         key="h_load",
         help="sets every control to this run's config",
     )
-    if d.button("Re-run", key="h_rerun", help="train the same config again as a new run"):
+    if d.button("Re-run", key="h_rerun", help=RERUN_HELP):
         try:
             run_id = rerun(manager, chosen[0], owner)
         except MtlError as exc:
@@ -227,14 +250,25 @@ def history_view(manager: RunManager, owner: str) -> None:
     with st.form("rename"):
         name = st.text_input(f"New name of run #{chosen[0]}", value=first["name"], max_chars=200)
         if st.form_submit_button("Rename") and chosen[0] in mine:
-            manager.store.rename(chosen[0], name)
-            st.rerun()
+            if not name.strip():  # a blank name left the run "(#1)" in every picker
+                st.warning("A run's name cannot be blank: type a name, then press Rename.")
+            else:
+                manager.store.rename(chosen[0], name)
+                st.rerun()
     live_ids = {i for i, s in zip(*st.session_state[CHOSEN], strict=True) if s in LIVE}
-    mine = [i for i in mine if i not in live_ids]  # stop a live run before deleting it
+    if training := [i for i in mine if i in live_ids]:  # a live run is stopped first
+        st.caption(
+            f"Delete leaves out {', '.join(f'#{i}' for i in training)}: still training or "
+            "queued. Stop it in **Live** first."
+        )
+    mine = [i for i in mine if i not in live_ids]
     confirmed = mine and st.checkbox(f"Delete {len(mine)} of your selected run(s)", key="h_confirm")
     if confirmed and st.button("Delete for good", type="primary", key="h_delete"):
         manager.store.delete(mine)
-        st.session_state.pop(K.focus, None)
+        if st.session_state.get(K.focus) in mine:  # Live keeps a run that was not deleted
+            st.session_state.pop(K.focus, None)
+        if K.compare in st.session_state:
+            st.session_state[K.compare] = [i for i in st.session_state[K.compare] if i not in mine]
         st.rerun()
 
 

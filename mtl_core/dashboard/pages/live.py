@@ -250,7 +250,7 @@ def live_view(manager: RunManager, owner: str, options: dict) -> None:
         explainer(None, options.get("view", "loss"))
         mine = len(manager.store.runs(owner=owner)) if owner else 0  # after a study, say
         stored = (
-            f" Your {counted(mine, 'stored run')} open here from **History** (select one, "
+            f" Open your {counted(mine, 'stored run')} here from **History** (select one, "
             "then *Show curves*), or side by side in **Compare**."
             if mine
             else ""
