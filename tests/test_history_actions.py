@@ -38,6 +38,7 @@ def test_deleting_another_run_keeps_the_one_live_shows(fresh):
     with RunStore(fresh) as s:
         assert list(s.runs().id) == [newest]
     assert at.session_state[K.focus] == newest
+    assert [e.value for e in at.success] == [f"Deleted #{oldest}."]
 
 
 def test_deleting_the_run_live_shows_lets_it_go(fresh):
@@ -58,7 +59,7 @@ def test_delete_names_the_selected_runs_it_leaves_out_while_they_train(fresh):
     assert at.checkbox(key="h_confirm").label == "Delete 1 of your selected run(s)"
 
 
-def test_a_blank_name_is_refused_with_a_word(fresh):
+def test_a_blank_name_is_refused_and_a_rename_is_confirmed(fresh):
     at, (newest, _) = two_runs(fresh)
     at = select_rows(at, [0])
     (box,) = [t for t in at.text_input if t.label == f"New name of run #{newest}"]
@@ -68,6 +69,12 @@ def test_a_blank_name_is_refused_with_a_word(fresh):
     assert any("cannot be blank" in w.value for w in at.warning)
     with RunStore(fresh) as s:
         assert s.get_run(newest)["name"].strip()
+    (box,) = [t for t in at.text_input if t.label == f"New name of run #{newest}"]
+    box.input("  first try  ")
+    at.button[[b.label for b in at.button].index("Rename")].click().run()
+    assert [e.value for e in at.success] == [f"Run #{newest} is now called 'first try'."]
+    with RunStore(fresh) as s:
+        assert s.get_run(newest)["name"] == "first try"
 
 
 def test_each_re_run_of_a_run_gets_a_name_of_its_own(fresh):

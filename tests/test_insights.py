@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from mtl_core.analysis.conflict_text import conflict_sentences
 from mtl_core.config import DEFAULT
-from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK
+from mtl_core.dashboard.pages.insights import NO_SHARED_TRUNK, ONE_TASK_WEIGHT
 from mtl_core.dashboard.widgets.view_picker import picker_key
 from mtl_core.store.runs import RunStore
 from tests.helpers.apptest import (
@@ -42,6 +42,7 @@ RUNS = {
     "single": {"aux": ["parity"], "sharing": "single"},
     "stitch": {"aux": ["parity"], "sharing": "cross-stitch"},
     "upgrad": {"aux": ["parity", "bbox"], "aggregator": "upgrad"},
+    "one": {},  # the digit alone
 }
 
 
@@ -122,6 +123,13 @@ def test_the_weights_chart_has_one_line_per_task_titled_by_the_method(stored):
     rows = stored_metrics(path, ids["upgrad"])
     digit = rows[(rows.task == "digit") & (rows.metric == "weight")].sort_values("epoch")
     np.testing.assert_allclose(array(weights["data"][0]["y"]), digit.value.to_numpy())
+
+
+def test_a_single_task_run_says_it_has_no_weights_instead_of_a_flat_line(stored):
+    _, ids = stored
+    at = open_insights(ids["one"])
+    assert f"ins_weights_{ids['one']}" not in figures(at)
+    assert ONE_TASK_WEIGHT in [e.value for e in at.info]
 
 
 def test_cross_stitch_shows_every_mixing_coefficient(stored):

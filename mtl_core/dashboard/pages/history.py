@@ -55,6 +55,7 @@ def _load_config(config: dict) -> None:
         st.session_state[K.notes] = [f"could not load that config ({exc})"]
 
 
+DONE = "history_done"  # session state: what the last Rename or Delete did, said once
 RERUN_HELP = (
     "train the same config again as a new run (e.g. one a crash interrupted); its seeds "
     "are the same, so a finished run's curves come out the same: for another draw, load "
@@ -194,6 +195,8 @@ def history_view(manager: RunManager, owner: str) -> None:
     live = bool(runs.status.isin(LIVE).any())
     st.session_state[FULL_RUN] = runs
     st.fragment(_table, run_every=LIVE_SECONDS if live else IDLE_SECONDS)(manager, owner, live)
+    if done := st.session_state.pop(DONE, None):  # what the last Rename or Delete did
+        st.success(done)
     chosen = st.session_state.get(CHOSEN, ([], []))[0]
     if not chosen:
         return
@@ -254,6 +257,7 @@ def history_view(manager: RunManager, owner: str) -> None:
                 st.warning("A run's name cannot be blank: type a name, then press Rename.")
             else:
                 manager.store.rename(chosen[0], name)
+                st.session_state[DONE] = f"Run #{chosen[0]} is now called {name.strip()!r}."
                 st.rerun()
     live_ids = {i for i, s in zip(*st.session_state[CHOSEN], strict=True) if s in LIVE}
     if training := [i for i in mine if i in live_ids]:  # a live run is stopped first
@@ -265,6 +269,7 @@ def history_view(manager: RunManager, owner: str) -> None:
     confirmed = mine and st.checkbox(f"Delete {len(mine)} of your selected run(s)", key="h_confirm")
     if confirmed and st.button("Delete for good", type="primary", key="h_delete"):
         manager.store.delete(mine)
+        st.session_state[DONE] = f"Deleted {', '.join(f'#{i}' for i in mine)}."
         if st.session_state.get(K.focus) in mine:  # Live keeps a run that was not deleted
             st.session_state.pop(K.focus, None)
         if K.compare in st.session_state:

@@ -169,8 +169,16 @@ def no_weights_note(config: dict) -> str | None:
     )
 
 
+ONE_TASK_WEIGHT = (
+    "**Task weights:** one task, so nothing to weigh: its loss counts whole at every "
+    "step. Weights show with an auxiliary task or a second main task."
+)
+
+
 def weights_panel(run: dict, frame: pd.DataFrame, large: bool) -> None:
     note = no_weights_note(run["config"])
+    if len(_tasks(run["config"])) < 2:  # a flat line at 1 said nothing
+        note = ONE_TASK_WEIGHT
     if note:
         st.info(note)
         return
