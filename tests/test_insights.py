@@ -155,17 +155,36 @@ def test_the_pca_map_has_a_point_per_stored_sample_and_t_sne_waits_for_the_butto
         features, _ = store.get_array(run_id, "features/best/shared")
     at = open_insights(run_id)
     charts = figures(at)
-    pca = charts[f"ins_pca_{run_id}"]["data"]
+    pca = markers(charts[f"ins_pca_{run_id}"])
     assert sum(len(array(t["x"])) for t in pca) == len(features)
     assert [t["name"] for t in pca] == [str(d) for d in range(10)]  # digit classes, by name
     assert f"ins_tsne_chart_{run_id}" not in charts
     at.selectbox(key=f"ins_colour_{run_id}").set_value("parity").run()
-    pca = figures(at)[f"ins_pca_{run_id}"]["data"]
+    pca = markers(figures(at)[f"ins_pca_{run_id}"])
     assert [t["name"] for t in pca] == ["even", "odd"]
     at.button(key=f"ins_tsne_{run_id}").click().run()
     assert not at.exception, at.exception
-    tsne = figures(at)[f"ins_tsne_chart_{run_id}"]["data"]
+    tsne = markers(figures(at)[f"ins_tsne_chart_{run_id}"])
     assert sum(len(array(t["x"])) for t in tsne) == len(features)
+
+
+def markers(figure: dict) -> list[dict]:
+    return [t for t in figure["data"] if t["mode"] == "markers"]
+
+
+def test_each_class_is_named_on_the_map_at_the_median_of_its_points(stored):
+    """Ten colours are hard to tell apart on a projector: each class's name stands at the
+    centre of its points, and goes with them when its legend entry hides them."""
+    _, ids = stored
+    pca = figures(open_insights(ids["hard"]))[f"ins_pca_{ids['hard']}"]["data"]
+    names = {t["name"]: t for t in pca if t["mode"] == "text"}
+    assert sorted(names) == [str(d) for d in range(10)]
+    for trace in markers({"data": pca}):
+        label = names[trace["name"]]
+        assert label["text"] == [f"<b>{trace['name']}</b>"]
+        assert label["legendgroup"] == trace["legendgroup"] == trace["name"]
+        xs, ys = array(trace["x"]), array(trace["y"])
+        np.testing.assert_allclose([*label["x"], *label["y"]], [np.median(xs), np.median(ys)])
 
 
 def test_a_regression_task_colours_the_map_on_a_scale(stored):

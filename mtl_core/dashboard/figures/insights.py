@@ -16,7 +16,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mtl_core.dashboard.figures.style import colour, line_width, marker_size, titled
+from mtl_core.dashboard.figures.style import colour, font_size, line_width, marker_size, titled
 
 # ColorBrewer RdBu (colour-blind safe): red for conflict (< 0), white at 0, blue for agreement.
 DIVERGING = [[i / 10, c] for i, c in enumerate(pc.diverging.RdBu)]
@@ -207,7 +207,11 @@ def projection_figure(
     title: str,
     large_fonts: bool = False,
 ) -> go.Figure:
-    """A 2-D map of samples: one trace per class (named), or one trace on a colour scale."""
+    """A 2-D map of samples: one trace per class (named), or one trace on a colour scale.
+
+    Each class is also named at the median of its points (a text trace in its legend
+    group: hidden with it): ten colours are hard to tell apart on a projector (1, 5 and 8
+    are three shades of rose and purple here), a name is not."""
     fig = go.Figure()
     size = marker_size(5, large_fonts)
     if classes:
@@ -216,18 +220,38 @@ def projection_figure(
             pick = codes == c
             if not pick.any():
                 continue
+            tint = CLASS_COLOURS[c % len(CLASS_COLOURS)]
             fig.add_trace(
                 go.Scatter(
                     x=points[pick, 0],
                     y=points[pick, 1],
                     mode="markers",
                     name=name,
-                    marker={
-                        "size": size,
-                        "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
-                        "opacity": 0.8,
-                    },
+                    legendgroup=name,
+                    marker={"size": size, "color": tint, "opacity": 0.8},
                     hovertemplate=f"{colour_by}: {name}<extra></extra>",
+                )
+            )
+        for c, name in enumerate(classes):  # drawn over every class's points
+            pick = codes == c
+            if not pick.any():
+                continue
+            x, y = np.median(points[pick], axis=0)
+            fig.add_trace(
+                go.Scatter(
+                    x=[x],
+                    y=[y],
+                    mode="text",
+                    text=[f"<b>{name}</b>"],
+                    textfont={  # dark on a white halo: read over any colour
+                        "size": font_size(large_fonts) + 5,
+                        "color": "#222222",
+                        "shadow": "0 0 3px white, 0 0 3px white, 0 0 4px white",
+                    },
+                    name=name,
+                    legendgroup=name,
+                    showlegend=False,
+                    hoverinfo="skip",
                 )
             )
     else:
