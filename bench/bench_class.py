@@ -375,15 +375,20 @@ def chart_gaps(one: dict, run: dict) -> dict:
     """When new points appeared while the run trained, and the largest gap between them.
 
     The window opens with the first point drawn after the run left the queue (its epoch 0)
-    and closes with the first draw after the run ended (the completion rerun).
+    and closes with the first draw after the run ended (the completion rerun). A point is
+    new when the chart holds more than it ever held before (tests/test_bench_class.py).
     """
     points = [(t / 1000, n) for t, n in one.get("points", [])]
     start, end = run.get("running"), run.get("ended")
     if start is None or end is None:
         return {"gap_max_s": None}
-    grew = [t for (_, m), (t, n) in pairwise(points) if n > m]
-    if points and points[0][1] > 0:
-        grew.insert(0, points[0][0])
+    # a count above every one before: a figure drawn anew with fewer points (older ones)
+    # and then fed back up brings no new point until it passes the most drawn
+    grew, most = [], 0
+    for t, n in points:
+        if n > most:
+            grew.append(t)
+            most = n
     inside = [t for t in grew if t >= start]
     closing = next((t for t in inside if t >= end), None)
     window = [t for t in inside if t < end] + ([closing] if closing else [])
