@@ -16,7 +16,15 @@ from __future__ import annotations
 import pytest
 
 from mtl_core.config import DEFAULT
-from mtl_core.dashboard.batch import BATCH, CURVE_SEEDS, DEPTH_SEEDS, TRADEOFF_SEEDS
+from mtl_core.dashboard.batch import (
+    BATCH,
+    CURVE_SEEDS,
+    CURVE_VARY,
+    DEPTH_SEEDS,
+    DEPTH_VARY,
+    TRADEOFF_SEEDS,
+    TRADEOFF_VARY,
+)
 from mtl_core.dashboard.state import K
 from mtl_core.dashboard.urlstate import link_batch, params_to_config, setup_params
 from mtl_core.dashboard.viewnames import V, view_slug
@@ -123,3 +131,40 @@ def test_a_train_click_after_a_study_view_still_starts_early(fresh, monkeypatch,
     train_button(at).click().run()
     assert not at.exception, at.exception
     assert seen == [True] and at.session_state[key(param.name)] == 5
+
+
+# Each form's "also vary the data seed" rides in links the same way (ticked by default).
+VARIES = [
+    (CURVE_VARY, CURVE_SEEDS, "Train the missing runs of this curve"),
+    (DEPTH_VARY, DEPTH_SEEDS, "Train the missing runs of this study"),
+    (TRADEOFF_VARY, TRADEOFF_SEEDS, "Run the trade-off study"),
+]
+
+
+@pytest.mark.parametrize(("vary", "seeds_param", "_"), VARIES, ids=lambda x: getattr(x, "name", ""))
+def test_each_study_form_declares_its_vary_box_beside_its_seeds(vary, seeds_param, _):
+    assert vary.view == seeds_param.view and vary.default is True
+    assert setup_params(DEFAULT, None, {**UNSET, vary.name: False}) == {vary.name: "0"}
+    assert link_batch({vary.name: "0"}) == ({**UNSET, vary.name: False}, [])
+
+
+@pytest.mark.parametrize(("vary", "_", "submit"), VARIES, ids=lambda x: getattr(x, "name", ""))
+def test_a_link_with_the_box_unticked_trains_the_study_on_one_draw_of_images(
+    fresh, vary, _, submit
+):
+    """A study trained on one draw of images: the class's link opened it ticked, and its
+    Train the missing runs drew other images per seed than the teacher's runs."""
+    from mtl_core.store.runs import RunStore
+
+    at = open_app({**SETUP, "view": view_slug(vary.view), vary.name: "0"})
+    assert at.checkbox(key=key(vary.name)).value is False and not at.warning
+    assert address(at)[vary.name] == "0" and f"&{vary.name}=0" in shared(at)
+    next(b for b in at.button if b.label == submit).click().run()
+    assert not at.exception, at.exception
+    with RunStore(fresh) as store:
+        drawn = {store.get_run(int(i))["config"]["data_seed"] for i in store.runs().id}
+        seeds_ = {store.get_run(int(i))["config"]["seed"] for i in store.runs().id}
+    assert len(seeds_) > 1 and len(drawn) == 1  # several seeds, one draw of images
+    at.checkbox(key=key(vary.name)).check()
+    next(b for b in at.button if b.label == submit).click().run()
+    assert vary.name not in address(at)  # back at its default

@@ -3,8 +3,9 @@
 Why a module of its own: Seeds and *also vary the data seed* are no config fields (a run
 has one seed), yet they are part of the setup a link shares: a link copied with Seeds 3
 opened on one seed and drew no band, and one with the box ticked drew no other images.
-So are the Seeds of the Learning curve, Sharing depth and Trade-off forms: a link copied
-from a study trained with 5 seeds opened it on 3. Each control is declared once here,
+So are the Seeds of the Learning curve, Sharing depth and Trade-off forms and their
+*also vary the data seed*: a link copied from a study trained with 5 seeds opened it on
+3, and one from a study on one draw of images opened it on a fresh draw per seed. Each control is declared once here,
 with its default and how a link writes and reads it; the link (``urlstate.py``:
 ``batch_params``, ``link_batch``) and the controls' state (``widgets/control_state.py``)
 derive from the declaration, and the sidebar (``widgets/controls.py``: ``seed_controls``)
@@ -77,8 +78,12 @@ def _ticked(name: str, text: str) -> bool:
     return value
 
 
+def _tick(on: bool) -> str:
+    return "1" if on else "0"
+
+
 SEEDS = BatchParam("seeds", 1, _seed_count("Train trains", lesson_draw=True), str, lesson_owns=True)
-VARY_DATA_SEED = BatchParam("vary_data_seed", False, _ticked, lambda on: "1" if on else "0")
+VARY_DATA_SEED = BatchParam("vary_data_seed", False, _ticked, _tick)
 
 STUDY_SEEDS_DEFAULT = 3  # a study form's Seeds until a link or the viewer sets it
 CURVE_SEEDS = BatchParam(
@@ -102,5 +107,18 @@ TRADEOFF_SEEDS = BatchParam(
     str,
     view=V.pareto,
 )
+# A study form's "also vary the data seed" (ticked: each seed also draws other images)
+CURVE_VARY = BatchParam("curve_vary_data_seed", True, _ticked, _tick, view=V.learning)
+DEPTH_VARY = BatchParam("depth_vary_data_seed", True, _ticked, _tick, view=V.depth)
+TRADEOFF_VARY = BatchParam("tradeoff_vary_data_seed", True, _ticked, _tick, view=V.pareto)
 # Every control a link carries beside the config, in the order a link writes them.
-BATCH = (SEEDS, VARY_DATA_SEED, CURVE_SEEDS, DEPTH_SEEDS, TRADEOFF_SEEDS)
+BATCH = (
+    SEEDS,
+    VARY_DATA_SEED,
+    CURVE_SEEDS,
+    CURVE_VARY,
+    DEPTH_SEEDS,
+    DEPTH_VARY,
+    TRADEOFF_SEEDS,
+    TRADEOFF_VARY,
+)

@@ -8,8 +8,9 @@ seeds of its last draw (``&seeds=1234-5678-...``) so that it reproduces that dra
 optionally ``&epochs=N`` for short demonstration runs (``link_lesson``); outside a lesson,
 ``seeds=3`` is the sidebar's Seeds and ``vary_data_seed=1`` its box beside it, the Train
 batch, and ``curve_seeds=5`` (``depth_seeds``, ``tradeoff_seeds``) a study form's Seeds
-(``batch.py``: ``link_batch``, ``batch_params``). A view other
-than the one a link opens anyway is named (``view=history``; Compare with its runs,
+and ``curve_vary_data_seed=0`` (and so on) its box (``batch.py``: ``link_batch``,
+``batch_params``). A view other than the one a link opens anyway is named
+(``view=history``; Compare with its runs,
 ``&compare=3-5-7``: ``link_view``), so a copied address reopens what was on screen. The
 URL never holds the owner's secret (mtl_core/dashboard/state.py): ``session=`` from
 older links is ignored.

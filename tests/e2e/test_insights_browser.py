@@ -67,8 +67,10 @@ def test_the_conflict_heatmap_grows_live_and_the_map_appears_at_the_end(app_serv
     assert features.shape[0] == len(labels) == MAP_IMAGES
     pca = one_plot(page, lambda p: p["title"].startswith("PCA of the shared trunk"))
     assert f"epoch {meta['epoch']} (best)" in pca["title"]
-    drawn = {t["name"]: len(numbers(t["x"])) for t in pca["traces"]}
+    drawn = {t["name"]: len(numbers(t["x"])) for t in pca["traces"] if t["mode"] == "markers"}
     assert sum(drawn.values()) == features.shape[0], drawn
+    named = sorted(t["name"] for t in pca["traces"] if t["mode"] == "text")
+    assert named == sorted(drawn), "each class drawn is named on the map"
     codes = labels.astype(int)
     expected = {name: int((codes == c).sum()) for c, name in enumerate(label_meta["classes"])}
     assert drawn == {name: n for name, n in expected.items() if n}, (drawn, expected)

@@ -26,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.batch import DEPTH_SEEDS
+from mtl_core.dashboard.batch import DEPTH_SEEDS, DEPTH_VARY
 from mtl_core.dashboard.figures.studies import sharing_depth_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, best_val_metrics
@@ -168,8 +168,7 @@ def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
         k = a.number_input("Seeds", 1, MAX_SEEDS, key=control_state.view_control(DEPTH_SEEDS))
         vary = b.checkbox(
             "also vary the data seed",
-            True,
-            key="sd_vary",
+            key=control_state.view_control(DEPTH_VARY),
             help="each seed also draws other training images, so the interval covers "
             "the luck of the draw as well as of the initial weights",
         )

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.batch import CURVE_SEEDS
+from mtl_core.dashboard.batch import CURVE_SEEDS, CURVE_VARY
 from mtl_core.dashboard.figures.studies import learning_curve_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED, arm, best_val_metrics
@@ -161,8 +161,7 @@ def _start_form(manager: RunManager, owner: str, config: RunConfig) -> None:
         )
         vary = c.checkbox(
             "also vary the data seed",
-            True,
-            key="lc_vary",
+            key=control_state.view_control(CURVE_VARY),
             help="each seed also draws other training images: a curve over one "
             "fixed draw mixes the size with the luck of that draw",
         )

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.config import RunConfig
-from mtl_core.dashboard.batch import TRADEOFF_SEEDS
+from mtl_core.dashboard.batch import TRADEOFF_SEEDS, TRADEOFF_VARY
 from mtl_core.dashboard.figures.pareto import pareto_figure
 from mtl_core.dashboard.figures.style import CUT_NOTE
 from mtl_core.dashboard.groups import FINISHED
@@ -164,7 +164,7 @@ def _start_form(manager: RunManager, owner: str, base: RunConfig) -> None:
             key=RATIOS_KEY,
             help="task 1 weighs w = 1/(n+1) .. n/(n+1), task 2 weighs 1 − w",
         )
-        vary = c.checkbox("also vary the data seed", True, key="pf_vary")
+        vary = c.checkbox("also vary the data seed", key=control_state.view_control(TRADEOFF_VARY))
         st.multiselect(
             "Aggregators to place on the plot (at equal weights)", METHODS, key=METHODS_KEY
         )
