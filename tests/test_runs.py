@@ -496,7 +496,7 @@ def test_a_second_sigterm_while_a_worker_exits_raises_nothing_more():
     # SIGTERM, raised inside multiprocessing's handling of the first, printed a traceback
     code = """
 import os, signal
-from mtl_core.execution.worker import _terminated
+from mtl_core.execution.forkserver import _terminated
 signal.signal(signal.SIGTERM, _terminated)
 try:
     os.kill(os.getpid(), signal.SIGTERM)

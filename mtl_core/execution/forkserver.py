@@ -19,8 +19,8 @@ for the worker, and so are passed along explicitly:
 - SIGINT's disposition. A CLI batch's forkserver ignores SIGINT (``IGNORE_SIGINT``, its
   first preload), so its workers ignore the terminal's Ctrl-C from birth and the parent
   stops runs through the store (mtl_core/execution/parallel.py). The dashboard's forkserver
-  keeps it, so a Ctrl-C to the server's process group interrupts its workers, which
-  record their runs as interrupted.
+  keeps it, so a Ctrl-C to the server's process group ends its workers (``exit_on``):
+  one that trains records its run as interrupted, an idle one exits without a word.
 
 The parent never ignores SIGINT to start a forkserver: a Ctrl-C landing in such a window
 was lost, and the batch trained on (tests/test_ctrl_c_stress.py). Ignoring it in the
@@ -183,3 +183,28 @@ def settle(where: tuple[str, dict[str, str]]) -> None:
     for key in [k for k in os.environ if k.startswith("MTL_") and k not in env]:
         del os.environ[key]
     os.environ.update(env)
+
+
+def settle_quietly(where: tuple[str, dict[str, str]]) -> None:
+    """``settle``, in a server's helper process: its stop ends it quietly (``exit_on``)."""
+    settle(where)
+    exit_on(signal.SIGTERM, signal.SIGINT)
+
+
+def exit_on(*signums: int) -> None:
+    """In a server's worker: each of ``signums`` becomes SystemExit, once.
+
+    A server stopping sends SIGTERM to its process group, and a Ctrl-C at its terminal
+    SIGINT to the same group. An idle worker took the Ctrl-C as KeyboardInterrupt and
+    printed its traceback in the user's terminal; one that trains records its run as
+    interrupted either way (execution/scheduler.py: ``failure``)."""
+    for signum in signums:
+        signal.signal(signum, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """The signal -> SystemExit, once: a server stopping sends SIGTERM to its process group
+    and to its workers too, and a second one raised inside multiprocessing's exit handling
+    of the first printed a traceback (an idle worker, at a CI's server stop)."""
+    signal.signal(signum, signal.SIG_IGN)
+    raise SystemExit(128 + signum)

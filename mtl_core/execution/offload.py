@@ -35,7 +35,7 @@ def _helper() -> ProcessPoolExecutor:
         _pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=forkserver.context(),
-            initializer=forkserver.settle,
+            initializer=forkserver.settle_quietly,
             initargs=(forkserver.here(),),
         )
     return _pool

@@ -19,7 +19,7 @@ import torch
 
 from mtl_core.config import from_dict
 from mtl_core.errors import MtlError
-from mtl_core.execution.forkserver import settle
+from mtl_core.execution.forkserver import exit_on, settle
 from mtl_core.execution.messages import INTERRUPTED, STOPPED_BEFORE
 from mtl_core.limits import Limits
 from mtl_core.store.runs import RunStore
@@ -91,14 +91,6 @@ class StoreControl(RunControl):
             time.sleep(every)
 
 
-def _terminated(signum: int, frame: object) -> None:
-    """SIGTERM -> SystemExit, once: a server stopping sends it to its process group and
-    to its workers too, and a second one raised inside multiprocessing's exit handling
-    of the first printed a traceback (an idle worker, at a CI's server stop)."""
-    signal.signal(signum, signal.SIG_IGN)
-    raise SystemExit(128 + signum)
-
-
 def warm_up(dataset: str = "mnist-5k") -> None:
     """Pool initializer: import torch and load the default data before the first job.
 
@@ -110,7 +102,7 @@ def warm_up(dataset: str = "mnist-5k") -> None:
     torch.set_num_threads(1)
     with contextlib.suppress(MtlError):  # the job reports data problems itself
         _ = load_bundle(dataset).data_hash
-    signal.signal(signal.SIGTERM, _terminated)  # not earlier: a warm-up may die quietly
+    exit_on(signal.SIGTERM)  # not earlier: a warm-up may die quietly
 
 
 def warm_up_here(
@@ -120,9 +112,11 @@ def warm_up_here(
     the process that asked for it (``forkserver.here()``), ``warm_up``, then lower its
     priority by ``nice`` (the server's ``MTL_WORKER_NICE``: its pages come first while it
     trains). The warm-up keeps the server's priority: a newcomer's first click waits
-    for it."""
+    for it. A Ctrl-C at the server's terminal ends it as SIGTERM does
+    (``forkserver.exit_on``)."""
     settle(where)
     warm_up(dataset)
+    exit_on(signal.SIGINT)  # the server's Ctrl-C: no KeyboardInterrupt traceback
     os.nice(nice)
 
 
