@@ -5,11 +5,12 @@ has one seed), yet they are part of the setup a link shares: a link copied with 
 opened on one seed and drew no band, and one with the box ticked drew no other images.
 So are the Seeds of the Learning curve, Sharing depth and Trade-off forms and their
 *also vary the data seed*: a link copied from a study trained with 5 seeds opened it on
-3, and one from a study on one draw of images opened it on a fresh draw per seed. Each control is declared once here,
-with its default and how a link writes and reads it; the link (``urlstate.py``:
-``batch_params``, ``link_batch``) and the controls' state (``widgets/control_state.py``)
-derive from the declaration, and the sidebar (``widgets/controls.py``: ``seed_controls``)
-or the view's form draws each control keyed ``c_<name>`` like a field's.
+3, and one from a study on one draw of images opened it on a fresh draw per seed. Each
+control is declared once here, with its default and how a link writes and reads it; the
+link (``urlstate.py``: ``batch_params``, ``link_batch``) and the controls' state
+(``widgets/control_state.py``) derive from the declaration, and the sidebar
+(``widgets/controls.py``: ``seed_controls``) or the view's form draws each control keyed
+``c_<name>`` like a field's.
 Plain data: no ``st.*``.
 """
 
