@@ -86,3 +86,13 @@ def test_each_re_run_of_a_run_gets_a_name_of_its_own(fresh):
             store.create_run(TINY.to_dict(), name=names[-1])
         assert names == ["crashed run (re-run)", "crashed run (re-run 2)", "crashed run (re-run 3)"]
         assert rerun_name(store, "crashed run (re-run 2)") == "crashed run (re-run 4)"
+
+
+def test_deleting_runs_drops_them_from_compares_selection(fresh):
+    at, (newest, oldest) = two_runs(fresh)
+    at.session_state[K.compare] = [oldest, newest]
+    at = select_rows(at, [1])  # the older run
+    at.checkbox(key="h_confirm").check().run()
+    at.button(key="h_delete").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[K.compare] == [newest]

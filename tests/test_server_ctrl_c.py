@@ -21,8 +21,12 @@ pytestmark = pytest.mark.slow  # each starts a forkserver that imports torch
 
 # A pool made as the server makes each kind (the run slots', the page's helper), one job
 # done, then SIGINT to its idle worker, as the terminal sends it.
+# The interpreter starts as a terminal starts ``make dashboard``: SIGINT neither blocked
+# nor ignored (a test process may hand its child either).
 CODE = """
 import os, signal, time
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT}})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from concurrent.futures import ProcessPoolExecutor
 from mtl_core.execution import forkserver
 from mtl_core.execution.jobs import warm_up_here
@@ -35,15 +39,37 @@ init, args = {{
 }}[kind]
 pool = ProcessPoolExecutor(1, mp_context=forkserver.context(), initializer=init, initargs=args)
 pid = pool.submit(os.getpid).result(timeout=120)
-os.kill(pid, signal.SIGINT)
-for _ in range(200):
+
+def idle(pid):  # blocked reading the pool's call queue, as a worker waits between runs
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{{pid}}/wchan") as f:
+            return "pipe" in f.read()
+    except OSError:
+        return True
+
+# Not while it still sends its answer: there the pool's worker catches any exception,
+# SystemExit too, and sends that instead (a race of this test alone: a server's idle
+# worker answered long before, and ends anyway once the server is gone).
+for _ in range(600):
+    if idle(pid):
+        break
+    time.sleep(0.05)
+os.kill(pid, signal.SIGINT)
+def ended(pid):  # gone, or exited and not yet reaped by the forkserver (a zombie)
+    try:
+        with open(f"/proc/{{pid}}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+for _ in range(600):  # 30 s: a busy machine
+    if ended(pid):
         break
     time.sleep(0.05)
 else:
-    raise SystemExit("the worker outlived the Ctrl-C")
+    with open(f"/proc/{{pid}}/status") as f:  # the signals it blocks, ignores and catches
+        said = [line for line in f if line.startswith(("State", "Sig"))]
+    raise SystemExit(f"the worker outlived the Ctrl-C: {{said}}")
 pool.shutdown(wait=False, cancel_futures=True)
 print("worker ended")
 """
