@@ -8,6 +8,8 @@ chromium, the server stopped by its process group afterwards) and clicks through
 user would, in the light theme at 1400×900. The runs are seeded, so the pictures come
 out the same each time (up to anti-aliasing). A few minutes on two cores.
 
+- ``dashboard.png``: the README's first picture, the "Sharing helps" preset trained and
+  seen in Live.
 - ``conflict.png``: Train digit + auxiliary parity and magnitude on mnist-5k with 300
   images, then the Insights view's gradient-conflict panel.
 - ``seed_bands.png``: the "Sharing helps" setup at 300 images over 4 seeds, then
@@ -49,6 +51,22 @@ def _settle(page, plots: int) -> None:
 
 def _view(page, name: str) -> None:
     page.get_by_role("radio", name=name, exact=True).click()  # a segmented control
+
+
+def dashboard(page, url: str) -> None:
+    """The README's first picture: the "Sharing helps" preset trained, seen in Live with
+    the setup beside it."""
+    page.goto(f"{url}/?preset=Sharing%20helps")
+    page.get_by_text("Dataset", exact=True).wait_for(timeout=TIMEOUT)  # the setup is drawn
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(
+        "() => /completed · epoch (\\d+)\\/\\1/.test(document.body.innerText)", timeout=TIMEOUT
+    )
+    _settle(page, 1)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": 1180})  # the whole chart
+    page.mouse.move(1395, 5)  # no hover: no Plotly toolbar in the picture
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(DOCS / "dashboard.png"))
 
 
 def conflict(page, url: str) -> None:
@@ -133,6 +151,7 @@ def lesson_sharing(page, url: str) -> None:
 
 
 SHOTS = {
+    "dashboard": dashboard,
     "conflict": conflict,
     "seed_bands": seed_bands,
     "lesson": lesson,
