@@ -185,6 +185,27 @@ def click_and_wait_for_rerun(page, target, timeout: float = 60_000) -> None:
         raise AssertionError(f"the click's script run was not seen to end: {seen}") from None
 
 
+def projector_on(page) -> None:
+    """Switch projector mode on, and wait until the page has grown (its root font 22px)."""
+    page.get_by_text("Projector mode (large fonts)").click()
+    page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '22px'")
+    page.wait_for_timeout(500)  # the elements laid out again at that size
+
+
+def component_alone(browser, js: str, name: str):
+    """A page holding a component's script alone, its default export as ``window[name]``,
+    at an address of its own (a script's routes are relative to the page): its rules
+    checked without a server, with stand-ins the test installs."""
+    page = browser.new_page()
+    page.route("http://component.test/**", lambda route: route.fulfill(body="<div></div>"))
+    page.goto("http://component.test/")
+    page.add_script_tag(
+        content=js.replace("export default function", f"window.{name} = function"), type="module"
+    )
+    page.wait_for_function(f"() => typeof window.{name} === 'function'")
+    return page
+
+
 FAILED_SHOTS = Path(__file__).parent / "screenshots" / "failed"
 
 

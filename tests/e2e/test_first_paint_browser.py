@@ -15,6 +15,8 @@ import pytest
 
 from mtl_core.dashboard.widgets.after_paint import _JS, QUIET_MS
 
+from .conftest import component_alone
+
 pytestmark = pytest.mark.browser
 
 # Each animation frame: whether Train and the setup's Dataset box are visible; each
@@ -114,13 +116,7 @@ BLANK = """() => {
 
 
 def _blank(browser):
-    page = browser.new_page()
-    page.set_content("<div></div>")
-    page.add_script_tag(
-        content=_JS.replace("export default function", "window.askAfterPaint = function"),
-        type="module",
-    )
-    page.wait_for_function("() => typeof window.askAfterPaint === 'function'")
+    page = component_alone(browser, _JS, "askAfterPaint")
     page.evaluate(BLANK)
     return page
 

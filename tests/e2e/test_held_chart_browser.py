@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import component_alone
 from .drawn import live_chart, settle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -133,14 +134,7 @@ BLANK = """() => {
 def blank_chart(browser):
     from mtl_core.dashboard.widgets.plot import _JS
 
-    page = browser.new_page()  # at an address of its own: the feed's route is relative
-    page.route("http://chart.test/**", lambda route: route.fulfill(body="<div></div>"))
-    page.goto("http://chart.test/")
-    page.add_script_tag(
-        content=_JS.replace("export default function", "window.drawChart = function"),
-        type="module",
-    )
-    page.wait_for_function("() => typeof window.drawChart === 'function'")
+    page = component_alone(browser, _JS, "drawChart")
     page.evaluate(BLANK)
     return page
 

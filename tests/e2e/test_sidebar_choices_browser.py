@@ -15,6 +15,8 @@ from mtl_core.data.datasets import DATASETS
 from mtl_core.data.variants import VARIANT_HELP
 from mtl_core.methods import catalog
 
+from .conftest import projector_on
+
 pytestmark = pytest.mark.browser
 
 CHOICES = ("Dataset", "Variant", "Loss weighting", "Gradient aggregation")
@@ -40,11 +42,7 @@ def test_each_choice_is_named_whole_and_described_beneath(app_server, browser, w
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Gradient aggregation", exact=True).wait_for()
     if large:
-        page.get_by_text("Projector mode (large fonts)").click()
-        page.wait_for_function(
-            "() => getComputedStyle(document.documentElement).fontSize === '22px'"
-        )
-        page.wait_for_timeout(500)
+        projector_on(page)
     seen = page.evaluate(READ)
     expected = {
         "Dataset": DATASETS["mnist-5k"].description,

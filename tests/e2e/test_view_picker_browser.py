@@ -10,6 +10,8 @@ import pytest
 
 from mtl_core.dashboard import views
 
+from .conftest import projector_on
+
 pytestmark = pytest.mark.browser
 
 # The top of each of the view picker's buttons, by its text.
@@ -26,11 +28,7 @@ def test_the_views_are_one_row(app_server, browser, width, large):
     picker = page.locator('[class*="st-key-page_view_picker_"]')
     picker.get_by_text("Data", exact=True).wait_for()
     if large:
-        page.get_by_text("Projector mode (large fonts)").click()
-        page.wait_for_function(
-            "() => getComputedStyle(document.documentElement).fontSize === '22px'"
-        )
-        page.wait_for_timeout(500)
+        projector_on(page)
     tops = page.evaluate(TOPS)
     assert set(tops) == set(views.names()), tops
     assert len(set(tops.values())) == 1, tops

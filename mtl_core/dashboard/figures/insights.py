@@ -216,11 +216,11 @@ def projection_figure(
     size = marker_size(5, large_fonts)
     if classes:
         codes = values.astype(int)
+        centres = {}  # each class's name, drawn after (over) every class's points
         for c, name in enumerate(classes):
             pick = codes == c
             if not pick.any():
                 continue
-            tint = CLASS_COLOURS[c % len(CLASS_COLOURS)]
             fig.add_trace(
                 go.Scatter(
                     x=points[pick, 0],
@@ -228,15 +228,16 @@ def projection_figure(
                     mode="markers",
                     name=name,
                     legendgroup=name,
-                    marker={"size": size, "color": tint, "opacity": 0.8},
+                    marker={
+                        "size": size,
+                        "color": CLASS_COLOURS[c % len(CLASS_COLOURS)],
+                        "opacity": 0.8,
+                    },
                     hovertemplate=f"{colour_by}: {name}<extra></extra>",
                 )
             )
-        for c, name in enumerate(classes):  # drawn over every class's points
-            pick = codes == c
-            if not pick.any():
-                continue
-            x, y = np.median(points[pick], axis=0)
+            centres[name] = np.median(points[pick], axis=0)
+        for name, (x, y) in centres.items():
             fig.add_trace(
                 go.Scatter(
                     x=[x],
